@@ -1,0 +1,7 @@
+"""``python -m arbees`` == the ``arbees`` console script."""
+
+import sys
+
+from arbees.cli import main
+
+sys.exit(main())

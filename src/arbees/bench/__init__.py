@@ -1,0 +1,1 @@
+"""Benchmarks behind ``arbees bench``: one module per benchmark, each with ``register(sub)``."""
