@@ -65,7 +65,8 @@ def parse_fixed(value: object, *, field: str | None = None) -> Fixed:
     zeros beyond that are fine), ints, and finite floats (read through ``repr``, i.e. the
     shortest decimal that round-trips, which is the JSON text the venue sent). Anything
     else — NaN, infinities, booleans, exponents in strings, empty strings, more precision
-    than 1e-6, more than 15 integer digits — raises :class:`~arbees.errors.DecodeError` naming ``field``.
+    than 1e-6, more than 15 integer digits — raises :class:`~arbees.errors.DecodeError`
+    naming ``field``.
     """
     if type(value) is str:
         m = _FIXED_RE.fullmatch(value)
@@ -82,7 +83,8 @@ def parse_fixed(value: object, *, field: str | None = None) -> Fixed:
         if not math.isfinite(value):
             raise DecodeError(f"not a finite number: {value!r}", field=field)
         return _from_decimal_exact(Decimal(repr(value)), field)
-    raise DecodeError(f"expected a decimal string or number, got {type(value).__name__}", field=field)
+    kind = type(value).__name__
+    raise DecodeError(f"expected a decimal string or number, got {kind}", field=field)
 
 
 def parse_price(value: object, *, field: str | None = None) -> Fixed:

@@ -115,7 +115,8 @@ class RedisServer:
         self.close()
 
     def __repr__(self) -> str:
-        return f"RedisServer(port={self.port}, pid={self.pid}, password={'***' if self.password else None})"
+        pw = "***" if self.password else None
+        return f"RedisServer(port={self.port}, pid={self.pid}, password={pw})"
 
 
 def in_ci() -> bool:

@@ -1,0 +1,168 @@
+"""The bus interface every transport implements, and its value types.
+
+Delivery is **at-most-once**: a message published while a subscriber is not connected
+(or while Redis is down) is not replayed, and a slow subscriber's full buffer drops its
+*oldest* messages (counted in :attr:`Subscription.dropped`). Anything that must survive
+(latest prices, assignments, heartbeats) is also written to the key/value side
+(:meth:`Bus.hset`, :meth:`Bus.set`), which consumers read on (re)start.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+
+import attrs
+import trio
+
+from arbees.bus._queue import DropOldestQueue
+from arbees.errors import BusClosedError, DecodeError
+from arbees.messages import Message
+
+__all__ = ["Bus", "BusStats", "Envelope", "Subscription"]
+
+log = logging.getLogger(__name__)
+
+
+@attrs.frozen(slots=True)
+class Envelope:
+    """A received message.
+
+    Attributes:
+        channel: the channel it arrived on.
+        message: the decoded, validated message.
+        received_ns: wall clock (``time.time_ns()``) when the bus received it.
+    """
+
+    channel: str
+    message: Message
+    received_ns: int
+
+
+@attrs.define
+class BusStats:
+    """Counters of one bus instance (monotonic; read them, never reset them).
+
+    Attributes:
+        published: messages handed to the transport.
+        publish_failed: messages that could not be sent (e.g. Redis down).
+        received: payloads received on subscribed channels.
+        decode_errors: received payloads that failed validation and were skipped.
+        dropped: messages discarded from full subscriber buffers.
+        reconnects: transport reconnections.
+    """
+
+    published: int = 0
+    publish_failed: int = 0
+    received: int = 0
+    decode_errors: int = 0
+    dropped: int = 0
+    reconnects: int = 0
+
+
+class Subscription:
+    """An active subscription: iterate it with ``async for envelope in sub``.
+
+    Created by :meth:`Bus.subscribe`; entering the context manager returns only once
+    the subscription is live, so anything published afterwards is received.
+    """
+
+    def __init__(self, channels: tuple[str, ...], buffer: int, stats: BusStats) -> None:
+        self.channels = channels
+        self._queue: DropOldestQueue[Envelope] = DropOldestQueue(buffer)
+        self._stats = stats
+        self.decode_errors = 0
+
+    @property
+    def dropped(self) -> int:
+        return self._queue.dropped
+
+    def _deliver(self, envelope: Envelope) -> None:
+        if not self._queue.put_nowait(envelope):
+            self._stats.dropped += 1
+
+    def _reject(self, channel: str, payload: bytes | str, exc: DecodeError) -> None:
+        self.decode_errors += 1
+        self._stats.decode_errors += 1
+        log.warning("skipping undecodable payload on %s (%s): %.80r", channel, exc, payload)
+
+    def _close(self) -> None:
+        self._queue.close()
+
+    async def receive(self) -> Envelope:
+        """The next envelope; raises :class:`BusClosedError` once the bus closed."""
+        try:
+            return await self._queue.get()
+        except trio.EndOfChannel:
+            raise BusClosedError("subscription closed") from None
+
+    def __aiter__(self) -> AsyncIterator[Envelope]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Envelope]:
+        while True:
+            try:
+                yield await self._queue.get()
+            except trio.EndOfChannel:
+                return
+
+
+class Bus(abc.ABC):
+    """Publish/subscribe of typed messages plus a small key/value store.
+
+    Implementations: :class:`arbees.bus.memory.MemoryBus` (in-process) and
+    :class:`arbees.bus.redis.RedisBus`. Open one from a URL with
+    :func:`arbees.bus.open_bus`.
+    """
+
+    stats: BusStats
+
+    @abc.abstractmethod
+    async def publish(self, channel: str, message: Message) -> None:
+        """Publish (at-most-once). Never raises because the transport is down: failures
+        are counted in ``stats.publish_failed``."""
+
+    @abc.abstractmethod
+    def subscribe(
+        self, *channels: str, buffer: int = 4096
+    ) -> AbstractAsyncContextManager[Subscription]:
+        """Subscribe to channels; the returned context manager yields a live
+        :class:`Subscription` with a drop-oldest buffer of ``buffer`` messages."""
+
+    @abc.abstractmethod
+    async def hset(self, key: str, field: str, message: Message) -> None:
+        """Store ``message`` under ``field`` of hash ``key``."""
+
+    @abc.abstractmethod
+    async def hget(self, key: str, field: str) -> Message | None:
+        """One field of a hash (``None`` when absent or undecodable)."""
+
+    @abc.abstractmethod
+    async def hgetall(self, key: str) -> dict[str, Message]:
+        """All decodable fields of a hash (undecodable ones are skipped and counted)."""
+
+    @abc.abstractmethod
+    async def hdel(self, key: str, *fields: str) -> None:
+        """Remove fields of a hash."""
+
+    @abc.abstractmethod
+    async def set(self, key: str, message: Message, *, ttl_s: float | None = None) -> None:
+        """Store one message under ``key``, expiring after ``ttl_s`` seconds if given."""
+
+    @abc.abstractmethod
+    async def get(self, key: str) -> Message | None:
+        """The message under ``key`` (``None`` when absent, expired or undecodable)."""
+
+    @abc.abstractmethod
+    async def publish_raw(self, channel: str, payload: bytes) -> None:
+        """Publish raw bytes, bypassing the codec (tests, interop with other tools)."""
+
+    @abc.abstractmethod
+    async def aclose(self) -> None:
+        """Close the bus; live subscriptions end."""
+
+    def _check_open(self, closed: bool) -> None:
+        if closed:
+            raise BusClosedError("bus is closed")
