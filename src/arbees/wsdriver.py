@@ -1,0 +1,567 @@
+"""The shared WebSocket driver: one long-lived, self-healing client connection.
+
+Both venue feeds need the same unglamorous machinery around a WebSocket, and getting it
+wrong shows up only in production after hours: a reader that stops reading (and with it
+the automatic Pong replies) while the consumer is busy, a ``ping()`` that waits forever, a
+socket that stays open and answers PONG while delivering no data, a reconnect loop that
+hammers a venue in lock-step, or one that retries a 401 forever. :class:`WsDriver` owns all
+of it so the venue code only says *what* to subscribe and *what* a message means:
+
+* connects to ``ws://`` / ``wss://``, optionally through an HTTP ``CONNECT`` proxy
+  (``proxy="http://user:pass@host:port"``; credentials are never logged or repr'd);
+* calls ``headers()`` on EVERY connect (Kalshi signs each handshake);
+* raises trio-websocket's internal queue (``message_queue_size``) and reads every message
+  promptly into the owner's ``on_message`` callback;
+* optional text heartbeat (``"PING"`` every N s) and protocol ping, always bounded by
+  ``trio.fail_after``;
+* optional silence watchdog: no *data* message (decided by ``is_data``, so ``PONG`` does not
+  count) for N seconds closes the socket and reconnects;
+* reconnects with full-jitter exponential backoff (:class:`Backoff`), reset after a
+  healthy connection; handshake statuses in ``fatal_statuses`` (default 401/403) are raised
+  to the caller as :class:`WsRejectedError` / :class:`WsAuthError` instead of retried;
+* ``on_connect(ws)`` hook (send subscriptions; raise :class:`Reconnect` to start over),
+  ``on_disconnect(reason)`` hook, counters in :class:`WsStats`, and a clean shutdown when its
+  nursery is cancelled.
+
+Example::
+
+    driver = WsDriver(WsConfig("wss://example/ws", heartbeat_text="PING",
+                               silence_timeout=60.0, is_data=lambda m: m != "PONG"),
+                      on_message=handle, on_connect=subscribe)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(driver.run)   # returns once connected and subscribed
+"""
+
+from __future__ import annotations
+
+import base64
+import inspect
+import logging
+import random
+import ssl
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from typing import Final
+from urllib.parse import urlsplit
+
+import attrs
+import trio
+from trio_websocket import (
+    ConnectionClosed,
+    ConnectionRejected,
+    HandshakeError,
+    WebSocketConnection,
+    open_websocket_url,
+    wrap_client_stream,
+)
+
+from arbees.errors import AuthError, ConfigError, VenueError
+
+__all__ = [
+    "Backoff",
+    "ProxyError",
+    "Reconnect",
+    "WsAuthError",
+    "WsConfig",
+    "WsDriver",
+    "WsRejectedError",
+    "WsStats",
+    "open_ws_driver",
+    "redact_url",
+]
+
+log = logging.getLogger(__name__)
+
+Message = str | bytes
+HeadersFn = Callable[[], Iterable[tuple[str, str]]]
+OnMessage = Callable[[Message, int], Awaitable[None] | None]
+OnConnect = Callable[[WebSocketConnection], Awaitable[None]]
+OnDisconnect = Callable[[str], Awaitable[None] | None]
+
+_MAX_PROXY_RESPONSE: Final = 16 * 1024
+
+
+class Reconnect(Exception):
+    """Raise from ``on_connect`` (or pass to :meth:`WsDriver.request_reconnect`) to start over."""
+
+
+class ProxyError(HandshakeError):
+    """The HTTP CONNECT proxy refused or garbled the tunnel (treated as transient)."""
+
+
+class WsRejectedError(VenueError):
+    """The server rejected the handshake with a status listed in ``fatal_statuses``.
+
+    Attributes:
+        status_code: the HTTP status of the rejection.
+    """
+
+    def __init__(self, message: str, *, status_code: int) -> None:
+        self.status_code = status_code
+        super().__init__(message)
+
+
+class WsAuthError(WsRejectedError, AuthError):
+    """A fatal rejection with 401/403: the venue refused our credentials."""
+
+
+def redact_url(url: str) -> str:
+    """``http://user:secret@host:1`` -> ``http://***@host:1`` (safe for logs and messages)."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return parts._replace(netloc=f"***@{host}").geturl()
+
+
+@attrs.frozen
+class Backoff:
+    """Full-jitter exponential backoff (AWS architecture blog, "Exponential Backoff And Jitter").
+
+    The n-th consecutive failure waits ``uniform(0, min(cap, base * 2**n))`` seconds; a
+    connection that stayed up for ``healthy_after`` seconds resets n to 0.
+
+    Attributes:
+        base: first ceiling in seconds.
+        cap: largest ceiling in seconds (every delay is <= cap).
+        healthy_after: seconds a connection must live to reset the failure count.
+    """
+
+    base: float = 0.5
+    cap: float = 30.0
+    healthy_after: float = 30.0
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        """Delay before retry number ``attempt`` (0-based)."""
+        ceiling = min(self.cap, self.base * (2.0 ** min(attempt, 62)))
+        return rng.uniform(0.0, ceiling)
+
+
+def _no_headers() -> Iterable[tuple[str, str]]:
+    return ()
+
+
+@attrs.frozen
+class WsConfig:
+    """How to connect and keep a connection healthy.
+
+    Attributes:
+        url: ``ws://`` or ``wss://`` URL.
+        headers: called on every connect; returns extra handshake headers ``(name, value)``.
+        proxy: optional ``http://[user:pass@]host:port`` CONNECT proxy (redacted in repr).
+        ssl_context: for ``wss://``; ``None`` means the default context.
+        message_queue_size: trio-websocket's internal queue; large, so the reader (and the
+            automatic Pong replies it sends) never stalls behind a slow consumer.
+        max_message_size: larger messages close the connection (code 1009).
+        connect_timeout: bound on TCP + TLS + proxy + handshake.
+        disconnect_timeout: bound on the closing handshake.
+        heartbeat_text: text frame sent every ``heartbeat_interval`` s (e.g. ``"PING"``).
+        heartbeat_interval: seconds between text heartbeats.
+        ping_interval: seconds between protocol pings (``None`` = none); each is bounded
+            by ``ping_timeout`` and a missing pong forces a reconnect.
+        ping_timeout: seconds to wait for a protocol pong.
+        silence_timeout: no data message for this long -> reconnect (``None`` = no watchdog).
+        is_data: decides which messages feed the watchdog (default: all).
+        backoff: reconnect policy.
+        fatal_statuses: handshake rejections raised to the caller instead of retried.
+        name: label for logs.
+    """
+
+    url: str
+    headers: HeadersFn = _no_headers
+    proxy: str | None = attrs.field(default=None, repr=lambda p: "None" if p is None else "***")
+    ssl_context: ssl.SSLContext | None = attrs.field(default=None, repr=False)
+    message_queue_size: int = 4096
+    max_message_size: int = 16 * 1024 * 1024
+    connect_timeout: float = 10.0
+    disconnect_timeout: float = 2.0
+    heartbeat_text: str | None = None
+    heartbeat_interval: float = 10.0
+    ping_interval: float | None = None
+    ping_timeout: float = 10.0
+    silence_timeout: float | None = None
+    is_data: Callable[[Message], bool] | None = None
+    backoff: Backoff = Backoff()
+    fatal_statuses: frozenset[int] = frozenset({401, 403})
+    name: str = "ws"
+
+    def __attrs_post_init__(self) -> None:
+        scheme = urlsplit(self.url).scheme
+        if scheme not in ("ws", "wss"):
+            raise ConfigError(f"WebSocket URL must be ws:// or wss://, got {scheme!r}")
+        if self.proxy is not None and urlsplit(self.proxy).scheme != "http":
+            raise ConfigError("proxy must be an http://host:port CONNECT proxy")
+
+
+@attrs.define
+class WsStats:
+    """Counters of one driver (plain ints, read them any time).
+
+    Attributes:
+        connects: successful handshakes.
+        reconnects: successful handshakes after the first.
+        disconnects: established connections that ended.
+        failures: connection attempts that failed before the handshake completed.
+        messages: every message received.
+        data_messages: messages that ``is_data`` accepted (they feed the watchdog).
+        heartbeats: text heartbeats sent.
+        watchdog_fires: reconnects caused by silence.
+        last_delay: the last backoff delay slept, in seconds.
+        last_reason: why the last connection ended (or failed).
+    """
+
+    connects: int = 0
+    reconnects: int = 0
+    disconnects: int = 0
+    failures: int = 0
+    messages: int = 0
+    data_messages: int = 0
+    heartbeats: int = 0
+    watchdog_fires: int = 0
+    last_delay: float = 0.0
+    last_reason: str = ""
+
+
+class _Silence(Exception):
+    pass
+
+
+_TRANSIENT: Final = (
+    ConnectionClosed,
+    HandshakeError,
+    OSError,
+    trio.BrokenResourceError,
+    trio.ClosedResourceError,
+    trio.TooSlowError,
+    Reconnect,
+    _Silence,
+)
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        out: list[BaseException] = []
+        for sub in exc.exceptions:
+            out.extend(_leaves(sub))
+        return out
+    return [exc]
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionClosed):
+        code = exc.reason.code if exc.reason is not None else "?"
+        return f"connection closed (code {code})"
+    if isinstance(exc, ConnectionRejected):
+        return f"handshake rejected (HTTP {exc.status_code})"
+    if isinstance(exc, _Silence):
+        return str(exc)
+    if isinstance(exc, Reconnect):
+        return f"reconnect requested: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+async def _maybe_await(result: Awaitable[None] | None) -> None:
+    if result is not None and inspect.isawaitable(result):
+        await result
+
+
+async def _open_tunnel(proxy: str, host: str, port: int) -> trio.SocketStream:
+    """Open a TCP stream to ``host:port`` through an HTTP CONNECT proxy."""
+    p = urlsplit(proxy)
+    if p.hostname is None:
+        raise ConfigError("proxy URL has no host")
+    stream = await trio.open_tcp_stream(p.hostname, p.port or 80)
+    try:
+        lines = [f"CONNECT {host}:{port} HTTP/1.1", f"Host: {host}:{port}"]
+        if p.username is not None:
+            cred = f"{p.username}:{p.password or ''}".encode()
+            lines.append("Proxy-Authorization: Basic " + base64.b64encode(cred).decode())
+        await stream.send_all(("\r\n".join(lines) + "\r\n\r\n").encode())
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            chunk = await stream.receive_some(4096)
+            if not chunk:
+                raise ProxyError("proxy closed the connection during CONNECT")
+            buf += chunk
+            if len(buf) > _MAX_PROXY_RESPONSE:
+                raise ProxyError("proxy CONNECT response too large")
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+        fields = status_line.split(" ", 2)
+        status = int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else 0
+        if status == 407:
+            raise ConfigError("proxy rejected the credentials (HTTP 407)")
+        if status != 200:
+            raise ProxyError(f"proxy refused CONNECT (status line {status_line[:60]!r})")
+        if rest:
+            raise ProxyError("proxy sent data before the tunnel was used")
+    except BaseException:
+        await trio.aclose_forcefully(stream)
+        raise
+    return stream
+
+
+@asynccontextmanager
+async def _connect(
+    config: WsConfig, headers: list[tuple[bytes, bytes]]
+) -> AsyncIterator[WebSocketConnection]:
+    if config.proxy is None:
+        async with open_websocket_url(
+            config.url,
+            config.ssl_context,
+            extra_headers=headers,
+            message_queue_size=config.message_queue_size,
+            max_message_size=config.max_message_size,
+            connect_timeout=config.connect_timeout,
+            disconnect_timeout=config.disconnect_timeout,
+        ) as ws:
+            yield ws
+        return
+    u = urlsplit(config.url)
+    secure = u.scheme == "wss"
+    host = u.hostname or ""
+    port = u.port or (443 if secure else 80)
+    resource = (u.path or "/") + (f"?{u.query}" if u.query else "")
+    host_header = host if port in (80, 443) else f"{host}:{port}"
+    with trio.fail_after(config.connect_timeout):
+        tcp = await _open_tunnel(config.proxy, host, port)
+        stream: trio.SocketStream | trio.SSLStream[trio.SocketStream] = tcp
+        if secure:
+            ctx = config.ssl_context or ssl.create_default_context()
+            tls = trio.SSLStream(tcp, ctx, server_hostname=host, https_compatible=True)
+            await tls.do_handshake()
+            stream = tls
+    async with trio.open_nursery() as nursery:
+        with trio.fail_after(config.connect_timeout):
+            ws = await wrap_client_stream(
+                nursery,
+                stream,
+                host_header,
+                resource,
+                extra_headers=headers,
+                message_queue_size=config.message_queue_size,
+                max_message_size=config.max_message_size,
+            )
+        try:
+            yield ws
+        finally:
+            with trio.move_on_after(config.disconnect_timeout) as scope:
+                scope.shield = True
+                await ws.aclose()
+            await trio.aclose_forcefully(stream)
+
+
+class WsDriver:
+    """A reconnecting WebSocket client; see the module docstring.
+
+    ``on_message(message, recv_ns)`` is called for every message in arrival order
+    (``recv_ns`` = ``time.time_ns()`` at receipt); it may be sync (fastest) or async. A slow
+    async callback delays further reads, but never the automatic Pong replies, thanks to
+    ``message_queue_size``.
+    """
+
+    def __init__(
+        self,
+        config: WsConfig,
+        *,
+        on_message: OnMessage,
+        on_connect: OnConnect | None = None,
+        on_disconnect: OnDisconnect | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.stats = WsStats()
+        self._on_message = on_message
+        self._on_connect = on_connect
+        self._on_disconnect = on_disconnect
+        self._rng = rng or random.Random()
+        self._ws: WebSocketConnection | None = None
+        self._session_scope: trio.CancelScope | None = None
+        self._reconnect_reason: str | None = None
+        self._last_data = 0.0
+
+    def __repr__(self) -> str:
+        state = "connected" if self._ws is not None else "disconnected"
+        return f"<WsDriver {self.config.name} {redact_url(self.config.url)} {state}>"
+
+    @property
+    def connected(self) -> bool:
+        """True while a connection is open and ``on_connect`` has completed."""
+        return self._ws is not None
+
+    async def send(self, message: Message) -> None:
+        """Send on the current connection; raises ``trio.ClosedResourceError`` when none."""
+        ws = self._ws
+        if ws is None:
+            raise trio.ClosedResourceError(f"{self.config.name}: not connected")
+        await ws.send_message(message)
+
+    def request_reconnect(self, reason: str) -> None:
+        """Close the current connection (if any) and reconnect at once, without backoff."""
+        self._reconnect_reason = reason
+        if self._session_scope is not None:
+            self._session_scope.cancel()
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Connect, keep connected, reconnect; returns only by cancellation or a fatal error.
+
+        ``task_status.started()`` is called after the first connection is open and
+        ``on_connect`` has returned. Transient failures before that are retried with backoff.
+        """
+        cfg = self.config
+        attempt = 0
+        started = False
+        while True:
+            self._reconnect_reason = None
+            connected_at: float | None = None
+            reason = ""
+            try:
+                async with _connect(cfg, self._headers()) as ws:
+                    connected_at = trio.current_time()
+                    self.stats.connects += 1
+                    if self.stats.connects > 1:
+                        self.stats.reconnects += 1
+                    log.info("%s: connected to %s", cfg.name, redact_url(cfg.url))
+                    await self._session(ws)
+                    if not started:
+                        started = True
+                        task_status.started()
+                    await self._serve(ws)
+            except Exception as exc:
+                fatal = self._fatal(exc)
+                if fatal is not None:
+                    raise fatal from exc
+                if not all(isinstance(e, _TRANSIENT) for e in _leaves(exc)):
+                    raise
+                reason = "; ".join(_describe(e) for e in _leaves(exc))
+            finally:
+                self._ws = None
+                self._session_scope = None
+            requested = self._requested()
+            if requested is not None:
+                reason = f"reconnect requested: {requested}"
+            if not reason:
+                reason = "connection ended"
+            self.stats.last_reason = reason
+            if connected_at is None:
+                self.stats.failures += 1
+                log.warning("%s: connect failed: %s", cfg.name, reason)
+            else:
+                self.stats.disconnects += 1
+                log.warning("%s: disconnected: %s", cfg.name, reason)
+                if trio.current_time() - connected_at >= cfg.backoff.healthy_after:
+                    attempt = 0
+                if self._on_disconnect is not None:
+                    await _maybe_await(self._on_disconnect(reason))
+            if requested is not None and connected_at is not None:
+                delay = 0.0
+            else:
+                delay = cfg.backoff.delay(attempt, self._rng)
+                attempt += 1
+            self.stats.last_delay = delay
+            await trio.sleep(delay)
+
+    def _requested(self) -> str | None:
+        return self._reconnect_reason
+
+    def _headers(self) -> list[tuple[bytes, bytes]]:
+        return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.config.headers()]
+
+    def _fatal(self, exc: BaseException) -> WsRejectedError | ConfigError | None:
+        for leaf in _leaves(exc):
+            if isinstance(leaf, ConfigError):
+                return leaf
+            if (
+                isinstance(leaf, ConnectionRejected)
+                and leaf.status_code in self.config.fatal_statuses
+            ):
+                status = leaf.status_code
+                msg = f"{self.config.name}: handshake rejected with HTTP {status}"
+                if status in (401, 403):
+                    return WsAuthError(msg, status_code=status)
+                return WsRejectedError(msg, status_code=status)
+        return None
+
+    async def _session(self, ws: WebSocketConnection) -> None:
+        self._last_data = trio.current_time()
+        if self._on_connect is not None:
+            with trio.fail_after(self.config.connect_timeout):
+                await self._on_connect(ws)
+        self._ws = ws
+
+    async def _serve(self, ws: WebSocketConnection) -> None:
+        cfg = self.config
+        with trio.CancelScope() as scope:
+            self._session_scope = scope
+            if self._reconnect_reason is not None:
+                scope.cancel()
+            async with trio.open_nursery() as nursery:
+                if cfg.heartbeat_text is not None:
+                    nursery.start_soon(self._heartbeat, ws, cfg.heartbeat_text)
+                if cfg.ping_interval is not None:
+                    nursery.start_soon(self._pinger, ws, cfg.ping_interval)
+                if cfg.silence_timeout is not None:
+                    nursery.start_soon(self._watchdog, cfg.silence_timeout)
+                await self._reader(ws)
+                nursery.cancel_scope.cancel()
+
+    async def _reader(self, ws: WebSocketConnection) -> None:
+        is_data = self.config.is_data
+        on_message = self._on_message
+        stats = self.stats
+        while True:
+            message = await ws.get_message()
+            recv_ns = time.time_ns()
+            stats.messages += 1
+            if is_data is None or is_data(message):
+                stats.data_messages += 1
+                self._last_data = trio.current_time()
+            result = on_message(message, recv_ns)
+            if result is not None:
+                await result
+
+    async def _heartbeat(self, ws: WebSocketConnection, text: str) -> None:
+        while True:
+            await trio.sleep(self.config.heartbeat_interval)
+            await ws.send_message(text)
+            self.stats.heartbeats += 1
+
+    async def _pinger(self, ws: WebSocketConnection, interval: float) -> None:
+        while True:
+            await trio.sleep(interval)
+            with trio.fail_after(self.config.ping_timeout):
+                await ws.ping()
+
+    async def _watchdog(self, silence: float) -> None:
+        while True:
+            deadline = self._last_data + silence
+            if trio.current_time() >= deadline:
+                self.stats.watchdog_fires += 1
+                raise _Silence(f"silence watchdog: no data for {silence:g}s")
+            await trio.sleep_until(deadline)
+
+
+@asynccontextmanager
+async def open_ws_driver(
+    config: WsConfig,
+    *,
+    on_message: OnMessage,
+    on_connect: OnConnect | None = None,
+    on_disconnect: OnDisconnect | None = None,
+    rng: random.Random | None = None,
+) -> AsyncIterator[WsDriver]:
+    """Run a :class:`WsDriver` in a nursery; yields once it is connected, cancels on exit."""
+    driver = WsDriver(
+        config,
+        on_message=on_message,
+        on_connect=on_connect,
+        on_disconnect=on_disconnect,
+        rng=rng,
+    )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(driver.run)
+        yield driver
+        nursery.cancel_scope.cancel()
