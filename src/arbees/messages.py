@@ -39,6 +39,7 @@ __all__ = [
     "MarketAssignment",
     "Message",
     "PolymarketPriceUpdate",
+    "ServiceStatus",
     "ShardHeartbeat",
     "SignalLeg",
     "SystemAlert",
@@ -58,6 +59,7 @@ class Channel(enum.StrEnum):
     SYSTEM_ALERTS = "system:alerts"
     SIGNALS = "arbees:signals"
     SHARD_HEARTBEATS = "orchestrator:shard_heartbeats"
+    SERVICE_STATUS = "arbees:service_status"
 
 
 LATEST_PRICES_HASH: Final = "polymarket:latest_prices"
@@ -356,8 +358,36 @@ class ShardHeartbeat(Message):
     started_ms: int = f("int", default=0)
 
 
+@attrs.frozen(slots=True)
+class ServiceStatus(Message):
+    """A service's health heartbeat (also stored with a TTL for ``arbees health``).
+
+    Attributes:
+        service: ``"monitor"``, ``"shard"`` or ``"orchestrator"``.
+        instance: the instance id (shard id, or the host name).
+        healthy: False while the service cannot do its job (e.g. egress unverified).
+        timestamp_ms: when it was written.
+        reason: why it is unhealthy (empty when healthy).
+        details: extra string fields (counts, state).
+    """
+
+    service: str = f("str")
+    instance: str = f("str")
+    healthy: bool = f("bool")
+    timestamp_ms: int = f("int")
+    reason: str = f("str", default="")
+    details: dict[str, str] = f("str_map", default=attrs.Factory(dict))
+
+
 MESSAGE_TYPES: Final[dict[str, type[Message]]] = {
     cls.__name__: cls
-    for cls in (PolymarketPriceUpdate, MarketAssignment, SystemAlert, ArbSignal, ShardHeartbeat)
+    for cls in (
+        PolymarketPriceUpdate,
+        MarketAssignment,
+        SystemAlert,
+        ArbSignal,
+        ShardHeartbeat,
+        ServiceStatus,
+    )
 }
 """Top-level message types by their wire ``type`` tag."""

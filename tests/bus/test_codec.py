@@ -19,6 +19,7 @@ from arbees.messages import (
     MarketAssignment,
     Message,
     PolymarketPriceUpdate,
+    ServiceStatus,
     ShardHeartbeat,
     SignalLeg,
     SystemAlert,
@@ -127,7 +128,18 @@ heartbeats = st.builds(
 )
 
 
-@given(st.one_of(price_updates, assignments, alerts, signals, heartbeats))
+statuses = st.builds(
+    ServiceStatus,
+    service=text,
+    instance=text,
+    healthy=st.booleans(),
+    timestamp_ms=ints,
+    reason=text,
+    details=st.dictionaries(text, text, max_size=3),
+)
+
+
+@given(st.one_of(price_updates, assignments, alerts, signals, heartbeats, statuses))
 def test_every_message_round_trips(message: Message) -> None:
     data = codec.encode(message)
     assert codec.decode(data) == message

@@ -1,0 +1,1 @@
+"""Observability: logging set-up, Prometheus metrics, and service health heartbeats."""
