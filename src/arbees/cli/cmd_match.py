@@ -1,0 +1,81 @@
+"""``arbees match``: run the game matcher on saved REST responses, to audit it on real data.
+
+Feed it a Kalshi ``/events?with_nested_markets=true`` body and a Gamma ``/events`` body
+saved to files; it prints the pairs it would trade and every rejection with its reason.
+Exit 0 when it ran (rejections are normal), 2 when an input cannot be read or has the
+wrong shape.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import timedelta
+from typing import Any
+
+from arbees.errors import DecodeError
+from arbees.matching.from_json import match_events_json
+from arbees.matching.matcher import DEFAULT_START_WINDOW
+from arbees.matching.render import report_to_json, report_to_text
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "match",
+        help="match Kalshi game events to Polymarket moneylines from saved REST bodies",
+        description="Run the game matcher on a saved Kalshi /events?with_nested_markets=true "
+        "body and a saved Polymarket Gamma /events body; print matches and rejections.",
+    )
+    parser.add_argument("--kalshi", required=True, metavar="FILE", help="Kalshi /events JSON")
+    parser.add_argument(
+        "--polymarket", required=True, metavar="FILE", help="Polymarket Gamma /events JSON"
+    )
+    parser.add_argument(
+        "--start-window-minutes",
+        type=float,
+        default=DEFAULT_START_WINDOW.total_seconds() / 60,
+        metavar="MIN",
+        help="max start-time difference when both venues give one (default: %(default)s)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.set_defaults(handler=_run)
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def _load(path: str, what: str) -> object:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data: object = json.load(fh)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        print(f"arbees match: cannot read {what} file {path!r}: {exc}", file=sys.stderr)
+        raise _Unreadable from exc
+    return data
+
+
+def _run(args: argparse.Namespace) -> int:
+    if not args.start_window_minutes >= 0:
+        print("arbees match: --start-window-minutes must be >= 0", file=sys.stderr)
+        return 2
+    try:
+        kalshi = _load(args.kalshi, "Kalshi")
+        poly = _load(args.polymarket, "Polymarket")
+    except _Unreadable:
+        return 2
+    try:
+        report = match_events_json(
+            kalshi, poly, start_window=timedelta(minutes=args.start_window_minutes)
+        )
+    except DecodeError as exc:
+        print(f"arbees match: unexpected input shape: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report_to_json(report), indent=2))
+    else:
+        print(report_to_text(report))
+    return 0

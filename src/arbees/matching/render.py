@@ -1,0 +1,135 @@
+"""Render a :class:`MatchReport` for people (a text table) and for programs (JSON).
+
+``arbees match`` exists so a user can audit the matcher on real venue data before trusting
+it; the text form therefore shows every match with both instruments per team and every
+rejection with its reason and detail, and ends with counts per reason.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from arbees.matching.model import MatchedGame, MatchedTeam, MatchReport, Rejection
+
+__all__ = ["report_to_json", "report_to_text"]
+
+
+def _team_json(role: str, team: MatchedTeam) -> dict[str, str]:
+    return {
+        "role": role,
+        "team_id": team.team_id,
+        "name": team.name,
+        "kalshi_ticker": team.kalshi_ticker,
+        "polymarket_token_id": team.polymarket_token_id,
+        "polymarket_outcome": team.polymarket_outcome,
+    }
+
+
+def _match_json(game: MatchedGame) -> dict[str, Any]:
+    fees = game.polymarket_fees
+    return {
+        "league": game.league,
+        "eastern_date": game.eastern_date.isoformat(),
+        "start_time": None if game.start_time is None else game.start_time.isoformat(),
+        "kalshi_event_ticker": game.kalshi_event_ticker,
+        "polymarket_condition_id": game.polymarket_condition_id,
+        "polymarket_event_slug": game.polymarket_event_slug,
+        "polymarket_question": game.polymarket_question,
+        "teams": [_team_json("away", game.away), _team_json("home", game.home)],
+        "polymarket_fees": {
+            "feesEnabled": fees.fees_enabled,
+            "feeType": fees.fee_type,
+            "feeSchedule": fees.fee_schedule,
+        },
+        "notes": list(game.notes),
+    }
+
+
+def _rejection_json(rej: Rejection) -> dict[str, str]:
+    return {
+        "venue": rej.venue.value,
+        "id": rej.id,
+        "reason": rej.reason_code.value,
+        "detail": rej.detail,
+    }
+
+
+def _counts(report: MatchReport) -> dict[str, int]:
+    return dict(sorted(Counter(r.reason_code.value for r in report.rejections).items()))
+
+
+def report_to_json(report: MatchReport) -> dict[str, Any]:
+    """A JSON-ready dict: ``matches``, ``rejections`` and a ``summary`` with counts."""
+    return {
+        "matches": [_match_json(m) for m in report.matches],
+        "rejections": [_rejection_json(r) for r in report.rejections],
+        "summary": {
+            "matches": len(report.matches),
+            "rejections": len(report.rejections),
+            "rejections_by_reason": _counts(report),
+        },
+    }
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return [
+        "  ".join(
+            [*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]]
+        ).rstrip()
+        for row in rows
+    ]
+
+
+def report_to_text(report: MatchReport) -> str:
+    """A readable multi-line report (no trailing newline)."""
+    lines = [f"MATCHES ({len(report.matches)})"]
+    if report.matches:
+        rows: list[tuple[str, ...]] = [
+            (
+                "DATE (ET)",
+                "LEAGUE",
+                "START (UTC)",
+                "KALSHI EVENT",
+                "POLYMARKET (slug / condition id)",
+            )
+        ]
+        for game in report.matches:
+            start = "-" if game.start_time is None else game.start_time.strftime("%Y-%m-%d %H:%M")
+            rows.append(
+                (
+                    game.eastern_date.isoformat(),
+                    game.league,
+                    start,
+                    game.kalshi_event_ticker,
+                    f"{game.polymarket_event_slug} / {game.polymarket_condition_id}",
+                )
+            )
+            for role, team in (("away", game.away), ("home", game.home)):
+                rows.append(
+                    (
+                        "",
+                        f"  {role}",
+                        team.team_id,
+                        team.kalshi_ticker,
+                        f"{team.polymarket_outcome!r} token {team.polymarket_token_id}",
+                    )
+                )
+        lines.extend(_table(rows))
+    lines.append("")
+    lines.append(f"REJECTIONS ({len(report.rejections)})")
+    if report.rejections:
+        rrows: list[tuple[str, ...]] = [("VENUE", "ID", "REASON", "DETAIL")]
+        rrows.extend(
+            (r.venue.value, r.id, r.reason_code.value, r.detail) for r in report.rejections
+        )
+        lines.extend(_table(rrows))
+    lines.append("")
+    counts = ", ".join(f"{reason}: {n}" for reason, n in _counts(report).items()) or "none"
+    lines.append(
+        f"SUMMARY: {len(report.matches)} matched, {len(report.rejections)} rejected ({counts})"
+    )
+    notes = sorted({note for game in report.matches for note in game.notes})
+    lines.extend(f"note: {note}" for note in notes)
+    return "\n".join(lines)
