@@ -1,0 +1,200 @@
+"""One Polymarket token's L2 order book, kept exact and cheap to update.
+
+Levels live in two ``dict[price, size]`` maps (micro-units), because the venue sends
+``book`` snapshots in an order we must not trust (live: bids ascending, asks descending) and
+``price_change`` entries as *new totals per level*. A map makes both O(1) per level and
+order-agnostic. The best bid/ask are maintained incrementally (a full rescan happens only
+when the best level itself is deleted), so the top of book after every update costs a
+couple of comparisons, not a sort. Depth and :class:`~arbees.book.BookView` are built only
+on request.
+
+A book carries a ``stale`` flag with a reason: it starts stale (no snapshot yet), and goes
+stale on reconnect, on ``tick_size_change``, on a failed best bid/ask cross-check, on a
+crossed book, or when an update for it had to be rejected. Only a fresh ``book`` snapshot
+makes it fresh again.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import attrs
+
+from arbees.book import BookView, Level
+from arbees.money import ONE, Fixed
+
+__all__ = ["TokenBook", "TopOfBook", "mirror_view"]
+
+VENUE = "polymarket"
+
+
+@attrs.frozen(slots=True)
+class TopOfBook:
+    """Best bid and ask of one token (``None`` when that side is empty).
+
+    Attributes:
+        bid: best bid price (micro-units) or ``None``.
+        bid_size: size at the best bid (0 when no bid).
+        ask: best ask price or ``None``.
+        ask_size: size at the best ask (0 when no ask).
+        stale: whether the book is currently untrusted.
+    """
+
+    bid: Fixed | None
+    bid_size: Fixed
+    ask: Fixed | None
+    ask_size: Fixed
+    stale: bool
+
+
+class TokenBook:
+    """Mutable L2 book of one token. Prices and sizes are micro-unit ints.
+
+    Public attributes (read them freely; mutate only through the methods):
+    ``token``, ``market``, ``bids``/``asks`` (price -> size maps), ``best_bid``/``best_ask``
+    (price or ``None``), ``stale`` and ``stale_reason``, ``tick_size``, ``venue_ts_ms``,
+    ``received_ns``, ``last_trade_price``.
+    """
+
+    __slots__ = (
+        "asks",
+        "best_ask",
+        "best_bid",
+        "bids",
+        "last_trade_price",
+        "market",
+        "received_ns",
+        "stale",
+        "stale_reason",
+        "tick_size",
+        "token",
+        "venue_ts_ms",
+    )
+
+    def __init__(self, token: str, market: str = "") -> None:
+        self.token = token
+        self.market = market
+        self.bids: dict[Fixed, Fixed] = {}
+        self.asks: dict[Fixed, Fixed] = {}
+        self.best_bid: Fixed | None = None
+        self.best_ask: Fixed | None = None
+        self.stale = True
+        self.stale_reason = "no snapshot yet"
+        self.tick_size: Fixed | None = None
+        self.venue_ts_ms: int | None = None
+        self.received_ns = 0
+        self.last_trade_price: Fixed | None = None
+
+    def __repr__(self) -> str:
+        state = f"stale: {self.stale_reason}" if self.stale else "fresh"
+        return (
+            f"<TokenBook {self.token[:12]}… bids={len(self.bids)} asks={len(self.asks)} "
+            f"top={self.best_bid}/{self.best_ask} {state}>"
+        )
+
+    # -- mutation -------------------------------------------------------------------------
+
+    def replace(self, bids: dict[Fixed, Fixed], asks: dict[Fixed, Fixed]) -> None:
+        """Full replacement from a snapshot (zero sizes already removed); marks fresh."""
+        self.bids = bids
+        self.asks = asks
+        self.best_bid = max(bids) if bids else None
+        self.best_ask = min(asks) if asks else None
+        self.stale = False
+        self.stale_reason = ""
+
+    def set_bid(self, price: Fixed, size: Fixed) -> None:
+        """Set the total size at a bid level (0 deletes it)."""
+        bids = self.bids
+        if size:
+            bids[price] = size
+            best = self.best_bid
+            if best is None or price > best:
+                self.best_bid = price
+        elif bids.pop(price, None) is not None and price == self.best_bid:
+            self.best_bid = max(bids) if bids else None
+
+    def set_ask(self, price: Fixed, size: Fixed) -> None:
+        """Set the total size at an ask level (0 deletes it)."""
+        asks = self.asks
+        if size:
+            asks[price] = size
+            best = self.best_ask
+            if best is None or price < best:
+                self.best_ask = price
+        elif asks.pop(price, None) is not None and price == self.best_ask:
+            self.best_ask = min(asks) if asks else None
+
+    def mark_stale(self, reason: str) -> None:
+        """Distrust the book until the next snapshot (the first reason is kept)."""
+        if not self.stale:
+            self.stale = True
+            self.stale_reason = reason
+
+    def clear(self, reason: str) -> None:
+        """Drop every level and mark stale (e.g. market resolved)."""
+        self.bids = {}
+        self.asks = {}
+        self.best_bid = None
+        self.best_ask = None
+        self.mark_stale(reason)
+
+    # -- queries --------------------------------------------------------------------------
+
+    @property
+    def crossed(self) -> bool:
+        """True when the best bid is at or above the best ask (an impossible live state)."""
+        bb, ba = self.best_bid, self.best_ask
+        return bb is not None and ba is not None and bb >= ba
+
+    def top(self) -> TopOfBook:
+        """Best bid/ask with their sizes."""
+        bb, ba = self.best_bid, self.best_ask
+        return TopOfBook(
+            bb,
+            self.bids[bb] if bb is not None else 0,
+            ba,
+            self.asks[ba] if ba is not None else 0,
+            self.stale,
+        )
+
+    def depth(self, n: int = 10) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
+        """Up to ``n`` levels per side, best first: ``(bids, asks)``."""
+        bids, asks = self.bids, self.asks
+        return (
+            tuple(Level(p, bids[p]) for p in heapq.nlargest(n, bids)),
+            tuple(Level(p, asks[p]) for p in heapq.nsmallest(n, asks)),
+        )
+
+    def view(self, depth: int = 10) -> BookView:
+        """A venue-neutral immutable :class:`~arbees.book.BookView` of this token."""
+        bids, asks = self.depth(depth)
+        return BookView(
+            VENUE,
+            self.token,
+            bids,
+            asks,
+            self.stale,
+            self.venue_ts_ms,
+            self.received_ns,
+            self.market,
+        )
+
+
+def mirror_view(book: TokenBook, other_token: str, depth: int = 10) -> BookView:
+    """The book of the complementary token of a binary market, implied by ``book``.
+
+    A bid at p on one outcome is an ask at 1 − p on the other (and vice versa), with the
+    same size. Best-first order is preserved by the mirror.
+    """
+    bids, asks = book.depth(depth)
+    return BookView(
+        VENUE,
+        other_token,
+        tuple(Level(ONE - lvl.price, lvl.size) for lvl in asks),
+        tuple(Level(ONE - lvl.price, lvl.size) for lvl in bids),
+        book.stale,
+        book.venue_ts_ms,
+        book.received_ns,
+        book.market,
+    )
