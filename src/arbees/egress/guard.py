@@ -1,0 +1,311 @@
+"""The egress guard: keep checking where traffic leaves, and close the door when unsure.
+
+A Polymarket monitor must not open a socket until its egress is verified, and must stop
+(close its sockets, publish nothing) the moment a later check fails — then resume by itself
+when a check passes again. :class:`EgressGuard` owns that state machine:
+
+* ``await nursery.start(guard.run)`` runs the first check and returns its
+  :class:`~arbees.egress.verdict.EgressState` (verified or not — the caller decides), then
+  re-checks every ``interval`` seconds (``retry_interval`` while unverified, so recovery is
+  noticed quickly);
+* ``guard.state`` / ``guard.verified``, ``await guard.wait_verified()``,
+  ``async for state in guard.changes()`` (every verified<->unverified transition);
+* ``async with guard.verified_scope():`` — a cancel scope that is cancelled the moment egress
+  becomes unverified (or the guard stops): work inside it is torn down, sockets closed;
+* :func:`run_while_verified` — the monitor's loop: wait until verified, run the feed inside a
+  verified scope, and when it is cancelled by a failed check, wait and run it again.
+
+Fail closed everywhere: the initial state is unverified, a source that raises counts as a
+failed check, and a stopped guard leaves the state unverified and cancels every scope.
+Counters live in :class:`EgressStats`; every transition is logged as one structured line.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import NoReturn, TypeVar
+
+import attrs
+import trio
+
+from arbees.egress.checker import EgressSource
+from arbees.egress.countries import country_label
+from arbees.egress.verdict import EgressPolicy, EgressState, failed_state
+from arbees.errors import ConfigError, EgressError
+
+__all__ = ["EgressGuard", "EgressStats", "open_egress_guard", "run_while_verified"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_INTERVAL = 60.0
+
+
+@attrs.define
+class EgressStats:
+    """Counters of one guard (read them; the guard updates them).
+
+    Attributes:
+        checks: checks completed.
+        failures: checks that ended unverified.
+        transitions: verified<->unverified flips (the first verified check counts as one).
+        scopes_cancelled: verified scopes cancelled because egress became unverified.
+        by_kind: checks per outcome kind (``"verified"``, ``"timeout"``, ``"auth"``, ...).
+    """
+
+    checks: int = 0
+    failures: int = 0
+    transitions: int = 0
+    scopes_cancelled: int = 0
+    by_kind: dict[str, int] = attrs.Factory(dict)
+
+
+def _describe(state: EgressState) -> str:
+    return (
+        f"verified={str(state.verified).lower()} kind={state.kind} "
+        f"country={country_label(state.country) if state.country else '-'} "
+        f"ip={state.ip or '-'}"
+    )
+
+
+class EgressGuard:
+    """Periodically verifies egress and exposes the verdict to the code it protects.
+
+    Args:
+        checker: the egress source (usually an :class:`~arbees.egress.EgressChecker`).
+        policy: allowed/forbidden exit countries.
+        interval: seconds between checks while verified (``EGRESS_CHECK_INTERVAL``).
+        retry_interval: seconds between checks while unverified (default: ``interval``).
+        name: label used in log lines (e.g. ``"polymarket-monitor"``).
+    """
+
+    def __init__(
+        self,
+        checker: EgressSource,
+        policy: EgressPolicy | None = None,
+        *,
+        interval: float = DEFAULT_INTERVAL,
+        retry_interval: float | None = None,
+        name: str = "egress",
+    ) -> None:
+        for label, value in (("interval", interval), ("retry_interval", retry_interval)):
+            if value is not None and not value > 0:
+                raise ConfigError(f"egress check {label} must be > 0 s, got {value!r}")
+        self._checker = checker
+        self._policy = policy if policy is not None else EgressPolicy()
+        self._interval = float(interval)
+        self._retry_interval = float(retry_interval if retry_interval is not None else interval)
+        self._name = name
+        self.stats = EgressStats()
+        self._state = failed_state("not_checked", "egress has not been checked yet")
+        self._verified_event = trio.Event()  # set while verified; replaced when lost
+        self._changed = trio.Event()  # set (then replaced) on every transition
+        self._generation = 0  # number of transitions so far
+        self._wake = trio.Event()
+        self._lock = trio.Lock()
+        self._scopes: set[trio.CancelScope] = set()
+        self._running = False
+
+    def __repr__(self) -> str:
+        return (
+            f"EgressGuard(name={self._name!r}, {_describe(self._state)}, checker={self._checker!r})"
+        )
+
+    @property
+    def state(self) -> EgressState:
+        """The latest verdict (unverified ``not_checked`` before the first check)."""
+        return self._state
+
+    @property
+    def verified(self) -> bool:
+        return self._state.verified
+
+    @property
+    def policy(self) -> EgressPolicy:
+        return self._policy
+
+    async def run(
+        self, *, task_status: trio.TaskStatus[EgressState] = trio.TASK_STATUS_IGNORED
+    ) -> NoReturn:
+        """Check now, report the first verdict via ``started()``, then re-check forever.
+
+        When this task ends (cancelled or crashed) the state becomes unverified and every
+        verified scope is cancelled: nobody is watching egress any more.
+        """
+        if self._running:
+            raise RuntimeError("EgressGuard.run is already running")
+        self._running = True
+        try:
+            first = await self.check_now()
+            task_status.started(first)
+            while True:
+                delay = self._interval if self._state.verified else self._retry_interval
+                with trio.move_on_after(delay):
+                    await self._wake.wait()
+                self._wake = trio.Event()
+                await self.check_now()
+        finally:
+            self._running = False
+            self._set_state(
+                failed_state("not_checked", f"egress guard {self._name!r} stopped; failing closed")
+            )
+
+    def request_check(self) -> None:
+        """Ask the running guard to check again now (e.g. after a feed saw a 403)."""
+        self._wake.set()
+
+    async def check_now(self) -> EgressState:
+        """Run one check immediately, update the state (and scopes) and return it."""
+        async with self._lock:
+            try:
+                state = await self._checker.check(self._policy)
+            except Exception as exc:  # a buggy source must not fail open, nor kill the guard
+                log.exception("egress check by %r raised", self._checker)
+                state = failed_state(
+                    "error", f"egress check raised {type(exc).__name__}; failing closed"
+                )
+            self.stats.checks += 1
+            self.stats.by_kind[state.kind] = self.stats.by_kind.get(state.kind, 0) + 1
+            if not state.verified:
+                self.stats.failures += 1
+            self._set_state(state)
+            return state
+
+    def _set_state(self, new: EgressState) -> None:
+        old, self._state = self._state, new
+        if new.verified == old.verified:
+            if not new.verified and new.kind != old.kind and new.kind != "not_checked":
+                log.warning(
+                    "egress %s still unverified, now %s: %s",
+                    self._name,
+                    _describe(new),
+                    new.reason,
+                    extra={"egress": new.to_json(), "egress_guard": self._name},
+                )
+            return
+        self.stats.transitions += 1
+        self._generation += 1
+        if new.verified:
+            self._verified_event.set()
+            log.info(
+                "egress %s transition unverified->verified %s: %s",
+                self._name,
+                _describe(new),
+                new.reason,
+                extra={"egress": new.to_json(), "egress_guard": self._name},
+            )
+        else:
+            self._verified_event = trio.Event()
+            for scope in self._scopes:
+                scope.cancel()
+                self.stats.scopes_cancelled += 1
+            log.warning(
+                "egress %s transition verified->unverified %s: %s",
+                self._name,
+                _describe(new),
+                new.reason,
+                extra={"egress": new.to_json(), "egress_guard": self._name},
+            )
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def wait_verified(self) -> EgressState:
+        """Return once egress is verified (at once, after a checkpoint, if it already is)."""
+        await trio.lowlevel.checkpoint()
+        while not self._state.verified:
+            await self._verified_event.wait()
+        return self._state
+
+    def require_verified(self) -> EgressState:
+        """Return the state if verified, else raise :class:`EgressError` with its reason."""
+        if not self._state.verified:
+            raise EgressError(f"egress not verified: {self._state.reason}")
+        return self._state
+
+    async def changes(self) -> AsyncIterator[EgressState]:
+        """Yield the state after each verified<->unverified transition, forever.
+
+        Transitions that happen while the consumer is busy are coalesced: each item is the
+        state *now*, after at least one transition since the previous item.
+        """
+        seen = self._generation
+        while True:
+            while self._generation == seen:
+                await self._changed.wait()
+            seen = self._generation
+            yield self._state
+
+    @contextmanager
+    def _scope_if_verified(self) -> Iterator[trio.CancelScope | None]:
+        if not self._state.verified:
+            yield None
+            return
+        with trio.CancelScope() as scope:
+            self._scopes.add(scope)
+            try:
+                yield scope
+            finally:
+                self._scopes.discard(scope)
+
+    @asynccontextmanager
+    async def verified_scope(self) -> AsyncIterator[trio.CancelScope]:
+        """A cancel scope that is cancelled as soon as egress becomes unverified.
+
+        Raises :class:`EgressError` on entry when egress is not verified. After the block,
+        ``scope.cancelled_caught`` tells whether it ended because egress was lost.
+        """
+        await trio.lowlevel.checkpoint()
+        with self._scope_if_verified() as scope:
+            if scope is None:
+                raise EgressError(f"egress not verified: {self._state.reason}")
+            yield scope
+
+
+async def run_while_verified(
+    guard: EgressGuard, async_fn: Callable[..., Awaitable[T]], *args: object
+) -> T:
+    """Run ``async_fn(*args)`` only while egress is verified; restart it after recovery.
+
+    Waits until verified, runs the function inside a scope that is cancelled on the next
+    unverified transition, then waits for verification again and runs it anew — forever,
+    until the function returns by itself (its result is returned) or raises (propagated).
+    """
+    while True:
+        await guard.wait_verified()
+        finished = False
+        with guard._scope_if_verified() as scope:
+            if scope is None:  # lost again between the wake-up and here
+                continue
+            result = await async_fn(*args)
+            finished = True
+        if finished:
+            return result
+        log.warning("egress lost: %s paused until egress is verified again", _fn_name(async_fn))
+
+
+def _fn_name(fn: object) -> str:
+    return getattr(fn, "__qualname__", None) or repr(fn)
+
+
+@asynccontextmanager
+async def open_egress_guard(
+    checker: EgressSource,
+    policy: EgressPolicy | None = None,
+    *,
+    interval: float = DEFAULT_INTERVAL,
+    retry_interval: float | None = None,
+    name: str = "egress",
+) -> AsyncIterator[EgressGuard]:
+    """Run a guard for the duration of the block (its first check is done on entry)."""
+    guard = EgressGuard(
+        checker, policy, interval=interval, retry_interval=retry_interval, name=name
+    )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(guard.run)
+        try:
+            yield guard
+        finally:
+            nursery.cancel_scope.cancel()
