@@ -1,0 +1,345 @@
+"""The Kalshi market-data feed: authenticated WebSocket → exact books → BookView updates.
+
+Built on the shared :class:`arbees.wsdriver.WsDriver` (per-connect headers, prompt reads
+so Pong replies never wait on us, silence watchdog, full-jitter reconnect, 401 surfaced)
+and the sans-io :class:`~arbees.kalshi.protocol.KalshiProtocol` (seq per sid, resyncs,
+books). This module only wires them together and does the Trio parts:
+
+- every connect is signed afresh (``KalshiSigner.headers`` on each handshake);
+- a 401 at the upgrade ends :meth:`KalshiFeed.run` with :class:`~arbees.errors.AuthError`
+  (no secrets in the message) instead of retrying forever;
+- Kalshi's pings are protocol frames the driver never sees, so a quiet market would look
+  "silent": the feed sends ``list_subscriptions`` every ``silence_timeout / 3`` seconds and
+  the answer feeds the watchdog; a stalled server does not answer, and we reconnect;
+- updates reach the consumer through a bounded channel WITHOUT ever blocking the reader:
+  when the consumer lags, updates are conflated per ticker (newest wins, counted in
+  ``stats.conflated``), so the latest state of every book — a stale one in particular — is
+  always delivered eventually, and a stale book is never left looking fresh.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from typing import Literal
+from urllib.parse import urlsplit
+
+import attrs
+import trio
+from trio_websocket import WebSocketConnection
+
+from arbees.book import BookView
+from arbees.errors import AuthError
+from arbees.kalshi.auth import KalshiSigner
+from arbees.kalshi.book import DEFAULT_DEPTH
+from arbees.kalshi.events import BookChanged, BooksStale, KalshiEvent
+from arbees.kalshi.protocol import KalshiProtocol
+from arbees.wsdriver import Backoff, Message, WsConfig, WsDriver
+
+__all__ = [
+    "DEMO_WS_URL",
+    "PROD_WS_URL",
+    "KalshiBookUpdate",
+    "KalshiFeed",
+    "KalshiFeedStats",
+    "open_kalshi_feed",
+]
+
+log = logging.getLogger(__name__)
+
+PROD_WS_URL = "wss://external-api-ws.kalshi.com/trade-api/ws/v2"
+DEMO_WS_URL = "wss://external-api-ws.demo.kalshi.co/trade-api/ws/v2"
+
+
+@attrs.frozen(slots=True)
+class KalshiBookUpdate:
+    """One market's book after a change, as both outcome views.
+
+    Attributes:
+        ticker: market ticker.
+        yes: YES view (YES bids; YES asks derived from NO bids).
+        no: NO view (NO bids; NO asks derived from YES bids), instrument ``TICKER:NO``.
+        kind: ``"snapshot"``, ``"delta"`` or ``"stale"`` (gap, corruption, reconnect...).
+        sid: subscription id (0 for connection-wide events).
+        seq: sequence number of the last frame applied (0 if none).
+        venue_ts_ms: venue timestamp of the last change, when sent.
+        received_ns: wall-clock receive time of the frame behind this update.
+        reason: why the book is stale (``""`` when fresh).
+    """
+
+    ticker: str
+    yes: BookView
+    no: BookView
+    kind: Literal["snapshot", "delta", "stale"]
+    sid: int
+    seq: int
+    venue_ts_ms: int | None
+    received_ns: int
+    reason: str = ""
+
+    @property
+    def stale(self) -> bool:
+        return self.yes.stale
+
+
+@attrs.define
+class KalshiFeedStats:
+    """Feed-level counters (the protocol's are in ``feed.protocol.stats``).
+
+    Attributes:
+        updates: updates handed to the channel.
+        conflated: updates replaced by a newer one for the same ticker before delivery.
+        commands_sent: command frames sent.
+        keepalives: ``list_subscriptions`` keepalives sent.
+    """
+
+    updates: int = 0
+    conflated: int = 0
+    commands_sent: int = 0
+    keepalives: int = 0
+
+
+class KalshiFeed:
+    """Order books for a set of Kalshi markets, kept fresh over one WebSocket.
+
+    Args:
+        tickers: markets to track (more can be added with :meth:`add_tickers`).
+        signer: signs each handshake; ``None`` sends no auth headers (fake venues only).
+        url: WebSocket URL (:data:`PROD_WS_URL`, :data:`DEMO_WS_URL` or a fake's).
+        depth: levels per side in each view.
+        silence_timeout: reconnect after this long without any frame (≥ 30 s in production).
+        buffer: capacity of the update channel.
+        cross_check: also subscribe ``ticker`` and mark books disagreeing with it stale.
+        backoff: reconnect policy.
+        ready_timeout: :meth:`run` reports ready once every book has its first snapshot,
+            or after this many seconds.
+
+    Example::
+
+        async with open_kalshi_feed(["KXNBAGAME-26OCT20OKCSAS-OKC"], signer=signer) as feed:
+            async for update in feed.updates:
+                if not update.stale: ...
+    """
+
+    def __init__(
+        self,
+        tickers: Iterable[str],
+        *,
+        signer: KalshiSigner | None,
+        url: str = PROD_WS_URL,
+        depth: int = DEFAULT_DEPTH,
+        silence_timeout: float = 30.0,
+        buffer: int = 1024,
+        cross_check: bool = True,
+        backoff: Backoff | None = None,
+        resync_interval: float = 1.0,
+        ready_timeout: float = 10.0,
+    ) -> None:
+        self.protocol = KalshiProtocol(
+            tickers, cross_check=cross_check, depth=depth, resync_interval=resync_interval
+        )
+        self.stats = KalshiFeedStats()
+        self.depth = depth
+        self.ready_timeout = ready_timeout
+        self._signer = signer
+        self._path = urlsplit(url).path or "/"
+        self._send, self.updates = trio.open_memory_channel[KalshiBookUpdate](buffer)
+        self._pending: dict[str, KalshiBookUpdate] = {}
+        self._pending_event = trio.Event()
+        self._ready = trio.Event()
+        self._wake_flush = trio.Event()
+        self.driver = WsDriver(
+            WsConfig(
+                url,
+                headers=self._headers,
+                silence_timeout=silence_timeout,
+                ping_timeout=max(20.0, silence_timeout),
+                backoff=backoff or Backoff(),
+                name="kalshi",
+            ),
+            on_message=self._on_message,
+            on_connect=self._on_connect,
+            on_disconnect=self._on_disconnect,
+        )
+        self._keepalive_every = max(silence_timeout / 3, 0.05)
+
+    def __repr__(self) -> str:
+        return f"<KalshiFeed {len(self.protocol.wanted)} tickers {self.driver!r}>"
+
+    # ------------------------------------------------------------------ public
+    async def run(
+        self, *, task_status: trio.TaskStatus[KalshiFeed] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Connect, subscribe and keep the books fresh until cancelled.
+
+        Ready (``task_status.started(self)``) once connected and every book has had its
+        first snapshot (or ``ready_timeout`` passed). Raises :class:`AuthError` when Kalshi
+        refuses the credentials.
+        """
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._pump)
+                await nursery.start(self.driver.run)
+                nursery.start_soon(self._maintenance)
+                with trio.move_on_after(self.ready_timeout):
+                    await self._ready.wait()
+                task_status.started(self)
+        except BaseExceptionGroup as group:
+            auth, _ = group.split(AuthError)
+            if auth is not None:
+                raise AuthError(
+                    "Kalshi refused the credentials at the WebSocket upgrade (HTTP 401/403): "
+                    "check the API key id and that the private key matches it"
+                ) from group
+            raise
+
+    def view(self, ticker: str) -> BookView:
+        """The current YES view of ``ticker`` (``KeyError`` if not tracked)."""
+        return self.protocol.books[ticker].yes_view(depth=self.depth)
+
+    async def add_tickers(self, tickers: Iterable[str]) -> None:
+        """Track more markets at run time (their first views arrive stale, then fresh)."""
+        self.protocol.add_tickers(tickers)
+        await self._flush()
+
+    async def remove_tickers(self, tickers: Iterable[str]) -> None:
+        """Stop tracking markets."""
+        self.protocol.remove_tickers(tickers)
+        await self._flush()
+
+    # ------------------------------------------------------------------ driver hooks
+    def _headers(self) -> list[tuple[str, str]]:
+        if self._signer is None:
+            return []
+        return list(self._signer.headers("GET", self._path).items())
+
+    async def _on_connect(self, ws: WebSocketConnection) -> None:
+        self._publish(self.protocol.connection_made())
+        for text in self.protocol.data_to_send():
+            await ws.send_message(text)
+            self.stats.commands_sent += 1
+
+    def _on_disconnect(self, reason: str) -> None:
+        self._publish(self.protocol.connection_lost())
+
+    def _on_message(self, message: Message, received_ns: int) -> None:
+        events = self.protocol.receive(message, received_ns)
+        if events:
+            self._publish(events)
+        if self.protocol.has_data_to_send():
+            self._wake_flush.set()
+
+    async def _flush(self) -> None:
+        if not self.driver.connected:
+            return  # connection_made() re-sends everything needed on the next connect
+        for text in self.protocol.data_to_send():
+            try:
+                await self.driver.send(text)
+            except (trio.ClosedResourceError, trio.BrokenResourceError, OSError) as exc:
+                log.info("kalshi: command not sent (%s); the reconnect will resubscribe", exc)
+                return
+            except Exception as exc:  # ConnectionClosed: same story
+                log.info("kalshi: command not sent (%s)", type(exc).__name__)
+                return
+            self.stats.commands_sent += 1
+
+    async def _maintenance(self) -> None:
+        """Flush queued commands promptly, retry due resyncs, send keepalives."""
+        next_keepalive = trio.current_time() + self._keepalive_every
+        while True:
+            with trio.move_on_at(min(next_keepalive, trio.current_time() + 0.25)):
+                await self._wake_flush.wait()
+            self._wake_flush = trio.Event()
+            self.protocol.poll()
+            if trio.current_time() >= next_keepalive:
+                next_keepalive = trio.current_time() + self._keepalive_every
+                if self.driver.connected:
+                    self.protocol.list_subscriptions()
+                    self.stats.keepalives += 1
+            await self._flush()
+
+    # ------------------------------------------------------------------ updates
+    def _publish(self, events: list[KalshiEvent]) -> None:
+        books = self.protocol.books
+        for ev in events:
+            if type(ev) is BookChanged:
+                book = books.get(ev.ticker)
+                if book is None:
+                    continue
+                self._offer(
+                    KalshiBookUpdate(
+                        ev.ticker,
+                        book.yes_view(depth=self.depth, received_ns=ev.received_ns),
+                        book.no_view(depth=self.depth, received_ns=ev.received_ns),
+                        ev.kind,
+                        ev.sid,
+                        ev.seq,
+                        ev.venue_ts_ms,
+                        ev.received_ns,
+                        book.stale_reason,
+                    )
+                )
+                if not self._ready.is_set() and all(
+                    not b.awaiting_snapshot for b in books.values()
+                ):
+                    self._ready.set()
+            elif type(ev) is BooksStale:
+                for t in ev.tickers:
+                    book = books.get(t)
+                    if book is None:
+                        continue
+                    self._offer(
+                        KalshiBookUpdate(
+                            t,
+                            book.yes_view(depth=self.depth, received_ns=ev.received_ns),
+                            book.no_view(depth=self.depth, received_ns=ev.received_ns),
+                            "stale",
+                            ev.sid,
+                            book.seq,
+                            book.venue_ts_ms,
+                            ev.received_ns,
+                            ev.reason,
+                        )
+                    )
+
+    def _offer(self, update: KalshiBookUpdate) -> None:
+        if not self._pending:
+            try:
+                self._send.send_nowait(update)
+                self.stats.updates += 1
+                return
+            except trio.WouldBlock:
+                pass
+        if update.ticker in self._pending:
+            self.stats.conflated += 1
+            del self._pending[update.ticker]  # re-insert at the end: keeps arrival order
+        self._pending[update.ticker] = update
+        self._pending_event.set()
+
+    async def _pump(self) -> None:
+        """Deliver conflated updates as the consumer makes room (never blocks the reader)."""
+        while True:
+            await self._pending_event.wait()
+            self._pending_event = trio.Event()
+            while self._pending:
+                ticker = next(iter(self._pending))
+                update = self._pending.pop(ticker)
+                await self._send.send(update)
+                self.stats.updates += 1
+
+
+@asynccontextmanager
+async def open_kalshi_feed(
+    tickers: Iterable[str],
+    *,
+    signer: KalshiSigner | None,
+    url: str = PROD_WS_URL,
+    **kwargs: object,
+) -> AsyncIterator[KalshiFeed]:
+    """Run a :class:`KalshiFeed` in its own nursery; yields once ready, cancels on exit."""
+    feed = KalshiFeed(tickers, signer=signer, url=url, **kwargs)  # type: ignore[arg-type]
+    async with trio.open_nursery() as nursery:
+        await nursery.start(feed.run)
+        yield feed
+        nursery.cancel_scope.cancel()
