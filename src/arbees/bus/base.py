@@ -159,6 +159,16 @@ class Bus(abc.ABC):
     async def publish_raw(self, channel: str, payload: bytes) -> None:
         """Publish raw bytes, bypassing the codec (tests, interop with other tools)."""
 
+    async def publish_and_hset(self, channel: str, message: Message, key: str, field: str) -> None:
+        """Store ``message`` under ``field`` of hash ``key``, then publish it on ``channel``.
+
+        The hot path of a price publisher (latest value + live stream). Like
+        :meth:`publish` it never raises because the transport is down. This default does
+        the two calls in turn; a transport may batch them (Redis: one pipeline).
+        """
+        await self.hset(key, field, message)
+        await self.publish(channel, message)
+
     @abc.abstractmethod
     async def aclose(self) -> None:
         """Close the bus; live subscriptions end."""
