@@ -459,15 +459,18 @@ class PolymarketProtocol:
             else:
                 book.set_ask(price, size)
         check = self.check_best
+        applied = 0
         for token, (book, ch) in last.items():
             if bad is not None and token in bad:
                 continue
+            applied += 1
             book.venue_ts_ms = ts
             book.received_ns = recv_ns
             if check and not book.stale:
                 self._cross_check(book, ch)
             out.append(BookChanged(token, "price_change", ts, recv_ns))
-        self.stats.price_changes += 1
+        if applied:
+            self.stats.price_changes += 1
         if bad is not None:
             for token, why in bad.items():
                 self._reject(f"price_change: {why}", (token,), recv_ns, out)
