@@ -19,7 +19,7 @@ from arbees.matching import (
     parse_game_start_time,
     polymarket_games_from_events_json,
 )
-from arbees.matching.kalshi_inputs import EASTERN
+from arbees.matching.eastern import eastern
 
 
 def _kalshi_event() -> dict[str, Any]:
@@ -93,7 +93,7 @@ def test_kalshi_hhmm_gives_an_eastern_start_time() -> None:
     for market in event["markets"]:
         market["ticker"] = market["ticker"].replace("26OCT20", "26OCT201930")
     (game,), _ = _one_kalshi(event)
-    assert game.start_time == datetime(2026, 10, 20, 19, 30, tzinfo=EASTERN)
+    assert game.start_time == datetime(2026, 10, 20, 19, 30, tzinfo=eastern())
     assert game.start_time.astimezone(UTC) == datetime(2026, 10, 20, 23, 30, tzinfo=UTC)
 
 
@@ -219,7 +219,7 @@ def test_gamma_event_converts_string_encoded_arrays() -> None:
     assert [o.name for o in game.outcomes] == ["Thunder", "Spurs"]
     assert [o.token_id for o in game.outcomes] == json.loads(raw["clobTokenIds"])
     assert game.start_time == datetime(2026, 10, 21, 0, 0, tzinfo=UTC)
-    assert game.start_time.astimezone(EASTERN).date() == date(2026, 10, 20)
+    assert game.start_time.astimezone(eastern()).date() == date(2026, 10, 20)
     assert game.slug_date == date(2026, 10, 20)
     assert game.sports_market_type == "moneyline"
     assert game.line is None

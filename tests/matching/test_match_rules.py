@@ -23,7 +23,7 @@ from arbees.matching import (
     match_games,
     polymarket_games_from_events_json,
 )
-from arbees.matching.kalshi_inputs import EASTERN
+from arbees.matching.eastern import eastern
 
 DAY = date(2026, 10, 20)
 START = datetime(2026, 10, 21, 0, 0, tzinfo=UTC)  # 8pm ET on DAY
@@ -103,11 +103,11 @@ def test_basic_pairing_and_yes_no_equivalence() -> None:
 @pytest.mark.parametrize(
     ("kalshi_start", "window", "matched"),
     [
-        (datetime(2026, 10, 20, 20, 0, tzinfo=EASTERN), timedelta(hours=3), True),
-        (datetime(2026, 10, 20, 22, 59, tzinfo=EASTERN), timedelta(hours=3), True),
-        (datetime(2026, 10, 20, 23, 30, tzinfo=EASTERN), timedelta(hours=3), False),
-        (datetime(2026, 10, 20, 13, 0, tzinfo=EASTERN), timedelta(hours=3), False),
-        (datetime(2026, 10, 20, 19, 0, tzinfo=EASTERN), timedelta(minutes=30), False),
+        (datetime(2026, 10, 20, 20, 0, tzinfo=eastern()), timedelta(hours=3), True),
+        (datetime(2026, 10, 20, 22, 59, tzinfo=eastern()), timedelta(hours=3), True),
+        (datetime(2026, 10, 20, 23, 30, tzinfo=eastern()), timedelta(hours=3), False),
+        (datetime(2026, 10, 20, 13, 0, tzinfo=eastern()), timedelta(hours=3), False),
+        (datetime(2026, 10, 20, 19, 0, tzinfo=eastern()), timedelta(minutes=30), False),
         (None, timedelta(0), True),
     ],
 )

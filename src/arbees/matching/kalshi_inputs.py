@@ -18,9 +18,9 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 from arbees.errors import DecodeError
+from arbees.matching.eastern import eastern
 from arbees.matching.model import KalshiGame, KalshiTeamMarket, Reason, Rejection, Venue
 
 __all__ = ["KALSHI_GAME_SERIES", "kalshi_games_from_events_json", "parse_event_ticker"]
@@ -28,8 +28,6 @@ __all__ = ["KALSHI_GAME_SERIES", "kalshi_games_from_events_json", "parse_event_t
 logger = logging.getLogger(__name__)
 
 KALSHI_GAME_SERIES: Final[Mapping[str, str]] = {"KXNBAGAME": "NBA", "KXNHLGAME": "NHL"}
-
-EASTERN: Final = ZoneInfo("America/New_York")
 
 _MONTHS: Final = {
     m: i
@@ -136,7 +134,7 @@ def _game(event: object) -> KalshiGame:
     closed = sorted({m.status for m in markets} & _CLOSED_STATUSES)
     if closed:
         raise _Reject(Reason.CLOSED, f"market status {', '.join(closed)}")
-    start_time = None if start is None else datetime.combine(day, start, tzinfo=EASTERN)
+    start_time = None if start is None else datetime.combine(day, start, tzinfo=eastern())
     return KalshiGame(
         event_ticker=event_ticker,
         series_ticker=series,

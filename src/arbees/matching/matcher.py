@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, timedelta
 from typing import Final, TypeVar
 
 import attrs
 
-from arbees.matching.kalshi_inputs import EASTERN
+from arbees.matching.eastern import eastern
 from arbees.matching.model import (
     POSTPONEMENT_NOTE,
     KalshiGame,
@@ -155,7 +155,7 @@ def _resolve_poly(game: PolymarketGame) -> _Poly:
     if game.start_time is not None:
         if game.start_time.utcoffset() is None:
             raise _Reject(Reason.BAD_START_TIME, "start_time has no UTC offset")
-        day = game.start_time.astimezone(EASTERN).date()
+        day = game.start_time.astimezone(eastern()).date()
     elif game.slug_date is not None:
         day = game.slug_date
     else:
@@ -288,7 +288,14 @@ def match_games(
     A pair is returned only when league, both teams, the US-Eastern date and (where both are
     known) the start time within ``start_window`` agree, and each side is the other's only
     candidate. Every other input comes back as a :class:`Rejection`. The result does not
-    depend on the order of the inputs.
+    depend on the order of the inputs; identical duplicates count once, different inputs
+    sharing one id are all rejected.
+
+    A Kalshi team is identified by its ticker code; a ``yes_sub_title`` that resolves must
+    name the same team (else ``team_conflict``) and is used alone only when the code is not
+    in the alias table. A Polymarket market is eligible only when ``sportsMarketType`` is
+    ``"moneyline"`` (or absent, with two team outcomes) and nothing in its question or slug
+    marks it as a spread, total, prop or partial-game line.
     """
     if start_window < timedelta(0):
         raise ValueError("start_window must not be negative")
@@ -357,6 +364,6 @@ def match_games(
 
     matches.sort(key=lambda m: (m.eastern_date, m.league, m.kalshi_event_ticker))
     rejections.sort()
-    counts = Counter(r.reason_code.value for r in rejections)
-    logger.info("matched %d games; rejections %s", len(matches), dict(sorted(counts.items())))
-    return MatchReport(tuple(matches), tuple(rejections))
+    report = MatchReport(tuple(matches), tuple(rejections))
+    logger.info("matched %d games; rejections %s", len(matches), report.rejection_counts())
+    return report

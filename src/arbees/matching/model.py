@@ -305,3 +305,10 @@ class MatchReport:
 
     matches: tuple[MatchedGame, ...]
     rejections: tuple[Rejection, ...]
+
+    def rejection_counts(self) -> dict[str, int]:
+        """Rejections counted per reason code (sorted by code), for logs and metrics."""
+        counts: dict[str, int] = {}
+        for rejection in self.rejections:
+            counts[rejection.reason_code.value] = counts.get(rejection.reason_code.value, 0) + 1
+        return dict(sorted(counts.items()))

@@ -7,7 +7,6 @@ rejection with its reason and detail, and ends with counts per reason.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from arbees.matching.model import MatchedGame, MatchedTeam, MatchReport, Rejection
@@ -55,10 +54,6 @@ def _rejection_json(rej: Rejection) -> dict[str, str]:
     }
 
 
-def _counts(report: MatchReport) -> dict[str, int]:
-    return dict(sorted(Counter(r.reason_code.value for r in report.rejections).items()))
-
-
 def report_to_json(report: MatchReport) -> dict[str, Any]:
     """A JSON-ready dict: ``matches``, ``rejections`` and a ``summary`` with counts."""
     return {
@@ -67,7 +62,7 @@ def report_to_json(report: MatchReport) -> dict[str, Any]:
         "summary": {
             "matches": len(report.matches),
             "rejections": len(report.rejections),
-            "rejections_by_reason": _counts(report),
+            "rejections_by_reason": report.rejection_counts(),
         },
     }
 
@@ -126,7 +121,9 @@ def report_to_text(report: MatchReport) -> str:
         )
         lines.extend(_table(rrows))
     lines.append("")
-    counts = ", ".join(f"{reason}: {n}" for reason, n in _counts(report).items()) or "none"
+    counts = (
+        ", ".join(f"{reason}: {n}" for reason, n in report.rejection_counts().items()) or "none"
+    )
     lines.append(
         f"SUMMARY: {len(report.matches)} matched, {len(report.rejections)} rejected ({counts})"
     )
