@@ -329,4 +329,4 @@ def test_env_example_is_ignored_by_git_once_copied() -> None:
     gitignore = (COMPOSE_FILE.parents[1] / ".gitignore").read_text(encoding="utf-8")
     lines = {line.strip() for line in gitignore.splitlines()}
     assert ".env" in lines or "deploy/.env" in lines
-    assert "deploy/secrets/" in lines
+    assert "deploy/secrets" in lines
