@@ -130,6 +130,8 @@ class RedisBus(Bus):
         self._stop = trio.Event()
         self._done = trio.Event()
         self._flushed = trio.Event()
+        self._reader_up = trio.Event()  # set while the pub/sub connection is subscribed
+        self._reader_up.set()
         self._running = False
         self._loop: Any = None
         self._client: Redis | None = None
@@ -285,6 +287,9 @@ class RedisBus(Bus):
                     continue
                 self.stats.reconnects += 1
                 log.warning("Redis at %s is back; %d messages were lost", self.safe_url, lost)
+                # Let our own subscriptions come back first, so the alert reaches them too.
+                with trio.move_on_after(2 * self._backoff[1] + self._subscribe_timeout):
+                    await self._reader_up.wait()
                 alert = SystemAlert(
                     type=ALERT_TYPE,
                     service="bus",
@@ -417,6 +422,7 @@ class RedisBus(Bus):
                     self.safe_url,
                     type(exc).__name__,
                 )
+                self._reader_up = trio.Event()
                 await self._reconnect_pubsub(pubsub)
                 continue
             self._dispatch(batch)
@@ -454,6 +460,8 @@ class RedisBus(Bus):
                     self.stats.received += 1
                     sub._deliver(envelope)
             elif kind == "subscribe":
+                if channel == self._control:
+                    self._reader_up.set()  # re-subscribed after a reconnect (or first time)
                 pending = self._pending.get(channel, 0)
                 if pending > 0:
                     self._pending[channel] = pending - 1
