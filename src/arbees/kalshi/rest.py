@@ -1,0 +1,235 @@
+"""Kalshi REST client: market discovery, series fee models and order books.
+
+The client takes an injected ``httpx.AsyncClient`` (tests pass a ``MockTransport`` or point
+it at the fake venue), signs requests when a :class:`~arbees.kalshi.auth.KalshiSigner` is
+configured (``timestamp + METHOD + /trade-api/v2/...`` WITHOUT the query string), spends
+tokens from a per-tier token bucket before every request (Basic ≈ 20 reads/s), and backs
+off exponentially (full jitter) on 429, whose body carries no Retry-After. All HTTP and
+JSON failures are mapped to the project's exceptions here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import AsyncIterator
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import httpx
+import trio
+
+from arbees.errors import AuthError, DecodeError, NotFoundError, RateLimitedError, VenueError
+from arbees.kalshi.auth import KalshiSigner
+from arbees.kalshi.models import Event, KalshiOrderbook, Market, Series, parse_orderbook
+
+__all__ = [
+    "DEMO_REST_URL",
+    "PROD_REST_URL",
+    "TIER_READS_PER_SECOND",
+    "KalshiRest",
+    "TokenBucket",
+    "parse_orderbook",
+]
+
+log = logging.getLogger(__name__)
+
+PROD_REST_URL: Final = "https://external-api.kalshi.com/trade-api/v2"
+DEMO_REST_URL: Final = "https://external-api.demo.kalshi.co/trade-api/v2"
+TIER_READS_PER_SECOND: Final = {"basic": 20.0, "advanced": 30.0, "premier": 100.0, "prime": 400.0}
+
+
+class TokenBucket:
+    """A token bucket on Trio's clock: ``rate`` tokens/s, at most ``capacity`` saved up."""
+
+    def __init__(self, rate: float, capacity: float | None = None) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = rate
+        self.capacity = capacity if capacity is not None else rate
+        self._tokens = self.capacity
+        self._stamp: float | None = None
+        self._lock = trio.Lock()
+
+    @classmethod
+    def for_tier(cls, tier: str) -> TokenBucket:
+        try:
+            return cls(TIER_READS_PER_SECOND[tier.lower()])
+        except KeyError:
+            raise ValueError(f"unknown Kalshi tier {tier!r}") from None
+
+    async def acquire(self) -> None:
+        """Take one token, sleeping until one is available."""
+        async with self._lock:
+            now = trio.current_time()
+            if self._stamp is not None:
+                self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            if self._tokens < 1:
+                wait = (1 - self._tokens) / self.rate
+                await trio.sleep(wait)
+                self._stamp = trio.current_time()
+                self._tokens = 1.0
+            self._tokens -= 1
+
+
+class KalshiRest:
+    """Read-only Kalshi REST API.
+
+    Args:
+        client: the ``httpx.AsyncClient`` to use (owned by the caller).
+        base_url: API root, e.g. :data:`PROD_REST_URL` or a fake's ``rest_url``.
+        signer: sign every request when given.
+        limiter: token bucket (default: the Basic tier).
+        max_retries: 429 retries before :class:`RateLimitedError`.
+        backoff_base: first backoff ceiling in seconds (doubling, capped at ``backoff_cap``).
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        base_url: str = PROD_REST_URL,
+        signer: KalshiSigner | None = None,
+        limiter: TokenBucket | None = None,
+        max_retries: int = 5,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 8.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._client = client
+        self._base = base_url.rstrip("/")
+        self._root_path = urlsplit(self._base).path
+        self._signer = signer
+        self._limiter = limiter or TokenBucket.for_tier("basic")
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self._rng = rng or random.Random()
+        self.retries = 0
+
+    def __repr__(self) -> str:
+        return f"<KalshiRest {self._base} signed={self._signer is not None}>"
+
+    async def _get(self, route: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        url = self._base + route
+        for attempt in range(self.max_retries + 1):
+            await self._limiter.acquire()
+            headers = self._signer.headers("GET", self._root_path + route) if self._signer else {}
+            try:
+                resp = await self._client.get(url, params=clean, headers=headers)
+            except httpx.HTTPError as exc:
+                raise VenueError(f"Kalshi GET {route} failed: {type(exc).__name__}") from exc
+            if resp.status_code == 429:
+                if attempt == self.max_retries:
+                    break
+                delay = self._rng.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt))
+                self.retries += 1
+                log.info("kalshi: 429 on %s, backing off %.2fs", route, delay)
+                await trio.sleep(delay)
+                continue
+            if resp.status_code in (401, 403):
+                raise AuthError(f"Kalshi refused GET {route} (HTTP {resp.status_code})")
+            if resp.status_code == 404:
+                raise NotFoundError(f"Kalshi: {route} not found")
+            if resp.status_code >= 400:
+                raise VenueError(f"Kalshi GET {route}: HTTP {resp.status_code}")
+            try:
+                body = resp.json()
+            except ValueError:
+                raise DecodeError(f"GET {route}: response is not JSON") from None
+            if not isinstance(body, dict):
+                raise DecodeError(f"GET {route}: expected a JSON object")
+            return body
+        raise RateLimitedError(
+            f"Kalshi GET {route}: still HTTP 429 after {self.max_retries} retries"
+        )
+
+    async def get_series(self, ticker: str) -> Series:
+        body = await self._get(f"/series/{ticker}")
+        series = body.get("series")
+        if not isinstance(series, dict):
+            raise DecodeError("missing", field="series")
+        return Series.from_json(series)
+
+    async def iter_events(
+        self,
+        *,
+        series_ticker: str | None = None,
+        status: str | None = None,
+        with_nested_markets: bool = True,
+        limit: int = 200,
+    ) -> AsyncIterator[Event]:
+        """All matching events, following ``cursor`` until it comes back empty."""
+        cursor: str | None = None
+        while True:
+            body = await self._get(
+                "/events",
+                {
+                    "series_ticker": series_ticker,
+                    "status": status,
+                    "with_nested_markets": "true" if with_nested_markets else None,
+                    "limit": min(limit, 200),
+                    "cursor": cursor,
+                },
+            )
+            for raw in _list(body, "events"):
+                yield Event.from_json(raw)
+            cursor = body.get("cursor") or None
+            if cursor is None:
+                return
+
+    async def get_events(self, **filters: Any) -> list[Event]:
+        return [e async for e in self.iter_events(**filters)]
+
+    async def iter_markets(
+        self,
+        *,
+        series_ticker: str | None = None,
+        event_ticker: str | None = None,
+        status: str | None = None,
+        tickers: list[str] | None = None,
+        limit: int = 1000,
+    ) -> AsyncIterator[Market]:
+        """All matching markets (``status`` takes the FILTER values: open, closed, ...)."""
+        cursor: str | None = None
+        while True:
+            body = await self._get(
+                "/markets",
+                {
+                    "series_ticker": series_ticker,
+                    "event_ticker": event_ticker,
+                    "status": status,
+                    "tickers": ",".join(tickers) if tickers else None,
+                    "limit": min(limit, 1000),
+                    "cursor": cursor,
+                },
+            )
+            for raw in _list(body, "markets"):
+                yield Market.from_json(raw)
+            cursor = body.get("cursor") or None
+            if cursor is None:
+                return
+
+    async def get_markets(self, **filters: Any) -> list[Market]:
+        return [m async for m in self.iter_markets(**filters)]
+
+    async def get_market(self, ticker: str) -> Market:
+        body = await self._get(f"/markets/{ticker}")
+        market = body.get("market")
+        if not isinstance(market, dict):
+            raise DecodeError("missing", field="market")
+        return Market.from_json(market)
+
+    async def get_orderbook(self, ticker: str, *, depth: int | None = None) -> KalshiOrderbook:
+        return parse_orderbook(await self._get(f"/markets/{ticker}/orderbook", {"depth": depth}))
+
+
+def _list(body: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    items = body.get(key)
+    if items is None:
+        return []
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise DecodeError("expected a list of objects", field=key)
+    return items
