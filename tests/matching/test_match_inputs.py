@@ -351,3 +351,17 @@ def test_gamma_real_politics_sample_is_rejected_as_not_a_game() -> None:
 def test_gamma_body_of_wrong_shape_raises(body: Any) -> None:
     with pytest.raises(DecodeError):
         polymarket_games_from_events_json(body)
+
+
+def test_missing_time_zone_database_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import zoneinfo
+
+    from arbees.errors import ConfigError
+    from arbees.matching import eastern as eastern_module
+
+    def missing(key: str) -> zoneinfo.ZoneInfo:
+        raise zoneinfo.ZoneInfoNotFoundError(key)
+
+    monkeypatch.setattr(eastern_module, "ZoneInfo", missing)
+    with pytest.raises(ConfigError, match="tzdata"):
+        eastern_module.eastern.__wrapped__()

@@ -220,6 +220,7 @@ def test_polymarket_market_rules(game: PolymarketGame, reason: Reason) -> None:
 
 def test_untyped_market_with_two_teams_is_a_moneyline() -> None:
     assert match_games([kalshi()], [poly(kind=None)]).matches
+    assert match_games([kalshi()], [poly(line="0")]).matches  # typed: a line field is harmless
 
 
 @pytest.mark.parametrize(

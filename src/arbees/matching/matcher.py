@@ -132,7 +132,9 @@ def _resolve_poly(game: PolymarketGame) -> _Poly:
         raise _Reject(Reason.NOT_MONEYLINE, f"sportsMarketType is {game.sports_market_type!r}")
     text = f"{game.question} {game.market_slug.replace('-', ' ')}".lower()
     marker = _NOT_FULL_GAME.search(text)
-    if marker is not None or game.line is not None:
+    # A typed moneyline is trusted to carry a harmless line field; an untyped market with a
+    # line is a spread or total.
+    if marker is not None or (not kind and game.line is not None):
         why = f"line {game.line}" if marker is None else f"{marker.group(0)!r} in question/slug"
         raise _Reject(Reason.NOT_MONEYLINE, f"not a full-game moneyline ({why})")
     resolved = [resolve_team(game.league, o.name) for o in game.outcomes]
