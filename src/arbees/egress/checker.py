@@ -76,6 +76,14 @@ class EgressChecker:
             raise ConfigError(f"egress check timeout must be > 0 s, got {timeout!r}")
         self._client = client
         self._url = url
+        # httpx logs every request URL at INFO: send URL credentials as an Authorization
+        # header instead, so the logged URL carries none
+        self._auth: httpx.BasicAuth | None = None
+        self._request_url = parsed
+        self._password = parsed.password
+        if parsed.userinfo:
+            self._auth = httpx.BasicAuth(parsed.username, parsed.password)
+            self._request_url = parsed.copy_with(userinfo=b"")
         self._shown_url = redact_url(url)
         self._api_key = api_key or None
         self._timeout = float(timeout)
@@ -100,6 +108,8 @@ class EgressChecker:
             text = text.replace(self._api_key, "***")
         if self._url != self._shown_url:
             text = text.replace(self._url, self._shown_url)
+        if self._auth is not None and self._password:
+            text = text.replace(self._password, "***")
         return text
 
     async def check(self, policy: EgressPolicy) -> EgressState:
@@ -111,19 +121,25 @@ class EgressChecker:
         try:
             with trio.fail_after(self._timeout):
                 async with self._client.stream(
-                    "GET", self._url, headers=headers, timeout=self._timeout
+                    "GET",
+                    self._request_url,
+                    headers=headers,
+                    auth=self._auth or httpx.USE_CLIENT_DEFAULT,
+                    timeout=self._timeout,
                 ) as response:
                     if response.status_code != 200:
                         return self._status_state(response)
+                    declared = response.headers.get("content-length", "")
+                    if declared.isdigit() and int(declared) > self._max_body:
+                        return self._too_big()
                     body = bytearray()
+                    # read to the end even when too big (bounded by the timeout): leaving
+                    # httpx's body iterator half-consumed leaks an async generator
                     async for chunk in response.aiter_bytes():
-                        body += chunk
-                        if len(body) > self._max_body:
-                            return failed_state(
-                                "bad_answer",
-                                f"egress source {source} sent more than {self._max_body} "
-                                "bytes; it is not an egress-check endpoint",
-                            )
+                        if len(body) <= self._max_body:
+                            body += chunk
+                    if len(body) > self._max_body:
+                        return self._too_big()
         except (trio.TooSlowError, httpx.TimeoutException):
             return failed_state(
                 "timeout",
@@ -137,6 +153,13 @@ class EgressChecker:
                 f"{_HINT_SERVER}",
             )
         return evaluate_body(bytes(body), policy, source=source, checked_at_ms=now_ms())
+
+    def _too_big(self) -> EgressState:
+        return failed_state(
+            "bad_answer",
+            f"egress source {self._shown_url} sent more than {self._max_body} bytes; "
+            "it is not an egress-check endpoint",
+        )
 
     def _status_state(self, response: httpx.Response) -> EgressState:
         status = response.status_code

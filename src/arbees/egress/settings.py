@@ -22,6 +22,7 @@ from collections.abc import Mapping
 import attrs
 import httpx
 
+from arbees.config import redact_url
 from arbees.egress.checker import DEFAULT_TIMEOUT, EgressChecker
 from arbees.egress.guard import DEFAULT_INTERVAL, EgressGuard
 from arbees.egress.verdict import EgressPolicy
@@ -54,14 +55,14 @@ class EgressSettings:
     """Everything needed to build an egress checker and guard.
 
     Attributes:
-        url: the egress source URL.
+        url: the egress source URL (password redacted in repr).
         api_key: control-server API key or ``None`` (shown as ``'***'`` in repr).
         policy: forbidden/required exit countries.
         timeout: seconds per check.
         interval: seconds between checks while verified.
     """
 
-    url: str
+    url: str = attrs.field(repr=lambda url: repr(redact_url(url)))
     api_key: str | None = attrs.field(default=None, repr=_hide)
     policy: EgressPolicy = attrs.Factory(EgressPolicy)
     timeout: float = DEFAULT_TIMEOUT

@@ -271,16 +271,18 @@ def evaluate_body(
     """Decode a 200 answer's body and judge it; garbage becomes an unverified ``bad_answer``."""
     at = now_ms() if checked_at_ms is None else checked_at_ms
     try:
-        obj = json.loads(body)
-        obs = parse_answer(obj)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        detail = str(exc)
-        if isinstance(exc, json.JSONDecodeError):
+        try:
+            obj = json.loads(body)
+        except json.JSONDecodeError as exc:
             shown = body[:_MAX_SHOWN].decode("utf-8", "replace")
-            detail = f"not JSON ({exc.msg} at {exc.pos}): {shown!r}"
+            raise ValueError(f"not JSON ({exc.msg} at {exc.pos}): {shown!r}") from None
+        except (UnicodeDecodeError, RecursionError) as exc:
+            raise ValueError(f"not JSON ({type(exc).__name__})") from None
+        obs = parse_answer(obj)
+    except ValueError as exc:
         return failed_state(
             "bad_answer",
-            f"egress source {source} gave an unusable answer: {detail}; "
+            f"egress source {source} gave an unusable answer: {exc}; "
             "check that the URL points at Gluetun's /v1/publicip/ip or an ipinfo-style /json",
             checked_at_ms=at,
         )
