@@ -90,6 +90,14 @@ def test_entrypoint_and_healthcheck() -> None:
     assert [i.args for i in final if i.keyword == "STOPSIGNAL"] == ["SIGINT"]
 
 
+def test_image_insists_on_the_native_kernel() -> None:
+    """setup.py falls back to pure Python when the build fails; the image must not."""
+    builder_runs = [i.args for s in stages()[:-1] for i in s.instructions if i.keyword == "RUN"]
+    assert any("pip wheel" in r and "arbees/_native_kernel" in r for r in builder_runs)
+    final_runs = [i.args for i in final_stage().instructions if i.keyword == "RUN"]
+    assert any("import arbees.cli, arbees._native_kernel" in r for r in final_runs)
+
+
 def test_no_march_native_and_no_secrets() -> None:
     instructions = [i for s in stages() for i in s.instructions]
     for inst in instructions:
