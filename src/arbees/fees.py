@@ -1,0 +1,310 @@
+"""Exact trading fees of both venues, for whole orders.
+
+Why a module of its own: the seed priced fees per contract with floats, assumed Polymarket
+was fee-free and truncated ``0.43`` to 42 cents. Every one of those errors can turn a losing
+trade into a "signal". Here fees are integer arithmetic on micro-units (see
+:mod:`arbees.money`) with the venues' own rounding, computed for the WHOLE order, because
+Kalshi rounds once per order and the per-contract fee therefore falls with size.
+
+Kalshi (docs: ``kalshi.md`` "Fees")::
+
+    fee = round_up_to_cent(k × multiplier × C × P × (1 − P))     k = 0.07 taker, 0.0175 maker
+
+Polymarket (docs: ``polymarket.md`` "Fees", taker only, fee-enabled markets only)::
+
+    fee = round_5dp(shares × rate × (P × (1 − P)) ** exponent)
+
+The docs say "rounded to 5 decimals" without a mode; we round **half-up** (ties away from
+zero; fees are never negative) and say so wherever it matters.
+
+Factors (``multiplier``, ``rate``) are plain numbers given as :class:`~decimal.Decimal`,
+``int`` (a whole number: ``multiplier=1`` means 1×) or an exact decimal string; they are held
+internally as micro-units and must be exact at that precision. Prices and counts are
+:data:`~arbees.money.Fixed` micro-units.
+
+An order that walks several price levels pays, per venue rule, one fee for the whole order:
+the raw (unrounded) fee of each fill is summed and rounded once (:meth:`KalshiFeeModel.order_fee`,
+:meth:`PolymarketFeeModel.order_fee`).
+
+Example::
+
+    >>> kalshi_fee(500_000, 10 * ONE)          # 10 contracts at $0.50 -> $0.18
+    180000
+    >>> polymarket_fee(500_000, 100 * ONE, rate=Decimal("0.05"))   # $1.25
+    1250000
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+from typing import Final
+
+import attrs
+
+from arbees.errors import ConfigError, DecodeError, KernelError
+from arbees.money import CENT, ONE, Fixed, ceil_div
+
+__all__ = [
+    "KALSHI_MAKER_RATE",
+    "KALSHI_TAKER_RATE",
+    "Factor",
+    "KalshiFeeModel",
+    "PolymarketFeeModel",
+    "kalshi_fee",
+    "polymarket_fee",
+    "to_factor",
+]
+
+Factor = Decimal | int | str
+"""A plain (not micro-unit) number: ``Decimal("0.05")``, ``1`` or ``"0.05"``."""
+
+KALSHI_TAKER_RATE: Final = 70_000
+"""0.07 in micro-units."""
+KALSHI_MAKER_RATE: Final = 17_500
+"""0.0175 in micro-units."""
+
+_KALSHI_RAW_EXP: Final = 30  # rate(1e-6) x mult(1e-6) x count(1e-6) x P(1e-6) x (1-P)(1e-6)
+_KALSHI_CENT_UNITS: Final = 10 ** (_KALSHI_RAW_EXP - 2)
+_MAX_MULTIPLIER: Final = 10 * ONE  # keeps P + fee(P) increasing in P (0.07 x 10 < 1)
+_MAX_EXPONENT: Final = 4
+
+
+def to_factor(value: object, *, name: str = "factor") -> Fixed:
+    """A plain number (Decimal, whole int, exact decimal string) as exact micro-units.
+
+    Raises :class:`~arbees.errors.ConfigError` for anything else (floats, booleans, NaN,
+    more than 6 decimals): a fee schedule is configuration.
+    """
+    if isinstance(value, bool):
+        raise ConfigError(f"{name}: expected a number, got a bool")
+    if isinstance(value, int):
+        return value * ONE
+    try:
+        d = Decimal(value) if isinstance(value, str) else value
+    except InvalidOperation as exc:
+        raise ConfigError(f"{name}: not a decimal number: {value!r:.40}") from exc
+    if not isinstance(d, Decimal) or not d.is_finite():
+        raise ConfigError(f"{name}: expected a Decimal, int or decimal string, got {value!r:.40}")
+    scaled = d.scaleb(6)
+    if scaled != scaled.to_integral_value():
+        raise ConfigError(f"{name}: more precision than 1e-6: {d}")
+    return int(scaled)
+
+
+def _check_price(price: Fixed, count: Fixed) -> None:
+    if not 0 <= price <= ONE:
+        raise DecodeError(f"price outside [0, 1]: {price}", field="price")
+    if count < 0:
+        raise DecodeError(f"negative count: {count}", field="count")
+
+
+def _kalshi_raw(rate_x_mult: int, price: Fixed, count: Fixed) -> int:
+    return rate_x_mult * count * price * (ONE - price)
+
+
+def _kalshi_round(raw: int) -> Fixed:
+    return ceil_div(raw, _KALSHI_CENT_UNITS) * CENT
+
+
+def kalshi_fee(price: Fixed, count: Fixed, *, multiplier: Factor = 1, maker: bool = False) -> Fixed:
+    """Kalshi fee in micro-units for ONE order of ``count`` contracts at ``price``.
+
+    ``round_up_to_cent(0.07 × multiplier × C × P × (1 − P))`` (0.0175 for ``maker``), exact.
+    1 @ $0.50 -> $0.02; 10 @ $0.50 -> $0.18; 100 @ $0.50 -> $1.75.
+    """
+    _check_price(price, count)
+    rate = KALSHI_MAKER_RATE if maker else KALSHI_TAKER_RATE
+    m = to_factor(multiplier, name="multiplier")
+    return _kalshi_round(_kalshi_raw(rate * m, price, count))
+
+
+def _poly_raw(rate: Fixed, exponent: int, price: Fixed, shares: Fixed) -> int:
+    weight: int = (price * (ONE - price)) ** exponent
+    return shares * rate * weight
+
+
+def _poly_round(raw: int, exponent: int) -> Fixed:
+    # raw is in units of 1e-(12 + 12*exponent) dollars; round half-up to 1e-5 dollars.
+    unit: int = 10 ** (12 + 12 * exponent - 5)
+    return ((raw + unit // 2) // unit) * 10
+
+
+def polymarket_fee(price: Fixed, shares: Fixed, *, rate: Factor, exponent: int = 1) -> Fixed:
+    """Polymarket taker fee in micro-units for ONE order of ``shares`` at ``price``.
+
+    ``shares × rate × (P × (1 − P)) ** exponent`` rounded half-up to 5 decimals (a multiple
+    of 10 micro-units). A rate of 0 (or a fee-disabled market, see
+    :class:`PolymarketFeeModel`) gives 0.
+    """
+    _check_price(price, shares)
+    r = to_factor(rate, name="rate")
+    _check_exponent(exponent)
+    return _poly_round(_poly_raw(r, exponent, price, shares), exponent)
+
+
+def _check_exponent(exponent: object) -> None:
+    if type(exponent) is not int or not 0 <= exponent <= _MAX_EXPONENT:
+        raise ConfigError(f"exponent must be a whole number 0..{_MAX_EXPONENT}: {exponent!r}")
+
+
+def _to_decimal_factor(value: Factor) -> Decimal:
+    d = Decimal(to_factor(value)).scaleb(-6).normalize()
+    return d.quantize(Decimal(1)) if d.as_tuple().exponent > 0 else d  # type: ignore[operator]
+
+
+@attrs.frozen(slots=True)
+class KalshiFeeModel:
+    """The fee schedule of one Kalshi market.
+
+    Attributes:
+        multiplier: the series' ``fee_multiplier`` (a plain number; 1 for NBA/NHL games).
+        maker: price as a maker (0.0175) instead of a taker (0.07). arbees takes liquidity,
+            so the default is taker.
+        waived: the market has a future ``fee_waiver_expiration_time``: no fee at all.
+
+    Example::
+
+        KalshiFeeModel().fee(500_000, 10 * ONE)  # 180000 ($0.18)
+    """
+
+    multiplier: Decimal = attrs.field(default=Decimal(1), converter=_to_decimal_factor)
+    maker: bool = False
+    waived: bool = False
+    _rate_x_mult: int = attrs.field(init=False, repr=False, eq=False)
+    _unit_cache: dict[int, int] = attrs.field(init=False, repr=False, eq=False, factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        m = to_factor(self.multiplier, name="multiplier")
+        if not 0 <= m <= _MAX_MULTIPLIER:
+            raise ConfigError(f"multiplier must be in [0, 10]: {self.multiplier}")
+        rate = 0 if self.waived else (KALSHI_MAKER_RATE if self.maker else KALSHI_TAKER_RATE)
+        object.__setattr__(self, "_rate_x_mult", rate * m)
+
+    @property
+    def raw_exp(self) -> int:
+        """Raw fees (:meth:`raw`) count units of ``10 ** -raw_exp`` dollars."""
+        return _KALSHI_RAW_EXP
+
+    def fee(self, price: Fixed, count: Fixed) -> Fixed:
+        """Fee of one order of ``count`` contracts at ``price`` (micro-units)."""
+        _check_price(price, count)
+        return _kalshi_round(_kalshi_raw(self._rate_x_mult, price, count))
+
+    def raw(self, price: Fixed, count: Fixed) -> int:
+        """Unrounded fee of one fill, in units of ``10 ** -raw_exp`` dollars."""
+        return _kalshi_raw(self._rate_x_mult, price, count)
+
+    def round_raw(self, raw: int) -> Fixed:
+        """The fee charged for an order whose fills' raw fees sum to ``raw``."""
+        return _kalshi_round(raw)
+
+    def order_fee(self, fills: Iterable[tuple[Fixed, Fixed]]) -> Fixed:
+        """Fee of one order filled as ``(price, count)`` pieces: rounded once, up to the cent."""
+        total = 0
+        for price, count in fills:
+            _check_price(price, count)
+            total += self.raw(price, count)
+        return _kalshi_round(total)
+
+    def unit_fee(self, price: Fixed) -> Fixed:
+        """Fee of a single 1-contract order at ``price`` (cached; the top-of-book hot path)."""
+        cached = self._unit_cache.get(price)
+        if cached is None:
+            cached = self.fee(price, ONE)
+            if len(self._unit_cache) < 100_000:
+                self._unit_cache[price] = cached
+        return cached
+
+    @property
+    def kernel_coef(self) -> int:
+        """Fee coefficient for the batch kernel: ``k × multiplier`` in micro-units (0 if waived).
+
+        Raises :class:`~arbees.errors.KernelError` when it is not a whole number of
+        micro-units (a multiplier with more than 4 decimals).
+        """
+        coef, rem = divmod(self._rate_x_mult, ONE)
+        if rem:
+            raise KernelError(f"Kalshi fee coefficient not exact in micro-units: {self!r}")
+        return coef
+
+
+@attrs.frozen(slots=True)
+class PolymarketFeeModel:
+    """The fee schedule of one Polymarket market (from its Gamma ``feeSchedule``).
+
+    Attributes:
+        rate: ``feeSchedule.rate`` (plain number, e.g. ``Decimal("0.05")`` for sports).
+        exponent: ``feeSchedule.exponent`` (whole number; 1 in late 2026).
+        enabled: the market's ``feesEnabled``; False means no fee at all.
+        min_order_size: the book's ``min_order_size`` in micro-units of shares, when known;
+            an opportunity never proposes a smaller Polymarket order.
+
+    Example::
+
+        PolymarketFeeModel(Decimal("0.05")).fee(500_000, 100 * ONE)  # 1250000 ($1.25)
+    """
+
+    rate: Decimal = attrs.field(converter=_to_decimal_factor)
+    exponent: int = 1
+    enabled: bool = True
+    min_order_size: Fixed | None = None
+    _rate: int = attrs.field(init=False, repr=False, eq=False)
+    _unit_cache: dict[int, int] = attrs.field(init=False, repr=False, eq=False, factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        r = to_factor(self.rate, name="rate")
+        if not 0 <= r < ONE:
+            raise ConfigError(f"rate must be in [0, 1): {self.rate}")
+        _check_exponent(self.exponent)
+        if self.min_order_size is not None and (
+            type(self.min_order_size) is not int or self.min_order_size < 0
+        ):
+            raise ConfigError(f"min_order_size must be micro-units >= 0: {self.min_order_size!r}")
+        object.__setattr__(self, "_rate", r if self.enabled else 0)
+
+    @property
+    def raw_exp(self) -> int:
+        """Raw fees (:meth:`raw`) count units of ``10 ** -raw_exp`` dollars."""
+        return 12 + 12 * self.exponent
+
+    def fee(self, price: Fixed, shares: Fixed) -> Fixed:
+        """Fee of one order of ``shares`` at ``price`` (micro-units, a multiple of 10)."""
+        _check_price(price, shares)
+        return _poly_round(_poly_raw(self._rate, self.exponent, price, shares), self.exponent)
+
+    def raw(self, price: Fixed, shares: Fixed) -> int:
+        """Unrounded fee of one fill, in units of ``10 ** -raw_exp`` dollars."""
+        return _poly_raw(self._rate, self.exponent, price, shares)
+
+    def round_raw(self, raw: int) -> Fixed:
+        """The fee charged for an order whose fills' raw fees sum to ``raw`` (half-up, 5 dp)."""
+        return _poly_round(raw, self.exponent)
+
+    def order_fee(self, fills: Iterable[tuple[Fixed, Fixed]]) -> Fixed:
+        """Fee of one order filled as ``(price, shares)`` pieces, rounded once."""
+        total = 0
+        for price, shares in fills:
+            _check_price(price, shares)
+            total += self.raw(price, shares)
+        return _poly_round(total, self.exponent)
+
+    def unit_fee(self, price: Fixed) -> Fixed:
+        """Fee of a 1-share order at ``price`` (cached; the top-of-book hot path)."""
+        cached = self._unit_cache.get(price)
+        if cached is None:
+            cached = self.fee(price, ONE)
+            if len(self._unit_cache) < 100_000:
+                self._unit_cache[price] = cached
+        return cached
+
+    @property
+    def kernel_rate(self) -> int:
+        """Fee rate for the batch kernel in micro-units (0 when disabled).
+
+        Raises :class:`~arbees.errors.KernelError` for an enabled market whose exponent is
+        not 1 (the kernel implements exponent 1 only).
+        """
+        if self._rate and self.exponent != 1:
+            raise KernelError(f"the kernel supports exponent 1 only: {self!r}")
+        return self._rate
