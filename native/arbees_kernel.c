@@ -1,0 +1,219 @@
+/*
+ * arbees native arbitrage kernel (see arbees_kernel.h for what it computes).
+ *
+ * Why this shape: the seed packed one market's four sums into one SIMD vector, which is no
+ * faster than scalar code. Here each lane is a different market, so the work per market is
+ * a fixed sequence of exact integer operations (arbees_lanes.inc) instantiated for plain C,
+ * SSE2 (the x86-64 baseline, 2 lanes) and AVX2 (4 lanes, chosen at run time with
+ * __builtin_cpu_supports). The build never uses -march=native, so a wheel runs anywhere.
+ */
+#include "arbees_kernel.h"
+
+#include <string.h>
+
+#define ONE_MICRO 1000000
+
+/* ---- plain C (every platform; also the scalar tail of the vector loops) ---- */
+#define LANE_T uint64_t
+#define MUL32(a, b) (((a) & 0xffffffffu) * ((b) & 0xffffffffu))
+#define LANE_FN lanes_c
+#define LANE_ATTR
+#define BCAST(c) ((uint64_t)(c))
+#include "arbees_lanes.inc"
+#undef LANE_T
+#undef MUL32
+#undef LANE_FN
+#undef LANE_ATTR
+#undef BCAST
+
+static void run_c(const int64_t *ky, const int64_t *kn, const int64_t *py, const int64_t *pn,
+                  const int64_t *kc, const int64_t *pr, int64_t min_edge, size_t lo, size_t n,
+                  uint8_t *masks, int64_t *best, uint64_t *bad) {
+    for (size_t i = lo; i < n; i++) {
+        uint64_t m, b;
+        lanes_c((uint64_t)ky[i], (uint64_t)kn[i], (uint64_t)py[i], (uint64_t)pn[i],
+                (uint64_t)kc[i], (uint64_t)pr[i], (uint64_t)min_edge, &m, &b, bad);
+        masks[i] = (uint8_t)m;
+        best[i] = (int64_t)b;
+    }
+}
+
+static int64_t floor_c(const int64_t *a, const int64_t *b, const int64_t *c, const int64_t *d,
+                       const int64_t *e, const int64_t *f, size_t n) {
+    uint64_t s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (uint64_t)a[i] + (uint64_t)b[i] + (uint64_t)c[i] + (uint64_t)d[i] +
+             (uint64_t)e[i] + (uint64_t)f[i];
+    return (int64_t)s;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define ARBEES_X86 1
+#include <immintrin.h>
+
+typedef uint64_t u64x2 __attribute__((vector_size(16)));
+typedef uint64_t u64x4 __attribute__((vector_size(32)));
+typedef uint8_t u8x2 __attribute__((vector_size(2)));
+typedef uint8_t u8x4 __attribute__((vector_size(4)));
+
+/* ---- SSE2: 2 markets per vector, 2 vectors per iteration ---- */
+#define LANE_T u64x2
+#define MUL32(a, b) ((u64x2)_mm_mul_epu32((__m128i)(a), (__m128i)(b)))
+#define LANE_FN lanes_sse2
+#define LANE_ATTR __attribute__((target("sse2")))
+#define BCAST(c) ((u64x2){0, 0} + (uint64_t)(c))
+#include "arbees_lanes.inc"
+#undef LANE_T
+#undef MUL32
+#undef LANE_FN
+#undef LANE_ATTR
+#undef BCAST
+
+/* ---- AVX2: 4 markets per vector ---- */
+#define LANE_T u64x4
+#define MUL32(a, b) ((u64x4)_mm256_mul_epu32((__m256i)(a), (__m256i)(b)))
+#define LANE_FN lanes_avx2
+#define LANE_ATTR __attribute__((target("avx2")))
+#define BCAST(c) ((u64x4){0, 0, 0, 0} + (uint64_t)(c))
+#include "arbees_lanes.inc"
+#undef LANE_T
+#undef MUL32
+#undef LANE_FN
+#undef LANE_ATTR
+#undef BCAST
+
+#define LOADV(T, p, i) \
+    ({                 \
+        T v_;          \
+        memcpy(&v_, (p) + (i), sizeof v_); \
+        v_;            \
+    })
+
+__attribute__((target("sse2"))) static void run_sse2(const int64_t *ky, const int64_t *kn,
+                                                     const int64_t *py, const int64_t *pn,
+                                                     const int64_t *kc, const int64_t *pr,
+                                                     int64_t min_edge, size_t n, uint8_t *masks,
+                                                     int64_t *best, uint64_t *bad) {
+    u64x2 vbad = {0, 0};
+    u64x2 me = (u64x2){0, 0} + (uint64_t)min_edge;
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        u64x2 m, b;
+        lanes_sse2(LOADV(u64x2, ky, i), LOADV(u64x2, kn, i), LOADV(u64x2, py, i),
+                   LOADV(u64x2, pn, i), LOADV(u64x2, kc, i), LOADV(u64x2, pr, i), me, &m, &b,
+                   &vbad);
+        u8x2 m8 = __builtin_convertvector(m, u8x2);
+        memcpy(masks + i, &m8, sizeof m8);
+        memcpy(best + i, &b, sizeof b);
+    }
+    *bad |= vbad[0] | vbad[1];
+    run_c(ky, kn, py, pn, kc, pr, min_edge, i, n, masks, best, bad);
+}
+
+__attribute__((target("avx2"))) static void run_avx2(const int64_t *ky, const int64_t *kn,
+                                                     const int64_t *py, const int64_t *pn,
+                                                     const int64_t *kc, const int64_t *pr,
+                                                     int64_t min_edge, size_t n, uint8_t *masks,
+                                                     int64_t *best, uint64_t *bad) {
+    u64x4 vbad = {0, 0, 0, 0};
+    u64x4 me = (u64x4){0, 0, 0, 0} + (uint64_t)min_edge;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        u64x4 m, b;
+        lanes_avx2(LOADV(u64x4, ky, i), LOADV(u64x4, kn, i), LOADV(u64x4, py, i),
+                   LOADV(u64x4, pn, i), LOADV(u64x4, kc, i), LOADV(u64x4, pr, i), me, &m, &b,
+                   &vbad);
+        u8x4 m8 = __builtin_convertvector(m, u8x4);
+        memcpy(masks + i, &m8, sizeof m8);
+        memcpy(best + i, &b, sizeof b);
+    }
+    *bad |= vbad[0] | vbad[1] | vbad[2] | vbad[3];
+    run_c(ky, kn, py, pn, kc, pr, min_edge, i, n, masks, best, bad);
+}
+
+__attribute__((target("avx2"))) static int64_t floor_avx2(const int64_t *a, const int64_t *b,
+                                                          const int64_t *c, const int64_t *d,
+                                                          const int64_t *e, const int64_t *f,
+                                                          size_t n) {
+    uint64_t s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (uint64_t)a[i] + (uint64_t)b[i] + (uint64_t)c[i] + (uint64_t)d[i] +
+             (uint64_t)e[i] + (uint64_t)f[i];
+    return (int64_t)s;
+}
+#endif
+
+int arbees_best_isa(void) {
+#ifdef ARBEES_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) return ARBEES_ISA_AVX2;
+    return ARBEES_ISA_SSE2;
+#else
+    return ARBEES_ISA_C;
+#endif
+}
+
+static int resolve_isa(int isa) {
+    int best = arbees_best_isa();
+    if (isa == ARBEES_ISA_BEST) return best;
+    if (isa < ARBEES_ISA_C || isa > best) return -1;
+    return isa;
+}
+
+int64_t arbees_batch_check(int isa, const int64_t *k_yes, const int64_t *k_no,
+                           const int64_t *p_yes, const int64_t *p_no, const int64_t *k_coef,
+                           const int64_t *p_rate, int64_t min_edge, size_t n, uint8_t *masks,
+                           int64_t *best_edge) {
+    if (min_edge < -2 * ONE_MICRO || min_edge > ONE_MICRO) return -1;
+    isa = resolve_isa(isa);
+    if (isa < 0) return -2;
+    uint64_t bad = 0;
+    switch (isa) {
+#ifdef ARBEES_X86
+    case ARBEES_ISA_AVX2:
+        run_avx2(k_yes, k_no, p_yes, p_no, k_coef, p_rate, min_edge, n, masks, best_edge, &bad);
+        break;
+    case ARBEES_ISA_SSE2:
+        run_sse2(k_yes, k_no, p_yes, p_no, k_coef, p_rate, min_edge, n, masks, best_edge, &bad);
+        break;
+#endif
+    default:
+        run_c(k_yes, k_no, p_yes, p_no, k_coef, p_rate, min_edge, 0, n, masks, best_edge, &bad);
+    }
+    if (bad) {
+        for (size_t i = 0; i < n; i++)
+            if (k_coef[i] < 0 || k_coef[i] > ONE_MICRO || p_rate[i] < 0 || p_rate[i] > ONE_MICRO)
+                return (int64_t)i + 1;
+    }
+    return 0;
+}
+
+int64_t arbees_floor_sum(int isa, const int64_t *k_yes, const int64_t *k_no,
+                         const int64_t *p_yes, const int64_t *p_no, const int64_t *k_coef,
+                         const int64_t *p_rate, size_t n) {
+#ifdef ARBEES_X86
+    if (resolve_isa(isa) == ARBEES_ISA_AVX2)
+        return floor_avx2(k_yes, k_no, p_yes, p_no, k_coef, p_rate, n);
+#else
+    (void)isa;
+#endif
+    return floor_c(k_yes, k_no, p_yes, p_no, k_coef, p_rate, n);
+}
+
+static uint64_t cents_to_micro(int64_t cents) {
+    return (cents > 0 && cents < 100) ? (uint64_t)(cents * 10000) : 0;
+}
+
+int arbees_check_cents(int64_t k_yes, int64_t k_no, int64_t p_yes, int64_t p_no,
+                       int64_t threshold_cents, int64_t k_coef, int64_t p_rate) {
+    if (k_coef < 0 || k_coef > ONE_MICRO || p_rate < 0 || p_rate > ONE_MICRO) return -1;
+    /* flagged when cost < threshold, i.e. edge = 1e6 - cost > 1e6 - threshold * 1e4;
+     * thresholds beyond [-200, 300] cents behave like the bounds (costs are in (0, 3e6)). */
+    if (threshold_cents < -200) threshold_cents = -200;
+    if (threshold_cents > 300) threshold_cents = 300;
+    uint64_t m, b, bad = 0;
+    lanes_c(cents_to_micro(k_yes), cents_to_micro(k_no), cents_to_micro(p_yes),
+            cents_to_micro(p_no), (uint64_t)k_coef, (uint64_t)p_rate,
+            (uint64_t)(ONE_MICRO - threshold_cents * 10000), &m, &b, &bad);
+    return (int)m;
+}

@@ -1,0 +1,59 @@
+/*
+ * arbees native arbitrage kernel: the fee-adjusted top-of-book check of many markets at once.
+ *
+ * Inputs are structure-of-arrays int64 in micro-units (1e-6 $): the best asks of the four
+ * legs of every market (anything outside (0, 1_000_000) -- in particular 0 -- is "missing"),
+ * the Kalshi fee coefficient k_coef (0.07 x multiplier in micro-units, 70000 for a standard
+ * taker, 0 if waived) and the Polymarket fee rate p_rate (micro-units, 0 if fees disabled),
+ * both in [0, 1_000_000]. Per market and per combination (bit 1 PolyYes+KalshiNo,
+ * 2 KalshiYes+PolyNo, 4 PolyOnly, 8 KalshiOnly):
+ *
+ *   kalshi_fee(P) = ceil(k_coef * P * (1e6 - P) / 1e16) cents          (1 contract, up to the cent)
+ *   poly_fee(P)   = floor((p_rate * P * (1e6 - P) + 5e12) / 1e13) * 10 (half-up to 1e-5 $)
+ *   edge          = 1e6 - price_a - price_b - fee_a - fee_b
+ *
+ * A combination is flagged when both legs are present and edge > min_edge; best_edge is the
+ * largest edge over combinations with both legs present, or ARBEES_NO_EDGE (INT64_MIN).
+ * The pure-Python twin is arbees.arb.top.reference_check; both agree exactly.
+ *
+ * All arithmetic is exact integer arithmetic on 64-bit lanes (no division: quotients come
+ * from a multiply-shift estimate corrected by one exact remainder test), so the same code
+ * runs as plain C, SSE2 (2 lanes) and AVX2 (4 lanes), vectorized ACROSS markets.
+ */
+#ifndef ARBEES_KERNEL_H
+#define ARBEES_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARBEES_NO_EDGE INT64_MIN
+
+/* isa: -1 best available, 0 plain C, 1 SSE2, 2 AVX2. */
+#define ARBEES_ISA_BEST -1
+#define ARBEES_ISA_C 0
+#define ARBEES_ISA_SSE2 1
+#define ARBEES_ISA_AVX2 2
+
+/* Best ISA this CPU and build support. */
+int arbees_best_isa(void);
+
+/* Returns 0 on success, -1 if min_edge is outside [-2e6, 1e6], -2 if the ISA is not
+ * available, or i + 1 where i is the first market whose k_coef or p_rate is outside
+ * [0, 1e6] (outputs are then unspecified). */
+int64_t arbees_batch_check(int isa, const int64_t *k_yes, const int64_t *k_no,
+                           const int64_t *p_yes, const int64_t *p_no, const int64_t *k_coef,
+                           const int64_t *p_rate, int64_t min_edge, size_t n, uint8_t *masks,
+                           int64_t *best_edge);
+
+/* The benchmark floor: reads the same six input arrays and sums them (same ISA choice). */
+int64_t arbees_floor_sum(int isa, const int64_t *k_yes, const int64_t *k_no,
+                         const int64_t *p_yes, const int64_t *p_no, const int64_t *k_coef,
+                         const int64_t *p_rate, size_t n);
+
+/* One market with prices in whole cents (the seed's API): mask of the combinations whose
+ * fee-adjusted cost is strictly below threshold_cents. Cents outside 1..99 are missing.
+ * Returns -1 if k_coef or p_rate is outside [0, 1e6]. */
+int arbees_check_cents(int64_t k_yes, int64_t k_no, int64_t p_yes, int64_t p_no,
+                       int64_t threshold_cents, int64_t k_coef, int64_t p_rate);
+
+#endif

@@ -1,0 +1,46 @@
+"""cffi (API mode) builder of ``arbees._native_kernel`` from ``native/arbees_kernel.c``.
+
+Used by ``setup.py`` through ``cffi_modules``; can also be run by hand
+(``python native/build_kernel.py``) to build the extension in place under ``src/``.
+Flags: ``-O3`` and the portable baseline only — never ``-march=native``: the AVX2 path is
+compiled with a target attribute and chosen at run time.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from cffi import FFI
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+CDEF = """
+int arbees_best_isa(void);
+int64_t arbees_batch_check(int isa, const int64_t *k_yes, const int64_t *k_no,
+                           const int64_t *p_yes, const int64_t *p_no, const int64_t *k_coef,
+                           const int64_t *p_rate, int64_t min_edge, size_t n, uint8_t *masks,
+                           int64_t *best_edge);
+int64_t arbees_floor_sum(int isa, const int64_t *k_yes, const int64_t *k_no,
+                         const int64_t *p_yes, const int64_t *p_no, const int64_t *k_coef,
+                         const int64_t *p_rate, size_t n);
+int arbees_check_cents(int64_t k_yes, int64_t k_no, int64_t p_yes, int64_t p_no,
+                       int64_t threshold_cents, int64_t k_coef, int64_t p_rate);
+"""
+
+_unix = sys.platform != "win32"
+ffibuilder = FFI()
+ffibuilder.cdef(CDEF)
+ffibuilder.set_source(
+    "arbees._native_kernel",
+    '#include "arbees_kernel.h"',
+    sources=[os.path.relpath(os.path.join(HERE, "arbees_kernel.c"))],
+    include_dirs=[os.path.relpath(HERE)],
+    depends=[
+        os.path.relpath(os.path.join(HERE, n)) for n in ("arbees_kernel.h", "arbees_lanes.inc")
+    ],
+    extra_compile_args=["-O3", "-std=gnu11", "-fno-strict-aliasing"] if _unix else [],
+)
+
+if __name__ == "__main__":
+    ffibuilder.compile(tmpdir=os.path.join(HERE, "..", "src"), verbose=True)

@@ -1,0 +1,388 @@
+"""The arbitrage kernel: many markets' top-of-book checks at once, plus the seed's API.
+
+Why: the shard re-checks every watched market on each update; doing that market by market
+in Python costs microseconds each. :func:`batch_check` runs the exact check of
+:func:`arbees.arb.top.reference_check` over structure-of-arrays inputs in native C
+(vectorized across markets, AVX2 or SSE2 picked at run time), falling back to pure Python
+when the extension was not built. :data:`BACKEND` says which is active:
+``"native-avx2"``, ``"native-sse2"``, ``"native-c"`` or ``"python"``.
+
+``ARBEES_KERNEL`` (read at import) selects it: unset/``auto`` = best available,
+``python`` = force the fallback, ``native`` = best native (error if not built),
+``native-avx2`` / ``native-sse2`` / ``native-c`` = that ISA (error if unavailable).
+
+The seed-compatible functions (:func:`simd_check_arbs`, :func:`simd_decode_mask`,
+:func:`simd_calculate_profit`, :func:`simd_batch_scan`) take prices in **whole cents**
+(ints, 1..99; 0 or anything else = missing, never flagged) like the seed, and apply the
+Kalshi fee of a 1-contract order rounded up to the cent to Kalshi legs, as the seed did.
+Unlike the seed they also accept a Polymarket fee model (``poly_fee=``; the seed assumed
+Polymarket was fee-free, which is wrong on fee-enabled markets) and a Kalshi one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from array import array
+from collections.abc import Iterable, Sequence
+from typing import Any, Final, TypeAlias
+
+import attrs
+
+from arbees.arb.model import decode_mask
+from arbees.arb.top import NO_EDGE, reference_check
+from arbees.errors import KernelError
+from arbees.fees import KalshiFeeModel, PolymarketFeeModel
+from arbees.money import CENT, ONE
+
+__all__ = [
+    "BACKEND",
+    "NO_EDGE",
+    "BatchResult",
+    "Int64s",
+    "available_backends",
+    "batch_check",
+    "floor_sum",
+    "simd_batch_scan",
+    "simd_calculate_profit",
+    "simd_check_arbs",
+    "simd_check_arbs_py",
+    "simd_decode_mask",
+]
+
+_ISAS: Final = {"native-c": 0, "native-sse2": 1, "native-avx2": 2}
+_ISA_NAMES: Final = {v: k for k, v in _ISAS.items()}
+_DEFAULT_K: Final = KalshiFeeModel()
+
+Int64s: TypeAlias = "array[int] | memoryview | Sequence[int]"
+"""An int64 column: ``array('q')``, a memoryview of format ``q``, or a sequence of ints."""
+
+_ffi: Any = None
+_lib: Any = None
+try:
+    _native: Any = importlib.import_module("arbees._native_kernel")
+    _ffi, _lib = _native.ffi, _native.lib
+except ImportError:  # pragma: no cover - depends on the build
+    pass
+
+
+def _native_backends() -> list[str]:
+    if _lib is None:
+        return []
+    best = int(_lib.arbees_best_isa())
+    return [_ISA_NAMES[i] for i in range(best, -1, -1)]
+
+
+def available_backends() -> tuple[str, ...]:
+    """Backends usable on this machine and build, best first (always ends with python)."""
+    return (*_native_backends(), "python")
+
+
+def _select_backend() -> str:
+    wanted = os.environ.get("ARBEES_KERNEL", "auto").strip().lower() or "auto"
+    native = _native_backends()
+    if wanted == "auto":
+        return native[0] if native else "python"
+    if wanted == "python":
+        return "python"
+    if wanted == "native":
+        if not native:
+            raise KernelError("ARBEES_KERNEL=native but the native kernel was not built")
+        return native[0]
+    if wanted in _ISAS:
+        if wanted not in native:
+            raise KernelError(f"ARBEES_KERNEL={wanted} is not available here: {native}")
+        return wanted
+    raise KernelError(f"unknown ARBEES_KERNEL value {wanted!r}")
+
+
+BACKEND: Final = _select_backend()
+"""The active backend (see the module docstring)."""
+
+
+@attrs.frozen(slots=True)
+class BatchResult:
+    """Output of :func:`batch_check`.
+
+    Attributes:
+        masks: ``array('B')``, one combination mask per market (bits 1/2/4/8).
+        best_edge: ``array('q')``, per market the best 1-contract edge in micro-units over
+            combinations with both legs present, or :data:`NO_EDGE`.
+    """
+
+    masks: array[int]
+    best_edge: array[int]
+
+    def flagged(self) -> list[tuple[int, int]]:
+        """``(index, mask)`` of every market with a non-zero mask."""
+        return [(i, m) for i, m in enumerate(self.masks) if m]
+
+
+def _column(value: Int64s | int, n: int, name: str) -> array[int] | memoryview:
+    if isinstance(value, array):
+        if value.typecode != "q":
+            raise KernelError(f"{name}: expected array('q'), got array({value.typecode!r})")
+        col: array[int] | memoryview = value
+    elif isinstance(value, memoryview):
+        if value.format != "q" or value.ndim != 1:
+            raise KernelError(f"{name}: expected a 1-d memoryview of format 'q'")
+        col = value
+    elif isinstance(value, bool):
+        raise KernelError(f"{name}: expected int64 values, got a bool")
+    elif isinstance(value, int):
+        try:
+            return array("q", [value]) * n
+        except OverflowError as exc:
+            raise KernelError(f"{name}: {value} does not fit in int64") from exc
+    else:
+        try:
+            col = array("q", value)
+        except (TypeError, OverflowError) as exc:
+            raise KernelError(f"{name}: expected int64 values: {exc}") from exc
+    if len(col) != n:
+        raise KernelError(f"{name}: length {len(col)} != {n}")
+    return col
+
+
+def _check_min_edge(min_edge: object) -> int:
+    if type(min_edge) is not int or not -2 * ONE <= min_edge <= ONE:
+        raise KernelError(f"min_edge must be an int in [-2_000_000, 1_000_000]: {min_edge!r}")
+    return min_edge
+
+
+def batch_check(
+    k_yes: Int64s,
+    k_no: Int64s,
+    p_yes: Int64s,
+    p_no: Int64s,
+    k_coef: Int64s | int = 70_000,
+    p_rate: Int64s | int = 0,
+    min_edge: int = 0,
+    *,
+    backend: str | None = None,
+) -> BatchResult:
+    """Check N markets' best asks at once; exact twin of :func:`~arbees.arb.top.reference_check`.
+
+    Args:
+        k_yes, k_no, p_yes, p_no: best asks per market in micro-units (0 = missing).
+        k_coef: Kalshi fee coefficient per market (0.07 × multiplier in micro-units,
+            :attr:`~arbees.fees.KalshiFeeModel.kernel_coef`), or one int for all markets.
+        p_rate: Polymarket fee rate per market in micro-units
+            (:attr:`~arbees.fees.PolymarketFeeModel.kernel_rate`), or one int for all.
+        min_edge: flag a combination when its 1-contract edge exceeds this (micro-units).
+        backend: override :data:`BACKEND` (one of :func:`available_backends`).
+
+    Raises:
+        KernelError: mismatched lengths, non-int64 values, ``min_edge`` outside
+            ``[-2e6, 1e6]``, or a fee parameter outside ``[0, 1e6]`` (the index is named).
+    """
+    n = len(k_yes)
+    cols = [
+        _column(v, n, name)
+        for v, name in (
+            (k_yes, "k_yes"),
+            (k_no, "k_no"),
+            (p_yes, "p_yes"),
+            (p_no, "p_no"),
+            (k_coef, "k_coef"),
+            (p_rate, "p_rate"),
+        )
+    ]
+    edge = _check_min_edge(min_edge)
+    chosen = BACKEND if backend is None else backend
+    if chosen == "python":
+        return _batch_python(cols, edge)
+    if chosen not in _native_backends():
+        raise KernelError(f"backend {chosen!r} not available: {available_backends()}")
+    masks = array("B", bytes(n))
+    best = array("q", bytes(8 * n))
+    if n == 0:
+        return BatchResult(masks, best)
+    ptrs = [_ffi.from_buffer("int64_t[]", c) for c in cols]
+    rc = _lib.arbees_batch_check(
+        _ISAS[chosen],
+        *ptrs,
+        edge,
+        n,
+        _ffi.from_buffer("uint8_t[]", masks, require_writable=True),
+        _ffi.from_buffer("int64_t[]", best, require_writable=True),
+    )
+    if rc:
+        raise KernelError(_rc_message(rc, cols))
+    return BatchResult(masks, best)
+
+
+def _rc_message(rc: int, cols: list[array[int] | memoryview]) -> str:
+    if rc > 0:
+        i = rc - 1
+        return (
+            f"market {i}: fee parameters outside [0, 1e6]: k_coef={cols[4][i]}, p_rate={cols[5][i]}"
+        )
+    return f"native kernel refused the call (code {rc})"  # pragma: no cover - checked above
+
+
+def _batch_python(cols: list[array[int] | memoryview], min_edge: int) -> BatchResult:
+    ky, kn, py, pn, kc, pr = cols
+    n = len(ky)
+    masks = array("B", bytes(n))
+    best = array("q", bytes(8 * n))
+    for i in range(n):
+        c, r = kc[i], pr[i]
+        if not (0 <= c <= ONE and 0 <= r <= ONE):
+            raise KernelError(
+                f"market {i}: fee parameters outside [0, 1e6]: k_coef={c}, p_rate={r}"
+            )
+        masks[i], best[i] = reference_check(ky[i], kn[i], py[i], pn[i], c, r, min_edge)
+    return BatchResult(masks, best)
+
+
+def floor_sum(cols: Sequence[Int64s], *, backend: str | None = None) -> int:
+    """The benchmark floor: a native loop that only reads the six columns and sums them."""
+    chosen = BACKEND if backend is None else backend
+    if chosen not in _native_backends():
+        raise KernelError("the floor needs the native kernel")
+    n = len(cols[0])
+    arrays = [_column(c, n, "column") for c in cols]
+    ptrs = [_ffi.from_buffer("int64_t[]", c) for c in arrays]
+    return int(_lib.arbees_floor_sum(_ISAS[chosen], *ptrs, n))
+
+
+# ---- the seed's API (prices in whole cents) ----
+
+
+def _fee_params(
+    kalshi_fee: KalshiFeeModel | None, poly_fee: PolymarketFeeModel | None
+) -> tuple[int, int]:
+    k = (_DEFAULT_K if kalshi_fee is None else kalshi_fee).kernel_coef
+    p = 0 if poly_fee is None else poly_fee.kernel_rate
+    return k, p
+
+
+def _cents(value: object, name: str) -> int:
+    if type(value) is not int:
+        raise KernelError(f"{name}: prices are whole cents (int), got {type(value).__name__}")
+    return value * 10_000 if 0 < value < 100 else 0
+
+
+def simd_check_arbs_py(
+    k_yes: int,
+    k_no: int,
+    p_yes: int,
+    p_no: int,
+    threshold_cents: int = 100,
+    *,
+    kalshi_fee: KalshiFeeModel | None = None,
+    poly_fee: PolymarketFeeModel | None = None,
+) -> int:
+    """Pure-Python twin of :func:`simd_check_arbs` (same results, used as its reference)."""
+    kc, pr = _fee_params(kalshi_fee, poly_fee)
+    if type(threshold_cents) is not int:
+        raise KernelError("threshold_cents must be an int")
+    threshold = min(max(threshold_cents, -200), 300)
+    mask, _ = reference_check(
+        _cents(k_yes, "k_yes"),
+        _cents(k_no, "k_no"),
+        _cents(p_yes, "p_yes"),
+        _cents(p_no, "p_no"),
+        kc,
+        pr,
+        ONE - threshold * CENT,
+    )
+    return mask
+
+
+def simd_check_arbs(
+    k_yes: int,
+    k_no: int,
+    p_yes: int,
+    p_no: int,
+    threshold_cents: int = 100,
+    *,
+    kalshi_fee: KalshiFeeModel | None = None,
+    poly_fee: PolymarketFeeModel | None = None,
+) -> int:
+    """Seed API: mask of combinations whose fee-adjusted cost is strictly < ``threshold_cents``.
+
+    Prices are whole cents (ints); 0 or anything outside 1..99 is missing and never flags.
+    Kalshi legs pay the 1-contract Kalshi fee rounded up to the cent (standard taker unless
+    ``kalshi_fee`` says otherwise); Polymarket legs pay ``poly_fee``'s 1-share fee (none when
+    ``poly_fee`` is None, as in the seed — pass the market's schedule). Bits: 1
+    PolyYes+KalshiNo, 2 KalshiYes+PolyNo, 4 PolyOnly, 8 KalshiOnly.
+    """
+    if _lib is None or BACKEND == "python":
+        return simd_check_arbs_py(
+            k_yes, k_no, p_yes, p_no, threshold_cents, kalshi_fee=kalshi_fee, poly_fee=poly_fee
+        )
+    kc, pr = (
+        (70_000, 0)
+        if kalshi_fee is None and poly_fee is None
+        else _fee_params(kalshi_fee, poly_fee)
+    )
+    try:
+        return int(_lib.arbees_check_cents(k_yes, k_no, p_yes, p_no, threshold_cents, kc, pr))
+    except (TypeError, OverflowError) as exc:
+        raise KernelError(f"simd_check_arbs: prices are whole cents (int64): {exc}") from exc
+
+
+def simd_decode_mask(mask: int) -> list[str]:
+    """Seed API: names of the set bits in bit order (``"PolyYes+KalshiNo"``, ...)."""
+    return decode_mask(mask)
+
+
+_LEG_PRICES: Final = {1: (2, 1), 2: (0, 3), 4: (2, 3), 8: (0, 1)}  # indexes into (ky, kn, py, pn)
+
+
+def simd_calculate_profit(
+    k_yes: int,
+    k_no: int,
+    p_yes: int,
+    p_no: int,
+    arb_type: int,
+    *,
+    kalshi_fee: KalshiFeeModel | None = None,
+    poly_fee: PolymarketFeeModel | None = None,
+) -> int:
+    """Seed API: fee-adjusted profit in whole cents of ONE contract of combination ``arb_type``.
+
+    ``100 - cost - fees``, rounded down to the cent (Polymarket fees can be fractions of a
+    cent). Returns 0 when a leg is missing or ``arb_type`` is not a single known bit.
+    """
+    legs = _LEG_PRICES.get(arb_type)
+    if legs is None:
+        return 0
+    kc, pr = _fee_params(kalshi_fee, poly_fee)
+    prices = [
+        _cents(v, n)
+        for v, n in ((k_yes, "k_yes"), (k_no, "k_no"), (p_yes, "p_yes"), (p_no, "p_no"))
+    ]
+    a, b = (prices[i] for i in legs)
+    if not a or not b:
+        return 0
+    args = [0, 0, 0, 0]
+    args[legs[0]], args[legs[1]] = a, b
+    _, edge = reference_check(args[0], args[1], args[2], args[3], kc, pr, 0)
+    return edge // CENT
+
+
+def simd_batch_scan(
+    markets: Iterable[Sequence[int]],
+    threshold_cents: int = 100,
+    *,
+    kalshi_fee: KalshiFeeModel | None = None,
+    poly_fee: PolymarketFeeModel | None = None,
+) -> list[tuple[int, int]]:
+    """Seed API: ``(index, mask)`` of every flagged market among ``(k_yes, k_no, p_yes, p_no)``
+    cent tuples; runs :func:`batch_check` on the whole list."""
+    kc, pr = _fee_params(kalshi_fee, poly_fee)
+    if type(threshold_cents) is not int:
+        raise KernelError("threshold_cents must be an int")
+    threshold = min(max(threshold_cents, -200), 300)
+    cols: list[array[int]] = [array("q") for _ in range(4)]
+    for row in markets:
+        if len(row) != 4:
+            raise KernelError(f"a market is 4 prices in cents, got {len(row)}")
+        for col, value, name in zip(cols, row, ("k_yes", "k_no", "p_yes", "p_no"), strict=True):
+            col.append(_cents(value, name))
+    ky, kn, py, pn = cols
+    result = batch_check(ky, kn, py, pn, k_coef=kc, p_rate=pr, min_edge=ONE - threshold * CENT)
+    return result.flagged()
