@@ -1,0 +1,395 @@
+"""The Polymarket market feed: sharded, self-healing, yielding BookViews to one consumer.
+
+:class:`PolymarketFeed` keeps a changing set of tokens subscribed over several WebSocket
+connections (``tokens_per_socket``, default 250, never above the venue's 500), each a
+:class:`~arbees.wsdriver.WsDriver` with a text ``PING`` heartbeat, a silence watchdog and
+full-jitter reconnects. All shards feed ONE sans-io
+:class:`~arbees.polymarket.protocol.PolymarketProtocol` (Trio runs them on one thread).
+
+Staleness: when a connection drops, every book of that shard is marked stale and a stale
+view is emitted at once; the resubscription on reconnect brings fresh ``book`` snapshots.
+A book that goes stale while connected (cross-check mismatch, tick-size change, rejected
+update) triggers a reconnect of its shard — a new connection is the only reliable way to
+get a fresh snapshot — at most once per ``resync_interval`` per shard. A token added to a
+live socket with ``{"operation": "subscribe"}`` that gets no snapshot within
+``snapshot_timeout`` triggers the same resync.
+
+Delivery policy (bounded memory, newest wins): changed tokens are queued once each in
+arrival order; a pump builds the :class:`~arbees.book.BookView` at send time and pushes a
+:class:`BookUpdate` into a bounded trio memory channel. If the consumer is slow, further
+changes to an already-queued token are *coalesced* (counted in ``stats.coalesced``): the
+consumer always gets the newest view, never an outdated one, and no token is starved.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+
+import attrs
+import trio
+from trio_websocket import ConnectionClosed, WebSocketConnection
+
+from arbees.book import BookView
+from arbees.errors import ConfigError, DecodeError
+from arbees.polymarket.events import BookChanged, Event
+from arbees.polymarket.protocol import TEXT_FRAMES, PolymarketProtocol, is_token_id
+from arbees.polymarket.wire import subscribe_frame, update_frame
+from arbees.wsdriver import Backoff, Message, WsConfig, WsDriver
+
+__all__ = [
+    "DEFAULT_WS_URL",
+    "BookUpdate",
+    "FeedConfig",
+    "FeedStats",
+    "PolymarketFeed",
+    "open_polymarket_feed",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WS_URL = "wss://ws-subscriptions-clob.polymarket.com/ws/market"
+MAX_ASSETS_PER_SOCKET = 500
+_RESYNC_KINDS = frozenset({"price_change", "rejected", "tick_size_change"})
+_SEND_ERRORS = (trio.ClosedResourceError, trio.BrokenResourceError, ConnectionClosed, OSError)
+
+
+def _is_data(message: Message) -> bool:
+    return not (isinstance(message, str) and message in TEXT_FRAMES)
+
+
+@attrs.frozen
+class FeedConfig:
+    """Feed settings (defaults are the live venue's).
+
+    Attributes:
+        url: market-channel WebSocket URL.
+        tokens_per_socket: shard size (1..500).
+        ping_interval: seconds between text ``PING`` frames.
+        silence_timeout: no data for this long on a connection -> reconnect.
+        backoff: reconnect policy.
+        depth: levels per side in emitted views.
+        channel_size: capacity of the consumer channel.
+        resync_interval: minimum seconds between forced resyncs of one shard.
+        snapshot_timeout: seconds to wait for the snapshot of a dynamically added token.
+        custom_features: ask for ``best_bid_ask`` / ``new_market`` / ``market_resolved``.
+        proxy: optional HTTP CONNECT proxy ``http://[user:pass@]host:port`` (redacted).
+        connect_timeout: bound on connect + subscribe.
+    """
+
+    url: str = DEFAULT_WS_URL
+    tokens_per_socket: int = 250
+    ping_interval: float = 10.0
+    silence_timeout: float = 60.0
+    backoff: Backoff = attrs.field(factory=Backoff)
+    depth: int = 10
+    channel_size: int = 1024
+    resync_interval: float = 30.0
+    snapshot_timeout: float = 10.0
+    custom_features: bool = False
+    proxy: str | None = attrs.field(default=None, repr=lambda p: "None" if p is None else "***")
+    connect_timeout: float = 10.0
+
+    def __attrs_post_init__(self) -> None:
+        if not 1 <= self.tokens_per_socket <= MAX_ASSETS_PER_SOCKET:
+            raise ConfigError(f"tokens_per_socket must be in 1..{MAX_ASSETS_PER_SOCKET}")
+        if self.depth < 1 or self.channel_size < 1:
+            raise ConfigError("depth and channel_size must be >= 1")
+
+
+@attrs.frozen(slots=True)
+class BookUpdate:
+    """One book update for the consumer.
+
+    Attributes:
+        view: the token's book as of sending (newest state; depth-limited).
+        kind: what changed it last: ``"book"``, ``"price_change"``, ``"reconnect"``,
+            ``"rejected"``, ``"tick_size_change"``, ``"market_resolved"`` or ``"added"``.
+        venue_ts_ms: the venue timestamp of that change, when known.
+        received_ns: ``time.time_ns()`` when the frame was received.
+        emitted_ns: ``time.time_ns()`` when the view was built and queued.
+    """
+
+    view: BookView
+    kind: str
+    venue_ts_ms: int | None
+    received_ns: int
+    emitted_ns: int
+
+
+@attrs.define
+class FeedStats:
+    """Feed counters (connection counters live in each shard's driver).
+
+    Attributes:
+        updates: updates delivered to the channel.
+        coalesced: changes merged into an update already waiting (slow consumer).
+        resyncs: forced reconnects to get fresh snapshots.
+        shards_started: connections ever started.
+    """
+
+    updates: int = 0
+    coalesced: int = 0
+    resyncs: int = 0
+    shards_started: int = 0
+
+
+class _Shard:
+    def __init__(self, feed: PolymarketFeed, index: int) -> None:
+        self.feed = feed
+        self.index = index
+        self.tokens: dict[str, None] = {}  # ordered set
+        self.scope = trio.CancelScope()
+        self.last_resync = -math.inf
+        cfg = feed.config
+        self.driver = WsDriver(
+            WsConfig(
+                cfg.url,
+                proxy=cfg.proxy,
+                heartbeat_text="PING",
+                heartbeat_interval=cfg.ping_interval,
+                silence_timeout=cfg.silence_timeout,
+                is_data=_is_data,
+                backoff=cfg.backoff,
+                connect_timeout=cfg.connect_timeout,
+                name=f"polymarket-ws-{index}",
+            ),
+            on_message=feed._on_frame,
+            on_connect=self._on_connect,
+            on_disconnect=self._on_disconnect,
+        )
+
+    @property
+    def room(self) -> int:
+        return self.feed.config.tokens_per_socket - len(self.tokens)
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        with self.scope:
+            await self.driver.run(task_status=task_status)
+
+    async def _on_connect(self, ws: WebSocketConnection) -> None:
+        tokens = list(self.tokens)
+        if tokens:
+            frame = subscribe_frame(tokens, custom_features=self.feed.config.custom_features)
+            await ws.send_message(frame)
+
+    def _on_disconnect(self, reason: str) -> None:
+        self.feed._mark_stale(self.tokens, f"reconnecting: {reason}")
+
+    def resync(self, why: str) -> None:
+        now = trio.current_time()
+        if now - self.last_resync < self.feed.config.resync_interval:
+            return
+        self.last_resync = now
+        self.feed.stats.resyncs += 1
+        log.info("polymarket-ws-%d: resync (%s)", self.index, why)
+        self.driver.request_reconnect(f"resync: {why}")
+
+
+class PolymarketFeed:
+    """Sharded Polymarket market feed; see the module docstring.
+
+    Use ``await nursery.start(feed.run)`` (ready once every initial shard is connected and
+    subscribed) and read :class:`BookUpdate` values from ``feed.updates`` (or iterate the
+    feed). ``on_event`` optionally receives the non-book events (trades, tick sizes, ...).
+    """
+
+    def __init__(
+        self,
+        tokens: Iterable[str] = (),
+        config: FeedConfig | None = None,
+        *,
+        on_event: Callable[[Event], None] | None = None,
+    ) -> None:
+        self.config = config or FeedConfig()
+        self.protocol = PolymarketProtocol(create_on_book=False)
+        self.stats = FeedStats()
+        self._on_event = on_event
+        self._initial = _validated(tokens)
+        self._shards: list[_Shard] = []
+        self._shard_of: dict[str, _Shard] = {}
+        self._pending: dict[str, tuple[str, int | None, int]] = {}
+        self._wakeup = trio.Event()
+        self._send, self.updates = trio.open_memory_channel[BookUpdate](self.config.channel_size)
+        self._nursery: trio.Nursery | None = None
+        self._next_index = 0
+
+    def __aiter__(self) -> AsyncIterator[BookUpdate]:
+        return self.updates.__aiter__()
+
+    @property
+    def tokens(self) -> list[str]:
+        """Every subscribed token."""
+        return list(self._shard_of)
+
+    @property
+    def shards(self) -> list[list[str]]:
+        """Tokens per connection (for inspection)."""
+        return [list(s.tokens) for s in self._shards]
+
+    @property
+    def drivers(self) -> list[WsDriver]:
+        """The per-connection drivers (their ``stats`` count connects, reconnects, ...)."""
+        return [s.driver for s in self._shards]
+
+    def view(self, token: str) -> BookView:
+        """The current view of a subscribed token."""
+        return self.protocol.books[token].view(self.config.depth)
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run all shards and the delivery pump until cancelled."""
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            nursery.start_soon(self._pump)
+            for shard in self._place(self._initial):
+                await nursery.start(shard.run)
+            task_status.started()
+
+    async def add_tokens(self, tokens: Iterable[str]) -> None:
+        """Subscribe more tokens: fill sockets with room, open new sockets for the rest."""
+        new = [t for t in _validated(tokens) if t not in self._shard_of]
+        if not new:
+            return
+        nursery = self._nursery
+        if nursery is None:
+            raise RuntimeError("add_tokens() needs a running feed")
+        by_shard: dict[_Shard, list[str]] = {}
+        for shard in self._shards:
+            if not new:
+                break
+            take, new = new[: max(shard.room, 0)], new[max(shard.room, 0) :]
+            if take:
+                by_shard[shard] = take
+        for shard, chunk in by_shard.items():
+            self._assign(shard, chunk)
+            if shard.driver.connected:
+                try:
+                    await shard.driver.send(
+                        update_frame(
+                            "subscribe", chunk, custom_features=self.config.custom_features
+                        )
+                    )
+                except _SEND_ERRORS as exc:
+                    log.info("dynamic subscribe failed (%s); the reconnect will cover it", exc)
+                nursery.start_soon(self._await_snapshots, shard, chunk)
+        for shard in self._place(new):
+            nursery.start_soon(shard.run)
+
+    async def remove_tokens(self, tokens: Iterable[str]) -> None:
+        """Unsubscribe tokens; a socket left with no token is closed."""
+        by_shard: dict[_Shard, list[str]] = {}
+        for token in tokens:
+            shard = self._shard_of.pop(token, None)
+            if shard is not None:
+                by_shard.setdefault(shard, []).append(token)
+                shard.tokens.pop(token, None)
+                self.protocol.forget(token)
+                self._pending.pop(token, None)
+        for shard, chunk in by_shard.items():
+            if not shard.tokens:
+                shard.scope.cancel()
+                self._shards.remove(shard)
+            elif shard.driver.connected:
+                # On failure the next connection subscribes only what is left.
+                with contextlib.suppress(*_SEND_ERRORS):
+                    await shard.driver.send(update_frame("unsubscribe", chunk))
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _assign(self, shard: _Shard, tokens: list[str]) -> None:
+        now = time.time_ns()
+        for token in tokens:
+            shard.tokens[token] = None
+            self._shard_of[token] = shard
+            self.protocol.track(token)
+            self._queue(token, "added", None, now)
+
+    def _place(self, tokens: list[str]) -> list[_Shard]:
+        size = self.config.tokens_per_socket
+        created = []
+        for i in range(0, len(tokens), size):
+            shard = _Shard(self, self._next_index)
+            self._next_index += 1
+            self.stats.shards_started += 1
+            self._assign(shard, tokens[i : i + size])
+            self._shards.append(shard)
+            created.append(shard)
+        return created
+
+    async def _await_snapshots(self, shard: _Shard, tokens: list[str]) -> None:
+        await trio.sleep(self.config.snapshot_timeout)
+        books = self.protocol.books
+        missing = [t for t in tokens if t in books and books[t].stale and t in shard.tokens]
+        if missing and shard in self._shards:
+            shard.resync(f"no snapshot for {len(missing)} dynamically added token(s)")
+
+    def _mark_stale(self, tokens: Iterable[str], reason: str) -> None:
+        now = time.time_ns()
+        for ev in self.protocol.mark_stale(list(tokens), reason, now):
+            if isinstance(ev, BookChanged):
+                self._queue(ev.token, "reconnect", ev.venue_ts_ms, now)
+
+    def _on_frame(self, message: Message, recv_ns: int) -> None:
+        books = self.protocol.books
+        for ev in self.protocol.feed(message, recv_ns):
+            if type(ev) is BookChanged:
+                token = ev.token
+                self._queue(token, ev.kind, ev.venue_ts_ms, recv_ns)
+                if ev.kind in _RESYNC_KINDS and books[token].stale:
+                    shard = self._shard_of.get(token)
+                    if shard is not None:
+                        shard.resync(books[token].stale_reason)
+            elif self._on_event is not None:
+                self._on_event(ev)
+
+    def _queue(self, token: str, kind: str, venue_ts_ms: int | None, recv_ns: int) -> None:
+        if token in self._pending:
+            self.stats.coalesced += 1
+        self._pending[token] = (kind, venue_ts_ms, recv_ns)
+        self._wakeup.set()
+
+    async def _pump(self) -> None:
+        pending = self._pending
+        depth = self.config.depth
+        async with self._send:
+            while True:
+                if not pending:
+                    self._wakeup = trio.Event()
+                    await self._wakeup.wait()
+                    continue
+                token = next(iter(pending))
+                kind, ts, recv_ns = pending.pop(token)
+                book = self.protocol.books.get(token)
+                if book is None:
+                    continue
+                update = BookUpdate(book.view(depth), kind, ts, recv_ns, time.time_ns())
+                await self._send.send(update)
+                self.stats.updates += 1
+
+
+def _validated(tokens: Iterable[str]) -> list[str]:
+    out: dict[str, None] = {}
+    for token in tokens:
+        if not is_token_id(token):
+            raise DecodeError(f"not a Polymarket token id: {str(token)[:90]!r}", field="token")
+        out[token] = None
+    return list(out)
+
+
+@asynccontextmanager
+async def open_polymarket_feed(
+    tokens: Iterable[str] = (),
+    config: FeedConfig | None = None,
+    *,
+    on_event: Callable[[Event], None] | None = None,
+) -> AsyncIterator[PolymarketFeed]:
+    """Run a :class:`PolymarketFeed`; yields once every initial shard is subscribed."""
+    feed = PolymarketFeed(tokens, config, on_event=on_event)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(feed.run)
+        yield feed
+        nursery.cancel_scope.cancel()
