@@ -31,9 +31,11 @@ from arbees.money import Fixed
 
 __all__ = [
     "COMBOS",
+    "GAME_ASSIGNMENTS_HASH",
     "LATEST_PRICES_HASH",
     "MESSAGE_TYPES",
     "SCHEMA_VERSION",
+    "TOKEN_ASSIGNMENTS_HASH",
     "ArbSignal",
     "Channel",
     "MarketAssignment",
@@ -64,6 +66,12 @@ class Channel(enum.StrEnum):
 
 LATEST_PRICES_HASH: Final = "polymarket:latest_prices"
 """Redis hash: field = Polymarket token id, value = the latest encoded price update."""
+
+GAME_ASSIGNMENTS_HASH: Final = "orchestrator:game_assignments"
+"""Hash: field = game id, value = the shard's (``platform="kalshi"``) MarketAssignment."""
+
+TOKEN_ASSIGNMENTS_HASH: Final = "orchestrator:token_assignments"
+"""Hash: field = Polymarket token id, value = the monitor's MarketAssignment."""
 
 
 def now_ms() -> int:
