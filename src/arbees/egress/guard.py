@@ -225,18 +225,14 @@ class EgressGuard:
             raise EgressError(f"egress not verified: {self._state.reason}")
         return self._state
 
-    async def changes(self) -> AsyncIterator[EgressState]:
-        """Yield the state after each verified<->unverified transition, forever.
+    def changes(self) -> AsyncIterator[EgressState]:
+        """``async for state in guard.changes()``: the state after each transition, forever.
 
         Transitions that happen while the consumer is busy are coalesced: each item is the
-        state *now*, after at least one transition since the previous item.
+        state *now*, after at least one transition since the previous item. The iterator
+        holds no resources (it is not an async generator), so breaking out is free.
         """
-        seen = self._generation
-        while True:
-            while self._generation == seen:
-                await self._changed.wait()
-            seen = self._generation
-            yield self._state
+        return _Changes(self)
 
     @contextmanager
     def _scope_if_verified(self) -> Iterator[trio.CancelScope | None]:
@@ -262,6 +258,25 @@ class EgressGuard:
             if scope is None:
                 raise EgressError(f"egress not verified: {self._state.reason}")
             yield scope
+
+
+class _Changes:
+    """The iterator behind :meth:`EgressGuard.changes` (a plain object: nothing to finalize)."""
+
+    def __init__(self, guard: EgressGuard) -> None:
+        self._guard = guard
+        self._seen = guard._generation
+
+    def __aiter__(self) -> _Changes:
+        return self
+
+    async def __anext__(self) -> EgressState:
+        guard = self._guard
+        await trio.lowlevel.checkpoint()
+        while guard._generation == self._seen:
+            await guard._changed.wait()
+        self._seen = guard._generation
+        return guard._state
 
 
 async def run_while_verified(
