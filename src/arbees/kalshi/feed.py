@@ -50,6 +50,10 @@ log = logging.getLogger(__name__)
 
 PROD_WS_URL = "wss://external-api-ws.kalshi.com/trade-api/ws/v2"
 DEMO_WS_URL = "wss://external-api-ws.demo.kalshi.co/trade-api/ws/v2"
+_AUTH_MESSAGE = (
+    "Kalshi refused the credentials at the WebSocket upgrade (HTTP 401/403): "
+    "check the API key id and that the private key matches it"
+)
 
 
 @attrs.frozen(slots=True)
@@ -188,10 +192,7 @@ class KalshiFeed:
         except BaseExceptionGroup as group:
             auth, _ = group.split(AuthError)
             if auth is not None:
-                raise AuthError(
-                    "Kalshi refused the credentials at the WebSocket upgrade (HTTP 401/403): "
-                    "check the API key id and that the private key matches it"
-                ) from group
+                raise AuthError(_AUTH_MESSAGE) from group
             raise
 
     def view(self, ticker: str) -> BookView:
@@ -339,7 +340,13 @@ async def open_kalshi_feed(
 ) -> AsyncIterator[KalshiFeed]:
     """Run a :class:`KalshiFeed` in its own nursery; yields once ready, cancels on exit."""
     feed = KalshiFeed(tickers, signer=signer, url=url, **kwargs)  # type: ignore[arg-type]
-    async with trio.open_nursery() as nursery:
-        await nursery.start(feed.run)
-        yield feed
-        nursery.cancel_scope.cancel()
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(feed.run)
+            yield feed
+            nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        auth, rest = group.split(AuthError)
+        if auth is not None and rest is None:
+            raise AuthError(_AUTH_MESSAGE) from group
+        raise
