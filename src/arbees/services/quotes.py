@@ -1,0 +1,85 @@
+"""What the shard's arbitrage logic consumes: one instrument's asks for both outcomes.
+
+Sources (the bus, a venue feed) convert their own formats into :class:`Quote`, so the
+shard never learns where a price came from. Sizes and prices are micro-units.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from arbees.book import BookView, Level, mirror_levels
+from arbees.messages import PolymarketPriceUpdate
+
+__all__ = ["Quote", "quote_from_price_update", "quote_from_view"]
+
+
+@attrs.frozen(slots=True)
+class Quote:
+    """Asks to buy each outcome of one instrument, with freshness data.
+
+    Attributes:
+        venue: ``"kalshi"`` or ``"polymarket"``.
+        instrument: Kalshi market ticker or Polymarket token id.
+        yes_asks: asks for this instrument's own outcome, best first.
+        no_asks: asks for the complementary outcome, best first.
+        stale: the source says the book cannot be trusted right now.
+        received_ns: wall clock when the venue data entered arbees (feed receive time).
+        venue_ts_ms: the venue's timestamp, when it sent one.
+        monitor_recv_ns: receive time at the Polymarket monitor (0 for direct feeds).
+        bus_recv_ns: when the shard received it from the bus (0 for direct feeds).
+    """
+
+    venue: str
+    instrument: str
+    yes_asks: tuple[Level, ...]
+    no_asks: tuple[Level, ...]
+    stale: bool
+    received_ns: int
+    venue_ts_ms: int | None = None
+    monitor_recv_ns: int = 0
+    bus_recv_ns: int = 0
+
+
+def quote_from_view(yes: BookView, no_asks: tuple[Level, ...] | None = None) -> Quote:
+    """A quote from a venue book view.
+
+    ``no_asks`` defaults to the mirror of the view's bids (true for a binary outcome whose
+    complementary book is the mirror, e.g. a Polymarket token or a Kalshi market's YES side).
+    """
+    return Quote(
+        venue=yes.venue,
+        instrument=yes.instrument,
+        yes_asks=yes.asks,
+        no_asks=mirror_levels(yes.bids) if no_asks is None else no_asks,
+        stale=yes.stale,
+        received_ns=yes.received_ns,
+        venue_ts_ms=yes.venue_ts_ms,
+    )
+
+
+def _top_only(price: int | None, size: int | None) -> tuple[Level, ...]:
+    if price is None or not size:
+        return ()
+    return (Level(price, size),)
+
+
+def quote_from_price_update(update: PolymarketPriceUpdate, bus_recv_ns: int) -> Quote:
+    """A quote from the monitor's bus message (depth when present, else the top level).
+
+    A top-of-book price without a size is not usable depth and yields no ask: a missing
+    size never becomes an assumed one.
+    """
+    yes_asks = update.yes_asks or _top_only(update.yes_ask, update.yes_ask_size)
+    no_asks = update.no_asks or _top_only(update.no_ask, update.no_ask_size)
+    return Quote(
+        venue="polymarket",
+        instrument=update.token_id,
+        yes_asks=yes_asks,
+        no_asks=no_asks,
+        stale=update.stale,
+        received_ns=update.monitor_recv_ns or bus_recv_ns,
+        venue_ts_ms=update.venue_ts_ms,
+        monitor_recv_ns=update.monitor_recv_ns,
+        bus_recv_ns=bus_recv_ns,
+    )

@@ -1,0 +1,386 @@
+"""The shard's decision core, with no I/O: assignments and quotes in, signals out.
+
+For every matched game the shard evaluates two binary pairs, one per team::
+
+    team A:  Kalshi market "A wins" (YES/NO asks)  x  Polymarket token A (asks) / token B (asks)
+    team B:  Kalshi market "B wins"                x  Polymarket token B / token A
+
+Polymarket's NO of token A *is* token B, so the Polymarket legs of a signal always name the
+token to buy. ``PolyOnly`` (token A + token B) is the same trade for both teams and is only
+evaluated on the first team.
+
+Correctness rules, enforced here so every transport gets them:
+
+* a quote that is stale, or whose source has not confirmed liveness within
+  ``max_age_ns``, never produces a signal — and closes any open one;
+* one ``open`` signal when an opportunity appears, ``update`` only on a material change
+  (edge or size), ``close`` when it disappears: no spam on every tick;
+* every decision is exact integer arithmetic (:mod:`arbees.arb`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+
+import attrs
+
+from arbees.arb import Combo, Opportunity, PairAsks, PairFees, find_opportunities
+from arbees.fees import KalshiFeeModel, PolymarketFeeModel
+from arbees.messages import ArbSignal, MarketAssignment, SignalLeg, TeamLeg, now_ms
+from arbees.money import CENT, Fixed
+from arbees.services.quotes import Quote
+
+__all__ = ["AssignmentDelta", "Game", "ShardEngine", "ShardEngineStats"]
+
+Key = tuple[str, str]  # (venue, instrument)
+SignalKey = tuple[str, int, Combo]  # (game_id, team index, combo)
+
+
+@attrs.frozen(slots=True)
+class Game:
+    """A game this shard runs.
+
+    Attributes:
+        game_id: the orchestrator's id.
+        sport: league.
+        teams: the two teams' instruments.
+        fees: both venues' fee models for this game.
+        epoch: the assignment generation that gave it to us.
+    """
+
+    game_id: str
+    sport: str
+    teams: tuple[TeamLeg, TeamLeg]
+    fees: PairFees
+    epoch: int
+
+
+@attrs.frozen(slots=True)
+class AssignmentDelta:
+    """Instruments to start or stop watching after an assignment change.
+
+    Apply removals before additions: an instrument may appear in both when a game's
+    instruments changed.
+
+    Attributes:
+        add_kalshi, remove_kalshi: Kalshi tickers.
+        add_poly, remove_poly: Polymarket tokens.
+        signals: close signals for opportunities of removed games.
+    """
+
+    add_kalshi: tuple[str, ...] = ()
+    remove_kalshi: tuple[str, ...] = ()
+    add_poly: tuple[str, ...] = ()
+    remove_poly: tuple[str, ...] = ()
+    signals: tuple[ArbSignal, ...] = ()
+
+
+@attrs.define
+class ShardEngineStats:
+    """Counters.
+
+    Attributes:
+        quotes: quotes processed.
+        evaluations: pair evaluations run.
+        suppressed_stale: evaluations skipped because a side was stale or too old.
+        opened, updated, closed: signal events produced.
+        ignored_assignments: assignments for other shards or malformed ones.
+    """
+
+    quotes: int = 0
+    evaluations: int = 0
+    suppressed_stale: int = 0
+    opened: int = 0
+    updated: int = 0
+    closed: int = 0
+    ignored_assignments: int = 0
+
+
+@attrs.define
+class _Open:
+    signal_id: str
+    opportunity: Opportunity
+
+
+def fees_for(assignment: MarketAssignment) -> PairFees:
+    """Both venues' fee models from an assignment's fee fields."""
+    rate = Decimal(assignment.poly_fee_rate)
+    return PairFees(
+        kalshi=KalshiFeeModel(multiplier=Decimal(assignment.kalshi_fee_multiplier)),
+        poly=PolymarketFeeModel(
+            rate=rate,
+            exponent=assignment.poly_fee_exponent,
+            enabled=rate > 0,
+            min_order_size=assignment.poly_min_order_size,
+        ),
+    )
+
+
+class ShardEngine:
+    """Keeps the latest quote of every watched instrument and decides signals.
+
+    Args:
+        shard_id: this shard's id (assignments for other shards are ignored).
+        max_age_ns: a quote is usable only while its source confirmed liveness this
+            recently (see :meth:`set_alive`).
+        min_edge: minimum profit per contract (micro-dollars) for a signal.
+        max_size: cap on contracts per signal (micro-units), ``None`` for no cap.
+        edge_delta: an open signal is re-sent when its edge moves at least this much.
+        size_ratio: ... or its size changes by at least this fraction.
+        clock: wall clock in ns (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        shard_id: str,
+        *,
+        max_age_ns: int = 2_000_000_000,
+        min_edge: Fixed = 0,
+        max_size: Fixed | None = None,
+        edge_delta: Fixed = CENT // 2,
+        size_ratio: float = 0.1,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.shard_id = shard_id
+        self.max_age_ns = max_age_ns
+        self.min_edge = min_edge
+        self.max_size = max_size
+        self.edge_delta = edge_delta
+        self.size_ratio = size_ratio
+        self.clock = clock
+        self.stats = ShardEngineStats()
+        self.games: dict[str, Game] = {}
+        self._watch: dict[Key, list[tuple[str, int]]] = {}
+        self._quotes: dict[Key, Quote] = {}
+        self._alive: dict[str, int] = {}
+        self._open: dict[SignalKey, _Open] = {}
+        self._serial = 0
+
+    # -- assignments ---------------------------------------------------------------
+
+    def apply(self, assignment: MarketAssignment) -> AssignmentDelta:
+        """Apply one shard assignment (``platform="kalshi"``); others are ignored."""
+        if assignment.platform != "kalshi" or len(assignment.teams) != 2:
+            self.stats.ignored_assignments += 1
+            return AssignmentDelta()
+        game_id = assignment.game_id or assignment.market_id
+        current = self.games.get(game_id)
+        if assignment.shard_id != self.shard_id or assignment.action == "unassign":
+            if current is None or assignment.epoch < current.epoch:
+                return AssignmentDelta()
+            return self._remove(game_id)
+        if current is not None and current.epoch > assignment.epoch:
+            return AssignmentDelta()  # an older assignment arriving late
+        teams = (assignment.teams[0], assignment.teams[1])
+        game = Game(game_id, assignment.sport, teams, fees_for(assignment), assignment.epoch)
+        if current is not None and current.teams == game.teams:
+            self.games[game_id] = game  # fees or epoch refreshed; same instruments
+            return AssignmentDelta()
+        delta = self._remove(game_id) if current is not None else AssignmentDelta()
+        self.games[game_id] = game
+        add_k: list[str] = []
+        add_p: list[str] = []
+        for index, team in enumerate(teams):
+            for key, out in (
+                (("kalshi", team.kalshi_ticker), add_k),
+                (("polymarket", team.poly_token), add_p),
+            ):
+                watchers = self._watch.setdefault(key, [])
+                if not watchers:
+                    out.append(key[1])
+                watchers.append((game_id, index))
+        # A Polymarket pair also reads the opponent's token (for the NO leg's instrument name).
+        return AssignmentDelta(
+            add_kalshi=tuple(add_k),
+            add_poly=tuple(add_p),
+            remove_kalshi=delta.remove_kalshi,
+            remove_poly=delta.remove_poly,
+            signals=delta.signals,
+        )
+
+    def _remove(self, game_id: str) -> AssignmentDelta:
+        game = self.games.get(game_id)
+        if game is None:
+            return AssignmentDelta()
+        now = self.clock()
+        signals = tuple(
+            self._close(key, now_ns=now, trigger=None)
+            for key in [k for k in self._open if k[0] == game_id]
+        )
+        del self.games[game_id]
+        rem_k: list[str] = []
+        rem_p: list[str] = []
+        for index, team in enumerate(game.teams):
+            for key, out in (
+                (("kalshi", team.kalshi_ticker), rem_k),
+                (("polymarket", team.poly_token), rem_p),
+            ):
+                watchers = self._watch.get(key, [])
+                if (game_id, index) in watchers:
+                    watchers.remove((game_id, index))
+                if not watchers:
+                    self._watch.pop(key, None)
+                    self._quotes.pop(key, None)
+                    out.append(key[1])
+        return AssignmentDelta(
+            remove_kalshi=tuple(rem_k), remove_poly=tuple(rem_p), signals=signals
+        )
+
+    # -- quotes ----------------------------------------------------------------------
+
+    def set_alive(self, venue: str, when_ns: int) -> None:
+        """Record that ``venue``'s source confirmed it is live and complete at ``when_ns``."""
+        if when_ns > self._alive.get(venue, 0):
+            self._alive[venue] = when_ns
+
+    def usable(self, quote: Quote | None, now_ns: int) -> bool:
+        if quote is None or quote.stale:
+            return False
+        confirmed = max(quote.received_ns, self._alive.get(quote.venue, 0))
+        return now_ns - confirmed <= self.max_age_ns
+
+    def on_quote(self, quote: Quote) -> list[ArbSignal]:
+        """Store a quote and re-evaluate every pair that reads it."""
+        self.stats.quotes += 1
+        key = (quote.venue, quote.instrument)
+        watchers = self._watch.get(key)
+        if watchers is None:
+            return []
+        self._quotes[key] = quote
+        out: list[ArbSignal] = []
+        for game_id, index in watchers:
+            out.extend(self._evaluate(game_id, index, quote))
+        return out
+
+    def sweep(self) -> list[ArbSignal]:
+        """Close open signals whose inputs went stale or too old (call periodically)."""
+        now = self.clock()
+        out: list[ArbSignal] = []
+        for key in list(self._open):
+            game = self.games.get(key[0])
+            if game is None:
+                continue
+            team = game.teams[key[1]]
+            k = self._quotes.get(("kalshi", team.kalshi_ticker))
+            p = self._quotes.get(("polymarket", team.poly_token))
+            if not (self.usable(k, now) and self.usable(p, now)):
+                self.stats.suppressed_stale += 1
+                out.append(self._close(key, now_ns=now, trigger=None))
+        return out
+
+    def _evaluate(self, game_id: str, index: int, trigger: Quote) -> list[ArbSignal]:
+        game = self.games[game_id]
+        team = game.teams[index]
+        k = self._quotes.get(("kalshi", team.kalshi_ticker))
+        p = self._quotes.get(("polymarket", team.poly_token))
+        now = self.clock()
+        self.stats.evaluations += 1
+        found: dict[Combo, Opportunity] = {}
+        if k is not None and p is not None and self.usable(k, now) and self.usable(p, now):
+            books = PairAsks(k.yes_asks, k.no_asks, p.yes_asks, p.no_asks)
+            for opp in find_opportunities(
+                books, game.fees, min_edge=self.min_edge, max_size=self.max_size
+            ):
+                if opp.combo is Combo.POLY_ONLY and index != 0:
+                    continue
+                found[opp.combo] = opp
+        elif k is not None and p is not None:
+            self.stats.suppressed_stale += 1
+        detect_ns = self.clock()
+        out: list[ArbSignal] = []
+        for combo in Combo:
+            key = (game_id, index, combo)
+            current = self._open.get(key)
+            if combo not in found:
+                if current is not None:
+                    out.append(self._close(key, now_ns=detect_ns, trigger=trigger))
+                continue
+            opp = found[combo]
+            if current is None:
+                self._serial += 1
+                signal_id = f"{self.shard_id}:{game_id}:{team.team}:{combo.label}:{self._serial}"
+                self._open[key] = _Open(signal_id, opp)
+                self.stats.opened += 1
+                out.append(self._signal("open", signal_id, game, index, opp, trigger, detect_ns))
+            elif self._material(current.opportunity, opp):
+                current.opportunity = opp
+                self.stats.updated += 1
+                out.append(
+                    self._signal("update", current.signal_id, game, index, opp, trigger, detect_ns)
+                )
+        return out
+
+    def _material(self, old: Opportunity, new: Opportunity) -> bool:
+        if abs(new.edge_per_contract - old.edge_per_contract) >= self.edge_delta:
+            return True
+        return abs(new.size - old.size) >= self.size_ratio * max(old.size, 1)
+
+    def _close(self, key: SignalKey, *, now_ns: int, trigger: Quote | None) -> ArbSignal:
+        current = self._open.pop(key)
+        self.stats.closed += 1
+        game = self.games[key[0]]
+        return self._signal(
+            "close", current.signal_id, game, key[1], current.opportunity, trigger, now_ns
+        )
+
+    def _signal(
+        self,
+        event: str,
+        signal_id: str,
+        game: Game,
+        index: int,
+        opp: Opportunity,
+        trigger: Quote | None,
+        detect_ns: int,
+    ) -> ArbSignal:
+        team = game.teams[index]
+        other = game.teams[1 - index]
+        legs = []
+        for leg in opp.legs:
+            if leg.venue == "kalshi":
+                instrument, side = team.kalshi_ticker, leg.outcome
+            else:  # Polymarket: NO of this team's token is the opponent's token
+                instrument = team.poly_token if leg.outcome == "yes" else other.poly_token
+                side = "yes"
+            legs.append(
+                SignalLeg(
+                    venue=leg.venue,
+                    instrument=instrument,
+                    side=side,
+                    price=leg.avg_price,
+                    worst_price=leg.worst_price,
+                    size=leg.size,
+                    fee=leg.fee,
+                )
+            )
+        poly = self._quotes.get(("polymarket", team.poly_token))
+        return ArbSignal(
+            signal_id=signal_id,
+            event=event,
+            shard_id=self.shard_id,
+            game_id=game.game_id,
+            combo=opp.combo.label,
+            team=team.team,
+            legs=tuple(legs),
+            size=opp.size,
+            cost=opp.cost + opp.fees,
+            fees=opp.fees,
+            profit=opp.profit,
+            edge=opp.edge_per_contract,
+            timestamp_ms=now_ms(),
+            venue_ts_ms=trigger.venue_ts_ms if trigger else None,
+            monitor_recv_ns=poly.monitor_recv_ns if poly else 0,
+            bus_recv_ns=(trigger.bus_recv_ns or trigger.received_ns) if trigger else 0,
+            detect_ns=detect_ns,
+            published_ns=detect_ns,
+        )
+
+    # -- views -----------------------------------------------------------------------
+
+    def open_signals(self) -> list[str]:
+        return [o.signal_id for o in self._open.values()]
+
+    def watched(self, venue: str) -> Iterable[str]:
+        return [instrument for v, instrument in self._watch if v == venue]

@@ -1,0 +1,203 @@
+"""The shard's decision core: correct legs, sizes and profit; no spam; never stale."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from arbees.book import Level
+from arbees.fees import kalshi_fee, polymarket_fee
+from arbees.messages import ArbSignal, MarketAssignment, TeamLeg
+from arbees.money import ONE, parse_fixed
+from arbees.services.quotes import Quote
+from arbees.services.shard_engine import ShardEngine
+
+SEC = 1_000_000_000
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000 * SEC
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def p(text: str) -> int:
+    return parse_fixed(text)
+
+
+def assignment(**kw: object) -> MarketAssignment:
+    fields: dict[str, object] = {
+        "platform": "kalshi",
+        "market_id": "KXNBAGAME-26OCT20OKCSAS",
+        "token_id": "",
+        "shard_id": "s1",
+        "sport": "NBA",
+        "game_id": "g1",
+        "teams": (
+            TeamLeg("NBA:OKC", "KXNBAGAME-26OCT20OKCSAS-OKC", "111"),
+            TeamLeg("NBA:SAS", "KXNBAGAME-26OCT20OKCSAS-SAS", "222"),
+        ),
+        "poly_fee_rate": "0.05",
+        "epoch": 1,
+    }
+    fields.update(kw)
+    return MarketAssignment(**fields)  # type: ignore[arg-type]
+
+
+def kq(clock: Clock, yes: str | None, no: str | None, size: int = 100, **kw: object) -> Quote:
+    return Quote(
+        venue="kalshi",
+        instrument="KXNBAGAME-26OCT20OKCSAS-OKC",
+        yes_asks=(Level(p(yes), size * ONE),) if yes else (),
+        no_asks=(Level(p(no), size * ONE),) if no else (),
+        stale=bool(kw.get("stale", False)),
+        received_ns=clock.now,
+    )
+
+
+def pq(clock: Clock, yes: str | None, no: str | None, size: int = 100, **kw: object) -> Quote:
+    return Quote(
+        venue="polymarket",
+        instrument="111",
+        yes_asks=(Level(p(yes), size * ONE),) if yes else (),
+        no_asks=(Level(p(no), size * ONE),) if no else (),
+        stale=bool(kw.get("stale", False)),
+        received_ns=clock.now,
+        monitor_recv_ns=clock.now - 5,
+        bus_recv_ns=clock.now,
+    )
+
+
+def engine() -> tuple[ShardEngine, Clock]:
+    clock = Clock()
+    eng = ShardEngine("s1", max_age_ns=2 * SEC, clock=clock)
+    delta = eng.apply(assignment())
+    assert set(delta.add_kalshi) == {"KXNBAGAME-26OCT20OKCSAS-OKC", "KXNBAGAME-26OCT20OKCSAS-SAS"}
+    assert set(delta.add_poly) == {"111", "222"}
+    return eng, clock
+
+
+def test_profitable_cross_venue_book_opens_one_signal_with_exact_legs() -> None:
+    eng, clock = engine()
+    assert eng.on_quote(kq(clock, "0.40", "0.62")) == []
+    signals = eng.on_quote(pq(clock, "0.52", "0.50"))
+    assert len(signals) == 1
+    sig = signals[0]
+    assert sig.event == "open"
+    assert sig.combo == "KalshiYes+PolyNo"
+    assert sig.team == "NBA:OKC"
+    k_leg, p_leg = sig.legs
+    assert (k_leg.venue, k_leg.instrument, k_leg.side) == (
+        "kalshi",
+        "KXNBAGAME-26OCT20OKCSAS-OKC",
+        "yes",
+    )
+    # Polymarket NO of OKC's token is SAS's token: the signal names the token to buy.
+    assert (p_leg.venue, p_leg.instrument, p_leg.side) == ("polymarket", "222", "yes")
+    size = 100 * ONE
+    k_fee = kalshi_fee(p("0.40"), size)
+    p_fee = polymarket_fee(p("0.50"), size, rate=Decimal("0.05"))
+    assert k_fee == p("1.68")
+    assert p_fee == p("1.25")
+    assert sig.size == size
+    assert sig.fees == k_fee + p_fee
+    assert sig.cost == p("90") + k_fee + p_fee
+    assert sig.profit == 100 * ONE - sig.cost
+    assert sig.monitor_recv_ns == clock.now - 5
+
+
+def test_same_book_again_does_not_spam_and_material_change_updates() -> None:
+    eng, clock = engine()
+    eng.on_quote(kq(clock, "0.40", "0.62"))
+    assert len(eng.on_quote(pq(clock, "0.52", "0.50"))) == 1
+    assert eng.on_quote(pq(clock, "0.52", "0.50")) == []
+    assert eng.on_quote(kq(clock, "0.40", "0.62")) == []
+    # (0.52 + 0.47 = 0.99 on Polymarket alone is not an arb after its fees.)
+    (update,) = eng.on_quote(pq(clock, "0.52", "0.47"))
+    assert update.event == "update"
+    (close,) = eng.on_quote(pq(clock, "0.52", "0.61"))
+    assert close.event == "close"
+    assert close.signal_id == update.signal_id
+    assert eng.open_signals() == []
+
+
+def test_fees_turn_a_raw_arb_into_no_signal() -> None:
+    """0.47 + 0.52 = 0.99 < $1 before fees, but fees on both legs exceed the cent."""
+    eng, clock = engine()
+    eng.on_quote(kq(clock, "0.47", "0.60"))
+    assert eng.on_quote(pq(clock, "0.60", "0.52")) == []
+
+
+def test_missing_prices_never_signal() -> None:
+    eng, clock = engine()
+    eng.on_quote(kq(clock, "0.40", None))
+    assert eng.on_quote(pq(clock, None, None)) == []
+    eng.on_quote(kq(clock, None, None))
+    # Only Polymarket's own YES+NO can trade when Kalshi has no asks at all.
+    signals = eng.on_quote(pq(clock, "0.30", "0.30"))
+    assert [s.combo for s in signals] == ["PolyOnly"]
+
+
+def test_stale_side_closes_and_suppresses_until_fresh() -> None:
+    eng, clock = engine()
+    eng.on_quote(kq(clock, "0.40", "0.62"))
+    (opened,) = eng.on_quote(pq(clock, "0.52", "0.50"))
+    (closed,) = eng.on_quote(kq(clock, "0.40", "0.62", stale=True))
+    assert closed.event == "close"
+    assert closed.signal_id == opened.signal_id
+    assert eng.on_quote(pq(clock, "0.52", "0.49")) == []
+    (reopened,) = eng.on_quote(kq(clock, "0.40", "0.62"))
+    assert reopened.event == "open"
+    assert reopened.signal_id != opened.signal_id
+
+
+def test_old_prices_are_not_used_unless_the_source_confirms_liveness() -> None:
+    eng, clock = engine()
+    eng.on_quote(kq(clock, "0.40", "0.62"))
+    clock.now += 3 * SEC  # the Kalshi quote is now 3 s old, max age is 2 s
+    assert eng.on_quote(pq(clock, "0.52", "0.50")) == []
+    eng.set_alive("kalshi", clock.now)  # e.g. a pong proving the stream is complete
+    assert len(eng.on_quote(pq(clock, "0.52", "0.50"))) == 1
+    clock.now += 3 * SEC
+    closes = eng.sweep()
+    assert [s.event for s in closes] == ["close"]
+
+
+def test_assignments_for_other_shards_and_old_epochs_are_ignored() -> None:
+    eng, clock = engine()
+    eng.on_quote(kq(clock, "0.40", "0.62"))
+    eng.on_quote(pq(clock, "0.52", "0.50"))
+    assert eng.apply(assignment(game_id="g2", shard_id="s2")).add_kalshi == ()
+    assert "g2" not in eng.games
+    assert eng.apply(assignment(epoch=0, action="unassign")).remove_kalshi == ()
+    assert "g1" in eng.games
+
+
+def test_unassign_closes_open_signals_and_releases_instruments() -> None:
+    eng, clock = engine()
+    eng.on_quote(kq(clock, "0.40", "0.62"))
+    eng.on_quote(pq(clock, "0.52", "0.50"))
+    delta = eng.apply(assignment(action="unassign", epoch=2))
+    assert [s.event for s in delta.signals] == ["close"]
+    assert set(delta.remove_poly) == {"111", "222"}
+    assert eng.games == {}
+    assert eng.on_quote(pq(clock, "0.52", "0.50")) == []
+
+
+def test_moved_game_is_dropped_by_its_old_owner() -> None:
+    eng, _clock = engine()
+    delta = eng.apply(assignment(shard_id="s2", epoch=2))
+    assert set(delta.remove_kalshi) == {
+        "KXNBAGAME-26OCT20OKCSAS-OKC",
+        "KXNBAGAME-26OCT20OKCSAS-SAS",
+    }
+
+
+def test_signals_round_trip_the_codec() -> None:
+    from arbees import codec
+
+    eng, clock = engine()
+    eng.on_quote(kq(clock, "0.40", "0.62"))
+    (sig,) = eng.on_quote(pq(clock, "0.52", "0.50"))
+    assert codec.decode(codec.encode(sig), ArbSignal) == sig
