@@ -305,3 +305,15 @@ async def test_recovery_against_the_fake_control_server(
         "http_status",
         "unknown_country",
     }
+
+
+async def test_retry_interval_applies_while_unverified(nursery: trio.Nursery) -> None:
+    source = ScriptedSource(ok=False)
+    guard = EgressGuard(source, interval=1000, retry_interval=0.02)
+    await nursery.start(guard.run)
+    source.ok = True  # recovery is noticed at the short retry interval, not after 1000 s
+    with trio.fail_after(5):
+        await guard.wait_verified()
+    calls = source.calls
+    await trio.sleep(0.1)  # verified now: back on the long interval
+    assert source.calls == calls
