@@ -1,0 +1,101 @@
+"""``arbees record <venue> ...``: write a venue's raw WebSocket frames to a file.
+
+Per-venue sub-commands: ``polymarket`` lives here; a venue package may contribute its
+own by providing ``register_record(venue_subparsers)`` in ``arbees.<venue>.record``
+(imported lazily, so a missing venue never breaks the CLI).
+
+Output: JSON Lines ``{"recv_ns": ..., "frame": "<raw text>"}``, gzip when FILE ends in
+``.gz``; replay it with ``arbees book FILE --venue <venue>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from typing import Any
+
+import trio
+
+__all__ = ["register"]
+
+_OTHER_VENUES = ("kalshi",)
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "record",
+        help="record a venue's raw WebSocket frames to a file (JSON Lines, .gz ok)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    venues = parser.add_subparsers(dest="venue", metavar="VENUE")
+    venues.required = True
+    _register_polymarket(venues)
+    for venue in _OTHER_VENUES:
+        name = f"arbees.{venue}.record"
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name not in (name, f"arbees.{venue}"):
+                raise
+            _register_missing(venues, venue)
+        else:
+            module.register_record(venues)
+
+
+def _register_missing(venues: Any, venue: str) -> None:
+    p = venues.add_parser(venue, help=f"record {venue} (not available in this build)")
+    p.set_defaults(handler=lambda args: _missing(venue))
+
+
+def _missing(venue: str) -> int:
+    print(f"recording {venue} is not available (arbees.{venue}.record is missing)", file=sys.stderr)
+    return 2
+
+
+def _register_polymarket(venues: Any) -> None:
+    from arbees.polymarket.feed import DEFAULT_WS_URL
+
+    p: argparse.ArgumentParser = venues.add_parser(
+        "polymarket", help="record the Polymarket market channel for some tokens"
+    )
+    p.add_argument(
+        "--tokens",
+        required=True,
+        action="append",
+        help="token ids, comma-separated (repeatable)",
+    )
+    p.add_argument("--out", required=True, help="output file (.jsonl or .jsonl.gz)")
+    p.add_argument("--url", default=DEFAULT_WS_URL, help="market WebSocket URL")
+    p.add_argument("--duration", type=float, default=None, help="seconds (default: until Ctrl-C)")
+    p.add_argument(
+        "--proxy",
+        default=os.environ.get("POLYMARKET_PROXY_URL") or None,
+        help="HTTP CONNECT proxy (env POLYMARKET_PROXY_URL)",
+    )
+    p.set_defaults(handler=_record_polymarket)
+
+
+def _record_polymarket(args: argparse.Namespace) -> int:
+    from arbees.errors import ArbeesError
+    from arbees.polymarket.protocol import is_token_id
+    from arbees.polymarket.replay import record
+
+    tokens = [t.strip() for group in args.tokens for t in group.split(",") if t.strip()]
+    bad = [t for t in tokens if not is_token_id(t)]
+    if bad or not tokens:
+        print(f"not Polymarket token ids: {bad[:3]}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        n = trio.run(
+            lambda: record(tokens, args.out, url=args.url, duration=args.duration, proxy=args.proxy)
+        )
+    except ArbeesError as exc:
+        print(f"record failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {n} frames to {args.out}")
+    return 0

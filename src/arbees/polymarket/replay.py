@@ -1,0 +1,160 @@
+"""Recording and replay of the Polymarket market channel.
+
+A recording is JSON Lines, one received frame per line: ``{"recv_ns": <time.time_ns()>,
+"frame": "<raw text exactly as received>"}`` (gzip-compressed when the file name ends in
+``.gz``). Keeping the raw text (not a parsed form) means a recording stays useful when the
+parser changes, and replays exercise the very code path the live feed uses.
+:func:`read_recording` also accepts a plain file holding one raw frame per line.
+
+:func:`fold_recording` runs frames through :class:`PolymarketProtocol` and returns the
+final top of book of every token as exact decimal strings (``arbees book FILE``).
+:func:`record` connects (sharded like the feed) and writes every data frame.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+import attrs
+import trio
+from trio_websocket import WebSocketConnection
+
+from arbees.money import format_fixed
+from arbees.polymarket.feed import DEFAULT_WS_URL, MAX_ASSETS_PER_SOCKET
+from arbees.polymarket.protocol import PolymarketProtocol
+from arbees.polymarket.wire import subscribe_frame
+from arbees.wsdriver import Backoff, Message, WsConfig, WsDriver
+
+__all__ = ["TopRow", "fold_recording", "open_text", "read_recording", "record"]
+
+log = logging.getLogger(__name__)
+
+
+@attrs.frozen
+class TopRow:
+    """Final top of book of one token, as exact decimal strings (``""`` when empty).
+
+    Attributes:
+        token: token id.
+        best_bid: best bid price.
+        best_bid_size: size at the best bid.
+        best_ask: best ask price.
+        best_ask_size: size at the best ask.
+        stale: whether the book was stale at the end of the recording.
+    """
+
+    token: str
+    best_bid: str
+    best_bid_size: str
+    best_ask: str
+    best_ask_size: str
+    stale: bool
+
+
+def open_text(path: str | Path, mode: str) -> IO[str]:
+    """Open a text file, through gzip when the name ends in ``.gz``."""
+    if str(path).endswith(".gz"):
+        return gzip.open(path, mode + "t", encoding="utf-8")  # type: ignore[return-value]
+    return open(path, mode, encoding="utf-8")
+
+
+def read_recording(path: str | Path) -> Iterator[tuple[int, str]]:
+    """Yield ``(recv_ns, frame)``: JSON Lines recordings, or raw frames one per line."""
+    with open_text(path, "r") as f:
+        for line in f:
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            if line.startswith('{"recv_ns"'):
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    rec = None
+                if isinstance(rec, dict) and isinstance(rec.get("frame"), str):
+                    recv_ns = rec.get("recv_ns")
+                    yield (recv_ns if isinstance(recv_ns, int) else 0), rec["frame"]
+                    continue
+            yield 0, line
+
+
+def fold_recording(frames: Iterable[str]) -> list[TopRow]:
+    """Apply frames to a fresh protocol; the final top of book of every token, sorted."""
+    proto = PolymarketProtocol()
+    for frame in frames:
+        proto.feed(frame)
+    rows = []
+    for token in sorted(proto.books):
+        top = proto.books[token].top()
+        rows.append(
+            TopRow(
+                token,
+                format_fixed(top.bid) if top.bid is not None else "",
+                format_fixed(top.bid_size) if top.bid is not None else "",
+                format_fixed(top.ask) if top.ask is not None else "",
+                format_fixed(top.ask_size) if top.ask is not None else "",
+                top.stale,
+            )
+        )
+    return rows
+
+
+async def record(
+    tokens: list[str],
+    out: str | Path,
+    *,
+    url: str = DEFAULT_WS_URL,
+    duration: float | None = None,
+    proxy: str | None = None,
+    tokens_per_socket: int = 250,
+    backoff: Backoff | None = None,
+) -> int:
+    """Record the market channel for ``tokens`` into ``out``; returns the frames written.
+
+    Runs for ``duration`` seconds (``None``: until cancelled). ``PONG`` replies to our
+    heartbeat are not recorded; everything else is, verbatim.
+    """
+    size = min(max(tokens_per_socket, 1), MAX_ASSETS_PER_SOCKET)
+    written = 0
+    with open_text(out, "w") as f:
+
+        def on_message(message: Message, recv_ns: int) -> None:
+            nonlocal written
+            text = message if isinstance(message, str) else message.decode("utf-8", "replace")
+            if text == "PONG":
+                return
+            f.write(json.dumps({"recv_ns": recv_ns, "frame": text}) + "\n")
+            written += 1
+
+        def subscriber(chunk: list[str]) -> Callable[[WebSocketConnection], Awaitable[None]]:
+            async def on_connect(ws: WebSocketConnection) -> None:
+                await ws.send_message(subscribe_frame(chunk))
+
+            return on_connect
+
+        drivers = [
+            WsDriver(
+                WsConfig(
+                    url,
+                    proxy=proxy,
+                    heartbeat_text="PING",
+                    backoff=backoff or Backoff(),
+                    name=f"polymarket-record-{i // size}",
+                ),
+                on_message=on_message,
+                on_connect=subscriber(tokens[i : i + size]),
+            )
+            for i in range(0, len(tokens), size)
+        ]
+        started = time.monotonic()
+        with trio.move_on_after(duration if duration is not None else float("inf")):
+            async with trio.open_nursery() as nursery:
+                for driver in drivers:
+                    nursery.start_soon(driver.run)
+        log.info("recorded %d frames in %.1fs", written, time.monotonic() - started)
+    return written
