@@ -25,7 +25,7 @@ import importlib
 import os
 from array import array
 from collections.abc import Iterable, Sequence
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, Literal, TypeAlias
 
 import attrs
 
@@ -59,9 +59,11 @@ Int64s: TypeAlias = "array[int] | memoryview | Sequence[int]"
 
 _ffi: Any = None
 _lib: Any = None
+_alloc: Any = None
 try:
     _native: Any = importlib.import_module("arbees._native_kernel")
     _ffi, _lib = _native.ffi, _native.lib
+    _alloc = _ffi.new_allocator(should_clear_after_alloc=False)
 except ImportError:  # pragma: no cover - depends on the build
     pass
 
@@ -105,13 +107,13 @@ class BatchResult:
     """Output of :func:`batch_check`.
 
     Attributes:
-        masks: ``array('B')``, one combination mask per market (bits 1/2/4/8).
-        best_edge: ``array('q')``, per market the best 1-contract edge in micro-units over
-            combinations with both legs present, or :data:`NO_EDGE`.
+        masks: a memoryview of format ``B``: one combination mask per market (bits 1/2/4/8).
+        best_edge: a memoryview of format ``q``: per market the best 1-contract edge in
+            micro-units over combinations with both legs present, or :data:`NO_EDGE`.
     """
 
-    masks: array[int]
-    best_edge: array[int]
+    masks: memoryview
+    best_edge: memoryview
 
     def flagged(self) -> list[tuple[int, int]]:
         """``(index, mask)`` of every market with a non-zero mask."""
@@ -160,6 +162,7 @@ def batch_check(
     min_edge: int = 0,
     *,
     backend: str | None = None,
+    out: BatchResult | None = None,
 ) -> BatchResult:
     """Check N markets' best asks at once; exact twin of :func:`~arbees.arb.top.reference_check`.
 
@@ -171,6 +174,8 @@ def batch_check(
             (:attr:`~arbees.fees.PolymarketFeeModel.kernel_rate`), or one int for all.
         min_edge: flag a combination when its 1-contract edge exceeds this (micro-units).
         backend: override :data:`BACKEND` (one of :func:`available_backends`).
+        out: a previous result of the same length whose buffers are reused (native
+            backends only fill them in place; saves the allocation on periodic re-scans).
 
     Raises:
         KernelError: mismatched lengths, non-int64 values, ``min_edge`` outside
@@ -191,25 +196,36 @@ def batch_check(
     edge = _check_min_edge(min_edge)
     chosen = BACKEND if backend is None else backend
     if chosen == "python":
-        return _batch_python(cols, edge)
+        return _batch_python(cols, edge)  # always fresh buffers
     if chosen not in _native_backends():
         raise KernelError(f"backend {chosen!r} not available: {available_backends()}")
-    masks = array("B", bytes(n))
-    best = array("q", bytes(8 * n))
+    if out is None:
+        out = BatchResult(_new_column("B", n), _new_column("q", n))
+    elif len(out.masks) != n or len(out.best_edge) != n:
+        raise KernelError(f"out buffers must hold {n} markets")
     if n == 0:
-        return BatchResult(masks, best)
+        return out
     ptrs = [_ffi.from_buffer("int64_t[]", c) for c in cols]
     rc = _lib.arbees_batch_check(
         _ISAS[chosen],
         *ptrs,
         edge,
         n,
-        _ffi.from_buffer("uint8_t[]", masks, require_writable=True),
-        _ffi.from_buffer("int64_t[]", best, require_writable=True),
+        _ffi.from_buffer("uint8_t[]", out.masks, require_writable=True),
+        _ffi.from_buffer("int64_t[]", out.best_edge, require_writable=True),
     )
     if rc:
         raise KernelError(_rc_message(rc, cols))
-    return BatchResult(masks, best)
+    return out
+
+
+def _new_column(typecode: Literal["B", "q"], n: int) -> memoryview:
+    """A column the kernel overwrites entirely: not zeroed first (saves ~1 ns per market)."""
+    if n == 0:
+        return memoryview(array(typecode))
+    ctype = "int64_t" if typecode == "q" else "uint8_t"
+    view: memoryview = memoryview(_ffi.buffer(_alloc(f"{ctype}[]", n))).cast(typecode)
+    return view
 
 
 def _rc_message(rc: int, cols: list[array[int] | memoryview]) -> str:
@@ -233,7 +249,7 @@ def _batch_python(cols: list[array[int] | memoryview], min_edge: int) -> BatchRe
                 f"market {i}: fee parameters outside [0, 1e6]: k_coef={c}, p_rate={r}"
             )
         masks[i], best[i] = reference_check(ky[i], kn[i], py[i], pn[i], c, r, min_edge)
-    return BatchResult(masks, best)
+    return BatchResult(memoryview(masks), memoryview(best))
 
 
 def floor_sum(cols: Sequence[Int64s], *, backend: str | None = None) -> int:
