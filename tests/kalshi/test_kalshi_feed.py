@@ -188,8 +188,8 @@ async def test_silence_watchdog_reconnects_after_a_stall(
             assert feed.driver.stats.watchdog_fires == 0
             assert feed.stats.keepalives >= 2
             fake.stall()
+            await poll_until(lambda: feed.view(A).stale)  # flagged as soon as silence is seen
             await poll_until(lambda: feed.driver.stats.watchdog_fires > 0)
-            assert feed.view(A).stale
             fake.resume()
             await poll_until(lambda: not feed.view(A).stale)
         nursery.cancel_scope.cancel()

@@ -167,6 +167,9 @@ class KalshiFeed:
             on_disconnect=self._on_disconnect,
         )
         self._keepalive_every = max(silence_timeout / 3, 0.05)
+        self._silence_timeout = silence_timeout
+        self._last_message = 0.0
+        self._silence_flagged = False
 
     def __repr__(self) -> str:
         return f"<KalshiFeed {len(self.protocol.wanted)} tickers {self.driver!r}>"
@@ -216,6 +219,8 @@ class KalshiFeed:
         return list(self._signer.headers("GET", self._path).items())
 
     async def _on_connect(self, ws: WebSocketConnection) -> None:
+        self._last_message = trio.current_time()
+        self._silence_flagged = False
         self._publish(self.protocol.connection_made())
         for text in self.protocol.data_to_send():
             await ws.send_message(text)
@@ -225,6 +230,7 @@ class KalshiFeed:
         self._publish(self.protocol.connection_lost())
 
     def _on_message(self, message: Message, received_ns: int) -> None:
+        self._last_message = trio.current_time()
         events = self.protocol.receive(message, received_ns)
         if events:
             self._publish(events)
@@ -253,6 +259,11 @@ class KalshiFeed:
                 await self._wake_flush.wait()
             self._wake_flush = trio.Event()
             self.protocol.poll()
+            silent_for = trio.current_time() - self._last_message
+            if silent_for > self._silence_timeout and not self._silence_flagged:
+                # The driver's watchdog will reconnect; don't let books look fresh meanwhile.
+                self._silence_flagged = True
+                self._publish(self.protocol.invalidate_all("silent"))
             if trio.current_time() >= next_keepalive:
                 next_keepalive = trio.current_time() + self._keepalive_every
                 if self.driver.connected:

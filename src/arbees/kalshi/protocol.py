@@ -212,9 +212,13 @@ class KalshiProtocol:
     def connection_lost(self) -> list[KalshiEvent]:
         """The socket is gone: every book is stale until the next connection's snapshots."""
         self._connected = False
+        return self.invalidate_all("disconnected")
+
+    def invalidate_all(self, reason: str) -> list[KalshiEvent]:
+        """Mark every book stale and awaiting a snapshot (e.g. the link went silent)."""
         for book in self.books.values():
-            book.invalidate("disconnected")
-        return [BooksStale(0, tuple(sorted(self.books)), "disconnected")] if self.books else []
+            book.invalidate(reason)
+        return [BooksStale(0, tuple(sorted(self.books)), reason)] if self.books else []
 
     def add_tickers(self, tickers: Iterable[str]) -> None:
         """Track more markets (``add_markets`` on live subscriptions, else a new subscribe)."""
@@ -354,11 +358,16 @@ class KalshiProtocol:
         if book is None:
             self.stats.unknown_ticker += 1
             return events
-        try:
-            price = parse_price_field(m.price_dollars, m.price, "price_dollars")
-            delta = parse_count(m.delta_fp, m.delta, "delta_fp")
-        except DecodeError as exc:
-            return events + self._reject_on_sid(sub, exc, received_ns)
+        # Validated-value caches: a venue uses a few hundred distinct strings.
+        price = _PRICES.get(m.price_dollars)
+        delta = _COUNTS.get(m.delta_fp)
+        if price is None or delta is None:
+            try:
+                price = parse_price_field(m.price_dollars, m.price, "price_dollars")
+                delta = parse_count(m.delta_fp, m.delta, "delta_fp")
+            except DecodeError as exc:
+                return events + self._reject_on_sid(sub, exc, received_ns)
+            _remember(m.price_dollars, price, m.delta_fp, delta)
         if book.awaiting_snapshot:
             self.stats.skipped_awaiting_snapshot += 1
             return events
@@ -624,6 +633,23 @@ class KalshiProtocol:
                 "kalshi: error %d for %s command %s: %s", code, cmd_name, f.id, f.msg.msg[:120]
             )
         return [VenueErrorReply(f.id, code, f.msg.msg, terminal), *events]
+
+
+_PRICES: dict[object, int] = {}
+_COUNTS: dict[object, int] = {}
+_CACHE_MAX = 65_536
+
+
+def _remember(price_key: object, price: int, count_key: object, count: int) -> None:
+    """Cache exact conversions of wire strings (not floats: ``0.5`` and ``"0.5"`` agree anyway)."""
+    if type(price_key) is str:
+        if len(_PRICES) >= _CACHE_MAX:
+            _PRICES.clear()
+        _PRICES[price_key] = price
+    if type(count_key) is str:
+        if len(_COUNTS) >= _CACHE_MAX:
+            _COUNTS.clear()
+        _COUNTS[count_key] = count
 
 
 def _opt_price(value: object, legacy_cents: int | None, field: str) -> int | None:
