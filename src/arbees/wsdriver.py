@@ -211,6 +211,8 @@ class WsStats:
         watchdog_fires: reconnects caused by silence.
         last_delay: the last backoff delay slept, in seconds.
         last_reason: why the last connection ended (or failed).
+        last_message_ns: wall clock of the last message received (any kind): on an
+            ordered socket, proof that everything sent before it has arrived.
     """
 
     connects: int = 0
@@ -223,6 +225,7 @@ class WsStats:
     watchdog_fires: int = 0
     last_delay: float = 0.0
     last_reason: str = ""
+    last_message_ns: int = 0
 
 
 class _Silence(Exception):
@@ -516,6 +519,7 @@ class WsDriver:
             message = await ws.get_message()
             recv_ns = time.time_ns()
             stats.messages += 1
+            stats.last_message_ns = recv_ns
             if is_data is None or is_data(message):
                 stats.data_messages += 1
                 self._last_data = trio.current_time()

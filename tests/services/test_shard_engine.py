@@ -201,3 +201,14 @@ def test_signals_round_trip_the_codec() -> None:
     eng.on_quote(kq(clock, "0.40", "0.62"))
     (sig,) = eng.on_quote(pq(clock, "0.52", "0.50"))
     assert codec.decode(codec.encode(sig), ArbSignal) == sig
+
+
+def test_unhealthy_source_closes_signals_until_healthy_again() -> None:
+    eng, clock = engine()
+    eng.on_quote(kq(clock, "0.40", "0.62"))
+    eng.on_quote(pq(clock, "0.52", "0.50"))
+    closes = eng.set_alive("polymarket", clock.now, healthy=False)
+    assert [s.event for s in closes] == ["close"]
+    assert eng.on_quote(pq(clock, "0.52", "0.50")) == []
+    assert eng.set_alive("polymarket", clock.now, healthy=True) == []
+    assert [s.event for s in eng.on_quote(pq(clock, "0.52", "0.50"))] == ["open"]

@@ -155,6 +155,7 @@ class ShardEngine:
         self._watch: dict[Key, list[tuple[str, int]]] = {}
         self._quotes: dict[Key, Quote] = {}
         self._alive: dict[str, int] = {}
+        self._down: set[str] = set()
         self._open: dict[SignalKey, _Open] = {}
         self._serial = 0
 
@@ -230,13 +231,23 @@ class ShardEngine:
 
     # -- quotes ----------------------------------------------------------------------
 
-    def set_alive(self, venue: str, when_ns: int) -> None:
-        """Record that ``venue``'s source confirmed it is live and complete at ``when_ns``."""
+    def set_alive(self, venue: str, when_ns: int, healthy: bool = True) -> list[ArbSignal]:
+        """Record that ``venue``'s source confirmed it is live and complete at ``when_ns``.
+
+        ``healthy=False`` (e.g. the monitor lost its egress) makes every quote of that venue
+        unusable until a healthy confirmation arrives; open signals are closed at once.
+        """
+        if not healthy:
+            was_down = venue in self._down
+            self._down.add(venue)
+            return [] if was_down else self.sweep()
+        self._down.discard(venue)
         if when_ns > self._alive.get(venue, 0):
             self._alive[venue] = when_ns
+        return []
 
     def usable(self, quote: Quote | None, now_ns: int) -> bool:
-        if quote is None or quote.stale:
+        if quote is None or quote.stale or quote.venue in self._down:
             return False
         confirmed = max(quote.received_ns, self._alive.get(quote.venue, 0))
         return now_ns - confirmed <= self.max_age_ns

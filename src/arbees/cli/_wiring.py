@@ -1,0 +1,104 @@
+"""Layer L4 glue: venue feeds adapted to the services' interfaces.
+
+The services (L3) only know :class:`~arbees.services.interfaces.InstrumentFeed` and
+:class:`~arbees.services.quotes.Quote`; this module is where Kalshi and Polymarket objects
+meet them. The demo, the CLI commands and the examples all build services through here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import trio
+
+from arbees.kalshi.auth import KalshiSigner
+from arbees.kalshi.feed import KalshiBookUpdate, KalshiFeed
+from arbees.polymarket.feed import BookUpdate, FeedConfig, PolymarketFeed
+from arbees.services.quotes import Quote, quote_from_view
+from arbees.services.sources import FeedQuoteSource
+
+__all__ = [
+    "KalshiFeedAdapter",
+    "PolymarketFeedAdapter",
+    "kalshi_quote",
+    "kalshi_source",
+    "polymarket_direct_source",
+    "polymarket_quote",
+]
+
+
+class PolymarketFeedAdapter:
+    """A :class:`PolymarketFeed` as an ``InstrumentFeed`` (tokens may be added before run)."""
+
+    def __init__(self, tokens: Iterable[str], config: FeedConfig) -> None:
+        self.feed = PolymarketFeed(tokens, config)
+        self.updates = self.feed.updates
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        await self.feed.run(task_status=task_status)
+
+    async def add(self, instruments: Iterable[str]) -> None:
+        if self.feed._nursery is None:
+            self.feed._initial.extend(t for t in instruments if t not in self.feed._initial)
+            return
+        await self.feed.add_tokens(instruments)
+
+    async def remove(self, instruments: Iterable[str]) -> None:
+        items = list(instruments)
+        if self.feed._nursery is None:
+            self.feed._initial[:] = [t for t in self.feed._initial if t not in items]
+            return
+        await self.feed.remove_tokens(items)
+
+
+class KalshiFeedAdapter:
+    """A :class:`KalshiFeed` as an ``InstrumentFeed``."""
+
+    def __init__(self, feed: KalshiFeed) -> None:
+        self.feed = feed
+        self.updates = feed.updates
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        await self.feed.run(task_status=task_status)
+
+    async def add(self, instruments: Iterable[str]) -> None:
+        await self.feed.add_tickers(instruments)
+
+    async def remove(self, instruments: Iterable[str]) -> None:
+        await self.feed.remove_tickers(instruments)
+
+
+def kalshi_quote(update: KalshiBookUpdate) -> Quote:
+    return Quote(
+        venue="kalshi",
+        instrument=update.ticker,
+        yes_asks=update.yes.asks,
+        no_asks=update.no.asks,
+        stale=update.stale,
+        received_ns=update.received_ns,
+        venue_ts_ms=update.venue_ts_ms,
+    )
+
+
+def polymarket_quote(update: BookUpdate) -> Quote:
+    return quote_from_view(update.view)
+
+
+def kalshi_source(url: str, signer: KalshiSigner | None, **feed_kwargs: Any) -> FeedQuoteSource:
+    feed = KalshiFeed((), signer=signer, url=url, **feed_kwargs)
+    adapter = KalshiFeedAdapter(feed)
+    return FeedQuoteSource(
+        "kalshi", adapter, kalshi_quote, alive=lambda: feed.driver.stats.last_message_ns
+    )
+
+
+def polymarket_direct_source(config: FeedConfig) -> FeedQuoteSource:
+    adapter = PolymarketFeedAdapter((), config)
+
+    def alive() -> int:
+        feed = adapter.feed
+        times = [d.stats.last_message_ns for d in feed.drivers if d.connected]
+        return min(times) if times else 0
+
+    return FeedQuoteSource("polymarket", adapter, polymarket_quote, alive=alive)

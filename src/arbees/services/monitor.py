@@ -1,0 +1,337 @@
+"""The Polymarket monitor: verified egress, then prices from the venue to the bus.
+
+It runs inside the VPN's network namespace. Order of operations, and why:
+
+1. The egress guard checks where traffic leaves *before* any venue connection. While egress
+   is unverified the feed is not running at all: no socket, no price, nothing published —
+   FAIL CLOSED. A ``POLYMARKET_MONITOR_UNHEALTHY`` alert goes out on every loss, the health
+   heartbeat turns unhealthy, and when a later check passes the feed is started afresh.
+2. Tokens to stream come from the orchestrator's assignments (stored hash on start, then the
+   assignments channel), idempotently.
+3. Every book change becomes a :class:`~arbees.messages.PolymarketPriceUpdate` published on
+   ``polymarket:prices`` and stored in ``polymarket:latest_prices`` (one pipeline on Redis).
+   The feed coalesces per token under load, so the newest price always wins.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import attrs
+import trio
+
+from arbees.book import BookView, mirror_levels
+from arbees.bus import Bus
+from arbees.egress import EgressGuard, EgressState, run_while_verified
+from arbees.errors import ArbeesError, BusError
+from arbees.messages import (
+    LATEST_PRICES_HASH,
+    TOKEN_ASSIGNMENTS_HASH,
+    Channel,
+    MarketAssignment,
+    PolymarketPriceUpdate,
+    ServiceStatus,
+    SystemAlert,
+    now_ms,
+)
+from arbees.money import ONE
+from arbees.obs.health import run_heartbeat
+from arbees.services.interfaces import InstrumentFeed
+
+__all__ = ["MonitorStats", "PolymarketMonitor", "open_polymarket_monitor", "price_update"]
+
+log = logging.getLogger(__name__)
+
+SERVICE = "monitor"
+UNHEALTHY_ALERT = "POLYMARKET_MONITOR_UNHEALTHY"
+
+
+@attrs.define
+class MonitorStats:
+    """Counters.
+
+    Attributes:
+        published: price updates published.
+        withheld: updates dropped because egress was not verified at publish time.
+        assignments: assignment messages applied.
+        rejected_assignments: assignments that could not be applied (reported).
+        feed_starts: times the feed was (re)started after egress was verified.
+        egress_losses: verified -> unverified transitions.
+    """
+
+    published: int = 0
+    withheld: int = 0
+    assignments: int = 0
+    rejected_assignments: int = 0
+    feed_starts: int = 0
+    egress_losses: int = 0
+
+
+def price_update(
+    view: BookView,
+    *,
+    seq: int,
+    venue_ts_ms: int | None,
+    received_ns: int,
+    depth: int = 5,
+) -> PolymarketPriceUpdate:
+    """The bus message for one token's book.
+
+    ``no_*`` is the complementary outcome, whose Polymarket book is the mirror of this one
+    (``no_ask = 1 - yes_bid``). ``liquidity`` is the size at the best bid plus the best ask.
+    """
+    bid = view.best_bid
+    ask = view.best_ask
+    return PolymarketPriceUpdate(
+        market_id=view.market,
+        token_id=view.instrument,
+        yes_bid=bid.price if bid else None,
+        yes_ask=ask.price if ask else None,
+        no_bid=ONE - ask.price if ask else None,
+        no_ask=ONE - bid.price if bid else None,
+        liquidity=(bid.size if bid else 0) + (ask.size if ask else 0),
+        timestamp_ms=now_ms(),
+        yes_bid_size=bid.size if bid else None,
+        yes_ask_size=ask.size if ask else None,
+        no_bid_size=ask.size if ask else None,
+        no_ask_size=bid.size if bid else None,
+        yes_asks=view.asks[:depth],
+        no_asks=mirror_levels(view.bids[:depth]),
+        venue_ts_ms=venue_ts_ms,
+        monitor_recv_ns=received_ns,
+        published_ns=time.time_ns(),
+        seq=seq,
+        stale=view.stale,
+    )
+
+
+class PolymarketMonitor:
+    """Streams assigned Polymarket tokens to the bus while egress is verified.
+
+    Args:
+        bus: where prices, alerts and health go.
+        feed_factory: builds a fresh feed for a list of tokens (called after every
+            egress recovery, so each verified period starts with new connections).
+        guard: the egress guard (already constructed; the monitor runs it).
+        instance: this instance's id for health (host name by default in the CLI).
+        heartbeat_interval: seconds between health heartbeats.
+        depth: ask levels carried per side in each price update.
+    """
+
+    def __init__(
+        self,
+        bus: Bus,
+        feed_factory: Callable[[list[str]], InstrumentFeed],
+        guard: EgressGuard,
+        *,
+        instance: str = "monitor",
+        heartbeat_interval: float = 1.0,
+        depth: int = 5,
+    ) -> None:
+        self.bus = bus
+        self.feed_factory = feed_factory
+        self.guard = guard
+        self.instance = instance
+        self.heartbeat_interval = heartbeat_interval
+        self.depth = depth
+        self.stats = MonitorStats()
+        self.tokens: dict[str, MarketAssignment] = {}
+        self._feed: InstrumentFeed | None = None
+        self._seq: dict[str, int] = {}
+        self._feed_running = False
+
+    def __repr__(self) -> str:
+        return f"PolymarketMonitor(tokens={len(self.tokens)}, egress={self.guard.verified})"
+
+    @property
+    def healthy(self) -> bool:
+        return self.guard.verified and self._feed_running
+
+    def status(self) -> ServiceStatus:
+        state = self.guard.state
+        reason = "" if self.healthy else (state.reason if not state.verified else "feed starting")
+        return ServiceStatus(
+            service=SERVICE,
+            instance=self.instance,
+            healthy=self.healthy,
+            timestamp_ms=now_ms(),
+            reason=reason,
+            details={
+                "egress": state.kind,
+                "country": state.country or "",
+                "tokens": str(len(self.tokens)),
+                "published": str(self.stats.published),
+            },
+        )
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run until cancelled. Ready once assignments are loaded, the bus is subscribed,
+        the first egress check is done and — if it passed — the feed is connected."""
+        async with (
+            trio.open_nursery() as nursery,
+            self.bus.subscribe(Channel.MARKET_ASSIGNMENTS) as assignments,
+        ):
+            await self._load_assignments()
+            first = await nursery.start(self.guard.run)
+            nursery.start_soon(self._watch_egress, first)
+            nursery.start_soon(self._consume_assignments, assignments)
+            if first.verified:
+                await nursery.start(self._feed_while_verified)
+            else:
+                nursery.start_soon(self._feed_while_verified)
+            await nursery.start(
+                lambda task_status: run_heartbeat(
+                    self.bus,
+                    self.status,
+                    interval=self.heartbeat_interval,
+                    ttl=max(10.0, 5 * self.heartbeat_interval),
+                    task_status=task_status,
+                )
+            )
+            task_status.started()
+            await trio.sleep_forever()
+
+    # -- assignments -------------------------------------------------------------------
+
+    async def _load_assignments(self) -> None:
+        try:
+            stored = await self.bus.hgetall(TOKEN_ASSIGNMENTS_HASH)
+        except BusError as exc:
+            log.warning("could not load stored assignments (%s); waiting for live ones", exc)
+            return
+        for message in stored.values():
+            if isinstance(message, MarketAssignment):
+                await self._apply(message)
+
+    async def _consume_assignments(self, sub: Any) -> None:
+        async for envelope in sub:
+            message = envelope.message
+            if isinstance(message, MarketAssignment) and message.platform == "polymarket":
+                await self._apply(message)
+
+    async def _apply(self, assignment: MarketAssignment) -> None:
+        token = assignment.token_id
+        current = self.tokens.get(token)
+        if current is not None and assignment.epoch < current.epoch:
+            return
+        self.stats.assignments += 1
+        if assignment.action == "unassign":
+            if self.tokens.pop(token, None) is not None:
+                await self._feed_call("remove", [token])
+            return
+        is_new = current is None
+        self.tokens[token] = assignment
+        if is_new:
+            await self._feed_call("add", [token])
+
+    async def _feed_call(self, op: str, tokens: list[str]) -> None:
+        feed = self._feed
+        if feed is None:
+            return  # the next feed start subscribes the current set
+        try:
+            if op == "add":
+                await feed.add(tokens)
+            else:
+                await feed.remove(tokens)
+        except ArbeesError as exc:
+            self.stats.rejected_assignments += 1
+            for token in tokens:
+                self.tokens.pop(token, None)
+            log.warning("assignment rejected for %s: %s", tokens, exc)
+            await self._alert("ASSIGNMENT_REJECTED", f"{exc}", severity="warning")
+
+    # -- egress and feed ---------------------------------------------------------------
+
+    async def _watch_egress(self, first: EgressState) -> None:
+        if not first.verified:
+            await self._alert(UNHEALTHY_ALERT, _unhealthy_text(first), severity="critical")
+        async for state in self.guard.changes():
+            if state.verified:
+                log.info("egress verified (%s); resuming Polymarket", state.country)
+                await self._alert(
+                    "POLYMARKET_MONITOR_RECOVERED", f"egress verified: {state.reason}", "info"
+                )
+            else:
+                self.stats.egress_losses += 1
+                log.error("egress lost: %s", state.reason)
+                await self._alert(UNHEALTHY_ALERT, _unhealthy_text(state), severity="critical")
+
+    async def _feed_while_verified(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        started = [False]
+
+        async def one_verified_period() -> None:
+            try:
+                feed = self.feed_factory(sorted(self.tokens))
+                self.stats.feed_starts += 1
+                async with trio.open_nursery() as nursery:
+                    await nursery.start(feed.run)
+                    self._feed = feed
+                    self._feed_running = True
+                    if not started[0]:
+                        started[0] = True
+                        task_status.started()
+                    await self._publish_updates(feed)
+            finally:
+                self._feed = None
+                self._feed_running = False
+
+        await run_while_verified(self.guard, one_verified_period)
+
+    async def _publish_updates(self, feed: InstrumentFeed) -> None:
+        async for update in feed.updates:
+            if not self.guard.verified:  # the scope is being cancelled; never leak one
+                self.stats.withheld += 1
+                continue
+            view: BookView = update.view
+            if view.instrument not in self.tokens:
+                continue
+            seq = self._seq.get(view.market, 0) + 1
+            self._seq[view.market] = seq
+            message = price_update(
+                view,
+                seq=seq,
+                venue_ts_ms=update.venue_ts_ms,
+                received_ns=update.received_ns,
+                depth=self.depth,
+            )
+            await self.bus.publish_and_hset(
+                Channel.POLYMARKET_PRICES, message, LATEST_PRICES_HASH, view.instrument
+            )
+            self.stats.published += 1
+
+    async def _alert(self, kind: str, text: str, severity: str = "warning") -> None:
+        try:
+            await self.bus.publish(
+                Channel.SYSTEM_ALERTS,
+                SystemAlert(kind, "polymarket_monitor", text, now_ms(), severity),
+            )
+        except BusError as exc:
+            log.warning("could not publish alert %s: %s", kind, exc)
+
+
+def _unhealthy_text(state: EgressState) -> str:
+    return (
+        f"egress not verified, Polymarket paused: {state.reason}. Check the VPN credentials, "
+        "the VPN container's health and the control-server API key."
+    )
+
+
+@asynccontextmanager
+async def open_polymarket_monitor(
+    bus: Bus,
+    feed_factory: Callable[[list[str]], InstrumentFeed],
+    guard: EgressGuard,
+    **kwargs: Any,
+) -> AsyncIterator[PolymarketMonitor]:
+    """Run a monitor for the duration of the block (entered once it is ready)."""
+    monitor = PolymarketMonitor(bus, feed_factory, guard, **kwargs)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(monitor.run)
+        yield monitor
+        nursery.cancel_scope.cancel()

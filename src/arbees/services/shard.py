@@ -1,0 +1,254 @@
+"""The game shard: Kalshi direct, Polymarket from the bus (or direct), signals out.
+
+The shard owns the games the orchestrator assigns to it. It subscribes the Kalshi markets of
+those games on its own (low-latency, never through the VPN) and reads the Polymarket side
+from a :class:`~arbees.services.sources.QuoteSource` — the monitor's bus stream by default,
+or its own feed on rollback. Every quote goes through the
+:class:`~arbees.services.shard_engine.ShardEngine`, and what comes out is published as
+:class:`~arbees.messages.ArbSignal` on ``arbees:signals`` (and, with a paper ledger, filled
+on paper).
+
+Readiness (``task_status.started()``): assignments loaded, both sources running, heartbeats
+flowing. Cancellation stops everything.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
+
+import attrs
+import trio
+
+from arbees.bus import Bus
+from arbees.errors import BusError
+from arbees.messages import (
+    GAME_ASSIGNMENTS_HASH,
+    ArbSignal,
+    Channel,
+    MarketAssignment,
+    ServiceStatus,
+    ShardHeartbeat,
+    now_ms,
+)
+from arbees.obs.health import run_heartbeat
+from arbees.services.shard_engine import AssignmentDelta, ShardEngine
+from arbees.services.sources import Alive, QuoteSource, SourceItem
+
+__all__ = ["GameShard", "ShardStats", "open_game_shard"]
+
+log = logging.getLogger(__name__)
+
+SERVICE = "shard"
+
+
+@attrs.define
+class ShardStats:
+    """Counters.
+
+    Attributes:
+        quotes: quotes processed.
+        signals: signals published (open + update + close).
+        publish_errors: signals the bus refused.
+        assignments: assignment messages applied.
+    """
+
+    quotes: int = 0
+    signals: int = 0
+    publish_errors: int = 0
+    assignments: int = 0
+
+
+class GameShard:
+    """Detects arbitrage for the games assigned to ``engine.shard_id``.
+
+    Args:
+        bus: assignments in, signals/heartbeats out.
+        engine: the decision core (carries the shard id and thresholds).
+        kalshi: Kalshi quote source (a direct feed).
+        polymarket: Polymarket quote source (bus or direct feed).
+        on_signal: optional hook called with each signal before it is published (the
+            paper ledger uses it).
+        heartbeat_interval: seconds between heartbeats to the orchestrator and health.
+        sweep_interval: seconds between checks that close signals whose books aged out.
+        capacity: games this shard is willing to take (0 = no limit), announced to the
+            orchestrator.
+    """
+
+    def __init__(
+        self,
+        bus: Bus,
+        engine: ShardEngine,
+        kalshi: QuoteSource,
+        polymarket: QuoteSource,
+        *,
+        on_signal: Callable[[ArbSignal], None] | None = None,
+        heartbeat_interval: float = 1.0,
+        sweep_interval: float = 0.1,
+        capacity: int = 0,
+    ) -> None:
+        self.bus = bus
+        self.engine = engine
+        self.kalshi = kalshi
+        self.polymarket = polymarket
+        self.on_signal = on_signal
+        self.heartbeat_interval = heartbeat_interval
+        self.sweep_interval = sweep_interval
+        self.capacity = capacity
+        self.stats = ShardStats()
+        self.started_ms = now_ms()
+        self._running = False
+
+    @property
+    def shard_id(self) -> str:
+        return self.engine.shard_id
+
+    def __repr__(self) -> str:
+        return f"GameShard(id={self.shard_id!r}, games={len(self.engine.games)})"
+
+    def status(self) -> ServiceStatus:
+        return ServiceStatus(
+            service=SERVICE,
+            instance=self.shard_id,
+            healthy=self._running,
+            timestamp_ms=now_ms(),
+            reason="" if self._running else "starting",
+            details={
+                "games": str(len(self.engine.games)),
+                "signals": str(self.stats.signals),
+                "open": str(len(self.engine.open_signals())),
+            },
+        )
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        send, receive = trio.open_memory_channel[SourceItem](65_536)
+        async with (
+            trio.open_nursery() as nursery,
+            self.bus.subscribe(Channel.MARKET_ASSIGNMENTS) as assignments,
+        ):
+            await self._load_assignments()
+            await nursery.start(partial(self.kalshi.run, send.clone()))
+            await nursery.start(partial(self.polymarket.run, send.clone()))
+            send.close()
+            nursery.start_soon(self._consume_assignments, assignments)
+            nursery.start_soon(self._process, receive)
+            nursery.start_soon(self._sweep)
+            await nursery.start(self._announce)
+            await nursery.start(
+                partial(
+                    run_heartbeat,
+                    self.bus,
+                    self.status,
+                    interval=self.heartbeat_interval,
+                    ttl=max(10.0, 5 * self.heartbeat_interval),
+                )
+            )
+            self._running = True
+            log.info("shard %s ready with %d games", self.shard_id, len(self.engine.games))
+            task_status.started()
+
+    # -- assignments -------------------------------------------------------------------
+
+    async def _load_assignments(self) -> None:
+        try:
+            stored = await self.bus.hgetall(GAME_ASSIGNMENTS_HASH)
+        except BusError as exc:
+            log.warning("could not load stored assignments (%s); waiting for live ones", exc)
+            return
+        for message in stored.values():
+            if isinstance(message, MarketAssignment):
+                await self._apply(message)
+
+    async def _consume_assignments(self, sub: Any) -> None:
+        async for envelope in sub:
+            message = envelope.message
+            if isinstance(message, MarketAssignment) and message.platform == "kalshi":
+                await self._apply(message)
+
+    async def _apply(self, assignment: MarketAssignment) -> None:
+        delta: AssignmentDelta = self.engine.apply(assignment)
+        self.stats.assignments += 1
+        await self._publish(delta.signals)
+        if delta.remove_kalshi:
+            await self.kalshi.remove(delta.remove_kalshi)
+        if delta.remove_poly:
+            await self.polymarket.remove(delta.remove_poly)
+        if delta.add_kalshi:
+            await self.kalshi.add(delta.add_kalshi)
+        if delta.add_poly:
+            await self.polymarket.add(delta.add_poly)
+
+    # -- quotes and signals ------------------------------------------------------------
+
+    async def _process(self, receive: trio.MemoryReceiveChannel[SourceItem]) -> None:
+        engine = self.engine
+        async for item in receive:
+            if isinstance(item, Alive):
+                signals = engine.set_alive(item.venue, item.when_ns, item.healthy)
+            else:
+                self.stats.quotes += 1
+                signals = engine.on_quote(item)
+            if signals:
+                await self._publish(signals)
+
+    async def _sweep(self) -> None:
+        while True:
+            await trio.sleep(self.sweep_interval)
+            signals = self.engine.sweep()
+            if signals:
+                await self._publish(signals)
+
+    async def _publish(self, signals: Any) -> None:
+        for signal in signals:
+            signal = attrs.evolve(signal, published_ns=time.time_ns())
+            if self.on_signal is not None:
+                self.on_signal(signal)
+            await self.bus.publish(Channel.SIGNALS, signal)
+            self.stats.signals += 1
+            log.info(
+                "%s %s %s %s profit=%s size=%s",
+                signal.event,
+                signal.game_id,
+                signal.team,
+                signal.combo,
+                signal.profit,
+                signal.size,
+            )
+
+    async def _announce(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        started = False
+        while True:
+            heartbeat = ShardHeartbeat(
+                shard_id=self.shard_id,
+                timestamp_ms=now_ms(),
+                games=tuple(sorted(self.engine.games)),
+                capacity=self.capacity,
+                healthy=True,
+                started_ms=self.started_ms,
+            )
+            try:
+                await self.bus.publish(Channel.SHARD_HEARTBEATS, heartbeat)
+            except BusError as exc:
+                log.warning("heartbeat not sent: %s", exc)
+            if not started:
+                started = True
+                task_status.started()
+            await trio.sleep(self.heartbeat_interval)
+
+
+@asynccontextmanager
+async def open_game_shard(
+    bus: Bus, engine: ShardEngine, kalshi: QuoteSource, polymarket: QuoteSource, **kwargs: Any
+) -> AsyncIterator[GameShard]:
+    """Run a shard for the duration of the block (entered once it is ready)."""
+    shard = GameShard(bus, engine, kalshi, polymarket, **kwargs)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(shard.run)
+        yield shard
+        nursery.cancel_scope.cancel()

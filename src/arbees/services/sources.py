@@ -1,0 +1,187 @@
+"""Where a shard's quotes come from: the bus (via the monitor) or a venue feed directly.
+
+A source pushes :class:`~arbees.services.quotes.Quote` values and :class:`Alive` marks into
+the shard's channel. ``Alive(venue, ns)`` says "everything this source sent up to ``ns`` is
+complete" — e.g. a healthy heartbeat from the monitor, or an answer on an ordered venue
+socket — and is what lets a quiet but correct book stay usable beyond ``MAX_PRICE_AGE_MS``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+import attrs
+import trio
+
+from arbees.bus import Bus
+from arbees.errors import BusError
+from arbees.messages import (
+    LATEST_PRICES_HASH,
+    Channel,
+    PolymarketPriceUpdate,
+    ServiceStatus,
+)
+from arbees.services.interfaces import InstrumentFeed
+from arbees.services.quotes import Quote, quote_from_price_update
+
+__all__ = ["Alive", "BusPolymarketSource", "FeedQuoteSource", "QuoteSource", "SourceItem"]
+
+log = logging.getLogger(__name__)
+
+
+@attrs.frozen(slots=True)
+class Alive:
+    """The source confirms it is live and complete as of ``when_ns``.
+
+    Attributes:
+        venue: ``"kalshi"`` or ``"polymarket"``.
+        when_ns: wall clock of the confirmation.
+        healthy: False means the source lost its upstream: treat every quote as stale.
+    """
+
+    venue: str
+    when_ns: int
+    healthy: bool = True
+
+
+SourceItem = Quote | Alive
+
+
+class QuoteSource(Protocol):
+    """What a shard reads quotes from."""
+
+    venue: str
+
+    async def run(
+        self, out: trio.MemorySendChannel[SourceItem], *, task_status: Any = ...
+    ) -> None: ...
+
+    async def add(self, instruments: Iterable[str]) -> None: ...
+
+    async def remove(self, instruments: Iterable[str]) -> None: ...
+
+
+class BusPolymarketSource:
+    """Polymarket quotes published by the monitor (``POLYMARKET_VIA_REDIS=true``).
+
+    Liveness comes from the monitor's health heartbeats; an unhealthy one (egress lost)
+    immediately marks every Polymarket quote stale. Newly added tokens are seeded from the
+    latest-price hash, so a restarted shard does not wait for the next price change.
+    """
+
+    venue = "polymarket"
+
+    def __init__(self, bus: Bus, *, monitor_instance: str | None = None) -> None:
+        self.bus = bus
+        self.monitor_instance = monitor_instance
+        self.tokens: set[str] = set()
+        self._out: trio.MemorySendChannel[SourceItem] | None = None
+        self.received = 0
+
+    async def run(
+        self,
+        out: trio.MemorySendChannel[SourceItem],
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        self._out = out
+        async with self.bus.subscribe(
+            Channel.POLYMARKET_PRICES, Channel.SERVICE_STATUS, buffer=65_536
+        ) as sub:
+            await self._seed(self.tokens)
+            task_status.started()
+            async for envelope in sub:
+                message = envelope.message
+                if isinstance(message, PolymarketPriceUpdate):
+                    if message.token_id in self.tokens:
+                        self.received += 1
+                        await out.send(quote_from_price_update(message, envelope.received_ns))
+                elif isinstance(message, ServiceStatus) and message.service == "monitor":
+                    if self.monitor_instance and message.instance != self.monitor_instance:
+                        continue
+                    await out.send(
+                        Alive("polymarket", message.timestamp_ms * 1_000_000, message.healthy)
+                    )
+
+    async def add(self, instruments: Iterable[str]) -> None:
+        new = [t for t in instruments if t not in self.tokens]
+        self.tokens.update(new)
+        if self._out is not None:
+            await self._seed(new)
+
+    async def remove(self, instruments: Iterable[str]) -> None:
+        self.tokens.difference_update(instruments)
+        await trio.lowlevel.checkpoint()
+
+    async def _seed(self, tokens: Iterable[str]) -> None:
+        out = self._out
+        if out is None:
+            return
+        now = time.time_ns()
+        for token in list(tokens):
+            try:
+                message = await self.bus.hget(LATEST_PRICES_HASH, token)
+            except BusError as exc:
+                log.warning("could not seed %s from the latest-price hash: %s", token, exc)
+                return
+            if isinstance(message, PolymarketPriceUpdate):
+                await out.send(quote_from_price_update(message, now))
+
+
+class FeedQuoteSource:
+    """Quotes straight from a venue feed (Kalshi always; Polymarket on rollback).
+
+    Args:
+        venue: ``"kalshi"`` or ``"polymarket"``.
+        feed: the running-to-be feed.
+        to_quote: converts one feed update into a quote.
+        alive: returns the wall-clock ns of the feed's latest proof of life (e.g. the last
+            message on its ordered socket); polled every ``alive_interval`` seconds.
+    """
+
+    def __init__(
+        self,
+        venue: str,
+        feed: InstrumentFeed,
+        to_quote: Callable[[Any], Quote],
+        *,
+        alive: Callable[[], int] | None = None,
+        alive_interval: float = 0.25,
+    ) -> None:
+        self.venue = venue
+        self.feed = feed
+        self.to_quote = to_quote
+        self.alive = alive
+        self.alive_interval = alive_interval
+
+    async def run(
+        self,
+        out: trio.MemorySendChannel[SourceItem],
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.feed.run)
+            if self.alive is not None:
+                nursery.start_soon(self._poll_alive, out, self.alive)
+            task_status.started()
+            async for update in self.feed.updates:
+                await out.send(self.to_quote(update))
+
+    async def _poll_alive(
+        self, out: trio.MemorySendChannel[SourceItem], alive: Callable[[], int]
+    ) -> None:
+        while True:
+            when = alive()
+            if when:
+                await out.send(Alive(self.venue, when))
+            await trio.sleep(self.alive_interval)
+
+    async def add(self, instruments: Iterable[str]) -> None:
+        await self.feed.add(list(instruments))
+
+    async def remove(self, instruments: Iterable[str]) -> None:
+        await self.feed.remove(list(instruments))
