@@ -42,7 +42,7 @@ import attrs
 import msgspec
 
 from arbees.errors import DecodeError
-from arbees.money import ONE, Fixed, parse_fixed
+from arbees.money import Fixed
 from arbees.polymarket.book import TokenBook
 from arbees.polymarket.events import (
     BestBidAsk,
@@ -53,96 +53,28 @@ from arbees.polymarket.events import (
     NewMarket,
     TickSizeChanged,
 )
+from arbees.polymarket.values import (
+    TEXT_FRAMES,
+    BadValue,
+    best_price,
+    epoch_ms,
+    is_token_id,
+    level_price,
+    level_prices,
+    optional_fixed,
+    required_fixed,
+    sizes,
+)
+from arbees.polymarket.values import size as parse_size
 from arbees.polymarket.wire import DECODER, WsChange, WsEvent
 
 __all__ = ["TEXT_FRAMES", "PolymarketProtocol", "ProtocolStats", "is_token_id"]
 
 log = logging.getLogger(__name__)
 
-TEXT_FRAMES: Final = frozenset({"PONG", "NO NEW ASSETS", "PING"})
-_MAX_UINT256: Final = 2**256 - 1
-_CACHE_MAX: Final = 65_536
 _LOG_FIRST: Final = 20
 _LOG_EVERY: Final = 1000
-
 _BOOK_EVENTS: Final = frozenset({"book", "price_change", "tick_size_change"})
-_level_prices: dict[str, Fixed] = {}
-_sizes: dict[str, Fixed] = {}
-
-
-class _Bad(Exception):
-    pass
-
-
-def is_token_id(value: object) -> bool:
-    """True for a decimal uint256 string (1..78 ASCII digits, value < 2**256)."""
-    if type(value) is not str or not value or len(value) > 78:
-        return False
-    if not (value.isascii() and value.isdigit()):
-        return False
-    return len(value) < 78 or int(value) <= _MAX_UINT256
-
-
-def _level_price(text: str, field: str) -> Fixed:
-    """A level price: exact, strictly inside (0, 1). Cached (few distinct strings)."""
-    p = _level_prices.get(text)
-    if p is not None:
-        return p
-    try:
-        p = parse_fixed(text, field=field)
-    except DecodeError as exc:
-        raise _Bad(str(exc)) from None
-    if not 0 < p < ONE:
-        raise _Bad(f"{field}: price outside (0, 1): {text[:20]!r}")
-    if len(_level_prices) >= _CACHE_MAX:
-        _level_prices.clear()
-    _level_prices[text] = p
-    return p
-
-
-def _size(text: str, field: str) -> Fixed:
-    """A size: exact and >= 0. Cached (round sizes repeat a lot)."""
-    s = _sizes.get(text)
-    if s is not None:
-        return s
-    try:
-        s = parse_fixed(text, field=field)
-    except DecodeError as exc:
-        raise _Bad(str(exc)) from None
-    if s < 0:
-        raise _Bad(f"{field}: negative size {text[:20]!r}")
-    if len(_sizes) >= _CACHE_MAX:
-        _sizes.clear()
-    _sizes[text] = s
-    return s
-
-
-def _best(text: str | None, sentinel: str, field: str) -> Fixed | None:
-    """A venue best bid/ask: ``sentinel`` ("0" bid / "1" ask) means none."""
-    if text is None or text == sentinel:
-        return None
-    try:
-        return _level_price(text, field)
-    except _Bad:
-        if _fixed_or_none(text) in (0, ONE):  # "0.00", "1.0": sentinels spelled long
-            return None
-        raise
-
-
-def _fixed_or_none(text: str) -> Fixed | None:
-    try:
-        return parse_fixed(text)
-    except DecodeError:
-        return None
-
-
-def _ts(text: str) -> int | None:
-    """Epoch-ms timestamp string -> int; ``""`` (absent) -> None."""
-    if not text:
-        return None
-    if len(text) > 16 or not (text.isascii() and text.isdigit()):
-        raise _Bad(f"timestamp: not epoch milliseconds: {text[:20]!r}")
-    return int(text)
 
 
 @attrs.define
@@ -309,7 +241,7 @@ class PolymarketProtocol:
                 elif ev.changes is not None:
                     self._legacy_price_change(ev, recv_ns, out)
                 else:
-                    raise _Bad("price_change without price_changes/changes")
+                    raise BadValue("price_change without price_changes/changes")
             elif et == "book":
                 self._book(ev, recv_ns, out)
             elif et == "last_trade_price":
@@ -325,7 +257,7 @@ class PolymarketProtocol:
             else:
                 self.stats.unknown_events += 1
                 log.debug("polymarket: ignoring unknown event type %r", et[:40])
-        except _Bad as exc:
+        except BadValue as exc:
             tokens = _event_tokens(ev) if et in _BOOK_EVENTS else ()
             self._reject(f"{et or '?'}: {exc}", tokens, recv_ns, out)
 
@@ -334,25 +266,25 @@ class PolymarketProtocol:
         book = self.books.get(token)
         if book is None:
             if not is_token_id(token):
-                raise _Bad(f"asset_id: not a token id: {token[:90]!r}")
+                raise BadValue(f"asset_id: not a token id: {token[:90]!r}")
             if not self.create_on_book:
                 self.stats.unknown_asset += 1
                 return
-        ts = _ts(ev.timestamp)
+        ts = epoch_ms(ev.timestamp)
         bids: dict[Fixed, Fixed] = {}
         asks: dict[Fixed, Fixed] = {}
         for lvl in ev.bids or ():
-            size = _size(lvl.size, "bids.size")
-            price = _level_price(lvl.price, "bids.price")
+            size = parse_size(lvl.size, "bids.size")
+            price = level_price(lvl.price, "bids.price")
             if size:
                 bids[price] = size
         for lvl in ev.asks or ():
-            size = _size(lvl.size, "asks.size")
-            price = _level_price(lvl.price, "asks.price")
+            size = parse_size(lvl.size, "asks.size")
+            price = level_price(lvl.price, "asks.price")
             if size:
                 asks[price] = size
-        tick = _optional_fixed(ev.tick_size, "tick_size")
-        last = _optional_fixed(ev.last_trade_price, "last_trade_price")
+        tick = optional_fixed(ev.tick_size, "tick_size")
+        last = optional_fixed(ev.last_trade_price, "last_trade_price")
         if book is None:
             book = self.books[token] = TokenBook(token, ev.market)
         book.replace(bids, asks)
@@ -374,10 +306,10 @@ class PolymarketProtocol:
     def _price_change(self, ev: WsEvent, recv_ns: int, out: list[Event]) -> None:
         # The hot path: validate every entry first (no partial update), then apply.
         t = ev.timestamp
-        ts = int(t) if len(t) <= 16 and t.isdigit() and t.isascii() else _ts(t)
+        ts = int(t) if len(t) <= 16 and t.isdigit() and t.isascii() else epoch_ms(t)
         books = self.books
-        prices = _level_prices
-        sizes = _sizes
+        prices = level_prices
+        size_cache = sizes
         parsed: list[tuple[TokenBook, bool, Fixed, Fixed, WsChange]] = []
         try:
             for ch in ev.price_changes or ():
@@ -387,18 +319,18 @@ class PolymarketProtocol:
                     continue
                 price = prices.get(ch.price)
                 if price is None:
-                    price = _level_price(ch.price, "price")
-                size = sizes.get(ch.size)
+                    price = level_price(ch.price, "price")
+                size = size_cache.get(ch.size)
                 if size is None:
-                    size = _size(ch.size, "size")
+                    size = parse_size(ch.size, "size")
                 side = ch.side
                 if side == "BUY":
                     parsed.append((book, True, price, size, ch))
                 elif side == "SELL":
                     parsed.append((book, False, price, size, ch))
                 else:
-                    raise _Bad(f"side: {side[:10]!r}")
-        except _Bad:
+                    raise BadValue(f"side: {side[:10]!r}")
+        except BadValue:
             self._price_change_careful(ev, ts, recv_ns, out)
             return
         last: dict[TokenBook, WsChange] = {}
@@ -437,17 +369,17 @@ class PolymarketProtocol:
                 elif side == "SELL":
                     is_bid = False
                 else:
-                    raise _Bad(f"side: {side[:10]!r}")
+                    raise BadValue(f"side: {side[:10]!r}")
                 parsed.append(
                     (
                         book,
                         is_bid,
-                        _level_price(ch.price, "price"),
-                        _size(ch.size, "size"),
+                        level_price(ch.price, "price"),
+                        parse_size(ch.size, "size"),
                     )
                 )
                 last[token] = (book, ch)
-            except _Bad as exc:
+            except BadValue as exc:
                 if bad is None:
                     bad = {}
                 bad.setdefault(token, str(exc))
@@ -477,7 +409,7 @@ class PolymarketProtocol:
 
     def _cross_check(self, book: TokenBook, ch: WsChange) -> None:
         bb, ba = ch.best_bid, ch.best_ask
-        prices = _level_prices
+        prices = level_prices
         try:
             if bb is None:
                 ok = True
@@ -485,14 +417,18 @@ class PolymarketProtocol:
                 ok = book.best_bid is None
             else:
                 want = prices.get(bb)
-                ok = (want if want is not None else _best(bb, "0", "best_bid")) == book.best_bid
+                ok = (
+                    want if want is not None else best_price(bb, "0", "best_bid")
+                ) == book.best_bid
             if ok and ba is not None:
                 if ba == "1":
                     ok = book.best_ask is None
                 else:
                     want = prices.get(ba)
-                    ok = (want if want is not None else _best(ba, "1", "best_ask")) == book.best_ask
-        except _Bad as exc:
+                    ok = (
+                        want if want is not None else best_price(ba, "1", "best_ask")
+                    ) == book.best_ask
+        except BadValue as exc:
             self._reject(f"price_change: {exc}", (), 0, [])
             book.mark_stale("unreadable best_bid/best_ask")
             return
@@ -517,13 +453,13 @@ class PolymarketProtocol:
         if book is None:
             self.stats.unknown_asset += 1
             return
-        ts = _ts(ev.timestamp)
+        ts = epoch_ms(ev.timestamp)
         parsed: list[tuple[bool, Fixed, Fixed]] = []
         for ch in ev.changes or ():
             if ch.side not in ("BUY", "SELL"):
-                raise _Bad(f"side: {ch.side[:10]!r}")
+                raise BadValue(f"side: {ch.side[:10]!r}")
             parsed.append(
-                (ch.side == "BUY", _level_price(ch.price, "price"), _size(ch.size, "size"))
+                (ch.side == "BUY", level_price(ch.price, "price"), parse_size(ch.size, "size"))
             )
         for is_bid, price, size in parsed:
             if is_bid:
@@ -539,15 +475,15 @@ class PolymarketProtocol:
         out.append(BookChanged(token, "price_change", ts, recv_ns))
 
     def _last_trade(self, ev: WsEvent, out: list[Event]) -> None:
-        ts = _ts(ev.timestamp)
-        price = _level_price(ev.price, "price")
-        size = _size(ev.size, "size")
+        ts = epoch_ms(ev.timestamp)
+        price = level_price(ev.price, "price")
+        size = parse_size(ev.size, "size")
         if ev.side not in ("BUY", "SELL"):
-            raise _Bad(f"side: {ev.side[:10]!r}")
+            raise BadValue(f"side: {ev.side[:10]!r}")
         fee: int | None = None
         if ev.fee_rate_bps:
             if not (ev.fee_rate_bps.isascii() and ev.fee_rate_bps.isdigit()):
-                raise _Bad(f"fee_rate_bps: {ev.fee_rate_bps[:20]!r}")
+                raise BadValue(f"fee_rate_bps: {ev.fee_rate_bps[:20]!r}")
             fee = int(ev.fee_rate_bps)
         book = self.books.get(ev.asset_id)
         if book is not None:
@@ -556,9 +492,9 @@ class PolymarketProtocol:
         out.append(LastTrade(ev.asset_id, ev.market, price, size, ev.side, fee, ts))
 
     def _tick_size_change(self, ev: WsEvent, recv_ns: int, out: list[Event]) -> None:
-        ts = _ts(ev.timestamp)
-        old = _required_fixed(ev.old_tick_size, "old_tick_size")
-        new = _required_fixed(ev.new_tick_size, "new_tick_size")
+        ts = epoch_ms(ev.timestamp)
+        old = required_fixed(ev.old_tick_size, "old_tick_size")
+        new = required_fixed(ev.new_tick_size, "new_tick_size")
         self.stats.tick_size_changes += 1
         out.append(TickSizeChanged(ev.asset_id, ev.market, old, new, ts))
         book = self.books.get(ev.asset_id)
@@ -568,24 +504,24 @@ class PolymarketProtocol:
             out.append(BookChanged(ev.asset_id, "tick_size_change", ts, recv_ns))
 
     def _best_bid_ask(self, ev: WsEvent, out: list[Event]) -> None:
-        ts = _ts(ev.timestamp)
-        bid = _best(ev.best_bid or None, "0", "best_bid")
-        ask = _best(ev.best_ask or None, "1", "best_ask")
+        ts = epoch_ms(ev.timestamp)
+        bid = best_price(ev.best_bid or None, "0", "best_bid")
+        ask = best_price(ev.best_ask or None, "1", "best_ask")
         self.stats.best_bid_asks += 1
         out.append(BestBidAsk(ev.asset_id, ev.market, bid, ask, ts))
 
     def _new_market(self, ev: WsEvent, out: list[Event]) -> None:
-        ts = _ts(ev.timestamp)
+        ts = epoch_ms(ev.timestamp)
         tokens = tuple(ev.assets_ids or ())
         if not all(is_token_id(t) for t in tokens):
-            raise _Bad("assets_ids: not token ids")
+            raise BadValue("assets_ids: not token ids")
         self.stats.new_markets += 1
         out.append(
             NewMarket(ev.market, ev.id, ev.question, ev.slug, tokens, tuple(ev.outcomes or ()), ts)
         )
 
     def _market_resolved(self, ev: WsEvent, recv_ns: int, out: list[Event]) -> None:
-        ts = _ts(ev.timestamp)
+        ts = epoch_ms(ev.timestamp)
         tokens = tuple(ev.assets_ids or ())
         self.stats.resolved += 1
         out.append(
@@ -596,22 +532,6 @@ class PolymarketProtocol:
             if book is not None:
                 book.clear("market resolved")
                 out.append(BookChanged(token, "market_resolved", ts, recv_ns))
-
-
-def _optional_fixed(text: str, field: str) -> Fixed | None:
-    if not text:
-        return None
-    return _required_fixed(text, field)
-
-
-def _required_fixed(text: str, field: str) -> Fixed:
-    try:
-        value = parse_fixed(text, field=field)
-    except DecodeError as exc:
-        raise _Bad(str(exc)) from None
-    if not 0 <= value <= ONE:
-        raise _Bad(f"{field}: outside [0, 1]: {text[:20]!r}")
-    return value
 
 
 def _event_tokens(ev: WsEvent) -> list[str]:
