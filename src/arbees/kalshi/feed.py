@@ -20,7 +20,7 @@ books). This module only wires them together and does the Trio parts:
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Literal
 from urllib.parse import urlsplit
@@ -118,6 +118,7 @@ class KalshiFeed:
         backoff: reconnect policy.
         ready_timeout: :meth:`run` reports ready once every book has its first snapshot,
             or after this many seconds.
+        on_frame: called with every raw frame and its receive time (recording).
 
     Example::
 
@@ -139,6 +140,7 @@ class KalshiFeed:
         backoff: Backoff | None = None,
         resync_interval: float = 1.0,
         ready_timeout: float = 10.0,
+        on_frame: Callable[[Message, int], None] | None = None,
     ) -> None:
         self.protocol = KalshiProtocol(
             tickers, cross_check=cross_check, depth=depth, resync_interval=resync_interval
@@ -147,6 +149,7 @@ class KalshiFeed:
         self.depth = depth
         self.ready_timeout = ready_timeout
         self._signer = signer
+        self._on_frame = on_frame
         self._path = urlsplit(url).path or "/"
         self._send, self.updates = trio.open_memory_channel[KalshiBookUpdate](buffer)
         self._pending: dict[str, KalshiBookUpdate] = {}
@@ -231,6 +234,8 @@ class KalshiFeed:
 
     def _on_message(self, message: Message, received_ns: int) -> None:
         self._last_message = trio.current_time()
+        if self._on_frame is not None:
+            self._on_frame(message, received_ns)
         events = self.protocol.receive(message, received_ns)
         if events:
             self._publish(events)

@@ -109,6 +109,8 @@ class KalshiProtocol:
         resync_interval: minimum seconds between two resync commands for one sid.
         resync_timeout: re-request a snapshot if it has not come after this long.
         clock: monotonic seconds (injected for tests).
+        auto_track: replay mode — adopt sids and tickers first seen in frames (a recording
+            holds what was received, not what was subscribed).
 
     Typical use (the feed does this)::
 
@@ -127,8 +129,10 @@ class KalshiProtocol:
         resync_interval: float = 1.0,
         resync_timeout: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        auto_track: bool = False,
     ) -> None:
         self.wanted: set[str] = set(tickers)
+        self.auto_track = auto_track
         self.cross_check = cross_check
         self.depth = depth
         self.resync_interval = resync_interval
@@ -344,7 +348,9 @@ class KalshiProtocol:
     def _on_delta(self, f: DeltaFrame, received_ns: int) -> list[KalshiEvent]:
         sub = self._subs.get(f.sid)
         if sub is None:
-            return self._orphan(f.sid)
+            sub = self._adopt(f.sid, f.seq, BOOK_CHANNEL)
+            if sub is None:
+                return self._orphan(f.sid)
         seq = f.seq
         events: list[KalshiEvent] = []
         if seq != sub.last_seq + 1:
@@ -357,6 +363,8 @@ class KalshiProtocol:
         book = self.books.get(m.market_ticker)
         if book is None:
             self.stats.unknown_ticker += 1
+            if self.auto_track:
+                self._track(sub, m.market_ticker)
             return events
         # Validated-value caches: a venue uses a few hundred distinct strings.
         price = _PRICES.get(m.price_dollars)
@@ -382,6 +390,22 @@ class KalshiProtocol:
         events.append(BookChanged(book.ticker, f.sid, seq, "delta", m.ts_ms, received_ns))
         return events
 
+    def _adopt(self, sid: int, seq: int | None, channel: str | None) -> _Sub | None:
+        """Replay mode: take a never-subscribed sid at face value, seq baseline included."""
+        if not self.auto_track or channel is None or sid in self._superseded:
+            return None
+        sub = _Sub(sid, channel, ())
+        sub.last_seq = seq - 1 if seq else 0
+        self._subs[sid] = sub
+        return sub
+
+    def _track(self, sub: _Sub, ticker: str) -> KalshiBook:
+        book = self.books[ticker] = KalshiBook(ticker)
+        self.wanted.add(ticker)
+        sub.tickers.add(ticker)
+        self._book_sid[ticker] = sub.sid
+        return book
+
     def _orphan(self, sid: int) -> list[KalshiEvent]:
         if sid in self._superseded:
             self.stats.superseded += 1
@@ -402,14 +426,18 @@ class KalshiProtocol:
             return []
         return self._invalidate_sid(sub, "seq gap", received_ns)
 
-    def _seq(self, sid: int | None, seq: int | None, received_ns: int) -> list[KalshiEvent] | None:
+    def _seq(
+        self, sid: int | None, seq: int | None, received_ns: int, channel: str | None = None
+    ) -> list[KalshiEvent] | None:
         """Seq check for non-delta frames; None means drop the frame."""
         if sid is None:
             return []
         sub = self._subs.get(sid)
         if sub is None:
-            self._orphan(sid)
-            return None
+            sub = self._adopt(sid, seq, channel)
+            if sub is None:
+                self._orphan(sid)
+                return None
         if seq is None:
             return []
         if seq <= sub.last_seq:
@@ -472,15 +500,17 @@ class KalshiProtocol:
         raise AssertionError(f"unhandled frame {type(frame).__name__}")  # pragma: no cover
 
     def _on_snapshot(self, f: SnapshotFrame, received_ns: int) -> list[KalshiEvent]:
-        events = self._seq(f.sid, f.seq, received_ns)
+        events = self._seq(f.sid, f.seq, received_ns, BOOK_CHANNEL)
         if events is None:
             return []
         m = f.msg
+        sub = self._subs[f.sid]
         book = self.books.get(m.market_ticker)
         if book is None:
-            self.stats.unknown_ticker += 1
-            return events
-        sub = self._subs[f.sid]
+            if not self.auto_track:
+                self.stats.unknown_ticker += 1
+                return events
+            book = self._track(sub, m.market_ticker)
         try:
             yes = parse_levels(m.yes_dollars_fp, m.yes_dollars, m.yes, "yes_dollars_fp")
             no = parse_levels(m.no_dollars_fp, m.no_dollars, m.no, "no_dollars_fp")
@@ -496,7 +526,7 @@ class KalshiProtocol:
         return events
 
     def _on_ticker(self, f: TickerFrame, received_ns: int) -> list[KalshiEvent]:
-        events = self._seq(f.sid, f.seq, received_ns)
+        events = self._seq(f.sid, f.seq, received_ns, TICKER_CHANNEL)
         if events is None:
             return []
         m = f.msg
@@ -545,7 +575,7 @@ class KalshiProtocol:
         return [BooksStale(sid or 0, (book.ticker,), "ticker mismatch", received_ns)]
 
     def _on_trade(self, f: TradeFrame, received_ns: int) -> list[KalshiEvent]:
-        events = self._seq(f.sid, f.seq, received_ns)
+        events = self._seq(f.sid, f.seq, received_ns, "trade")
         if events is None:
             return []
         m = f.msg

@@ -1,0 +1,156 @@
+"""Recording and replay of the Kalshi WebSocket feed.
+
+A recording is JSON Lines, one received frame per line: ``{"recv_ns": <time.time_ns()>,
+"frame": "<raw text exactly as received>"}`` (gzip when the name ends in ``.gz``). Raw text
+keeps a recording useful when the parser changes, and replay runs the very protocol code
+the live feed runs. :func:`read_frames` also accepts a file of raw frames, one per line.
+
+:func:`fold_recording` replays frames through a :class:`KalshiProtocol` in ``auto_track``
+mode (it adopts the sids and tickers it sees, since a recording holds what was received,
+not what was subscribed) and returns the final YES top of book of every market as exact
+decimal strings — ``arbees book FILE --venue kalshi``. :func:`record` runs the real feed
+(auth, resyncs, reconnects) and writes every frame it receives — ``arbees record kalshi``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+import attrs
+import trio
+
+from arbees.kalshi.auth import KalshiSigner
+from arbees.kalshi.feed import PROD_WS_URL, KalshiFeed
+from arbees.kalshi.protocol import KalshiProtocol
+from arbees.money import format_fixed
+from arbees.wsdriver import Message
+
+__all__ = ["TopRow", "fold_recording", "open_text", "read_frames", "record"]
+
+log = logging.getLogger(__name__)
+
+
+@attrs.frozen
+class TopRow:
+    """Final YES top of book of one market, as exact decimal strings (``""`` when empty).
+
+    Attributes:
+        ticker: market ticker.
+        best_bid: best YES bid.
+        best_bid_size: size at the best YES bid.
+        best_ask: best YES ask (1 − best NO bid).
+        best_ask_size: size at that NO bid.
+        stale: the book could not be trusted at the end of the recording.
+    """
+
+    ticker: str
+    best_bid: str
+    best_bid_size: str
+    best_ask: str
+    best_ask_size: str
+    stale: bool
+
+
+def open_text(path: str | Path, mode: str) -> IO[str]:
+    """Open a text file, through gzip when the name ends in ``.gz``."""
+    if str(path).endswith(".gz"):
+        return gzip.open(path, mode + "t", encoding="utf-8")  # type: ignore[return-value]
+    return open(path, mode, encoding="utf-8")
+
+
+def read_frames(path: str | Path) -> Iterator[str]:
+    """Raw frames of a recording (JSON Lines records or one raw frame per line)."""
+    with open_text(path, "r") as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            if line.startswith('{"recv_ns"'):
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    rec = None
+                if isinstance(rec, dict) and isinstance(rec.get("frame"), str):
+                    yield rec["frame"]
+                    continue
+            yield line
+
+
+def fold_recording(frames: Iterable[str]) -> list[TopRow]:
+    """Replay frames and return every market's final YES top of book, sorted by ticker."""
+    proto = KalshiProtocol(cross_check=True, auto_track=True)
+    for frame in frames:
+        proto.receive(frame)
+    rows = []
+    for ticker in sorted(proto.books):
+        book = proto.books[ticker]
+        bid, ask = book.best_yes_bid, book.yes_ask
+        rows.append(
+            TopRow(
+                ticker,
+                format_fixed(bid.price) if bid else "",
+                format_fixed(bid.size) if bid else "",
+                format_fixed(ask.price) if ask else "",
+                format_fixed(ask.size) if ask else "",
+                book.stale,
+            )
+        )
+    s = proto.stats
+    if s.rejected or s.gaps or s.unknown_types:
+        log.info(
+            "kalshi replay: %d frames, %d rejected, %d gaps, %d unknown types",
+            s.frames,
+            s.rejected,
+            s.gaps,
+            s.unknown_types,
+        )
+    return rows
+
+
+async def record(
+    tickers: Iterable[str],
+    out: str | Path,
+    *,
+    signer: KalshiSigner | None,
+    url: str = PROD_WS_URL,
+    duration: float | None = None,
+    silence_timeout: float = 30.0,
+) -> int:
+    """Record every frame the feed receives for ``tickers`` into ``out``; returns the count.
+
+    Runs until ``duration`` seconds have passed (or cancellation). The feed keeps its books
+    honest while recording (resyncs on gaps, reconnects), so the file folds into the same
+    books the live feed had.
+    """
+    count = 0
+    with open_text(out, "w") as f:
+
+        def write(message: Message, received_ns: int) -> None:
+            nonlocal count
+            text = message if isinstance(message, str) else message.decode("utf-8", "replace")
+            f.write(json.dumps({"recv_ns": received_ns, "frame": text}) + "\n")
+            count += 1
+
+        feed = KalshiFeed(
+            tickers, signer=signer, url=url, silence_timeout=silence_timeout, on_frame=write
+        )
+        started = time.monotonic()
+        async with trio.open_nursery() as nursery:
+            await nursery.start(feed.run)
+            log.info("kalshi: recording %d markets to %s", len(feed.protocol.wanted), out)
+
+            async def drain() -> None:
+                async for _ in feed.updates:
+                    pass
+
+            nursery.start_soon(drain)
+            if duration is not None:
+                await trio.sleep(max(0.0, duration - (time.monotonic() - started)))
+                nursery.cancel_scope.cancel()
+    return count
