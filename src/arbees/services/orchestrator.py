@@ -1,0 +1,598 @@
+"""The Orchestrator: discover matched games, hand each to one live shard, keep it that way.
+
+Three tasks share one state; only the reconcile task publishes, so the order of the
+messages on :data:`~arbees.messages.Channel.MARKET_ASSIGNMENTS` is the order of decisions:
+
+* the heartbeat listener records :class:`~arbees.messages.ShardHeartbeat` s (new shards,
+  restarts, games a shard runs but does not own) and wakes the reconciler;
+* the discovery loop asks the :class:`~arbees.services.discovery.GameSource` every
+  ``discovery_interval``; a failure is logged, alerted and counted, and changes nothing;
+* the reconciler expires silent shards, applies the latest discovery (new games, retired
+  ones), rebalances (:func:`~arbees.services.assignment.rebalance`) and publishes.
+
+Delivery on the bus is at-most-once, so the state also lives in the bus hashes
+(:data:`GAME_ASSIGNMENTS_HASH` per game, :data:`TOKEN_ASSIGNMENTS_HASH` per Polymarket
+token) and the full state is republished every ``republish_interval``: a restarted
+orchestrator, monitor or shard converges to the same assignments. A game never has two
+owners: on a move the old owner's ``unassign`` is published before the new owner's
+``assign``, and the hash field is overwritten, never duplicated. Epochs are
+``max(previous + 1, now_ms)``: they increase on every owner change and stay monotonic
+across orchestrator restarts without any stored counter.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from functools import partial
+
+import attrs
+import trio
+
+from arbees.bus import Bus, Subscription
+from arbees.errors import BusError, DecodeError
+from arbees.messages import (
+    GAME_ASSIGNMENTS_HASH,
+    TOKEN_ASSIGNMENTS_HASH,
+    Channel,
+    MarketAssignment,
+    ServiceStatus,
+    ShardHeartbeat,
+    SystemAlert,
+    now_ms,
+)
+from arbees.obs.health import default_instance, run_heartbeat
+from arbees.obs.metrics import Counter, Gauge, Registry
+from arbees.services.assignment import ShardTable, changes, rebalance
+from arbees.services.discovery import Discovery, GameSource, GameSpec, discover_games
+
+__all__ = ["Orchestrator", "OrchestratorConfig", "OrchestratorStats", "open_orchestrator"]
+
+log = logging.getLogger(__name__)
+
+SERVICE = "orchestrator"
+
+
+@attrs.frozen
+class OrchestratorConfig:
+    """Timing knobs (seconds) and matching settings.
+
+    Attributes:
+        discovery_interval: time between discoveries (env ``DISCOVERY_INTERVAL``).
+        shard_timeout: a shard silent this long loses its games (env ``SHARD_TIMEOUT``).
+        republish_interval: full-state republish period (delivery is at-most-once).
+        check_interval: the reconciler's tick (shard expiry resolution).
+        settle_delay: after start, wait this long for heartbeats before placing games, so a
+            cold start does not pile everything on the first shard heard.
+        start_window: the matcher's start-time tolerance.
+        health_interval: health heartbeat period.
+        health_ttl: health heartbeat time-to-live.
+        unhealthy_after_failures: consecutive failed discoveries that make it unhealthy.
+        instance: instance id for the health heartbeat.
+    """
+
+    discovery_interval: float = 300.0
+    shard_timeout: float = 30.0
+    republish_interval: float = 5.0
+    check_interval: float = 1.0
+    settle_delay: float = 3.0
+    start_window: timedelta = timedelta(hours=3)
+    health_interval: float = 2.0
+    health_ttl: float = 10.0
+    unhealthy_after_failures: int = 3
+    instance: str = attrs.field(factory=default_instance)
+
+
+@attrs.define
+class OrchestratorStats:
+    """Counters (monotonic) and current figures of one orchestrator.
+
+    Attributes:
+        discoveries: successful discoveries.
+        discovery_failures: failed discoveries (venue down, bad body).
+        consecutive_failures: failures since the last success.
+        matched: games matched by the last discovery.
+        rejections: rejections of the last discovery, by reason.
+        fee_defaults: matched games whose Polymarket fee fell back to the default rate.
+        games: games currently known.
+        unowned: games currently waiting for a shard.
+        shards_live: live shards.
+        heartbeats: heartbeats accepted.
+        heartbeats_rejected: heartbeats refused (empty shard id, wrong type).
+        assigned: games given to a shard that had no owner.
+        moves: games moved away from a live shard (rebalance).
+        reassigned: games taken from a dead shard.
+        retired: games removed (closed, settled, gone from the venues).
+        unassigns_sent: unassign messages published.
+        assigns_sent: assign messages published (including republishing).
+        stray_unassigns: unassigns sent to a shard running a game it does not own.
+        shard_restarts: restarts seen (new ``started_ms``).
+        shards_expired: shards declared dead.
+        bus_errors: reconcile rounds cut short by the bus (retried on the next tick).
+        restored: games restored from the hashes at start-up.
+        dropped_stored: stored hash entries that were inconsistent and removed.
+    """
+
+    discoveries: int = 0
+    discovery_failures: int = 0
+    consecutive_failures: int = 0
+    matched: int = 0
+    rejections: dict[str, int] = attrs.field(factory=dict)
+    fee_defaults: int = 0
+    games: int = 0
+    unowned: int = 0
+    shards_live: int = 0
+    heartbeats: int = 0
+    heartbeats_rejected: int = 0
+    assigned: int = 0
+    moves: int = 0
+    reassigned: int = 0
+    retired: int = 0
+    unassigns_sent: int = 0
+    assigns_sent: int = 0
+    stray_unassigns: int = 0
+    shard_restarts: int = 0
+    shards_expired: int = 0
+    bus_errors: int = 0
+    restored: int = 0
+    dropped_stored: int = 0
+
+
+class Orchestrator:
+    """Assigns matched games to shards over the bus (see the module docstring).
+
+    Args:
+        bus: the bus (assignments, heartbeats, hashes, health).
+        source: where games come from.
+        config: timing knobs.
+        registry: Prometheus registry to register metrics in (optional).
+    """
+
+    def __init__(
+        self,
+        bus: Bus,
+        source: GameSource,
+        config: OrchestratorConfig | None = None,
+        *,
+        registry: Registry | None = None,
+    ) -> None:
+        self.bus = bus
+        self.source = source
+        self.config = config or OrchestratorConfig()
+        self.stats = OrchestratorStats()
+        self.games: dict[str, GameSpec] = {}
+        self.owners: dict[str, str | None] = {}
+        self.epochs: dict[str, int] = {}
+        self.shards = ShardTable()
+        self._pending: Discovery | None = None
+        self._strays: set[tuple[str, str]] = set()
+        self._resend: set[str] = set()
+        self._wake = trio.Event()
+        self._settle_until = 0.0
+        self._next_republish = 0.0
+        self._waiting_alerted = False
+        self._counters: dict[str, Counter] = {}
+        self._rejections: Gauge | None = None
+        if registry is not None:
+            self._register(registry)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Orchestrator games={len(self.games)} shards={len(self.shards)} "
+            f"unowned={self.stats.unowned}>"
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run until cancelled; ``started`` once subscribed, restored and discovered once."""
+        cfg = self.config
+        async with self.bus.subscribe(Channel.SHARD_HEARTBEATS) as heartbeats:
+            self._settle_until = trio.current_time() + cfg.settle_delay
+            await self._load()
+            await self._discover_once()
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._listen, heartbeats)
+                await nursery.start(self._reconcile_loop)
+                await nursery.start(
+                    partial(
+                        run_heartbeat,
+                        self.bus,
+                        self.status,
+                        interval=cfg.health_interval,
+                        ttl=cfg.health_ttl,
+                    )
+                )
+                nursery.start_soon(self._discovery_loop)
+                log.info(
+                    "orchestrator %s ready: %d games, discovery every %ss, shard timeout %ss",
+                    cfg.instance,
+                    len(self.games),
+                    cfg.discovery_interval,
+                    cfg.shard_timeout,
+                )
+                task_status.started()
+
+    def status(self) -> ServiceStatus:
+        """The health heartbeat: unhealthy after repeated discovery failures."""
+        s = self.stats
+        failing = s.consecutive_failures >= self.config.unhealthy_after_failures
+        reason = f"discovery failed {s.consecutive_failures} times in a row" if failing else ""
+        details = {
+            "games": str(s.games),
+            "unowned": str(s.unowned),
+            "shards_live": str(s.shards_live),
+            "moves": str(s.moves),
+            "discovery_failures": str(s.discovery_failures),
+        }
+        return ServiceStatus(SERVICE, self.config.instance, not failing, now_ms(), reason, details)
+
+    def loads(self) -> dict[str, int]:
+        """Games per live shard (for reports and tests)."""
+        out = dict.fromkeys(self.shards.capacities(), 0)
+        for owner in self.owners.values():
+            if owner is not None:
+                out[owner] = out.get(owner, 0) + 1
+        return out
+
+    def wake(self) -> None:
+        """Ask for a reconcile round now (instead of at the next tick)."""
+        self._wake.set()
+
+    # ------------------------------------------------------------------ restore
+    async def _load(self) -> None:
+        stored = await self.bus.hgetall(GAME_ASSIGNMENTS_HASH)
+        tokens = await self.bus.hgetall(TOKEN_ASSIGNMENTS_HASH)
+        conditions: dict[str, str] = {}
+        for msg in tokens.values():
+            if isinstance(msg, MarketAssignment) and msg.platform == "polymarket":
+                conditions[msg.game_id] = msg.market_id
+        now = trio.current_time()
+        bad_games: list[str] = []
+        for field, msg in sorted(stored.items()):
+            ok = (
+                isinstance(msg, MarketAssignment)
+                and msg.game_id == field
+                and msg.action == "assign"
+                and bool(msg.shard_id)
+                and conditions.get(field)
+            )
+            if not ok or not isinstance(msg, MarketAssignment):
+                bad_games.append(field)
+                continue
+            try:
+                spec = GameSpec.from_assignment(msg, conditions[field])
+            except DecodeError as exc:
+                log.warning("stored assignment %s unusable: %s", field, exc)
+                bad_games.append(field)
+                continue
+            self.games[field] = spec
+            self.owners[field] = msg.shard_id
+            self.epochs[field] = msg.epoch
+            self.shards.presume(msg.shard_id, now)
+        expected = {
+            token: self.owners[g] for g, spec in self.games.items() for token in spec.tokens
+        }
+        bad_tokens = [
+            t
+            for t, msg in tokens.items()
+            if not isinstance(msg, MarketAssignment) or expected.get(t) != msg.shard_id
+        ]
+        if bad_games:
+            await self.bus.hdel(GAME_ASSIGNMENTS_HASH, *bad_games)
+        if bad_tokens:
+            await self.bus.hdel(TOKEN_ASSIGNMENTS_HASH, *bad_tokens)
+        self.stats.dropped_stored += len(bad_games) + len(bad_tokens)
+        self.stats.restored = len(self.games)
+        if bad_games or bad_tokens:
+            log.warning(
+                "dropped %d inconsistent stored game and %d token assignments",
+                len(bad_games),
+                len(bad_tokens),
+            )
+        if self.games:
+            log.info("restored %d assignments over %d shards", len(self.games), len(self.shards))
+        self._update_figures()
+
+    # ------------------------------------------------------------------ discovery
+    async def _discovery_loop(self) -> None:
+        while True:
+            await trio.sleep(self.config.discovery_interval)
+            await self._discover_once()
+
+    async def _discover_once(self) -> None:
+        try:
+            inputs = await self.source.discover()
+            found = discover_games(inputs, start_window=self.config.start_window)
+        except Exception as exc:  # a discovery failure is never fatal: keep the state
+            s = self.stats
+            s.discovery_failures += 1
+            s.consecutive_failures += 1
+            log.warning(
+                "discovery failed (%d in a row), keeping %d assignments: %s: %s",
+                s.consecutive_failures,
+                len(self.games),
+                type(exc).__name__,
+                exc,
+            )
+            await self._alert(
+                "ORCHESTRATOR_DISCOVERY_FAILED",
+                f"{type(exc).__name__}: {exc}",
+                {"consecutive": str(s.consecutive_failures)},
+            )
+            return
+        s = self.stats
+        s.discoveries += 1
+        s.consecutive_failures = 0
+        s.matched = len(found.games)
+        s.rejections = found.report.rejection_counts()
+        s.fee_defaults += found.fee_defaults
+        log.info(
+            "discovery: %d matched, %d rejected %s",
+            len(found.games),
+            len(found.report.rejections),
+            s.rejections,
+        )
+        self._pending = found
+        self._sync_metrics()
+        self._wake.set()
+
+    # ------------------------------------------------------------------ heartbeats
+    async def _listen(self, sub: Subscription) -> None:
+        async for envelope in sub:
+            hb = envelope.message
+            if not isinstance(hb, ShardHeartbeat) or not hb.shard_id.strip():
+                self.stats.heartbeats_rejected += 1
+                log.warning("ignoring bad heartbeat: %.120r", hb)
+                continue
+            self.stats.heartbeats += 1
+            kind = self.shards.seen(
+                hb.shard_id,
+                trio.current_time(),
+                started_ms=hb.started_ms,
+                capacity=hb.capacity,
+                healthy=hb.healthy,
+                games=hb.games,
+            )
+            if kind != "alive":
+                if kind == "restarted":
+                    self.stats.shard_restarts += 1
+                log.info("shard %s %s (capacity %d)", hb.shard_id, kind, hb.capacity)
+                self._resend.add(hb.shard_id)
+                self._wake.set()
+            for game in hb.games:
+                if self.owners.get(game) != hb.shard_id:
+                    self._strays.add((hb.shard_id, game))
+                    self._wake.set()
+
+    # ------------------------------------------------------------------ reconcile
+    async def _reconcile_loop(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        task_status.started()
+        while True:
+            with trio.move_on_after(self.config.check_interval):
+                await self._wake.wait()
+            self._wake = trio.Event()
+            try:
+                await self.reconcile()
+            except BusError as exc:
+                self.stats.bus_errors += 1
+                log.warning("reconcile interrupted by the bus, retrying: %s", exc)
+
+    async def reconcile(self) -> None:
+        """One round: expire, apply discovery, rebalance, publish (only task that publishes)."""
+        now = trio.current_time()
+        for shard in self.shards.expire(now, self.config.shard_timeout):
+            self.stats.shards_expired += 1
+            held = sorted(g for g, o in self.owners.items() if o == shard)
+            log.warning("shard %s timed out: %d games to reassign", shard, len(held))
+        if self._pending is not None:
+            found, self._pending = self._pending, None
+            await self._apply_discovery(found)
+        if now >= self._settle_until:
+            await self._rebalance()
+        await self._send_strays()
+        for shard in sorted(self._resend):
+            for game in sorted(g for g, o in self.owners.items() if o == shard):
+                await self._publish_assign(game)
+        self._resend.clear()
+        if now >= self._next_republish:
+            self._next_republish = now + self.config.republish_interval
+            for game, owner in sorted(self.owners.items()):
+                if owner is not None:
+                    await self._publish_assign(game)
+        self._update_figures()
+        await self._report_waiting()
+
+    async def _apply_discovery(self, found: Discovery) -> None:
+        for game in sorted(self.games):
+            new = found.games.get(game)
+            if new is None or new.instruments() != self.games[game].instruments():
+                await self._retire(game, "gone" if new is None else "instruments changed")
+        for game, spec in sorted(found.games.items()):
+            old = self.games.get(game)
+            self.games[game] = spec
+            if old is None:
+                self.owners[game] = None
+            elif old != spec and self.owners.get(game) is not None:
+                await self._publish_assign(game)  # same owner, new fees/start time
+
+    async def _retire(self, game: str, why: str) -> None:
+        owner = self.owners.pop(game, None)
+        spec = self.games.pop(game)
+        epoch = self._next_epoch(game)
+        self.epochs.pop(game, None)
+        self.stats.retired += 1
+        log.info("retiring %s (%s), owner %s", game, why, owner)
+        await self._publish_unassign(spec, owner or "", epoch)
+        await self.bus.hdel(GAME_ASSIGNMENTS_HASH, game)
+        await self.bus.hdel(TOKEN_ASSIGNMENTS_HASH, *spec.tokens)
+
+    async def _rebalance(self) -> None:
+        live = self.shards.capacities()
+        plan = rebalance(self.owners, live)
+        for change in changes(self.owners, plan):
+            game = change.game_id
+            spec = self.games[game]
+            epoch = self._next_epoch(game)
+            self.owners[game] = change.new
+            self.epochs[game] = epoch
+            if change.old is not None:
+                await self._publish_unassign(spec, change.old, epoch)
+                if change.new is not None and change.old in live:
+                    self.stats.moves += 1
+                elif change.new is not None:
+                    self.stats.reassigned += 1
+            elif change.new is not None:
+                self.stats.assigned += 1
+            if change.new is None:
+                await self.bus.hdel(GAME_ASSIGNMENTS_HASH, game)
+                await self.bus.hdel(TOKEN_ASSIGNMENTS_HASH, *spec.tokens)
+                log.info("%s waits for a shard (was %s)", game, change.old)
+            else:
+                await self._publish_assign(game)
+                log.info("%s -> %s (was %s, epoch %d)", game, change.new, change.old, epoch)
+
+    async def _send_strays(self) -> None:
+        strays, self._strays = sorted(self._strays), set()
+        for shard, game in strays:
+            if self.owners.get(game) == shard:
+                continue
+            self.stats.stray_unassigns += 1
+            spec = self.games.get(game)
+            log.info("shard %s runs %s which it does not own: unassigning", shard, game)
+            if spec is None:
+                msg = MarketAssignment(
+                    platform="kalshi",
+                    market_id=game,
+                    token_id="",
+                    shard_id=shard,
+                    sport="",
+                    game_id=game,
+                    action="unassign",
+                    epoch=now_ms(),
+                    timestamp_ms=now_ms(),
+                )
+                await self.bus.publish(Channel.MARKET_ASSIGNMENTS, msg)
+                self.stats.unassigns_sent += 1
+            else:
+                await self._publish_unassign(spec, shard, self.epochs.get(game, now_ms()), True)
+
+    # ------------------------------------------------------------------ publishing
+    def _next_epoch(self, game: str) -> int:
+        return max(self.epochs.get(game, 0) + 1, now_ms())
+
+    async def _publish_unassign(
+        self, spec: GameSpec, shard: str, epoch: int, shard_only: bool = False
+    ) -> None:
+        ts = now_ms()
+        messages = [spec.shard_assignment(shard, action="unassign", epoch=epoch, timestamp_ms=ts)]
+        if not shard_only:
+            messages += spec.monitor_assignments(
+                shard, action="unassign", epoch=epoch, timestamp_ms=ts
+            )
+        for msg in messages:
+            await self.bus.publish(Channel.MARKET_ASSIGNMENTS, msg)
+        self.stats.unassigns_sent += len(messages)
+
+    async def _publish_assign(self, game: str) -> None:
+        owner = self.owners.get(game)
+        if owner is None:
+            return
+        spec = self.games[game]
+        epoch = self.epochs.setdefault(game, self._next_epoch(game))
+        ts = now_ms()
+        shard_msg = spec.shard_assignment(owner, action="assign", epoch=epoch, timestamp_ms=ts)
+        await self.bus.publish_and_hset(
+            Channel.MARKET_ASSIGNMENTS, shard_msg, GAME_ASSIGNMENTS_HASH, game
+        )
+        for msg in spec.monitor_assignments(owner, action="assign", epoch=epoch, timestamp_ms=ts):
+            await self.bus.publish_and_hset(
+                Channel.MARKET_ASSIGNMENTS, msg, TOKEN_ASSIGNMENTS_HASH, msg.token_id
+            )
+        self.stats.assigns_sent += 1 + len(spec.teams)
+
+    async def _alert(self, kind: str, error: str, details: dict[str, str]) -> None:
+        alert = SystemAlert(kind, SERVICE, error[:300], now_ms(), "warning", details)
+        try:
+            await self.bus.publish(Channel.SYSTEM_ALERTS, alert)
+        except BusError as exc:
+            log.warning("could not publish alert %s: %s", kind, exc)
+
+    async def _report_waiting(self) -> None:
+        waiting = self.stats.unowned
+        if waiting and not self._waiting_alerted and trio.current_time() >= self._settle_until:
+            self._waiting_alerted = True
+            log.warning("%d games wait for a shard (%d live)", waiting, len(self.shards))
+            await self._alert(
+                "ORCHESTRATOR_GAMES_UNASSIGNED",
+                f"{waiting} games wait for a shard",
+                {"games": str(waiting), "shards_live": str(len(self.shards))},
+            )
+        elif not waiting:
+            self._waiting_alerted = False
+
+    def _update_figures(self) -> None:
+        s = self.stats
+        s.games = len(self.games)
+        s.unowned = sum(1 for o in self.owners.values() if o is None)
+        s.shards_live = len(self.shards)
+        self._sync_metrics()
+
+    # ------------------------------------------------------------------ metrics
+    def _register(self, registry: Registry) -> None:
+        s = self.stats
+        for name, attr, help_text in (
+            ("orchestrator_games", "games", "games known"),
+            ("orchestrator_games_matched", "matched", "games matched by the last discovery"),
+            ("orchestrator_games_unowned", "unowned", "games waiting for a shard"),
+            ("orchestrator_shards_live", "shards_live", "live shards"),
+        ):
+            registry.gauge(name, help_text, read=partial(_read, s, attr))
+        for name, attr, help_text in _COUNTERS:
+            self._counters[attr] = registry.counter(name, help_text)
+        self._rejections = registry.gauge(
+            "orchestrator_rejections", "rejections of the last discovery, by reason", ("reason",)
+        )
+
+    def _sync_metrics(self) -> None:
+        for attr, counter in self._counters.items():
+            counter.values[()] = float(getattr(self.stats, attr))
+        if self._rejections is not None:
+            self._rejections.values = {(k,): float(v) for k, v in self.stats.rejections.items()}
+
+
+_COUNTERS = (
+    ("orchestrator_discoveries_total", "discoveries", "successful discoveries"),
+    ("orchestrator_discovery_failures_total", "discovery_failures", "failed discoveries"),
+    ("orchestrator_moves_total", "moves", "games moved between live shards"),
+    ("orchestrator_reassigned_total", "reassigned", "games taken from dead shards"),
+    ("orchestrator_assigned_total", "assigned", "unowned games given to a shard"),
+    ("orchestrator_retired_total", "retired", "games retired"),
+    ("orchestrator_assignments_sent_total", "assigns_sent", "assign messages published"),
+    ("orchestrator_unassignments_sent_total", "unassigns_sent", "unassign messages published"),
+    ("orchestrator_heartbeats_rejected_total", "heartbeats_rejected", "bad heartbeats"),
+    ("orchestrator_shards_expired_total", "shards_expired", "shards declared dead"),
+)
+
+
+def _read(stats: OrchestratorStats, attr: str) -> float:
+    return float(getattr(stats, attr))
+
+
+@asynccontextmanager
+async def open_orchestrator(
+    bus: Bus,
+    source: GameSource,
+    config: OrchestratorConfig | None = None,
+    *,
+    registry: Registry | None = None,
+) -> AsyncIterator[Orchestrator]:
+    """Run an :class:`Orchestrator` for the duration of the block (ready on entry)."""
+    orchestrator = Orchestrator(bus, source, config, registry=registry)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(orchestrator.run)
+        yield orchestrator
+        nursery.cancel_scope.cancel()
