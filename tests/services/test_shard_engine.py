@@ -157,8 +157,8 @@ def test_old_prices_are_not_used_unless_the_source_confirms_liveness() -> None:
     eng.on_quote(kq(clock, "0.40", "0.62"))
     clock.now += 3 * SEC  # the Kalshi quote is now 3 s old, max age is 2 s
     assert eng.on_quote(pq(clock, "0.52", "0.50")) == []
-    eng.set_alive("kalshi", clock.now)  # e.g. a pong proving the stream is complete
-    assert len(eng.on_quote(pq(clock, "0.52", "0.50"))) == 1
+    # e.g. an answer on the ordered socket proving the stream is complete
+    assert [s.event for s in eng.set_alive("kalshi", clock.now)] == ["open"]
     clock.now += 3 * SEC
     closes = eng.sweep()
     assert [s.event for s in closes] == ["close"]
@@ -210,5 +210,5 @@ def test_unhealthy_source_closes_signals_until_healthy_again() -> None:
     closes = eng.set_alive("polymarket", clock.now, healthy=False)
     assert [s.event for s in closes] == ["close"]
     assert eng.on_quote(pq(clock, "0.52", "0.50")) == []
-    assert eng.set_alive("polymarket", clock.now, healthy=True) == []
-    assert [s.event for s in eng.on_quote(pq(clock, "0.52", "0.50"))] == ["open"]
+    # Coming back re-evaluates the held-back pair: no new quote is needed.
+    assert [s.event for s in eng.set_alive("polymarket", clock.now, healthy=True)] == ["open"]

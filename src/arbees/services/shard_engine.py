@@ -156,6 +156,7 @@ class ShardEngine:
         self._quotes: dict[Key, Quote] = {}
         self._alive: dict[str, int] = {}
         self._down: set[str] = set()
+        self._blocked: set[tuple[str, int]] = set()
         self._open: dict[SignalKey, _Open] = {}
         self._serial = 0
 
@@ -244,7 +245,25 @@ class ShardEngine:
         self._down.discard(venue)
         if when_ns > self._alive.get(venue, 0):
             self._alive[venue] = when_ns
-        return []
+        return self._retry_blocked()
+
+    def _retry_blocked(self) -> list[ArbSignal]:
+        """Re-evaluate pairs that were held back by a stale/old side, now that a source
+        confirmed liveness (no new quote may ever come for a quiet book)."""
+        out: list[ArbSignal] = []
+        for game_id, index in list(self._blocked):
+            self._blocked.discard((game_id, index))
+            game = self.games.get(game_id)
+            if game is None:
+                continue
+            team = game.teams[index]
+            k = self._quotes.get(("kalshi", team.kalshi_ticker))
+            p = self._quotes.get(("polymarket", team.poly_token))
+            if k is None or p is None:
+                continue
+            trigger = k if k.received_ns >= p.received_ns else p
+            out.extend(self._evaluate(game_id, index, trigger))
+        return out
 
     def usable(self, quote: Quote | None, now_ns: int) -> bool:
         if quote is None or quote.stale or quote.venue in self._down:
@@ -278,6 +297,7 @@ class ShardEngine:
             p = self._quotes.get(("polymarket", team.poly_token))
             if not (self.usable(k, now) and self.usable(p, now)):
                 self.stats.suppressed_stale += 1
+                self._blocked.add((key[0], key[1]))
                 out.append(self._close(key, now_ns=now, trigger=None))
         return out
 
@@ -299,6 +319,7 @@ class ShardEngine:
                 found[opp.combo] = opp
         elif k is not None and p is not None:
             self.stats.suppressed_stale += 1
+            self._blocked.add((game_id, index))
         detect_ns = self.clock()
         out: list[ArbSignal] = []
         for combo in Combo:

@@ -1,0 +1,126 @@
+"""End to end: fake venues on loopback, monitor behind the egress guard, one shard."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+import trio
+
+from arbees.messages import ArbSignal, Channel, PolymarketPriceUpdate
+from arbees.money import ONE, parse_fixed
+from arbees.testing.redis_server import RedisServer
+from tests.services.e2e_support import (
+    K_OKC,
+    K_SAS,
+    P_OKC,
+    P_SAS,
+    open_arb,
+    open_stack,
+    wait_for,
+)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def bus_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "memory":
+        return "memory://"
+    server: RedisServer = request.getfixturevalue("redis_server")
+    return server.url
+
+
+def books_fresh(stack: Any) -> bool:
+    quotes = stack.shard.engine._quotes
+    now = time.time_ns()
+    keys = [("kalshi", K_OKC), ("kalshi", K_SAS), ("polymarket", P_OKC), ("polymarket", P_SAS)]
+    return all(stack.shard.engine.usable(quotes.get(k), now) for k in keys)
+
+
+async def collect(sub: Any, into: list[ArbSignal]) -> None:
+    async for envelope in sub:
+        if isinstance(envelope.message, ArbSignal):
+            into.append(envelope.message)
+
+
+async def test_polymarket_move_produces_exactly_one_correct_signal(bus_url: str) -> None:
+    async with open_stack(bus_url) as stack, stack.bus.subscribe(Channel.SIGNALS) as sub:
+        await wait_for(lambda: books_fresh(stack))
+        got: list[ArbSignal] = []
+        stack.nursery.start_soon(collect, sub, got)
+        await trio.sleep(0.3)
+        assert got == []  # quiet books: nothing after fees
+        open_arb(stack.poly)
+        await wait_for(lambda: len(got) >= 1)
+        await trio.sleep(0.5)  # nothing more may follow
+        assert len(got) == 1
+        sig = got[0]
+        assert sig.event == "open"
+        assert sig.combo == "KalshiYes+PolyNo"
+        assert sig.team == "NBA:OKC"
+        assert sig.size == 100 * ONE
+        legs = {(leg.venue, leg.instrument, leg.side): leg for leg in sig.legs}
+        assert legs[("kalshi", K_OKC, "yes")].price == parse_fixed("0.40")
+        assert legs[("polymarket", P_SAS, "yes")].price == parse_fixed("0.50")
+        # 100 - 40 - 50 - Kalshi fee 1.68 - Polymarket fee 1.25
+        assert sig.profit == parse_fixed("7.07")
+        assert sig.monitor_recv_ns > 0
+        assert sig.published_ns >= sig.detect_ns >= sig.bus_recv_ns > 0
+
+
+async def test_kalshi_seq_gap_suppresses_until_resynced() -> None:
+    async with open_stack() as stack, stack.bus.subscribe(Channel.SIGNALS) as sub:
+        await wait_for(lambda: books_fresh(stack))
+        got: list[ArbSignal] = []
+        stack.nursery.start_soon(collect, sub, got)
+        open_arb(stack.poly)
+        await wait_for(lambda: len(got) == 1)
+        stack.kalshi.drop_next_deltas(1)
+        stack.kalshi.apply_delta(K_OKC, "no", "0.60", -1)  # dropped: a seq gap
+        stack.kalshi.apply_delta(K_OKC, "no", "0.60", 1)  # reveals the gap
+        await wait_for(lambda: any(s.event == "close" for s in got))
+        # After the resync the (unchanged) opportunity opens again from fresh books.
+        await wait_for(lambda: [s.event for s in got][-1] == "open")
+        assert [s.event for s in got] == ["open", "close", "open"]
+
+
+async def test_egress_loss_stops_prices_and_recovery_resumes() -> None:
+    async with (
+        open_stack(check_interval=0.05) as stack,
+        stack.bus.subscribe(Channel.POLYMARKET_PRICES, Channel.SIGNALS) as sub,
+    ):
+        await wait_for(lambda: books_fresh(stack))
+        seen: list[Any] = []
+
+        async def record() -> None:
+            async for envelope in sub:
+                seen.append(envelope.message)
+
+        stack.nursery.start_soon(record)
+        assert stack.monitor is not None
+        stack.gluetun.set_exit(country="United States", ip="203.0.113.9")
+        await wait_for(lambda: not stack.monitor.guard.verified)  # type: ignore[union-attr]
+        await trio.sleep(0.2)
+        mark = len(seen)
+        open_arb(stack.poly)
+        await trio.sleep(0.5)
+        assert not any(isinstance(m, PolymarketPriceUpdate) for m in seen[mark:])
+        assert not any(isinstance(m, ArbSignal) and m.event == "open" for m in seen[mark:])
+        stack.gluetun.set_exit(country="United Kingdom", ip="198.51.100.7")
+        await wait_for(lambda: any(isinstance(m, PolymarketPriceUpdate) for m in seen[mark:]))
+        await wait_for(
+            lambda: any(isinstance(m, ArbSignal) and m.event == "open" for m in seen[mark:])
+        )
+
+
+async def test_direct_polymarket_rollback_finds_the_same_arbitrage() -> None:
+    async with open_stack(via_bus=False) as stack, stack.bus.subscribe(Channel.SIGNALS) as sub:
+        await wait_for(lambda: books_fresh(stack))
+        got: list[ArbSignal] = []
+        stack.nursery.start_soon(collect, sub, got)
+        open_arb(stack.poly)
+        await wait_for(lambda: len(got) >= 1)
+        await trio.sleep(0.3)
+        assert [(s.event, s.combo, s.profit) for s in got] == [
+            ("open", "KalshiYes+PolyNo", parse_fixed("7.07"))
+        ]
