@@ -21,14 +21,13 @@ levels = st.dictionaries(prices, sizes, max_size=12)
 def _proto(tickers: list[str], sids: list[int]) -> KalshiProtocol:
     p = KalshiProtocol(tickers, cross_check=False, clock=lambda: 0.0)
     p.connection_made()
-    p.data_to_send()
-    for i, (t, sid) in enumerate(zip(tickers, sids, strict=True)):
-        p._commands[100 + i] = ("subscribe", {"market_tickers": [t]})
+    for t, sid in zip(tickers, sids, strict=True):
+        cid = p.subscribe(["orderbook_delta"], [t])  # one sid per ticker
         p.receive(
             json.dumps(
                 {
                     "type": "subscribed",
-                    "id": 100 + i,
+                    "id": cid,
                     "msg": {"channel": "orderbook_delta", "sid": sid},
                 }
             )

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from arbees.book import Level
+from arbees.kalshi.commands import CommandQueue
 from arbees.kalshi.events import (
     BookChanged,
     CommandOk,
@@ -86,29 +87,29 @@ def test_every_ws_sample_parses_without_rejection(name: str) -> None:
 @pytest.mark.parametrize("name", [n for n in ALL if n.startswith("cmd_")])
 def test_command_samples_match_our_builder_shape(name: str) -> None:
     sample = load(name)
-    p = KalshiProtocol(clock=lambda: 0.0)
-    p._next_id = sample["id"]
+    q = CommandQueue()
+    q.next_id = sample["id"]
     params = sample.get("params", {})
     if sample["cmd"] == "subscribe":
         tickers = params.get("market_tickers") or [params["market_ticker"]]
-        p.subscribe(params["channels"], tickers)
-        ours = json.loads(p.data_to_send()[0])
+        q.subscribe(params["channels"], tickers)
+        ours = json.loads(q.drain()[0])
         assert ours["params"]["use_yes_price"] is False
         assert ours["params"]["channels"] == params["channels"]
         assert sorted(ours["params"]["market_tickers"]) == sorted(tickers)
     elif sample["cmd"] == "unsubscribe":
-        p.unsubscribe(params["sids"])
-        assert json.loads(p.data_to_send()[0]) == sample
+        q.unsubscribe(params["sids"])
+        assert json.loads(q.drain()[0]) == sample
     elif sample["cmd"] == "update_subscription":
         sid = params["sids"][0] if "sids" in params else params["sid"]
-        p.update_subscription(sid, params["market_tickers"], params["action"])
-        ours = json.loads(p.data_to_send()[0])
+        q.update_subscription(sid, params["market_tickers"], params["action"])
+        ours = json.loads(q.drain()[0])
         assert ours["params"]["sids"] == [sid]
         assert ours["params"]["action"] == params["action"]
         assert ours["id"] == sample["id"]
     else:
-        p.list_subscriptions()
-        assert json.loads(p.data_to_send()[0]) == sample
+        q.list_subscriptions()
+        assert json.loads(q.drain()[0]) == sample
 
 
 def _snapshot(name: str, seq: int = 1) -> str:

@@ -22,16 +22,16 @@ keep it free of allocations beyond the decoded struct and one event.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
 
 import msgspec
 
 from arbees.errors import DecodeError
 from arbees.kalshi.book import DEFAULT_DEPTH, KalshiBook
+from arbees.kalshi.commands import CommandQueue
+from arbees.kalshi.convert import COUNTS, PRICES, remember, ticker_update, trade_event
 from arbees.kalshi.events import (
     BookChanged,
     BooksStale,
@@ -41,8 +41,6 @@ from arbees.kalshi.events import (
     MarketLifecycle,
     SubscriptionEnded,
     SubscriptionStarted,
-    TickerUpdate,
-    Trade,
     VenueErrorReply,
 )
 from arbees.kalshi.levels import parse_count, parse_levels, parse_price_field
@@ -140,59 +138,38 @@ class KalshiProtocol:
         self._clock = clock
         self.stats = KalshiStats()
         self.books: dict[str, KalshiBook] = {t: KalshiBook(t) for t in self.wanted}
-        self._outbox: list[str] = []
-        self._next_id = 1
-        self._commands: dict[int, tuple[str, dict[str, Any]]] = {}
+        self._cmds = CommandQueue()
         self._subs: dict[int, _Sub] = {}
         self._book_sid: dict[str, int] = {}
         self._superseded: set[int] = set()
         self._connected = False
 
     # ------------------------------------------------------------------ commands
-    def _send(self, cmd: str, params: dict[str, Any] | None = None) -> int:
-        cid = self._next_id
-        self._next_id += 1
-        frame: dict[str, Any] = {"id": cid, "cmd": cmd}
-        if params is not None:
-            frame["params"] = params
-        self._commands[cid] = (cmd, params or {})
-        self._outbox.append(json.dumps(frame, separators=(",", ":")))
-        return cid
-
     def subscribe(self, channels: Iterable[str], tickers: Iterable[str]) -> int:
         """Queue ``subscribe`` (``use_yes_price: false`` pinned); returns the command id."""
-        params: dict[str, Any] = {
-            "channels": list(channels),
-            "market_tickers": sorted(tickers),
-            "use_yes_price": False,
-        }
-        return self._send("subscribe", params)
+        return self._cmds.subscribe(channels, tickers)
 
     def unsubscribe(self, sids: Iterable[int]) -> int:
         """Queue ``unsubscribe``; the sids become superseded (late frames dropped)."""
         sid_list = sorted(sids)
         for sid in sid_list:
             self._drop_sub(sid)
-        return self._send("unsubscribe", {"sids": sid_list})
+        return self._cmds.unsubscribe(sid_list)
 
     def update_subscription(self, sid: int, tickers: Iterable[str], action: str) -> int:
         """Queue ``update_subscription`` (``add_markets``/``delete_markets``/``get_snapshot``)."""
-        if action not in ("add_markets", "delete_markets", "get_snapshot"):
-            raise ValueError(f"unknown update_subscription action {action!r}")
-        params = {"sids": [sid], "market_tickers": sorted(tickers), "action": action}
-        return self._send("update_subscription", params)
+        return self._cmds.update_subscription(sid, tickers, action)
 
     def list_subscriptions(self) -> int:
         """Queue ``list_subscriptions`` (a cheap keepalive whose ``ok`` proves the link lives)."""
-        return self._send("list_subscriptions")
+        return self._cmds.list_subscriptions()
 
     def has_data_to_send(self) -> bool:
-        return bool(self._outbox)
+        return bool(self._cmds)
 
     def data_to_send(self) -> list[str]:
         """Drain the queued command frames (JSON text), oldest first."""
-        out, self._outbox = self._outbox, []
-        return out
+        return self._cmds.drain()
 
     def _channels(self) -> list[str]:
         return [BOOK_CHANNEL, TICKER_CHANNEL] if self.cross_check else [BOOK_CHANNEL]
@@ -200,12 +177,10 @@ class KalshiProtocol:
     # ------------------------------------------------------------------ lifecycle
     def connection_made(self) -> list[KalshiEvent]:
         """A new socket: reset ids/sids, invalidate every book, queue the subscribe."""
-        self._next_id = 1
-        self._commands.clear()
+        self._cmds.reset()
         self._subs.clear()
         self._book_sid.clear()
         self._superseded.clear()
-        self._outbox.clear()
         self._connected = True
         for book in self.books.values():
             book.invalidate("reconnect")
@@ -367,15 +342,15 @@ class KalshiProtocol:
                 self._track(sub, m.market_ticker)
             return events
         # Validated-value caches: a venue uses a few hundred distinct strings.
-        price = _PRICES.get(m.price_dollars)
-        delta = _COUNTS.get(m.delta_fp)
+        price = PRICES.get(m.price_dollars)
+        delta = COUNTS.get(m.delta_fp)
         if price is None or delta is None:
             try:
                 price = parse_price_field(m.price_dollars, m.price, "price_dollars")
                 delta = parse_count(m.delta_fp, m.delta, "delta_fp")
             except DecodeError as exc:
                 return events + self._reject_on_sid(sub, exc, received_ns)
-            _remember(m.price_dollars, price, m.delta_fp, delta)
+            remember(m.price_dollars, price, m.delta_fp, delta)
         if book.awaiting_snapshot:
             self.stats.skipped_awaiting_snapshot += 1
             return events
@@ -531,22 +506,15 @@ class KalshiProtocol:
             return []
         m = f.msg
         try:
-            bid = _opt_price(m.yes_bid_dollars, m.yes_bid, "yes_bid_dollars")
-            ask = _opt_price(m.yes_ask_dollars, m.yes_ask, "yes_ask_dollars")
-            bid_size = _opt_count(m.yes_bid_size_fp, "yes_bid_size_fp")
-            ask_size = _opt_count(m.yes_ask_size_fp, "yes_ask_size_fp")
-            last = _opt_price(m.price_dollars, None, "price_dollars")
+            update = ticker_update(m, received_ns)
         except DecodeError as exc:
             self.stats.rejected += 1
             log.warning("kalshi: rejected ticker frame: %s", exc)
             return events
-        ts = m.ts_ms
-        events.append(
-            TickerUpdate(m.market_ticker, bid, ask, bid_size, ask_size, last, ts, received_ns)
-        )
+        events.append(update)
         book = self.books.get(m.market_ticker)
         if self.cross_check and book is not None and not book.stale:
-            events += self._cross_check(book, bid, ask, received_ns)
+            events += self._cross_check(book, update.yes_bid, update.yes_ask, received_ns)
         return events
 
     def _cross_check(
@@ -578,19 +546,11 @@ class KalshiProtocol:
         events = self._seq(f.sid, f.seq, received_ns, "trade")
         if events is None:
             return []
-        m = f.msg
         try:
-            yes = _opt_price(m.yes_price_dollars, m.yes_price, "yes_price_dollars")
-            no = _opt_price(m.no_price_dollars, None, "no_price_dollars")
-            count = _opt_count(m.count_fp if m.count_fp is not None else m.count, "count_fp")
+            events.append(trade_event(f.msg, received_ns))
         except DecodeError as exc:
             self.stats.rejected += 1
             log.warning("kalshi: rejected trade frame: %s", exc)
-            return events
-        side = m.taker_outcome_side or m.taker_side
-        events.append(
-            Trade(m.market_ticker, yes, no, count, side, m.taker_book_side, m.ts_ms, received_ns)
-        )
         return events
 
     def _on_lifecycle(
@@ -608,7 +568,7 @@ class KalshiProtocol:
 
     def _on_subscribed(self, f: SubscribedFrame) -> list[KalshiEvent]:
         sid, channel = f.msg.sid, f.msg.channel
-        cmd = self._commands.get(f.id) if f.id is not None else None
+        cmd = self._cmds.lookup(f.id)
         tickers = cmd[1].get("market_tickers", []) if cmd else []
         sub = _Sub(sid, channel, tickers)
         self._subs[sid] = sub
@@ -633,7 +593,7 @@ class KalshiProtocol:
     def _on_error(self, f: ErrorFrame) -> list[KalshiEvent]:
         self.stats.errors += 1
         code = f.msg.code
-        cmd = self._commands.get(f.id) if f.id is not None else None
+        cmd = self._cmds.lookup(f.id)
         cmd_name = cmd[0] if cmd else "?"
         terminal = code in TERMINAL_ERROR_CODES
         events: list[KalshiEvent] = []
@@ -663,30 +623,3 @@ class KalshiProtocol:
                 "kalshi: error %d for %s command %s: %s", code, cmd_name, f.id, f.msg.msg[:120]
             )
         return [VenueErrorReply(f.id, code, f.msg.msg, terminal), *events]
-
-
-_PRICES: dict[object, int] = {}
-_COUNTS: dict[object, int] = {}
-_CACHE_MAX = 65_536
-
-
-def _remember(price_key: object, price: int, count_key: object, count: int) -> None:
-    """Cache exact conversions of wire strings (not floats: ``0.5`` and ``"0.5"`` agree anyway)."""
-    if type(price_key) is str:
-        if len(_PRICES) >= _CACHE_MAX:
-            _PRICES.clear()
-        _PRICES[price_key] = price
-    if type(count_key) is str:
-        if len(_COUNTS) >= _CACHE_MAX:
-            _COUNTS.clear()
-        _COUNTS[count_key] = count
-
-
-def _opt_price(value: object, legacy_cents: int | None, field: str) -> int | None:
-    if value is None and legacy_cents is None:
-        return None
-    return parse_price_field(value, legacy_cents, field, allow_bounds=True)
-
-
-def _opt_count(value: object, field: str) -> int | None:
-    return None if value is None else parse_count(value, None, field)
