@@ -1,0 +1,110 @@
+"""``arbees monitor``: the Polymarket monitor (run it inside the VPN's network namespace)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+from typing import Any
+
+import httpx
+import trio
+
+from arbees.bus import Bus
+from arbees.cli._common import add_service_options, env, env_float, env_int
+from arbees.cli._run import run_service, secrets_from_env
+from arbees.cli._wiring import PolymarketFeedAdapter
+from arbees.egress import EgressSettings
+from arbees.obs.metrics import Registry
+from arbees.polymarket.feed import DEFAULT_WS_URL, FeedConfig
+from arbees.services.monitor import PolymarketMonitor
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "monitor",
+        help="run the Polymarket monitor: verify egress, stream prices to the bus",
+        description="Verifies where traffic leaves (Gluetun control server or an ipinfo-style "
+        "URL) before connecting to Polymarket and every EGRESS_CHECK_INTERVAL; streams the "
+        "assigned tokens and publishes prices on polymarket:prices and the "
+        "polymarket:latest_prices hash. Fails closed when egress is not verified.",
+    )
+    add_service_options(p)
+    p.add_argument(
+        "--ws-url",
+        default=env("POLYMARKET_WS_URL", DEFAULT_WS_URL),
+        help="Polymarket market-channel WebSocket (env POLYMARKET_WS_URL)",
+    )
+    p.add_argument(
+        "--proxy",
+        default=env("POLYMARKET_PROXY_URL", "") or None,
+        help="HTTP CONNECT proxy for Polymarket traffic (env POLYMARKET_PROXY_URL)",
+    )
+    p.add_argument(
+        "--egress-url",
+        default=None,
+        help="egress check URL (env EGRESS_CHECK_URL; in the VPN namespace "
+        "http://localhost:8000/v1/publicip/ip). The API key comes from env "
+        "EGRESS_CHECK_API_KEY only; policy from EGRESS_FORBIDDEN_COUNTRIES (default US) "
+        "and EGRESS_REQUIRED_COUNTRIES",
+    )
+    p.add_argument(
+        "--egress-interval",
+        type=float,
+        default=env_float("EGRESS_CHECK_INTERVAL", 60.0),
+        help="seconds between egress checks (env EGRESS_CHECK_INTERVAL)",
+    )
+    p.add_argument(
+        "--tokens-per-socket",
+        type=int,
+        default=env_int("POLYMARKET_TOKENS_PER_SOCKET", 250),
+        help="tokens per WebSocket connection, at most 500 (env POLYMARKET_TOKENS_PER_SOCKET)",
+    )
+    p.add_argument(
+        "--silence-timeout",
+        type=float,
+        default=env_float("POLYMARKET_SILENCE_TIMEOUT", 60.0),
+        help="reconnect a socket silent this long (env POLYMARKET_SILENCE_TIMEOUT)",
+    )
+    p.add_argument(
+        "--instance",
+        default=env("MONITOR_ID", socket.gethostname()),
+        help="instance id for health (env MONITOR_ID; default: host name)",
+    )
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    secrets_from_env("EGRESS_CHECK_API_KEY", "REDIS_PASSWORD")
+    settings = EgressSettings.from_env(
+        os.environ, url=args.egress_url, interval=args.egress_interval
+    )
+    config = FeedConfig(
+        url=args.ws_url,
+        tokens_per_socket=args.tokens_per_socket,
+        silence_timeout=args.silence_timeout,
+        proxy=args.proxy,
+    )
+
+    async def body(bus: Bus, nursery: trio.Nursery, registry: Registry) -> None:
+        # The egress check uses the same route (proxy) as the Polymarket traffic it guards.
+        async with httpx.AsyncClient(proxy=args.proxy) as client:
+            guard = settings.guard(client, name="polymarket-monitor")
+            monitor = PolymarketMonitor(
+                bus,
+                lambda tokens: PolymarketFeedAdapter(tokens, config),
+                guard,
+                instance=args.instance,
+            )
+            registry.gauge("monitor_published", "price updates published",
+                           read=lambda: monitor.stats.published)  # fmt: skip
+            registry.gauge("monitor_egress_verified", "1 while egress is verified",
+                           read=lambda: float(guard.verified))  # fmt: skip
+            registry.gauge("monitor_tokens", "assigned tokens", read=lambda: len(monitor.tokens))
+            registry.gauge("monitor_egress_losses", "egress losses",
+                           read=lambda: monitor.stats.egress_losses)  # fmt: skip
+            registry.gauge("bus_publish_failed", "messages the bus could not send",
+                           read=lambda: bus.stats.publish_failed)  # fmt: skip
+            await monitor.run()
+
+    return run_service(args, "monitor", body)
