@@ -17,17 +17,27 @@ from arbees.kalshi.feed import (
     KalshiFeed,
     open_kalshi_feed,
 )
+from arbees.kalshi.models import Event, KalshiOrderbook, Market, Series
 from arbees.kalshi.protocol import KalshiProtocol
+from arbees.kalshi.rest import DEMO_REST_URL, PROD_REST_URL, KalshiRest, TokenBucket
 
 __all__ = [
+    "DEMO_REST_URL",
     "DEMO_WS_URL",
+    "PROD_REST_URL",
     "PROD_WS_URL",
+    "Event",
     "KalshiBook",
     "KalshiBookUpdate",
     "KalshiFeed",
+    "KalshiOrderbook",
     "KalshiProtocol",
+    "KalshiRest",
     "KalshiSigner",
     "KalshiStats",
+    "Market",
+    "Series",
+    "TokenBucket",
     "load_private_key",
     "open_kalshi_feed",
 ]

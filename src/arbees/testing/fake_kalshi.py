@@ -118,7 +118,8 @@ class FakeKalshi(FakeKalshiRest):
 
     Attributes for assertions: ``connections`` (accepted upgrades), ``auth_failures``,
     ``signatures`` (signature header of each accepted upgrade), ``commands`` (every command
-    received, decoded), ``dropped`` (deltas burnt by :meth:`drop_next_deltas`).
+    received, decoded), ``dropped`` (deltas burnt by :meth:`drop_next_deltas`), ``pongs``
+    (heartbeat pings the client answered).
     """
 
     def __init__(
@@ -139,6 +140,7 @@ class FakeKalshi(FakeKalshiRest):
         self.signatures: list[str] = []
         self.commands: list[dict[str, Any]] = []
         self.dropped = 0
+        self.pongs = 0
         self._conns: set[_Conn] = set()
         self._drops = 0
         self._stalled = False
@@ -227,6 +229,7 @@ class FakeKalshi(FakeKalshiRest):
                 log.info("fake kalshi: no pong after ping %d, dropping the client", n)
                 conn.scope.cancel()
                 return
+            self.pongs += 1
 
     # ------------------------------------------------------------------ knobs
     def set_book(self, ticker: str, *, yes: LevelsIn = (), no: LevelsIn = ()) -> None:
