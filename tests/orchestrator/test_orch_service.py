@@ -1,0 +1,133 @@
+"""Service behaviours on the in-process bus: failures, joins, strays, fee updates, metrics."""
+
+from __future__ import annotations
+
+import attrs
+import trio
+from orch_fixtures import make_inputs
+from orch_shards import FAST, FakeShard, Observer, wait_for
+
+from arbees.bus import MemoryBus
+from arbees.errors import VenueError
+from arbees.messages import (
+    GAME_ASSIGNMENTS_HASH,
+    Channel,
+    MarketAssignment,
+    ShardHeartbeat,
+    SystemAlert,
+)
+from arbees.obs.metrics import Registry
+from arbees.services.discovery import StaticGameSource
+from arbees.services.orchestrator import open_orchestrator
+
+QUICK = attrs.evolve(FAST, settle_delay=0.0, discovery_interval=0.1)
+
+
+async def _alerts(bus: MemoryBus, out: list[SystemAlert]) -> None:
+    async with bus.subscribe(Channel.SYSTEM_ALERTS) as sub:
+        async for env in sub:
+            assert isinstance(env.message, SystemAlert)
+            out.append(env.message)
+
+
+async def test_discovery_failure_keeps_assignments_and_alerts() -> None:
+    bus = MemoryBus()
+    source = StaticGameSource(make_inputs(range(4)))
+    alerts: list[SystemAlert] = []
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_alerts, bus, alerts)
+        shard = FakeShard(bus, "s1")
+        await nursery.start(shard.run)
+        async with open_orchestrator(bus, source, QUICK) as orch:
+            await wait_for(lambda: len(shard.games) == 4, 3)
+            source.error = VenueError("Kalshi GET /events: HTTP 503")
+            await wait_for(lambda: orch.stats.consecutive_failures >= 3, 3)
+            assert len(shard.games) == 4
+            assert len(await bus.hgetall(GAME_ASSIGNMENTS_HASH)) == 4
+            assert orch.stats.retired == 0
+            status = orch.status()
+            assert not status.healthy
+            assert "discovery failed" in status.reason
+            assert any(a.type == "ORCHESTRATOR_DISCOVERY_FAILED" for a in alerts)
+            source.error = None
+            await wait_for(lambda: orch.status().healthy, 3)
+        nursery.cancel_scope.cancel()
+
+
+async def test_no_shard_means_waiting_then_a_join_takes_them() -> None:
+    bus = MemoryBus()
+    alerts: list[SystemAlert] = []
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_alerts, bus, alerts)
+        async with open_orchestrator(bus, StaticGameSource(make_inputs(range(6))), QUICK) as orch:
+            await wait_for(lambda: orch.stats.unowned == 6, 2)
+            await wait_for(
+                lambda: any(a.type == "ORCHESTRATOR_GAMES_UNASSIGNED" for a in alerts), 2
+            )
+            assert await bus.hgetall(GAME_ASSIGNMENTS_HASH) == {}
+            first = FakeShard(bus, "s1")
+            await nursery.start(first.run)
+            await wait_for(lambda: len(first.games) == 6, 2)
+            second = FakeShard(bus, "s2")
+            await nursery.start(second.run)
+            await wait_for(lambda: len(first.games) == len(second.games) == 3, 2)
+            assert orch.stats.moves == 3  # exactly the newcomer's share
+            assert orch.loads() == {"s1": 3, "s2": 3}
+        nursery.cancel_scope.cancel()
+
+
+async def test_stray_game_is_unassigned_and_bad_heartbeats_counted() -> None:
+    bus = MemoryBus()
+    async with trio.open_nursery() as nursery:
+        observer = Observer(bus)
+        await nursery.start(observer.run)
+        async with open_orchestrator(bus, StaticGameSource(make_inputs(range(2))), QUICK) as orch:
+            owner = FakeShard(bus, "s1")
+            await nursery.start(owner.run)
+            await wait_for(lambda: len(owner.games) == 2, 2)
+            # a second shard claims a game nobody knows (e.g. a stale process)
+            rogue = FakeShard(bus, "s2")
+            rogue.games.add("KXNBAGAME-GHOST")
+            await nursery.start(rogue.run)
+            await wait_for(lambda: "KXNBAGAME-GHOST" not in rogue.games, 2)
+            await wait_for(lambda: len(owner.games) == len(rogue.games) == 1, 2)
+            # ... then claims the game the other shard owns
+            theirs = next(iter(owner.games))
+            rogue.extra_games = (theirs,)
+            await wait_for(
+                lambda: any(
+                    m.game_id == theirs and m.action == "unassign" and m.shard_id == "s2"
+                    for m in observer.messages
+                ),
+                2,
+            )
+            assert orch.stats.stray_unassigns >= 2
+            assert theirs in owner.games
+            await bus.publish(Channel.SHARD_HEARTBEATS, ShardHeartbeat(" ", 0))
+            await wait_for(lambda: orch.stats.heartbeats_rejected == 1, 2)
+        assert observer.violations == []
+        nursery.cancel_scope.cancel()
+
+
+async def test_fee_update_republishes_to_the_same_owner_and_metrics_render() -> None:
+    bus = MemoryBus()
+    source = StaticGameSource(make_inputs(range(3)))
+    registry = Registry()
+    async with trio.open_nursery() as nursery:
+        shard = FakeShard(bus, "s1")
+        await nursery.start(shard.run)
+        async with open_orchestrator(bus, source, QUICK, registry=registry) as orch:
+            await wait_for(lambda: len(shard.games) == 3, 2)
+            source.inputs = attrs.evolve(source.inputs, kalshi_fee_multipliers={"KXNBAGAME": "2"})
+            await wait_for(lambda: any(m.kalshi_fee_multiplier == "2" for m in shard.seen[-3:]), 2)
+            stored = await bus.hgetall(GAME_ASSIGNMENTS_HASH)
+            assert all(
+                isinstance(m, MarketAssignment) and m.kalshi_fee_multiplier == "2"
+                for m in stored.values()
+            )
+            assert orch.stats.moves == orch.stats.retired == 0
+            text = registry.render()
+            assert "arbees_orchestrator_games 3.0" in text
+            assert "arbees_orchestrator_shards_live 1.0" in text
+            assert "arbees_orchestrator_assignments_sent_total" in text
+        nursery.cancel_scope.cancel()
