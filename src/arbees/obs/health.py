@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import trio
 
-from arbees.bus import Bus
+from arbees.bus.base import Bus
 from arbees.errors import BusError
 from arbees.messages import Channel, ServiceStatus, now_ms
 

@@ -25,7 +25,7 @@ import attrs
 import trio
 
 from arbees.book import BookView, mirror_levels
-from arbees.bus import Bus
+from arbees.bus.base import Bus
 from arbees.egress import EgressGuard, EgressState, run_while_verified
 from arbees.errors import ArbeesError, BusError
 from arbees.messages import (

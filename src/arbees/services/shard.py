@@ -24,7 +24,7 @@ from typing import Any
 import attrs
 import trio
 
-from arbees.bus import Bus
+from arbees.bus.base import Bus
 from arbees.errors import BusError
 from arbees.messages import (
     GAME_ASSIGNMENTS_HASH,

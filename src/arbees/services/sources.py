@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import attrs
 import trio
 
-from arbees.bus import Bus
+from arbees.bus.base import Bus
 from arbees.errors import BusError
 from arbees.messages import (
     LATEST_PRICES_HASH,
