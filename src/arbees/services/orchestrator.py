@@ -31,7 +31,7 @@ from functools import partial
 import attrs
 import trio
 
-from arbees.bus import Bus, Subscription
+from arbees.bus.base import Bus, Subscription
 from arbees.errors import BusError, DecodeError
 from arbees.messages import (
     GAME_ASSIGNMENTS_HASH,
@@ -426,7 +426,8 @@ class Orchestrator:
         self.epochs.pop(game, None)
         self.stats.retired += 1
         log.info("retiring %s (%s), owner %s", game, why, owner)
-        await self._publish_unassign(spec, owner or "", epoch)
+        if owner is not None:
+            await self._publish_unassign(spec, owner, epoch)
         await self.bus.hdel(GAME_ASSIGNMENTS_HASH, game)
         await self.bus.hdel(TOKEN_ASSIGNMENTS_HASH, *spec.tokens)
 
