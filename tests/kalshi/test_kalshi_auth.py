@@ -114,17 +114,17 @@ def test_wrong_format_is_a_clear_config_error(tmp_path: Path) -> None:
 def test_from_env(tmp_path: Path) -> None:
     pem = generate_test_key_pem()
     assert KalshiSigner.from_env({}) is None
-    s = KalshiSigner.from_env({"KALSHI_API_KEY_ID": "kid", "KALSHI_PRIVATE_KEY": pem})
+    s = KalshiSigner.from_env({"KALSHI_API_KEY": "kid", "KALSHI_PRIVATE_KEY": pem})
     assert s is not None
     assert s.headers("GET", "/x")[HEADER_KEY] == "kid"
     path = tmp_path / "key.pem"
     path.write_text(pem)
     path.chmod(0o600)
-    assert KalshiSigner.from_env({"KALSHI_API_KEY_ID": "kid", "KALSHI_PRIVATE_KEY_PATH": str(path)})
-    with pytest.raises(ConfigError, match="KALSHI_API_KEY_ID"):
+    assert KalshiSigner.from_env({"KALSHI_API_KEY": "kid", "KALSHI_PRIVATE_KEY_PATH": str(path)})
+    with pytest.raises(ConfigError, match="KALSHI_API_KEY"):
         KalshiSigner.from_env({"KALSHI_PRIVATE_KEY": pem})
     with pytest.raises(ConfigError, match="KALSHI_PRIVATE_KEY"):
-        KalshiSigner.from_env({"KALSHI_API_KEY_ID": "kid"})
+        KalshiSigner.from_env({"KALSHI_API_KEY": "kid"})
     with pytest.raises(ConfigError) as info:
-        KalshiSigner.from_env({"KALSHI_API_KEY_ID": "kid", "KALSHI_PRIVATE_KEY": "garbage-secret"})
+        KalshiSigner.from_env({"KALSHI_API_KEY": "kid", "KALSHI_PRIVATE_KEY": "garbage-secret"})
     assert "garbage-secret" not in str(info.value)

@@ -98,7 +98,7 @@ async def test_record_then_fold_matches_venue(
 def test_record_cli_requires_credentials(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for var in ("KALSHI_API_KEY_ID", "KALSHI_PRIVATE_KEY_PATH", "KALSHI_PRIVATE_KEY"):
+    for var in ("KALSHI_API_KEY", "KALSHI_PRIVATE_KEY_PATH", "KALSHI_PRIVATE_KEY"):
         monkeypatch.delenv(var, raising=False)
     assert main(["record", "kalshi", "--tickers", "A,B", "--out", "/nonexistent/x.jsonl"]) == 2
-    assert "KALSHI_API_KEY_ID" in capsys.readouterr().err
+    assert "KALSHI_API_KEY" in capsys.readouterr().err

@@ -41,7 +41,7 @@ __all__ = [
 HEADER_KEY = "KALSHI-ACCESS-KEY"
 HEADER_TIMESTAMP = "KALSHI-ACCESS-TIMESTAMP"
 HEADER_SIGNATURE = "KALSHI-ACCESS-SIGNATURE"
-ENV_KEY_ID = "KALSHI_API_KEY_ID"
+ENV_KEY_ID = "KALSHI_API_KEY"
 ENV_PRIVATE_KEY_PATH = "KALSHI_PRIVATE_KEY_PATH"
 ENV_PRIVATE_KEY = "KALSHI_PRIVATE_KEY"
 
@@ -119,7 +119,7 @@ class KalshiSigner:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> KalshiSigner | None:
-        """Build from ``KALSHI_API_KEY_ID`` + ``KALSHI_PRIVATE_KEY_PATH`` or ``KALSHI_PRIVATE_KEY``.
+        """Build from ``KALSHI_API_KEY`` + ``KALSHI_PRIVATE_KEY_PATH`` or ``KALSHI_PRIVATE_KEY``.
 
         Returns ``None`` when no key id is configured (public, unsigned access).
         """

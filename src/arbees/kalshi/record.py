@@ -1,7 +1,7 @@
 """``arbees record kalshi --tickers ... --out FILE``: the CLI side of Kalshi recording.
 
 Discovered by ``arbees.cli.cmd_record`` (``register_record``). The only place in the
-package that reads the environment: the key comes from ``KALSHI_API_KEY_ID`` plus
+package that reads the environment: the key comes from ``KALSHI_API_KEY`` plus
 ``KALSHI_PRIVATE_KEY_PATH`` (a chmod-600 PEM file) or ``KALSHI_PRIVATE_KEY`` (PEM text).
 """
 
