@@ -25,10 +25,8 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from functools import partial
 
-import attrs
 import trio
 
 from arbees.bus.base import Bus, Subscription
@@ -43,101 +41,20 @@ from arbees.messages import (
     SystemAlert,
     now_ms,
 )
-from arbees.obs.health import default_instance, run_heartbeat
-from arbees.obs.metrics import Counter, Gauge, Registry
+from arbees.obs.health import run_heartbeat
+from arbees.obs.metrics import Registry
 from arbees.services.assignment import ShardTable, changes, rebalance
 from arbees.services.discovery import Discovery, GameSource, GameSpec, discover_games
+from arbees.services.orchestrator_config import (
+    SERVICE,
+    OrchestratorConfig,
+    OrchestratorMetrics,
+    OrchestratorStats,
+)
 
 __all__ = ["Orchestrator", "OrchestratorConfig", "OrchestratorStats", "open_orchestrator"]
 
 log = logging.getLogger(__name__)
-
-SERVICE = "orchestrator"
-
-
-@attrs.frozen
-class OrchestratorConfig:
-    """Timing knobs (seconds) and matching settings.
-
-    Attributes:
-        discovery_interval: time between discoveries (env ``DISCOVERY_INTERVAL``).
-        shard_timeout: a shard silent this long loses its games (env ``SHARD_TIMEOUT``).
-        republish_interval: full-state republish period (delivery is at-most-once).
-        check_interval: the reconciler's tick (shard expiry resolution).
-        settle_delay: after start, wait this long for heartbeats before placing games, so a
-            cold start does not pile everything on the first shard heard.
-        start_window: the matcher's start-time tolerance.
-        health_interval: health heartbeat period.
-        health_ttl: health heartbeat time-to-live.
-        unhealthy_after_failures: consecutive failed discoveries that make it unhealthy.
-        instance: instance id for the health heartbeat.
-    """
-
-    discovery_interval: float = 300.0
-    shard_timeout: float = 30.0
-    republish_interval: float = 5.0
-    check_interval: float = 1.0
-    settle_delay: float = 3.0
-    start_window: timedelta = timedelta(hours=3)
-    health_interval: float = 2.0
-    health_ttl: float = 10.0
-    unhealthy_after_failures: int = 3
-    instance: str = attrs.field(factory=default_instance)
-
-
-@attrs.define
-class OrchestratorStats:
-    """Counters (monotonic) and current figures of one orchestrator.
-
-    Attributes:
-        discoveries: successful discoveries.
-        discovery_failures: failed discoveries (venue down, bad body).
-        consecutive_failures: failures since the last success.
-        matched: games matched by the last discovery.
-        rejections: rejections of the last discovery, by reason.
-        fee_defaults: matched games whose Polymarket fee fell back to the default rate.
-        games: games currently known.
-        unowned: games currently waiting for a shard.
-        shards_live: live shards.
-        heartbeats: heartbeats accepted.
-        heartbeats_rejected: heartbeats refused (empty shard id, wrong type).
-        assigned: games given to a shard that had no owner.
-        moves: games moved away from a live shard (rebalance).
-        reassigned: games taken from a dead shard.
-        retired: games removed (closed, settled, gone from the venues).
-        unassigns_sent: unassign messages published.
-        assigns_sent: assign messages published (including republishing).
-        stray_unassigns: unassigns sent to a shard running a game it does not own.
-        shard_restarts: restarts seen (new ``started_ms``).
-        shards_expired: shards declared dead.
-        bus_errors: reconcile rounds cut short by the bus (retried on the next tick).
-        restored: games restored from the hashes at start-up.
-        dropped_stored: stored hash entries that were inconsistent and removed.
-    """
-
-    discoveries: int = 0
-    discovery_failures: int = 0
-    consecutive_failures: int = 0
-    matched: int = 0
-    rejections: dict[str, int] = attrs.field(factory=dict)
-    fee_defaults: int = 0
-    games: int = 0
-    unowned: int = 0
-    shards_live: int = 0
-    heartbeats: int = 0
-    heartbeats_rejected: int = 0
-    assigned: int = 0
-    moves: int = 0
-    reassigned: int = 0
-    retired: int = 0
-    unassigns_sent: int = 0
-    assigns_sent: int = 0
-    stray_unassigns: int = 0
-    shard_restarts: int = 0
-    shards_expired: int = 0
-    bus_errors: int = 0
-    restored: int = 0
-    dropped_stored: int = 0
 
 
 class Orchestrator:
@@ -173,8 +90,7 @@ class Orchestrator:
         self._settle_until = 0.0
         self._next_republish = 0.0
         self._waiting_alerted = False
-        self._counters: dict[str, Counter] = {}
-        self._rejections: Gauge | None = None
+        self._metrics: OrchestratorMetrics | None = None
         if registry is not None:
             self._register(registry)
 
@@ -544,43 +460,11 @@ class Orchestrator:
 
     # ------------------------------------------------------------------ metrics
     def _register(self, registry: Registry) -> None:
-        s = self.stats
-        for name, attr, help_text in (
-            ("orchestrator_games", "games", "games known"),
-            ("orchestrator_games_matched", "matched", "games matched by the last discovery"),
-            ("orchestrator_games_unowned", "unowned", "games waiting for a shard"),
-            ("orchestrator_shards_live", "shards_live", "live shards"),
-        ):
-            registry.gauge(name, help_text, read=partial(_read, s, attr))
-        for name, attr, help_text in _COUNTERS:
-            self._counters[attr] = registry.counter(name, help_text)
-        self._rejections = registry.gauge(
-            "orchestrator_rejections", "rejections of the last discovery, by reason", ("reason",)
-        )
+        self._metrics = OrchestratorMetrics(registry, self.stats)
 
     def _sync_metrics(self) -> None:
-        for attr, counter in self._counters.items():
-            counter.values[()] = float(getattr(self.stats, attr))
-        if self._rejections is not None:
-            self._rejections.values = {(k,): float(v) for k, v in self.stats.rejections.items()}
-
-
-_COUNTERS = (
-    ("orchestrator_discoveries_total", "discoveries", "successful discoveries"),
-    ("orchestrator_discovery_failures_total", "discovery_failures", "failed discoveries"),
-    ("orchestrator_moves_total", "moves", "games moved between live shards"),
-    ("orchestrator_reassigned_total", "reassigned", "games taken from dead shards"),
-    ("orchestrator_assigned_total", "assigned", "unowned games given to a shard"),
-    ("orchestrator_retired_total", "retired", "games retired"),
-    ("orchestrator_assignments_sent_total", "assigns_sent", "assign messages published"),
-    ("orchestrator_unassignments_sent_total", "unassigns_sent", "unassign messages published"),
-    ("orchestrator_heartbeats_rejected_total", "heartbeats_rejected", "bad heartbeats"),
-    ("orchestrator_shards_expired_total", "shards_expired", "shards declared dead"),
-)
-
-
-def _read(stats: OrchestratorStats, attr: str) -> float:
-    return float(getattr(stats, attr))
+        if self._metrics is not None:
+            self._metrics.sync()
 
 
 @asynccontextmanager
