@@ -116,6 +116,10 @@ class KalshiFeed:
         buffer: capacity of the update channel.
         cross_check: also subscribe ``ticker`` and mark books disagreeing with it stale.
         backoff: reconnect policy.
+        keepalive_interval: seconds between ``list_subscriptions`` round trips (default
+            ``silence_timeout / 3``). Each answer proves every frame sent before it has
+            arrived, which is what keeps a quiet book usable for a consumer with a
+            maximum price age: set it well below that age.
         ready_timeout: :meth:`run` reports ready once every book has its first snapshot,
             or after this many seconds.
         on_frame: called with every raw frame and its receive time (recording).
@@ -140,6 +144,7 @@ class KalshiFeed:
         backoff: Backoff | None = None,
         resync_interval: float = 1.0,
         ready_timeout: float = 10.0,
+        keepalive_interval: float | None = None,
         on_frame: Callable[[Message, int], None] | None = None,
     ) -> None:
         self.protocol = KalshiProtocol(
@@ -169,7 +174,9 @@ class KalshiFeed:
             on_connect=self._on_connect,
             on_disconnect=self._on_disconnect,
         )
-        self._keepalive_every = max(silence_timeout / 3, 0.05)
+        if keepalive_interval is None:
+            keepalive_interval = silence_timeout / 3
+        self._keepalive_every = max(min(keepalive_interval, silence_timeout / 3), 0.05)
         self._silence_timeout = silence_timeout
         self._last_message = 0.0
         self._silence_flagged = False
