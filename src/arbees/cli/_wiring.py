@@ -29,7 +29,7 @@ __all__ = [
 
 
 class PolymarketFeedAdapter:
-    """A :class:`PolymarketFeed` as an ``InstrumentFeed`` (tokens may be added before run)."""
+    """A :class:`PolymarketFeed` as an ``InstrumentFeed``."""
 
     def __init__(self, tokens: Iterable[str], config: FeedConfig) -> None:
         self.feed = PolymarketFeed(tokens, config)
@@ -39,17 +39,10 @@ class PolymarketFeedAdapter:
         await self.feed.run(task_status=task_status)
 
     async def add(self, instruments: Iterable[str]) -> None:
-        if self.feed._nursery is None:
-            self.feed._initial.extend(t for t in instruments if t not in self.feed._initial)
-            return
         await self.feed.add_tokens(instruments)
 
     async def remove(self, instruments: Iterable[str]) -> None:
-        items = list(instruments)
-        if self.feed._nursery is None:
-            self.feed._initial[:] = [t for t in self.feed._initial if t not in items]
-            return
-        await self.feed.remove_tokens(items)
+        await self.feed.remove_tokens(instruments)
 
 
 class KalshiFeedAdapter:

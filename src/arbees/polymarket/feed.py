@@ -250,13 +250,18 @@ class PolymarketFeed:
             task_status.started()
 
     async def add_tokens(self, tokens: Iterable[str]) -> None:
-        """Subscribe more tokens: fill sockets with room, open new sockets for the rest."""
+        """Subscribe more tokens: fill sockets with room, open new sockets for the rest.
+
+        Before :meth:`run` the tokens join the initial set.
+        """
         new = [t for t in _validated(tokens) if t not in self._shard_of]
+        nursery = self._nursery
+        if nursery is None:  # not running yet: the first connections subscribe them
+            self._initial.extend(t for t in new if t not in self._initial)
+            await trio.lowlevel.checkpoint()
+            return
         if not new:
             return
-        nursery = self._nursery
-        if nursery is None:
-            raise RuntimeError("add_tokens() needs a running feed")
         by_shard: dict[_Shard, list[str]] = {}
         for shard in self._shards:
             if not new:
@@ -281,6 +286,9 @@ class PolymarketFeed:
 
     async def remove_tokens(self, tokens: Iterable[str]) -> None:
         """Unsubscribe tokens; a socket left with no token is closed."""
+        tokens = list(tokens)
+        if self._nursery is None:
+            self._initial[:] = [t for t in self._initial if t not in tokens]
         by_shard: dict[_Shard, list[str]] = {}
         for token in tokens:
             shard = self._shard_of.pop(token, None)
