@@ -57,8 +57,14 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from arbees import codec
-from arbees.bus._queue import DropOldestQueue
-from arbees.bus._redis_aio import Outgoing, PubSubEvent, read_batch, send_batch
+from arbees.bus._redis_aio import (
+    Outbox,
+    Outgoing,
+    PubSubEvent,
+    pump_outbox,
+    pump_pubsub,
+    send_batch,
+)
 from arbees.bus.base import Bus, BusStats, Envelope, Subscription
 from arbees.config import redact_url
 from arbees.errors import BusError, ConfigError, DecodeError
@@ -121,7 +127,7 @@ class RedisBus(Bus):
         self._connect_timeout = connect_timeout
         self._command_timeout = command_timeout
         self._subscribe_timeout = subscribe_timeout
-        self._queue: DropOldestQueue[Outgoing] = DropOldestQueue(publish_queue)
+        self._outbox = Outbox(publish_queue)
         self._subs: dict[str, list[Subscription]] = {}
         self._pending: dict[str, int] = {}
         self._confirmed: dict[str, trio.Event] = {}
@@ -163,7 +169,7 @@ class RedisBus(Bus):
                         nursery.start_soon(self._reader)
                         task_status.started(self)
                         await self._stop.wait()
-                        self._queue.close()  # the publisher drains it, then stops
+                        self._outbox.close()  # the publisher drains it, then stops
                         with trio.move_on_after(1.0):  # flush what callers already published
                             await self._flushed.wait()
                         nursery.cancel_scope.cancel()
@@ -265,16 +271,19 @@ class RedisBus(Bus):
         self._enqueue(Outgoing(channel, codec.encode(message), key, field))
 
     def _enqueue(self, item: Outgoing) -> None:
-        if not self._queue.put_nowait(item):
+        if not self._outbox.put(item):
             self.stats.publish_failed += 1
-            if self._queue.dropped in (1, 10, 100) or self._queue.dropped % 10_000 == 0:
-                log.warning("publish queue full: dropped %d oldest so far", self._queue.dropped)
+            dropped = self._outbox.dropped
+            if dropped in (1, 10, 100) or dropped % 10_000 == 0:
+                log.warning("publish queue full: dropped %d oldest so far", dropped)
 
     async def _publisher(self) -> None:
-        lost = 0  # messages lost in the current outage (0 = Redis is up)
+        down = False  # Redis unreachable: discard, count, retry with backoff
+        lost = 0  # messages lost in the current outage
         backoffs = self._backoffs()
+        client = self._client_or_fail()
         while True:
-            if lost:
+            if down:
                 if self._stop.is_set():  # closing during an outage: nothing can be flushed
                     self._discard_queued()
                     self._flushed.set()
@@ -282,7 +291,7 @@ class RedisBus(Bus):
                 await trio.sleep(next(backoffs))
                 lost += self._discard_queued()
                 try:
-                    await self._aio(self._client_or_fail().ping)()
+                    await self._aio(client.ping)()
                 except _TRANSPORT_ERRORS:
                     continue
                 self.stats.reconnects += 1
@@ -299,22 +308,36 @@ class RedisBus(Bus):
                     details={"lost": str(lost), "url": self.safe_url},
                 )
                 if await self._send([Outgoing(Channel.SYSTEM_ALERTS, codec.encode(alert))]):
-                    lost = 0
+                    down, lost = False, 0
                     backoffs = self._backoffs()
                 continue
             try:
-                first = await self._queue.get()
-            except trio.EndOfChannel:  # closed and drained
-                self._flushed.set()
-                return
-            batch = [first]
-            while len(batch) < self._max_batch and len(self._queue):
-                batch.append(self._queue.get_nowait())
-            if not await self._send(batch):
-                lost += len(batch)
+                # One crossing for the pump's whole life; it returns once the outbox is
+                # closed (aclose) and drained.
+                await self._aio(pump_outbox)(client, self._outbox, self._max_batch, self._on_sent)
+            except _TRANSPORT_ERRORS as exc:
+                failed, self._outbox.in_flight = self._outbox.in_flight, 0
+                self.stats.publish_failed += failed
+                down, lost = True, failed
+                log.warning(
+                    "cannot publish to Redis at %s (%s: %s); retrying with backoff",
+                    self.safe_url,
+                    type(exc).__name__,
+                    self._scrub(exc),
+                )
+                continue
+            self._flushed.set()
+            return
+
+    def _on_sent(self, sent: int, refused: int, first_error: str) -> None:
+        self.stats.published += sent
+        if refused:
+            self.stats.publish_failed += refused
+            log.warning("Redis refused %d queued writes: %s", refused, self._scrub(first_error))
 
     async def _send(self, batch: list[Outgoing]) -> bool:
-        """One pipeline; False (all counted as failed) when Redis is unreachable."""
+        """One pipeline in its own crossing (rare messages such as the outage alert);
+        False (all counted as failed) when Redis is unreachable."""
         try:
             failed, first_error = await self._aio(send_batch)(self._client_or_fail(), batch)
         except _TRANSPORT_ERRORS as exc:
@@ -326,16 +349,12 @@ class RedisBus(Bus):
                 self._scrub(exc),
             )
             return False
-        self.stats.published += len(batch) - failed
-        if failed:
-            self.stats.publish_failed += failed
-            log.warning("Redis refused %d queued writes: %s", failed, self._scrub(first_error))
+        self._on_sent(len(batch) - failed, failed, first_error)
         return True
 
     def _discard_queued(self) -> int:
-        n = len(self._queue)
-        for _ in range(n):
-            self._queue.get_nowait()
+        n = len(self._outbox)
+        self._outbox.items.clear()
         self.stats.publish_failed += n
         return n
 
@@ -415,7 +434,9 @@ class RedisBus(Bus):
         assert pubsub is not None
         while True:
             try:
-                batch = await self._aio(read_batch)(pubsub, self._max_batch)
+                # One crossing until the connection breaks: the pump hands each batch to
+                # _dispatch synchronously, on this thread.
+                await self._aio(pump_pubsub)(pubsub, self._max_batch, self._dispatch)
             except _TRANSPORT_ERRORS as exc:
                 log.warning(
                     "lost the pub/sub connection to Redis at %s (%s); reconnecting",
@@ -424,8 +445,6 @@ class RedisBus(Bus):
                 )
                 self._reader_up = trio.Event()
                 await self._reconnect_pubsub(pubsub)
-                continue
-            self._dispatch(batch)
 
     async def _reconnect_pubsub(self, pubsub: PubSub) -> None:
         for delay in self._backoffs():
