@@ -255,20 +255,25 @@ class RedisBus(Bus):
 
     async def publish(self, channel: str, message: Message) -> None:
         self._check_open(self._closed)
-        await trio.lowlevel.checkpoint()
+        await trio.lowlevel.checkpoint_if_cancelled()
         self._enqueue(Outgoing(channel, codec.encode(message)))
+        # Trio's checkpoint for non-blocking operations: cancellation was checked before
+        # the enqueue, and the pump gets to run right away after it.
+        await trio.lowlevel.cancel_shielded_checkpoint()
 
     async def publish_raw(self, channel: str, payload: bytes) -> None:
         self._check_open(self._closed)
-        await trio.lowlevel.checkpoint()
+        await trio.lowlevel.checkpoint_if_cancelled()
         self._enqueue(Outgoing(channel, bytes(payload)))
+        await trio.lowlevel.cancel_shielded_checkpoint()
 
     async def publish_and_hset(self, channel: str, message: Message, key: str, field: str) -> None:
         """Queue the hash write and the publish for the same pipeline (never raises
         because Redis is down; failures are counted like :meth:`publish`)."""
         self._check_open(self._closed)
-        await trio.lowlevel.checkpoint()
+        await trio.lowlevel.checkpoint_if_cancelled()
         self._enqueue(Outgoing(channel, codec.encode(message), key, field))
+        await trio.lowlevel.cancel_shielded_checkpoint()
 
     def _enqueue(self, item: Outgoing) -> None:
         if not self._outbox.put(item):
