@@ -27,6 +27,7 @@ from decimal import Decimal
 import attrs
 
 from arbees.arb import Combo, Opportunity, PairAsks, PairFees, find_opportunities
+from arbees.book import Level
 from arbees.fees import KalshiFeeModel, PolymarketFeeModel
 from arbees.messages import ArbSignal, MarketAssignment, SignalLeg, TeamLeg, now_ms
 from arbees.money import CENT, Fixed
@@ -410,6 +411,37 @@ class ShardEngine:
         )
 
     # -- views -----------------------------------------------------------------------
+
+    def leg_asks(self, signal: ArbSignal) -> tuple[tuple[Level, ...], ...] | None:
+        """The ask ladder this engine reads for each leg of ``signal``, as of now.
+
+        Called right after a signal was produced, these are the books it was detected on
+        (the paper ledger fills against them). A side that is not usable now (stale, too
+        old) gives an empty ladder; an unknown game or team gives None.
+        """
+        game = self.games.get(signal.game_id)
+        team = next((t for t in game.teams if t.team == signal.team), None) if game else None
+        if team is None:
+            return None
+        now = self.clock()
+        k = self._quotes.get(("kalshi", team.kalshi_ticker))
+        p = self._quotes.get(("polymarket", team.poly_token))
+        out: list[tuple[Level, ...]] = []
+        for leg in signal.legs:
+            if leg.venue == "kalshi":
+                quote, own = k, leg.side == "yes"
+            else:  # the NO of this team's token is read as its mirrored bids
+                quote, own = p, leg.instrument == team.poly_token
+            if quote is None or not self.usable(quote, now):
+                out.append(())
+            else:
+                out.append(quote.yes_asks if own else quote.no_asks)
+        return tuple(out)
+
+    def pair_fees(self, game_id: str) -> PairFees | None:
+        """Both venues' fee models of a game this shard runs."""
+        game = self.games.get(game_id)
+        return game.fees if game else None
 
     def open_signals(self) -> list[str]:
         return [o.signal_id for o in self._open.values()]
