@@ -14,13 +14,17 @@ from arbees.cli._common import add_service_options, env, env_float, env_int
 from arbees.cli._run import run_service, secrets_from_env
 from arbees.cli._wiring import kalshi_source, polymarket_direct_source
 from arbees.config import env_bool
+from arbees.errors import ConfigError, DecodeError
 from arbees.kalshi.auth import KalshiSigner
 from arbees.kalshi.feed import DEMO_WS_URL, PROD_WS_URL
-from arbees.money import CENT
+from arbees.money import CENT, Fixed, parse_fixed, to_float
 from arbees.obs.metrics import Registry
+from arbees.paper import PaperLedger, PaperTrader, RiskLimits
 from arbees.polymarket.feed import DEFAULT_WS_URL, FeedConfig
 from arbees.services.shard import GameShard
 from arbees.services.shard_engine import ShardEngine
+
+__all__ = ["add_paper_options", "paper_trader", "register", "run"]
 from arbees.services.sources import BusPolymarketSource, QuoteSource
 
 
@@ -81,6 +85,7 @@ def register(sub: Any) -> None:
         default=env_float("KALSHI_SILENCE_TIMEOUT", 30.0),
         help="reconnect Kalshi after this long without a frame (env KALSHI_SILENCE_TIMEOUT)",
     )
+    add_paper_options(p)
     p.set_defaults(handler=run)
 
 
@@ -101,11 +106,13 @@ def run(args: argparse.Namespace) -> int:
             polymarket = polymarket_direct_source(
                 FeedConfig(url=args.polymarket_ws_url, proxy=args.proxy)
             )
+        paper = paper_trader(args, engine, bus, registry)
         shard = GameShard(
             bus,
             engine,
             kalshi_source(args.kalshi_ws_url, signer, silence_timeout=args.kalshi_silence_timeout),
             polymarket,
+            paper=paper,
         )
         stats = engine.stats
         registry.gauge("shard_games", "games assigned", read=lambda: len(engine.games))
@@ -116,3 +123,84 @@ def run(args: argparse.Namespace) -> int:
         await shard.run()
 
     return run_service(args, "shard", body)
+
+
+# -- paper ledger (off by default) ---------------------------------------------------------
+
+
+def _amount(text: str) -> Fixed | None:
+    """An exact decimal >= 0 (contracts or dollars) in micro-units; empty = no limit."""
+    if text.strip() == "":
+        return None
+    try:
+        value = parse_fixed(text.strip())
+    except DecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not an exact decimal: {text!r}") from exc
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
+    return value
+
+
+def add_paper_options(p: argparse.ArgumentParser) -> None:
+    """``--paper`` and its risk limits (env PAPER_*)."""
+    g = p.add_argument_group("paper ledger (places no orders)")
+    g.add_argument(
+        "--paper",
+        action=argparse.BooleanOptionalAction,
+        default=env_bool(env("PAPER", "false"), False),
+        help="fill every signal on paper and track positions and P&L (env PAPER; off)",
+    )
+    g.add_argument(
+        "--paper-latency-ms",
+        type=int,
+        default=env_int("PAPER_LATENCY_MS", 0),
+        help="simulated latency: fill against the books this much later, recording "
+        "slippage and one-legged fills (env PAPER_LATENCY_MS; 0 = at detection)",
+    )
+    for flag, var, what in (
+        ("--max-contracts-per-pair", "PAPER_MAX_CONTRACTS_PER_PAIR", "contracts per pair"),
+        ("--max-exposure", "PAPER_MAX_EXPOSURE", "dollars tied up in open positions"),
+        ("--daily-loss-stop", "PAPER_DAILY_LOSS_STOP", "dollars lost in a UTC day"),
+    ):
+        g.add_argument(
+            flag,
+            type=_amount,
+            default=env(var, ""),
+            help=f"paper risk limit: most {what}; signals are muted once hit "
+            f"(env {var}; empty = no limit)",
+        )
+    g.add_argument(
+        "--paper-log-interval",
+        type=float,
+        default=env_float("PAPER_LOG_INTERVAL", 60.0),
+        help="seconds between paper summary log lines (env PAPER_LOG_INTERVAL; 0 = never)",
+    )
+
+
+def paper_trader(
+    args: argparse.Namespace, engine: ShardEngine, bus: Bus, registry: Registry
+) -> PaperTrader | None:
+    """The paper trader asked for by ``args`` (None without ``--paper``)."""
+    if not args.paper:
+        return None
+    if args.paper_latency_ms < 0:
+        raise ConfigError(f"--paper-latency-ms must be >= 0: {args.paper_latency_ms}")
+    limits = RiskLimits(
+        max_contracts_per_pair=args.max_contracts_per_pair,
+        max_exposure=args.max_exposure,
+        daily_loss_stop=args.daily_loss_stop,
+    )
+    ledger = PaperLedger(limits, latency_ns=args.paper_latency_ms * 1_000_000)
+    stats = ledger.stats
+    registry.gauge("paper_fills", "paper fills", read=lambda: stats.fills)
+    registry.gauge("paper_pnl_dollars", "paper P&L (display only)",
+                   read=lambda: to_float(ledger.pnl()))  # fmt: skip
+    registry.gauge("paper_exposure_dollars", "paper exposure (display only)",
+                   read=lambda: to_float(ledger.exposure()))  # fmt: skip
+    registry.gauge(
+        "paper_muted",
+        "signals muted by paper risk limits",
+        read=lambda: stats.muted_pair_contracts + stats.muted_exposure + stats.muted_daily_loss,
+    )
+    registry.gauge("paper_leg_risk", "one-legged paper fills", read=lambda: stats.leg_risk)
+    return PaperTrader(ledger, engine, bus=bus, log_interval=args.paper_log_interval)

@@ -35,7 +35,9 @@ from arbees.messages import (
     ShardHeartbeat,
     now_ms,
 )
+from arbees.money import format_fixed
 from arbees.obs.health import run_heartbeat
+from arbees.paper.trader import PaperTrader
 from arbees.services.shard_engine import AssignmentDelta, ShardEngine
 from arbees.services.sources import Alive, QuoteSource, SourceItem
 
@@ -71,8 +73,9 @@ class GameShard:
         engine: the decision core (carries the shard id and thresholds).
         kalshi: Kalshi quote source (a direct feed).
         polymarket: Polymarket quote source (bus or direct feed).
-        on_signal: optional hook called with each signal before it is published (the
-            paper ledger uses it).
+        on_signal: optional hook called with each signal before it is published.
+        paper: optional paper trader: fills each signal on paper (``--paper``) against the
+            engine's books at detection; run in the shard's nursery.
         heartbeat_interval: seconds between heartbeats to the orchestrator and health.
         sweep_interval: seconds between checks that close signals whose books aged out.
         capacity: games this shard is willing to take (0 = no limit), announced to the
@@ -87,6 +90,7 @@ class GameShard:
         polymarket: QuoteSource,
         *,
         on_signal: Callable[[ArbSignal], None] | None = None,
+        paper: PaperTrader | None = None,
         heartbeat_interval: float = 1.0,
         sweep_interval: float = 0.1,
         capacity: int = 0,
@@ -96,6 +100,7 @@ class GameShard:
         self.kalshi = kalshi
         self.polymarket = polymarket
         self.on_signal = on_signal
+        self.paper = paper
         self.heartbeat_interval = heartbeat_interval
         self.sweep_interval = sweep_interval
         self.capacity = capacity
@@ -121,6 +126,7 @@ class GameShard:
                 "games": str(len(self.engine.games)),
                 "signals": str(self.stats.signals),
                 "open": str(len(self.engine.open_signals())),
+                **({"paper_pnl": format_fixed(self.paper.ledger.pnl())} if self.paper else {}),
             },
         )
 
@@ -130,6 +136,8 @@ class GameShard:
             trio.open_nursery() as nursery,
             self.bus.subscribe(Channel.MARKET_ASSIGNMENTS) as assignments,
         ):
+            if self.paper is not None:
+                await nursery.start(self.paper.run)
             await self._load_assignments()
             await nursery.start(partial(self.kalshi.run, send.clone()))
             await nursery.start(partial(self.polymarket.run, send.clone()))
@@ -205,6 +213,8 @@ class GameShard:
     async def _publish(self, signals: Any) -> None:
         for signal in signals:
             signal = attrs.evolve(signal, published_ns=time.time_ns())
+            if self.paper is not None:
+                self.paper.submit(signal)
             if self.on_signal is not None:
                 self.on_signal(signal)
             await self.bus.publish(Channel.SIGNALS, signal)
