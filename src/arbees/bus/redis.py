@@ -7,12 +7,13 @@ Why this shape:
   bound to that loop explicitly, so any Trio task of the run may use the bus, not only
   tasks started inside the loop's context. The asyncio-side coroutines are in
   :mod:`arbees.bus._redis_aio`.
-* **One crossing per batch, not per message** (each costs ~120-150 µs). ``publish`` only
-  encodes and enqueues; a publisher task drains everything waiting and sends it in ONE
-  pipeline. A single reader task owns ONE shared pub/sub connection for all
-  subscriptions, takes every message already buffered in one crossing and fans them out
-  in Python. One connection per subscription would cost a reader task, a connection
-  and a crossing per subscriber for the same message.
+* **No bridge crossing per message** (each costs ~65-150 µs). ``publish`` only encodes
+  and appends to an outbox; ONE long-lived asyncio pump sends everything waiting in ONE
+  pipeline per batch. ONE long-lived asyncio pump owns ONE shared pub/sub connection for
+  all subscriptions, takes every message already buffered and hands the batch to a
+  synchronous fan-out on this thread. One connection per subscription would cost a
+  pump, a connection and a socket read per subscriber for the same message. The pumps
+  cross the bridge once for their whole life (and again after a connection loss).
 * **Publishing never fails the caller because Redis is down.** The publish queue is
   bounded (``publish_queue`` items) and drop-oldest: the hot path never waits on Redis,
   and the newest prices win; overflow is counted in ``stats.publish_failed``. While
