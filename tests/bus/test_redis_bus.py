@@ -61,7 +61,7 @@ async def test_password_never_shown(
         assert isinstance(bus, RedisBus)
         for text in (repr(bus), str(bus), bus.safe_url):
             assert PASSWORD not in text
-        assert ":***@" in bus.safe_url
+        assert "***@" in bus.safe_url
         async with bus.subscribe("pw:chan") as sub:
             await bus.publish("pw:chan", price_update(1))
             with trio.fail_after(WAIT):
@@ -76,7 +76,8 @@ async def test_acl_user_in_url(password_redis: RedisServer) -> None:
     url = f"redis://alice:alice-pw-9@127.0.0.1:{password_redis.port}/0"
     async with open_redis_bus(url) as bus:
         assert "alice-pw-9" not in repr(bus)
-        assert bus.safe_url.startswith("redis://alice:***@")
+        assert bus.safe_url.startswith("redis://")
+        assert f"***@127.0.0.1:{password_redis.port}" in bus.safe_url
         await bus.set("acl:key", price_update(1))
         assert await bus.get("acl:key") == price_update(1)
 
@@ -90,7 +91,7 @@ async def test_wrong_password_is_a_clean_bus_error(
         async with open_redis_bus(url):
             pytest.fail("must not connect")  # pragma: no cover
     said = everything_said(info.value)
-    assert f"redis://:***@127.0.0.1:{password_redis.port}/0" in str(info.value)
+    assert f"***@127.0.0.1:{password_redis.port}/0" in str(info.value)  # the redacted URL
     assert WRONG not in said
     assert PASSWORD not in said
     assert WRONG not in caplog.text
