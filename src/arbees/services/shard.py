@@ -158,6 +158,9 @@ class GameShard:
             self._running = True
             log.info("shard %s ready with %d games", self.shard_id, len(self.engine.games))
             task_status.started()
+            # Stay inside the subscription: leaving the block would close it and stop the
+            # live assignments (the other tasks would keep the nursery open without them).
+            await trio.sleep_forever()
 
     # -- assignments -------------------------------------------------------------------
 
