@@ -199,6 +199,8 @@ class KalshiFeed:
                 nursery.start_soon(self._pump)
                 await nursery.start(self.driver.run)
                 nursery.start_soon(self._maintenance)
+                if not self.protocol.books:
+                    self._ready.set()  # no market to snapshot: ready once connected
                 with trio.move_on_after(self.ready_timeout):
                     await self._ready.wait()
                 task_status.started(self)
