@@ -354,3 +354,21 @@ def test_summary_is_json_ready_with_exact_strings_and_no_floats() -> None:
     line = led.summary_line()
     assert "pnl 1.02828" in line
     assert "fills 1" in line
+
+
+def test_cut_below_the_polymarket_minimum_order_is_not_taken() -> None:
+    led, _, _ = ledger(limits=RiskLimits(max_contracts_per_pair=4 * ONE))
+    assert led.on_signal(signal(13), BOOKS, fees(min_order=5 * ONE)) is None
+    assert led.stats.below_min_size == 1
+    assert filled(led.on_signal(signal(13), BOOKS, fees(min_order=4 * ONE))).size == 4 * ONE
+
+
+def test_a_failing_alert_callback_never_breaks_the_ledger(caplog: pytest.LogCaptureFixture) -> None:
+    def broken(alert: SystemAlert) -> None:
+        raise RuntimeError("reporter down")
+
+    led = PaperLedger(RiskLimits(max_contracts_per_pair=0), clock=Clock(), on_alert=broken)
+    assert led.on_signal(signal(13), BOOKS, fees()) is None
+    assert led.stats.muted_pair_contracts == 1
+    assert led.stats.alerts == 1
+    assert "alert callback failed" in caplog.text

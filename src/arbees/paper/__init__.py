@@ -7,7 +7,7 @@ the shard (``arbees shard --paper``).
 
 from __future__ import annotations
 
-from arbees.paper.ledger import DAY_NS, PaperLedger
+from arbees.paper.ledger import Books, PaperLedger
 from arbees.paper.model import (
     PAPER_RISK_LIMIT,
     LegFill,
@@ -18,6 +18,7 @@ from arbees.paper.model import (
     Position,
     RiskLimits,
 )
+from arbees.paper.risk import DAY_NS, RiskGate
 from arbees.paper.trader import BookSource, PaperTrader, open_paper_trader
 from arbees.paper.walk import LegQuote, quote_leg
 
@@ -25,6 +26,7 @@ __all__ = [
     "DAY_NS",
     "PAPER_RISK_LIMIT",
     "BookSource",
+    "Books",
     "LegFill",
     "LegQuote",
     "PairKey",
@@ -34,6 +36,7 @@ __all__ = [
     "PaperTrader",
     "PendingFill",
     "Position",
+    "RiskGate",
     "RiskLimits",
     "open_paper_trader",
     "quote_leg",

@@ -29,15 +29,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Final
+from typing import Any
 
 from arbees.arb import PairFees
 from arbees.book import Level
 from arbees.messages import ArbSignal, SignalLeg, SystemAlert
 from arbees.money import ONE, Fixed, format_fixed
 from arbees.paper.model import (
-    PAPER_RISK_LIMIT,
-    LegFill,
     PairKey,
     PaperFill,
     PaperStats,
@@ -45,15 +43,13 @@ from arbees.paper.model import (
     Position,
     RiskLimits,
 )
+from arbees.paper.risk import RiskGate
 from arbees.paper.summary import summarize, summary_line
-from arbees.paper.walk import FeeModel, LegQuote, clean_levels, depth, quote_leg
+from arbees.paper.walk import FeeModel, LegQuote, clean_levels, depth, largest_size, quote_leg
 
-__all__ = ["DAY_NS", "PaperLedger"]
+__all__ = ["Books", "PaperLedger"]
 
 log = logging.getLogger(__name__)
-
-DAY_NS: Final = 86_400 * 1_000_000_000
-"""One UTC day in ns: the daily loss stop resets when ``clock() // DAY_NS`` changes."""
 
 Books = Sequence[Sequence[Level]]
 """Ask ladders per leg of a signal, in the signal's leg order (best first)."""
@@ -95,10 +91,7 @@ class PaperLedger:
         self.stats = PaperStats()
         self.positions: dict[PairKey, Position] = {}
         self.settled_games: set[str] = set()
-        self._day = clock() // DAY_NS
-        self._daily_pnl = 0
-        self._daily_stopped = False
-        self._alerted: set[tuple[str, str]] = set()
+        self.risk = RiskGate(self.limits, self.stats, clock=clock, emit=self._emit, service=service)
 
     def __repr__(self) -> str:
         return (
@@ -117,7 +110,7 @@ class PaperLedger:
         :meth:`complete` once ``due_ns`` has passed), or None when nothing was filled
         (close, muted, unprofitable, bad input — each counted).
         """
-        self._roll_day()
+        self.risk.roll()
         self.stats.signals += 1
         if signal.event == "close":
             self.stats.closes_ignored += 1
@@ -131,7 +124,7 @@ class PaperLedger:
             return None
         ladders, key = checked
         models = (_model(fees, signal.legs[0]), _model(fees, signal.legs[1]))
-        if self._daily_stopped:
+        if self.risk.stopped:
             self._mute("daily_loss_stop", "all", signal)
             return None
         position = self.positions.get(key)
@@ -161,7 +154,10 @@ class PaperLedger:
         self.positions[key] = position
         now = self.clock()
         if self.latency_ns == 0:
-            return self._record(signal, key, quotes, quotes, size, reduced, 0, now)
+            fill = PaperFill.hedged(
+                signal, quotes, quotes, reduced=reduced, latency_ns=0, filled_ns=now
+            )
+            return self._record(fill)
         reserved = quotes[0].total + quotes[1].total
         position.reserved_contracts += size
         position.reserved_cash += reserved
@@ -187,7 +183,7 @@ class PaperLedger:
         size is what BOTH legs got. A leg that got nothing leaves the other leg unhedged (a
         leg-risk event). Slippage is measured against the detection books.
         """
-        self._roll_day()
+        self.risk.roll()
         position = self.positions[pending.key]
         position.reserved_contracts -= pending.size
         position.reserved_cash -= pending.reserved
@@ -217,16 +213,25 @@ class PaperLedger:
             )
             reduced = pending.reduced or hedged < pending.size
             latency = now - pending.detected_ns
-            return self._record(
-                signal, pending.key, quotes, expected, hedged, reduced, latency, now
+            fill = PaperFill.hedged(
+                signal, quotes, expected, reduced=reduced, latency_ns=latency, filled_ns=now
             )
+            return self._record(fill)
         if got[0].size == 0 and got[1].size == 0:
             self.stats.missed += 1
             log.info("paper: %s: neither leg filled after latency", signal.signal_id)
             return None
         index = 0 if got[0].size > 0 else 1
         expected_one = quote_leg(pending.detected[index], got[index].size, pending.models[index])
-        return self._record_leg_risk(pending, index, got[index], expected_one, now)
+        fill = PaperFill.one_legged(
+            signal,
+            index,
+            got[index],
+            expected_one,
+            latency_ns=now - pending.detected_ns,
+            filled_ns=now,
+        )
+        return self._record_leg_risk(fill, index)
 
     # -- settlement and P&L --------------------------------------------------------------
 
@@ -236,13 +241,13 @@ class PaperLedger:
         A hedged contract pays $1 either way; an unhedged YES leg (index 0) pays $1 if
         ``winner_team`` is its pair's team, an unhedged NO leg if it is not.
         """
-        self._roll_day()
+        self.risk.roll()
         if game_id in self.settled_games:
             log.warning("paper: game %s settled twice; ignored", game_id)
             return 0
         self.settled_games.add(game_id)
         self.stats.settlements += 1
-        total = 0
+        total = gained = 0
         for key, position in self.positions.items():
             if key[0] != game_id or position.settled:
                 continue
@@ -250,12 +255,12 @@ class PaperLedger:
             realized = position.mark_pnl + won
             position.settled = True
             position.realized = realized
-            self._daily_pnl += won  # the mark already counted everything else
+            gained += won  # the mark already booked everything else
             total += realized
-        self._alerted.discard(("max_exposure", "all"))  # exposure fell: re-arm its alert
+        self.risk.rearm("max_exposure", "all")  # exposure fell
         log.info("paper: settled %s (winner %s): realized %s", game_id, winner_team,
                  format_fixed(total))  # fmt: skip
-        self._check_daily_loss()
+        self.risk.book(gained)
         return total
 
     def exposure(self) -> Fixed:
@@ -273,24 +278,24 @@ class PaperLedger:
     @property
     def daily_pnl(self) -> Fixed:
         """P&L booked today (UTC): fills marked to payout, plus settlement gains."""
-        self._roll_day()
-        return self._daily_pnl
+        self.risk.roll()
+        return self.risk.daily_pnl
 
     @property
     def daily_stopped(self) -> bool:
         """The daily loss stop is muting every signal until the next UTC midnight."""
-        self._roll_day()
-        return self._daily_stopped
+        self.risk.roll()
+        return self.risk.stopped
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary: amounts as exact decimal strings."""
-        self._roll_day()
-        return summarize(self, self._daily_pnl, self._daily_stopped)
+        self.risk.roll()
+        return summarize(self, self.risk.daily_pnl, self.risk.stopped)
 
     def summary_line(self) -> str:
         """One log line with the totals."""
-        self._roll_day()
-        return summary_line(self, self._daily_pnl, self._daily_stopped)
+        self.risk.roll()
+        return summary_line(self, self.risk.daily_pnl, self.risk.stopped)
 
     # -- internals -----------------------------------------------------------------------
 
@@ -323,31 +328,15 @@ class PaperLedger:
         models: tuple[FeeModel, FeeModel],
         size: Fixed,
     ) -> Fixed:
-        """The largest size (``size``, or a multiple of ``step``) within the exposure room."""
+        """``size`` cut to the exposure room (a multiple of ``step``); 0 = muted."""
         cap = self.limits.max_exposure
         if cap is None:
             return size
         room = cap - self.exposure() - self.reserved()
-
-        def cash(s: Fixed) -> Fixed:
-            return (
-                quote_leg(ladders[0], s, models[0]).total
-                + quote_leg(ladders[1], s, models[1]).total
-            )
-
-        if cash(size) <= room:
-            return size
-        lo, hi = 0, (size - 1) // self.step  # cash(k * step) is non-decreasing in k
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if cash(mid * self.step) <= room:
-                lo = mid
-            else:
-                hi = mid - 1
-        if lo == 0:
+        size = largest_size(ladders, models, size, room, self.step)
+        if size == 0:
             self._mute("max_exposure", "all", signal)
-            return 0
-        return lo * self.step
+        return size
 
     def _worth_taking(
         self, signal: ArbSignal, fees: PairFees, quotes: tuple[LegQuote, LegQuote], size: Fixed
@@ -366,79 +355,25 @@ class PaperLedger:
             return False
         return True
 
-    def _record(
-        self,
-        signal: ArbSignal,
-        key: PairKey,
-        quotes: tuple[LegQuote, LegQuote],
-        expected: tuple[LegQuote, LegQuote],
-        size: Fixed,
-        reduced: bool,
-        latency_ns: int,
-        now: int,
-    ) -> PaperFill:
-        legs = (
-            _leg_fill(signal.legs[0], quotes[0], expected[0]),
-            _leg_fill(signal.legs[1], quotes[1], expected[1]),
-        )
-        cost = quotes[0].notional + quotes[1].notional
-        fees = quotes[0].fee + quotes[1].fee
-        fill = PaperFill(
-            signal_id=signal.signal_id,
-            event=signal.event,
-            key=key,
-            size=size,
-            legs=legs,
-            cost=cost,
-            fees=fees,
-            payout=size,
-            pnl=size - cost - fees,
-            slippage=legs[0].slippage + legs[1].slippage,
-            latency_ns=latency_ns,
-            leg_risk=False,
-            reduced=reduced,
-            filled_ns=now,
-        )
-        position = self.positions[key]
-        position.contracts += size
-        position.cost += cost
-        position.fees += fees
+    def _record(self, fill: PaperFill) -> PaperFill:
+        position = self.positions[fill.key]
+        position.contracts += fill.size
+        position.cost += fill.cost
+        position.fees += fill.fees
         self._book(position, fill)
         return fill
 
-    def _record_leg_risk(
-        self, pending: PendingFill, index: int, got: LegQuote, expected: LegQuote, now: int
-    ) -> PaperFill:
-        signal = pending.signal
-        empty = LegQuote(size=0, notional=0, fee=0, avg_price=0, worst_price=0)
-        filled = _leg_fill(signal.legs[index], got, expected)
-        other = _leg_fill(signal.legs[1 - index], empty, empty)
-        legs = (filled, other) if index == 0 else (other, filled)
-        fill = PaperFill(
-            signal_id=signal.signal_id,
-            event=signal.event,
-            key=pending.key,
-            size=0,
-            legs=legs,
-            cost=got.notional,
-            fees=got.fee,
-            payout=0,
-            pnl=-got.total,
-            slippage=filled.slippage,
-            latency_ns=now - pending.detected_ns,
-            leg_risk=True,
-            reduced=True,
-            filled_ns=now,
-        )
-        position = self.positions[pending.key]
-        position.naked[index] += got.size
-        position.naked_cost += got.notional
-        position.naked_fees += got.fee
+    def _record_leg_risk(self, fill: PaperFill, index: int) -> PaperFill:
+        position = self.positions[fill.key]
+        leg = fill.legs[index]
+        position.naked[index] += leg.size
+        position.naked_cost += leg.notional
+        position.naked_fees += leg.fee
         position.leg_risk += 1
         self.stats.leg_risk += 1
         log.warning("paper: LEG RISK on %s: only the %s leg filled (%s contracts, %s); "
-                    "position unhedged", signal.signal_id, signal.legs[index].venue,
-                    format_fixed(got.size), format_fixed(got.total))  # fmt: skip
+                    "position unhedged", fill.signal_id, leg.venue, format_fixed(leg.size),
+                    format_fixed(leg.notional + leg.fee))  # fmt: skip
         self._book(position, fill)
         return fill
 
@@ -446,98 +381,29 @@ class PaperLedger:
         position.fills += 1
         position.slippage += fill.slippage
         self.stats.fills += 1
-        self._daily_pnl += fill.pnl
         log.info("paper: filled %s %s size=%s cost=%s fees=%s pnl=%s slippage=%s",
                  fill.signal_id, fill.event, format_fixed(fill.size), format_fixed(fill.cost),
                  format_fixed(fill.fees), format_fixed(fill.pnl),
                  format_fixed(fill.slippage))  # fmt: skip
-        self._check_daily_loss()
+        self.risk.book(fill.pnl)
 
-    def _check_daily_loss(self) -> None:
-        stop = self.limits.daily_loss_stop
-        if stop is None or self._daily_stopped or self._daily_pnl >= 0:
-            return
-        if -self._daily_pnl >= stop:
-            self._daily_stopped = True
-            self._raise_alert(
-                "daily_loss_stop",
-                "all",
-                f"paper daily loss stop hit: P&L today {format_fixed(self._daily_pnl)} "
-                f"<= -{format_fixed(stop)}; all signals muted until UTC midnight",
-                value=self._daily_pnl,
-                limit_value=stop,
-                severity="critical",
-            )
-
-    def _roll_day(self) -> None:
-        day = self.clock() // DAY_NS
-        if day == self._day:
-            return
-        self._day = day
-        if self._daily_stopped:
-            log.warning("paper: new UTC day: daily loss stop reset (yesterday %s)",
-                        format_fixed(self._daily_pnl))  # fmt: skip
-        self._daily_pnl = 0
-        self._daily_stopped = False
-        self._alerted.discard(("daily_loss_stop", "all"))
-
-    def _mute(self, kind: str, scope: str, signal: ArbSignal) -> None:
-        """Count a muted signal; the first mute of a scope is reported."""
-        if kind == "max_contracts_per_pair":
-            self.stats.muted_pair_contracts += 1
-            held = self.positions.get(_key(signal))
-            value, cap = (held.held if held else 0), self.limits.max_contracts_per_pair
-        elif kind == "max_exposure":
-            self.stats.muted_exposure += 1
-            value, cap = self.exposure() + self.reserved(), self.limits.max_exposure
-        else:
-            self.stats.muted_daily_loss += 1
-            value, cap = self._daily_pnl, self.limits.daily_loss_stop
-        log.debug("paper: %s muted by %s (%s)", signal.signal_id, kind, scope)
-        self._raise_alert(
-            kind,
-            scope,
-            f"paper risk limit {kind} hit ({scope}): {format_fixed(value)} against "
-            f"{format_fixed(cap or 0)}; signals muted",
-            value=value,
-            limit_value=cap or 0,
-        )
-
-    def _raise_alert(
-        self,
-        kind: str,
-        scope: str,
-        text: str,
-        *,
-        value: Fixed,
-        limit_value: Fixed,
-        severity: str = "warning",
-    ) -> None:
-        """Log and report a limit once per (limit, scope) until it is re-armed."""
-        if (kind, scope) in self._alerted:
-            return
-        self._alerted.add((kind, scope))
-        self.stats.alerts += 1
-        log.warning("paper: %s", text)
+    def _emit(self, alert: SystemAlert) -> None:
         if self.on_alert is None:
             return
-        alert = SystemAlert(
-            type=PAPER_RISK_LIMIT,
-            service=self.service,
-            error=text,
-            timestamp=self.clock() // 1_000_000,
-            severity=severity,
-            details={
-                "limit": kind,
-                "scope": scope,
-                "value": format_fixed(value),
-                "limit_value": format_fixed(limit_value),
-            },
-        )
         try:
             self.on_alert(alert)
         except Exception:  # a broken reporter must not break the ledger
             log.exception("paper: alert callback failed")
+
+    def _mute(self, kind: str, scope: str, signal: ArbSignal) -> None:
+        if kind == "max_contracts_per_pair":
+            held = self.positions.get(_key(signal))
+            value, cap = (held.held if held else 0), self.limits.max_contracts_per_pair
+        elif kind == "max_exposure":
+            value, cap = self.exposure() + self.reserved(), self.limits.max_exposure
+        else:
+            value, cap = self.risk.daily_pnl, self.limits.daily_loss_stop
+        self.risk.mute(kind, scope, signal.signal_id, value, cap)
 
 
 def _key(signal: ArbSignal) -> PairKey:
@@ -550,9 +416,3 @@ def _label(key: PairKey) -> str:
 
 def _model(fees: PairFees, leg: SignalLeg) -> FeeModel:
     return fees.kalshi if leg.venue == "kalshi" else fees.poly
-
-
-def _leg_fill(leg: SignalLeg, quote: LegQuote, expected: LegQuote) -> LegFill:
-    return LegFill.from_quote(
-        leg.venue, leg.instrument, leg.side, quote, slippage=quote.total - expected.total
-    )

@@ -142,6 +142,78 @@ class PaperFill:
     reduced: bool
     filled_ns: int
 
+    @classmethod
+    def hedged(
+        cls,
+        signal: ArbSignal,
+        quotes: tuple[LegQuote, LegQuote],
+        expected: tuple[LegQuote, LegQuote],
+        *,
+        reduced: bool,
+        latency_ns: int,
+        filled_ns: int,
+    ) -> PaperFill:
+        """Both legs filled ``quotes[i].size`` (equal); ``expected``: the detection cost."""
+        legs = (_leg(signal, 0, quotes[0], expected[0]), _leg(signal, 1, quotes[1], expected[1]))
+        size = quotes[0].size
+        cost = quotes[0].notional + quotes[1].notional
+        fees = quotes[0].fee + quotes[1].fee
+        return cls(
+            signal_id=signal.signal_id,
+            event=signal.event,
+            key=(signal.game_id, signal.team, signal.combo),
+            size=size,
+            legs=legs,
+            cost=cost,
+            fees=fees,
+            payout=size,
+            pnl=size - cost - fees,
+            slippage=legs[0].slippage + legs[1].slippage,
+            latency_ns=latency_ns,
+            leg_risk=False,
+            reduced=reduced,
+            filled_ns=filled_ns,
+        )
+
+    @classmethod
+    def one_legged(
+        cls,
+        signal: ArbSignal,
+        index: int,
+        got: LegQuote,
+        expected: LegQuote,
+        *,
+        latency_ns: int,
+        filled_ns: int,
+    ) -> PaperFill:
+        """Only leg ``index`` filled (``got``): an unhedged position, marked at 0."""
+        empty = LegQuote(size=0, notional=0, fee=0, avg_price=0, worst_price=0)
+        filled = _leg(signal, index, got, expected)
+        other = _leg(signal, 1 - index, empty, empty)
+        return cls(
+            signal_id=signal.signal_id,
+            event=signal.event,
+            key=(signal.game_id, signal.team, signal.combo),
+            size=0,
+            legs=(filled, other) if index == 0 else (other, filled),
+            cost=got.notional,
+            fees=got.fee,
+            payout=0,
+            pnl=-got.total,
+            slippage=filled.slippage,
+            latency_ns=latency_ns,
+            leg_risk=True,
+            reduced=True,
+            filled_ns=filled_ns,
+        )
+
+
+def _leg(signal: ArbSignal, index: int, quote: LegQuote, expected: LegQuote) -> LegFill:
+    leg = signal.legs[index]
+    return LegFill.from_quote(
+        leg.venue, leg.instrument, leg.side, quote, slippage=quote.total - expected.total
+    )
+
 
 @attrs.frozen(slots=True)
 class PendingFill:

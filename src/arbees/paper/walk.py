@@ -21,7 +21,7 @@ from arbees.book import Level
 from arbees.fees import KalshiFeeModel, PolymarketFeeModel
 from arbees.money import ONE, Fixed, ceil_div
 
-__all__ = ["FeeModel", "LegQuote", "clean_levels", "depth", "quote_leg"]
+__all__ = ["FeeModel", "LegQuote", "clean_levels", "depth", "largest_size", "quote_leg"]
 
 log = logging.getLogger(__name__)
 
@@ -106,3 +106,32 @@ def quote_leg(
         avg_price=ceil_div(notional12, taken),
         worst_price=worst,
     )
+
+
+def largest_size(
+    ladders: tuple[tuple[Level, ...], tuple[Level, ...]],
+    models: tuple[FeeModel, FeeModel],
+    size: Fixed,
+    room: Fixed,
+    step: Fixed,
+) -> Fixed:
+    """The largest pair size — ``size`` itself, or a multiple of ``step`` below it — whose
+    cash (both legs' notional plus fees) fits in ``room``; 0 if none does.
+
+    Cash never falls as size grows (levels are walked best first and fees only grow), so a
+    binary search over multiples of ``step`` is exact.
+    """
+
+    def cash(s: Fixed) -> Fixed:
+        return quote_leg(ladders[0], s, models[0]).total + quote_leg(ladders[1], s, models[1]).total
+
+    if cash(size) <= room:
+        return size
+    lo, hi = 0, (size - 1) // step
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if cash(mid * step) <= room:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo * step
