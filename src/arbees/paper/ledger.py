@@ -7,6 +7,8 @@ answers that with the same exact arithmetic as the detector (:mod:`arbees.paper.
 
 * ``open``/``update`` signals are filled against the ask ladders as they stood at
   detection, walking levels, the venue's whole-order fee included; ``close`` never fills;
+* an ``update`` is a fresh detection and fills again: paper fills do not deplete the
+  venue books the engine sees, so bound repeated fills with ``max_contracts_per_pair``;
 * both legs fill the SAME size (the signal's, cut by depth and by the risk limits); a size
   cut that leaves no profit after fees is not taken (counted ``unprofitable``);
 * with a simulated latency the orders (limit = the worst price taken at detection) meet the
