@@ -34,14 +34,15 @@ Importing ``arbees`` is cheap: each name is imported on first use (PEP 562), so 
 that only needs the math never loads Trio, httpx or the venue clients.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
+# No `from __future__ import annotations` and private aliases only: every public name of
+# this module is part of the API (tests/test_public_api.py checks it).
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
 
 __version__ = "0.1.0"
 
-if TYPE_CHECKING:  # the lazy names below, for type checkers and IDEs
+if _TYPE_CHECKING:  # the lazy names below, for type checkers and IDEs
     from arbees.api import (
         open_monitor,
         open_orchestrator,
@@ -172,11 +173,11 @@ _HOME: dict[str, str] = {
 """Public name -> the module that defines it (imported on first access)."""
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     home = _HOME.get(name)
     if home is None:
         raise AttributeError(f"module 'arbees' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
+    value = getattr(_importlib.import_module(home), name)
     globals()[name] = value  # later lookups skip this function
     return value
 
