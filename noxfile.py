@@ -35,3 +35,10 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".")
     for name in session.posargs or ["kernel", "bus"]:
         session.run("arbees", "bench", name)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """API reference from the docstrings: docs/_build/api.md (git-ignored, not hosted)."""
+    session.install("-e", ".")
+    session.run("python", "docs/gen_api.py", *session.posargs)

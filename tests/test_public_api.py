@@ -7,6 +7,7 @@ import inspect
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
@@ -77,3 +78,19 @@ def test_import_is_cheap() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.split("\n")[:2] == ["[]", "False"]  # the math needs no Trio either
+
+
+def test_api_reference_lists_every_public_name_once(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "docs"))
+    try:
+        import gen_api
+    finally:
+        sys.path.pop(0)
+    lines: list[str] = []
+    assert gen_api.main(["--out", str(tmp_path)], out=lines.append) == 0
+    text = (tmp_path / "api.md").read_text(encoding="utf-8")
+    for name in set(arbees.__all__) - {"__version__"}:
+        assert text.count(f"### `arbees.{name}`") == 1, name
+    assert "run_shard(bus: arbees.bus.base.Bus, *, shard_id: str = 'local'" in text
+    assert EXAMPLES["find_opportunities"] in text
+    assert lines == [f"wrote {tmp_path / 'api.md'}"]
