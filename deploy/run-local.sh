@@ -24,8 +24,8 @@
 # services read it through KALSHI_API_KEY + KALSHI_PRIVATE_KEY_PATH like in compose.
 #
 # Interpreter: $ARBEES_PYTHON if set, else python3 if it can import arbees, else the one
-# that runs the `arbees` on PATH. Logs of every process and the results (pids, health.txt,
-# signals.jsonl, summary.json) go to a temp dir whose path is printed. On any exit (normal,
+# that runs the `arbees` on PATH. Logs of every process and the results (pids, exits,
+# health.txt, signals.jsonl, summary.json) go to a temp dir whose path is printed. On any exit (normal,
 # error, Ctrl-C) every process started here is stopped by pid: SIGINT (Trio cancels
 # cleanly), then SIGTERM and SIGKILL for any that outlive a grace period.
 set -euo pipefail
@@ -76,18 +76,25 @@ else
 fi
 chmod 700 "$RUN_DIR"
 : >"$RUN_DIR/pids"
+: >"$RUN_DIR/exits"
 : >"$RUN_DIR/health.txt"
 echo "run-local: logs and results in $RUN_DIR"
 
 # ----------------------------------------------------------------------------- processes
 PIDS=()
 NAMES=()
+SETSID=""
+command -v setsid >/dev/null && SETSID=setsid
+WATCHING=0
+INTERRUPTED=0
 
 start() {  # start NAME CMD... : run in the background, log to NAME.log, record the pid
   local name="$1"
   shift
-  # Background jobs of a script ignore SIGINT; restore it so SIGINT stops Trio cleanly.
-  ( trap - INT QUIT; exec "$@" ) >"$RUN_DIR/$name.log" 2>&1 &
+  # Background jobs of a script ignore SIGINT; restore it so SIGINT stops Trio cleanly. Each
+  # gets its own session (when setsid exists): a Ctrl-C reaches this script only, which then
+  # still judges the run and stops the processes itself, in order.
+  ( trap - INT QUIT; exec $SETSID "$@" ) >"$RUN_DIR/$name.log" 2>&1 &
   PIDS+=("$!")
   NAMES+=("$name")
   echo "$name $!" >>"$RUN_DIR/pids"
@@ -96,7 +103,7 @@ start() {  # start NAME CMD... : run in the background, log to NAME.log, record 
 alive() { kill -0 "$1" 2>/dev/null; }
 
 stop_group() {  # stop_group INDEX... : SIGINT, then SIGTERM, then SIGKILL, by pid
-  local i sig grace left
+  local i sig grace left status
   for sig in INT TERM KILL; do
     left=0
     for i in "$@"; do
@@ -115,7 +122,11 @@ stop_group() {  # stop_group INDEX... : SIGINT, then SIGTERM, then SIGKILL, by p
       sleep 0.1
     done
   done
-  for i in "$@"; do wait "${PIDS[$i]}" 2>/dev/null || true; done
+  for i in "$@"; do  # reap, and keep each exit status (after SIGINT, 0 is a clean stop)
+    status=0
+    wait "${PIDS[$i]}" 2>/dev/null || status=$?
+    echo "${NAMES[$i]} ${PIDS[$i]} $status" >>"$RUN_DIR/exits"
+  done
 }
 
 stop_all() {  # the services and fakes first, Redis (index 0) last
@@ -135,7 +146,15 @@ on_exit() {
   exit "$rc"
 }
 trap on_exit EXIT
-trap 'echo "run-local: interrupted" >&2; exit 130' INT TERM
+on_signal() {  # while watching, Ctrl-C ends the watch (summary follows); otherwise exit
+  if ((WATCHING)); then
+    INTERRUPTED=1
+  else
+    echo "run-local: interrupted" >&2
+    exit 130
+  fi
+}
+trap on_signal INT TERM
 
 fail() {
   echo "run-local: FAILED: $*" >&2
@@ -268,7 +287,8 @@ echo "run-local: price move applied; watching for ${DURATION}s (0 = until Ctrl-C
 
 seen=0
 limit=$((SECONDS + DURATION))
-while [[ "$DURATION" -eq 0 ]] || ((SECONDS < limit)); do
+WATCHING=1
+while ((!INTERRUPTED)) && { [[ "$DURATION" -eq 0 ]] || ((SECONDS < limit)); }; do
   check_alive
   now=0
   [[ -e "$RUN_DIR/signals.jsonl" ]] && now=$(wc -l <"$RUN_DIR/signals.jsonl")
@@ -276,8 +296,10 @@ while [[ "$DURATION" -eq 0 ]] || ((SECONDS < limit)); do
     echo "run-local: $now signal(s) on arbees:signals"
     seen=$now
   fi
-  sleep 0.5
+  sleep 0.5 || true  # a Ctrl-C also kills this sleep: not an error here
 done
+WATCHING=0
+((INTERRUPTED)) && echo "run-local: interrupted; judging the run so far"
 
 # ----------------------------------------------------------------------------- verdict
 for entry in "${SERVICES[@]}"; do
