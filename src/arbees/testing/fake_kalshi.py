@@ -34,7 +34,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 import attrs
@@ -119,7 +119,8 @@ class FakeKalshi(FakeKalshiRest):
     Attributes for assertions: ``connections`` (accepted upgrades), ``auth_failures``,
     ``signatures`` (signature header of each accepted upgrade), ``commands`` (every command
     received, decoded), ``dropped`` (deltas burnt by :meth:`drop_next_deltas`), ``pongs``
-    (heartbeat pings the client answered).
+    (heartbeat pings the client answered). ``on_send(frame, time_ns)`` is called after each
+    frame is written to a socket (latency measurements).
     """
 
     def __init__(
@@ -146,6 +147,7 @@ class FakeKalshi(FakeKalshiRest):
         self._stalled = False
         self._unstalled = trio.Event()
         self._unstalled.set()
+        self.on_send: Callable[[str, int], None] | None = None
 
     # ------------------------------------------------------------------ running
     async def run(
@@ -214,6 +216,8 @@ class FakeKalshi(FakeKalshiRest):
             except ConnectionClosed:
                 conn.scope.cancel()
                 return
+            if self.on_send is not None:
+                self.on_send(text, time.time_ns())
 
     async def _heartbeat(self, conn: _Conn) -> None:
         for n in itertools.count():
@@ -260,7 +264,9 @@ class FakeKalshi(FakeKalshiRest):
             levels.pop(p, None)
         ts_ms = int(time.time() * 1000)
         for conn in list(self._conns):
-            for sub in list(conn.subs.values()):
+            # Book deltas before ticker frames: the ticker describes the book AFTER the change.
+            subs = sorted(conn.subs.values(), key=lambda s: s.channel == "ticker")
+            for sub in subs:
                 if ticker not in sub.tickers:
                     continue
                 if sub.channel == "orderbook_delta":

@@ -115,6 +115,8 @@ class FakePolymarket:
         """Replace a token's book (prices/sizes as decimal strings); send it to subscribers."""
         old = self.books.get(token)
         book = _Book(market or (old.market if old else "0x" + token[-64:].rjust(64, "0")))
+        if old is not None:
+            book.tick_size = old.tick_size  # a tick change is its own event, never implied
         book.bids = {parse_fixed(p): parse_fixed(s) for p, s in bids if parse_fixed(s)}
         book.asks = {parse_fixed(p): parse_fixed(s) for p, s in asks if parse_fixed(s)}
         self.books[token] = book

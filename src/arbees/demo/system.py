@@ -1,0 +1,224 @@
+"""The whole arbees deployment in one process, on loopback, driven by the market simulator.
+
+Why: ``arbees demo`` must show the real system working on a fresh machine with no network
+and no Redis — so everything the production topology has is here, unmodified: the fake
+venues (Kalshi WebSocket + REST, Polymarket WebSocket + Gamma) fed by
+:class:`~arbees.sim.player.MarketPlayer`, a fake Gluetun control server, the real
+:class:`~arbees.services.orchestrator.Orchestrator` discovering the games through the fakes'
+REST endpoints, the real :class:`~arbees.services.monitor.PolymarketMonitor` behind a real
+:class:`~arbees.egress.EgressGuard`, and ``shards`` real
+:class:`~arbees.services.shard.GameShard` s, all on one bus (memory by default, Redis when a
+URL is given). Only the timings are shortened (heartbeats, settle delay, price age) so a
+five-second run is meaningful.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import attrs
+import httpx
+import trio
+
+from arbees.bus import Bus, open_bus
+from arbees.cli._venue_source import VenueGameSource
+from arbees.cli._wiring import PolymarketFeedAdapter, kalshi_source
+from arbees.egress import EgressChecker, EgressGuard
+from arbees.kalshi.rest import KalshiRest
+from arbees.messages import ArbSignal, Channel, PolymarketPriceUpdate
+from arbees.polymarket.feed import FeedConfig
+from arbees.services.monitor import PolymarketMonitor
+from arbees.services.orchestrator import Orchestrator, OrchestratorConfig
+from arbees.services.shard import GameShard
+from arbees.services.shard_engine import ShardEngine
+from arbees.services.sources import BusPolymarketSource
+from arbees.sim.plan import Plan
+from arbees.sim.player import MarketPlayer
+from arbees.testing.fake_gluetun import FakeGluetun
+from arbees.testing.fake_kalshi import FakeKalshi
+from arbees.testing.fake_polymarket import FakePolymarket
+from arbees.wsdriver import Backoff
+
+__all__ = ["DemoSettings", "DemoSystem", "open_demo_system"]
+
+log = logging.getLogger(__name__)
+
+_FAST = Backoff(base=0.05, cap=0.5)
+
+
+@attrs.frozen
+class DemoSettings:
+    """Timings of the in-process deployment.
+
+    Attributes:
+        shards: number of game shards.
+        bus_url: ``memory://`` or a Redis URL.
+        max_age_s: the shards' ``MAX_PRICE_AGE_MS`` (seconds).
+        kalshi_silence_s: the shards' Kalshi silence timeout (keepalive every third of it).
+        egress_interval_s: seconds between egress checks.
+        ready_timeout_s: how long start-up (discovery, assignment, first books) may take.
+    """
+
+    shards: int = 2
+    bus_url: str = "memory://"
+    max_age_s: float = 1.0
+    kalshi_silence_s: float = 1.5
+    egress_interval_s: float = 0.5
+    ready_timeout_s: float = 30.0
+
+
+@attrs.define
+class DemoSystem:
+    """Handles on the running deployment.
+
+    Attributes:
+        plan, player: the market.
+        kalshi, poly, gluetun: the fakes.
+        bus: the bus.
+        orchestrator, monitor, shards: the services.
+        signals: every signal seen on ``arbees:signals`` (in arrival order).
+        hop_us: monitor -> subscriber bus hop of price updates, microseconds.
+        nursery: where everything runs.
+    """
+
+    plan: Plan
+    player: MarketPlayer
+    kalshi: FakeKalshi
+    poly: FakePolymarket
+    gluetun: FakeGluetun
+    bus: Bus
+    orchestrator: Orchestrator
+    monitor: PolymarketMonitor
+    shards: list[GameShard]
+    nursery: trio.Nursery
+    signals: list[ArbSignal] = attrs.Factory(list)
+    hop_us: list[float] = attrs.Factory(list)
+    price_updates: int = 0
+
+    def ready(self) -> bool:
+        """Every game assigned, and every shard's books usable on both venues."""
+        games = {g.game_id for g in self.plan.games}
+        owned: set[str] = set()
+        for shard in self.shards:
+            owned.update(shard.engine.games)
+        if owned != games:
+            return False
+        now = time.time_ns()
+        for shard in self.shards:
+            engine = shard.engine
+            for game in engine.games.values():
+                for team in game.teams:
+                    for key in (("kalshi", team.kalshi_ticker), ("polymarket", team.poly_token)):
+                        if not engine.usable(engine._quotes.get(key), now):
+                            return False
+        return True
+
+    @property
+    def updates(self) -> int:
+        """Quotes processed by the shards."""
+        return sum(s.stats.quotes for s in self.shards)
+
+    async def _collect(self) -> None:
+        async with self.bus.subscribe(
+            Channel.SIGNALS, Channel.POLYMARKET_PRICES, buffer=65_536
+        ) as sub:
+            async for envelope in sub:
+                message = envelope.message
+                if isinstance(message, ArbSignal):
+                    self.signals.append(message)
+                elif isinstance(message, PolymarketPriceUpdate):
+                    self.price_updates += 1
+                    if message.published_ns:
+                        self.hop_us.append((envelope.received_ns - message.published_ns) / 1000)
+
+
+@asynccontextmanager
+async def open_demo_system(plan: Plan, settings: DemoSettings) -> AsyncIterator[DemoSystem]:
+    """Start everything and wait until it is ready (raises ``trio.TooSlowError`` if not)."""
+    kalshi = FakeKalshi(require_auth=False, heartbeat_interval=5.0)
+    poly = FakePolymarket()
+    api_key = secrets.token_hex(16)
+    gluetun = FakeGluetun(country="United Kingdom", api_key=api_key)
+    player = MarketPlayer(plan, kalshi, poly)
+    player.install()
+    async with (
+        trio.open_nursery() as nursery,
+        httpx.AsyncClient(timeout=10.0) as client,
+    ):
+        k_urls = await nursery.start(kalshi.run)
+        p_urls = await nursery.start(poly.run)
+        g_url = await nursery.start(gluetun.run)
+        async with open_bus(settings.bus_url) as bus:
+            feed_config = FeedConfig(
+                url=p_urls.ws_url,
+                backoff=_FAST,
+                silence_timeout=30.0,
+                depth=10,
+                resync_interval=1.0,
+                snapshot_timeout=2.0,
+            )
+            checker = EgressChecker(client, f"{g_url}/v1/publicip/ip", api_key=api_key)
+            guard = EgressGuard(checker, interval=settings.egress_interval_s, name="demo")
+            monitor = PolymarketMonitor(
+                bus,
+                lambda tokens: PolymarketFeedAdapter(tokens, feed_config),
+                guard,
+                instance="demo-monitor",
+                heartbeat_interval=0.2,
+            )
+            shards = [
+                GameShard(
+                    bus,
+                    ShardEngine(f"demo-{i + 1}", max_age_ns=int(settings.max_age_s * 1e9)),
+                    kalshi_source(
+                        k_urls.ws_url,
+                        None,
+                        backoff=_FAST,
+                        silence_timeout=settings.kalshi_silence_s,
+                    ),
+                    BusPolymarketSource(bus),
+                    heartbeat_interval=0.2,
+                    sweep_interval=0.05,
+                )
+                for i in range(settings.shards)
+            ]
+            source = VenueGameSource(
+                KalshiRest(client, base_url=k_urls.rest_url), client, gamma_url=p_urls.gamma_url
+            )
+            orchestrator = Orchestrator(
+                bus,
+                source,
+                OrchestratorConfig(
+                    discovery_interval=60.0,
+                    shard_timeout=3.0,
+                    republish_interval=2.0,
+                    check_interval=0.1,
+                    settle_delay=0.3,
+                    health_interval=0.5,
+                    instance="demo-orchestrator",
+                ),
+            )
+            system = DemoSystem(
+                plan, player, kalshi, poly, gluetun, bus, orchestrator, monitor, shards, nursery
+            )
+            nursery.start_soon(system._collect)
+            for shard in shards:
+                await nursery.start(shard.run)
+            await nursery.start(orchestrator.run)
+            # The monitor starts once every token is assigned, so its first connections
+            # subscribe them all (tokens added while a socket is mid-connect can miss their
+            # snapshot until the next resync; see the report of issue #9).
+            with trio.fail_after(settings.ready_timeout_s):
+                while orchestrator.stats.unowned or len(orchestrator.games) < len(plan.games):  # noqa: ASYNC110
+                    await trio.sleep(0.05)
+            await nursery.start(monitor.run)
+            with trio.fail_after(settings.ready_timeout_s):
+                while not system.ready():  # noqa: ASYNC110 - readiness spans many services
+                    await trio.sleep(0.05)
+            log.info("demo ready: %d games on %d shards", len(plan.games), len(shards))
+            yield system
+            nursery.cancel_scope.cancel()

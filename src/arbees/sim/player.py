@@ -1,0 +1,168 @@
+"""Play a :class:`~arbees.sim.plan.Plan` into the fake venues on trio time.
+
+Why a separate player: the plan is pure and precomputed; the player only has to put each
+step on the wire at its time and remember *when* it did so — the wall-clock time each step
+was applied, and the time the venue actually wrote the first frame carrying a window's
+opening change (the fakes' ``on_send`` hooks). Those are the "venue send times" that
+tick-to-signal latency is measured from.
+
+Polymarket changes go out as full ``book`` events for token A and then token B (its mirror);
+Kalshi changes as ``orderbook_delta`` frames (the fake diffs the book).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+
+import trio
+
+from arbees.book import Level
+from arbees.money import format_fixed
+from arbees.sim.books import SUB_TICK, GameBooks, KalshiBook, TokenBook
+from arbees.sim.games import install_discovery
+from arbees.sim.plan import Plan, Step
+from arbees.testing.fake_kalshi import FakeKalshi
+from arbees.testing.fake_polymarket import FakePolymarket
+
+__all__ = ["MarketPlayer"]
+
+log = logging.getLogger(__name__)
+
+
+def _levels(levels: Iterable[Level]) -> list[tuple[str, str]]:
+    return [(format_fixed(lvl.price), format_fixed(lvl.size)) for lvl in levels]
+
+
+def _common(old: tuple[Level, ...], new: tuple[Level, ...]) -> list[Level]:
+    """Levels present in both books, at the smaller size (only removals and decreases)."""
+    sizes = {lvl.price: lvl.size for lvl in new}
+    return [Level(lvl.price, min(lvl.size, sizes[lvl.price])) for lvl in old if lvl.price in sizes]
+
+
+class MarketPlayer:
+    """Drives both fakes from a plan.
+
+    Args:
+        plan: the timeline.
+        kalshi: the fake Kalshi (its ``on_send`` hook is taken).
+        poly: the fake Polymarket (its ``on_send`` hook is taken).
+
+    Attributes:
+        applied_ns: wall clock at which each step was applied (0 = not yet).
+        sent_ns: ``(step index, instrument) -> ns`` of the first frame written for the
+            opening step of a window (or trap) that carried that instrument.
+        books: every game's current true books.
+        played: steps applied so far.
+    """
+
+    def __init__(self, plan: Plan, kalshi: FakeKalshi, poly: FakePolymarket) -> None:
+        self.plan = plan
+        self.kalshi = kalshi
+        self.poly = poly
+        self.applied_ns = [0] * len(plan.steps)
+        self.sent_ns: dict[tuple[int, str], int] = {}
+        self.books: list[GameBooks] = list(plan.initial)
+        self.played = 0
+        self.started_ns = 0
+        self._watch: dict[str, list[int]] = {}
+        self._watched_steps = {w.open_step for w in plan.windows} | {
+            t.start_step for t in plan.traps
+        }
+        kalshi.on_send = self._on_send
+        poly.on_send = self._on_send
+
+    # -- set-up ----------------------------------------------------------------------------
+
+    def install(self) -> None:
+        """Discovery data and starting books on both fakes (call before clients connect)."""
+        install_discovery(list(self.plan.games), self.kalshi, self.poly)
+        for game, books in zip(self.plan.games, self.plan.initial, strict=True):
+            self._set_kalshi(game.kalshi_a, books.kalshi_a)
+            self._set_kalshi(game.kalshi_b, books.kalshi_b)
+            self._set_poly(game.index, books.poly_a)
+            if game.lopsided:
+                for token in (game.token_a, game.token_b):
+                    self.poly.books[token].tick_size = format_fixed(SUB_TICK)
+
+    # -- playback --------------------------------------------------------------------------
+
+    async def run(
+        self,
+        *,
+        until_s: float | None = None,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Apply every step at its time (relative to this call), up to ``until_s``."""
+        start = trio.current_time()
+        self.started_ns = time.time_ns()
+        task_status.started()
+        limit = self.plan.config.duration_s if until_s is None else until_s
+        for index, step in enumerate(self.plan.steps):
+            if step.at > limit:
+                break
+            await trio.sleep_until(start + step.at)
+            self.apply(index, step)
+        await trio.sleep_until(start + limit)
+
+    def apply(self, index: int, step: Step) -> None:
+        """Put one step on the wire now."""
+        self.applied_ns[index] = time.time_ns()
+        self.played = index + 1
+        if step.action == "stall":
+            self.kalshi.stall()
+            return
+        if step.action == "resume":
+            self.kalshi.resume()
+            return
+        game = self.plan.games[step.game]
+        current = self.books[step.game]
+        if step.instrument == "poly" and step.poly is not None:
+            if index in self._watched_steps:
+                self._watch_for(index, game.token_a, game.token_b)
+            self.books[step.game] = GameBooks(current.kalshi_a, current.kalshi_b, step.poly)
+            self._set_poly(step.game, step.poly)
+        elif step.kalshi is not None:
+            ticker = game.kalshi_a if step.instrument == "kalshi_a" else game.kalshi_b
+            if index in self._watched_steps:
+                self._watch_for(index, ticker)
+            if step.instrument == "kalshi_a":
+                old = current.kalshi_a
+                self.books[step.game] = GameBooks(step.kalshi, current.kalshi_b, current.poly_a)
+            else:
+                old = current.kalshi_b
+                self.books[step.game] = GameBooks(current.kalshi_a, step.kalshi, current.poly_a)
+            self._set_kalshi(ticker, step.kalshi, old)
+
+    # -- wire ------------------------------------------------------------------------------
+
+    def _set_kalshi(self, ticker: str, book: KalshiBook, old: KalshiBook | None = None) -> None:
+        """Kalshi sends one delta per level: shrink first, then grow, so no intermediate
+        book is crossed or cheaper than both the old and the new one."""
+        if old is not None:
+            self.kalshi.set_book(
+                ticker,
+                yes=_levels(_common(old.yes_bids, book.yes_bids)),
+                no=_levels(_common(old.no_bids, book.no_bids)),
+            )
+        self.kalshi.set_book(ticker, yes=_levels(book.yes_bids), no=_levels(book.no_bids))
+
+    def _set_poly(self, game_index: int, book: TokenBook) -> None:
+        game = self.plan.games[game_index]
+        mirror = book.mirror()
+        for token, side in ((game.token_a, book), (game.token_b, mirror)):
+            self.poly.set_book(
+                token, _levels(side.bids), _levels(side.asks), market=game.condition_id
+            )
+
+    def _watch_for(self, index: int, *instruments: str) -> None:
+        for instrument in instruments:
+            self._watch.setdefault(instrument, []).append(index)
+
+    def _on_send(self, frame: str, when_ns: int) -> None:
+        if not self._watch:
+            return
+        for instrument in [i for i in self._watch if i in frame]:
+            for index in self._watch.pop(instrument):
+                self.sent_ns.setdefault((index, instrument), when_ns)
