@@ -11,19 +11,24 @@ __all__ = ["env_bool", "redact_url"]
 
 
 def redact_url(url: str) -> str:
-    """``redis://user:secret@host/0`` -> ``redis://user:***@host/0`` (safe to log)."""
+    """``redis://user:secret@host/0`` -> ``redis://***@host/0`` (safe to log).
+
+    Both user and password go: a proxy or VPN account name is a credential too.
+    """
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<unparseable url>"
-    if parts.password is None and "@" not in parts.netloc:
+    if parts.username is None and parts.password is None and "@" not in parts.netloc:
         return url
+    try:
+        port = parts.port
+    except ValueError:
+        return "<unparseable url>"
     host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    user = parts.username or ""
-    auth = f"{user}:***@" if parts.password is not None else f"{user}@"
-    return urlunsplit((parts.scheme, auth + host, parts.path, parts.query, parts.fragment))
+    if port is not None:
+        host = f"{host}:{port}"
+    return urlunsplit((parts.scheme, "***@" + host, parts.path, parts.query, parts.fragment))
 
 
 def env_bool(value: str | None, default: bool) -> bool:

@@ -56,6 +56,7 @@ from trio_websocket import (
     wrap_client_stream,
 )
 
+from arbees.config import redact_url
 from arbees.errors import AuthError, ConfigError, VenueError
 
 __all__ = [
@@ -104,17 +105,6 @@ class WsRejectedError(VenueError):
 
 class WsAuthError(WsRejectedError, AuthError):
     """A fatal rejection with 401/403: the venue refused our credentials."""
-
-
-def redact_url(url: str) -> str:
-    """``http://user:secret@host:1`` -> ``http://***@host:1`` (safe for logs and messages)."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return parts._replace(netloc=f"***@{host}").geturl()
 
 
 @attrs.frozen

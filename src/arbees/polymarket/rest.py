@@ -24,6 +24,7 @@ import httpx
 import trio
 
 from arbees import __version__
+from arbees.config import redact_url
 from arbees.errors import AuthError, DecodeError, NotFoundError, RateLimitedError, VenueError
 from arbees.polymarket.models import (
     GammaEvent,
@@ -33,7 +34,7 @@ from arbees.polymarket.models import (
     parse_gamma_market,
     parse_rest_book,
 )
-from arbees.wsdriver import Backoff, redact_url
+from arbees.wsdriver import Backoff
 
 __all__ = [
     "DEFAULT_CLOB_URL",
