@@ -14,7 +14,7 @@ from arbees.errors import ArbeesError
 from arbees.obs.logs import register_secret, setup_logging
 from arbees.obs.metrics import Registry, serve_metrics
 
-__all__ = ["run_service"]
+__all__ = ["run_service", "run_trio", "secrets_from_env"]
 
 log = logging.getLogger("arbees")
 
@@ -37,6 +37,12 @@ def run_service(
                 await nursery.start(partial(serve_metrics, registry, args.metrics_port))
             await body(bus, nursery, registry)
 
+    return run_trio(name, main)
+
+
+def run_trio(name: str, main: Callable[[], Awaitable[None]]) -> int:
+    """``trio.run(main)`` for an entry point: 0 on a clean stop or Ctrl-C/SIGINT (however
+    Trio wraps it), 1 on an arbees error (logged without secrets); anything else raises."""
     try:
         trio.run(main)
     except KeyboardInterrupt:
@@ -46,8 +52,13 @@ def run_service(
         log.error("%s failed: %s", name, exc)
         return 1
     except BaseExceptionGroup as group:
-        arbees_errors, _ = group.split(ArbeesError)
-        if arbees_errors is None:
+        # Trio wraps Ctrl-C/SIGINT (docker stop) in a group when it lands in a nursery.
+        _, rest = group.split(KeyboardInterrupt)
+        if rest is None:
+            log.info("%s stopped", name)
+            return 0
+        arbees_errors, other = rest.split(ArbeesError)
+        if other is not None or arbees_errors is None:
             raise
         for leaf in _leaves(arbees_errors):
             log.error("%s failed: %s", name, leaf)

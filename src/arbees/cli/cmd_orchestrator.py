@@ -21,8 +21,9 @@ import trio
 
 from arbees.bus import open_bus
 from arbees.cli._common import add_service_options, env
+from arbees.cli._run import run_trio
 from arbees.cli._venue_source import DEFAULT_SERIES, VenueGameSource
-from arbees.errors import ArbeesError, ConfigError
+from arbees.errors import ConfigError
 from arbees.kalshi.auth import ENV_KEY_ID, KalshiSigner
 from arbees.kalshi.rest import PROD_REST_URL, KalshiRest
 from arbees.obs.health import default_instance
@@ -174,9 +175,4 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"arbees orchestrator: {exc}", file=sys.stderr)
         return 2
-    try:
-        trio.run(partial(serve, args, signer))
-    except (ArbeesError, ExceptionGroup) as exc:
-        log.error("orchestrator stopped: %s", exc)
-        return 1
-    return 0
+    return run_trio("orchestrator", partial(serve, args, signer))

@@ -400,11 +400,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"fake Gluetun control server on {url} ({fake!r})", flush=True)
 
     logging.basicConfig(level=logging.INFO)
-    try:
-        trio.run(serve)
-    except KeyboardInterrupt:
-        return 0
-    return 0
+    from arbees.cli._run import run_trio
+
+    return run_trio("fake Gluetun", serve)
 
 
 if __name__ == "__main__":  # pragma: no cover

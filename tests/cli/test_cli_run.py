@@ -1,0 +1,47 @@
+"""Entry points stop cleanly on Ctrl-C/SIGINT however Trio delivers it."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+from arbees.cli._run import run_trio
+from arbees.errors import BusError
+
+
+async def _interrupt_in_nursery() -> None:
+    async def boom() -> None:
+        raise KeyboardInterrupt
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(boom)
+        await trio.sleep_forever()
+
+
+async def _interrupt_bare() -> None:
+    raise KeyboardInterrupt
+
+
+async def _arbees_error_in_nursery() -> None:
+    async def fail() -> None:
+        raise BusError("redis://***@host unreachable")
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(fail)
+        await trio.sleep_forever()
+
+
+async def _bug() -> None:
+    raise RuntimeError("a bug must not be swallowed")
+
+
+def test_ctrl_c_inside_a_nursery_is_a_clean_stop() -> None:
+    assert run_trio("svc", _interrupt_in_nursery) == 0
+    assert run_trio("svc", _interrupt_bare) == 0
+
+
+def test_arbees_errors_exit_1_and_bugs_propagate(caplog: pytest.LogCaptureFixture) -> None:
+    assert run_trio("svc", _arbees_error_in_nursery) == 1
+    assert "unreachable" in caplog.text
+    with pytest.raises(RuntimeError):
+        run_trio("svc", _bug)
