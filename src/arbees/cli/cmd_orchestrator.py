@@ -24,7 +24,7 @@ from arbees.cli._common import add_service_options, env
 from arbees.cli._run import run_trio
 from arbees.cli._venue_source import DEFAULT_SERIES, VenueGameSource
 from arbees.errors import ConfigError
-from arbees.kalshi.auth import ENV_KEY_ID, KalshiSigner
+from arbees.kalshi.auth import KalshiSigner
 from arbees.kalshi.rest import PROD_REST_URL, KalshiRest
 from arbees.obs.health import default_instance
 from arbees.obs.logs import setup_logging
@@ -44,7 +44,7 @@ def register(sub: Any) -> None:
         description="Discovers NBA/NHL games on Kalshi and Polymarket, matches them, and "
         "assigns each matched game to the least-loaded live shard over the bus; rebalances "
         "when a shard joins or stops sending heartbeats. Kalshi signing is optional: set "
-        "KALSHI_API_KEY (or KALSHI_API_KEY_ID) with KALSHI_PRIVATE_KEY_PATH.",
+        "KALSHI_API_KEY with KALSHI_PRIVATE_KEY_PATH.",
     )
     add_service_options(p)
     p.add_argument(
@@ -134,10 +134,7 @@ def _series(text: str) -> tuple[str, ...]:
 
 
 def _signer() -> KalshiSigner | None:
-    environ = dict(os.environ)
-    if not environ.get(ENV_KEY_ID, "").strip() and environ.get("KALSHI_API_KEY", "").strip():
-        environ[ENV_KEY_ID] = environ["KALSHI_API_KEY"]
-    return KalshiSigner.from_env(environ)
+    return KalshiSigner.from_env(os.environ)
 
 
 async def serve(
