@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+from collections.abc import Callable
 from typing import Any
 
 import trio
@@ -17,6 +18,7 @@ from arbees.config import env_bool
 from arbees.errors import ConfigError, DecodeError
 from arbees.kalshi.auth import KalshiSigner
 from arbees.kalshi.feed import DEMO_WS_URL, PROD_WS_URL
+from arbees.messages import ArbSignal
 from arbees.money import CENT, Fixed, parse_fixed, to_float
 from arbees.obs.metrics import Registry
 from arbees.paper import PaperLedger, PaperTrader, RiskLimits
@@ -110,9 +112,16 @@ def run(args: argparse.Namespace) -> int:
         shard = GameShard(
             bus,
             engine,
-            kalshi_source(args.kalshi_ws_url, signer, silence_timeout=args.kalshi_silence_timeout),
+            kalshi_source(
+                args.kalshi_ws_url,
+                signer,
+                silence_timeout=args.kalshi_silence_timeout,
+                # A round trip per half max-age keeps quiet books provably complete.
+                keepalive_interval=max(0.25, args.max_price_age_ms / 2000),
+            ),
             polymarket,
             paper=paper,
+            on_signal=_latency_metrics(registry),
         )
         stats = engine.stats
         registry.gauge("shard_games", "games assigned", read=lambda: len(engine.games))
@@ -120,9 +129,35 @@ def run(args: argparse.Namespace) -> int:
         registry.gauge("shard_signals_opened", "signals opened", read=lambda: stats.opened)
         registry.gauge("shard_suppressed_stale", "evaluations held back by stale/old books",
                        read=lambda: stats.suppressed_stale)  # fmt: skip
+        registry.gauge("shard_signals_closed", "signals closed", read=lambda: stats.closed)
+        registry.gauge("bus_decode_errors", "undecodable bus payloads skipped",
+                       read=lambda: bus.stats.decode_errors)  # fmt: skip
+        registry.gauge("bus_dropped", "messages dropped from full subscriber buffers",
+                       read=lambda: bus.stats.dropped)  # fmt: skip
+        registry.gauge("bus_reconnects", "bus reconnections", read=lambda: bus.stats.reconnects)
         await shard.run()
 
     return run_service(args, "shard", body)
+
+
+def _latency_metrics(registry: Registry) -> Callable[[ArbSignal], None]:
+    """Histograms of each opening/updating signal's hops, in microseconds."""
+    detect = registry.histogram(
+        "shard_detect_latency_us", "shard receive of the triggering update -> signal publish"
+    )
+    monitor_to_signal = registry.histogram(
+        "monitor_to_signal_latency_us", "Polymarket receive at the monitor -> signal publish"
+    )
+
+    def observe(signal: ArbSignal) -> None:
+        if signal.event == "close":
+            return
+        if signal.bus_recv_ns:
+            detect.observe((signal.published_ns - signal.bus_recv_ns) / 1000)
+        if signal.monitor_recv_ns:
+            monitor_to_signal.observe((signal.published_ns - signal.monitor_recv_ns) / 1000)
+
+    return observe
 
 
 # -- paper ledger (off by default) ---------------------------------------------------------
