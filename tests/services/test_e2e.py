@@ -18,6 +18,7 @@ from tests.services.e2e_support import (
     P_SAS,
     open_arb,
     open_stack,
+    quiet_books,
     wait_for,
 )
 
@@ -124,3 +125,53 @@ async def test_direct_polymarket_rollback_finds_the_same_arbitrage() -> None:
         assert [(s.event, s.combo, s.profit) for s in got] == [
             ("open", "KalshiYes+PolyNo", parse_fixed("7.07"))
         ]
+
+
+async def test_polymarket_reconnect_suppresses_signals_until_fresh_books() -> None:
+    async with open_stack() as stack, stack.bus.subscribe(Channel.SIGNALS) as sub:
+        await wait_for(lambda: books_fresh(stack))
+        got: list[ArbSignal] = []
+        stack.nursery.start_soon(collect, sub, got)
+        open_arb(stack.poly)
+        await wait_for(lambda: len(got) == 1)
+        stack.poly.disconnect_all()  # the books are stale until the fresh snapshots
+        await wait_for(lambda: [s.event for s in got][-1:] == ["close"])
+        await wait_for(lambda: [s.event for s in got] == ["open", "close", "open"])
+        assert got[2].signal_id != got[0].signal_id
+
+
+async def test_redis_restart_mid_run_both_services_recover(private_redis: RedisServer) -> None:
+    async with (
+        open_stack(private_redis.url) as stack,
+        stack.bus.subscribe(Channel.SIGNALS) as sub,
+    ):
+        await wait_for(lambda: books_fresh(stack))
+        got: list[ArbSignal] = []
+        stack.nursery.start_soon(collect, sub, got)
+        private_redis.stop()  # SIGKILL: a crash, not a clean shutdown
+        await trio.sleep(0.5)
+        open_arb(stack.poly)  # the monitor publishes into the outage: counted, no crash
+        await trio.sleep(0.3)
+        private_redis.start()
+        # No restart of any service: the monitor republishes on the next change, the shard
+        # resubscribes by itself, and the arbitrage is signalled.
+        quiet_books(stack.kalshi, stack.poly)
+        await trio.sleep(0.3)
+        open_arb(stack.poly)
+        await wait_for(lambda: any(s.event == "open" for s in got), 10.0)
+        assert stack.bus.stats.publish_failed > 0
+
+
+async def test_garbage_on_the_bus_is_counted_and_nothing_crashes() -> None:
+    async with open_stack() as stack, stack.bus.subscribe(Channel.SIGNALS) as sub:
+        await wait_for(lambda: books_fresh(stack))
+        got: list[ArbSignal] = []
+        stack.nursery.start_soon(collect, sub, got)
+        before = stack.bus.stats.decode_errors
+        for payload in (b"not json", b"[1,2]", b'{"schema":1,"kind":"PolymarketPriceUpdate"}'):
+            await stack.bus.publish_raw(Channel.POLYMARKET_PRICES, payload)
+            await stack.bus.publish_raw(Channel.MARKET_ASSIGNMENTS, payload)
+        await wait_for(lambda: stack.bus.stats.decode_errors >= before + 6)
+        open_arb(stack.poly)
+        await wait_for(lambda: len(got) == 1)
+        assert got[0].combo == "KalshiYes+PolyNo"
