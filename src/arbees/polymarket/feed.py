@@ -10,9 +10,20 @@ Staleness: when a connection drops, every book of that shard is marked stale and
 view is emitted at once; the resubscription on reconnect brings fresh ``book`` snapshots.
 A book that goes stale while connected (cross-check mismatch, tick-size change, rejected
 update) triggers a reconnect of its shard — a new connection is the only reliable way to
-get a fresh snapshot — at most once per ``resync_interval`` per shard. A token added to a
-live socket with ``{"operation": "subscribe"}`` that gets no snapshot within
-``snapshot_timeout`` triggers the same resync.
+get a fresh snapshot — at most once per ``resync_interval`` per shard (a resync asked for
+sooner is deferred to the end of that interval, and dropped if its books recovered
+meanwhile). A token added to a shard that gets no snapshot within ``snapshot_timeout`` of
+its subscription triggers the same resync.
+
+Dynamic subscriptions: ``add_tokens`` sends ``{"operation": "subscribe"}`` on a connected
+socket; a shard still connecting subscribes its CURRENT tokens itself (see
+:mod:`arbees.polymarket.feed_shard`, which also holds the resync rules).
+
+Polymarket has no sequence numbers, so a socket that silently stops delivering looks like a
+quiet book. :meth:`PolymarketFeed.invalidate` lets an outside check (the REST auditor in
+:mod:`arbees.polymarket.audit`) distrust books and resync their sockets, and
+:meth:`PolymarketFeed.confirmed_ns` tells when a book was last confirmed current (socket
+data for that token, or a matching audit).
 
 Delivery policy (bounded memory, newest wins): changed tokens are queued once each in
 arrival order; a pump builds the :class:`~arbees.book.BookView` at send time and pushes a
@@ -32,14 +43,15 @@ from contextlib import asynccontextmanager
 
 import attrs
 import trio
-from trio_websocket import ConnectionClosed, WebSocketConnection
+from trio_websocket import ConnectionClosed
 
 from arbees.book import BookView
 from arbees.errors import ConfigError, DecodeError
 from arbees.polymarket.events import BookChanged, Event
-from arbees.polymarket.protocol import TEXT_FRAMES, PolymarketProtocol, is_token_id
-from arbees.polymarket.wire import subscribe_frame, update_frame
-from arbees.wsdriver import Backoff, Message, WsConfig, WsDriver
+from arbees.polymarket.feed_shard import FeedShard
+from arbees.polymarket.protocol import PolymarketProtocol, is_token_id
+from arbees.polymarket.wire import update_frame
+from arbees.wsdriver import Backoff, Message, WsDriver
 
 __all__ = [
     "DEFAULT_WS_URL",
@@ -56,10 +68,6 @@ DEFAULT_WS_URL = "wss://ws-subscriptions-clob.polymarket.com/ws/market"
 MAX_ASSETS_PER_SOCKET = 500
 _RESYNC_KINDS = frozenset({"price_change", "rejected", "tick_size_change"})
 _SEND_ERRORS = (trio.ClosedResourceError, trio.BrokenResourceError, ConnectionClosed, OSError)
-
-
-def _is_data(message: Message) -> bool:
-    return not (isinstance(message, str) and message in TEXT_FRAMES)
 
 
 @attrs.frozen
@@ -108,7 +116,8 @@ class BookUpdate:
     Attributes:
         view: the token's book as of sending (newest state; depth-limited).
         kind: what changed it last: ``"book"``, ``"price_change"``, ``"reconnect"``,
-            ``"rejected"``, ``"tick_size_change"``, ``"market_resolved"`` or ``"added"``.
+            ``"rejected"``, ``"tick_size_change"``, ``"market_resolved"``, ``"added"`` or
+            ``"audit"`` (distrusted by :meth:`PolymarketFeed.invalidate`).
         venue_ts_ms: the venue timestamp of that change, when known.
         received_ns: ``time.time_ns()`` when the frame was received.
         emitted_ns: ``time.time_ns()`` when the view was built and queued.
@@ -129,65 +138,17 @@ class FeedStats:
         updates: updates delivered to the channel.
         coalesced: changes merged into an update already waiting (slow consumer).
         resyncs: forced reconnects to get fresh snapshots.
+        resyncs_deferred: resyncs asked for within ``resync_interval`` and postponed.
+        invalidated: books distrusted from outside (:meth:`PolymarketFeed.invalidate`).
         shards_started: connections ever started.
     """
 
     updates: int = 0
     coalesced: int = 0
     resyncs: int = 0
+    resyncs_deferred: int = 0
+    invalidated: int = 0
     shards_started: int = 0
-
-
-class _Shard:
-    def __init__(self, feed: PolymarketFeed, index: int) -> None:
-        self.feed = feed
-        self.index = index
-        self.tokens: dict[str, None] = {}  # ordered set
-        self.scope = trio.CancelScope()
-        self.last_resync = -math.inf
-        cfg = feed.config
-        self.driver = WsDriver(
-            WsConfig(
-                cfg.url,
-                proxy=cfg.proxy,
-                heartbeat_text="PING",
-                heartbeat_interval=cfg.ping_interval,
-                silence_timeout=cfg.silence_timeout,
-                is_data=_is_data,
-                backoff=cfg.backoff,
-                connect_timeout=cfg.connect_timeout,
-                name=f"polymarket-ws-{index}",
-            ),
-            on_message=feed._on_frame,
-            on_connect=self._on_connect,
-            on_disconnect=self._on_disconnect,
-        )
-
-    @property
-    def room(self) -> int:
-        return self.feed.config.tokens_per_socket - len(self.tokens)
-
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        with self.scope:
-            await self.driver.run(task_status=task_status)
-
-    async def _on_connect(self, ws: WebSocketConnection) -> None:
-        tokens = list(self.tokens)
-        if tokens:
-            frame = subscribe_frame(tokens, custom_features=self.feed.config.custom_features)
-            await ws.send_message(frame)
-
-    def _on_disconnect(self, reason: str) -> None:
-        self.feed._mark_stale(self.tokens, f"reconnecting: {reason}")
-
-    def resync(self, why: str) -> None:
-        now = trio.current_time()
-        if now - self.last_resync < self.feed.config.resync_interval:
-            return
-        self.last_resync = now
-        self.feed.stats.resyncs += 1
-        log.info("polymarket-ws-%d: resync (%s)", self.index, why)
-        self.driver.request_reconnect(f"resync: {why}")
 
 
 class PolymarketFeed:
@@ -210,9 +171,10 @@ class PolymarketFeed:
         self.stats = FeedStats()
         self._on_event = on_event
         self._initial = _validated(tokens)
-        self._shards: list[_Shard] = []
-        self._shard_of: dict[str, _Shard] = {}
+        self._shards: list[FeedShard] = []
+        self._shard_of: dict[str, FeedShard] = {}
         self._pending: dict[str, tuple[str, int | None, int]] = {}
+        self._confirmed: dict[str, int] = {}
         self._wakeup = trio.Event()
         self._send, self.updates = trio.open_memory_channel[BookUpdate](self.config.channel_size)
         self._nursery: trio.Nursery | None = None
@@ -240,6 +202,50 @@ class PolymarketFeed:
         """The current view of a subscribed token."""
         return self.protocol.books[token].view(self.config.depth)
 
+    def confirmed_ns(self, token: str) -> int:
+        """When the token's book was last confirmed current (``time.time_ns()``).
+
+        The later of its last socket data (snapshot or applied change) and its last matching
+        audit (:meth:`confirm`); 0 while the book is stale or the token unknown. A quiet book
+        on a live socket keeps its old value until an audit confirms it again.
+        """
+        book = self.protocol.books.get(token)
+        if book is None or book.stale or token not in self._shard_of:
+            return 0
+        return max(book.received_ns, self._confirmed.get(token, 0))
+
+    def confirm(self, token: str, at_ns: int) -> None:
+        """Record that an outside check found the token's (fresh) book current at ``at_ns``."""
+        book = self.protocol.books.get(token)
+        if book is not None and not book.stale and token in self._shard_of:
+            self._confirmed[token] = max(self._confirmed.get(token, 0), at_ns)
+
+    def invalidate(self, tokens: Iterable[str], reason: str) -> list[str]:
+        """Distrust books an outside check found wrong, and resync their sockets.
+
+        Each fresh book among ``tokens`` is marked stale (a stale :class:`BookUpdate` of kind
+        ``"audit"`` is queued at once); the shards holding them reconnect for fresh snapshots
+        (subject to ``resync_interval``, deferred rather than dropped). Returns the tokens
+        that were fresh and are now stale.
+        """
+        now = time.time_ns()
+        marked: list[str] = []
+        by_shard: dict[FeedShard, list[str]] = {}
+        for token in tokens:
+            book = self.protocol.books.get(token)
+            shard = self._shard_of.get(token)
+            if book is None or shard is None:
+                continue
+            if not book.stale:
+                book.mark_stale(reason)
+                marked.append(token)
+                self.stats.invalidated += 1
+                self._queue(token, "audit", book.venue_ts_ms, now)
+            by_shard.setdefault(shard, []).append(token)
+        for shard, chunk in by_shard.items():
+            shard.resync(reason, chunk)
+        return marked
+
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Run all shards and the delivery pump until cancelled."""
         async with trio.open_nursery() as nursery:
@@ -262,7 +268,7 @@ class PolymarketFeed:
             return
         if not new:
             return
-        by_shard: dict[_Shard, list[str]] = {}
+        by_shard: dict[FeedShard, list[str]] = {}
         for shard in self._shards:
             if not new:
                 break
@@ -270,7 +276,10 @@ class PolymarketFeed:
             if take:
                 by_shard[shard] = take
         for shard, chunk in by_shard.items():
+            # Assign and test ``connected`` in one step: a connecting shard's on_connect
+            # subscribes whatever it holds when it sends (see the module docstring).
             self._assign(shard, chunk)
+            nursery.start_soon(self._await_snapshots, shard, chunk)
             if shard.driver.connected:
                 try:
                     await shard.driver.send(
@@ -280,8 +289,8 @@ class PolymarketFeed:
                     )
                 except _SEND_ERRORS as exc:
                     log.info("dynamic subscribe failed (%s); the reconnect will cover it", exc)
-                nursery.start_soon(self._await_snapshots, shard, chunk)
         for shard in self._place(new):
+            nursery.start_soon(self._await_snapshots, shard, list(shard.tokens))
             nursery.start_soon(shard.run)
 
     async def remove_tokens(self, tokens: Iterable[str]) -> None:
@@ -289,7 +298,7 @@ class PolymarketFeed:
         tokens = list(tokens)
         if self._nursery is None:
             self._initial[:] = [t for t in self._initial if t not in tokens]
-        by_shard: dict[_Shard, list[str]] = {}
+        by_shard: dict[FeedShard, list[str]] = {}
         for token in tokens:
             shard = self._shard_of.pop(token, None)
             if shard is not None:
@@ -297,6 +306,7 @@ class PolymarketFeed:
                 shard.tokens.pop(token, None)
                 self.protocol.forget(token)
                 self._pending.pop(token, None)
+                self._confirmed.pop(token, None)
         for shard, chunk in by_shard.items():
             if not shard.tokens:
                 shard.scope.cancel()
@@ -308,7 +318,7 @@ class PolymarketFeed:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _assign(self, shard: _Shard, tokens: list[str]) -> None:
+    def _assign(self, shard: FeedShard, tokens: list[str]) -> None:
         now = time.time_ns()
         for token in tokens:
             shard.tokens[token] = None
@@ -316,11 +326,11 @@ class PolymarketFeed:
             self.protocol.track(token)
             self._queue(token, "added", None, now)
 
-    def _place(self, tokens: list[str]) -> list[_Shard]:
+    def _place(self, tokens: list[str]) -> list[FeedShard]:
         size = self.config.tokens_per_socket
         created = []
         for i in range(0, len(tokens), size):
-            shard = _Shard(self, self._next_index)
+            shard = FeedShard(self, self._next_index)
             self._next_index += 1
             self.stats.shards_started += 1
             self._assign(shard, tokens[i : i + size])
@@ -328,12 +338,24 @@ class PolymarketFeed:
             created.append(shard)
         return created
 
-    async def _await_snapshots(self, shard: _Shard, tokens: list[str]) -> None:
-        await trio.sleep(self.config.snapshot_timeout)
+    async def _await_snapshots(self, shard: FeedShard, tokens: list[str]) -> None:
+        """Resync if added tokens have no snapshot ``snapshot_timeout`` after the socket's
+        subscriptions went out (a shard still connecting is waited for)."""
+        timeout = self.config.snapshot_timeout
+        await trio.sleep(timeout)
         books = self.protocol.books
-        missing = [t for t in tokens if t in books and books[t].stale and t in shard.tokens]
-        if missing and shard in self._shards:
-            shard.resync(f"no snapshot for {len(missing)} dynamically added token(s)")
+        while shard in self._shards:
+            missing = [t for t in tokens if t in shard.tokens and t in books and books[t].stale]
+            if not missing:
+                return
+            due = shard.subscribed_at + timeout
+            if not shard.driver.connected or due == math.inf:
+                await trio.sleep(timeout)  # its next on_connect subscribes them
+            elif trio.current_time() < due:
+                await trio.sleep_until(due)
+            else:
+                shard.resync(f"no snapshot for {len(missing)} added token(s)", missing)
+                return
 
     def _mark_stale(self, tokens: Iterable[str], reason: str) -> None:
         now = time.time_ns()
@@ -350,7 +372,7 @@ class PolymarketFeed:
                 if ev.kind in _RESYNC_KINDS and books[token].stale:
                     shard = self._shard_of.get(token)
                     if shard is not None:
-                        shard.resync(books[token].stale_reason)
+                        shard.resync(books[token].stale_reason, (token,))
             elif self._on_event is not None:
                 self._on_event(ev)
 

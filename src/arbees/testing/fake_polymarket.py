@@ -16,7 +16,12 @@ included, so the feed is tested against behaviour rather than against our own as
   ``best_ask``; :meth:`FakePolymarket.set_book` replaces a book (and broadcasts it).
 
 Knobs for the bad days: :attr:`FakePolymarket.stalled` (keep answering PONG, send no data),
+:meth:`FakePolymarket.stall_connection` (the same for ONE socket: it answers PONG but its
+data is silently dropped, while other and later sockets are served), :attr:`accept_delay`
+(a slow handshake, to catch what happens while a client is still connecting),
 :meth:`FakePolymarket.disconnect_all`, :meth:`FakePolymarket.send_raw` (garbage frames).
+The REST books always serve the TRUE state (every ``set_book`` / ``set_level`` applies even
+while sockets are stalled), as the live venue does when a socket has silently stopped.
 ``on_send(frame, time_ns)`` is called for each data frame sent (latency measurements).
 
 REST (same port): ``GET /book``, ``POST /books`` (CLOB) and ``GET /events``, ``GET /markets``
@@ -88,6 +93,7 @@ class _Conn:
     scope: trio.CancelScope = attrs.Factory(trio.CancelScope)
     assets: list[str] = attrs.Factory(list)
     subscribed: trio.Event = attrs.Factory(trio.Event)
+    stalled: bool = False
 
 
 class FakePolymarket:
@@ -101,6 +107,7 @@ class FakePolymarket:
         self.events: list[dict[str, object]] = []
         self.connections: list[_Conn] = []
         self.stalled = False
+        self.accept_delay = 0.0
         self.on_send: Callable[[str, int], None] | None = None
         self.requests: list[tuple[str, str]] = []
         self.total_connections = 0
@@ -200,10 +207,19 @@ class FakePolymarket:
         for conn in list(self.connections):
             conn.scope.cancel()
 
+    def stall_connection(self, index: int = -1, stalled: bool = True) -> None:
+        """Silently drop every data frame to one open connection (PONG still answered).
+
+        ``index`` is into :attr:`connections` (oldest first; ``-1`` = the newest). New
+        connections are not affected, so a client that reconnects is served again.
+        """
+        self.connections[index].stalled = stalled
+
     def send_raw(self, frame: str) -> None:
         """Send a raw text frame to every subscribed connection (e.g. garbage)."""
         for conn in self.connections:
-            self._send(conn, frame)
+            if not conn.stalled:
+                self._send(conn, frame)
 
     def fail_next(self, status: int, count: int = 1, path: str | None = None) -> None:
         """Answer the next ``count`` REST requests (optionally only to ``path``) with ``status``."""
@@ -240,11 +256,11 @@ class FakePolymarket:
         if self.stalled:
             return
         for conn in self.connections:
-            if token in conn.assets[: self.max_assets]:
+            if not conn.stalled and token in conn.assets[: self.max_assets]:
                 self._send(conn, frame)
 
     def _snapshots(self, conn: _Conn, tokens: list[str]) -> None:
-        if self.stalled:
+        if self.stalled or conn.stalled:
             return
         allowed = set(conn.assets[: self.max_assets])
         dump = [self._book_event(t) for t in tokens if t in self.books and t in allowed]
@@ -287,6 +303,8 @@ class FakePolymarket:
             self._snapshots(conn, new)
 
     async def _ws_handler(self, request: WebSocketRequest) -> None:
+        if self.accept_delay > 0:
+            await trio.sleep(self.accept_delay)
         ws = await request.accept()
         send, receive = trio.open_memory_channel[str](math.inf)
         conn = _Conn(ws, send, receive)
