@@ -94,3 +94,43 @@ def test_api_reference_lists_every_public_name_once(tmp_path: Path) -> None:
     assert "run_shard(bus: arbees.bus.base.Bus, *, shard_id: str = 'local'" in text
     assert EXAMPLES["find_opportunities"] in text
     assert lines == [f"wrote {tmp_path / 'api.md'}"]
+
+
+async def test_streams_are_typed_filtered_and_iterable_without_entering() -> None:
+    import trio
+
+    got: list[arbees.SystemAlert] = []
+    async with arbees.open_bus("memory://") as bus:
+        stream = arbees.alerts(bus, min_severity="warning")
+        with pytest.raises(RuntimeError, match="async with"):
+            await stream.receive()
+
+        async def consume() -> None:
+            async for alert in stream:  # subscribes by itself for the loop
+                got.append(alert)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(consume)
+            while not bus._subs:  # type: ignore[attr-defined]  # noqa: ASYNC110
+                await trio.sleep(0.01)
+            for severity in ("info", "warning", "critical"):
+                alert = arbees.SystemAlert("T", "test", severity, 0, severity)
+                await bus.publish(arbees.Channel.SYSTEM_ALERTS, alert)
+            while len(got) < 2:  # noqa: ASYNC110
+                await trio.sleep(0.01)
+            nursery.cancel_scope.cancel()  # the loop is cancelled: its subscription ends
+        assert not bus._subs  # type: ignore[attr-defined]
+        assert [a.severity for a in got] == ["warning", "critical"]
+        async with arbees.alerts(bus) as entered:  # leaving early: enter it
+            await bus.publish(arbees.Channel.SYSTEM_ALERTS, alert)
+            async for first in entered:
+                assert first == alert
+                break
+        assert not bus._subs  # type: ignore[attr-defined]
+        assert (stream.received, stream.skipped) == (2, 1)
+        async with arbees.price_updates(bus, tokens={"1"}) as prices:
+            assert prices.channels == (arbees.Channel.POLYMARKET_PRICES,)
+    with pytest.raises(ValueError, match="min_severity"):
+        arbees.alerts(bus, min_severity="loud")
+    with pytest.raises(ValueError, match="unknown signal events"):
+        arbees.signals(bus, events={"opened"})

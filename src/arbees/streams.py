@@ -15,7 +15,9 @@ subscription. It is both
   deterministically on exit; use this when you publish or start services right after
   subscribing, or when you break out of the loop early;
 * an **async iterable** — ``async for`` on a stream that was not entered subscribes by
-  itself for the duration of the loop (the subscription ends when the loop ends).
+  itself for the duration of the loop, which suits a bot's main loop: the subscription ends
+  when the bus closes or the loop is cancelled. To leave a loop with ``break``, enter the
+  stream with ``async with`` so the subscription ends right there.
 
 Messages of other types on the same channels, and those the predicate refuses, are counted
 in :attr:`MessageStream.skipped` — never silently lost from the stats. Delivery is the bus's:
@@ -29,7 +31,10 @@ from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import Generic, TypeVar
 
+import trio
+
 from arbees.bus.base import Bus, Subscription
+from arbees.errors import BusClosedError
 from arbees.messages import (
     ArbSignal,
     Channel,
@@ -142,20 +147,52 @@ class MessageStream(Generic[M]):
                 return kept
 
     def __aiter__(self) -> AsyncIterator[M]:
-        if self._sub is not None:
-            return self._iterate(self._sub)
-        return self._subscribe_and_iterate()
+        return _StreamIterator(self)
 
-    async def _iterate(self, sub: Subscription) -> AsyncIterator[M]:
-        async for envelope in sub:
-            kept = self._keep(envelope.message)
-            if kept is not None:
-                yield kept
 
-    async def _subscribe_and_iterate(self) -> AsyncIterator[M]:
-        async with self.bus.subscribe(*self.channels, buffer=self.buffer) as sub:
-            async for message in self._iterate(sub):
-                yield message
+class _StreamIterator(AsyncIterator[M]):
+    """Iterates a stream; a class rather than an async generator, so that leaving the loop
+    early (``break``) leaves nothing half-finished for the garbage collector.
+
+    On a stream that was not entered, the first ``__anext__`` subscribes; the subscription
+    ends when the loop ends — the bus closes, or the loop is cancelled (Trio cancellation,
+    an exception in the consumer's task). A loop left with ``break`` keeps it until the bus
+    closes: use ``async with`` for that.
+    """
+
+    def __init__(self, stream: MessageStream[M]) -> None:
+        self._stream = stream
+        self._own: AsyncExitStack | None = None
+        self._sub = stream._sub
+        self._done = False
+
+    async def __anext__(self) -> M:
+        if self._done:
+            raise StopAsyncIteration
+        stream = self._stream
+        if self._sub is None:
+            self._own = AsyncExitStack()
+            self._sub = await self._own.enter_async_context(
+                stream.bus.subscribe(*stream.channels, buffer=stream.buffer)
+            )
+        try:
+            while True:
+                kept = stream._keep((await self._sub.receive()).message)
+                if kept is not None:
+                    return kept
+        except BusClosedError:
+            await self._finish()
+            raise StopAsyncIteration from None
+        except BaseException:
+            with trio.CancelScope(shield=True):
+                await self._finish()
+            raise
+
+    async def _finish(self) -> None:
+        self._done = True
+        own, self._own = self._own, None
+        if own is not None:
+            await own.aclose()
 
 
 def typed_stream(

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import trio
 
 import arbees
 from arbees.messages import SignalLeg
 
-__all__ = ["ONE", "make_signal", "wait_for"]
+__all__ = ["EXAMPLES", "ONE", "make_signal", "wait_for"]
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ONE = 1_000_000
 
 

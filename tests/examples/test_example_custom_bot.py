@@ -10,11 +10,10 @@ from functools import partial
 import pytest
 import trio
 from custom_bot import PaperBook, SignalFilter, main, run_bot
-from example_support import ONE, make_signal, wait_for
+from example_support import EXAMPLES, ONE, make_signal, wait_for
 
 import arbees
 from arbees.testing.redis_server import RedisServer
-from conftest import EXAMPLES
 
 
 def test_filter_by_sport_and_minimum_profit() -> None:

@@ -7,8 +7,7 @@ import subprocess
 import sys
 
 import pytest
-
-from conftest import EXAMPLES
+from example_support import EXAMPLES
 
 OPTIONS = {
     "custom_bot.py": ["--redis-url", "--min-profit", "--sports", "--duration"],
