@@ -52,20 +52,14 @@ from urllib.parse import urlsplit
 import trio
 import trio_asyncio
 from redis.asyncio import Redis
-from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from arbees import codec
-from arbees.bus._redis_aio import (
-    Outbox,
-    Outgoing,
-    PubSubEvent,
-    pump_outbox,
-    pump_pubsub,
-    send_batch,
-)
+from arbees.bus import _resp_conn
+from arbees.bus._redis_aio import Outbox, Outgoing, PubSubEvent, send_batch
+from arbees.bus._resp_conn import ConnParams, PubSubProtocol, conn_params
 from arbees.bus.base import Bus, BusStats, Envelope, Subscription
 from arbees.config import redact_url
 from arbees.errors import BusError, ConfigError, DecodeError
@@ -138,11 +132,12 @@ class RedisBus(Bus):
         self._done = trio.Event()
         self._flushed = trio.Event()
         self._reader_up = trio.Event()  # set while the pub/sub connection is subscribed
-        self._reader_up.set()
         self._running = False
         self._loop: Any = None
         self._client: Redis | None = None
-        self._pubsub: PubSub | None = None
+        self._params: ConnParams | None = None
+        self._ps: PubSubProtocol | None = None  # the live pub/sub connection
+        self._ps_sessions = 0  # pub/sub connections established so far
 
     def __repr__(self) -> str:
         return f"RedisBus({self.safe_url!r}, subscribed={len(self._subs)}, closed={self._closed})"
@@ -166,8 +161,14 @@ class RedisBus(Bus):
                 try:
                     await self._connect()
                     async with trio.open_nursery() as nursery:
-                        nursery.start_soon(self._publisher)
                         nursery.start_soon(self._reader)
+                        with trio.move_on_after(self._connect_timeout + self._subscribe_timeout):
+                            await self._reader_up.wait()
+                        if not self._reader_up.is_set():
+                            raise BusError(
+                                f"Redis at {self.safe_url} did not confirm the bus's SUBSCRIBE"
+                            )
+                        nursery.start_soon(self._publisher)
                         task_status.started(self)
                         await self._stop.wait()
                         self._outbox.close()  # the publisher drains it, then stops
@@ -211,15 +212,10 @@ class RedisBus(Bus):
         except ValueError as exc:
             raise ConfigError(f"bad Redis URL {self.safe_url!r}: {self._scrub(exc)}") from None
         try:
+            # redis-py parsed the URL (TLS options included); the raw connections of the
+            # hot paths connect with the same parameters.
+            self._params = conn_params(self._client, self._connect_timeout, self._command_timeout)
             await self._aio(self._client.ping)()
-            self._pubsub = self._client.pubsub()
-            # A private control channel gives the pub/sub connection a subscription from
-            # the start: proves it works, and keeps the reader's blocking read valid.
-            await self._aio(self._pubsub.subscribe)(self._control)
-            with trio.fail_after(self._connect_timeout):
-                reply = await self._aio(self._pubsub.get_message)(timeout=self._connect_timeout)
-            if not reply or reply.get("type") != "subscribe":
-                raise BusError(f"unexpected reply to SUBSCRIBE from Redis at {self.safe_url}")
         except (*_TRANSPORT_ERRORS, trio.TooSlowError) as exc:
             raise BusError(
                 f"cannot connect to Redis at {self.safe_url}: "
@@ -227,11 +223,7 @@ class RedisBus(Bus):
             ) from exc
 
     async def _disconnect(self) -> None:
-        if self._pubsub is not None:
-            try:
-                await self._aio(self._pubsub.aclose)()
-            except _TRANSPORT_ERRORS as exc:  # pragma: no cover - best effort at shutdown
-                log.debug("closing pub/sub: %s", type(exc).__name__)
+        # The raw connections closed when their sessions were cancelled.
         if self._client is not None:
             try:
                 await self._aio(self._client.aclose)()
@@ -318,9 +310,12 @@ class RedisBus(Bus):
                     backoffs = self._backoffs()
                 continue
             try:
-                # One crossing for the pump's whole life; it returns once the outbox is
-                # closed (aclose) and drained.
-                await self._aio(pump_outbox)(client, self._outbox, self._max_batch, self._on_sent)
+                # One crossing for the connection's whole life; it returns once the outbox
+                # is closed (aclose), drained and answered.
+                params = self._params_or_fail()
+                await self._aio(_resp_conn.publish_session)(
+                    params, self._outbox, self._max_batch, self._on_sent
+                )
             except _TRANSPORT_ERRORS as exc:
                 failed, self._outbox.in_flight = self._outbox.in_flight, 0
                 self.stats.publish_failed += failed
@@ -364,6 +359,11 @@ class RedisBus(Bus):
         self.stats.publish_failed += n
         return n
 
+    def _params_or_fail(self) -> ConnParams:
+        if self._params is None:
+            raise BusError("the Redis bus is not running")
+        return self._params
+
     def _client_or_fail(self) -> Redis:
         if self._client is None:
             raise BusError("the Redis bus is not running")
@@ -377,8 +377,7 @@ class RedisBus(Bus):
         self._check_open(self._closed)
         if not channels:
             raise ValueError("subscribe() needs at least one channel")
-        pubsub = self._pubsub
-        if pubsub is None:
+        if self._params is None:
             raise BusError("the Redis bus is not running")
         sub = Subscription(tuple(channels), buffer, self.stats)
         unique = list(dict.fromkeys(channels))
@@ -389,16 +388,13 @@ class RedisBus(Bus):
             self._pending[channel] = self._pending.get(channel, 0) + 1
             self._confirmed[channel] = trio.Event()
         try:
-            if new:
+            connection = self._ps
+            if new and connection is not None:
                 try:
-                    await self._aio(pubsub.subscribe)(*new)
+                    await self._aio(_resp_conn.subscribe)(connection, new)
                 except _TRANSPORT_ERRORS as exc:
-                    for channel in new:
-                        self._pending[channel] -= 1
-                    raise BusError(
-                        f"SUBSCRIBE failed on Redis at {self.safe_url}: "
-                        f"{type(exc).__name__}: {self._scrub(exc)}"
-                    ) from exc
+                    # The reader's next connection subscribes every channel in _subs.
+                    log.debug("SUBSCRIBE not sent (%s); waiting for the reconnection", exc)
             with trio.move_on_after(self._subscribe_timeout) as scope:
                 for channel in unique:
                     await self._confirmed[channel].wait()
@@ -409,7 +405,7 @@ class RedisBus(Bus):
             sub._close()
             gone = self._forget(sub, unique)
             if gone and not self._closed:
-                await self._unsubscribe(pubsub, gone)
+                await self._unsubscribe(gone)
 
     def _forget(self, sub: Subscription, channels: list[str]) -> list[str]:
         gone = []
@@ -423,47 +419,52 @@ class RedisBus(Bus):
                 gone.append(channel)
         return gone
 
-    async def _unsubscribe(self, pubsub: PubSub, channels: list[str]) -> None:
+    async def _unsubscribe(self, channels: list[str]) -> None:
+        connection = self._ps
+        if connection is None:
+            return  # the next connection subscribes only the channels still in _subs
         with trio.CancelScope(shield=True), trio.move_on_after(self._command_timeout):
             try:
-                await self._aio(pubsub.unsubscribe)(*channels)
-                return
+                await self._aio(_resp_conn.unsubscribe)(connection, channels)
             except _TRANSPORT_ERRORS as exc:
                 log.debug("UNSUBSCRIBE failed (%s); forgetting the channels", type(exc).__name__)
-        # Redis is down (or slow): make sure redis-py does not re-subscribe them later.
-        for channel in channels:
-            pubsub.channels.pop(channel.encode(), None)
-            pubsub.pending_unsubscribe_channels.discard(channel.encode())
+
+    def _channels(self) -> list[str]:
+        return [self._control, *self._subs]
+
+    def _on_pubsub(self, connection: PubSubProtocol | None) -> None:
+        self._ps = connection
+        if connection is not None:
+            self._ps_sessions += 1
+            if self._ps_sessions > 1:
+                self.stats.reconnects += 1
+                log.warning("pub/sub reconnected to Redis at %s", self.safe_url)
 
     async def _reader(self) -> None:
-        pubsub = self._pubsub
-        assert pubsub is not None
+        backoffs = self._backoffs()
         while True:
             try:
-                # One crossing until the connection breaks: the pump hands each batch to
-                # _dispatch synchronously, on this thread.
-                await self._aio(pump_pubsub)(pubsub, self._max_batch, self._dispatch)
-            except _TRANSPORT_ERRORS as exc:
-                log.warning(
-                    "lost the pub/sub connection to Redis at %s (%s); reconnecting",
-                    self.safe_url,
-                    type(exc).__name__,
+                # One crossing per connection: the protocol hands each socket read's
+                # messages to _dispatch synchronously, on this thread.
+                await self._aio(_resp_conn.pubsub_session)(
+                    self._params_or_fail(), self._channels, self._dispatch, self._on_pubsub
                 )
-                self._reader_up = trio.Event()
-                await self._reconnect_pubsub(pubsub)
-
-    async def _reconnect_pubsub(self, pubsub: PubSub) -> None:
-        for delay in self._backoffs():
-            await trio.sleep(delay)
-            try:
-                # Reconnecting runs redis-py's on_connect hook, which re-subscribes every
-                # channel it knows (ours included); the confirmations reach the reader.
-                await self._aio(pubsub.connect)()
-            except _TRANSPORT_ERRORS:
-                continue
-            self.stats.reconnects += 1
-            log.warning("pub/sub reconnected to Redis at %s", self.safe_url)
-            return
+                raise ConnectionError("the pub/sub session ended")
+            except _TRANSPORT_ERRORS as exc:
+                if not self._ps_sessions:
+                    raise BusError(
+                        f"cannot open a pub/sub connection to Redis at {self.safe_url}: "
+                        f"{type(exc).__name__}: {self._scrub(exc)}"
+                    ) from exc
+                if self._reader_up.is_set():
+                    log.warning(
+                        "lost the pub/sub connection to Redis at %s (%s); reconnecting",
+                        self.safe_url,
+                        type(exc).__name__,
+                    )
+                    self._reader_up = trio.Event()
+                    backoffs = self._backoffs()
+                await trio.sleep(next(backoffs))
 
     def _dispatch(self, batch: list[PubSubEvent]) -> None:
         received_ns = time.time_ns()
