@@ -34,15 +34,15 @@ Importing ``arbees`` is cheap: each name is imported on first use (PEP 562), so 
 that only needs the math never loads Trio, httpx or the venue clients.
 """
 
-# No `from __future__ import annotations` and private aliases only: every public name of
-# this module is part of the API (tests/test_public_api.py checks it).
+# No `from __future__ import annotations`, private aliases only: every public name of this
+# module is part of the API (tests/test_public_api.py checks it).
 import importlib as _importlib
-from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import TYPE_CHECKING
 from typing import Any as _Any
 
 __version__ = "0.1.0"
 
-if _TYPE_CHECKING:  # the lazy names below, for type checkers and IDEs
+if TYPE_CHECKING:  # the lazy names below, for type checkers and IDEs (not runtime imports)
     from arbees.api import (
         open_monitor,
         open_orchestrator,
@@ -171,6 +171,8 @@ _HOME: dict[str, str] = {
     "typed_stream": "arbees.streams",
 }
 """Public name -> the module that defines it (imported on first access)."""
+
+del TYPE_CHECKING  # spelled plainly above so import-linter sees a type-checking block
 
 
 def __getattr__(name: str) -> _Any:
