@@ -12,6 +12,12 @@ Wire conventions (chosen so a consumer written against the seed keeps working):
   ``null`` means "no price" — never zero.
 * ``size`` / ``money`` — exact decimal strings (``money`` may be negative).
 * ``levels`` — ``[["0.43", "100"], ...]`` best first.
+
+Speed (the bus encodes and decodes every price update): decimal strings are parsed and
+formatted through small bounded caches (a market quotes a few hundred distinct prices and
+sizes), and each kind has a ``wire`` encoder used by :mod:`arbees.codec` that writes floats
+as pre-rendered :class:`msgspec.Raw` JSON (``repr(float)``, exactly what :mod:`json`
+writes), so msgspec's fast encoder produces the same bytes as the standard library.
 """
 
 from __future__ import annotations
@@ -20,25 +26,69 @@ import math
 from collections.abc import Callable
 from typing import Any, Final
 
+import msgspec
+
 from arbees.book import Level
 from arbees.errors import DecodeError
 from arbees.money import ONE, Fixed, format_fixed, from_float, parse_fixed, to_float
 
-__all__ = ["KINDS", "Kind"]
+__all__ = ["KINDS", "Decoder", "Encoder", "Kind", "json_float"]
 
 Encoder = Callable[[str, Any, dict[str, Any]], None]
 Decoder = Callable[[str, dict[str, Any]], Any]
 
 
 class Kind:
-    """A pair of functions writing/reading one attribute into/from a JSON object."""
+    """Functions writing/reading one attribute into/from a JSON object.
 
-    __slots__ = ("decode", "encode", "name")
+    ``encode`` writes JSON-ready Python values (``to_dict``); ``wire`` (default: the same)
+    writes what :mod:`arbees.codec` hands to msgspec (floats as :class:`msgspec.Raw`).
+    """
 
-    def __init__(self, name: str, encode: Encoder, decode: Decoder) -> None:
+    __slots__ = ("decode", "encode", "name", "wire")
+
+    def __init__(
+        self, name: str, encode: Encoder, decode: Decoder, wire: Encoder | None = None
+    ) -> None:
         self.name = name
         self.encode = encode
         self.decode = decode
+        self.wire = wire or encode
+
+
+_CACHE_MAX: Final = 65_536
+_PARSED: dict[str, Fixed] = {}
+_FORMATTED: dict[int, str] = {}
+_PRICE_WIRE: dict[int, tuple[msgspec.Raw, str]] = {}
+
+
+def _parse(key: str, v: str) -> Fixed:
+    """:func:`parse_fixed` through a bounded cache (only successes are cached)."""
+    value = _PARSED.get(v)
+    if value is None:
+        value = parse_fixed(v, field=key)
+        if len(_PARSED) >= _CACHE_MAX:
+            _PARSED.clear()
+        _PARSED[v] = value
+    return value
+
+
+def _fmt(value: Fixed) -> str:
+    """:func:`format_fixed` through a bounded cache."""
+    text = _FORMATTED.get(value)
+    if text is None:
+        text = format_fixed(value)
+        if len(_FORMATTED) >= _CACHE_MAX:
+            _FORMATTED.clear()
+        _FORMATTED[value] = text
+    return text
+
+
+def json_float(value: float) -> msgspec.Raw:
+    """A float as the JSON text :mod:`json` writes (``repr``); non-finite raises ValueError."""
+    if not math.isfinite(value):
+        raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
+    return msgspec.Raw(repr(value).encode())
 
 
 def _get(d: dict[str, Any], key: str) -> Any:
@@ -94,7 +144,7 @@ def _check_price(key: str, value: Fixed) -> Fixed:
 def _fixed_str(key: str, v: Any) -> Fixed:
     if type(v) is not str:
         raise DecodeError(f"expected a decimal string, got {type(v).__name__}", field=key)
-    return parse_fixed(v, field=key)
+    return _parse(key, v)
 
 
 def _enc_price(key: str, value: Fixed | None, out: dict[str, Any]) -> None:
@@ -103,7 +153,21 @@ def _enc_price(key: str, value: Fixed | None, out: dict[str, Any]) -> None:
         out[key + "_exact"] = None
     else:
         out[key] = to_float(value)
-        out[key + "_exact"] = format_fixed(value)
+        out[key + "_exact"] = _fmt(value)
+
+
+def _wire_price(key: str, value: Fixed | None, out: dict[str, Any]) -> None:
+    if value is None:
+        out[key] = None
+        out[key + "_exact"] = None
+        return
+    pair = _PRICE_WIRE.get(value)
+    if pair is None:
+        pair = (json_float(to_float(value)), format_fixed(value))
+        if len(_PRICE_WIRE) >= _CACHE_MAX:
+            _PRICE_WIRE.clear()
+        _PRICE_WIRE[value] = pair
+    out[key], out[key + "_exact"] = pair
 
 
 def _dec_price(key: str, d: dict[str, Any]) -> Fixed | None:
@@ -122,7 +186,7 @@ def _dec_price(key: str, d: dict[str, Any]) -> Fixed | None:
 
 
 def _enc_exact(key: str, value: Fixed | None, out: dict[str, Any]) -> None:
-    out[key] = None if value is None else format_fixed(value)
+    out[key] = None if value is None else _fmt(value)
 
 
 def _dec_size(key: str, d: dict[str, Any]) -> Fixed | None:
@@ -141,7 +205,12 @@ def _dec_money(key: str, d: dict[str, Any]) -> Fixed:
 
 def _enc_money_float(key: str, value: Fixed, out: dict[str, Any]) -> None:
     out[key] = to_float(value)
-    out[key + "_exact"] = format_fixed(value)
+    out[key + "_exact"] = _fmt(value)
+
+
+def _wire_money_float(key: str, value: Fixed, out: dict[str, Any]) -> None:
+    out[key] = json_float(to_float(value))
+    out[key + "_exact"] = _fmt(value)
 
 
 def _dec_money_float(key: str, d: dict[str, Any]) -> Fixed:
@@ -156,7 +225,7 @@ def _dec_money_float(key: str, d: dict[str, Any]) -> Fixed:
 
 
 def _enc_levels(key: str, value: tuple[tuple[Fixed, Fixed], ...], out: dict[str, Any]) -> None:
-    out[key] = [[format_fixed(p), format_fixed(s)] for p, s in value]
+    out[key] = [[_fmt(p), _fmt(s)] for p, s in value]
 
 
 def _dec_levels(key: str, d: dict[str, Any]) -> tuple[tuple[Fixed, Fixed], ...]:
@@ -186,6 +255,10 @@ def _enc_float(key: str, value: float, out: dict[str, Any]) -> None:
     out[key] = value
 
 
+def _wire_float(key: str, value: float, out: dict[str, Any]) -> None:
+    out[key] = json_float(value)
+
+
 def _dec_str_tuple(key: str, d: dict[str, Any]) -> tuple[str, ...]:
     v = d.get(key, [])
     if type(v) is not list or any(type(x) is not str for x in v):
@@ -209,11 +282,11 @@ KINDS: Final[dict[str, Kind]] = {
     "int": Kind("int", _enc_plain, _int),
     "opt_int": Kind("opt_int", _enc_plain, _opt_int),
     "bool": Kind("bool", _enc_plain, _bool),
-    "float": Kind("float", _enc_float, _float),
-    "price": Kind("price", _enc_price, _dec_price),
+    "float": Kind("float", _enc_float, _float, _wire_float),
+    "price": Kind("price", _enc_price, _dec_price, _wire_price),
     "size": Kind("size", _enc_exact, _dec_size),
     "money": Kind("money", _enc_exact, _dec_money),
-    "money_float": Kind("money_float", _enc_money_float, _dec_money_float),
+    "money_float": Kind("money_float", _enc_money_float, _dec_money_float, _wire_money_float),
     "levels": Kind("levels", _enc_levels, _dec_levels),
     "str_tuple": Kind("str_tuple", _enc_tuple, _dec_str_tuple),
     "str_map": Kind("str_map", _enc_plain, _dec_str_map),

@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Final, TypeVar, cast
 
 import attrs
 
-from arbees._wire import KINDS
+from arbees._wire import KINDS, Decoder, Encoder
 from arbees.book import Level
 from arbees.errors import DecodeError
 from arbees.money import Fixed
@@ -96,11 +96,32 @@ def f(
     return attrs.field(default=default, metadata=_kind(kind, choices=choices, of=of))
 
 
+_Plan = tuple[tuple[str, Encoder | None, Encoder | None, Decoder | None, tuple[str, ...], Any], ...]
+
+
 class Message:
     """Mixin giving attrs message classes their wire form."""
 
     __slots__ = ()
     _spec: ClassVar[tuple[tuple[str, str, tuple[str, ...], Any], ...]]
+
+    @classmethod
+    def _plan(cls) -> _Plan:
+        """Per field: name, ``to_dict`` encoder, wire encoder, decoder (``None`` for a
+        nested list of messages), choices, nested type. Built once per class: the codec
+        runs it for every message, so no per-field lookups remain on the hot path."""
+        plan: _Plan | None = cls.__dict__.get("_plan_cache")
+        if plan is None:
+            rows: list[tuple[str, Encoder | None, Encoder | None, Decoder | None, Any, Any]] = []
+            for name, kind, choices, of in cls._fields_spec():
+                if kind == "nested":
+                    rows.append((name, None, None, None, choices, of))
+                else:
+                    k = KINDS[kind]
+                    rows.append((name, k.encode, k.wire, k.decode, choices, of))
+            plan = tuple(rows)
+            type.__setattr__(cls, "_plan_cache", plan)
+        return plan
 
     @classmethod
     def _fields_spec(cls) -> tuple[tuple[str, str, tuple[str, ...], Any], ...]:
@@ -117,13 +138,28 @@ class Message:
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready dict of this message's fields (without version/type tags)."""
         out: dict[str, Any] = {}
-        for name, kind, _choices, _of in self._fields_spec():
+        for name, encode, _wire, _decode, _choices, _of in self._plan():
             value = getattr(self, name)
-            if kind == "nested":
+            if encode is None:
                 out[name] = [item.to_dict() for item in value]
             else:
-                KINDS[kind].encode(name, value, out)
+                encode(name, value, out)
         return out
+
+    def _wire_into(self, out: dict[str, Any]) -> None:
+        """Like :meth:`to_dict`, into ``out``, in the codec's form (floats as
+        :class:`msgspec.Raw` rendered exactly as :mod:`json` would)."""
+        for name, _encode, wire, _decode, _choices, _of in self._plan():
+            value = getattr(self, name)
+            if wire is None:
+                items = []
+                for item in value:
+                    nested: dict[str, Any] = {}
+                    item._wire_into(nested)
+                    items.append(nested)
+                out[name] = items
+            else:
+                wire(name, value, out)
 
     @classmethod
     def from_dict(cls: type[T], data: Any) -> T:
@@ -134,8 +170,8 @@ class Message:
         if type(data) is not dict:
             raise DecodeError(f"{cls.__name__}: expected a JSON object, got {type(data).__name__}")
         values: dict[str, Any] = {}
-        for name, kind, choices, of in cls._fields_spec():
-            if kind == "nested":
+        for name, _encode, _wire, decode, choices, of in cls._plan():
+            if decode is None:
                 raw = data.get(name, [])
                 if type(raw) is not list:
                     raise DecodeError("expected a list", field=name)
@@ -144,7 +180,7 @@ class Message:
                 except DecodeError as exc:
                     raise DecodeError(str(exc), field=name) from None
                 continue
-            value = KINDS[kind].decode(name, data)
+            value = decode(name, data)
             if choices and value not in choices:
                 raise DecodeError(f"{value!r:.40} is not one of {choices}", field=name)
             values[name] = value
