@@ -1,0 +1,159 @@
+"""Turning what ``arbees bench e2e`` recorded into figures.
+
+Definitions (the report's contract):
+
+* **tick-to-signal** of a toggle: the signal's ``published_ns`` (the shard's wall clock at
+  publication) minus the toggle frame's send time (the fake venue's ``on_send``), for the
+  signal whose ``venue_ts_ms`` is the frame's timestamp and whose event is the toggle's.
+* **monitor lag** of a toggle: the monitor's ``PolymarketPriceUpdate.published_ns`` for that
+  frame minus the send time (venue socket -> feed -> book -> publish).
+* **bus hop (shard)**: the signal's ``bus_recv_ns`` (when the shard received the update that
+  triggered it) minus that update's ``published_ns`` — the real monitor -> shard hop, for
+  toggle updates; **bus hop (tap)**: the same hop into the bench's own subscriber, for every
+  update (a proxy: another process on the same machine).
+* a toggle is **lost** when no matching signal arrived; a signal matching no toggle is
+  **unexpected**.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import attrs
+
+from arbees.bench._e2e_load import Toggle
+from arbees.bench._e2e_procs import ProcSample
+from arbees.bench._e2e_stack import ReceivedSignal
+from arbees.messages import ArbSignal, PolymarketPriceUpdate
+from arbees.sim.score import percentiles
+
+__all__ = ["PriceLog", "ToggleResult", "cpu_figures", "growing", "match_toggles", "percentiles"]
+
+
+@attrs.define
+class PriceLog:
+    """What the bench's price subscriber keeps: every hop, and the toggle updates.
+
+    Attributes:
+        toggles: the load driver's toggles by frame timestamp.
+        hop_us: tap receive - monitor publish, every update.
+        updates: ``venue_ts_ms -> update`` for toggle frames.
+    """
+
+    toggles: dict[int, Toggle]
+    hop_us: list[float] = attrs.Factory(list)
+    updates: dict[int, PolymarketPriceUpdate] = attrs.Factory(dict)
+
+    def __call__(self, update: PolymarketPriceUpdate, received_ns: int) -> None:
+        if update.published_ns:
+            self.hop_us.append((received_ns - update.published_ns) / 1000)
+        ts = update.venue_ts_ms
+        if ts is not None and ts in self.toggles:
+            self.updates[ts] = update
+
+
+@attrs.frozen
+class ToggleResult:
+    """Toggles matched against signals.
+
+    Attributes:
+        expected: toggles sent.
+        received: toggles with their signal.
+        latency_us: tick-to-signal of each matched toggle, in send order.
+        monitor_lag_us: venue send -> monitor publish (toggles whose update was seen).
+        shard_hop_us: monitor publish -> shard receive (same).
+        unexpected: signals of the phase that match no toggle.
+    """
+
+    expected: int
+    received: int
+    latency_us: list[float]
+    monitor_lag_us: list[float]
+    shard_hop_us: list[float]
+    unexpected: int
+
+    @property
+    def lost(self) -> int:
+        return self.expected - self.received
+
+
+def match_toggles(
+    toggles: Sequence[Toggle],
+    game_ids: Sequence[str],
+    signals: Iterable[ReceivedSignal],
+    updates: dict[int, PolymarketPriceUpdate] | None = None,
+) -> ToggleResult:
+    """Match ``toggles`` (one phase) with ``signals`` (that phase's).
+
+    Each game's toggles alternate open/close, and so must its signals: the n-th toggle of a
+    game is matched with the next signal of that game with the same event published after
+    the toggle was sent. (Matching by ``venue_ts_ms`` alone would call a signal lost when
+    the monitor coalesced the toggle with a later change of the same token: the signal
+    then carries the later frame's timestamp; it is still the toggle's signal, and its
+    latency still counts from the toggle's send.)
+    """
+    by_game: dict[str, list[ArbSignal]] = {}
+    for received in signals:
+        sig = received.signal
+        if sig.event in ("open", "close"):
+            by_game.setdefault(sig.game_id, []).append(sig)
+    for sigs in by_game.values():
+        sigs.sort(key=lambda s: s.published_ns)
+    cursor: dict[str, int] = {}
+    latency: list[float] = []
+    lag: list[float] = []
+    hop: list[float] = []
+    got = 0
+    for toggle in sorted(toggles, key=lambda t: t.ts):
+        game_id = game_ids[toggle.game]
+        sigs = by_game.get(game_id, [])
+        i = cursor.get(game_id, 0)
+        while i < len(sigs) and (
+            sigs[i].event != toggle.event or sigs[i].published_ns < toggle.sent_ns
+        ):
+            i += 1
+        if i >= len(sigs) or not toggle.sent_ns:
+            continue
+        hit = sigs[i]
+        cursor[game_id] = i + 1
+        got += 1
+        latency.append((hit.published_ns - toggle.sent_ns) / 1000)
+        update = (updates or {}).get(toggle.ts)
+        if update is not None and update.published_ns:
+            lag.append((update.published_ns - toggle.sent_ns) / 1000)
+            if hit.bus_recv_ns and hit.venue_ts_ms == toggle.ts:
+                hop.append((hit.bus_recv_ns - update.published_ns) / 1000)
+    total = sum(len(s) for s in by_game.values())
+    return ToggleResult(len(toggles), got, latency, lag, hop, total - got)
+
+
+def cpu_figures(
+    before: dict[str, ProcSample | None], after: dict[str, ProcSample | None]
+) -> dict[str, dict[str, Any]]:
+    """Per process: CPU seconds (user+sys) and share of one core over the interval, RSS."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, b in before.items():
+        a = after.get(name)
+        if a is None or b is None:
+            out[name] = {"cpu_s": None, "cpu_pct": None, "rss_mb": None, "peak_rss_mb": None}
+            continue
+        wall = max(a.at - b.at, 1e-9)
+        cpu = a.cpu_s - b.cpu_s
+        out[name] = {
+            "cpu_s": round(cpu, 2),
+            "cpu_pct": round(100 * cpu / wall, 1),
+            "rss_mb": round(a.rss_kb / 1024, 1),
+            "peak_rss_mb": round(a.hwm_kb / 1024, 1),
+        }
+    return out
+
+
+def growing(values: Sequence[float]) -> bool:
+    """Lag grows: the median of the last third is over twice the first third's + 2 ms."""
+    if len(values) < 9:
+        return False
+    third = len(values) // 3
+    first = sorted(values[:third])[third // 2]
+    last = sorted(values[-third:])[third // 2]
+    return last > 2 * first + 2000

@@ -1,0 +1,429 @@
+"""``arbees bench e2e``: the deployed topology on one machine, at a fixed offered rate.
+
+A private redis-server, ``arbees monitor`` and ``arbees shard`` as SEPARATE OS PROCESSES,
+and in this process the fake venues, a fake Gluetun and the load driver
+(:mod:`arbees.bench._e2e_load`). Phases, all in one run:
+
+1. **floor** — raw redis-py PUBLISH -> receive on the same server, one in flight
+   (:mod:`arbees.bench._bus_floor` in a fresh interpreter);
+2. **main** — ``--rate`` Polymarket updates/s over ``--tokens`` tokens (plus Kalshi updates,
+   a tenth of that) for ``--duration`` s: tick-to-signal, monitor lag, bus hops, loss, CPU
+   and peak RSS of every process (definitions in :mod:`arbees.bench._e2e_measure`);
+3. **ramp** — the offered rate rises step by step until a step does not hold (updates
+   coalesced by the monitor, a signal lost, p99 over 100 ms or lag growing within the
+   step); the last rate that held is ``max_throughput_per_s``. A step the bench process
+   itself cannot offer ends the ramp and is reported as driver-limited;
+4. **10k tokens** — a fresh monitor subscribed to 10,000 tokens (40 sockets of 250) under a
+   light load: its RSS.
+
+Every process it starts is stopped (SIGINT, then SIGKILL) on success, failure or Ctrl-C,
+and the whole run is bounded by ``--timeout``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from typing import Any
+
+import trio
+
+from arbees.bench._e2e_load import (
+    LoadDriver,
+    LoadPolymarket,
+    install_books,
+    install_token_books,
+    make_games,
+    make_tokens,
+)
+from arbees.bench._e2e_measure import PriceLog, cpu_figures, growing, match_toggles, percentiles
+from arbees.bench._e2e_procs import ServiceGroup, ServiceProc, proc_sample, service_env
+from arbees.bench._e2e_stack import BusTap, monitor_argv, shard_argv, wait_until, write_assignments
+from arbees.bus import Bus, open_bus
+from arbees.messages import TOKEN_ASSIGNMENTS_HASH, MarketAssignment
+from arbees.testing.fake_gluetun import FakeGluetun
+from arbees.testing.fake_kalshi import FakeKalshi
+from arbees.testing.redis_server import RedisServer
+
+__all__ = ["register", "run_bench"]
+
+SHARD = "bench-shard"
+MONITOR = "bench-monitor"
+MONITOR_10K = "bench-monitor-10k"
+RAMP = (2_000, 5_000, 10_000, 15_000, 20_000, 30_000, 40_000)
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "e2e",
+        help="end to end: monitor and shard as processes on a private Redis (latency, "
+        "loss, CPU, RSS, max throughput)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--rate", type=float, default=2000.0, help="Polymarket updates/s (2000)")
+    p.add_argument("--tokens", type=int, default=500, help="Polymarket tokens (500)")
+    p.add_argument("--duration", type=float, default=20.0, help="main phase seconds (20)")
+    p.add_argument("--toggle-every", type=int, default=20,
+                   help="one update in N is an arbitrage toggle (20)")  # fmt: skip
+    p.add_argument("--ramp-step", type=float, default=4.0, help="seconds per ramp step (4)")
+    p.add_argument("--max-rate", type=float, default=40_000.0, help="highest ramp rate")
+    p.add_argument("--no-ramp", action="store_true", help="skip the throughput ramp")
+    p.add_argument("--big-tokens", type=int, default=10_000,
+                   help="tokens of the RSS phase (10000; 0 skips it)")  # fmt: skip
+    p.add_argument("--floor-count", type=int, default=2000, help="floor samples (2000)")
+    p.add_argument("--timeout", type=float, default=0.0,
+                   help="bound on the whole run in seconds (default: derived)")  # fmt: skip
+    p.set_defaults(handler=_handler)
+
+
+def _floor(port: int, count: int) -> dict[str, float]:
+    cmd = [sys.executable, "-m", "arbees.bench._bus_floor", "--port", str(port)]
+    cmd += ["--count", str(count), "--warmup", str(max(100, count // 10))]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True)
+    return percentiles(json.loads(done.stdout)["latency_us"])
+
+
+class _Run:
+    """One benchmark run's state (the phases share the stack)."""
+
+    def __init__(self, args: argparse.Namespace, server: RedisServer, group: ServiceGroup):
+        self.args = args
+        self.server = server
+        self.group = group
+        self.games = make_games(max(1, args.tokens // 2))
+        self.kalshi = FakeKalshi(require_auth=False, heartbeat_interval=1.0)
+        self.poly = LoadPolymarket()
+        self.api_key = secrets.token_hex(16)
+        self.gluetun = FakeGluetun(country="United Kingdom", api_key=self.api_key)
+        install_books(self.games, self.kalshi, self.poly)
+        self.driver = LoadDriver(self.poly, self.kalshi, self.games, toggle_every=args.toggle_every)
+        self.services: dict[str, ServiceProc] = {}
+
+    def check(self) -> None:
+        dead = self.group.crashed()
+        if dead:
+            tails = "\n".join(f"--- {p.name} ---\n{p.log_tail()}" for p in dead)
+            raise RuntimeError(f"service process died: {[p.name for p in dead]}\n{tails}")
+
+    def samples(self) -> dict[str, Any]:
+        out = {name: s.sample() for name, s in self.services.items()}
+        out["redis"] = proc_sample(self.server.pid) if self.server.pid else None
+        out["bench"] = proc_sample(os.getpid())
+        return out
+
+    async def settle(self, tap: BusTap, seconds: float = 1.6) -> int:
+        """Idle until the monitor's heartbeat shows its final count; returns it."""
+        await trio.sleep(seconds)
+        return tap.detail("monitor", MONITOR, "published")
+
+    async def start(self, nursery: trio.Nursery, bus: Bus) -> BusTap:
+        k_urls = await nursery.start(self.kalshi.run)
+        p_urls = await nursery.start(self.poly.run)
+        g_url = await nursery.start(self.gluetun.run)
+        self.egress_url = f"{g_url}/v1/publicip/ip"
+        self.ws_url = p_urls.ws_url
+        await write_assignments(bus, self.games, SHARD)
+        tap = BusTap(bus)
+        await nursery.start(tap.run)
+        await nursery.start(tap.prices)
+        env = service_env(EGRESS_CHECK_API_KEY=self.api_key)
+        url = self.server.url
+        self.services["monitor"] = self.group.start(
+            "monitor", monitor_argv(url, p_urls.ws_url, self.egress_url, instance=MONITOR), env
+        )
+        self.services["shard"] = self.group.start(
+            "shard", shard_argv(url, k_urls.ws_url, shard_id=SHARD), env
+        )
+        tokens = 2 * len(self.games)
+        await wait_until(
+            lambda: (
+                tap.detail("monitor", MONITOR, "published") >= tokens
+                and tap.detail("shard", SHARD, "games") == len(self.games)
+                and tap.healthy("shard", SHARD)
+            ),
+            90,
+            "the monitor's snapshots and the shard's games",
+            check=self.check,
+        )
+        await self.probe(tap)
+        return tap
+
+    async def probe(self, tap: BusTap) -> None:
+        """Toggle game 0 until its open and close signals come back (end-to-end ready)."""
+        deadline = time.monotonic() + 30
+        while True:
+            toggle = self.driver.toggle(0, "probe")
+
+            def arrived(ts: int = toggle.ts) -> bool:
+                return any(r.signal.venue_ts_ms == ts for r in tap.signals[-50:])
+
+            try:
+                await wait_until(
+                    arrived,
+                    2.0,
+                    "probe",
+                    check=self.check,
+                )
+                if toggle.event == "close":
+                    return
+            except TimeoutError:
+                if time.monotonic() > deadline:
+                    raise
+
+    async def phase(self, tap: BusTap, rate: float, duration: float, name: str) -> dict[str, Any]:
+        """Run the load for one phase and account for everything it sent."""
+        before_pub = await self.settle(tap)
+        sent0 = self.driver.sent
+        signals0 = len(tap.signals)
+        log = PriceLog(self.driver.toggles)
+        tap.on_price = log
+        seen0 = tap.prices_seen
+        s0 = self.samples()
+        achieved = await self.driver.run(rate, duration, name)
+        s1 = self.samples()
+        self.driver.close_all(name)
+        after_pub = await self.settle(tap)
+        self.check()
+        tap.on_price = None
+        sent = self.driver.sent - sent0
+        result = match_toggles(
+            self.driver.phase_toggles(name),
+            [g.game_id for g in self.games],
+            tap.signals[signals0:],
+            log.updates,
+        )
+        return {
+            "rate": rate,
+            "achieved_rate": round(achieved),
+            "updates_sent": sent,
+            "monitor_published": after_pub - before_pub,
+            "bus_seen": tap.prices_seen - seen0,
+            "signals_expected": result.expected,
+            "signals_received": result.received,
+            "signals_lost": result.lost,
+            "unexpected_signals": result.unexpected,
+            "tick_to_signal_us": percentiles(result.latency_us),
+            "monitor_lag_us": percentiles(result.monitor_lag_us),
+            "bus_hop_shard_us": percentiles(result.shard_hop_us),
+            "bus_hop_tap_us": percentiles(log.hop_us),
+            "growing_lag": growing(result.latency_us),
+            "processes": cpu_figures(s0, s1),
+        }
+
+    async def ramp(self, tap: BusTap) -> tuple[list[dict[str, Any]], float, str]:
+        steps: list[dict[str, Any]] = []
+        held_rate = 0.0
+        why = "every step held"
+        rates = sorted({r for r in (*RAMP, self.args.rate) if r <= self.args.max_rate})
+        for rate in rates:
+            step = await self.phase(tap, rate, self.args.ramp_step, f"ramp-{rate:g}")
+            problems = []
+            if step["achieved_rate"] < 0.97 * rate:
+                problems.append("driver-limited (the bench process could not offer the rate)")
+            if step["monitor_published"] < 0.999 * step["updates_sent"]:
+                problems.append("monitor coalesced updates (fell behind)")
+            if step["signals_lost"]:
+                problems.append(f"{step['signals_lost']} signal(s) lost")
+            if step["tick_to_signal_us"]["p99"] > 100_000:
+                problems.append("tick-to-signal p99 over 100 ms")
+            if step["growing_lag"]:
+                problems.append("lag grew during the step")
+            step["held"] = not problems
+            step["problems"] = problems
+            step.pop("processes")
+            steps.append(step)
+            if problems:
+                why = f"{rate:g}/s: " + "; ".join(problems)
+                break
+            held_rate = rate
+        return steps, held_rate, why
+
+    async def big(self, bus: Bus, tap: BusTap) -> dict[str, Any]:
+        """A fresh monitor on ``--big-tokens`` tokens: sockets and RSS."""
+        for name in ("shard", "monitor"):
+            self.group.stop(self.services.pop(name))
+        have = [t.poly_token for g in self.games for t in g.teams]
+        extra = make_tokens(0, max(0, self.args.big_tokens - len(have)))
+        install_token_books(extra, self.poly)
+        for i, token in enumerate(extra):
+            await bus.hset(
+                TOKEN_ASSIGNMENTS_HASH,
+                token,
+                MarketAssignment(
+                    "polymarket",
+                    "0x" + f"{10**6 + i:064x}",
+                    token,
+                    SHARD,
+                    "NBA",
+                    game_id=f"big-{i}",
+                    epoch=1,
+                ),
+            )
+        tokens = have + extra
+        conns0 = self.poly.total_connections
+        env = service_env(EGRESS_CHECK_API_KEY=self.api_key)
+        monitor = self.services["monitor"] = self.group.start(
+            "monitor-10k",
+            monitor_argv(self.server.url, self.ws_url, self.egress_url, instance=MONITOR_10K),
+            env,
+        )
+        waited = await wait_until(
+            lambda: tap.detail("monitor", MONITOR_10K, "published") >= len(tokens),
+            180,
+            f"snapshots of {len(tokens)} tokens",
+            check=self.check,
+            poll=0.2,
+        )
+        driver = LoadDriver(self.poly, self.kalshi, [], tokens=tokens, kalshi_ratio=0)
+        achieved = await driver.run(1000, 5.0, "big")
+        await trio.sleep(1.5)
+        self.check()
+        sample = monitor.sample()
+        return {
+            "tokens": len(tokens),
+            "sockets": self.poly.total_connections - conns0,
+            "ready_s": round(waited, 1),
+            "load_rate": round(achieved),
+            "monitor_published": tap.detail("monitor", MONITOR_10K, "published"),
+            "monitor_rss_mb": round(sample.rss_kb / 1024, 1) if sample else None,
+            "monitor_peak_rss_mb": round(sample.hwm_kb / 1024, 1) if sample else None,
+        }
+
+
+async def _main(
+    args: argparse.Namespace, server: RedisServer, group: ServiceGroup
+) -> dict[str, Any]:
+    run = _Run(args, server, group)
+    out: dict[str, Any] = {}
+    with trio.fail_after(args.timeout):
+        async with trio.open_nursery() as nursery, open_bus(server.url) as bus:
+            started = time.monotonic()
+            tap = await run.start(nursery, bus)
+            out["startup_s"] = round(time.monotonic() - started, 1)
+            await run.driver.run(args.rate, 2.0, "warmup")
+            run.driver.close_all("warmup")
+            out["main"] = await run.phase(tap, args.rate, args.duration, "main")
+            if not args.no_ramp:
+                steps, held, why = await run.ramp(tap)
+                out["ramp"] = steps
+                out["max_throughput_per_s"] = held
+                out["ramp_stop"] = why
+            if args.big_tokens > 0:
+                out["big"] = await run.big(bus, tap)
+            nursery.cancel_scope.cancel()
+    return out
+
+
+def run_bench(args: argparse.Namespace) -> dict[str, Any]:
+    """Run every phase; returns the figures (see the module docstring)."""
+    if not args.timeout:
+        args.timeout = args.duration + 240 + (0 if args.no_ramp else 8 * (args.ramp_step + 4))
+    with RedisServer() as server, ServiceGroup() as group:
+        floor = _floor(server.port, args.floor_count)
+        detail = trio.run(_main, args, server, group)
+    main = detail["main"]
+    result: dict[str, Any] = {
+        "rate": args.rate,
+        "tokens": 2 * max(1, args.tokens // 2),
+        "duration_s": args.duration,
+        "tick_to_signal_us": main["tick_to_signal_us"],
+        "floor_us": floor,
+        "ratio_p50": _ratio(main["tick_to_signal_us"]["p50"], floor["p50"]),
+        "ratio_p99": _ratio(main["tick_to_signal_us"]["p99"], floor["p99"]),
+        "monitor_lag_us": main["monitor_lag_us"],
+        "bus_hop_shard_us": main["bus_hop_shard_us"],
+        "bus_hop_tap_us": main["bus_hop_tap_us"],
+        "lost": {
+            "updates_sent": main["updates_sent"],
+            "monitor_published": main["monitor_published"],
+            "bus_seen": main["bus_seen"],
+            "updates_not_published": main["updates_sent"] - main["monitor_published"],
+            "updates_not_seen": main["monitor_published"] - main["bus_seen"],
+            "signals_expected": main["signals_expected"],
+            "signals_received": main["signals_received"],
+            "signals_lost": main["signals_lost"],
+            "unexpected_signals": main["unexpected_signals"],
+        },
+        "processes": main["processes"],
+        "achieved_rate": main["achieved_rate"],
+        "startup_s": detail["startup_s"],
+        "log_dir": str(group.log_dir),
+    }
+    result["lost"]["total"] = (
+        result["lost"]["updates_not_published"] + result["lost"]["signals_lost"]
+    )
+    for key in ("ramp", "max_throughput_per_s", "ramp_stop", "big"):
+        if key in detail:
+            result[key] = detail[key]
+    return result
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return round(a / b, 2) if b else None
+
+
+def _handler(args: argparse.Namespace) -> int:
+    result = run_bench(args)
+    if args.json:
+        print(json.dumps(result, sort_keys=True))
+        return 0
+    print(_format(result))
+    return 0
+
+
+def _pct(p: dict[str, float]) -> str:
+    return (
+        f"p50 {p['p50']:9.1f}  p90 {p['p90']:9.1f}  p99 {p['p99']:9.1f}  "
+        f"p99.9 {p['p99_9']:9.1f}  max {p['max']:9.1f}  (n={p['count']:.0f})"
+    )
+
+
+def _format(r: dict[str, Any]) -> str:
+    lost = r["lost"]
+    lines = [
+        f"arbees bench e2e: {r['rate']:g} Polymarket updates/s over {r['tokens']} tokens "
+        f"for {r['duration_s']:g} s (offered {r['achieved_rate']}/s); monitor and shard "
+        "as processes, private redis-server",
+        "latency (µs):",
+        f"  tick-to-signal       {_pct(r['tick_to_signal_us'])}",
+        f"  floor (redis-py)     {_pct(r['floor_us'])}",
+        f"  ratio p50 {r['ratio_p50']}  p99 {r['ratio_p99']}",
+        f"  venue->monitor pub   {_pct(r['monitor_lag_us'])}",
+        f"  bus hop -> shard     {_pct(r['bus_hop_shard_us'])}",
+        f"  bus hop -> bench tap {_pct(r['bus_hop_tap_us'])}",
+        f"loss: updates sent {lost['updates_sent']}, published by the monitor "
+        f"{lost['monitor_published']}, seen on the bus {lost['bus_seen']}; signals expected "
+        f"{lost['signals_expected']}, received {lost['signals_received']} "
+        f"(lost {lost['signals_lost']}, unexpected {lost['unexpected_signals']})",
+        "processes (main phase): CPU user+sys, share of one core, RSS now / peak:",
+    ]
+    for name, p in r["processes"].items():
+        lines.append(
+            f"  {name:<8} {p['cpu_s']} s  {p['cpu_pct']} %  {p['rss_mb']} / {p['peak_rss_mb']} MB"
+        )
+    if "ramp" in r:
+        lines.append("throughput ramp (offered/s -> held?):")
+        for s in r["ramp"]:
+            lines.append(
+                f"  {s['rate']:>8g}  offered {s['achieved_rate']:>7}  published "
+                f"{s['monitor_published']:>7}/{s['updates_sent']:<7} p99 "
+                f"{s['tick_to_signal_us']['p99']:>9.1f} µs  "
+                + ("held" if s["held"] else "NOT held: " + "; ".join(s["problems"]))
+            )
+        lines.append(f"  max sustainable throughput: {r['max_throughput_per_s']:g} updates/s")
+    if "big" in r:
+        b = r["big"]
+        lines.append(
+            f"monitor with {b['tokens']} tokens on {b['sockets']} sockets: RSS "
+            f"{b['monitor_rss_mb']} MB (peak {b['monitor_peak_rss_mb']} MB), ready in "
+            f"{b['ready_s']} s"
+        )
+    lines.append(f"service logs: {r['log_dir']}")
+    return "\n".join(lines)
