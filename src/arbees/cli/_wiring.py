@@ -7,14 +7,16 @@ meet them. The demo, the CLI commands and the examples all build services throug
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import trio
 
 from arbees.kalshi.auth import KalshiSigner
 from arbees.kalshi.feed import KalshiBookUpdate, KalshiFeed
+from arbees.polymarket.audit import AuditConfig, AuditStats, BookAuditor
 from arbees.polymarket.feed import BookUpdate, FeedConfig, PolymarketFeed
+from arbees.polymarket.rest import PolymarketRest
 from arbees.services.quotes import Quote, quote_from_view
 from arbees.services.sources import FeedQuoteSource
 
@@ -29,14 +31,44 @@ __all__ = [
 
 
 class PolymarketFeedAdapter:
-    """A :class:`PolymarketFeed` as an ``InstrumentFeed``."""
+    """A :class:`PolymarketFeed` as an ``InstrumentFeed``, optionally audited over REST.
 
-    def __init__(self, tokens: Iterable[str], config: FeedConfig) -> None:
+    With ``rest`` (a CLOB client on the same ``httpx`` client as the egress check), a
+    :class:`~arbees.polymarket.audit.BookAuditor` runs inside :meth:`run`, so the monitor —
+    which runs the whole feed only while egress is verified — stops it with the feed.
+    ``allowed`` is checked before every audit request as well; ``audit_stats`` lets the
+    auditors of successive feeds (one per verified period) add to the same counters.
+    """
+
+    def __init__(
+        self,
+        tokens: Iterable[str],
+        config: FeedConfig,
+        *,
+        rest: PolymarketRest | None = None,
+        audit: AuditConfig | None = None,
+        allowed: Callable[[], bool] | None = None,
+        audit_stats: AuditStats | None = None,
+    ) -> None:
         self.feed = PolymarketFeed(tokens, config)
         self.updates = self.feed.updates
+        self.auditor: BookAuditor | None = None
+        if rest is not None and (audit is None or audit.enabled):
+            self.auditor = BookAuditor(self.feed, rest, audit, allowed=allowed, stats=audit_stats)
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        await self.feed.run(task_status=task_status)
+        auditor = self.auditor
+        if auditor is None:
+            await self.feed.run(task_status=task_status)
+            return
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.feed.run)
+            await nursery.start(auditor.run)
+            task_status.started()
+
+    def confirmed_ns(self, instrument: str) -> int:
+        """When the token's book was last confirmed current (0 while stale)."""
+        return self.feed.confirmed_ns(instrument)
 
     async def add(self, instruments: Iterable[str]) -> None:
         await self.feed.add_tokens(instruments)

@@ -15,8 +15,11 @@ from arbees.cli._common import add_service_options, env, env_float, env_int
 from arbees.cli._run import run_service, secrets_from_env
 from arbees.cli._wiring import PolymarketFeedAdapter
 from arbees.egress import EgressSettings
+from arbees.errors import ConfigError
 from arbees.obs.metrics import Registry
+from arbees.polymarket.audit import AuditConfig, AuditStats
 from arbees.polymarket.feed import DEFAULT_WS_URL, FeedConfig
+from arbees.polymarket.rest import DEFAULT_CLOB_URL, USER_AGENT, PolymarketRest, RestConfig
 from arbees.services.monitor import PolymarketMonitor
 
 
@@ -34,6 +37,19 @@ def register(sub: Any) -> None:
         "--ws-url",
         default=env("POLYMARKET_WS_URL", DEFAULT_WS_URL),
         help="Polymarket market-channel WebSocket (env POLYMARKET_WS_URL)",
+    )
+    p.add_argument(
+        "--clob-url",
+        default=env("POLYMARKET_CLOB_URL", DEFAULT_CLOB_URL),
+        help="Polymarket CLOB REST root for the book audit (env POLYMARKET_CLOB_URL)",
+    )
+    p.add_argument(
+        "--audit-interval",
+        type=float,
+        default=env_float("POLYMARKET_AUDIT_INTERVAL", 5.0),
+        help="seconds between REST audits of the live books (POST /books, <= 50 tokens "
+        "each), catching a socket that silently stopped delivering; 0 disables "
+        "(env POLYMARKET_AUDIT_INTERVAL)",
     )
     p.add_argument(
         "--proxy",
@@ -85,17 +101,37 @@ def run(args: argparse.Namespace) -> int:
         silence_timeout=args.silence_timeout,
         proxy=args.proxy,
     )
+    audit_stats = AuditStats()  # shared by the auditor of every verified period
 
     async def body(bus: Bus, nursery: trio.Nursery, registry: Registry) -> None:
-        # The egress check uses the same route (proxy) as the Polymarket traffic it guards.
-        async with httpx.AsyncClient(proxy=args.proxy) as client:
+        audit = AuditConfig(interval=args.audit_interval)  # ConfigError -> exit 1, logged
+        if audit.enabled and not args.clob_url.startswith(("http://", "https://")):
+            raise ConfigError("--clob-url must be an http(s):// URL")
+        # The egress check uses the same route (proxy) as the Polymarket traffic it guards,
+        # and so does the REST audit: one client for both.
+        async with httpx.AsyncClient(
+            proxy=args.proxy, headers={"User-Agent": USER_AGENT}
+        ) as client:
             guard = settings.guard(client, name="polymarket-monitor")
-            monitor = PolymarketMonitor(
-                bus,
-                lambda tokens: PolymarketFeedAdapter(tokens, config),
-                guard,
-                instance=args.instance,
-            )
+            rest = PolymarketRest(client, RestConfig(clob_url=args.clob_url, retries=0))
+
+            def feed_factory(tokens: list[str]) -> PolymarketFeedAdapter:
+                return PolymarketFeedAdapter(
+                    tokens,
+                    config,
+                    rest=rest if audit.enabled else None,
+                    audit=audit,
+                    allowed=lambda: guard.verified,
+                    audit_stats=audit_stats,
+                )
+
+            monitor = PolymarketMonitor(bus, feed_factory, guard, instance=args.instance)
+            registry.gauge("monitor_audit_invalidated", "books distrusted by the REST audit",
+                           read=lambda: audit_stats.invalidated)  # fmt: skip
+            registry.gauge("monitor_audit_failures", "failed REST audit requests",
+                           read=lambda: audit_stats.failures)  # fmt: skip
+            registry.gauge("monitor_audit_matches", "books confirmed by the REST audit",
+                           read=lambda: audit_stats.matches)  # fmt: skip
             registry.gauge("monitor_published", "price updates published",
                            read=lambda: monitor.stats.published)  # fmt: skip
             registry.gauge("monitor_egress_verified", "1 while egress is verified",

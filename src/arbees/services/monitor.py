@@ -10,7 +10,11 @@ It runs inside the VPN's network namespace. Order of operations, and why:
    assignments channel), idempotently.
 3. Every book change becomes a :class:`~arbees.messages.PolymarketPriceUpdate` published on
    ``polymarket:prices`` and stored in ``polymarket:latest_prices`` (one pipeline on Redis).
-   The feed coalesces per token under load, so the newest price always wins.
+   The feed coalesces per token under load, so the newest price always wins. A book the
+   feed distrusts (reconnect, failed cross-check, or a REST audit that caught a socket
+   silently delivering nothing) is published too, with ``stale=True``, so shards stop
+   using it until a fresh one follows; the feed passed in may run such an audit inside its
+   own ``run``, which keeps that REST traffic inside the egress-verified scope below.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ class MonitorStats:
 
     Attributes:
         published: price updates published.
+        stale_published: the part of ``published`` that carried ``stale=True``.
         withheld: updates dropped because egress was not verified at publish time.
         assignments: assignment messages applied.
         rejected_assignments: assignments that could not be applied (reported).
@@ -64,6 +69,7 @@ class MonitorStats:
     """
 
     published: int = 0
+    stale_published: int = 0
     withheld: int = 0
     assignments: int = 0
     rejected_assignments: int = 0
@@ -165,6 +171,7 @@ class PolymarketMonitor:
                 "country": state.country or "",
                 "tokens": str(len(self.tokens)),
                 "published": str(self.stats.published),
+                "stale_published": str(self.stats.stale_published),
             },
         )
 
@@ -304,6 +311,8 @@ class PolymarketMonitor:
                 Channel.POLYMARKET_PRICES, message, LATEST_PRICES_HASH, view.instrument
             )
             self.stats.published += 1
+            if view.stale:
+                self.stats.stale_published += 1
 
     async def _alert(self, kind: str, text: str, severity: str = "warning") -> None:
         try:
