@@ -14,13 +14,10 @@ decimal strings — ``arbees book FILE --venue kalshi``. :func:`record` runs the
 
 from __future__ import annotations
 
-import gzip
-import json
 import logging
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
 
 import attrs
 import trio
@@ -29,6 +26,7 @@ from arbees.kalshi.auth import KalshiSigner
 from arbees.kalshi.feed import PROD_WS_URL, KalshiFeed
 from arbees.kalshi.protocol import KalshiProtocol
 from arbees.money import format_fixed
+from arbees.recording import open_text, read_recording, record_line
 from arbees.wsdriver import Message
 
 __all__ = ["TopRow", "fold_recording", "open_text", "read_frames", "record"]
@@ -57,29 +55,10 @@ class TopRow:
     stale: bool
 
 
-def open_text(path: str | Path, mode: str) -> IO[str]:
-    """Open a text file, through gzip when the name ends in ``.gz``."""
-    if str(path).endswith(".gz"):
-        return gzip.open(path, mode + "t", encoding="utf-8")  # type: ignore[return-value]
-    return open(path, mode, encoding="utf-8")
-
-
 def read_frames(path: str | Path) -> Iterator[str]:
     """Raw frames of a recording (JSON Lines records or one raw frame per line)."""
-    with open_text(path, "r") as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            if line.startswith('{"recv_ns"'):
-                try:
-                    rec = json.loads(line)
-                except ValueError:
-                    rec = None
-                if isinstance(rec, dict) and isinstance(rec.get("frame"), str):
-                    yield rec["frame"]
-                    continue
-            yield line
+    for _, frame in read_recording(path):
+        yield frame
 
 
 def fold_recording(frames: Iterable[str]) -> list[TopRow]:
@@ -134,7 +113,7 @@ async def record(
         def write(message: Message, received_ns: int) -> None:
             nonlocal count
             text = message if isinstance(message, str) else message.decode("utf-8", "replace")
-            f.write(json.dumps({"recv_ns": received_ns, "frame": text}) + "\n")
+            f.write(record_line(received_ns, text))
             count += 1
 
         feed = KalshiFeed(

@@ -13,13 +13,10 @@ final top of book of every token as exact decimal strings (``arbees book FILE``)
 
 from __future__ import annotations
 
-import gzip
-import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import IO
 
 import attrs
 import trio
@@ -29,6 +26,7 @@ from arbees.money import format_fixed
 from arbees.polymarket.feed import DEFAULT_WS_URL, MAX_ASSETS_PER_SOCKET
 from arbees.polymarket.protocol import PolymarketProtocol
 from arbees.polymarket.wire import subscribe_frame
+from arbees.recording import open_text, read_recording, record_line
 from arbees.wsdriver import Backoff, Message, WsConfig, WsDriver
 
 __all__ = ["TopRow", "fold_recording", "open_text", "read_recording", "record"]
@@ -55,32 +53,6 @@ class TopRow:
     best_ask: str
     best_ask_size: str
     stale: bool
-
-
-def open_text(path: str | Path, mode: str) -> IO[str]:
-    """Open a text file, through gzip when the name ends in ``.gz``."""
-    if str(path).endswith(".gz"):
-        return gzip.open(path, mode + "t", encoding="utf-8")  # type: ignore[return-value]
-    return open(path, mode, encoding="utf-8")
-
-
-def read_recording(path: str | Path) -> Iterator[tuple[int, str]]:
-    """Yield ``(recv_ns, frame)``: JSON Lines recordings, or raw frames one per line."""
-    with open_text(path, "r") as f:
-        for line in f:
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                continue
-            if line.startswith('{"recv_ns"'):
-                try:
-                    rec = json.loads(line)
-                except ValueError:
-                    rec = None
-                if isinstance(rec, dict) and isinstance(rec.get("frame"), str):
-                    recv_ns = rec.get("recv_ns")
-                    yield (recv_ns if isinstance(recv_ns, int) else 0), rec["frame"]
-                    continue
-            yield 0, line
 
 
 def fold_recording(frames: Iterable[str]) -> list[TopRow]:
@@ -128,7 +100,7 @@ async def record(
             text = message if isinstance(message, str) else message.decode("utf-8", "replace")
             if text == "PONG":
                 return
-            f.write(json.dumps({"recv_ns": recv_ns, "frame": text}) + "\n")
+            f.write(record_line(recv_ns, text))
             written += 1
 
         def subscriber(chunk: list[str]) -> Callable[[WebSocketConnection], Awaitable[None]]:
