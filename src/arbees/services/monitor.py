@@ -44,6 +44,7 @@ from arbees.messages import (
 )
 from arbees.money import ONE
 from arbees.obs.health import run_heartbeat
+from arbees.services._assignments import apply_live, apply_stored
 from arbees.services.interfaces import InstrumentFeed
 
 __all__ = ["MonitorStats", "PolymarketMonitor", "open_polymarket_monitor", "price_update"]
@@ -182,10 +183,10 @@ class PolymarketMonitor:
             trio.open_nursery() as nursery,
             self.bus.subscribe(Channel.MARKET_ASSIGNMENTS) as assignments,
         ):
-            await self._load_assignments()
+            await apply_stored(self.bus, TOKEN_ASSIGNMENTS_HASH, self._apply)
             first = await nursery.start(self.guard.run)
             nursery.start_soon(self._watch_egress, first)
-            nursery.start_soon(self._consume_assignments, assignments)
+            nursery.start_soon(apply_live, assignments, "polymarket", self._apply)
             if first.verified:
                 await nursery.start(self._feed_while_verified)
             else:
@@ -203,22 +204,6 @@ class PolymarketMonitor:
             await trio.sleep_forever()
 
     # -- assignments -------------------------------------------------------------------
-
-    async def _load_assignments(self) -> None:
-        try:
-            stored = await self.bus.hgetall(TOKEN_ASSIGNMENTS_HASH)
-        except BusError as exc:
-            log.warning("could not load stored assignments (%s); waiting for live ones", exc)
-            return
-        for message in stored.values():
-            if isinstance(message, MarketAssignment):
-                await self._apply(message)
-
-    async def _consume_assignments(self, sub: Any) -> None:
-        async for envelope in sub:
-            message = envelope.message
-            if isinstance(message, MarketAssignment) and message.platform == "polymarket":
-                await self._apply(message)
 
     async def _apply(self, assignment: MarketAssignment) -> None:
         token = assignment.token_id

@@ -38,6 +38,7 @@ from arbees.messages import (
 from arbees.money import format_fixed
 from arbees.obs.health import run_heartbeat
 from arbees.paper.trader import PaperTrader
+from arbees.services._assignments import apply_live, apply_stored
 from arbees.services.shard_engine import AssignmentDelta, ShardEngine
 from arbees.services.sources import Alive, QuoteSource, SourceItem
 
@@ -138,11 +139,11 @@ class GameShard:
         ):
             if self.paper is not None:
                 await nursery.start(self.paper.run)
-            await self._load_assignments()
+            await apply_stored(self.bus, GAME_ASSIGNMENTS_HASH, self._apply)
             await nursery.start(partial(self.kalshi.run, send.clone()))
             await nursery.start(partial(self.polymarket.run, send.clone()))
             send.close()
-            nursery.start_soon(self._consume_assignments, assignments)
+            nursery.start_soon(apply_live, assignments, "kalshi", self._apply)
             nursery.start_soon(self._process, receive)
             nursery.start_soon(self._sweep)
             await nursery.start(self._announce)
@@ -163,22 +164,6 @@ class GameShard:
             await trio.sleep_forever()
 
     # -- assignments -------------------------------------------------------------------
-
-    async def _load_assignments(self) -> None:
-        try:
-            stored = await self.bus.hgetall(GAME_ASSIGNMENTS_HASH)
-        except BusError as exc:
-            log.warning("could not load stored assignments (%s); waiting for live ones", exc)
-            return
-        for message in stored.values():
-            if isinstance(message, MarketAssignment):
-                await self._apply(message)
-
-    async def _consume_assignments(self, sub: Any) -> None:
-        async for envelope in sub:
-            message = envelope.message
-            if isinstance(message, MarketAssignment) and message.platform == "kalshi":
-                await self._apply(message)
 
     async def _apply(self, assignment: MarketAssignment) -> None:
         delta: AssignmentDelta = self.engine.apply(assignment)
