@@ -1,29 +1,36 @@
-"""The Redis bus: redis-py's asyncio client, bridged into Trio by trio-asyncio.
+"""The Redis bus: redis on asyncio, bridged into Trio by trio-asyncio.
 
 Why this shape:
 
-* **All bridging lives here.** The asyncio world is opened by :meth:`RedisBus.run`
-  (``trio_asyncio.open_loop()``) and every call crosses with ``trio_asyncio.aio_as_trio``
-  bound to that loop explicitly, so any Trio task of the run may use the bus, not only
-  tasks started inside the loop's context. The asyncio-side coroutines are in
-  :mod:`arbees.bus._redis_aio`.
-* **No bridge crossing per message** (each costs ~65-150 µs). ``publish`` only encodes
-  and appends to an outbox; ONE long-lived asyncio pump sends everything waiting in ONE
-  pipeline per batch. ONE long-lived asyncio pump owns ONE shared pub/sub connection for
-  all subscriptions, takes every message already buffered and hands the batch to a
-  synchronous fan-out on this thread. One connection per subscription would cost a
-  pump, a connection and a socket read per subscriber for the same message. The pumps
-  cross the bridge once for their whole life (and again after a connection loss).
+* **All bridging lives here** and in this bus's two halves, :mod:`arbees.bus._redis_pub`
+  (publishing) and :mod:`arbees.bus._redis_sub` (subscriptions).
+  The asyncio world is opened by :meth:`RedisBus.run` (``trio_asyncio.open_loop()``) and
+  every call crosses with ``trio_asyncio.aio_as_trio`` bound to that loop explicitly, so
+  any Trio task of the run may use the bus, not only tasks started inside the loop's
+  context.
+* **No bridge crossing, no asyncio wake-up per message.** A crossing costs ~65-150 µs and
+  under trio-asyncio every asyncio wake-up is a whole Trio scheduling round, so the two
+  hot paths speak raw RESP over plain ``asyncio.Protocol`` connections
+  (:mod:`arbees.bus._resp_publish`, :mod:`arbees.bus._resp_pubsub`): ``publish`` encodes
+  and appends to an outbox whose waker writes at once when the pipeline is idle and
+  otherwise coalesces everything waiting into one pipelined write; replies are counted
+  as they arrive. ONE pub/sub connection carries every subscription; each socket read's
+  messages are parsed in ``data_received`` and fanned out synchronously on this thread.
+  Each connection's session is one crossing for its whole life. redis-py remains for the
+  key/value calls, the rare outage alert, and parsing the URL (TLS options, ACL user,
+  database), so both kinds of connection reach the same server the same way.
 * **Publishing never fails the caller because Redis is down.** The publish queue is
   bounded (``publish_queue`` items) and drop-oldest: the hot path never waits on Redis,
   and the newest prices win; overflow is counted in ``stats.publish_failed``. While
   Redis is unreachable the publisher discards what cannot be sent (counted in
-  ``stats.publish_failed``), retries with backoff, and once Redis answers again it
-  publishes ONE :class:`~arbees.messages.SystemAlert` (``type="BUS_PUBLISH_FAILED"``,
+  ``stats.publish_failed``, as are writes that got no reply when the connection broke),
+  retries with backoff, and once Redis answers again it publishes ONE
+  :class:`~arbees.messages.SystemAlert` (``type="BUS_PUBLISH_FAILED"``,
   ``details["lost"]`` = messages lost in that outage) on ``Channel.SYSTEM_ALERTS``.
+  A server that stops answering for ``command_timeout`` counts as down.
 * **Subscriptions survive restarts.** After a connection loss the reader reconnects with
-  backoff; redis-py then re-subscribes every channel itself. Each re-established
-  connection (publisher's or reader's) counts once in ``stats.reconnects``.
+  backoff and subscribes every channel still wanted. Each re-established connection
+  (publisher's or reader's) counts once in ``stats.reconnects``.
 * The key/value calls (``hset``, ``get``, ...) raise :class:`~arbees.errors.BusError`
   while Redis is down: the caller decides. ``publish_and_hset`` goes through the
   publisher (one pipeline) and never raises because of Redis.
@@ -42,8 +49,6 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import secrets
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -57,13 +62,14 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from arbees import codec
-from arbees.bus import _resp_conn
-from arbees.bus._redis_aio import Outbox, Outgoing, PubSubEvent, send_batch
-from arbees.bus._resp_conn import ConnParams, PubSubProtocol, conn_params
-from arbees.bus.base import Bus, BusStats, Envelope, Subscription
+from arbees.bus._redis_aio import Outbox, Outgoing
+from arbees.bus._redis_pub import PublishSide
+from arbees.bus._redis_sub import PubSubSide
+from arbees.bus._resp_conn import ConnParams, conn_params
+from arbees.bus.base import Bus, BusStats, Subscription
 from arbees.config import redact_url
 from arbees.errors import BusError, ConfigError, DecodeError
-from arbees.messages import Channel, Message, SystemAlert, now_ms
+from arbees.messages import Message
 
 __all__ = ["RedisBus", "open_redis_bus"]
 
@@ -73,8 +79,6 @@ R = TypeVar("R")
 
 _TRANSPORT_ERRORS = (RedisError, OSError)
 """What a Redis call raises when the server is unreachable or refuses."""
-
-ALERT_TYPE = "BUS_PUBLISH_FAILED"
 
 
 class RedisBus(Bus):
@@ -117,30 +121,41 @@ class RedisBus(Bus):
         self.safe_url = safe
         self._url = url
         self._password = password or ""
-        self._max_batch = max_batch
         self._backoff = backoff
         self._connect_timeout = connect_timeout
         self._command_timeout = command_timeout
         self._subscribe_timeout = subscribe_timeout
         self._outbox = Outbox(publish_queue)
-        self._subs: dict[str, list[Subscription]] = {}
-        self._pending: dict[str, int] = {}
-        self._confirmed: dict[str, trio.Event] = {}
-        self._control = f"arbees:bus:control:{secrets.token_hex(8)}"
         self._closed = False
         self._stop = trio.Event()
         self._done = trio.Event()
-        self._flushed = trio.Event()
-        self._reader_up = trio.Event()  # set while the pub/sub connection is subscribed
         self._running = False
         self._loop: Any = None
         self._client: Redis | None = None
         self._params: ConnParams | None = None
-        self._ps: PubSubProtocol | None = None  # the live pub/sub connection
-        self._ps_sessions = 0  # pub/sub connections established so far
+        self._pub = PublishSide(
+            stats=self.stats,
+            safe_url=safe,
+            aio=self._aio,
+            scrub=self._scrub,
+            backoffs=self._backoffs,
+            outbox=self._outbox,
+            max_batch=max_batch,
+            reader_up=lambda: self._pubsub.reader_up,
+            alert_wait=2 * backoff[1] + subscribe_timeout,
+        )
+        self._pubsub = PubSubSide(
+            stats=self.stats,
+            safe_url=safe,
+            aio=self._aio,
+            scrub=self._scrub,
+            backoffs=self._backoffs,
+            subscribe_timeout=subscribe_timeout,
+            command_timeout=command_timeout,
+        )
 
     def __repr__(self) -> str:
-        return f"RedisBus({self.safe_url!r}, subscribed={len(self._subs)}, closed={self._closed})"
+        return f"RedisBus({self.safe_url!r}, subscribed={len(self._pubsub)}, closed={self._closed})"
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -161,22 +176,22 @@ class RedisBus(Bus):
                 try:
                     await self._connect()
                     async with trio.open_nursery() as nursery:
-                        nursery.start_soon(self._reader)
+                        nursery.start_soon(self._pubsub.run)
                         with trio.move_on_after(self._connect_timeout + self._subscribe_timeout):
-                            await self._reader_up.wait()
-                        if not self._reader_up.is_set():
+                            await self._pubsub.reader_up.wait()
+                        if not self._pubsub.reader_up.is_set():
                             raise BusError(
                                 f"Redis at {self.safe_url} did not confirm the bus's SUBSCRIBE"
                             )
-                        nursery.start_soon(self._publisher)
+                        nursery.start_soon(self._pub.run)
                         task_status.started(self)
                         await self._stop.wait()
                         self._outbox.close()  # the publisher drains it, then stops
                         with trio.move_on_after(1.0):  # flush what callers already published
-                            await self._flushed.wait()
+                            await self._pub.flushed.wait()
                         nursery.cancel_scope.cancel()
                 finally:
-                    self._close_subscriptions()
+                    self._pubsub.close_all()
                     with trio.CancelScope(shield=True), trio.move_on_after(2.0):
                         await self._disconnect()
         finally:
@@ -186,17 +201,12 @@ class RedisBus(Bus):
     async def aclose(self) -> None:
         """Flush pending publishes (up to 1 s), end subscriptions, disconnect."""
         self._closed = True
-        self._close_subscriptions()
+        self._pubsub.close_all()
         self._stop.set()
         if self._running:
             await self._done.wait()
         else:
             await trio.lowlevel.checkpoint()
-
-    def _close_subscriptions(self) -> None:
-        for subs in self._subs.values():
-            for sub in subs:
-                sub._close()
 
     async def _connect(self) -> None:
         try:
@@ -215,6 +225,8 @@ class RedisBus(Bus):
             # redis-py parsed the URL (TLS options included); the raw connections of the
             # hot paths connect with the same parameters.
             self._params = conn_params(self._client, self._connect_timeout, self._command_timeout)
+            self._pubsub.params = self._pub.params = self._params
+            self._pub.client = self._client
             await self._aio(self._client.ping)()
         except (*_TRANSPORT_ERRORS, trio.TooSlowError) as exc:
             raise BusError(
@@ -249,7 +261,7 @@ class RedisBus(Bus):
     async def publish(self, channel: str, message: Message) -> None:
         self._check_open(self._closed)
         await trio.lowlevel.checkpoint_if_cancelled()
-        self._enqueue(Outgoing(channel, codec.encode(message)))
+        self._pub.enqueue(Outgoing(channel, codec.encode(message)))
         # Trio's checkpoint for non-blocking operations: cancellation was checked before
         # the enqueue, and the pump gets to run right away after it.
         await trio.lowlevel.cancel_shielded_checkpoint()
@@ -257,7 +269,7 @@ class RedisBus(Bus):
     async def publish_raw(self, channel: str, payload: bytes) -> None:
         self._check_open(self._closed)
         await trio.lowlevel.checkpoint_if_cancelled()
-        self._enqueue(Outgoing(channel, bytes(payload)))
+        self._pub.enqueue(Outgoing(channel, bytes(payload)))
         await trio.lowlevel.cancel_shielded_checkpoint()
 
     async def publish_and_hset(self, channel: str, message: Message, key: str, field: str) -> None:
@@ -265,99 +277,8 @@ class RedisBus(Bus):
         because Redis is down; failures are counted like :meth:`publish`)."""
         self._check_open(self._closed)
         await trio.lowlevel.checkpoint_if_cancelled()
-        self._enqueue(Outgoing(channel, codec.encode(message), key, field))
+        self._pub.enqueue(Outgoing(channel, codec.encode(message), key, field))
         await trio.lowlevel.cancel_shielded_checkpoint()
-
-    def _enqueue(self, item: Outgoing) -> None:
-        if not self._outbox.put(item):
-            self.stats.publish_failed += 1
-            dropped = self._outbox.dropped
-            if dropped in (1, 10, 100) or dropped % 10_000 == 0:
-                log.warning("publish queue full: dropped %d oldest so far", dropped)
-
-    async def _publisher(self) -> None:
-        down = False  # Redis unreachable: discard, count, retry with backoff
-        lost = 0  # messages lost in the current outage
-        backoffs = self._backoffs()
-        client = self._client_or_fail()
-        while True:
-            if down:
-                if self._stop.is_set():  # closing during an outage: nothing can be flushed
-                    self._discard_queued()
-                    self._flushed.set()
-                    return
-                await trio.sleep(next(backoffs))
-                lost += self._discard_queued()
-                try:
-                    await self._aio(client.ping)()
-                except _TRANSPORT_ERRORS:
-                    continue
-                self.stats.reconnects += 1
-                log.warning("Redis at %s is back; %d messages were lost", self.safe_url, lost)
-                # Let our own subscriptions come back first, so the alert reaches them too.
-                with trio.move_on_after(2 * self._backoff[1] + self._subscribe_timeout):
-                    await self._reader_up.wait()
-                alert = SystemAlert(
-                    type=ALERT_TYPE,
-                    service="bus",
-                    error=f"{lost} messages could not be published while Redis was unreachable",
-                    timestamp=now_ms(),
-                    severity="warning",
-                    details={"lost": str(lost), "url": self.safe_url},
-                )
-                if await self._send([Outgoing(Channel.SYSTEM_ALERTS, codec.encode(alert))]):
-                    down, lost = False, 0
-                    backoffs = self._backoffs()
-                continue
-            try:
-                # One crossing for the connection's whole life; it returns once the outbox
-                # is closed (aclose), drained and answered.
-                params = self._params_or_fail()
-                await self._aio(_resp_conn.publish_session)(
-                    params, self._outbox, self._max_batch, self._on_sent
-                )
-            except _TRANSPORT_ERRORS as exc:
-                failed, self._outbox.in_flight = self._outbox.in_flight, 0
-                self.stats.publish_failed += failed
-                down, lost = True, failed
-                log.warning(
-                    "cannot publish to Redis at %s (%s: %s); retrying with backoff",
-                    self.safe_url,
-                    type(exc).__name__,
-                    self._scrub(exc),
-                )
-                continue
-            self._flushed.set()
-            return
-
-    def _on_sent(self, sent: int, refused: int, first_error: str) -> None:
-        self.stats.published += sent
-        if refused:
-            self.stats.publish_failed += refused
-            log.warning("Redis refused %d queued writes: %s", refused, self._scrub(first_error))
-
-    async def _send(self, batch: list[Outgoing]) -> bool:
-        """One pipeline in its own crossing (rare messages such as the outage alert);
-        False (all counted as failed) when Redis is unreachable."""
-        try:
-            failed, first_error = await self._aio(send_batch)(self._client_or_fail(), batch)
-        except _TRANSPORT_ERRORS as exc:
-            self.stats.publish_failed += len(batch)
-            log.warning(
-                "cannot publish to Redis at %s (%s: %s); retrying with backoff",
-                self.safe_url,
-                type(exc).__name__,
-                self._scrub(exc),
-            )
-            return False
-        self._on_sent(len(batch) - failed, failed, first_error)
-        return True
-
-    def _discard_queued(self) -> int:
-        n = len(self._outbox)
-        self._outbox.items.clear()
-        self.stats.publish_failed += n
-        return n
 
     def _params_or_fail(self) -> ConnParams:
         if self._params is None:
@@ -375,125 +296,8 @@ class RedisBus(Bus):
     async def subscribe(self, *channels: str, buffer: int = 4096) -> AsyncIterator[Subscription]:
         """Subscribe; returns once the server confirmed every channel's SUBSCRIBE."""
         self._check_open(self._closed)
-        if not channels:
-            raise ValueError("subscribe() needs at least one channel")
-        if self._params is None:
-            raise BusError("the Redis bus is not running")
-        sub = Subscription(tuple(channels), buffer, self.stats)
-        unique = list(dict.fromkeys(channels))
-        new = [c for c in unique if not self._subs.get(c)]
-        for channel in unique:
-            self._subs.setdefault(channel, []).append(sub)
-        for channel in new:
-            self._pending[channel] = self._pending.get(channel, 0) + 1
-            self._confirmed[channel] = trio.Event()
-        try:
-            connection = self._ps
-            if new and connection is not None:
-                try:
-                    await self._aio(_resp_conn.subscribe)(connection, new)
-                except _TRANSPORT_ERRORS as exc:
-                    # The reader's next connection subscribes every channel in _subs.
-                    log.debug("SUBSCRIBE not sent (%s); waiting for the reconnection", exc)
-            with trio.move_on_after(self._subscribe_timeout) as scope:
-                for channel in unique:
-                    await self._confirmed[channel].wait()
-            if scope.cancelled_caught:
-                raise BusError(f"Redis at {self.safe_url} did not confirm SUBSCRIBE {unique}")
+        async with self._pubsub.subscribe(channels, buffer) as sub:
             yield sub
-        finally:
-            sub._close()
-            gone = self._forget(sub, unique)
-            if gone and not self._closed:
-                await self._unsubscribe(gone)
-
-    def _forget(self, sub: Subscription, channels: list[str]) -> list[str]:
-        gone = []
-        for channel in channels:
-            subs = self._subs.get(channel, [])
-            if sub in subs:
-                subs.remove(sub)
-            if not subs:
-                self._subs.pop(channel, None)
-                self._confirmed.pop(channel, None)
-                gone.append(channel)
-        return gone
-
-    async def _unsubscribe(self, channels: list[str]) -> None:
-        connection = self._ps
-        if connection is None:
-            return  # the next connection subscribes only the channels still in _subs
-        with trio.CancelScope(shield=True), trio.move_on_after(self._command_timeout):
-            try:
-                await self._aio(_resp_conn.unsubscribe)(connection, channels)
-            except _TRANSPORT_ERRORS as exc:
-                log.debug("UNSUBSCRIBE failed (%s); forgetting the channels", type(exc).__name__)
-
-    def _channels(self) -> list[str]:
-        return [self._control, *self._subs]
-
-    def _on_pubsub(self, connection: PubSubProtocol | None) -> None:
-        self._ps = connection
-        if connection is not None:
-            self._ps_sessions += 1
-            if self._ps_sessions > 1:
-                self.stats.reconnects += 1
-                log.warning("pub/sub reconnected to Redis at %s", self.safe_url)
-
-    async def _reader(self) -> None:
-        backoffs = self._backoffs()
-        while True:
-            try:
-                # One crossing per connection: the protocol hands each socket read's
-                # messages to _dispatch synchronously, on this thread.
-                await self._aio(_resp_conn.pubsub_session)(
-                    self._params_or_fail(), self._channels, self._dispatch, self._on_pubsub
-                )
-                raise ConnectionError("the pub/sub session ended")
-            except _TRANSPORT_ERRORS as exc:
-                if not self._ps_sessions:
-                    raise BusError(
-                        f"cannot open a pub/sub connection to Redis at {self.safe_url}: "
-                        f"{type(exc).__name__}: {self._scrub(exc)}"
-                    ) from exc
-                if self._reader_up.is_set():
-                    log.warning(
-                        "lost the pub/sub connection to Redis at %s (%s); reconnecting",
-                        self.safe_url,
-                        type(exc).__name__,
-                    )
-                    self._reader_up = trio.Event()
-                    backoffs = self._backoffs()
-                await trio.sleep(next(backoffs))
-
-    def _dispatch(self, batch: list[PubSubEvent]) -> None:
-        received_ns = time.time_ns()
-        for kind, raw_channel, data in batch:
-            channel = raw_channel.decode(errors="replace") if raw_channel else ""
-            if kind == "message":
-                subs = self._subs.get(channel)
-                if not subs or self._closed:
-                    continue
-                try:
-                    message = codec.decode(data)
-                except DecodeError as exc:
-                    for sub in subs:
-                        self.stats.received += 1
-                        sub._reject(channel, data, exc)
-                    continue
-                envelope = Envelope(channel, message, received_ns)
-                for sub in subs:
-                    self.stats.received += 1
-                    sub._deliver(envelope)
-            elif kind == "subscribe":
-                if channel == self._control:
-                    self._reader_up.set()  # re-subscribed after a reconnect (or first time)
-                pending = self._pending.get(channel, 0)
-                if pending > 0:
-                    self._pending[channel] = pending - 1
-                    event = self._confirmed.get(channel)
-                    if pending == 1 and event is not None:
-                        event.set()
 
     # -- key/value -----------------------------------------------------------------
 
