@@ -8,8 +8,11 @@ on a free loopback port, then:
 * **floor** — the same measurement with plain redis-py on plain asyncio, in a subprocess
   (:mod:`arbees.bench._bus_floor`), and the ratio RedisBus / floor (p50 and p99);
 * **throughput** — many publishes in flight: MemoryBus, RedisBus with batching, and
-  RedisBus with ``max_batch=1`` (one bridge crossing per message, i.e. without the
-  batching) to show what batching buys. Received counts are reported, losses included.
+  RedisBus with ``max_batch=1`` (one PUBLISH per write and per loop round, i.e. without
+  the pipelining) to show what batching buys. Received counts are reported, losses
+  included;
+* **codec** — µs per ``codec.encode`` and ``codec.decode`` of the same price update (best
+  of 5 runs of 2,000), a fixed share of every latency figure above.
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ import json
 import subprocess
 import sys
 import time
+import timeit
 from typing import Any
 
 import trio
 
+from arbees import codec
 from arbees.bench._bus_floor import sample_message
 from arbees.bus import Bus, MemoryBus
 from arbees.bus.redis import open_redis_bus
@@ -80,12 +85,13 @@ async def _throughput(bus: Bus, count: int) -> tuple[float, int]:
     async with bus.subscribe("bench:throughput", buffer=count + 16) as sub:
 
         async def consume() -> None:
+            # receive(), not `async for ... return`: leaving the iterator early would leave
+            # its async generator to the garbage collector.
             nonlocal received, last
-            async for _ in sub:
+            while received < count:
+                await sub.receive()
                 received += 1
                 last = time.perf_counter()
-                if received == count:
-                    return
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(consume)
@@ -101,6 +107,18 @@ async def _throughput(bus: Bus, count: int) -> tuple[float, int]:
             nursery.cancel_scope.cancel()
     elapsed = max(last - t0, 1e-9)
     return received / elapsed, received
+
+
+def _codec_us(number: int = 2000, repeat: int = 5) -> dict[str, float]:
+    message = sample_message()
+    data = codec.encode(message)
+    encode = min(timeit.repeat(lambda: codec.encode(message), number=number, repeat=repeat))
+    decode = min(timeit.repeat(lambda: codec.decode(data), number=number, repeat=repeat))
+    return {
+        "encode": round(encode / number * 1e6, 2),
+        "decode": round(decode / number * 1e6, 2),
+        "bytes": len(data),
+    }
 
 
 async def _bus_runs(url: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -136,6 +154,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         floor = _floor(server.port, args.count, args.warmup)
         result = trio.run(_bus_runs, server.url, args)
     result["floor_latency_us"] = floor
+    result["codec_us"] = _codec_us()
     redis_lat = result["redis_latency_us"]
     result["ratio_p50"] = round(redis_lat["p50"] / floor["p50"], 2) if floor["p50"] else None
     result["ratio_p99"] = round(redis_lat["p99"] / floor["p99"], 2) if floor["p99"] else None
@@ -158,6 +177,9 @@ def _handler(args: argparse.Namespace) -> int:
         f"  floor (asyncio redis-py)  p50 {f['p50']:8.1f}  p99 {f['p99']:8.1f}  max {f['max']:9.1f}"
     )
     print(f"  ratio                     p50 {result['ratio_p50']:8}  p99 {result['ratio_p99']:8}")
+    c = result["codec_us"]
+    print(f"codec, one price update ({c['bytes']} bytes):", end="")
+    print(f" encode {c['encode']} µs, decode {c['decode']} µs")
     print("throughput (messages/s, many in flight):")
     print(
         f"  MemoryBus                 {result['memory_throughput_per_s']:>10,}"
