@@ -191,6 +191,44 @@ async def test_a_hung_server_fails_the_publisher_after_command_timeout(
     assert "no reply from Redis for 0.3 s" in caplog.text
 
 
+async def _silent_after_subscribe(stream: trio.SocketStream) -> None:
+    """Answers like Redis until the connection subscribes, then never says a word."""
+    parser = RespParser()
+    subscribed = False
+    while data := await stream.receive_some():
+        for command in parser.feed(data):
+            assert isinstance(command, list)
+            name = command[0].upper()
+            if subscribed:
+                continue
+            if name == b"PING":
+                await stream.send_all(b"+PONG\r\n")
+            elif name == b"SUBSCRIBE":
+                subscribed = True
+                for i, channel in enumerate(command[1:], 1):
+                    await stream.send_all(
+                        b"*3\r\n$9\r\nsubscribe\r\n$%d\r\n%b\r\n:%d\r\n"
+                        % (len(channel), channel, i)
+                    )
+            else:
+                await stream.send_all(b"+OK\r\n")
+
+
+async def test_a_silent_pubsub_connection_is_pinged_then_replaced(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(
+            partial(trio.serve_tcp, _silent_after_subscribe, 0, host="127.0.0.1")
+        )
+        port = listeners[0].socket.getsockname()[1]
+        url = f"redis://127.0.0.1:{port}/0"
+        async with open_redis_bus(url, command_timeout=0.2, backoff=(0.01, 0.05)) as bus:
+            await until(lambda: bus.stats.reconnects >= 1)
+        nursery.cancel_scope.cancel()
+    assert "lost the pub/sub connection" in caplog.text
+
+
 # -- TLS (rediss://) ----------------------------------------------------------------
 
 

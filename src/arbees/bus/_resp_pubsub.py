@@ -5,10 +5,16 @@ socket read's messages, as one batch, to a synchronous callback (the Trio side's
 fan-out, which only appends to Trio queues). No task, no future, no wake-up between the
 socket and the subscriber's queue. ONE connection carries every subscription: a message
 is read, parsed and decoded once whatever the number of subscribers.
+
+A pub/sub connection only ever receives, so a peer that vanished without a FIN or RST
+(a crashed host, a dropped NAT entry) would otherwise look like a quiet channel forever:
+after ``command_timeout`` without a byte the protocol sends PING, and fails the
+connection if the next ``command_timeout`` brings nothing either.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable
 
@@ -22,6 +28,7 @@ log = logging.getLogger(__name__)
 
 
 _KINDS = {b"message": "message", b"subscribe": "subscribe", b"unsubscribe": "unsubscribe"}
+_PING = b"*1\r\n$4\r\nPING\r\n"
 
 
 class PubSubProtocol(RespProtocol):
@@ -30,10 +37,44 @@ class PubSubProtocol(RespProtocol):
     def __init__(self, command_timeout: float) -> None:
         super().__init__(command_timeout)
         self._deliver: Callable[[list[PubSubEvent]], None] | None = None
+        self._reads = 0
+        self._health: asyncio.TimerHandle | None = None
 
     def start(self, deliver: Callable[[list[PubSubEvent]], None]) -> None:
-        """From now on every push goes to ``deliver``, one call per socket read."""
+        """From now on every push goes to ``deliver``, one call per socket read; the
+        liveness check starts."""
         self._deliver = deliver
+        self._arm(pinged=False)
+
+    def data_received(self, data: bytes) -> None:
+        self._reads += 1
+        super().data_received(data)
+
+    def _arm(self, *, pinged: bool) -> None:
+        self._health = self.loop.call_later(
+            self.command_timeout, self._check_health, self._reads, pinged
+        )
+
+    def _check_health(self, seen: int, pinged: bool) -> None:
+        self._health = None
+        transport = self.transport
+        if self._lost.done() or transport is None or transport.is_closing():
+            return
+        if self._reads != seen:
+            pinged = False  # traffic: alive
+        elif pinged:
+            self._fail(TimeoutError(f"no reply to PING from Redis in {self.command_timeout} s"))
+            return
+        else:
+            transport.write(_PING)
+            pinged = True
+        self._arm(pinged=pinged)
+
+    def close(self) -> None:
+        if self._health is not None:
+            self._health.cancel()
+            self._health = None
+        super().close()
 
     def on_values(self, values: list[object]) -> None:
         deliver = self._deliver
@@ -49,6 +90,8 @@ class PubSubProtocol(RespProtocol):
                     continue
             if isinstance(value, RespError):
                 log.warning("Redis pub/sub error: %s", value)
+            elif type(value) is list and value and value[0] == b"pong":
+                pass  # the liveness check's answer
             else:
                 log.debug("ignoring pub/sub reply %.80r", value)
         if batch:
