@@ -77,6 +77,7 @@ def register(sub: Any) -> None:
     p.add_argument("--no-ramp", action="store_true", help="skip the throughput ramp")
     p.add_argument("--big-tokens", type=int, default=10_000,
                    help="tokens of the RSS phase (10000; 0 skips it)")  # fmt: skip
+    p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds (2)")
     p.add_argument("--floor-count", type=int, default=2000, help="floor samples (2000)")
     p.add_argument("--timeout", type=float, default=0.0,
                    help="bound on the whole run in seconds (default: derived)")  # fmt: skip
@@ -307,7 +308,7 @@ async def _main(
             started = time.monotonic()
             tap = await run.start(nursery, bus)
             out["startup_s"] = round(time.monotonic() - started, 1)
-            await run.driver.run(args.rate, 2.0, "warmup")
+            await run.driver.run(args.rate, args.warmup, "warmup")
             run.driver.close_all("warmup")
             out["main"] = await run.phase(tap, args.rate, args.duration, "main")
             if not args.no_ramp:

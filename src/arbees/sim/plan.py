@@ -64,6 +64,9 @@ class PlanConfig:
         stale_traps: schedule stale traps (needs ``duration_s`` >= 4.5).
         stale_after_s: seconds of Kalshi silence before the stale trap's crossing.
         stale_every_s: at most one stale trap per this many seconds.
+        quiet_spans: ``(start, end)`` seconds during which the market is frozen: no walk
+            step, and no scenario overlaps them (e.g. the soak's fault phases, during
+            which some copies of the books are legitimately out of date).
     """
 
     seed: int = 1
@@ -80,6 +83,7 @@ class PlanConfig:
     stale_traps: bool = True
     stale_after_s: float = 1.4
     stale_every_s: float = 12.0
+    quiet_spans: tuple[tuple[float, float], ...] = ()
 
 
 @attrs.frozen
@@ -302,6 +306,8 @@ class _Planner:
         return len(self.steps) - 1
 
     def walk(self, at: float, held: set[int]) -> None:
+        if any(a <= at <= b for a, b in self.cfg.quiet_spans):
+            return
         free = [i for i in range(len(self.games)) if i not in held]
         if not free:
             return
@@ -501,6 +507,9 @@ class _Planner:
             if any(s <= start + max(cfg.window_s[1], cfg.trap_s) + 0.3 and start <= e + 1.0
                    for s, e in stale_slots):  # fmt: skip
                 continue  # keep the stale phases (and their recovery) free of scenarios
+            reach = start + max(cfg.window_s[1], cfg.trap_s) + 0.1
+            if any(a <= reach and start <= b for a, b in cfg.quiet_spans):
+                continue  # a scenario (and its restore) never overlaps a frozen span
             free = [i for i, until in enumerate(busy_until) if until <= start]
             if not free:
                 continue

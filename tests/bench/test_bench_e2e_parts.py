@@ -1,0 +1,178 @@
+"""The pieces of ``arbees bench e2e`` / ``soak`` that need no process: books, matching,
+the fault timetable, /proc sampling; plus one tiny end-to-end run of ``bench e2e``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import attrs
+
+from arbees.bench._e2e_load import Toggle, make_games
+from arbees.bench._e2e_measure import growing, match_toggles
+from arbees.bench._e2e_procs import proc_sample
+from arbees.bench._e2e_soak_plan import (
+    FAULT_KINDS,
+    canary_games,
+    quiet_spans,
+    schedule_faults,
+)
+from arbees.bench._e2e_stack import ReceivedSignal, assignments_for
+from arbees.bench.soak import canary_stale
+from arbees.book import Level
+from arbees.messages import ArbSignal
+from arbees.money import parse_fixed
+from arbees.sim.books import GameBooks, KalshiBook, TokenBook, truth
+from arbees.sim.plan import PlanConfig, make_plan
+
+
+def _levels(pairs: list[tuple[str, str]], *, best_high: bool) -> tuple[Level, ...]:
+    levels = [Level(parse_fixed(p), parse_fixed(s)) for p, s in pairs]
+    return tuple(sorted(levels, key=lambda lvl: lvl.price, reverse=best_high))
+
+
+def _books(
+    ka: tuple[list[tuple[str, str]], list[tuple[str, str]]],
+    kb: tuple[list[tuple[str, str]], list[tuple[str, str]]],
+    pa: tuple[list[tuple[str, str]], list[tuple[str, str]]],
+) -> GameBooks:
+    return GameBooks(
+        KalshiBook(_levels(ka[0], best_high=True), _levels(ka[1], best_high=True)),
+        KalshiBook(_levels(kb[0], best_high=True), _levels(kb[1], best_high=True)),
+        TokenBook(_levels(pa[0], best_high=True), _levels(pa[1], best_high=False)),
+    )
+
+
+E2E_KA = ([("0.38", "100"), ("0.37", "100"), ("0.36", "100")],
+          [("0.58", "100"), ("0.57", "100"), ("0.56", "100")])  # fmt: skip
+E2E_KB = ([("0.56", "100"), ("0.55", "100"), ("0.54", "100")],
+          [("0.40", "100"), ("0.39", "100"), ("0.38", "100")])  # fmt: skip
+E2E_PA_BIDS = [("0.40", "100"), ("0.39", "100"), ("0.38", "100")]
+E2E_PA_ASKS = [("0.60", "100"), ("0.61", "100"), ("0.62", "100")]
+
+
+def test_e2e_books_are_quiet_and_the_toggle_opens_exactly_one_opportunity() -> None:
+    assert truth(_books(E2E_KA, E2E_KB, (E2E_PA_BIDS, E2E_PA_ASKS))) == {}
+    toggled = _books(E2E_KA, E2E_KB, ([("0.55", "100"), *E2E_PA_BIDS], E2E_PA_ASKS))
+    # team 0 reads token A; team 1 reads token B, which the toggle leaves alone (truth()
+    # mirrors token A into B, so only team 0's verdict applies here)
+    assert {key for key in truth(toggled) if key[0] == 0} == {(0, "KalshiYes+PolyNo")}
+    # the background update (size of the 0.62 ask) never opens anything
+    bg = _books(E2E_KA, E2E_KB, (E2E_PA_BIDS, [*E2E_PA_ASKS[:2], ("0.62", "150")]))
+    assert truth(bg) == {}
+
+
+def test_canary_books_are_quiet_and_their_toggles_open() -> None:
+    for canary in canary_games():
+        quiet = _books(canary.kalshi_a, canary.kalshi_b, canary.poly_a)
+        # token B is token A's mirror, as GameBooks assumes
+        assert quiet.poly_b == TokenBook(
+            _levels(canary.poly_b[0], best_high=True), _levels(canary.poly_b[1], best_high=False)
+        )
+        assert truth(quiet) == {}
+        _side, price, size = canary.toggle
+        if canary.venue == "kalshi":
+            yes, no = canary.kalshi_a
+            toggled = _books((yes, [*no, (price, size)]), canary.kalshi_b, canary.poly_a)
+        else:
+            bids, asks = canary.poly_a
+            toggled = _books(canary.kalshi_a, canary.kalshi_b, ([*bids, (price, size)], asks))
+        assert truth(toggled), canary.venue
+
+
+def test_assignments_carry_the_simulators_fees() -> None:
+    game = make_games(1)[0]
+    shard, *tokens = assignments_for(game, "s1")
+    assert shard.platform == "kalshi"
+    assert shard.teams == game.teams
+    assert (shard.poly_fee_rate, shard.kalshi_fee_multiplier) == ("0.05", "1")
+    assert [t.token_id for t in tokens] == [t.poly_token for t in game.teams]
+
+
+def _signal(game_id: str, event: str, published_ns: int, ts: int = 0) -> ReceivedSignal:
+    sig = ArbSignal(
+        signal_id="x", event=event, shard_id="s", game_id=game_id, combo="KalshiYes+PolyNo",
+        team="T", legs=(), size=0, cost=0, fees=0, profit=0, edge=0, timestamp_ms=0,
+        venue_ts_ms=ts, published_ns=published_ns,
+    )  # fmt: skip
+    return ReceivedSignal(sig, published_ns)
+
+
+def test_toggles_match_per_game_in_order_even_when_coalesced() -> None:
+    toggles = [
+        Toggle(1, 0, "open", "p", sent_ns=1_000),
+        Toggle(2, 1, "open", "p", sent_ns=2_000),
+        Toggle(3, 0, "close", "p", sent_ns=3_000),
+        Toggle(4, 1, "close", "p", sent_ns=4_000),  # never signalled: lost
+    ]
+    signals = [
+        _signal("g0", "open", 1_500, ts=1),
+        _signal("g1", "open", 2_600, ts=99),  # coalesced with a later frame: still matched
+        _signal("g0", "close", 3_200, ts=3),
+        _signal("g0", "open", 9_000, ts=77),  # no toggle: unexpected
+    ]
+    result = match_toggles(toggles, ["g0", "g1"], signals)
+    assert (result.expected, result.received, result.lost, result.unexpected) == (4, 3, 1, 1)
+    assert result.latency_us == [0.5, 0.6, 0.2]
+
+
+def test_growing_lag_is_a_rising_median() -> None:
+    assert not growing([1000.0] * 30)
+    assert growing([1000.0] * 10 + [5000.0] * 10 + [20_000.0] * 10)
+
+
+def test_proc_sample_reads_cpu_and_memory_of_a_live_process() -> None:
+    sample = proc_sample(os.getpid())
+    assert sample is not None
+    assert sample.cpu_s > 0
+    assert sample.hwm_kb >= sample.rss_kb > 0
+    assert proc_sample(2**22 + 12345) is None
+
+
+def test_faults_cover_every_kind_and_avoid_the_plans_kalshi_stalls() -> None:
+    config = PlanConfig(seed=3, games=6, duration_s=34.0, walk_rate=20.0, stale_after_s=2.6,
+                        stale_every_s=30.0)  # fmt: skip
+    base = make_plan(config)
+    faults = schedule_faults(base, start_s=1.0, margin_s=1.5, lead_s=0.3, gap_s=2.0)
+    assert {f.kind for f in faults} == set(FAULT_KINDS)
+    stalls = [s.at for s in base.steps if s.action in ("stall", "resume")]
+    assert stalls, "the plan has a stale trap"
+    for f in faults:
+        assert all(not (f.at - 1.0 <= t <= f.quiet_until + 1.0) for t in stalls)
+    plan = make_plan(attrs.evolve(config, quiet_spans=quiet_spans(faults, lead_s=0.3)))
+    for step in plan.steps:  # frozen market: no game step inside a fault's span
+        if step.game >= 0:
+            assert not any(f.at - 0.3 <= step.at <= f.quiet_until for f in faults), step
+    for w in plan.windows:
+        assert not any(f.at - 0.3 <= w.opened_at <= f.quiet_until for f in faults)
+    # the stale trap is still there, at the same time
+    assert [s.at for s in plan.steps if s.action == "stall"] == [
+        s.at for s in base.steps if s.action == "stall"
+    ]
+
+
+def test_canary_signals_are_stale_only_outside_their_open_spans() -> None:
+    truth_changes = {"c": [(1_000, True), (2_000, False), (10_000, True)]}
+    grace = 500
+    ok = [_signal("c", "open", 1_200).signal, _signal("c", "update", 2_300).signal]
+    stale = _signal("c", "open", 5_000).signal
+    closing = _signal("c", "close", 5_000).signal
+    assert canary_stale([*ok, stale, closing], truth_changes, grace) == [stale]
+
+
+def test_bench_e2e_runs_end_to_end_and_reports_the_contract() -> None:
+    from arbees.bench.e2e import run_bench
+
+    args = argparse.Namespace(
+        json=True, rate=100.0, tokens=20, duration=1.5, toggle_every=5, ramp_step=1.0,
+        max_rate=100.0, no_ramp=False, big_tokens=0, floor_count=200, timeout=0.0, warmup=0.3,
+    )  # fmt: skip
+    result = run_bench(args)
+    for key in ("tick_to_signal_us", "floor_us"):
+        assert {"p50", "p99", "max"} <= set(result[key])
+    assert result["tick_to_signal_us"]["count"] > 0
+    assert result["lost"]["signals_expected"] > 0
+    assert result["lost"]["signals_lost"] == 0, result["lost"]
+    assert "max_throughput_per_s" in result
+    assert result["ramp"]
+    assert set(result["processes"]) == {"monitor", "shard", "redis", "bench"}
