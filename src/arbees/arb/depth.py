@@ -309,6 +309,8 @@ def find_opportunities(
     """
     _check_args(min_edge, max_size, step)
     counters = stats if counters is None else counters
+    if _hopeless(books, min_edge):
+        return ()
     ladders = _ladders(books, fees, counters)
     found = []
     for combo in COMBOS:
@@ -316,6 +318,33 @@ def find_opportunities(
         if opp is not None:
             found.append(opp)
     return tuple(found)
+
+
+def _hopeless(books: PairAsks, min_edge: int) -> bool:
+    """True when no combination can beat ``min_edge``: for each, the two legs' best asks
+    plus ``min_edge`` reach $1. Exact, not a heuristic — a contract costs at least the best
+    asks, deeper levels cost more and fees are never negative, so the search would find
+    nothing. Most evaluations of a quiet market end here (the shard re-evaluates a pair on
+    every quote), without building the ladders. Books with an invalid level take the full
+    path, so those levels are counted and logged as always."""
+    best: dict[tuple[str, str], int | None] = {}
+    for combo in COMBOS:
+        for leg in combo.legs:
+            if leg in best:
+                continue
+            low = None
+            for lvl in books.leg(*leg):
+                price, size = lvl
+                if not (type(price) is int and type(size) is int and 0 < price < ONE and size > 0):
+                    return False
+                if low is None or price < low:
+                    low = price
+            best[leg] = low
+    for combo in COMBOS:
+        a, b = (best[leg] for leg in combo.legs)
+        if a is not None and b is not None and a + b + min_edge < ONE:
+            return False
+    return True
 
 
 def _check_args(min_edge: object, max_size: object, step: object) -> None:
