@@ -262,7 +262,7 @@ async def soak_main(options: SoakOptions, server: RedisServer, group: ServiceGro
         services = {
             "monitor": group.start(
                 "monitor",
-                monitor_argv(server.url, p_urls.ws_url, f"{g_url}/v1/publicip/ip",
+                monitor_argv(server.url, p_urls.ws_url, f"{g_url}/v1/publicip/ip", p_urls.clob_url,
                              instance=MONITOR, silence_timeout=1.0, egress_interval=0.3),
                 env,
             ),

@@ -124,6 +124,7 @@ def monitor_argv(
     redis_url: str,
     ws_url: str,
     egress_url: str,
+    clob_url: str,
     *,
     instance: str = "bench-monitor",
     silence_timeout: float = 30.0,
@@ -132,6 +133,7 @@ def monitor_argv(
 ) -> list[str]:
     return [
         "monitor", "--redis-url", redis_url, "--ws-url", ws_url, "--egress-url", egress_url,
+        "--clob-url", clob_url,
         "--egress-interval", str(egress_interval), "--silence-timeout", str(silence_timeout),
         "--instance", instance, "--log-level", log_level,
     ]  # fmt: skip
@@ -177,6 +179,8 @@ class BusTap:
         on_price: called with ``(update, received_ns)`` for each price update while
             :meth:`prices` runs.
         prices_seen: price updates received by :meth:`prices`.
+        health_log: ``(received_ns, service, instance, healthy, reason)`` at every change
+            of a service's health.
     """
 
     bus: Bus
@@ -184,6 +188,7 @@ class BusTap:
     status: dict[tuple[str, str], ServiceStatus] = attrs.Factory(dict)
     on_price: Callable[[PolymarketPriceUpdate, int], None] | None = None
     prices_seen: int = 0
+    health_log: list[tuple[int, str, str, bool, str]] = attrs.Factory(list)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with self.bus.subscribe(
@@ -195,7 +200,13 @@ class BusTap:
                 if isinstance(message, ArbSignal):
                     self.signals.append(ReceivedSignal(message, envelope.received_ns))
                 elif isinstance(message, ServiceStatus):
-                    self.status[(message.service, message.instance)] = message
+                    key = (message.service, message.instance)
+                    old = self.status.get(key)
+                    if old is None or old.healthy != message.healthy:
+                        self.health_log.append(
+                            (envelope.received_ns, *key, message.healthy, message.reason)
+                        )
+                    self.status[key] = message
 
     async def prices(
         self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED

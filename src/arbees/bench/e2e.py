@@ -130,6 +130,7 @@ class _Run:
         g_url = await nursery.start(self.gluetun.run)
         self.egress_url = f"{g_url}/v1/publicip/ip"
         self.ws_url = p_urls.ws_url
+        self.clob_url = p_urls.clob_url
         await write_assignments(bus, self.games, SHARD)
         tap = BusTap(bus)
         await nursery.start(tap.run)
@@ -137,7 +138,9 @@ class _Run:
         env = service_env(EGRESS_CHECK_API_KEY=self.api_key)
         url = self.server.url
         self.services["monitor"] = self.group.start(
-            "monitor", monitor_argv(url, p_urls.ws_url, self.egress_url, instance=MONITOR), env
+            "monitor",
+            monitor_argv(url, p_urls.ws_url, self.egress_url, p_urls.clob_url, instance=MONITOR),
+            env,
         )
         self.services["shard"] = self.group.start(
             "shard", shard_argv(url, k_urls.ws_url, shard_id=SHARD), env
@@ -272,7 +275,9 @@ class _Run:
         env = service_env(EGRESS_CHECK_API_KEY=self.api_key)
         monitor = self.services["monitor"] = self.group.start(
             "monitor-10k",
-            monitor_argv(self.server.url, self.ws_url, self.egress_url, instance=MONITOR_10K),
+            monitor_argv(
+                self.server.url, self.ws_url, self.egress_url, self.clob_url, instance=MONITOR_10K
+            ),
             env,
         )
         waited = await wait_until(

@@ -139,8 +139,18 @@ def report(record: SoakRecord, options: SoakOptions) -> dict[str, Any]:
             waits[name] = round((first - fr.end_ns) / 1e9, 3) if first is not None else None
         known = [w for w in waits.values() if w is not None]
         recovery = max(known) if len(known) == len(waits) else None
+        notes = []
+        if recovery is None or recovery > 2.0:  # a slow one: what did health say meanwhile?
+            until = fr.end_ns + int(1e9 * (recovery or options.recovery_limit_s)) + 10**9
+            notes = [
+                f"+{(t - fr.start_ns) / 1e9:.2f}s {service}/{instance} "
+                + ("healthy" if healthy else f"UNHEALTHY {reason}")
+                for t, service, instance, healthy, reason in record.tap.health_log
+                if fr.start_ns <= t <= until
+            ]
         faults.append(
             {
+                "health_changes": notes,
                 "kind": fr.fault.kind,
                 "at_s": round((fr.start_ns - record.started_ns) / 1e9, 2),
                 "lasted_s": round((fr.end_ns - fr.start_ns) / 1e9, 2),
@@ -218,6 +228,7 @@ def format_report(r: dict[str, Any]) -> str:
             f"{f['kalshi_canary_s']}, polymarket canary {f['polymarket_canary_s']})"
             + ("" if f["observed"] is None else f"  observed={f['observed']}")
         )
+        lines.extend(f"              {note}" for note in f["health_changes"])
     lines.append("  memory (RSS at 20 % -> 100 % of the run):")
     for name, m in r["memory"].items():
         lines.append(
