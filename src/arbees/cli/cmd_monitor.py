@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -18,7 +19,7 @@ from arbees.egress import EgressSettings
 from arbees.errors import ConfigError
 from arbees.obs.metrics import Registry
 from arbees.polymarket.audit import AuditConfig, AuditStats
-from arbees.polymarket.feed import DEFAULT_WS_URL, FeedConfig
+from arbees.polymarket.feed import DEFAULT_WS_URL, FeedConfig, PolymarketFeed
 from arbees.polymarket.rest import DEFAULT_CLOB_URL, USER_AGENT, PolymarketRest, RestConfig
 from arbees.services.monitor import PolymarketMonitor
 
@@ -141,6 +142,30 @@ def run(args: argparse.Namespace) -> int:
                            read=lambda: monitor.stats.egress_losses)  # fmt: skip
             registry.gauge("bus_publish_failed", "messages the bus could not send",
                            read=lambda: bus.stats.publish_failed)  # fmt: skip
+            registry.gauge("monitor_stale_published", "updates published with stale=True",
+                           read=lambda: monitor.stats.stale_published)  # fmt: skip
+            _feed_gauges(registry, monitor)
             await monitor.run()
 
     return run_service(args, "monitor", body)
+
+
+def _feed_gauges(registry: Registry, monitor: PolymarketMonitor) -> None:
+    """Counters of the current feed (a new feed starts with every verified egress period)."""
+
+    def of_feed(read: Callable[[PolymarketFeed], float]) -> Callable[[], float]:
+        def value() -> float:
+            adapter = monitor.current_feed
+            return read(adapter.feed) if isinstance(adapter, PolymarketFeedAdapter) else 0.0
+
+        return value
+
+    registry.gauge("feed_reconnects", "WebSocket reconnects in this egress period",
+                   read=of_feed(lambda f: sum(d.stats.reconnects for d in f.drivers)))  # fmt: skip
+    registry.gauge("feed_rejected", "frames/events rejected as invalid (counted, dropped)",
+                   read=of_feed(lambda f: f.protocol.stats.invalid_frames
+                                + f.protocol.stats.rejected))  # fmt: skip
+    registry.gauge("feed_mismatches", "best bid/ask cross-check failures (book marked stale)",
+                   read=of_feed(lambda f: f.protocol.stats.mismatches))  # fmt: skip
+    registry.gauge("feed_coalesced", "changes merged for a slow consumer (newest kept)",
+                   read=of_feed(lambda f: f.stats.coalesced))  # fmt: skip

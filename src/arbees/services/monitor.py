@@ -155,6 +155,11 @@ class PolymarketMonitor:
         return f"PolymarketMonitor(tokens={len(self.tokens)}, egress={self.guard.verified})"
 
     @property
+    def current_feed(self) -> InstrumentFeed | None:
+        """The feed of the current verified period (``None`` while egress is unverified)."""
+        return self._feed
+
+    @property
     def healthy(self) -> bool:
         return self.guard.verified and self._feed_running
 
