@@ -52,9 +52,7 @@ static int64_t floor_c(const int64_t *a, const int64_t *b, const int64_t *c, con
 #include <immintrin.h>
 
 typedef uint64_t u64x2 __attribute__((vector_size(16)));
-typedef uint64_t u64x4 __attribute__((vector_size(32)));
 typedef uint8_t u8x2 __attribute__((vector_size(2)));
-typedef uint8_t u8x4 __attribute__((vector_size(4)));
 
 /* ---- SSE2: 2 markets per vector, 2 vectors per iteration ---- */
 #define LANE_T u64x2
@@ -62,19 +60,6 @@ typedef uint8_t u8x4 __attribute__((vector_size(4)));
 #define LANE_FN lanes_sse2
 #define LANE_ATTR __attribute__((target("sse2")))
 #define BCAST(c) ((u64x2){0, 0} + (uint64_t)(c))
-#include "arbees_lanes.inc"
-#undef LANE_T
-#undef MUL32
-#undef LANE_FN
-#undef LANE_ATTR
-#undef BCAST
-
-/* ---- AVX2: 4 markets per vector ---- */
-#define LANE_T u64x4
-#define MUL32(a, b) ((u64x4)_mm256_mul_epu32((__m256i)(a), (__m256i)(b)))
-#define LANE_FN lanes_avx2
-#define LANE_ATTR __attribute__((target("avx2")))
-#define BCAST(c) ((u64x4){0, 0, 0, 0} + (uint64_t)(c))
 #include "arbees_lanes.inc"
 #undef LANE_T
 #undef MUL32
@@ -110,26 +95,8 @@ __attribute__((target("sse2"))) static void run_sse2(const int64_t *ky, const in
     run_c(ky, kn, py, pn, kc, pr, min_edge, i, n, masks, best, bad);
 }
 
-__attribute__((target("avx2"))) static void run_avx2(const int64_t *ky, const int64_t *kn,
-                                                     const int64_t *py, const int64_t *pn,
-                                                     const int64_t *kc, const int64_t *pr,
-                                                     int64_t min_edge, size_t n, uint8_t *masks,
-                                                     int64_t *best, uint64_t *bad) {
-    u64x4 vbad = {0, 0, 0, 0};
-    u64x4 me = (u64x4){0, 0, 0, 0} + (uint64_t)min_edge;
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        u64x4 m, b;
-        lanes_avx2(LOADV(u64x4, ky, i), LOADV(u64x4, kn, i), LOADV(u64x4, py, i),
-                   LOADV(u64x4, pn, i), LOADV(u64x4, kc, i), LOADV(u64x4, pr, i), me, &m, &b,
-                   &vbad);
-        u8x4 m8 = __builtin_convertvector(m, u8x4);
-        memcpy(masks + i, &m8, sizeof m8);
-        memcpy(best + i, &b, sizeof b);
-    }
-    *bad |= vbad[0] | vbad[1] | vbad[2] | vbad[3];
-    run_c(ky, kn, py, pn, kc, pr, min_edge, i, n, masks, best, bad);
-}
+/* ---- AVX2 + FMA: 4 markets per vector, exact integers in doubles ---- */
+#include "arbees_avx2.inc"
 
 __attribute__((target("avx2"))) static int64_t floor_avx2(const int64_t *a, const int64_t *b,
                                                           const int64_t *c, const int64_t *d,
@@ -146,7 +113,7 @@ __attribute__((target("avx2"))) static int64_t floor_avx2(const int64_t *a, cons
 int arbees_best_isa(void) {
 #ifdef ARBEES_X86
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2")) return ARBEES_ISA_AVX2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ARBEES_ISA_AVX2;
     return ARBEES_ISA_SSE2;
 #else
     return ARBEES_ISA_C;

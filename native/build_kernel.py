@@ -37,9 +37,12 @@ ffibuilder.set_source(
     sources=[os.path.relpath(os.path.join(HERE, "arbees_kernel.c"))],
     include_dirs=[os.path.relpath(HERE)],
     depends=[
-        os.path.relpath(os.path.join(HERE, n)) for n in ("arbees_kernel.h", "arbees_lanes.inc")
+        os.path.relpath(os.path.join(HERE, n))
+        for n in ("arbees_kernel.h", "arbees_lanes.inc", "arbees_avx2.inc")
     ],
-    extra_compile_args=["-O3", "-std=gnu11", "-fno-strict-aliasing"] if _unix else [],
+    extra_compile_args=(
+        ["-O3", "-std=gnu11", "-fno-strict-aliasing", "-ffp-contract=off"] if _unix else []
+    ),
 )
 
 if __name__ == "__main__":
