@@ -6,7 +6,8 @@ Definitions (the report's contract):
   publication) minus the toggle frame's send time (the fake venue's ``on_send``), for the
   signal whose ``venue_ts_ms`` is the frame's timestamp and whose event is the toggle's.
 * **monitor lag** of a toggle: the monitor's ``PolymarketPriceUpdate.published_ns`` for that
-  frame minus the send time (venue socket -> feed -> book -> publish).
+  frame minus the send time (venue socket -> feed -> book -> publish); its first part,
+  **venue -> monitor read**, ends at the update's ``monitor_recv_ns``.
 * **bus hop (shard)**: the signal's ``bus_recv_ns`` (when the shard received the update that
   triggered it) minus that update's ``published_ns`` — the real monitor -> shard hop, for
   toggle updates; **bus hop (tap)**: the same hop into the bench's own subscriber, for every
@@ -64,6 +65,9 @@ class ToggleResult:
         monitor_lag_us: venue send -> monitor publish (toggles whose update was seen).
         shard_hop_us: monitor publish -> shard receive (same).
         unexpected: signals of the phase that match no toggle.
+        monitor_recv_us: venue send -> monitor socket read (``monitor_recv_ns``), the
+            first part of ``monitor_lag_us``; the rest is inside the monitor (feed, book,
+            queue to the publisher).
     """
 
     expected: int
@@ -72,6 +76,7 @@ class ToggleResult:
     monitor_lag_us: list[float]
     shard_hop_us: list[float]
     unexpected: int
+    monitor_recv_us: list[float] = attrs.Factory(list)
 
     @property
     def lost(self) -> int:
@@ -104,6 +109,7 @@ def match_toggles(
     latency: list[float] = []
     lag: list[float] = []
     hop: list[float] = []
+    recv: list[float] = []
     got = 0
     for toggle in sorted(toggles, key=lambda t: t.ts):
         game_id = game_ids[toggle.game]
@@ -122,10 +128,12 @@ def match_toggles(
         update = (updates or {}).get(toggle.ts)
         if update is not None and update.published_ns:
             lag.append((update.published_ns - toggle.sent_ns) / 1000)
+            if update.monitor_recv_ns:
+                recv.append((update.monitor_recv_ns - toggle.sent_ns) / 1000)
             if hit.bus_recv_ns and hit.venue_ts_ms == toggle.ts:
                 hop.append((hit.bus_recv_ns - update.published_ns) / 1000)
     total = sum(len(s) for s in by_game.values())
-    return ToggleResult(len(toggles), got, latency, lag, hop, total - got)
+    return ToggleResult(len(toggles), got, latency, lag, hop, total - got, recv)
 
 
 def cpu_figures(

@@ -13,18 +13,28 @@ CPU and memory come from ``/proc`` (psutil is not a dependency): ``utime + stime
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 
 import attrs
 
-__all__ = ["ProcSample", "ServiceGroup", "ServiceProc", "proc_sample", "service_env"]
+__all__ = [
+    "ProcSample",
+    "ServiceGroup",
+    "ServiceProc",
+    "proc_sample",
+    "service_env",
+    "stop_on_sigterm",
+]
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -168,3 +178,28 @@ def service_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     env.update(extra)
     return env
+
+
+@contextlib.contextmanager
+def stop_on_sigterm(*cleanups: Callable[[], None]) -> Iterator[None]:
+    """While inside, SIGTERM (``kill``, ``timeout``) runs ``cleanups`` and exits 143.
+
+    Ctrl-C (SIGINT) unwinds through the ``with`` blocks and their ``__exit__`` already;
+    SIGTERM would kill the bench at once and leave its services running in their own
+    sessions, so it stops them first.
+    """
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        for cleanup in cleanups:
+            with contextlib.suppress(Exception):
+                cleanup()
+        os._exit(128 + signum)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread; its caller handles SIGTERM
+        return
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

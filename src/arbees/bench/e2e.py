@@ -42,7 +42,13 @@ from arbees.bench._e2e_load import (
     make_tokens,
 )
 from arbees.bench._e2e_measure import PriceLog, cpu_figures, growing, match_toggles, percentiles
-from arbees.bench._e2e_procs import ServiceGroup, ServiceProc, proc_sample, service_env
+from arbees.bench._e2e_procs import (
+    ServiceGroup,
+    ServiceProc,
+    proc_sample,
+    service_env,
+    stop_on_sigterm,
+)
 from arbees.bench._e2e_stack import BusTap, monitor_argv, shard_argv, wait_until, write_assignments
 from arbees.bus import Bus, open_bus
 from arbees.messages import TOKEN_ASSIGNMENTS_HASH, MarketAssignment
@@ -215,6 +221,7 @@ class _Run:
             "unexpected_signals": result.unexpected,
             "tick_to_signal_us": percentiles(result.latency_us),
             "monitor_lag_us": percentiles(result.monitor_lag_us),
+            "monitor_read_us": percentiles(result.monitor_recv_us),
             "bus_hop_shard_us": percentiles(result.shard_hop_us),
             "bus_hop_tap_us": percentiles(log.hop_us),
             "growing_lag": growing(result.latency_us),
@@ -331,7 +338,11 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     """Run every phase; returns the figures (see the module docstring)."""
     if not args.timeout:
         args.timeout = args.duration + 240 + (0 if args.no_ramp else 8 * (args.ramp_step + 4))
-    with RedisServer() as server, ServiceGroup() as group:
+    with (
+        RedisServer() as server,
+        ServiceGroup() as group,
+        stop_on_sigterm(group.stop_all, server.close),
+    ):
         floor = _floor(server.port, args.floor_count)
         detail = trio.run(_main, args, server, group)
     main = detail["main"]
@@ -344,6 +355,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         "ratio_p50": _ratio(main["tick_to_signal_us"]["p50"], floor["p50"]),
         "ratio_p99": _ratio(main["tick_to_signal_us"]["p99"], floor["p99"]),
         "monitor_lag_us": main["monitor_lag_us"],
+        "monitor_read_us": main["monitor_read_us"],
         "bus_hop_shard_us": main["bus_hop_shard_us"],
         "bus_hop_tap_us": main["bus_hop_tap_us"],
         "lost": {
@@ -402,6 +414,7 @@ def _format(r: dict[str, Any]) -> str:
         f"  floor (redis-py)     {_pct(r['floor_us'])}",
         f"  ratio p50 {r['ratio_p50']}  p99 {r['ratio_p99']}",
         f"  venue->monitor pub   {_pct(r['monitor_lag_us'])}",
+        f"   of which ->read    {_pct(r['monitor_read_us'])}",
         f"  bus hop -> shard     {_pct(r['bus_hop_shard_us'])}",
         f"  bus hop -> bench tap {_pct(r['bus_hop_tap_us'])}",
         f"loss: updates sent {lost['updates_sent']}, published by the monitor "

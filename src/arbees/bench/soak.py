@@ -33,7 +33,7 @@ from typing import Any
 
 import trio
 
-from arbees.bench._e2e_procs import ServiceGroup
+from arbees.bench._e2e_procs import ServiceGroup, stop_on_sigterm
 from arbees.bench._e2e_soak_plan import FAULT_KINDS
 from arbees.bench._e2e_soak_run import SoakOptions, SoakRecord, memory_growth, soak_main
 from arbees.messages import ArbSignal
@@ -62,7 +62,11 @@ def register(sub: Any) -> None:
 
 def run_soak(options: SoakOptions) -> dict[str, Any]:
     """Run the soak; returns the report (see the module docstring)."""
-    with RedisServer() as server, ServiceGroup() as group:
+    with (
+        RedisServer() as server,
+        ServiceGroup() as group,
+        stop_on_sigterm(group.stop_all, server.close),
+    ):
         limit = options.duration_s + 180
         record = trio.run(_bounded, options, server, group, limit)
     return report(record, options)
