@@ -31,6 +31,7 @@ __all__ = [
     "ProcSample",
     "ServiceGroup",
     "ServiceProc",
+    "interrupted",
     "proc_sample",
     "service_env",
     "stop_on_sigterm",
@@ -203,3 +204,14 @@ def stop_on_sigterm(*cleanups: Callable[[], None]) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` is Ctrl-C, however Trio wrapped it (a bench handler then exits 130
+    quietly, its ``with`` blocks having stopped every process already)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        _, rest = exc.split(KeyboardInterrupt)
+        return rest is None
+    return False

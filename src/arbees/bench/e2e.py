@@ -45,6 +45,7 @@ from arbees.bench._e2e_measure import PriceLog, cpu_figures, growing, match_togg
 from arbees.bench._e2e_procs import (
     ServiceGroup,
     ServiceProc,
+    interrupted,
     proc_sample,
     service_env,
     stop_on_sigterm,
@@ -388,7 +389,13 @@ def _ratio(a: float, b: float) -> float | None:
 
 
 def _handler(args: argparse.Namespace) -> int:
-    result = run_bench(args)
+    try:
+        result = run_bench(args)
+    except BaseException as exc:
+        if interrupted(exc):
+            print("interrupted: every process of the run was stopped", file=sys.stderr)
+            return 130
+        raise
     if args.json:
         print(json.dumps(result, sort_keys=True))
         return 0

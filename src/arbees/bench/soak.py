@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import trio
 
-from arbees.bench._e2e_procs import ServiceGroup, stop_on_sigterm
+from arbees.bench._e2e_procs import ServiceGroup, interrupted, stop_on_sigterm
 from arbees.bench._e2e_soak_plan import FAULT_KINDS
 from arbees.bench._e2e_soak_run import SoakOptions, SoakRecord, memory_growth, soak_main
 from arbees.messages import ArbSignal
@@ -205,7 +206,13 @@ def _handler(args: argparse.Namespace) -> int:
     options = SoakOptions(
         duration_s=args.duration, seed=args.seed, games=args.games, fault_gap_s=args.fault_gap
     )
-    result = run_soak(options)
+    try:
+        result = run_soak(options)
+    except BaseException as exc:
+        if interrupted(exc):
+            print("interrupted: every process of the run was stopped", file=sys.stderr)
+            return 130
+        raise
     if args.json:
         print(json.dumps(result, sort_keys=True))
     else:
