@@ -13,29 +13,51 @@
 
 #define ONE_MICRO 1000000
 
-/* ---- plain C (every platform; also the scalar tail of the vector loops) ---- */
-#define LANE_T uint64_t
-#define MUL32(a, b) (((a) & 0xffffffffu) * ((b) & 0xffffffffu))
-#define LANE_FN lanes_c
-#define LANE_ATTR
-#define BCAST(c) ((uint64_t)(c))
-#include "arbees_lanes.inc"
-#undef LANE_T
-#undef MUL32
-#undef LANE_FN
-#undef LANE_ATTR
-#undef BCAST
+/* ---- plain C (every platform; also the scalar tail of the SSE2 loop) ----
+ * One market with native 64-bit arithmetic: every product is < 2^58 and the divisions by
+ * the constants 1e16 and 1e13 compile to a multiply-high and a shift. */
+static inline int c_present(int64_t p) { return (uint64_t)(p - 1) < (uint64_t)(ONE_MICRO - 1); }
+
+static inline int64_t c_kalshi_cost(int64_t p, uint64_t kc) {
+    uint64_t q = (uint64_t)p * (uint64_t)(ONE_MICRO - p);
+    return p + (int64_t)((kc * q + 9999999999999999u) / 10000000000000000u) * 10000;
+}
+
+static inline int64_t c_poly_cost(int64_t p, uint64_t pr) {
+    uint64_t q = (uint64_t)p * (uint64_t)(ONE_MICRO - p);
+    return p + (int64_t)((pr * q + 5000000000000u) / 10000000000000u) * 10;
+}
+
+/* (mask, best edge) of one market; k_coef and p_rate must be in [0, 1e6]. */
+static inline int64_t market_c(int64_t ky, int64_t kn, int64_t py, int64_t pn, uint64_t kc,
+                               uint64_t pr, int64_t min_edge, uint8_t *mask) {
+    int vky = c_present(ky), vkn = c_present(kn), vpy = c_present(py), vpn = c_present(pn);
+    int64_t cky = vky ? c_kalshi_cost(ky, kc) : 0, ckn = vkn ? c_kalshi_cost(kn, kc) : 0;
+    int64_t cpy = vpy ? c_poly_cost(py, pr) : 0, cpn = vpn ? c_poly_cost(pn, pr) : 0;
+    const int64_t edge[4] = {ONE_MICRO - cpy - ckn, ONE_MICRO - cky - cpn,
+                             ONE_MICRO - cpy - cpn, ONE_MICRO - cky - ckn};
+    const int ok[4] = {vpy & vkn, vky & vpn, vpy & vpn, vky & vkn};
+    int64_t best = ARBEES_NO_EDGE;
+    unsigned m = 0;
+    for (int j = 0; j < 4; j++) {
+        if (!ok[j]) continue;
+        m |= (unsigned)(edge[j] > min_edge) << j;
+        if (edge[j] > best) best = edge[j];
+    }
+    *mask = (uint8_t)m;
+    return best;
+}
 
 static void run_c(const int64_t *ky, const int64_t *kn, const int64_t *py, const int64_t *pn,
                   const int64_t *kc, const int64_t *pr, int64_t min_edge, size_t lo, size_t n,
                   uint8_t *masks, int64_t *best, uint64_t *bad) {
+    uint64_t over = 0;
     for (size_t i = lo; i < n; i++) {
-        uint64_t m, b;
-        lanes_c((uint64_t)ky[i], (uint64_t)kn[i], (uint64_t)py[i], (uint64_t)pn[i],
-                (uint64_t)kc[i], (uint64_t)pr[i], (uint64_t)min_edge, &m, &b, bad);
-        masks[i] = (uint8_t)m;
-        best[i] = (int64_t)b;
+        uint64_t c = (uint64_t)kc[i], r = (uint64_t)pr[i];
+        over |= c | r; /* a superset test of "outside [0, 1e6]"; rescanned exactly */
+        best[i] = market_c(ky[i], kn[i], py[i], pn[i], c, r, min_edge, masks + i);
     }
+    *bad |= over > (uint64_t)ONE_MICRO;
 }
 
 static int64_t floor_c(const int64_t *a, const int64_t *b, const int64_t *c, const int64_t *d,
@@ -178,9 +200,9 @@ int arbees_check_cents(int64_t k_yes, int64_t k_no, int64_t p_yes, int64_t p_no,
      * thresholds beyond [-200, 300] cents behave like the bounds (costs are in (0, 3e6)). */
     if (threshold_cents < -200) threshold_cents = -200;
     if (threshold_cents > 300) threshold_cents = 300;
-    uint64_t m, b, bad = 0;
-    lanes_c(cents_to_micro(k_yes), cents_to_micro(k_no), cents_to_micro(p_yes),
-            cents_to_micro(p_no), (uint64_t)k_coef, (uint64_t)p_rate,
-            (uint64_t)(ONE_MICRO - threshold_cents * 10000), &m, &b, &bad);
+    uint8_t m;
+    market_c((int64_t)cents_to_micro(k_yes), (int64_t)cents_to_micro(k_no),
+             (int64_t)cents_to_micro(p_yes), (int64_t)cents_to_micro(p_no), (uint64_t)k_coef,
+             (uint64_t)p_rate, ONE_MICRO - threshold_cents * 10000, &m);
     return (int)m;
 }
