@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import random
 import subprocess
 import sys
 from array import array
@@ -14,6 +16,7 @@ from hypothesis import strategies as st
 
 from arbees import kernel
 from arbees.arb import NO_EDGE, PairFees, check_top_edge, decode_mask, reference_check
+from arbees.arb.top import _k_fee, _p_fee
 from arbees.errors import KernelError
 from arbees.fees import KalshiFeeModel, PolymarketFeeModel
 from arbees.money import ONE
@@ -21,8 +24,29 @@ from arbees.money import ONE
 NATIVE = [b for b in kernel.available_backends() if b != "python"]
 
 INT64 = st.integers(-(2**63), 2**63 - 1)
+# int64 prices whose bits, added to those of 1.5 * 2**52 by the AVX2 kernel, are an infinity,
+# a NaN (of either sign) or a double far from the price: all must read as missing
+ODD_BITS = [
+    0x3CC0_0000_0000_0000,
+    0x3CC8_0000_0000_0000,
+    0x3CCF_FFFF_FFFF_FFFF,
+    0x3CD0_0000_0000_0000,
+    0xBCC8_0000_0000_0000 - 2**64,
+    0xBCCF_FFFF_FFFF_FFFF - 2**64,
+    -(2**63),
+    2**63 - 1,
+    2**51,
+    2**52 - 1,
+    2**52,
+    2**52 + 1,
+    2**32,
+    2**32 + 500_000,
+    -(2**32) + 500_000,
+    -2_000_000,
+]
 prices = st.one_of(
     st.sampled_from([0, 1, 2, 9_999, 10_000, 500_000, 989_999, 990_000, 999_999, ONE, ONE + 1, -1]),
+    st.sampled_from(ODD_BITS),
     st.integers(0, ONE),
     st.integers(1, 99).map(lambda c: c * 10_000),  # whole cents
     INT64,
@@ -180,3 +204,99 @@ def test_env_forces_python_backend() -> None:
     )
     assert bad.returncode != 0
     assert "ARBEES_KERNEL" in bad.stderr
+
+
+# ---- exactness of the native fee arithmetic (doubles + FMA in AVX2, multiply-high in C) ----
+
+ALL_PRICES = array("q", range(ONE + 1))
+# Kalshi k x multiplier (maker 0.0175, taker 0.07, multipliers 0.5 .. 10) and the bounds
+K_COEFS = [0, 1, 17_500, 35_000, 70_000, 140_000, 700_000, 999_999, ONE]
+# Polymarket rates (0 = fees off; 0.01 .. 0.07 seen on sports) and the bounds
+P_RATES = [0, 1, 10_000, 40_000, 50_000, 70_000, 999_999, ONE]
+
+
+def _expected_both_legs(fee: list[int]) -> list[int]:
+    """best_edge of markets whose two legs on one venue are both at price P (P = index)."""
+    return [ONE - 2 * (p + fee[p]) if 0 < p < ONE else NO_EDGE for p in range(ONE + 1)]
+
+
+def _check_sweep(expected: list[int], bit: int, cols: list[array[int]], kc: int, pr: int) -> None:
+    masks = [bit if e != NO_EDGE and e > 0 else 0 for e in expected]
+    for backend in NATIVE:
+        result = kernel.batch_check(*cols, kc, pr, 0, backend=backend)
+        assert result.best_edge.tolist() == expected, (backend, kc, pr)
+        assert result.masks.tolist() == masks, (backend, kc, pr)
+
+
+@pytest.mark.skipif(not NATIVE, reason="native kernel not built")
+@pytest.mark.parametrize("kc", K_COEFS)
+def test_kalshi_fee_exact_at_every_price(kc: int) -> None:
+    # KalshiOnly at (P, P): both Kalshi legs at every price 0..1e6, each lane position
+    fee = [_k_fee(p, kc) if 0 < p < ONE else 0 for p in range(ONE + 1)]
+    zeros = array("q", bytes(8 * (ONE + 1)))
+    _check_sweep(_expected_both_legs(fee), 8, [ALL_PRICES, ALL_PRICES, zeros, zeros], kc, 0)
+
+
+@pytest.mark.skipif(not NATIVE, reason="native kernel not built")
+@pytest.mark.parametrize("pr", P_RATES)
+def test_polymarket_fee_exact_at_every_price(pr: int) -> None:
+    fee = [_p_fee(p, pr) if 0 < p < ONE else 0 for p in range(ONE + 1)]
+    zeros = array("q", bytes(8 * (ONE + 1)))
+    _check_sweep(_expected_both_legs(fee), 4, [zeros, zeros, ALL_PRICES, ALL_PRICES], 70_000, pr)
+
+
+def test_reference_fee_helpers_match_reference_check() -> None:
+    # the sweeps above use the reference's own fee helpers; tie them to reference_check
+    rnd = random.Random(7)
+    for _ in range(2_000):
+        p, kc, pr = rnd.randrange(1, ONE), rnd.choice(K_COEFS), rnd.choice(P_RATES)
+        assert reference_check(p, p, 0, 0, kc, pr, 0)[1] == ONE - 2 * (p + _k_fee(p, kc))
+        assert reference_check(0, 0, p, p, kc, pr, 0)[1] == ONE - 2 * (p + _p_fee(p, pr))
+
+
+def _assert_backends_match(rows: list[tuple[int, ...]], min_edge: int) -> None:
+    cols = columns(rows)
+    expected = [reference_check(*row, min_edge) for row in rows]
+    for backend in NATIVE:
+        result = kernel.batch_check(*cols, min_edge, backend=backend)
+        got = list(zip(result.masks.tolist(), result.best_edge.tolist(), strict=True))
+        assert got == expected, backend
+
+
+def test_odd_int64_prices_are_missing_in_every_position() -> None:
+    values = [0, 1, 450_000, 999_999, ONE, *ODD_BITS[:8]]
+    rows = [(*legs, 70_000, 50_000) for legs in itertools.product(values, repeat=4)]
+    for min_edge in (0, -2 * ONE, ONE):
+        _assert_backends_match(rows, min_edge)
+
+
+@pytest.mark.parametrize("n", [1, 3, 4, 5, 255, 256, 257, 515, 1027])
+def test_sizes_across_vector_tails_and_blocks(n: int) -> None:
+    rnd = random.Random(n)
+    pick = [0, ONE, -1, 2**52, *range(1, 6)]
+    rows = [
+        (
+            *(rnd.choice(pick) if rnd.random() < 0.1 else rnd.randrange(1, ONE) for _ in range(4)),
+            rnd.choice(K_COEFS),
+            rnd.choice(P_RATES),
+        )
+        for _ in range(n)
+    ]
+    for min_edge in (0, -ONE, 10_000):
+        _assert_backends_match(rows, min_edge)
+
+
+@pytest.mark.parametrize("backend", kernel.available_backends())
+def test_fee_parameter_checks_in_later_blocks(backend: str) -> None:
+    n = 1_000
+    price = [400_000] * n
+    # both large but valid: their bitwise OR exceeds 1e6, which must not be taken as an error
+    big = kernel.batch_check(price, price, price, price, 700_000, 350_000, backend=backend)
+    assert set(big.best_edge.tolist()) == {reference_check(*[400_000] * 4, 700_000, 350_000, 0)[1]}
+    for bad in (ONE + 1, -1, 2**40, -(2**63)):
+        kc = [70_000] * n
+        kc[777] = bad
+        with pytest.raises(KernelError, match="market 777"):
+            kernel.batch_check(price, price, price, price, kc, 0, backend=backend)
+        with pytest.raises(KernelError, match="market 777"):
+            kernel.batch_check(price, price, price, price, 70_000, kc, backend=backend)
