@@ -16,9 +16,10 @@
  * largest edge over combinations with both legs present, or ARBEES_NO_EDGE (INT64_MIN).
  * The pure-Python twin is arbees.arb.top.reference_check; both agree exactly.
  *
- * All arithmetic is exact integer arithmetic on 64-bit lanes (no division: quotients come
- * from a multiply-shift estimate corrected by one exact remainder test), so the same code
- * runs as plain C, SSE2 (2 lanes) and AVX2 (4 lanes), vectorized ACROSS markets.
+ * Every result is exact, on every ISA: plain C uses native 64-bit integers; SSE2 (2 lanes)
+ * uses 64-bit integer lanes with multiply-shift quotients corrected by an exact remainder
+ * test; AVX2 + FMA (4 lanes) carries the same integers in doubles (all below 2^53) with one
+ * FMA-exact remainder sign per fee (proof in arbees_avx2.inc). SIMD lanes run ACROSS markets.
  */
 #ifndef ARBEES_KERNEL_H
 #define ARBEES_KERNEL_H
@@ -28,7 +29,7 @@
 
 #define ARBEES_NO_EDGE INT64_MIN
 
-/* isa: -1 best available, 0 plain C, 1 SSE2, 2 AVX2. */
+/* isa: -1 best available, 0 plain C, 1 SSE2, 2 AVX2 (with FMA). */
 #define ARBEES_ISA_BEST -1
 #define ARBEES_ISA_C 0
 #define ARBEES_ISA_SSE2 1

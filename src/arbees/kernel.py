@@ -3,8 +3,8 @@
 Why: the shard re-checks every watched market on each update; doing that market by market
 in Python costs microseconds each. :func:`batch_check` runs the exact check of
 :func:`arbees.arb.top.reference_check` over structure-of-arrays inputs in native C
-(vectorized across markets, AVX2 or SSE2 picked at run time), falling back to pure Python
-when the extension was not built. :data:`BACKEND` says which is active:
+(vectorized across markets, AVX2 with FMA or SSE2 picked at run time; every ISA exact),
+falling back to pure Python when the extension was not built. :data:`BACKEND` says which is active:
 ``"native-avx2"``, ``"native-sse2"``, ``"native-c"`` or ``"python"``.
 
 ``ARBEES_KERNEL`` (read at import) selects it: unset/``auto`` = best available,
