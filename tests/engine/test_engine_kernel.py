@@ -300,3 +300,16 @@ def test_fee_parameter_checks_in_later_blocks(backend: str) -> None:
             kernel.batch_check(price, price, price, price, kc, 0, backend=backend)
         with pytest.raises(KernelError, match="market 777"):
             kernel.batch_check(price, price, price, price, 70_000, kc, backend=backend)
+
+
+def test_bench_kernel_smoke() -> None:
+    from arbees.bench import kernel as bench
+
+    report = bench.run([64, 67], repeat=1, python_subset=16, all_isas=True)
+    assert report["backend"] == kernel.BACKEND
+    for row in report["batch"]:
+        assert row["python_ns_per_market"] > 0
+        if NATIVE and kernel.BACKEND != "python":
+            assert row["native_over_floor"] > 0
+            others = set(NATIVE) - {kernel.BACKEND}
+            assert set(row["other_backends"]) == others

@@ -6,7 +6,9 @@ For N markets it times, in nanoseconds per market:
 * ``floor``: a C loop compiled in the same build that only reads the same six input
   columns and sums them (:func:`arbees.kernel.floor_sum`) — the memory-bound lower bound;
 * ``python``: the pure-Python reference over a subset of at most ``--python-subset``
-  markets, extrapolated linearly (said in the output).
+  markets, extrapolated linearly (said in the output);
+* with ``--all-isas``, also every other native backend of this machine (``native-sse2``,
+  ``native-c``), each against the same floor.
 
 Plus the per-call cost of :func:`arbees.kernel.simd_check_arbs` (seed API, one market) and
 of the pure-Python :func:`arbees.arb.check_top`. Targets: native ≤ 2× floor at N=100,000,
@@ -46,12 +48,15 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--repeat", type=int, default=7, help="timed repeats, best kept")
     p.add_argument("--python-subset", type=int, default=20_000, help="markets timed in Python")
+    p.add_argument("--all-isas", action="store_true", help="also time the other native backends")
     p.set_defaults(handler=_handler)
 
 
 def _handler(args: argparse.Namespace) -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    report = run(sizes, repeat=args.repeat, python_subset=args.python_subset)
+    report = run(
+        sizes, repeat=args.repeat, python_subset=args.python_subset, all_isas=args.all_isas
+    )
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -87,7 +92,9 @@ def _per_call_ns(fn: Callable[[], object], calls: int, repeat: int) -> float:
     return _best_ns(loop, repeat) / calls
 
 
-def _measure(n: int, native: bool, repeat: int, python_subset: int) -> dict[str, Any]:
+def _measure(
+    n: int, native: bool, repeat: int, python_subset: int, others: list[str]
+) -> dict[str, Any]:
     cols = _columns(n, seed=n)
     ky, kn, py, pn, kc, pr = cols
     row: dict[str, Any] = {"n": n}
@@ -99,6 +106,17 @@ def _measure(n: int, native: bool, repeat: int, python_subset: int) -> dict[str,
         row["native_ns_per_market"] = t / n
         row["floor_ns_per_market"] = f / n
         row["native_over_floor"] = t / f
+        row["other_backends"] = {}
+        for name in others:
+
+            def other(b: str = name) -> object:
+                return kernel.batch_check(ky, kn, py, pn, kc, pr, 0, out=out, backend=b)
+
+            t_other = _best_ns(other, repeat)
+            row["other_backends"][name] = {
+                "ns_per_market": t_other / n,
+                "over_floor": t_other / f,
+            }
     m = min(n, python_subset)
     sy, sn, spy, spn, skc, spr = (c[:m] for c in cols)
     tp = _best_ns(
@@ -113,10 +131,17 @@ def _measure(n: int, native: bool, repeat: int, python_subset: int) -> dict[str,
     return row
 
 
-def run(sizes: list[int], *, repeat: int = 7, python_subset: int = 20_000) -> dict[str, Any]:
+def run(
+    sizes: list[int], *, repeat: int = 7, python_subset: int = 20_000, all_isas: bool = False
+) -> dict[str, Any]:
     """Measure and return the figures as a JSON-ready dict."""
     native = kernel.BACKEND if kernel.BACKEND != "python" else None
-    rows = [_measure(n, native is not None, repeat, python_subset) for n in sizes]
+    others = (
+        [b for b in kernel.available_backends() if b not in ("python", kernel.BACKEND)]
+        if native is not None and all_isas
+        else []
+    )
+    rows = [_measure(n, native is not None, repeat, python_subset, others) for n in sizes]
     fees = PairFees(KalshiFeeModel(), PolymarketFeeModel(Decimal("0.05")))
     calls = 100_000
     return {
@@ -157,6 +182,11 @@ def _print(report: dict[str, Any]) -> None:
             f"{r['python_ns_per_market']:>14.1f} "
             f"{r.get('python_over_native', float('nan')):>13.0f}x{note}"
         )
+        for name, other in r.get("other_backends", {}).items():
+            print(
+                f"{'':>10} {other['ns_per_market']:>14.2f} {'':>13} "
+                f"{other['over_floor']:>12.2f}x   ({name})"
+            )
     print(f"simd_check_arbs (one call from Python): {report['simd_check_arbs_ns_per_call']:.0f} ns")
     print(
         f"check_top (pure Python, top of book):   {report['check_top_python_ns_per_call']:.0f} ns"
