@@ -32,6 +32,7 @@ __all__ = [
     "ServiceGroup",
     "ServiceProc",
     "interrupted",
+    "machine_busy",
     "proc_sample",
     "service_env",
     "stop_on_sigterm",
@@ -73,6 +74,18 @@ def proc_sample(pid: int) -> ProcSample | None:
         if key in ("VmRSS", "VmHWM"):
             mem[key] = int(value.split()[0])
     return ProcSample(cpu, mem.get("VmRSS", 0), mem.get("VmHWM", 0), time.monotonic())
+
+
+def machine_busy() -> tuple[float, float]:
+    """``(busy, total)`` CPU seconds of the whole machine so far (``/proc/stat``), to tell
+    how loaded the box was during a phase (other programs included)."""
+    try:
+        first = Path("/proc/stat").read_text().splitlines()[0].split()
+    except (OSError, IndexError):
+        return (0.0, 0.0)
+    ticks = [int(x) for x in first[1:]]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+    return ((sum(ticks) - idle) / _TICKS, sum(ticks) / _TICKS)
 
 
 @attrs.define

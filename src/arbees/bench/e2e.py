@@ -46,6 +46,7 @@ from arbees.bench._e2e_procs import (
     ServiceGroup,
     ServiceProc,
     interrupted,
+    machine_busy,
     proc_sample,
     service_env,
     stop_on_sigterm,
@@ -62,7 +63,7 @@ __all__ = ["register", "run_bench"]
 SHARD = "bench-shard"
 MONITOR = "bench-monitor"
 MONITOR_10K = "bench-monitor-10k"
-RAMP = (2_000, 5_000, 10_000, 15_000, 20_000, 30_000, 40_000)
+RAMP = (500, 1_000, 1_500, 2_000, 3_000, 5_000, 7_500, 10_000, 15_000, 20_000, 30_000, 40_000)
 
 
 def register(sub: Any) -> None:
@@ -196,9 +197,9 @@ class _Run:
         log = PriceLog(self.driver.toggles)
         tap.on_price = log
         seen0 = tap.prices_seen
-        s0 = self.samples()
+        s0, m0 = self.samples(), machine_busy()
         achieved = await self.driver.run(rate, duration, name)
-        s1 = self.samples()
+        s1, m1 = self.samples(), machine_busy()
         self.driver.close_all(name)
         after_pub = await self.settle(tap)
         self.check()
@@ -227,6 +228,8 @@ class _Run:
             "bus_hop_tap_us": percentiles(log.hop_us),
             "growing_lag": growing(result.latency_us),
             "processes": cpu_figures(s0, s1),
+            # share of all cores busy (everything on the machine, not only this run)
+            "machine_busy_pct": round(100 * (m1[0] - m0[0]) / max(m1[1] - m0[1], 1e-9), 1),
         }
 
     async def ramp(self, tap: BusTap) -> tuple[list[dict[str, Any]], float, str]:
@@ -338,7 +341,7 @@ async def _main(
 def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     """Run every phase; returns the figures (see the module docstring)."""
     if not args.timeout:
-        args.timeout = args.duration + 240 + (0 if args.no_ramp else 8 * (args.ramp_step + 4))
+        args.timeout = args.duration + 240 + (0 if args.no_ramp else 13 * (args.ramp_step + 4))
     with (
         RedisServer() as server,
         ServiceGroup() as group,
@@ -371,6 +374,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             "unexpected_signals": main["unexpected_signals"],
         },
         "processes": main["processes"],
+        "machine_busy_pct": main["machine_busy_pct"],
         "achieved_rate": main["achieved_rate"],
         "startup_s": detail["startup_s"],
         "log_dir": str(group.log_dir),
@@ -428,7 +432,8 @@ def _format(r: dict[str, Any]) -> str:
         f"{lost['monitor_published']}, seen on the bus {lost['bus_seen']}; signals expected "
         f"{lost['signals_expected']}, received {lost['signals_received']} "
         f"(lost {lost['signals_lost']}, unexpected {lost['unexpected_signals']})",
-        "processes (main phase): CPU user+sys, share of one core, RSS now / peak:",
+        f"processes (main phase; all cores of the machine {r['machine_busy_pct']} % busy): "
+        "CPU user+sys, share of one core, RSS now / peak:",
     ]
     for name, p in r["processes"].items():
         lines.append(
