@@ -29,6 +29,9 @@ int arbees_check_cents(int64_t k_yes, int64_t k_no, int64_t p_yes, int64_t p_no,
 """
 
 _unix = sys.platform != "win32"
+# After any CFLAGS from the environment: the AVX2 path's exactness proof assumes IEEE doubles
+# with no contraction into FMAs it did not plan and no fast-math (which it also refuses).
+_FLAGS = ("-O3", "-std=gnu11", "-fno-strict-aliasing", "-ffp-contract=off", "-fno-fast-math")
 ffibuilder = FFI()
 ffibuilder.cdef(CDEF)
 ffibuilder.set_source(
@@ -40,9 +43,7 @@ ffibuilder.set_source(
         os.path.relpath(os.path.join(HERE, n))
         for n in ("arbees_kernel.h", "arbees_lanes.inc", "arbees_avx2.inc")
     ],
-    extra_compile_args=(
-        ["-O3", "-std=gnu11", "-fno-strict-aliasing", "-ffp-contract=off"] if _unix else []
-    ),
+    extra_compile_args=([*_FLAGS] if _unix else []),
 )
 
 if __name__ == "__main__":
