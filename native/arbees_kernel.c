@@ -164,7 +164,14 @@ int64_t arbees_batch_check(int isa, const int64_t *k_yes, const int64_t *k_no,
     switch (isa) {
 #ifdef ARBEES_X86
     case ARBEES_ISA_AVX2:
-        run_avx2(k_yes, k_no, p_yes, p_no, k_coef, p_rate, min_edge, n, masks, best_edge, &bad);
+        /* the doubles' proof assumes round-to-nearest; under another MXCSR rounding mode
+         * (set by some other library in this process) the integer C path stays exact */
+        if (_mm_getcsr() & 0x6000)
+            run_c(k_yes, k_no, p_yes, p_no, k_coef, p_rate, min_edge, 0, n, masks, best_edge,
+                  &bad);
+        else
+            run_avx2(k_yes, k_no, p_yes, p_no, k_coef, p_rate, min_edge, n, masks, best_edge,
+                     &bad);
         break;
     case ARBEES_ISA_SSE2:
         run_sse2(k_yes, k_no, p_yes, p_no, k_coef, p_rate, min_edge, n, masks, best_edge, &bad);
