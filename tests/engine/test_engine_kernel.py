@@ -313,3 +313,30 @@ def test_bench_kernel_smoke() -> None:
             assert row["native_over_floor"] > 0
             others = set(NATIVE) - {kernel.BACKEND}
             assert set(row["other_backends"]) == others
+
+
+@pytest.mark.skipif("native-avx2" not in NATIVE, reason="no AVX2 kernel here")
+def test_avx2_exact_under_any_rounding_mode() -> None:
+    # The AVX2 proof assumes round-to-nearest; another library may change the mode (MXCSR).
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("m")
+    if name is None or not sys.platform.startswith("linux"):
+        pytest.skip("needs libm's fesetround")
+    libm = ctypes.CDLL(name)
+    rnd = random.Random(11)
+    rows = [
+        (*(rnd.randrange(0, ONE + 1) for _ in range(4)), rnd.choice(K_COEFS), rnd.choice(P_RATES))
+        for _ in range(3_000)
+    ]
+    cols = columns(rows)
+    expected = [reference_check(*row, 0) for row in rows]
+    for mode in (0x400, 0x800, 0xC00, 0):  # x86 FE_DOWNWARD, FE_UPWARD, FE_TOWARDZERO, nearest
+        assert libm.fesetround(mode) == 0
+        try:
+            result = kernel.batch_check(*cols, 0, backend="native-avx2")
+        finally:
+            libm.fesetround(0)
+        got = list(zip(result.masks.tolist(), result.best_edge.tolist(), strict=True))
+        assert got == expected, hex(mode)
