@@ -24,7 +24,9 @@ without any signal. **Kalshi** background updates change the size of a 0.36/0.54
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 import trio
@@ -54,13 +56,25 @@ _POLY_ASKS = [("0.60", "100"), ("0.61", "100"), ("0.62", "100")]
 
 
 class LoadPolymarket(FakePolymarket):
-    """The fake Polymarket with a cheap way to send one ``price_change``.
+    """The fake Polymarket with a cheap way to send one ``price_change``, and send times
+    taken *before* each write.
 
     :meth:`push_level` does what :meth:`FakePolymarket.set_level` does (update the book,
     broadcast a ``price_change`` with ``best_bid``/``best_ask``) with a preformatted frame,
     and returns the frame and its timestamp so the load driver can recognise it in
     ``on_send``; at tens of thousands of updates a second the fake must not be the limit.
+
+    The base fake calls ``on_send`` after ``send_message`` returns; on a busy machine the
+    writer task may resume only after the monitor and the shard have already acted on the
+    frame (a signal "published before it was sent"). The time the venue starts writing is
+    the honest start of tick-to-signal, so this writer stamps it first.
     """
+
+    async def _writer(self, conn: Any) -> None:
+        async for frame in conn.receive_channel:
+            if frame != "PONG" and self.on_send is not None:
+                self.on_send(frame, time.time_ns())
+            await conn.ws.send_message(frame)
 
     def push_level(self, token: str, side: str, price: int, size: int) -> tuple[str, int]:
         book = self.books[token]
