@@ -127,10 +127,19 @@ class _Run:
         out["bench"] = proc_sample(os.getpid())
         return out
 
-    async def settle(self, tap: BusTap, seconds: float = 1.6) -> int:
-        """Idle until the monitor's heartbeat shows its final count; returns it."""
+    async def settle(self, tap: BusTap, seconds: float = 1.6, limit: float = 15.0) -> int:
+        """Idle until the monitor's published count (its 1 s heartbeat) stops moving — no
+        backlog left from the previous phase — and return it."""
         await trio.sleep(seconds)
-        return tap.detail("monitor", MONITOR, "published")
+        count = tap.detail("monitor", MONITOR, "published")
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            await trio.sleep(1.1)
+            now = tap.detail("monitor", MONITOR, "published")
+            if now == count:
+                break
+            count = now
+        return count
 
     async def start(self, nursery: trio.Nursery, bus: Bus) -> BusTap:
         k_urls = await nursery.start(self.kalshi.run)
