@@ -104,15 +104,17 @@ def test_toggles_match_per_game_in_order_even_when_coalesced() -> None:
         Toggle(2, 1, "open", "p", sent_ns=2_000),
         Toggle(3, 0, "close", "p", sent_ns=3_000),
         Toggle(4, 1, "close", "p", sent_ns=4_000),  # never signalled: lost
+        Toggle(5, 0, "open", "p", sent_ns=5_000, burst=True),  # matched, no latency
     ]
     signals = [
         _signal("g0", "open", 1_500, ts=1),
         _signal("g1", "open", 2_600, ts=99),  # coalesced with a later frame: still matched
         _signal("g0", "close", 3_200, ts=3),
-        _signal("g0", "open", 9_000, ts=77),  # no toggle: unexpected
+        _signal("g0", "open", 9_000, ts=5),
+        _signal("g0", "open", 9_500, ts=77),  # no toggle: unexpected
     ]
     result = match_toggles(toggles, ["g0", "g1"], signals)
-    assert (result.expected, result.received, result.lost, result.unexpected) == (4, 3, 1, 1)
+    assert (result.expected, result.received, result.lost, result.unexpected) == (5, 4, 1, 1)
     assert result.latency_us == [0.5, 0.6, 0.2]
 
 

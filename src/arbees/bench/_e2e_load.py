@@ -153,7 +153,9 @@ class Toggle:
         game: index of the game.
         event: the signal it must trigger (``"open"`` or ``"close"``).
         phase: label of the run phase that sent it.
-        sent_ns: when the fake wrote it to the socket (0 until then).
+        sent_ns: when the fake started writing it to the socket (0 until then).
+        burst: sent by :meth:`LoadDriver.close_all` with every other open game at once
+            (checked for loss, kept out of latency figures: it measures its own queue).
     """
 
     ts: int
@@ -161,6 +163,7 @@ class Toggle:
     event: str
     phase: str
     sent_ns: int = 0
+    burst: bool = False
 
 
 class LoadDriver:
@@ -209,7 +212,7 @@ class LoadDriver:
         if toggle is not None:
             toggle.sent_ns = when_ns
 
-    def toggle(self, game: int, phase: str) -> Toggle:
+    def toggle(self, game: int, phase: str, *, burst: bool = False) -> Toggle:
         """Open the game's arbitrage if closed, else close it."""
         token = self.games[game].teams[0].poly_token
         opening = game not in self.open_games
@@ -219,7 +222,7 @@ class LoadDriver:
             self.open_games.add(game)
         else:
             self.open_games.discard(game)
-        toggle = Toggle(ts, game, "open" if opening else "close", phase)
+        toggle = Toggle(ts, game, "open" if opening else "close", phase, burst=burst)
         self.toggles[ts] = toggle
         self._pending[frame] = toggle
         self.sent += 1
@@ -244,8 +247,9 @@ class LoadDriver:
         self.kalshi_sent += 1
 
     def close_all(self, phase: str) -> None:
+        """Close every open arbitrage at once (end of a phase)."""
         for game in sorted(self.open_games):
-            self.toggle(game, phase)
+            self.toggle(game, phase, burst=True)
 
     async def run(self, rate: float, duration: float, phase: str) -> float:
         """Offer ``rate`` Polymarket updates/s for ``duration`` s; returns the achieved rate.

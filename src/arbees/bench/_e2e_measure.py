@@ -61,7 +61,8 @@ class ToggleResult:
     Attributes:
         expected: toggles sent.
         received: toggles with their signal.
-        latency_us: tick-to-signal of each matched toggle, in send order.
+        latency_us: tick-to-signal of each matched toggle, in send order (not the
+            end-of-phase burst of closes).
         monitor_lag_us: venue send -> monitor publish (toggles whose update was seen).
         shard_hop_us: monitor publish -> shard receive (same).
         unexpected: signals of the phase that match no toggle.
@@ -124,6 +125,8 @@ def match_toggles(
         hit = sigs[i]
         cursor[game_id] = i + 1
         got += 1
+        if toggle.burst:
+            continue  # matched (not lost), but its latency is the burst's own queue
         latency.append((hit.published_ns - toggle.sent_ns) / 1000)
         update = (updates or {}).get(toggle.ts)
         if update is not None and update.published_ns:
