@@ -32,7 +32,7 @@ import attrs
 from arbees.bench._e2e_stack import BenchGame
 from arbees.messages import TeamLeg
 from arbees.sim.games import SimGame
-from arbees.sim.plan import Plan
+from arbees.sim.plan import Plan, PlanConfig
 from arbees.testing.fake_kalshi import FakeKalshi
 from arbees.testing.fake_polymarket import FakePolymarket
 
@@ -45,6 +45,7 @@ __all__ = [
     "install_canaries",
     "quiet_spans",
     "schedule_faults",
+    "stall_spans",
 ]
 
 FAULT_KINDS: Final = (
@@ -88,6 +89,7 @@ class Fault:
 def schedule_faults(
     plan: Plan,
     *,
+    avoid: Sequence[tuple[float, float]] = (),
     start_s: float = 1.5,
     margin_s: float = 2.5,
     lead_s: float = 0.5,
@@ -95,7 +97,7 @@ def schedule_faults(
 ) -> list[Fault]:
     """Faults of every kind in turn, ``gap_s`` of live market between the end of one
     fault's phase and the next, away from the plan's Kalshi stalls."""
-    stalls = _stall_spans(plan)
+    stalls = [*stall_spans(plan), *_slot_spans(plan.config), *avoid]
     faults: list[Fault] = []
     t = start_s
     end = plan.config.duration_s - 0.5
@@ -115,7 +117,23 @@ def schedule_faults(
         n += 1
 
 
-def _stall_spans(plan: Plan) -> list[tuple[float, float]]:
+def _slot_spans(config: PlanConfig) -> list[tuple[float, float]]:
+    """Where the planner *may* put its stale traps (as :mod:`arbees.sim.plan` places its
+    slots), widened by the largest scenario gap: whether a trap fits a slot depends on the
+    books, which the quiet spans change, so the slots are avoided whether used or not."""
+    if not config.stale_traps or config.duration_s < 4.5:
+        return []
+    length = config.stale_after_s + 0.6
+    spans = []
+    start = config.duration_s - length - 0.3
+    while start > config.warmup_s + 1.0:
+        spans.append((start - 0.5, start + length + config.scenario_gap_s[1] + 0.5))
+        start -= config.stale_every_s
+    return spans
+
+
+def stall_spans(plan: Plan) -> list[tuple[float, float]]:
+    """``(stall - 0.5, resume + 0.5)`` of the plan's own Kalshi stalls (its stale traps)."""
     spans = []
     start = None
     for step in plan.steps:

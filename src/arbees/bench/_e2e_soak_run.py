@@ -32,6 +32,7 @@ from arbees.bench._e2e_soak_plan import (
     install_canaries,
     quiet_spans,
     schedule_faults,
+    stall_spans,
 )
 from arbees.bench._e2e_stack import BusTap, monitor_argv, shard_argv, wait_until, write_assignments
 from arbees.bus import open_bus
@@ -222,16 +223,28 @@ async def soak_main(options: SoakOptions, server: RedisServer, group: ServiceGro
         stale_every_s=max(30.0, d / 5),
         **(_DENSE if d < 60 else {}),
     )
-    # the stale traps' times depend on the config only: plan once to find them, schedule
-    # the faults around them, then plan the market frozen during the faults
-    faults = schedule_faults(
-        make_plan(config),
-        start_s=1.0,
-        margin_s=options.margin_s,
-        lead_s=0.3,
-        gap_s=options.fault_gap_s,
-    )
-    plan = make_plan(attrs.evolve(config, quiet_spans=quiet_spans(faults, lead_s=0.3)))
+    # Faults stay clear of the planner's stale-trap slots (a Kalshi stall of its own);
+    # the market is then planned frozen around them, and checked once more.
+    avoid: list[tuple[float, float]] = []
+    for _ in range(3):
+        faults = schedule_faults(
+            make_plan(config),
+            avoid=avoid,
+            start_s=1.0,
+            margin_s=options.margin_s,
+            lead_s=0.3,
+            gap_s=options.fault_gap_s,
+        )
+        plan = make_plan(attrs.evolve(config, quiet_spans=quiet_spans(faults, lead_s=0.3)))
+        clashes = [
+            s for s in stall_spans(plan)
+            if any(f.at - 1.0 < s[1] and s[0] < f.quiet_until + 1.0 for f in faults)
+        ]  # fmt: skip
+        if not clashes:
+            break
+        avoid += clashes
+    else:  # pragma: no cover - the slots already cover every stall the planner makes
+        raise RuntimeError("could not schedule the faults away from the plan's stalls")
     kalshi = FakeKalshi(require_auth=False, heartbeat_interval=0.5)
     poly = FakePolymarket()
     api_key = secrets.token_hex(16)
@@ -316,6 +329,16 @@ async def soak_main(options: SoakOptions, server: RedisServer, group: ServiceGro
                 await trio.sleep_until(start + k * d / 10)
                 sample(k / 10)
 
+        async def plan_stalls() -> None:
+            # the plan's stale traps stall Kalshi: a fault for the canaries too (their
+            # deltas would queue on the stalled socket), so they pause meanwhile
+            for a, b in stall_spans(plan):
+                await trio.sleep_until(start + a)
+                runner.paused = True
+                await trio.sleep_until(start + b)
+                runner.paused = False
+                runner.kick.set()
+
         async def fault_runner() -> None:
             for fr in record.faults:
                 await trio.sleep_until(start + fr.fault.at)
@@ -329,6 +352,7 @@ async def soak_main(options: SoakOptions, server: RedisServer, group: ServiceGro
         async with trio.open_nursery() as market:
             market.start_soon(sampler)
             market.start_soon(fault_runner)
+            market.start_soon(plan_stalls)
             await player.run()
             await trio.sleep(0.05)
             market.cancel_scope.cancel()
