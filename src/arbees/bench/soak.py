@@ -179,7 +179,8 @@ def report(record: SoakRecord, options: SoakOptions) -> dict[str, Any]:
             "plan_trap": score.trap_signals,
             "canary": len(stale_canary),
             "examples": [
-                f"{s.event} {s.game_id} {s.team} {s.combo} at {s.published_ns}"
+                f"{s.event} {s.game_id} {s.team} {s.combo} at "
+                f"{(s.published_ns - record.started_ns) / 1e9:.3f} s"
                 for s in [*score.unjustified, *stale_canary][:5]
             ],
         },
