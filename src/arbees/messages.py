@@ -207,6 +207,9 @@ class PolymarketPriceUpdate(Message):
         monitor_recv_ns: wall clock when the monitor received the frame.
         published_ns: wall clock when the monitor published this update.
         seq: per-market sequence number assigned by the monitor (gaps show bus loss).
+        stream_seq: the monitor's sequence number over ALL its price updates (1, 2, ...;
+            0 from publishers that do not number them). A consumer that sees every number
+            knows it missed nothing; the monitor's health heartbeat carries the last one.
         stale: True when the monitor's book cannot be trusted (reconnect, tick change, ...).
         tick_size: the token's tick size when known.
     """
@@ -231,6 +234,7 @@ class PolymarketPriceUpdate(Message):
     seq: int = f("int", default=0)
     stale: bool = f("bool", default=False)
     tick_size: Fixed | None = f("size", default=None)
+    stream_seq: int = f("int", default=0)
 
 
 @attrs.frozen(slots=True)

@@ -58,6 +58,7 @@ price_updates = st.builds(
     seq=ints,
     stale=st.booleans(),
     tick_size=opt_sizes,
+    stream_seq=ints,
 )
 assignments = st.builds(
     MarketAssignment,

@@ -18,7 +18,6 @@ from tests.services.e2e_support import (
     P_SAS,
     open_arb,
     open_stack,
-    quiet_books,
     wait_for,
 )
 
@@ -136,8 +135,11 @@ async def test_polymarket_reconnect_suppresses_signals_until_fresh_books() -> No
         await wait_for(lambda: len(got) == 1)
         stack.poly.disconnect_all()  # the books are stale until the fresh snapshots
         await wait_for(lambda: [s.event for s in got][-1:] == ["close"])
-        await wait_for(lambda: [s.event for s in got] == ["open", "close", "open"])
-        assert got[2].signal_id != got[0].signal_id
+        # Fresh snapshots re-open it (a loaded machine may see one more reconnect cycle).
+        await wait_for(lambda: len(got) >= 3 and got[-1].event == "open")
+        assert [s.event for s in got[:2]] == ["open", "close"]
+        assert {s.combo for s in got} == {"KalshiYes+PolyNo"}
+        assert got[-1].signal_id != got[0].signal_id
 
 
 async def test_redis_restart_mid_run_both_services_recover(private_redis: RedisServer) -> None:
@@ -149,17 +151,22 @@ async def test_redis_restart_mid_run_both_services_recover(private_redis: RedisS
         got: list[ArbSignal] = []
         stack.nursery.start_soon(collect, sub, got)
         private_redis.stop()  # SIGKILL: a crash, not a clean shutdown
-        await trio.sleep(0.5)
-        open_arb(stack.poly)  # the monitor publishes into the outage: counted, no crash
         await trio.sleep(0.3)
-        private_redis.start()
-        # No restart of any service: the monitor republishes on the next change, the shard
-        # resubscribes by itself, and the arbitrage is signalled.
-        quiet_books(stack.kalshi, stack.poly)
-        await trio.sleep(0.3)
+        # The arbitrage opens DURING the outage: the monitor's updates are lost (counted, no
+        # crash) and the restarted Redis has an empty latest-price hash.
         open_arb(stack.poly)
+        await trio.sleep(0.5)
+        private_redis.start()
+        # No service restarts and no further price change: the monitor republishes every
+        # book once the bus takes messages again, the shard notices the gap in the numbered
+        # stream, and the arbitrage is signalled from the refreshed books.
         await wait_for(lambda: any(s.event == "open" for s in got), 10.0)
+        assert stack.monitor is not None
+        assert stack.monitor.stats.refreshes >= 1
         assert stack.bus.stats.publish_failed > 0
+        opened = next(s for s in got if s.event == "open")
+        assert opened.combo == "KalshiYes+PolyNo"
+        assert opened.profit == parse_fixed("7.07")
 
 
 async def test_garbage_on_the_bus_is_counted_and_nothing_crashes() -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import trio
 
+from arbees.book import BookView
 from arbees.kalshi.auth import KalshiSigner
 from arbees.kalshi.feed import KalshiBookUpdate, KalshiFeed
 from arbees.polymarket.audit import AuditConfig, AuditStats, BookAuditor
@@ -65,6 +66,13 @@ class PolymarketFeedAdapter:
             await nursery.start(self.feed.run)
             await nursery.start(auditor.run)
             task_status.started()
+
+    def current_view(self, instrument: str) -> BookView | None:
+        """The token's current book (for a full republish), ``None`` when not tracked."""
+        try:
+            return self.feed.view(instrument)
+        except KeyError:
+            return None
 
     def confirmed_ns(self, instrument: str) -> int:
         """When the token's book was last confirmed current (0 while stale)."""

@@ -67,6 +67,7 @@ class MonitorStats:
         rejected_assignments: assignments that could not be applied (reported).
         feed_starts: times the feed was (re)started after egress was verified.
         egress_losses: verified -> unverified transitions.
+        refreshes: full republishes after the bus lost messages.
     """
 
     published: int = 0
@@ -76,6 +77,7 @@ class MonitorStats:
     rejected_assignments: int = 0
     feed_starts: int = 0
     egress_losses: int = 0
+    refreshes: int = 0
 
 
 def price_update(
@@ -85,6 +87,7 @@ def price_update(
     venue_ts_ms: int | None,
     received_ns: int,
     depth: int = 5,
+    stream_seq: int = 0,
 ) -> PolymarketPriceUpdate:
     """The bus message for one token's book.
 
@@ -113,6 +116,7 @@ def price_update(
         published_ns=time.time_ns(),
         seq=seq,
         stale=view.stale,
+        stream_seq=stream_seq,
     )
 
 
@@ -150,6 +154,11 @@ class PolymarketMonitor:
         self._feed: InstrumentFeed | None = None
         self._seq: dict[str, int] = {}
         self._feed_running = False
+        # One numbered stream of price updates (see PolymarketPriceUpdate.stream_seq); the
+        # stream id changes with every monitor start, so consumers notice a restart too.
+        self._stream_seq = 0
+        self.stream_id = f"{instance}-{time.time_ns()}"
+        self._failed_seen = 0
 
     def __repr__(self) -> str:
         return f"PolymarketMonitor(tokens={len(self.tokens)}, egress={self.guard.verified})"
@@ -178,6 +187,8 @@ class PolymarketMonitor:
                 "tokens": str(len(self.tokens)),
                 "published": str(self.stats.published),
                 "stale_published": str(self.stats.stale_published),
+                "stream_id": self.stream_id,
+                "stream_seq": str(self._stream_seq),
             },
         )
 
@@ -192,6 +203,7 @@ class PolymarketMonitor:
             first = await nursery.start(self.guard.run)
             nursery.start_soon(self._watch_egress, first)
             nursery.start_soon(apply_live, assignments, "polymarket", self._apply)
+            nursery.start_soon(self._refresh_after_bus_outage, self.heartbeat_interval)
             if first.verified:
                 await nursery.start(self._feed_while_verified)
             else:
@@ -288,21 +300,52 @@ class PolymarketMonitor:
             view: BookView = update.view
             if view.instrument not in self.tokens:
                 continue
-            seq = self._seq.get(view.market, 0) + 1
-            self._seq[view.market] = seq
-            message = price_update(
-                view,
-                seq=seq,
-                venue_ts_ms=update.venue_ts_ms,
-                received_ns=update.received_ns,
-                depth=self.depth,
-            )
-            await self.bus.publish_and_hset(
-                Channel.POLYMARKET_PRICES, message, LATEST_PRICES_HASH, view.instrument
-            )
-            self.stats.published += 1
-            if view.stale:
-                self.stats.stale_published += 1
+            await self._publish_view(view, update.venue_ts_ms, update.received_ns)
+
+    async def _publish_view(
+        self, view: BookView, venue_ts_ms: int | None, received_ns: int
+    ) -> None:
+        seq = self._seq.get(view.market, 0) + 1
+        self._seq[view.market] = seq
+        self._stream_seq += 1
+        message = price_update(
+            view,
+            seq=seq,
+            venue_ts_ms=venue_ts_ms,
+            received_ns=received_ns,
+            depth=self.depth,
+            stream_seq=self._stream_seq,
+        )
+        await self.bus.publish_and_hset(
+            Channel.POLYMARKET_PRICES, message, LATEST_PRICES_HASH, view.instrument
+        )
+        self.stats.published += 1
+        if view.stale:
+            self.stats.stale_published += 1
+
+    async def _refresh_after_bus_outage(self, interval: float) -> None:
+        """Republish every current book once the bus took messages again after losing some.
+
+        Updates published while Redis was down are gone (at-most-once) and a restarted Redis
+        has an empty latest-price hash; consumers also see the gap in ``stream_seq``. A full
+        refresh puts the newest state of every token back on the channel and in the hash.
+        """
+        while True:
+            await trio.sleep(interval)
+            failed = self.bus.stats.publish_failed
+            if failed == self._failed_seen:
+                continue
+            self._failed_seen = failed
+            feed = self._feed
+            current = getattr(feed, "current_view", None)
+            if current is None or not self.guard.verified:
+                continue
+            self.stats.refreshes += 1
+            log.info("bus lost %d messages: republishing %d books", failed, len(self.tokens))
+            for token in sorted(self.tokens):
+                view = current(token)
+                if view is not None:
+                    await self._publish_view(view, view.venue_ts_ms, view.received_ns)
 
     async def _alert(self, kind: str, text: str, severity: str = "warning") -> None:
         try:

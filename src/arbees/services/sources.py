@@ -70,6 +70,12 @@ class BusPolymarketSource:
     Liveness comes from the monitor's health heartbeats; an unhealthy one (egress lost)
     immediately marks every Polymarket quote stale. Newly added tokens are seeded from the
     latest-price hash, so a restarted shard does not wait for the next price change.
+
+    Completeness: the monitor numbers every update (``stream_seq``) and its heartbeat carries
+    the last number and a per-start stream id. A missing number, a heartbeat ahead of what
+    arrived, or a new stream id means updates were lost (Redis restarted, a full buffer, a
+    monitor restart): every quote is marked stale at once and reloaded from the latest-price
+    hash — a lost update never leaves an outdated price looking current.
     """
 
     venue = "polymarket"
@@ -80,6 +86,9 @@ class BusPolymarketSource:
         self.tokens: set[str] = set()
         self._out: trio.MemorySendChannel[SourceItem] | None = None
         self.received = 0
+        self.gaps = 0
+        self._stream_id: str | None = None
+        self._last_seq: int | None = None
 
     async def run(
         self,
@@ -96,12 +105,18 @@ class BusPolymarketSource:
             async for envelope in sub:
                 message = envelope.message
                 if isinstance(message, PolymarketPriceUpdate):
+                    seq = message.stream_seq
+                    if seq:
+                        if self._last_seq is not None and seq != self._last_seq + 1:
+                            await self._resync(f"update {seq} after {self._last_seq}")
+                        self._last_seq = seq
                     if message.token_id in self.tokens:
                         self.received += 1
                         await out.send(quote_from_price_update(message, envelope.received_ns))
                 elif isinstance(message, ServiceStatus) and message.service == "monitor":
                     if self.monitor_instance and message.instance != self.monitor_instance:
                         continue
+                    await self._check_stream(message)
                     await out.send(
                         Alive("polymarket", message.timestamp_ms * 1_000_000, message.healthy)
                     )
@@ -115,6 +130,35 @@ class BusPolymarketSource:
     async def remove(self, instruments: Iterable[str]) -> None:
         self.tokens.difference_update(instruments)
         await trio.lowlevel.checkpoint()
+
+    async def _check_stream(self, status: ServiceStatus) -> None:
+        stream_id = status.details.get("stream_id")
+        try:
+            published = int(status.details.get("stream_seq", "0"))
+        except ValueError:
+            return
+        if stream_id is None:
+            return  # a monitor that does not number its stream
+        if self._stream_id is not None and stream_id != self._stream_id:
+            await self._resync("the monitor restarted")
+        elif self._last_seq is not None and published > self._last_seq:
+            # The heartbeat went out after update `published`: anything above what arrived
+            # was lost on the way.
+            await self._resync(f"heartbeat at {published}, received up to {self._last_seq}")
+        self._stream_id = stream_id
+        if self._last_seq is None or published > self._last_seq:
+            self._last_seq = published
+
+    async def _resync(self, why: str) -> None:
+        out = self._out
+        if out is None:
+            return
+        self.gaps += 1
+        log.warning("Polymarket stream from the monitor lost updates (%s): reloading", why)
+        now = time.time_ns()
+        for token in sorted(self.tokens):
+            await out.send(Quote("polymarket", token, (), (), True, now))
+        await self._seed(self.tokens)
 
     async def _seed(self, tokens: Iterable[str]) -> None:
         out = self._out
