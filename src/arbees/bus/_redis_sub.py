@@ -25,13 +25,12 @@ from typing import Any
 import trio
 from redis.exceptions import RedisError
 
-from arbees import codec
 from arbees.bus import _resp_pubsub
 from arbees.bus._redis_aio import PubSubEvent
 from arbees.bus._resp_conn import ConnParams
 from arbees.bus._resp_pubsub import PubSubProtocol
-from arbees.bus.base import BusStats, Envelope, Subscription
-from arbees.errors import BusError, DecodeError
+from arbees.bus.base import BusStats, Subscription, deliver_raw
+from arbees.errors import BusError
 
 __all__ = ["PubSubSide"]
 
@@ -210,17 +209,7 @@ class PubSubSide:
                 subs = self._subs.get(channel)
                 if not subs or self.closed:
                     continue
-                try:
-                    message = codec.decode(data)
-                except DecodeError as exc:
-                    for sub in subs:
-                        self.stats.received += 1
-                        sub._reject(channel, data, exc)
-                    continue
-                envelope = Envelope(channel, message, received_ns)
-                for sub in subs:
-                    self.stats.received += 1
-                    sub._deliver(envelope)
+                deliver_raw(subs, channel, data, received_ns, self.stats)
             elif kind == "subscribe":
                 if channel == self._control:
                     self.reader_up.set()  # re-subscribed after a reconnect (or first time)

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import abc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 
 import attrs
 import trio
 
+from arbees import codec
 from arbees.bus._queue import DropOldestQueue
 from arbees.errors import BusClosedError, DecodeError
 from arbees.messages import Message
 
-__all__ = ["Bus", "BusStats", "Envelope", "Subscription"]
+__all__ = ["Bus", "BusStats", "Envelope", "Subscription", "deliver_raw"]
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,24 @@ class Subscription:
                 yield await self._queue.get()
             except trio.EndOfChannel:
                 return
+
+
+def deliver_raw(
+    subs: Sequence[Subscription], channel: str, payload: bytes, received_ns: int, stats: BusStats
+) -> None:
+    """Decode a received payload once and hand it to every subscriber of ``channel``; a
+    payload that fails validation is counted and logged on each of them instead."""
+    try:
+        message = codec.decode(payload)
+    except DecodeError as exc:
+        for sub in subs:
+            stats.received += 1
+            sub._reject(channel, payload, exc)
+        return
+    envelope = Envelope(channel, message, received_ns)
+    for sub in subs:
+        stats.received += 1
+        sub._deliver(envelope)
 
 
 class Bus(abc.ABC):

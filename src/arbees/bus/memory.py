@@ -14,9 +14,7 @@ from contextlib import asynccontextmanager
 
 import trio
 
-from arbees import codec
-from arbees.bus.base import Bus, BusStats, Envelope, Subscription
-from arbees.errors import DecodeError
+from arbees.bus.base import Bus, BusStats, Envelope, Subscription, deliver_raw
 from arbees.messages import Message
 
 __all__ = ["MemoryBus"]
@@ -73,18 +71,7 @@ class MemoryBus(Bus):
         subs = self._subs.get(channel, [])
         if not subs:
             return
-        received_ns = time.time_ns()
-        try:
-            message = codec.decode(payload)
-        except DecodeError as exc:
-            for sub in subs:
-                self.stats.received += 1
-                sub._reject(channel, payload, exc)
-            return
-        envelope = Envelope(channel, message, received_ns)
-        for sub in subs:
-            self.stats.received += 1
-            sub._deliver(envelope)
+        deliver_raw(subs, channel, payload, time.time_ns(), self.stats)
 
     @asynccontextmanager
     async def subscribe(self, *channels: str, buffer: int = 4096) -> AsyncIterator[Subscription]:
