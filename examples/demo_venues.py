@@ -54,7 +54,7 @@ class DemoVenues:
         polymarket: the fake Polymarket (WebSocket + CLOB/Gamma REST).
         gluetun: the fake VPN control server.
         kalshi_ws_url, kalshi_rest_url: Kalshi endpoints.
-        polymarket_ws_url, gamma_url: Polymarket endpoints.
+        polymarket_ws_url, clob_url, gamma_url: Polymarket endpoints.
         egress_url: the control server's public-IP route.
         event_ticker: the game's Kalshi event.
         k_okc, k_sas: Kalshi markets "OKC wins" / "SAS wins".
@@ -67,6 +67,7 @@ class DemoVenues:
     kalshi_ws_url: str
     kalshi_rest_url: str
     polymarket_ws_url: str
+    clob_url: str
     gamma_url: str
     egress_url: str
     event_ticker: str
@@ -163,6 +164,7 @@ async def open_demo_venues(*, day: dt.date | None = None) -> AsyncIterator[DemoV
             kalshi_ws_url=k_urls.ws_url,
             kalshi_rest_url=k_urls.rest_url,
             polymarket_ws_url=p_urls.ws_url,
+            clob_url=p_urls.clob_url,
             gamma_url=p_urls.gamma_url,
             egress_url=f"{g_url}/v1/publicip/ip",
             event_ticker=event,

@@ -37,7 +37,7 @@ from custom_bot import PaperBook, Printer, filter_from_args, run_bot
 from demo_venues import EGRESS_API_KEY, DemoVenues, open_demo_venues
 
 import arbees
-from arbees.api import GAMMA_URL, KALSHI_REST_URL, KALSHI_WS_URL, POLYMARKET_WS_URL
+from arbees.api import CLOB_URL, GAMMA_URL, KALSHI_REST_URL, KALSHI_WS_URL, POLYMARKET_WS_URL
 from arbees.wsdriver import Backoff
 
 __all__ = ["build_parser", "main", "play_demo", "run_stack"]
@@ -101,8 +101,9 @@ async def run_stack(
     if venues is not None:
         signer = None
         kalshi_ws, kalshi_rest = venues.kalshi_ws_url, venues.kalshi_rest_url
-        poly_ws, gamma, egress, egress_key = (
+        poly_ws, clob, gamma, egress, egress_key = (
             venues.polymarket_ws_url,
+            venues.clob_url,
             venues.gamma_url,
             venues.egress_url,
             EGRESS_API_KEY,
@@ -112,7 +113,8 @@ async def run_stack(
         if signer is None:
             out("warning: no KALSHI_API_KEY set; the real Kalshi feed refuses unsigned clients")
         kalshi_ws, kalshi_rest = KALSHI_WS_URL, KALSHI_REST_URL
-        poly_ws, gamma, egress, egress_key = POLYMARKET_WS_URL, GAMMA_URL, args.egress_url, None
+        poly_ws, clob, gamma = POLYMARKET_WS_URL, CLOB_URL, GAMMA_URL
+        egress, egress_key = args.egress_url, None
     config = arbees.OrchestratorConfig(settle_delay=0.5, republish_interval=2.0)
     async with arbees.open_bus("memory://") as bus, trio.open_nursery() as nursery:
         await nursery.start(partial(run_bot, bus, book, out=out))
@@ -125,6 +127,7 @@ async def run_stack(
                 egress_api_key=egress_key,
                 forbidden_countries=args.forbidden_countries,
                 ws_url=poly_ws,
+                clob_url=clob,
                 reconnect=fast,
             )
         )

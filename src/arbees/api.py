@@ -36,10 +36,12 @@ from arbees.kalshi.rest import PROD_REST_URL as KALSHI_REST_URL
 from arbees.kalshi.rest import KalshiRest
 from arbees.messages import ArbSignal
 from arbees.money import Fixed
+from arbees.polymarket.audit import AuditConfig
 from arbees.polymarket.feed import DEFAULT_WS_URL as POLYMARKET_WS_URL
 from arbees.polymarket.feed import FeedConfig
+from arbees.polymarket.rest import DEFAULT_CLOB_URL as CLOB_URL
 from arbees.polymarket.rest import DEFAULT_GAMMA_URL as GAMMA_URL
-from arbees.polymarket.rest import USER_AGENT
+from arbees.polymarket.rest import USER_AGENT, PolymarketRest, RestConfig
 from arbees.services.monitor import PolymarketMonitor
 from arbees.services.orchestrator import Orchestrator, OrchestratorConfig
 from arbees.services.shard import GameShard
@@ -48,6 +50,7 @@ from arbees.services.sources import BusPolymarketSource, QuoteSource
 from arbees.wsdriver import Backoff
 
 __all__ = [
+    "CLOB_URL",
     "DEFAULT_SERIES",
     "GAMMA_URL",
     "KALSHI_REST_URL",
@@ -139,6 +142,8 @@ async def run_monitor(
     required_countries: str | None = None,
     egress_interval: float = 60.0,
     ws_url: str = POLYMARKET_WS_URL,
+    clob_url: str = CLOB_URL,
+    audit_interval: float = 5.0,
     proxy: str | None = None,
     instance: str = "monitor",
     heartbeat_interval: float = 1.0,
@@ -151,7 +156,9 @@ async def run_monitor(
     ``egress_api_key``, or an ipinfo-style URL such as ``https://ipinfo.io/json``) before
     connecting to Polymarket and every ``egress_interval`` seconds, and fails closed: no
     verified egress, no prices. Exit countries are refused when in ``forbidden_countries``
-    (and, when ``required_countries`` is set, when not in it).
+    (and, when ``required_countries`` is set, when not in it). Every ``audit_interval``
+    seconds (0 disables) a rotating batch of live books is compared with the CLOB's
+    ``POST /books`` at ``clob_url``, so a socket that silently stopped delivering is caught.
 
     Example::
 
@@ -164,13 +171,26 @@ async def run_monitor(
     config = FeedConfig(url=ws_url, proxy=proxy)
     if reconnect is not None:
         config = FeedConfig(url=ws_url, proxy=proxy, backoff=reconnect)
-    # The egress check takes the same route (proxy) as the Polymarket traffic it guards.
-    async with httpx.AsyncClient(proxy=proxy) as client:
+    audit = AuditConfig(interval=audit_interval)
+    # The egress check and the REST audit take the same route (proxy) as the Polymarket
+    # traffic they guard.
+    async with httpx.AsyncClient(proxy=proxy, headers={"User-Agent": USER_AGENT}) as client:
         checker = EgressChecker(client, egress_url, api_key=egress_api_key)
         guard = EgressGuard(checker, policy, interval=egress_interval, name="polymarket-monitor")
+        rest = PolymarketRest(client, RestConfig(clob_url=clob_url, retries=0))
+
+        def feed_factory(tokens: list[str]) -> PolymarketFeedAdapter:
+            return PolymarketFeedAdapter(
+                tokens,
+                config,
+                rest=rest if audit.enabled else None,
+                audit=audit,
+                allowed=lambda: guard.verified,
+            )
+
         monitor = PolymarketMonitor(
             bus,
-            lambda tokens: PolymarketFeedAdapter(tokens, config),
+            feed_factory,
             guard,
             instance=instance,
             heartbeat_interval=heartbeat_interval,

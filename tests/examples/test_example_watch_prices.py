@@ -37,6 +37,7 @@ async def test_board_shows_both_venues_side_by_side() -> None:
                 egress_url=venues.egress_url,
                 egress_api_key=EGRESS_API_KEY,
                 ws_url=venues.polymarket_ws_url,
+                clob_url=venues.clob_url,
             ),
             trio.open_nursery() as nursery,
         ):
