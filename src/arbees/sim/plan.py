@@ -244,8 +244,24 @@ class _Planner:
                 return books
         return None
 
-    def _restore(self, at: float, game: int, instrument: str, action: str) -> int:
-        """Make the game quiet again: one instrument if possible, else all three."""
+    def _restore(
+        self,
+        at: float,
+        game: int,
+        instrument: str,
+        action: str,
+        fallback: GameBooks | None = None,
+    ) -> int:
+        """Make the game quiet again: one instrument if possible, else all three.
+
+        The three books of a full restore reach the system in any order (two venues, two
+        connections; Polymarket's tokens in separate frames), so the new books must be quiet
+        in every mix with the old ones (:func:`_mixtures_quiet`) — otherwise the system
+        legitimately sees an opportunity the step-by-step truth never had. When no such set
+        is found, ``instrument`` goes back to its book in ``fallback`` (the game's quiet books
+        before the scenario moved it): a one-book change, quiet by construction. Without a
+        fallback (a walk) nothing is emitted and ``-1`` is returned.
+        """
         books = self._quiet_instrument(game, instrument)
         if books is not None:
             return self._emit(at, game, instrument, books, action)
@@ -258,8 +274,15 @@ class _Planner:
                 game
             )  # whatever order the system sees the three changes in, no opportunity
         else:
-            if action == "walk":
+            if fallback is None:
                 return -1
+            return self._emit(
+                at,
+                game,
+                instrument,
+                _with(current, instrument, _kalshi_of(fallback, instrument), fallback.poly_a),
+                action,
+            )
         index = -1
         for name in ("kalshi_a", "kalshi_b", "poly"):
             current = self.books[game]
@@ -401,9 +424,10 @@ class _Planner:
         if moved is None:
             return None
         instrument, books, _raw = moved
+        before = self.books[game]
         self._emit(at, game, instrument, books, "open")
         end = at + self.rng.uniform(*self.cfg.window_s)
-        self._restore(end, game, instrument, "close")
+        self._restore(end, game, instrument, "close", before)
         return end
 
     def fee_trap(self, at: float, game: int) -> float | None:
@@ -419,9 +443,10 @@ class _Planner:
         if moved is None:
             return None
         instrument, books, raw = moved
+        before = self.books[game]
         start = self._emit(at, game, instrument, books, "trap")
         end_at = at + self.cfg.trap_s
-        end = self._restore(end_at, game, instrument, "untrap")
+        end = self._restore(end_at, game, instrument, "untrap", before)
         self.traps.append(Trap(game, "fees", start, end, at, end_at, raw))
         return end_at
 
@@ -470,7 +495,7 @@ class _Planner:
         start = self._emit(cross_at, game, "poly", poly_true, "trap")
         raw = _raw_sum(found, team, combo) or ONE
         end_at = cross_at + 0.4
-        end = self._restore(end_at, game, "poly", "untrap")
+        end = self._restore(end_at, game, "poly", "untrap", moved_true)
         self._action(end_at + 0.1, "resume")
         self.traps.append(Trap(game, "stale", start, end, cross_at, end_at, raw))
         return end_at + 0.1
@@ -547,6 +572,15 @@ class _Planner:
         return Plan(
             self.cfg, self.games, self.initial, steps, tuple(windows), tuple(traps), self.skipped
         )
+
+
+def _kalshi_of(books: GameBooks, instrument: str) -> KalshiBook | None:
+    """``books``' Kalshi book for ``instrument`` (``None`` for ``"poly"``)."""
+    if instrument == "kalshi_a":
+        return books.kalshi_a
+    if instrument == "kalshi_b":
+        return books.kalshi_b
+    return None
 
 
 def _mixtures_quiet(old: GameBooks, new: GameBooks) -> bool:
