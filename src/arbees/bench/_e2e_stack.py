@@ -37,6 +37,7 @@ from arbees.messages import (
     TeamLeg,
 )
 from arbees.money import ONE
+from arbees.services.discovery import GameSpec
 
 __all__ = [
     "BenchGame",
@@ -75,36 +76,23 @@ class BenchGame:
 
 
 def assignments_for(game: BenchGame, shard_id: str, epoch: int = 1) -> list[MarketAssignment]:
-    """The shard's game assignment and the monitor's two token assignments."""
-    now = int(time.time() * 1000)
-    shard = MarketAssignment(
-        platform="kalshi",
-        market_id=game.game_id,
-        token_id="",
-        shard_id=shard_id,
-        sport=game.sport,
+    """The shard's game assignment and the monitor's two token assignments, built exactly as
+    the orchestrator builds them (:class:`~arbees.services.discovery.GameSpec`)."""
+    spec = GameSpec(
         game_id=game.game_id,
+        sport=game.sport,
+        kalshi_event_ticker=game.game_id,
+        condition_id=game.condition_id,
         teams=game.teams,
         kalshi_fee_multiplier=game.kalshi_fee_multiplier,
         poly_fee_rate=game.poly_fee_rate,
         poly_min_order_size=game.poly_min_order_size,
-        epoch=epoch,
-        timestamp_ms=now,
     )
-    tokens = [
-        MarketAssignment(
-            platform="polymarket",
-            market_id=game.condition_id,
-            token_id=team.poly_token,
-            shard_id=shard_id,
-            sport=game.sport,
-            game_id=game.game_id,
-            epoch=epoch,
-            timestamp_ms=now,
-        )
-        for team in game.teams
+    now = int(time.time() * 1000)
+    return [
+        spec.shard_assignment(shard_id, action="assign", epoch=epoch, timestamp_ms=now),
+        *spec.monitor_assignments(shard_id, action="assign", epoch=epoch, timestamp_ms=now),
     ]
-    return [shard, *tokens]
 
 
 async def write_assignments(
