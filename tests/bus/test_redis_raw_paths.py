@@ -154,6 +154,21 @@ async def test_close_flushes_every_queued_publish(redis_server: RedisServer) -> 
 # -- a server that accepts publishes and never answers them -------------------------
 
 
+def _reply_like_redis(name: bytes) -> bytes:
+    """What a Redis 7 server answers to a command the scripted servers do not single out.
+
+    ``HELLO 3`` gets the RESP3 map a real server sends (redis-py 8 sends it on connect
+    unless told ``protocol=2``; a bare ``+OK`` there is no answer any server gives).
+    """
+    if name == b"HELLO":
+        return (
+            b"%7\r\n+server\r\n+redis\r\n+version\r\n+7.0.15\r\n+proto\r\n:3\r\n"
+            b"+id\r\n:7\r\n+mode\r\n+standalone\r\n+role\r\n+master\r\n"
+            b"+modules\r\n*0\r\n"
+        )
+    return b"+OK\r\n"
+
+
 async def _hanging_redis(stream: trio.SocketStream) -> None:
     parser = RespParser()
     count = 0
@@ -171,7 +186,7 @@ async def _hanging_redis(stream: trio.SocketStream) -> None:
                         % (len(channel), channel, count)
                     )
             elif name != b"PUBLISH":  # PUBLISH: never answered
-                await stream.send_all(b"+OK\r\n")
+                await stream.send_all(_reply_like_redis(name))
 
 
 async def test_a_hung_server_fails_the_publisher_after_command_timeout(
@@ -211,7 +226,7 @@ async def _silent_after_subscribe(stream: trio.SocketStream) -> None:
                         % (len(channel), channel, i)
                     )
             else:
-                await stream.send_all(b"+OK\r\n")
+                await stream.send_all(_reply_like_redis(name))
 
 
 async def test_a_silent_pubsub_connection_is_pinged_then_replaced(

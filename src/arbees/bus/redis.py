@@ -218,6 +218,10 @@ class RedisBus(Bus):
                 # for seconds inside a call while Redis is down. One immediate retry still
                 # heals a pooled connection that went stale across a server restart.
                 retry=Retry(NoBackoff(), 1),
+                # RESP2, as our raw hot-path connections speak it. redis-py 8 negotiates
+                # RESP3 (HELLO 3) unless told otherwise, which changes reply shapes with the
+                # client's version and sends a handshake old servers and proxies refuse.
+                protocol=2,
             )
         except ValueError as exc:
             raise ConfigError(f"bad Redis URL {self.safe_url!r}: {self._scrub(exc)}") from None
