@@ -13,6 +13,7 @@ from arbees.messages import (
     GAME_ASSIGNMENTS_HASH,
     Channel,
     MarketAssignment,
+    Message,
     ShardHeartbeat,
     SystemAlert,
 )
@@ -131,3 +132,39 @@ async def test_fee_update_republishes_to_the_same_owner_and_metrics_render() -> 
             assert "arbees_orchestrator_shards_live 1.0" in text
             assert "arbees_orchestrator_assignments_sent_total" in text
         nursery.cancel_scope.cancel()
+
+
+class _HashAtUnassign(MemoryBus):
+    """Records, for each unassign published, whether its game was still in the hash then."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.still_stored: list[tuple[str, bool]] = []
+
+    async def publish(self, channel: str, message: Message) -> None:
+        if isinstance(message, MarketAssignment) and message.action == "unassign":
+            stored = await self.hgetall(GAME_ASSIGNMENTS_HASH)
+            self.still_stored.append((message.game_id, message.game_id in stored))
+        await super().publish(channel, message)
+
+
+async def test_a_retired_game_leaves_the_hashes_before_its_unassign_goes_out() -> None:
+    # Whoever reacts to an unassign (or restarts and restores from the hashes) must not
+    # find the game still owned: on Redis the publish is queued on another connection and
+    # could be delivered before a later HDEL was applied (the race behind a flaky test).
+    bus = _HashAtUnassign()
+    source = StaticGameSource(make_inputs(range(3)))
+    async with trio.open_nursery() as nursery:
+        shard = FakeShard(bus, "s1")
+        await nursery.start(shard.run)
+        async with open_orchestrator(bus, source, QUICK) as orch:
+            await wait_for(lambda: len(shard.games) == 3, 3)
+            before = set(orch.games)
+            source.inputs = make_inputs(range(1, 3))
+            await wait_for(lambda: orch.stats.retired == 1, 3)
+            (gone,) = before - set(orch.games)
+            await wait_for(lambda: gone not in shard.games, 3)
+        nursery.cancel_scope.cancel()
+    retired = [stored for game, stored in bus.still_stored if game == gone]
+    assert retired, "no unassign was published for the retired game"
+    assert not any(retired), "the unassign went out while the game was still stored"

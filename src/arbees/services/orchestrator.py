@@ -342,9 +342,15 @@ class Orchestrator:
         self.epochs.pop(game, None)
         self.stats.retired += 1
         log.info("retiring %s (%s), owner %s", game, why, owner)
+        # The stored state first, then the announcement: whoever reacts to the unassign
+        # (or restarts meanwhile and restores from the hashes) must not find the game still
+        # owned. A queued publish can reach the shards before a later HDEL is applied.
+        await self._forget(spec)
         if owner is not None:
             await self._publish_unassign(spec, owner, epoch)
-        await self.bus.hdel(GAME_ASSIGNMENTS_HASH, game)
+
+    async def _forget(self, spec: GameSpec) -> None:
+        await self.bus.hdel(GAME_ASSIGNMENTS_HASH, spec.game_id)
         await self.bus.hdel(TOKEN_ASSIGNMENTS_HASH, *spec.tokens)
 
     async def _rebalance(self) -> None:
@@ -356,6 +362,8 @@ class Orchestrator:
             epoch = self._next_epoch(game)
             self.owners[game] = change.new
             self.epochs[game] = epoch
+            if change.new is None:
+                await self._forget(spec)  # before the unassign, as in _retire
             if change.old is not None:
                 await self._publish_unassign(spec, change.old, epoch)
                 if change.new is not None and change.old in live:
@@ -365,8 +373,6 @@ class Orchestrator:
             elif change.new is not None:
                 self.stats.assigned += 1
             if change.new is None:
-                await self.bus.hdel(GAME_ASSIGNMENTS_HASH, game)
-                await self.bus.hdel(TOKEN_ASSIGNMENTS_HASH, *spec.tokens)
                 log.info("%s waits for a shard (was %s)", game, change.old)
             else:
                 await self._publish_assign(game)
