@@ -23,7 +23,7 @@ def test_quick_start_has_exactly_the_two_set_up_commands() -> None:
     commands = [b.strip() for b in re.findall(r"```bash\n(.*?)```", section, flags=re.S)]
     assert commands == [
         "python3 -m pip install . && arbees demo",
-        "python3 -m pip install -e '.[test]' && python3 -m pytest",
+        "python3 -m pip install -c constraints.txt -e '.[test]' && python3 -m pytest",
     ]
 
 

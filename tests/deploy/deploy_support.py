@@ -99,7 +99,7 @@ def env_example_vars() -> frozenset[str]:
     return frozenset(read_env_example())
 
 
-def missing_tool(what: str, hint: str = "pip install -e '.[test]'") -> None:
+def missing_tool(what: str, hint: str = "pip install -c constraints.txt -e '.[test]'") -> None:
     """A missing validator fails under CI (never a silent skip there), skips elsewhere."""
     message = f"{what} is not available ({hint})"
     if os.environ.get("CI"):

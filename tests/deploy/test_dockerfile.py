@@ -98,6 +98,14 @@ def test_image_insists_on_the_native_kernel() -> None:
     assert any("import arbees.cli, arbees._native_kernel" in r for r in final_runs)
 
 
+def test_the_image_installs_the_locked_versions() -> None:
+    """The builder resolves through constraints.txt, the lock the suite ran with."""
+    builder_runs = [i.args for s in stages()[:-1] for i in s.instructions if i.keyword == "RUN"]
+    (wheel,) = [r for r in builder_runs if "pip wheel" in r]
+    assert "--constraint constraints.txt" in wheel
+    assert "constraints.txt" in build_context_files(REPO, DOCKERIGNORE)
+
+
 def test_no_march_native_and_no_secrets() -> None:
     instructions = [i for s in stages() for i in s.instructions]
     for inst in instructions:

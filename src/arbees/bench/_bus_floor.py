@@ -64,7 +64,7 @@ async def measure(port: int, count: int, warmup: int) -> list[float]:
         codec.decode(got["data"])
         if i >= warmup:
             out.append((time.perf_counter_ns() - t0) / 1000)
-    await pubsub.aclose()  # type: ignore[no-untyped-call]
+    await pubsub.aclose()
     await client.aclose()
     return out
 
