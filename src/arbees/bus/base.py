@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import abc
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 
 import attrs
@@ -99,15 +99,17 @@ class Subscription:
         except trio.EndOfChannel:
             raise BusClosedError("subscription closed") from None
 
-    def __aiter__(self) -> AsyncIterator[Envelope]:
-        return self._iterate()
+    # An iterator object, not an async generator: a loop that breaks out of ``async for``
+    # leaves no generator behind for the garbage collector to finalise (Python warns about
+    # that, at a moment that depends on the collector, and pytest makes it an error).
+    def __aiter__(self) -> Subscription:
+        return self
 
-    async def _iterate(self) -> AsyncIterator[Envelope]:
-        while True:
-            try:
-                yield await self._queue.get()
-            except trio.EndOfChannel:
-                return
+    async def __anext__(self) -> Envelope:
+        try:
+            return await self._queue.get()
+        except trio.EndOfChannel:
+            raise StopAsyncIteration from None
 
 
 def deliver_raw(
