@@ -157,6 +157,9 @@ class PolymarketMonitor:
         # One numbered stream of price updates (see PolymarketPriceUpdate.stream_seq); the
         # stream id changes with every monitor start, so consumers notice a restart too.
         self._stream_seq = 0
+        # The last number the bus has taken: the heartbeat reports this one, never a number
+        # still on its way (a heartbeat ahead of its update reads as a lost update).
+        self._published_seq = 0
         self.stream_id = f"{instance}-{time.time_ns()}"
         self._failed_seen = 0
 
@@ -188,7 +191,7 @@ class PolymarketMonitor:
                 "published": str(self.stats.published),
                 "stale_published": str(self.stats.stale_published),
                 "stream_id": self.stream_id,
-                "stream_seq": str(self._stream_seq),
+                "stream_seq": str(self._published_seq),
             },
         )
 
@@ -319,6 +322,7 @@ class PolymarketMonitor:
         await self.bus.publish_and_hset(
             Channel.POLYMARKET_PRICES, message, LATEST_PRICES_HASH, view.instrument
         )
+        self._published_seq = max(self._published_seq, message.stream_seq)
         self.stats.published += 1
         if view.stale:
             self.stats.stale_published += 1
