@@ -55,3 +55,9 @@ def add_service_options(parser: argparse.ArgumentParser) -> None:
         default=int(metrics) if metrics else None,
         help="serve Prometheus metrics on this port (env METRICS_PORT; off by default)",
     )
+    parser.add_argument(
+        "--metrics-addr",
+        default=env("METRICS_ADDR", "127.0.0.1"),
+        help="address the metrics server binds (env METRICS_ADDR; default 127.0.0.1, "
+        "0.0.0.0 only where a scraper on another host must reach it)",
+    )
