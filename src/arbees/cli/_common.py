@@ -2,16 +2,52 @@
 
 The CLI is the only layer that reads the environment: each option's default comes from the
 variable named in its help text, and a command-line value overrides it.
+
+Secrets come from files (Docker secrets), never from the variables ``docker inspect``
+shows: ``REDIS_PASSWORD_FILE`` holds the password of the user named in ``REDIS_URL``
+(``redis://monitor@redis:6379/0``), ``EGRESS_CHECK_API_KEY_FILE`` the Gluetun API key
+(:func:`secret_environ`). A secret read from a file is registered for log redaction, and
+the bus URL it completes is a :class:`SecretUrl`, whose ``repr`` hides it.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Final
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from arbees.config import redact_url
+from arbees.errors import ConfigError
+from arbees.obs.logs import register_secret
 
-__all__ = ["add_bus_options", "add_service_options", "env", "env_float", "env_int"]
+__all__ = [
+    "SecretUrl",
+    "add_bus_options",
+    "add_service_options",
+    "bus_url",
+    "env",
+    "env_float",
+    "env_int",
+    "read_secret_file",
+    "secret_environ",
+]
+
+# Secret variables that may instead be given as a file: {variable: variable naming the file}.
+SECRET_FILE_VARIABLES: Final = {"EGRESS_CHECK_API_KEY": "EGRESS_CHECK_API_KEY_FILE"}
+# A secret is a password or a key: a file larger than this is the wrong file.
+_MAX_SECRET_BYTES: Final = 64 * 1024
+
+
+class SecretUrl(str):
+    """A URL carrying a password: the string itself for use, redacted in ``repr``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(redact_url(str(self)))
 
 
 def env(name: str, default: str) -> str:
@@ -27,13 +63,82 @@ def env_float(name: str, default: float) -> float:
     return float(env(name, str(default)))
 
 
+def read_secret_file(variable: str, path: str) -> str:
+    """The secret in ``path`` (named by ``variable``), without its trailing newline.
+
+    Raises :class:`ConfigError` naming the variable and the path, never the content, when
+    the file is missing, unreadable, empty, oversized or not text.
+    """
+    try:
+        with Path(path).open("rb") as f:
+            data = f.read(_MAX_SECRET_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{variable}: cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > _MAX_SECRET_BYTES:
+        raise ConfigError(f"{variable}: {path} is larger than {_MAX_SECRET_BYTES} bytes")
+    try:
+        value = data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise ConfigError(f"{variable}: {path} is not UTF-8 text") from None
+    if not value:
+        raise ConfigError(f"{variable}: {path} is empty")
+    register_secret(value)
+    return value
+
+
+def secret_environ(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment with each ``NAME_FILE`` of :data:`SECRET_FILE_VARIABLES` resolved:
+    ``NAME`` holds the file's content. Setting both ``NAME`` and ``NAME_FILE`` is a
+    :class:`ConfigError` (which one wins would be a guess)."""
+    resolved = dict(os.environ if environ is None else environ)
+    for name, file_variable in SECRET_FILE_VARIABLES.items():
+        path = resolved.get(file_variable, "").strip()
+        if not path:
+            continue
+        if resolved.get(name, "").strip():
+            raise ConfigError(f"set {name} or {file_variable}, not both")
+        resolved[name] = read_secret_file(file_variable, path)
+    return resolved
+
+
+def bus_url(url: str) -> str:
+    """``url`` completed with the password in ``REDIS_PASSWORD_FILE``, if that is set.
+
+    The URL names the user (``redis://monitor@redis:6379/0``); the password is
+    percent-encoded into it (redis-py decodes it). A URL that already has a password, or
+    a ``memory://`` URL, together with the file is an error: one source per secret.
+    """
+    path = os.environ.get("REDIS_PASSWORD_FILE", "").strip()
+    if not path:
+        return SecretUrl(url) if "@" in url else url
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss"):
+        raise ConfigError(f"REDIS_PASSWORD_FILE is set but the bus URL is {redact_url(url)}")
+    if parts.password is not None:
+        raise ConfigError("the Redis URL has a password and REDIS_PASSWORD_FILE is set too")
+    password = read_secret_file("REDIS_PASSWORD_FILE", path)
+    user, _, hostport = parts.netloc.rpartition("@")
+    netloc = f"{user}:{quote(password, safe='')}@{hostport}"
+    return SecretUrl(urlunsplit(parts._replace(netloc=netloc)))
+
+
+def _bus_url_option(url: str) -> str:
+    try:
+        return bus_url(url)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_bus_options(parser: argparse.ArgumentParser) -> None:
     default = env("REDIS_URL", "memory://")
     parser.add_argument(
         "--redis-url",
         default=default,
-        help="bus URL: memory://, redis://[user:pass@]host:port/db or rediss://... "
-        f"(env REDIS_URL; now {redact_url(default)})",
+        # argparse runs `type` on the default too, once this command's options are parsed.
+        type=_bus_url_option,
+        help="bus URL: memory://, redis://[user[:pass]@]host:port/db or rediss://...; the "
+        "password is best given in a file (env REDIS_URL, REDIS_PASSWORD_FILE; "
+        f"now {redact_url(default)})",
     )
 
 
