@@ -15,11 +15,11 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Final
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
-from arbees.config import redact_url
+from arbees import config
+from arbees.config import SecretUrl, redact_url, url_with_password_file
 from arbees.errors import ConfigError
 from arbees.obs.logs import register_secret
 
@@ -37,17 +37,6 @@ __all__ = [
 
 # Secret variables that may instead be given as a file: {variable: variable naming the file}.
 SECRET_FILE_VARIABLES: Final = {"EGRESS_CHECK_API_KEY": "EGRESS_CHECK_API_KEY_FILE"}
-# A secret is a password or a key: a file larger than this is the wrong file.
-_MAX_SECRET_BYTES: Final = 64 * 1024
-
-
-class SecretUrl(str):
-    """A URL carrying a password: the string itself for use, redacted in ``repr``."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return repr(redact_url(str(self)))
 
 
 def env(name: str, default: str) -> str:
@@ -64,24 +53,8 @@ def env_float(name: str, default: float) -> float:
 
 
 def read_secret_file(variable: str, path: str) -> str:
-    """The secret in ``path`` (named by ``variable``), without its trailing newline.
-
-    Raises :class:`ConfigError` naming the variable and the path, never the content, when
-    the file is missing, unreadable, empty, oversized or not text.
-    """
-    try:
-        with Path(path).open("rb") as f:
-            data = f.read(_MAX_SECRET_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(f"{variable}: cannot read {path}: {exc.strerror or exc}") from None
-    if len(data) > _MAX_SECRET_BYTES:
-        raise ConfigError(f"{variable}: {path} is larger than {_MAX_SECRET_BYTES} bytes")
-    try:
-        value = data.decode("utf-8").strip()
-    except UnicodeDecodeError:
-        raise ConfigError(f"{variable}: {path} is not UTF-8 text") from None
-    if not value:
-        raise ConfigError(f"{variable}: {path} is empty")
+    """:func:`arbees.config.read_secret_file`, registered for log redaction."""
+    value = config.read_secret_file(variable, path)
     register_secret(value)
     return value
 
@@ -102,24 +75,12 @@ def secret_environ(environ: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def bus_url(url: str) -> str:
-    """``url`` completed with the password in ``REDIS_PASSWORD_FILE``, if that is set.
-
-    The URL names the user (``redis://monitor@redis:6379/0``); the password is
-    percent-encoded into it (redis-py decodes it). A URL that already has a password, or
-    a ``memory://`` URL, together with the file is an error: one source per secret.
-    """
-    path = os.environ.get("REDIS_PASSWORD_FILE", "").strip()
-    if not path:
-        return SecretUrl(url) if "@" in url else url
-    parts = urlsplit(url)
-    if parts.scheme not in ("redis", "rediss"):
-        raise ConfigError(f"REDIS_PASSWORD_FILE is set but the bus URL is {redact_url(url)}")
-    if parts.password is not None:
-        raise ConfigError("the Redis URL has a password and REDIS_PASSWORD_FILE is set too")
-    password = read_secret_file("REDIS_PASSWORD_FILE", path)
-    user, _, hostport = parts.netloc.rpartition("@")
-    netloc = f"{user}:{quote(password, safe='')}@{hostport}"
-    return SecretUrl(urlunsplit(parts._replace(netloc=netloc)))
+    """``url`` completed with the password in ``REDIS_PASSWORD_FILE``, if that is set
+    (:func:`arbees.config.url_with_password_file`; the password is registered for log
+    redaction)."""
+    completed = url_with_password_file(url, os.environ.get("REDIS_PASSWORD_FILE", "").strip())
+    register_secret(unquote(urlsplit(completed).password or "") or None)
+    return completed
 
 
 def _bus_url_option(url: str) -> str:
