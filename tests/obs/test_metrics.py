@@ -137,6 +137,33 @@ async def test_hostile_requests_are_counted_rejections_and_serving_continues(
     assert len(warnings) == 3  # the first of each reason; the repeat is at DEBUG
 
 
+async def test_slow_clients_time_out_and_a_flood_is_refused_not_queued() -> None:
+    registry = Registry()
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(
+            partial(serve_metrics, registry, 0, request_timeout=0.2, max_connections=2)
+        )
+        idle = [await trio.open_tcp_stream("127.0.0.1", port) for _ in range(2)]
+        with trio.fail_after(10):
+            # Both slots are held by silent clients: a third connection is closed at once.
+            extra = await trio.open_tcp_stream("127.0.0.1", port)
+            assert await extra.receive_some(1024) == b""
+            for stream in idle:  # the silent ones are dropped once their time is up
+                assert await stream.receive_some(1024) == b""
+            async with httpx.AsyncClient() as client:
+                ok = await client.get(f"http://127.0.0.1:{port}/metrics")
+        for stream in [*idle, extra]:
+            await stream.aclose()
+        nursery.cancel_scope.cancel()
+    assert ok.status_code == 200
+    rejected = {
+        labels["reason"]: value
+        for name, labels, value in _families(ok.text)["arbees_metrics_requests_rejected"]
+        if name.endswith("_total")
+    }
+    assert rejected == {"busy": 1.0, "timeout": 2.0}
+
+
 def test_metrics_address_comes_from_metrics_addr(monkeypatch: pytest.MonkeyPatch) -> None:
     def parse(*argv: str) -> argparse.Namespace:
         parser = argparse.ArgumentParser()

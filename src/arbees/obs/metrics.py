@@ -12,7 +12,8 @@ service's state without locks, and the server lives and dies with the service's 
 concurrently). It binds ``127.0.0.1`` unless told otherwise. Anything but a well-formed
 ``GET``/``HEAD`` of ``/metrics`` is rejected with a 4xx, counted in
 ``arbees_metrics_requests_rejected_total{reason}`` and logged (first of each reason at
-WARNING).
+WARNING); so are a client too slow to send its request (``timeout``) and connections beyond
+the ones served at once (``busy``), so a flood cannot pile up tasks.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ LATENCY_BUCKETS_US: Final = (50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000, 
 _MAX_REQUEST_BYTES: Final = 8192
 # Seconds a client gets to send its request and read the answer.
 _REQUEST_TIMEOUT: Final = 5.0
+# Scrapes served at once; a connection beyond this is closed at once (and counted).
+_MAX_CONNECTIONS: Final = 16
 
 
 class _Metric:
@@ -235,10 +238,12 @@ def _answer(registry: Registry, request: h11.Request) -> tuple[int, str, bytes, 
     return 200, content_type, encoder(registry.collector_registry), ""
 
 
-async def _handle(registry: Registry, rejected: _Rejections, stream: trio.SocketStream) -> None:
+async def _handle(
+    registry: Registry, rejected: _Rejections, stream: trio.SocketStream, limit_s: float
+) -> None:
     conn = h11.Connection(h11.SERVER, max_incomplete_event_size=_MAX_REQUEST_BYTES)
     try:
-        with trio.move_on_after(_REQUEST_TIMEOUT) as timer:
+        with trio.move_on_after(limit_s) as timer:
             try:
                 request = await _read_request(conn, stream)
             except h11.RemoteProtocolError as exc:
@@ -261,7 +266,7 @@ async def _handle(registry: Registry, rejected: _Rejections, stream: trio.Socket
                 await stream.send_all(conn.send(h11.Data(data=body)))
             await stream.send_all(conn.send(h11.EndOfMessage()))
         if timer.cancelled_caught:
-            rejected("timeout", f"no complete request/answer within {_REQUEST_TIMEOUT} s")
+            rejected("timeout", f"no complete request/answer within {limit_s} s")
     except (trio.BrokenResourceError, trio.ClosedResourceError, h11.LocalProtocolError) as exc:
         log.debug("metrics endpoint: connection ended early: %s", type(exc).__name__)
     finally:
@@ -273,6 +278,8 @@ async def serve_metrics(
     port: int,
     host: str = "127.0.0.1",
     *,
+    request_timeout: float = _REQUEST_TIMEOUT,
+    max_connections: int = _MAX_CONNECTIONS,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``GET /metrics`` on ``host:port`` until cancelled; ``started()`` reports the port.
@@ -281,12 +288,22 @@ async def serve_metrics(
     ``0.0.0.0`` on purpose (``METRICS_ADDR``).
     """
     rejected = _Rejections(registry)
+    slots = trio.CapacityLimiter(max_connections)
     listeners = await trio.open_tcp_listeners(port, host=host)
     bound = listeners[0].socket.getsockname()[1]
     log.info("metrics on http://%s:%d/metrics", host, bound)
     task_status.started(bound)
 
     async def handler(stream: trio.SocketStream) -> None:
-        await _handle(registry, rejected, stream)
+        try:
+            slots.acquire_nowait()
+        except trio.WouldBlock:
+            rejected("busy", f"more than {max_connections} connections at once")
+            await trio.aclose_forcefully(stream)
+            return
+        try:
+            await _handle(registry, rejected, stream, request_timeout)
+        finally:
+            slots.release()
 
     await trio.serve_listeners(handler, listeners)
