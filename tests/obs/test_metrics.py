@@ -38,6 +38,20 @@ def test_exposition_is_valid_and_escapes_hostile_label_values() -> None:
     assert "metric_injected" not in _families(text)
 
 
+def test_a_failing_gauge_callback_skips_that_gauge_only(caplog: pytest.LogCaptureFixture) -> None:
+    registry = Registry()
+    registry.gauge("broken", "reads a feed that is gone", read=lambda: 1 / 0)
+    registry.gauge("fine", "still here", read=lambda: 2.0)
+    first = registry.render()
+    second = registry.render()
+    assert "arbees_fine 2.0" in first
+    assert "arbees_broken" not in first
+    assert registry.collect_errors == 2
+    assert second == first
+    warnings = [r for r in caplog.records if "arbees_broken" in r.getMessage()]
+    assert len(warnings) == 1  # logged once, counted every time
+
+
 def test_counter_names_must_end_in_total() -> None:
     # The format appends _total to a counter's samples: the name would silently change.
     with pytest.raises(ValueError, match="_total"):

@@ -145,6 +145,8 @@ class Registry(Collector):
     def __init__(self, prefix: str = "arbees_") -> None:
         self.prefix = prefix
         self._metrics: dict[str, _Metric] = {}
+        self._broken: set[str] = set()  # metrics whose collection failed (logged once each)
+        self.collect_errors = 0
         self.collector_registry = CollectorRegistry(auto_describe=False)
         self.collector_registry.register(self)
 
@@ -181,7 +183,19 @@ class Registry(Collector):
         return h
 
     def collect(self) -> Iterable[Metric]:
-        return [metric.family() for metric in list(self._metrics.values())]
+        """Every metric's family; one whose ``read`` callback fails is left out of this
+        scrape (counted in ``collect_errors``, logged the first time), never failing the
+        scrape or the service."""
+        families: list[Metric] = []
+        for metric in list(self._metrics.values()):
+            try:
+                families.append(metric.family())
+            except Exception:
+                self.collect_errors += 1
+                if metric.name not in self._broken:
+                    self._broken.add(metric.name)
+                    log.warning("metric %s could not be collected", metric.name, exc_info=True)
+        return families
 
     def render(self) -> str:
         """The Prometheus text exposition format (0.0.4) of every metric."""
