@@ -12,7 +12,9 @@
 # The Kalshi PEM is yours to copy (KALSHI_PRIVATE_KEY_FILE, default
 # deploy/secrets/kalshi_private_key.pem).
 #
-# Files are mode 0600 in a 0700 directory. The arbees containers run as uid 10001 and read
+# Files are mode 0600 in a mode 0711 directory (others may reach a file they know the name
+# of, so `docker compose` run by a non-root user can find them, but cannot list or read
+# them). The arbees containers run as uid 10001 and read
 # the four Redis passwords, gluetun_api_key and the Kalshi PEM: run as root, this script
 # gives those files to uid 10001; otherwise it prints the command to do so.
 set -eu
@@ -21,7 +23,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 dir="${1:-$here/secrets}"
 umask 077
 mkdir -p "$dir"
-chmod 700 "$dir"
+chmod 711 "$dir"
 
 random_hex() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
 
