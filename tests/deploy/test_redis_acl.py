@@ -45,6 +45,9 @@ from arbees.obs.health import health_key, read_health, status_now
 from arbees.testing.redis_server import free_port
 
 ROLES = ("monitor", "shard", "orchestrator", "bot")
+# Test-only user that reads Redis's log of refused commands (never in the deployment).
+AUDITOR = "acl-auditor"
+AUDITOR_PASSWORD = secrets.token_hex(16)
 SCRIPT = DEPLOY / "redis" / "users-acl.sh"
 WAIT = 5.0
 
@@ -70,6 +73,16 @@ class AclRedis:
             protocol=2,
         )
 
+    def refusals(self, *, reset: bool = False) -> list[dict[str, object]]:
+        """Redis's ACL log: every command it refused (and forgets them with ``reset``)."""
+        with redis.Redis(
+            host="127.0.0.1", port=self.port, username=AUDITOR, password=AUDITOR_PASSWORD
+        ) as auditor:
+            if reset:
+                auditor.acl_log_reset()
+            entries: list[dict[str, object]] = auditor.acl_log()
+            return entries
+
 
 def _sample(kind: type[Message]) -> Message:
     return next(m for m in every_message() if isinstance(m, kind))
@@ -94,7 +107,8 @@ def acl_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AclRedis]:
     for role, password in passwords.items():
         (secrets_dir / f"redis_{role}_password").write_text(password + "\n")
     acl_text = _generate_acl(secrets_dir)
-    (root / "users.acl").write_text(acl_text)
+    auditor = f"user {AUDITOR} on >{AUDITOR_PASSWORD} resetchannels -@all +acl|log\n"
+    (root / "users.acl").write_text(acl_text + auditor)
     port = free_port()
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
@@ -162,6 +176,7 @@ async def test_every_role_does_its_services_bus_work(
     signal = _sample(ArbSignal)
     heartbeat = _sample(ShardHeartbeat)
     alert = _sample(SystemAlert)
+    acl_redis.refusals(reset=True)
     async with (
         open_redis_bus(urls["orchestrator"]) as orch,
         open_redis_bus(urls["monitor"]) as mon,
@@ -214,6 +229,8 @@ async def test_every_role_does_its_services_bus_work(
         for bus in (orch, mon, shard, bot):
             assert isinstance(bus, RedisBus)
             assert bus.stats.publish_failed == 0, "Redis refused a write this role needs"
+    # Nothing any bus did (connecting, subscribing, ...) was refused, even silently.
+    assert acl_redis.refusals() == []
 
 
 Denied = Callable[[redis.Redis], object]
@@ -279,10 +296,12 @@ NOBODY: list[tuple[str, Denied]] = [
 def test_each_role_is_denied_what_its_service_never_does(
     acl_redis: AclRedis, role: str, what: str, action: Denied
 ) -> None:
+    acl_redis.refusals(reset=True)
     with acl_redis.client(role) as client:
         assert client.ping()  # authenticated: the denial below is the ACL's, not a login's
         with pytest.raises(NoPermissionError):
             action(client)
+    assert [entry["username"] for entry in acl_redis.refusals()] == [role]
 
 
 @pytest.mark.parametrize("role", ["monitor", "shard", "orchestrator"])
