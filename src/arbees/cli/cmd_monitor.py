@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -12,7 +11,7 @@ import httpx
 import trio
 
 from arbees.bus import Bus
-from arbees.cli._common import add_service_options, env, env_float, env_int
+from arbees.cli._common import add_service_options, env, env_float, env_int, secret_environ
 from arbees.cli._run import run_service, secrets_from_env
 from arbees.cli._wiring import PolymarketFeedAdapter
 from arbees.egress import EgressSettings
@@ -94,7 +93,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     secrets_from_env("EGRESS_CHECK_API_KEY", "REDIS_PASSWORD")
     settings = EgressSettings.from_env(
-        os.environ, url=args.egress_url, interval=args.egress_interval
+        secret_environ(), url=args.egress_url, interval=args.egress_interval
     )
     config = FeedConfig(
         url=args.ws_url,

@@ -155,7 +155,7 @@ async def serve(
         trio.open_nursery() as nursery,
     ):
         if args.metrics_port is not None:
-            await nursery.start(serve_metrics, registry, args.metrics_port)
+            await nursery.start(serve_metrics, registry, args.metrics_port, args.metrics_addr)
         kalshi = KalshiRest(client, base_url=args.kalshi_rest_url, signer=signer)
         source = VenueGameSource(kalshi, client, gamma_url=args.gamma_url, series=series)
         orchestrator = Orchestrator(bus, source, config, registry=registry)
