@@ -17,7 +17,11 @@ Rejection policy (never a crash, never a silently wrong book, nothing valid lost
 
 * A frame that is not JSON (truncated, NaN literal, ...) and not a known text frame is
   counted (``invalid_frames``), logged and dropped. It cannot be attributed to a token, so
-  no book changes.
+  no book changes. So is a hostile one that makes the decoder itself fail (nesting deeper
+  than the recursion limit, a lone surrogate, an integer past Python's 4,300-digit limit):
+  :meth:`PolymarketProtocol.feed` is the one decode boundary and never raises
+  (:data:`~arbees.errors.HOSTILE_INPUT_ERRORS`). Decoding happens before any book is
+  touched, and every event is validated whole before it is applied.
 * An event with a bad value (price outside (0, 1), negative or malformed size, unknown
   side, non-digit id or timestamp) is rejected **for the tokens it touches**: none of its
   entries for that token are applied (no partial update), and that token's book is marked
@@ -41,7 +45,7 @@ from typing import Final
 import attrs
 import msgspec
 
-from arbees.errors import DecodeError
+from arbees.errors import HOSTILE_INPUT_ERRORS, DecodeError
 from arbees.money import Fixed
 from arbees.polymarket.book import TokenBook
 from arbees.polymarket.events import (
@@ -75,6 +79,7 @@ log = logging.getLogger(__name__)
 _LOG_FIRST: Final = 20
 _LOG_EVERY: Final = 1000
 _BOOK_EVENTS: Final = frozenset({"book", "price_change", "tick_size_change"})
+_MAX_BPS_DIGITS: Final = 5  # 10000 bps = 100 %
 
 
 @attrs.define
@@ -166,19 +171,29 @@ class PolymarketProtocol:
     # -- parsing --------------------------------------------------------------------------
 
     def feed(self, frame: str | bytes, recv_ns: int = 0) -> list[Event]:
-        """Apply one received frame; return the resulting events (possibly none)."""
+        """Apply one received frame; return the resulting events (possibly none).
+
+        Never raises on any input: this is the one decode boundary of the protocol.
+        """
         stats = self.stats
         stats.frames += 1
         out: list[Event] = []
         try:
-            decoded = DECODER.decode(frame)
-        except msgspec.ValidationError:
-            self._slow_path(frame, recv_ns, out)
-            return out
+            try:
+                decoded = DECODER.decode(frame)
+            except msgspec.ValidationError:
+                stats.slow_path += 1
+                raw = msgspec.json.decode(frame)
+                decoded = None
         except msgspec.DecodeError:
             self._not_json(frame)
             return out
-        if type(decoded) is list:
+        except HOSTILE_INPUT_ERRORS as exc:  # nested too deep, lone surrogate, ...
+            self._undecodable(frame, exc)
+            return out
+        if decoded is None:
+            self._slow_path(raw, recv_ns, out)
+        elif type(decoded) is list:
             for ev in decoded:
                 self._dispatch(ev, recv_ns, out)
         else:
@@ -193,19 +208,17 @@ class PolymarketProtocol:
         self.stats.invalid_frames += 1
         self._log("invalid frame (not JSON): %r", text[:80])
 
+    def _undecodable(self, frame: str | bytes, exc: Exception) -> None:
+        self.stats.invalid_frames += 1
+        self._log("invalid frame (%s, %d chars): %r", type(exc).__name__, len(frame), frame[:80])
+
     def _log(self, msg: str, *args: object) -> None:
         self._log_count += 1
         n = self._log_count
         if n <= _LOG_FIRST or n % _LOG_EVERY == 0:
             log.warning("polymarket: " + msg + " [rejection #%d]", *args, n)
 
-    def _slow_path(self, frame: str | bytes, recv_ns: int, out: list[Event]) -> None:
-        self.stats.slow_path += 1
-        try:
-            raw = msgspec.json.decode(frame)
-        except msgspec.DecodeError:  # pragma: no cover - typed decode would have said so
-            self._not_json(frame)
-            return
+    def _slow_path(self, raw: object, recv_ns: int, out: list[Event]) -> None:
         for item in raw if isinstance(raw, list) else [raw]:
             if not isinstance(item, dict):
                 self.stats.events += 1
@@ -215,7 +228,7 @@ class PolymarketProtocol:
                 ev = msgspec.convert(item, WsEvent)
             except msgspec.ValidationError as exc:
                 self.stats.events += 1
-                tokens = _tokens_of(item) if item.get("event_type") in _BOOK_EVENTS else ()
+                tokens = _tokens_of(item) if _is_book_event(item.get("event_type")) else ()
                 self._reject(f"bad event: {exc}", tokens, recv_ns, out)
                 continue
             self._dispatch(ev, recv_ns, out)
@@ -481,10 +494,11 @@ class PolymarketProtocol:
         if ev.side not in ("BUY", "SELL"):
             raise BadValue(f"side: {ev.side[:10]!r}")
         fee: int | None = None
-        if ev.fee_rate_bps:
-            if not (ev.fee_rate_bps.isascii() and ev.fee_rate_bps.isdigit()):
-                raise BadValue(f"fee_rate_bps: {ev.fee_rate_bps[:20]!r}")
-            fee = int(ev.fee_rate_bps)
+        bps = ev.fee_rate_bps
+        if bps:
+            if not (len(bps) <= _MAX_BPS_DIGITS and bps.isascii() and bps.isdigit()):
+                raise BadValue(f"fee_rate_bps: {bps[:20]!r}")
+            fee = int(bps)
         book = self.books.get(ev.asset_id)
         if book is not None:
             book.last_trade_price = price
@@ -532,6 +546,10 @@ class PolymarketProtocol:
             if book is not None:
                 book.clear("market resolved")
                 out.append(BookChanged(token, "market_resolved", ts, recv_ns))
+
+
+def _is_book_event(event_type: object) -> bool:
+    return type(event_type) is str and event_type in _BOOK_EVENTS
 
 
 def _event_tokens(ev: WsEvent) -> list[str]:
