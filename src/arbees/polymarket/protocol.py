@@ -47,6 +47,7 @@ import msgspec
 
 from arbees.errors import HOSTILE_INPUT_ERRORS, DecodeError
 from arbees.money import Fixed
+from arbees.obs.throttle import ThrottledLog
 from arbees.polymarket.book import TokenBook
 from arbees.polymarket.events import (
     BestBidAsk,
@@ -76,8 +77,6 @@ __all__ = ["TEXT_FRAMES", "PolymarketProtocol", "ProtocolStats", "is_token_id"]
 
 log = logging.getLogger(__name__)
 
-_LOG_FIRST: Final = 20
-_LOG_EVERY: Final = 1000
 _BOOK_EVENTS: Final = frozenset({"book", "price_change", "tick_size_change"})
 _MAX_BPS_DIGITS: Final = 5  # 10000 bps = 100 %
 
@@ -141,7 +140,7 @@ class PolymarketProtocol:
         self.stats = ProtocolStats()
         self.check_best = check_best
         self.create_on_book = create_on_book
-        self._log_count = 0
+        self._log = ThrottledLog(log, "rejection")
 
     # -- book management ------------------------------------------------------------------
 
@@ -206,17 +205,16 @@ class PolymarketProtocol:
             self.stats.text_frames += 1
             return
         self.stats.invalid_frames += 1
-        self._log("invalid frame (not JSON): %r", text[:80])
+        self._log("polymarket: invalid frame (not JSON): %r", text[:80])
 
     def _undecodable(self, frame: str | bytes, exc: Exception) -> None:
         self.stats.invalid_frames += 1
-        self._log("invalid frame (%s, %d chars): %r", type(exc).__name__, len(frame), frame[:80])
-
-    def _log(self, msg: str, *args: object) -> None:
-        self._log_count += 1
-        n = self._log_count
-        if n <= _LOG_FIRST or n % _LOG_EVERY == 0:
-            log.warning("polymarket: " + msg + " [rejection #%d]", *args, n)
+        self._log(
+            "polymarket: invalid frame (%s, %d chars): %r",
+            type(exc).__name__,
+            len(frame),
+            frame[:80],
+        )
 
     def _slow_path(self, raw: object, recv_ns: int, out: list[Event]) -> None:
         for item in raw if isinstance(raw, list) else [raw]:
@@ -242,7 +240,7 @@ class PolymarketProtocol:
                 book.mark_stale(f"rejected update: {why[:80]}")
                 out.append(BookChanged(token, "rejected", book.venue_ts_ms, recv_ns))
                 hit.append(token[:12])
-        self._log("rejected %s (books marked stale: %s)", why[:200], hit or "none")
+        self._log("polymarket: rejected %s (books marked stale: %s)", why[:200], hit or "none")
 
     def _dispatch(self, ev: WsEvent, recv_ns: int, out: list[Event]) -> None:
         self.stats.events += 1
@@ -313,7 +311,7 @@ class PolymarketProtocol:
         if book.crossed:
             self.stats.crossed += 1
             book.mark_stale("crossed snapshot")
-            self._log("crossed snapshot for %s…", token[:12])
+            self._log("polymarket: crossed snapshot for %s…", token[:12])
         out.append(BookChanged(token, "book", ts, recv_ns))
 
     def _price_change(self, ev: WsEvent, recv_ns: int, out: list[Event]) -> None:
@@ -449,7 +447,7 @@ class PolymarketProtocol:
             self.stats.mismatches += 1
             book.mark_stale("top of book disagrees with the venue's best_bid/best_ask")
             self._log(
-                "best bid/ask mismatch on %s…: local %s/%s venue %s/%s",
+                "polymarket: best bid/ask mismatch on %s…: local %s/%s venue %s/%s",
                 book.token[:12],
                 book.best_bid,
                 book.best_ask,
