@@ -287,3 +287,33 @@ def test_fuzz_rejections_are_counted_and_leave_every_level_alone(
     assert _levels(proto) == before
     assert proto.stats.books == 3
     assert proto.stats.price_changes == proto.stats.legacy_price_changes == 0
+
+
+@pytest.mark.parametrize(
+    ("bids", "asks"),
+    [
+        ([("0.40", "10"), ("0.4", "3")], []),  # same price spelled twice
+        ([("0.40", "10")], [("0.6", "0"), ("0.60", "7")]),  # even with a zero size
+    ],
+)
+def test_a_snapshot_with_a_duplicated_level_is_rejected(
+    bids: list[tuple[str, str]], asks: list[tuple[str, str]]
+) -> None:
+    # Which size is right is unknowable: keeping the last one was a silently wrong book.
+    proto = _ready()
+    before = _levels(proto)
+    frame = json.dumps(
+        {
+            "event_type": "book",
+            "asset_id": PC_A,
+            "bids": [{"price": p, "size": s} for p, s in bids],
+            "asks": [{"price": p, "size": s} for p, s in asks],
+            "timestamp": "9",
+        }
+    )
+    [event] = proto.feed(frame)
+    assert isinstance(event, BookChanged)
+    assert event.kind == "rejected"
+    assert proto.stats.rejected == 1
+    assert proto.books[PC_A].stale
+    assert _levels(proto) == before

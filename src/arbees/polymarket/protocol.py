@@ -23,9 +23,10 @@ Rejection policy (never a crash, never a silently wrong book, nothing valid lost
   (:data:`~arbees.errors.HOSTILE_INPUT_ERRORS`). Decoding happens before any book is
   touched, and every event is validated whole before it is applied.
 * An event with a bad value (price outside (0, 1), negative or malformed size, unknown
-  side, non-digit id or timestamp) is rejected **for the tokens it touches**: none of its
-  entries for that token are applied (no partial update), and that token's book is marked
-  stale until its next ``book`` snapshot, since the venue's state moved on without us.
+  side, non-digit id or timestamp, a snapshot listing one price twice) is rejected **for
+  the tokens it touches**: none of its entries for that token are applied (no partial
+  update), and that token's book is marked stale until its next ``book`` snapshot, since
+  the venue's state moved on without us.
   Entries for *other* tokens in the same ``price_change`` are valid and applied. The
   rejection is counted (``rejected``), logged, and surfaced as a ``BookChanged(kind=
   "rejected")`` so a consumer sees the stale view.
@@ -71,7 +72,7 @@ from arbees.polymarket.values import (
     sizes,
 )
 from arbees.polymarket.values import size as parse_size
-from arbees.polymarket.wire import DECODER, WsChange, WsEvent
+from arbees.polymarket.wire import DECODER, WsChange, WsEvent, WsLevel
 
 __all__ = ["TEXT_FRAMES", "PolymarketProtocol", "ProtocolStats", "is_token_id"]
 
@@ -282,18 +283,8 @@ class PolymarketProtocol:
                 self.stats.unknown_asset += 1
                 return
         ts = epoch_ms(ev.timestamp)
-        bids: dict[Fixed, Fixed] = {}
-        asks: dict[Fixed, Fixed] = {}
-        for lvl in ev.bids or ():
-            size = parse_size(lvl.size, "bids.size")
-            price = level_price(lvl.price, "bids.price")
-            if size:
-                bids[price] = size
-        for lvl in ev.asks or ():
-            size = parse_size(lvl.size, "asks.size")
-            price = level_price(lvl.price, "asks.price")
-            if size:
-                asks[price] = size
+        bids = _snapshot_side(ev.bids, "bids")
+        asks = _snapshot_side(ev.asks, "asks")
         tick = optional_fixed(ev.tick_size, "tick_size")
         last = optional_fixed(ev.last_trade_price, "last_trade_price")
         if book is None:
@@ -544,6 +535,34 @@ class PolymarketProtocol:
             if book is not None:
                 book.clear("market resolved")
                 out.append(BookChanged(token, "market_resolved", ts, recv_ns))
+
+
+def _snapshot_side(levels: list[WsLevel] | None, side: str) -> dict[Fixed, Fixed]:
+    """One side of a ``book`` snapshot as ``{price: size}`` without its zero sizes.
+
+    A price listed twice (however spelled) is rejected: which size is right is unknowable.
+    """
+    out: dict[Fixed, Fixed] = {}
+    if not levels:
+        return out
+    size_field, price_field = _FIELDS[side]
+    prices, size_cache = level_prices, sizes
+    for lvl in levels:
+        size = size_cache.get(lvl.size)
+        if size is None:
+            size = parse_size(lvl.size, size_field)
+        price = prices.get(lvl.price)
+        if price is None:
+            price = level_price(lvl.price, price_field)
+        out[price] = size
+    if len(out) != len(levels):
+        raise BadValue(f"{side}: a price level is listed twice")
+    if 0 in out.values():
+        return {p: q for p, q in out.items() if q}
+    return out
+
+
+_FIELDS: Final = {"bids": ("bids.size", "bids.price"), "asks": ("asks.size", "asks.price")}
 
 
 def _is_book_event(event_type: object) -> bool:
