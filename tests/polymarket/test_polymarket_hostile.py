@@ -9,6 +9,7 @@ rejected leaves every level of every book exactly as it was.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -317,3 +318,15 @@ def test_a_snapshot_with_a_duplicated_level_is_rejected(
     assert proto.stats.rejected == 1
     assert proto.books[PC_A].stale
     assert _levels(proto) == before
+
+
+def test_a_flood_of_garbage_is_counted_in_full_but_logged_sparingly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    proto = _ready()
+    with caplog.at_level(logging.WARNING, logger="arbees.polymarket.protocol"):
+        for _ in range(3000):
+            proto.feed(CRASHERS["deep array"])
+    assert proto.stats.invalid_frames == 3000
+    assert 20 <= len(caplog.records) <= 23  # the first 20, then one in 1000
+    assert "#3000" in caplog.records[-1].getMessage()

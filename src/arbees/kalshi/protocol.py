@@ -16,6 +16,13 @@ the wire is decided here, synchronously and testably:
 - a ``ticker`` frame is a free cross-check of the book: a mismatch marks it stale until a
   snapshot (requested at once) replaces it.
 
+Hostile input never escapes :meth:`KalshiProtocol.receive`, the one decode boundary:
+bytes that are not JSON or that make the decoder itself fail (nesting past the recursion
+limit, a lone surrogate, a >4,300-digit integer) are counted in ``stats.rejected`` and
+logged (throttled) before any state is touched; a malformed frame of a known type is
+rejected the same way and treated as a gap on its sid. Values are validated before a book
+changes (timestamps are 0..10**16 ms, counts below 10**15 contracts).
+
 The ``orderbook_delta`` path (decode → seq check → book update → event) is the hot path;
 keep it free of allocations beyond the decoded struct and one event.
 """
