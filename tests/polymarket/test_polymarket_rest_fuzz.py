@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arbees.errors import DecodeError
+from arbees.errors import DecodeError, NotFoundError
 from arbees.polymarket.models import RestBook, parse_rest_book
 from arbees.polymarket.rest import PolymarketRest, RestConfig
 
@@ -102,3 +103,15 @@ def test_books_call_raises_only_decode_error_on_any_body(body: bytes) -> None:
                 _well_formed(book)
 
     trio.run(call)
+
+
+async def test_a_hostile_error_body_still_gives_the_http_error() -> None:
+    # The error text of a 404/400 is read from its JSON body; that read let a
+    # RecursionError replace the NotFoundError.
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, content=_nest(100_000))
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        rest = PolymarketRest(client, RestConfig(clob_url="http://clob.test", retries=0))
+        with pytest.raises(NotFoundError):
+            await rest.book(TOKEN)

@@ -247,7 +247,7 @@ class PolymarketRest:
 def _error_text(resp: httpx.Response) -> str:
     try:
         body = resp.json()
-    except ValueError:
+    except HOSTILE_INPUT_ERRORS:
         return resp.text[:100]
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, str):
