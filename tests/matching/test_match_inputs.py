@@ -277,6 +277,13 @@ GAMMA_REJECTS = [
     ("token not decimal", lambda e, m: m.update(clobTokenIds='["0xab", "12"]'), Reason.MALFORMED),
     ("outcomes garbage", lambda e, m: m.update(outcomes="[Thunder"), Reason.MALFORMED),
     ("outcomes not list", lambda e, m: m.update(outcomes='{"a": 1}'), Reason.MALFORMED),
+    # json.loads raised RecursionError (not a ValueError) out of the matcher
+    ("outcomes nested deep", lambda e, m: m.update(outcomes="[" * 100_000), Reason.MALFORMED),
+    (
+        "tokens huge integer",
+        lambda e, m: m.update(clobTokenIds="[" + "7" * 5000 + "]"),
+        Reason.MALFORMED,
+    ),
     ("three outcomes", lambda e, m: m.update(outcomes='["A", "B", "Draw"]'), Reason.NOT_MONEYLINE),
     ("closed", lambda e, m: m.update(closed=True), Reason.CLOSED),
     ("no condition id", lambda e, m: m.pop("conditionId"), Reason.MALFORMED),

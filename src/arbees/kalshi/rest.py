@@ -19,7 +19,14 @@ from urllib.parse import urlsplit
 import httpx
 import trio
 
-from arbees.errors import AuthError, DecodeError, NotFoundError, RateLimitedError, VenueError
+from arbees.errors import (
+    HOSTILE_INPUT_ERRORS,
+    AuthError,
+    DecodeError,
+    NotFoundError,
+    RateLimitedError,
+    VenueError,
+)
 from arbees.kalshi.auth import KalshiSigner
 from arbees.kalshi.models import Event, KalshiOrderbook, Market, Series, parse_orderbook
 
@@ -137,8 +144,10 @@ class KalshiRest:
                 raise VenueError(f"Kalshi GET {route}: HTTP {resp.status_code}")
             try:
                 body = resp.json()
-            except ValueError:
-                raise DecodeError(f"GET {route}: response is not JSON") from None
+            except HOSTILE_INPUT_ERRORS as exc:  # not JSON, nested too deep, huge integer
+                raise DecodeError(
+                    f"GET {route}: response is not JSON ({type(exc).__name__})"
+                ) from None
             if not isinstance(body, dict):
                 raise DecodeError(f"GET {route}: expected a JSON object")
             return body

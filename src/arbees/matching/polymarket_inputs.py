@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
-from arbees.errors import DecodeError
+from arbees.errors import HOSTILE_INPUT_ERRORS, DecodeError
 from arbees.matching.model import (
     PolymarketFees,
     PolymarketGame,
@@ -99,7 +99,7 @@ def _json_list(market: Mapping[str, Any], key: str) -> list[Any] | None:
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
-        except ValueError as exc:
+        except HOSTILE_INPUT_ERRORS as exc:  # not JSON, nested too deep, huge integer
             raise _Reject(Reason.MALFORMED, f"{key} is not a JSON array: {raw[:80]!r}") from exc
     if not isinstance(raw, list):
         raise _Reject(Reason.MALFORMED, f"{key} is not an array: {type(raw).__name__}")

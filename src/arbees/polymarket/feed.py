@@ -51,7 +51,13 @@ from arbees.polymarket.events import BookChanged, Event
 from arbees.polymarket.feed_shard import FeedShard
 from arbees.polymarket.protocol import PolymarketProtocol, is_token_id
 from arbees.polymarket.wire import update_frame
-from arbees.wsdriver import Backoff, Message, WsDriver
+from arbees.wsdriver import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_MESSAGE_QUEUE_SIZE,
+    Backoff,
+    Message,
+    WsDriver,
+)
 
 __all__ = [
     "DEFAULT_WS_URL",
@@ -87,6 +93,9 @@ class FeedConfig:
         custom_features: ask for ``best_bid_ask`` / ``new_market`` / ``market_resolved``.
         proxy: optional HTTP CONNECT proxy ``http://[user:pass@]host:port`` (redacted).
         connect_timeout: bound on connect + subscribe.
+        max_message_size: larger WebSocket messages drop the connection (counted in each
+            shard driver's ``oversized``, logged, reconnected).
+        message_queue_size: messages a connection may buffer ahead of the parser.
     """
 
     url: str = DEFAULT_WS_URL
@@ -101,6 +110,8 @@ class FeedConfig:
     custom_features: bool = False
     proxy: str | None = attrs.field(default=None, repr=lambda p: "None" if p is None else "***")
     connect_timeout: float = 10.0
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
+    message_queue_size: int = DEFAULT_MESSAGE_QUEUE_SIZE
 
     def __attrs_post_init__(self) -> None:
         if not 1 <= self.tokens_per_socket <= MAX_ASSETS_PER_SOCKET:

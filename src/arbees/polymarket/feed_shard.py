@@ -64,6 +64,8 @@ class FeedShard:
                 is_data=_is_data,
                 backoff=cfg.backoff,
                 connect_timeout=cfg.connect_timeout,
+                max_message_size=cfg.max_message_size,
+                message_queue_size=cfg.message_queue_size,
                 name=f"polymarket-ws-{index}",
             ),
             on_message=feed._on_frame,

@@ -25,7 +25,14 @@ import trio
 
 from arbees import __version__
 from arbees.config import redact_url
-from arbees.errors import AuthError, DecodeError, NotFoundError, RateLimitedError, VenueError
+from arbees.errors import (
+    HOSTILE_INPUT_ERRORS,
+    AuthError,
+    DecodeError,
+    NotFoundError,
+    RateLimitedError,
+    VenueError,
+)
 from arbees.polymarket.models import (
     GammaEvent,
     GammaMarket,
@@ -221,8 +228,10 @@ class PolymarketRest:
                 raise VenueError(f"{method} {redact_url(url)}: HTTP {status} ({_error_text(resp)})")
             try:
                 return json.loads(resp.content, parse_float=Decimal)
-            except ValueError:
-                raise DecodeError(f"{redact_url(url)}: body is not JSON") from None
+            except HOSTILE_INPUT_ERRORS as exc:  # not JSON, nested too deep, huge integer
+                raise DecodeError(
+                    f"{redact_url(url)}: body is not JSON ({type(exc).__name__})"
+                ) from None
         message = f"{method} {redact_url(url)}: gave up after {cfg.retries + 1} attempts ({last})"
         if rate_limited:
             raise RateLimitedError(message)
@@ -238,7 +247,7 @@ class PolymarketRest:
 def _error_text(resp: httpx.Response) -> str:
     try:
         body = resp.json()
-    except ValueError:
+    except HOSTILE_INPUT_ERRORS:
         return resp.text[:100]
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, str):
