@@ -20,6 +20,7 @@ from arbees.errors import ConfigError
 from arbees.obs.metrics import Registry
 from arbees.polymarket.audit import AuditConfig, AuditStats
 from arbees.polymarket.feed import DEFAULT_WS_URL, FeedConfig, PolymarketFeed
+from arbees.polymarket.protocol import is_token_id
 from arbees.polymarket.rest import DEFAULT_CLOB_URL, USER_AGENT, PolymarketRest, RestConfig
 from arbees.services.monitor import PolymarketMonitor
 
@@ -78,6 +79,13 @@ def register(sub: Any) -> None:
         help="tokens per WebSocket connection, at most 500 (env POLYMARKET_TOKENS_PER_SOCKET)",
     )
     p.add_argument(
+        "--max-tokens",
+        type=int,
+        default=env_int("MONITOR_MAX_TOKENS", 2000),
+        help="tokens streamed at most; further assignments are refused and alerted "
+        "(env MONITOR_MAX_TOKENS)",
+    )
+    p.add_argument(
         "--silence-timeout",
         type=float,
         default=env_float("POLYMARKET_SILENCE_TIMEOUT", 60.0),
@@ -126,7 +134,14 @@ def run(args: argparse.Namespace) -> int:
                     audit_stats=audit_stats,
                 )
 
-            monitor = PolymarketMonitor(bus, feed_factory, guard, instance=args.instance)
+            monitor = PolymarketMonitor(
+                bus,
+                feed_factory,
+                guard,
+                instance=args.instance,
+                accepts=is_token_id,
+                max_tokens=args.max_tokens,
+            )
             registry.gauge("monitor_audit_invalidated", "books distrusted by the REST audit",
                            read=lambda: audit_stats.invalidated)  # fmt: skip
             registry.gauge("monitor_audit_failures", "failed REST audit requests",
