@@ -39,7 +39,6 @@ from arbees.money import Fixed
 from arbees.polymarket.audit import AuditConfig
 from arbees.polymarket.feed import DEFAULT_WS_URL as POLYMARKET_WS_URL
 from arbees.polymarket.feed import FeedConfig
-from arbees.polymarket.protocol import is_token_id
 from arbees.polymarket.rest import DEFAULT_CLOB_URL as CLOB_URL
 from arbees.polymarket.rest import DEFAULT_GAMMA_URL as GAMMA_URL
 from arbees.polymarket.rest import USER_AGENT, PolymarketRest, RestConfig
@@ -195,7 +194,6 @@ async def run_monitor(
             guard,
             instance=instance,
             heartbeat_interval=heartbeat_interval,
-            accepts=is_token_id,
         )
         async with trio.open_nursery() as nursery:
             await nursery.start(monitor.run)

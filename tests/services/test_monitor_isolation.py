@@ -26,7 +26,6 @@ from arbees.messages import (
     PolymarketPriceUpdate,
     SystemAlert,
 )
-from arbees.polymarket import is_token_id
 from arbees.polymarket.feed import FeedConfig
 from arbees.services.monitor import PolymarketMonitor
 from arbees.testing.fake_polymarket import FakePolymarket
@@ -152,9 +151,19 @@ async def test_poisoned_stored_assignment_next_to_a_valid_one(bus_url: str) -> N
         assert r.seen.kinds().count("ASSIGNMENT_REJECTED") == 1
 
 
+async def test_without_a_token_check_the_feed_judges_each_token_at_start() -> None:
+    """``accepts=None``: the feed's refusal of one stored token drops only that token."""
+    async with monitor_rig("memory://", [assignment(GOOD), assignment(BAD)], accepts=None) as r:
+        await wait_for(lambda: r.seen.streamed(GOOD))
+        await wait_for(lambda: "ASSIGNMENT_REJECTED" in r.seen.kinds())
+        assert set(r.monitor.tokens) == {GOOD}
+        assert r.monitor.stats.rejected_assignments == 1
+        assert r.monitor.healthy
+
+
 async def test_a_token_check_refuses_bad_tokens_on_arrival() -> None:
-    """With the venue's own token check, a bad token never reaches a feed at all."""
-    async with monitor_rig("memory://", [assignment(GOOD)], accepts=is_token_id) as r:
+    """With the venue's own token check (the default), a bad token never reaches a feed."""
+    async with monitor_rig("memory://", [assignment(GOOD)]) as r:
         await wait_for(lambda: r.seen.streamed(GOOD))
         for bad in (BAD, "", "12ab", "1" * 10_000):
             await r.bus.publish(Channel.MARKET_ASSIGNMENTS, assignment(bad))

@@ -20,7 +20,6 @@ from arbees.errors import ConfigError
 from arbees.obs.metrics import Registry
 from arbees.polymarket.audit import AuditConfig, AuditStats
 from arbees.polymarket.feed import DEFAULT_WS_URL, FeedConfig, PolymarketFeed
-from arbees.polymarket.protocol import is_token_id
 from arbees.polymarket.rest import DEFAULT_CLOB_URL, USER_AGENT, PolymarketRest, RestConfig
 from arbees.services.monitor import PolymarketMonitor
 
@@ -135,12 +134,7 @@ def run(args: argparse.Namespace) -> int:
                 )
 
             monitor = PolymarketMonitor(
-                bus,
-                feed_factory,
-                guard,
-                instance=args.instance,
-                accepts=is_token_id,
-                max_tokens=args.max_tokens,
+                bus, feed_factory, guard, instance=args.instance, max_tokens=args.max_tokens
             )
             registry.gauge("monitor_audit_invalidated", "books distrusted by the REST audit",
                            read=lambda: audit_stats.invalidated)  # fmt: skip

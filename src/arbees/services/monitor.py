@@ -35,6 +35,7 @@ from arbees.book import BookView, mirror_levels
 from arbees.bus.base import Bus
 from arbees.egress import EgressGuard, EgressState, run_while_verified
 from arbees.errors import ArbeesError
+from arbees.identifiers import is_token_id
 from arbees.messages import (
     LATEST_PRICES_HASH,
     TOKEN_ASSIGNMENTS_HASH,
@@ -136,9 +137,10 @@ class PolymarketMonitor:
         instance: this instance's id for health (host name by default in the CLI).
         heartbeat_interval: seconds between health heartbeats.
         depth: ask levels carried per side in each price update.
-        accepts: the venue's check of a token id (the CLI passes Polymarket's); a token it
-            refuses is rejected on arrival, before any feed sees it. Without it, a token
-            the feed itself refuses is found and dropped when the feed is built.
+        accepts: the check of a token id (by default the one the Polymarket feed applies);
+            a token it refuses is rejected on arrival, before any feed sees it. With
+            ``None``, a token the feed itself refuses is found and dropped when the feed is
+            built.
         max_tokens: tokens streamed at most (and so sockets); further assignments are
             refused, counted and alerted once, the tokens already held keep streaming.
     """
@@ -152,7 +154,7 @@ class PolymarketMonitor:
         instance: str = "monitor",
         heartbeat_interval: float = 1.0,
         depth: int = 5,
-        accepts: Callable[[str], bool] | None = None,
+        accepts: Callable[[str], bool] | None = is_token_id,
         max_tokens: int = 2000,
     ) -> None:
         if max_tokens < 1:
