@@ -168,3 +168,45 @@ async def test_a_retired_game_leaves_the_hashes_before_its_unassign_goes_out() -
     retired = [stored for game, stored in bus.still_stored if game == gone]
     assert retired, "no unassign was published for the retired game"
     assert not any(retired), "the unassign went out while the game was still stored"
+
+
+async def test_one_heartbeat_listing_thousands_of_games_triggers_bounded_unassigns() -> None:
+    """A forged heartbeat naming 5,000 games it does not own: a bounded number of publishes."""
+    bus = MemoryBus()
+    async with trio.open_nursery() as nursery:
+        observer = Observer(bus)
+        await nursery.start(observer.run)
+        # No repeat of a sent stray unassign within the (here unreachable) republish interval.
+        config = attrs.evolve(QUICK, republish_interval=3600.0)
+        async with open_orchestrator(bus, StaticGameSource(make_inputs(range(2))), config) as orch:
+            owner = FakeShard(bus, "s1")
+            await nursery.start(owner.run)
+            await wait_for(lambda: len(owner.games) == 2, 2)
+            cap = config.max_strays_per_heartbeat
+            forged = ShardHeartbeat(
+                "rogue", 1, games=tuple(f"GHOST-{i}" for i in range(5000)), healthy=True
+            )
+            await bus.publish(Channel.SHARD_HEARTBEATS, forged)
+            await wait_for(lambda: orch.stats.stray_unassigns == cap, 2)
+            for _ in range(5):  # more rounds: nothing further to send for that message
+                await orch.reconcile()
+            assert orch.stats.stray_unassigns == cap
+            assert orch.stats.strays_deferred == 5000 - cap
+            # Repeating it: each message costs at most `cap` more, never its 5,000 games.
+            for _ in range(9):
+                await bus.publish(Channel.SHARD_HEARTBEATS, forged)
+            await wait_for(lambda: orch.stats.heartbeats >= 11, 2)
+            for _ in range(5):
+                await orch.reconcile()
+
+            def unassigns() -> list[MarketAssignment]:
+                # (a forged shard id also joins as a shard and may be given games: not counted)
+                return [
+                    m for m in observer.messages if m.shard_id == "rogue" and m.action == "unassign"
+                ]
+
+            await wait_for(lambda: len(unassigns()) == orch.stats.stray_unassigns, 2)
+            assert orch.stats.stray_unassigns <= 10 * cap
+            assert len({m.game_id for m in unassigns()}) == len(unassigns())  # no repeats
+        assert observer.violations == []
+        nursery.cancel_scope.cancel()
