@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import attrs
 import trio
 from orch_fixtures import make_inputs
@@ -11,6 +13,7 @@ from arbees.bus import MemoryBus
 from arbees.errors import VenueError
 from arbees.messages import (
     GAME_ASSIGNMENTS_HASH,
+    TOKEN_ASSIGNMENTS_HASH,
     Channel,
     MarketAssignment,
     Message,
@@ -18,8 +21,8 @@ from arbees.messages import (
     SystemAlert,
 )
 from arbees.obs.metrics import Registry
-from arbees.services.discovery import StaticGameSource
-from arbees.services.orchestrator import open_orchestrator
+from arbees.services.discovery import StaticGameSource, discover_games
+from arbees.services.orchestrator import Orchestrator, open_orchestrator
 
 QUICK = attrs.evolve(FAST, settle_delay=0.0, discovery_interval=0.1)
 
@@ -210,3 +213,32 @@ async def test_one_heartbeat_listing_thousands_of_games_triggers_bounded_unassig
             assert len({m.game_id for m in unassigns()}) == len(unassigns())  # no repeats
         assert observer.violations == []
         nursery.cancel_scope.cancel()
+
+
+async def test_poisoned_stored_games_are_dropped_on_restore_not_republished() -> None:
+    """A stored game with an unreadable fee or a token the feed refuses would be sent to
+    every shard and monitor on each republish, and survive Redis restarts: drop it."""
+    bus = MemoryBus()
+    found = discover_games(make_inputs(range(3)), start_window=timedelta(days=3650))
+    specs = dict(sorted(found.games.items()))
+    good, bad_fee, bad_token = specs
+    specs[bad_fee] = attrs.evolve(specs[bad_fee], poly_fee_rate="NaN")
+    legs = specs[bad_token].teams
+    specs[bad_token] = attrs.evolve(
+        specs[bad_token], teams=(attrs.evolve(legs[0], poly_token="9" * 100), legs[1])
+    )
+    for game, spec in specs.items():
+        await bus.hset(
+            GAME_ASSIGNMENTS_HASH,
+            game,
+            spec.shard_assignment("s1", action="assign", epoch=1, timestamp_ms=1),
+        )
+        for msg in spec.monitor_assignments("s1", action="assign", epoch=1, timestamp_ms=1):
+            await bus.hset(TOKEN_ASSIGNMENTS_HASH, msg.token_id, msg)
+    orch = Orchestrator(bus, StaticGameSource(make_inputs([])), QUICK)
+    await orch._load()
+    assert set(orch.games) == {good}
+    assert orch.stats.restored == 1
+    assert orch.stats.dropped_stored == 2 + 4  # two games and their four tokens
+    assert set(await bus.hgetall(GAME_ASSIGNMENTS_HASH)) == {good}
+    assert set(await bus.hgetall(TOKEN_ASSIGNMENTS_HASH)) == set(specs[good].tokens)

@@ -30,7 +30,8 @@ from functools import partial
 import trio
 
 from arbees.bus.base import Bus, Subscription
-from arbees.errors import BusError, DecodeError
+from arbees.errors import BusError, ConfigError, DecodeError
+from arbees.identifiers import is_token_id
 from arbees.messages import (
     GAME_ASSIGNMENTS_HASH,
     TOKEN_ASSIGNMENTS_HASH,
@@ -51,6 +52,7 @@ from arbees.services.orchestrator_config import (
     OrchestratorMetrics,
     OrchestratorStats,
 )
+from arbees.services.shard_engine import fees_for
 
 __all__ = ["Orchestrator", "OrchestratorConfig", "OrchestratorStats", "open_orchestrator"]
 
@@ -180,8 +182,13 @@ class Orchestrator:
                 continue
             try:
                 spec = GameSpec.from_assignment(msg, conditions[field])
-            except DecodeError as exc:
-                log.warning("stored assignment %s unusable: %s", field, exc)
+                # What a shard or the monitor would refuse is never restored and republished
+                # (it would also outlive every Redis restart): the next discovery rebuilds it.
+                fees_for(msg)
+                if not all(is_token_id(t) for t in spec.tokens):
+                    raise DecodeError("a token id the feed refuses", field="poly_token")
+            except (DecodeError, ConfigError) as exc:
+                log.warning("stored assignment %.100s unusable: %s", field, exc)
                 bad_games.append(field)
                 continue
             self.games[field] = spec
