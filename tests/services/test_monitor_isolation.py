@@ -149,6 +149,7 @@ async def test_poisoned_stored_assignment_next_to_a_valid_one(bus_url: str) -> N
         await wait_for(lambda: r.seen.streamed(GOOD_2))
         assert r.monitor.stats.rejected_assignments == 2
         assert r.seen.kinds().count("ASSIGNMENT_REJECTED") == 1
+        assert r.monitor.status().details["rejected"] == "2"
 
 
 async def test_without_a_token_check_the_feed_judges_each_token_at_start() -> None:

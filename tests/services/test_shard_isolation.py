@@ -235,3 +235,4 @@ async def test_shard_serves_the_valid_game_next_to_poisoned_ones() -> None:
                     await trio.sleep(0.01)
             assert shard.rejections.alerts_sent == 2
             assert shard.status().healthy
+            assert shard.status().details["rejected"] == "3"

@@ -153,6 +153,10 @@ def run(args: argparse.Namespace) -> int:
                            read=lambda: bus.stats.publish_failed)  # fmt: skip
             registry.gauge("monitor_stale_published", "updates published with stale=True",
                            read=lambda: monitor.stats.stale_published)  # fmt: skip
+            registry.gauge("monitor_rejected_assignments", "assignments refused",
+                           read=lambda: monitor.stats.rejected_assignments)  # fmt: skip
+            registry.gauge("monitor_refused_cap", "tokens refused at MONITOR_MAX_TOKENS",
+                           read=lambda: monitor.stats.refused_cap)  # fmt: skip
             _feed_gauges(registry, monitor)
             await monitor.run()
 

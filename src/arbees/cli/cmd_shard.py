@@ -152,6 +152,10 @@ def run(args: argparse.Namespace) -> int:
         registry.gauge("bus_dropped", "messages dropped from full subscriber buffers",
                        read=lambda: bus.stats.dropped)  # fmt: skip
         registry.gauge("bus_reconnects", "bus reconnections", read=lambda: bus.stats.reconnects)
+        registry.gauge("shard_rejected_assignments", "assignments refused (fees, cap, source)",
+                       read=lambda: shard.stats.rejected_assignments)  # fmt: skip
+        registry.gauge("shard_future_clamped", "heartbeats or quotes timed in the future",
+                       read=lambda: stats.future_clamped)  # fmt: skip
         await shard.run()
 
     return run_service(args, "shard", body)

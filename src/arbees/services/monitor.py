@@ -208,6 +208,7 @@ class PolymarketMonitor:
                 "tokens": str(len(self.tokens)),
                 "published": str(self.stats.published),
                 "stale_published": str(self.stats.stale_published),
+                "rejected": str(self.rejections.total),
                 "stream_id": self.stream_id,
                 "stream_seq": str(self._stream_seq),
             },

@@ -138,6 +138,7 @@ class GameShard:
                 "games": str(len(self.engine.games)),
                 "signals": str(self.stats.signals),
                 "open": str(len(self.engine.open_signals())),
+                "rejected": str(self.stats.rejected_assignments),
                 **({"paper_pnl": format_fixed(self.paper.ledger.pnl())} if self.paper else {}),
             },
         )
