@@ -5,11 +5,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import attrs
 import pytest
 import trio
 
+from arbees.book import Level
 from arbees.bus import MemoryBus
-from arbees.messages import LATEST_PRICES_HASH, Message, ServiceStatus, now_ms
+from arbees.messages import (
+    LATEST_PRICES_HASH,
+    Message,
+    PolymarketPriceUpdate,
+    ServiceStatus,
+    now_ms,
+)
+from arbees.money import ONE
+from arbees.services.quotes import MAX_QUOTE_LEVELS
 from arbees.services.sources import Alive, BusPolymarketSource, SourceItem
 from tests.services.test_bus_source import Harness, status, update
 
@@ -92,3 +102,38 @@ async def test_a_hash_entry_under_another_tokens_name_is_not_used(harness: Harne
     await harness.bus.hset(LATEST_PRICES_HASH, "77", update("1000", 0))  # poisoned entry
     await harness.source.add(["77"])
     assert harness.quotes() == []
+
+
+def _with_asks(yes: tuple[Level, ...], no: tuple[Level, ...] = ()) -> PolymarketPriceUpdate:
+    return attrs.evolve(update("1000", 0), yes_asks=yes, no_asks=no or update("1000", 0).no_asks)
+
+
+@pytest.mark.parametrize(
+    ("yes", "why"),
+    [
+        ((Level(500_000, ONE), Level(400_000, ONE)), "unsorted"),
+        ((Level(500_000, ONE), Level(500_000, ONE)), "duplicated"),
+        ((Level(500_000, 0),), "empty level"),
+        ((Level(0, ONE),), "price 0"),
+        ((Level(ONE, ONE),), "price 1"),
+        ((Level(-5, ONE),), "negative price"),
+    ],
+)
+async def test_a_malformed_ladder_makes_the_token_stale_never_a_wrong_book(
+    harness: Harness, yes: tuple[Level, ...], why: str
+) -> None:
+    harness.clear()
+    await harness.publish(_with_asks(yes))
+    (quote,) = harness.quotes()
+    assert quote.stale, why
+    assert quote.yes_asks == quote.no_asks == ()
+    assert harness.source.rejected_updates == 1
+
+
+async def test_a_huge_ladder_is_cut_to_the_depth_a_decision_uses(harness: Harness) -> None:
+    harness.clear()
+    ladder = tuple(Level(1 + i, ONE) for i in range(200_000))
+    await harness.publish(_with_asks(ladder))
+    (quote,) = harness.quotes()
+    assert not quote.stale
+    assert quote.yes_asks == ladder[:MAX_QUOTE_LEVELS]

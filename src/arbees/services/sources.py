@@ -25,7 +25,7 @@ from arbees.messages import (
     ServiceStatus,
 )
 from arbees.services.interfaces import InstrumentFeed
-from arbees.services.quotes import Quote, quote_from_price_update
+from arbees.services.quotes import Quote, checked_quote
 
 __all__ = ["Alive", "BusPolymarketSource", "FeedQuoteSource", "QuoteSource", "SourceItem"]
 
@@ -103,6 +103,7 @@ class BusPolymarketSource:
         self.max_skew_ms = max_skew_ms
         self.reloads = 0
         self.future_heartbeats = 0
+        self.rejected_updates = 0
         self._reload_pending = False
         self._last_reload = float("-inf")
         self.tokens: set[str] = set()
@@ -136,7 +137,7 @@ class BusPolymarketSource:
                         self._last_seq = seq
                     if message.token_id in self.tokens:
                         self.received += 1
-                        await out.send(quote_from_price_update(message, envelope.received_ns))
+                        await out.send(self._quote(message, envelope.received_ns))
                 elif isinstance(message, ServiceStatus) and message.service == "monitor":
                     if self.monitor_instance and message.instance != self.monitor_instance:
                         continue
@@ -220,7 +221,20 @@ class BusPolymarketSource:
             return
         for token, message in found.items():
             if isinstance(message, PolymarketPriceUpdate) and message.token_id == token:
-                await out.send(quote_from_price_update(message, now))
+                await out.send(self._quote(message, now))
+
+    def _quote(self, message: PolymarketPriceUpdate, received_ns: int) -> Quote:
+        quote, problem = checked_quote(message, received_ns)
+        if problem is not None:
+            self.rejected_updates += 1
+            if self.rejected_updates == 1 or self.rejected_updates % 1000 == 0:
+                log.warning(
+                    "distrusting a malformed Polymarket update for %.100s (%s; %d so far)",
+                    message.token_id,
+                    problem,
+                    self.rejected_updates,
+                )
+        return quote
 
 
 class FeedQuoteSource:
