@@ -236,3 +236,26 @@ async def test_shard_serves_the_valid_game_next_to_poisoned_ones() -> None:
             assert shard.rejections.alerts_sent == 2
             assert shard.status().healthy
             assert shard.status().details["rejected"] == "3"
+
+
+BAD_TEAMS: list[tuple[tuple[str, str], tuple[str, str]]] = [
+    (("KXA-1", "9" * 100), ("KXA-2", "444")),  # a token id the feed refuses
+    (("KXA-1", "abc"), ("KXA-2", "444")),
+    (("KXA-1", "333"), ("KXA-2", "333")),  # one token for both teams
+    (("", "333"), ("KXA-2", "444")),  # no Kalshi ticker
+    (("K" * 10_000, "333"), ("KXA-2", "444")),
+    (("KXA 1", "333"), ("KXA-2", "444")),
+    (("KXA-1", "333"), ("KXA-1", "444")),  # one ticker for both teams
+]
+
+
+@pytest.mark.parametrize("teams", BAD_TEAMS, ids=[str(i) for i in range(len(BAD_TEAMS))])
+def test_instruments_no_source_could_stream_refuse_the_game(
+    teams: tuple[tuple[str, str], tuple[str, str]],
+) -> None:
+    eng, _clock = engine()
+    legs = tuple(TeamLeg(f"NBA:T{i}", k, p) for i, (k, p) in enumerate(teams))
+    delta = eng.apply(second_game(teams=legs))
+    assert delta.rejected
+    assert delta.add_kalshi == delta.add_poly == ()
+    assert set(eng.games) == {"g1"}

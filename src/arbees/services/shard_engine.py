@@ -37,6 +37,7 @@ from arbees.arb import Combo, Opportunity, PairAsks, PairFees, find_opportunitie
 from arbees.book import Level
 from arbees.errors import ArbeesError, ConfigError
 from arbees.fees import KalshiFeeModel, PolymarketFeeModel
+from arbees.identifiers import is_token_id
 from arbees.messages import ArbSignal, MarketAssignment, SignalLeg, TeamLeg, now_ms
 from arbees.money import CENT, Fixed
 from arbees.services.quotes import Quote
@@ -157,6 +158,24 @@ def fees_for(assignment: MarketAssignment) -> PairFees:
         raise ConfigError(f"unusable fee ({type(exc).__name__})") from None
 
 
+_MAX_TICKER = 100
+
+
+def _check_instruments(teams: tuple[TeamLeg, ...]) -> None:
+    """Raise :class:`ConfigError` unless both teams have instruments a source can stream."""
+    tickers = [t.kalshi_ticker for t in teams]
+    tokens = [t.poly_token for t in teams]
+    for ticker in tickers:
+        printable = ticker.isascii() and ticker.isprintable() and " " not in ticker
+        if not (0 < len(ticker) <= _MAX_TICKER and printable):
+            raise ConfigError(f"not a Kalshi ticker: {ticker[:40]!r}")
+    for token in tokens:
+        if not is_token_id(token):
+            raise ConfigError(f"not a Polymarket token id: {token[:40]!r}")
+    if len(set(tickers)) != len(tickers) or len(set(tokens)) != len(tokens):
+        raise ConfigError("two teams share an instrument")
+
+
 class ShardEngine:
     """Keeps the latest quote of every watched instrument and decides signals.
 
@@ -223,6 +242,7 @@ class ShardEngine:
             return AssignmentDelta()  # an older assignment arriving late
         try:
             fees = fees_for(assignment)
+            _check_instruments(assignment.teams)
         except ConfigError as exc:
             # Never run a game on fees we cannot read (not even the previous ones: the
             # orchestrator says they changed).
