@@ -20,6 +20,9 @@ HEALTH_SERVICES = {"monitor", "shard", "orchestrator"}
 NOT_VARIABLES = {
     "NET_ADMIN",
     "POLYMARKET_MONITOR_UNHEALTHY",
+    "ASSIGNMENT_REJECTED",  # alert kinds
+    "MONITOR_TOKEN_CAP",
+    "SHARD_GAME_CAP",
     "HTTP_CONTROL_SERVER_AUTH_DEFAULT_ROLE",
 }
 
