@@ -259,3 +259,26 @@ def test_instruments_no_source_could_stream_refuse_the_game(
     assert delta.rejected
     assert delta.add_kalshi == delta.add_poly == ()
     assert set(eng.games) == {"g1"}
+
+
+async def test_shard_game_cap_alerts_once_and_keeps_the_running_game() -> None:
+    eng = ShardEngine("s1", max_age_ns=2 * SEC, max_games=1)
+    kalshi, poly = ScriptedSource("kalshi"), ScriptedSource("polymarket")
+    async with open_bus("memory://") as bus:
+        await bus.hset(GAME_ASSIGNMENTS_HASH, "g1", assignment())
+        async with (
+            bus.subscribe(Channel.SYSTEM_ALERTS) as alerts,
+            open_game_shard(bus, eng, kalshi, poly, heartbeat_interval=0.05) as shard,
+        ):
+            for i in range(3):
+                await bus.publish(Channel.MARKET_ASSIGNMENTS, second_game(game_id=f"x{i}"))
+            with trio.fail_after(5):
+                while shard.stats.rejected_assignments < 3:  # noqa: ASYNC110
+                    await trio.sleep(0.01)
+                alert = (await alerts.receive()).message
+            assert isinstance(alert, SystemAlert)
+            assert (alert.type, alert.severity) == ("SHARD_GAME_CAP", "critical")
+            assert shard.rejections.counts["SHARD_GAME_CAP"] == 3
+            assert shard.rejections.alerts_sent == 1
+            assert set(eng.games) == {"g1"}
+            assert poly.added == {"111", "222"}

@@ -62,6 +62,7 @@ class Rejections:
         self.alerts_sent = 0
         self._reported: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._windows: dict[str, tuple[float, int]] = {}
+        self._once: set[str] = set()
 
     @property
     def total(self) -> int:
@@ -85,6 +86,16 @@ class Rejections:
         log.warning("%s rejected %s", kind, text)
         if self._allow_alert(kind):
             await self.alert(kind, text, severity=severity, details={"key": short_key})
+
+    async def once(self, kind: str, text: str, *, severity: str = "critical") -> None:
+        """Count one refusal of ``kind``; log and alert only the first of the process (a
+        limit reached: the count tells the rest)."""
+        self.counts[kind] += 1
+        if kind in self._once:
+            return
+        self._once.add(kind)
+        log.error("%s: %s", kind, text)
+        await self.alert(kind, text, severity=severity, details=None)
 
     async def alert(
         self, kind: str, text: str, *, severity: str = "warning", details: dict[str, str] | None

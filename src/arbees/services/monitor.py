@@ -169,7 +169,6 @@ class PolymarketMonitor:
         self.max_tokens = max_tokens
         self.stats = MonitorStats()
         self.rejections = Rejections(bus, "polymarket_monitor")
-        self._cap_alerted = False
         self.tokens: dict[str, MarketAssignment] = {}
         self._feed: InstrumentFeed | None = None
         self._seq: dict[str, int] = {}
@@ -274,16 +273,11 @@ class PolymarketMonitor:
 
     async def _refuse_over_cap(self, token: str) -> None:
         self.stats.refused_cap += 1
-        self.rejections.counts["MONITOR_TOKEN_CAP"] += 1
-        if self._cap_alerted:
-            return
-        self._cap_alerted = True  # once per process: the count tells the rest
         text = (
             f"token cap reached: streaming {self.max_tokens} tokens, refusing more "
             f"(first refused {shorten(token)}); raise MONITOR_MAX_TOKENS or add a monitor"
         )
-        log.error(text)
-        await self._alert("MONITOR_TOKEN_CAP", text, severity="critical")
+        await self.rejections.once("MONITOR_TOKEN_CAP", text)
 
     async def _feed_call(self, op: str, tokens: list[str]) -> None:
         feed = self._feed

@@ -44,7 +44,7 @@ from arbees.money import format_fixed
 from arbees.obs.health import run_heartbeat
 from arbees.paper.trader import PaperTrader
 from arbees.services._assignments import apply_live, apply_stored
-from arbees.services._rejections import Rejections
+from arbees.services._rejections import Rejections, shorten
 from arbees.services.shard_engine import AssignmentDelta, ShardEngine
 from arbees.services.sources import Alive, QuoteSource, SourceItem
 
@@ -116,7 +116,6 @@ class GameShard:
         self.capacity = capacity
         self.stats = ShardStats()
         self.rejections = Rejections(bus, "shard")
-        self._cap_alerted = False
         self.started_ms = now_ms()
         self._running = False
 
@@ -212,16 +211,11 @@ class GameShard:
         if not delta.over_cap:
             await self.rejections.reject("ASSIGNMENT_REJECTED", game, delta.rejected)
             return
-        self.rejections.counts["SHARD_GAME_CAP"] += 1
-        if self._cap_alerted:
-            return
-        self._cap_alerted = True  # once per process: the count tells the rest
         text = (
-            f"game cap reached ({delta.rejected}): refusing {game} and further games; "
-            "raise SHARD_MAX_GAMES or add a shard"
+            f"game cap reached ({delta.rejected}): refusing {shorten(game)} and further "
+            "games; raise SHARD_MAX_GAMES or add a shard"
         )
-        log.error(text)
-        await self.rejections.alert("SHARD_GAME_CAP", text, severity="critical", details=None)
+        await self.rejections.once("SHARD_GAME_CAP", text)
 
     # -- quotes and signals ------------------------------------------------------------
 
