@@ -242,3 +242,32 @@ async def test_poisoned_stored_games_are_dropped_on_restore_not_republished() ->
     assert orch.stats.dropped_stored == 2 + 4  # two games and their four tokens
     assert set(await bus.hgetall(GAME_ASSIGNMENTS_HASH)) == {good}
     assert set(await bus.hgetall(TOKEN_ASSIGNMENTS_HASH)) == set(specs[good].tokens)
+
+
+async def test_forged_shard_ids_beyond_the_cap_are_refused() -> None:
+    """Each new shard id would take a share of the games: phantoms are capped."""
+    bus = MemoryBus()
+    config = attrs.evolve(QUICK, max_shards=3)
+    async with trio.open_nursery() as nursery:
+        observer = Observer(bus)
+        await nursery.start(observer.run)
+        async with (
+            bus.subscribe(Channel.SYSTEM_ALERTS) as alerts,
+            open_orchestrator(bus, StaticGameSource(make_inputs(range(6))), config) as orch,
+        ):
+            owner = FakeShard(bus, "s1")
+            await nursery.start(owner.run)
+            await wait_for(lambda: len(owner.games) == 6, 2)
+            for i in range(200):
+                await bus.publish(
+                    Channel.SHARD_HEARTBEATS, ShardHeartbeat(f"phantom-{i}", 1, healthy=True)
+                )
+            await wait_for(lambda: orch.stats.heartbeats_rejected >= 198, 2)
+            assert len(orch.shards) == 3
+            kinds: list[str] = []
+            with trio.fail_after(2):
+                while "ORCHESTRATOR_SHARD_CAP" not in kinds:
+                    alert = (await alerts.receive()).message
+                    assert isinstance(alert, SystemAlert)
+                    kinds.append(alert.type)
+        nursery.cancel_scope.cancel()

@@ -44,6 +44,7 @@ from arbees.messages import (
 )
 from arbees.obs.health import run_heartbeat
 from arbees.obs.metrics import Registry
+from arbees.services._rejections import Rejections, shorten
 from arbees.services.assignment import ShardTable, changes, rebalance
 from arbees.services.discovery import Discovery, GameSource, GameSpec, discover_games
 from arbees.services.orchestrator_config import (
@@ -88,6 +89,7 @@ class Orchestrator:
         self._pending: Discovery | None = None
         self._strays: set[tuple[str, str]] = set()
         self._stray_sent: dict[tuple[str, str], float] = {}
+        self._rejections = Rejections(bus, SERVICE)
         self._resend: set[str] = set()
         self._wake = trio.Event()
         self._settle_until = 0.0
@@ -269,6 +271,14 @@ class Orchestrator:
             if not isinstance(hb, ShardHeartbeat) or not hb.shard_id.strip():
                 self.stats.heartbeats_rejected += 1
                 log.warning("ignoring bad heartbeat: %.120r", hb)
+                continue
+            if hb.shard_id not in self.shards and len(self.shards) >= self.config.max_shards:
+                self.stats.heartbeats_rejected += 1
+                await self._rejections.once(
+                    "ORCHESTRATOR_SHARD_CAP",
+                    f"{self.config.max_shards} shards live: ignoring new shard "
+                    f"{shorten(hb.shard_id)} and further ones (raise the cap or find the source)",
+                )
                 continue
             self.stats.heartbeats += 1
             kind = self.shards.seen(

@@ -40,6 +40,8 @@ class OrchestratorConfig:
             thousands of games cannot trigger thousands of publishes.
         max_strays_per_round: stray unassigns published per reconcile round (the rest wait
             for the next rounds).
+        max_shards: live shards at most; heartbeats of further new shard ids are refused
+            (counted, alerted once), so forged ids cannot spread the games over phantoms.
     """
 
     discovery_interval: float = 300.0
@@ -53,6 +55,7 @@ class OrchestratorConfig:
     unhealthy_after_failures: int = 3
     max_strays_per_heartbeat: int = 16
     max_strays_per_round: int = 32
+    max_shards: int = 64
     instance: str = attrs.field(factory=default_instance)
 
 
@@ -71,7 +74,8 @@ class OrchestratorStats:
         unowned: games currently waiting for a shard.
         shards_live: live shards.
         heartbeats: heartbeats accepted.
-        heartbeats_rejected: heartbeats refused (empty shard id, wrong type).
+        heartbeats_rejected: heartbeats refused (empty shard id, wrong type, beyond
+            ``max_shards``).
         assigned: games given to a shard that had no owner.
         moves: games moved away from a live shard (rebalance).
         reassigned: games taken from a dead shard.
