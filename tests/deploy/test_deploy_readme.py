@@ -27,6 +27,10 @@ HEALTH_SERVICES = {"monitor", "shard", "orchestrator"}
 NOT_VARIABLES = {
     "NET_ADMIN",
     "POLYMARKET_MONITOR_UNHEALTHY",
+    "ASSIGNMENT_REJECTED",  # alert kinds
+    "MONITOR_TOKEN_CAP",
+    "SHARD_GAME_CAP",
+    "ORCHESTRATOR_SHARD_CAP",
     "HTTP_CONTROL_SERVER_AUTH_DEFAULT_ROLE",
     "REDISCLI_AUTH",  # redis-cli's own variable, set inside the container's shell
     "PYTHON_IMAGE",  # the Dockerfile's build argument

@@ -77,6 +77,13 @@ def register(sub: Any) -> None:
         help="tokens per WebSocket connection, at most 500 (env POLYMARKET_TOKENS_PER_SOCKET)",
     )
     p.add_argument(
+        "--max-tokens",
+        type=int,
+        default=env_int("MONITOR_MAX_TOKENS", 2000),
+        help="tokens streamed at most; further assignments are refused and alerted "
+        "(env MONITOR_MAX_TOKENS)",
+    )
+    p.add_argument(
         "--silence-timeout",
         type=float,
         default=env_float("POLYMARKET_SILENCE_TIMEOUT", 60.0),
@@ -125,7 +132,9 @@ def run(args: argparse.Namespace) -> int:
                     audit_stats=audit_stats,
                 )
 
-            monitor = PolymarketMonitor(bus, feed_factory, guard, instance=args.instance)
+            monitor = PolymarketMonitor(
+                bus, feed_factory, guard, instance=args.instance, max_tokens=args.max_tokens
+            )
             registry.gauge("monitor_audit_invalidated", "books distrusted by the REST audit",
                            read=lambda: audit_stats.invalidated)  # fmt: skip
             registry.gauge("monitor_audit_failures", "failed REST audit requests",
@@ -143,6 +152,10 @@ def run(args: argparse.Namespace) -> int:
                            read=lambda: bus.stats.publish_failed)  # fmt: skip
             registry.gauge("monitor_stale_published", "updates published with stale=True",
                            read=lambda: monitor.stats.stale_published)  # fmt: skip
+            registry.gauge("monitor_rejected_assignments", "assignments refused",
+                           read=lambda: monitor.stats.rejected_assignments)  # fmt: skip
+            registry.gauge("monitor_refused_cap", "tokens refused at MONITOR_MAX_TOKENS",
+                           read=lambda: monitor.stats.refused_cap)  # fmt: skip
             _feed_gauges(registry, monitor)
             await monitor.run()
 

@@ -76,6 +76,19 @@ def register(sub: Any) -> None:
         "(env MAX_PRICE_AGE_MS)",
     )
     p.add_argument(
+        "--max-quote-age-s",
+        type=float,
+        default=env_float("MAX_QUOTE_AGE_S", 600.0),
+        help="never use a quote older than this, whatever its source confirms "
+        "(env MAX_QUOTE_AGE_S)",
+    )
+    p.add_argument(
+        "--max-games",
+        type=int,
+        default=env_int("SHARD_MAX_GAMES", 1000),
+        help="games run at most; further assignments are refused and alerted (env SHARD_MAX_GAMES)",
+    )
+    p.add_argument(
         "--min-edge-cents",
         type=float,
         default=env_float("MIN_EDGE_CENTS", 0.0),
@@ -99,7 +112,11 @@ def run(args: argparse.Namespace) -> int:
 
     async def body(bus: Bus, nursery: trio.Nursery, registry: Registry) -> None:
         engine = ShardEngine(
-            args.shard_id, max_age_ns=args.max_price_age_ms * 1_000_000, min_edge=min_edge
+            args.shard_id,
+            max_age_ns=args.max_price_age_ms * 1_000_000,
+            max_quote_age_ns=int(args.max_quote_age_s * 1e9),
+            max_games=args.max_games,
+            min_edge=min_edge,
         )
         polymarket: QuoteSource
         if via_bus:
@@ -135,6 +152,10 @@ def run(args: argparse.Namespace) -> int:
         registry.gauge("bus_dropped", "messages dropped from full subscriber buffers",
                        read=lambda: bus.stats.dropped)  # fmt: skip
         registry.gauge("bus_reconnects", "bus reconnections", read=lambda: bus.stats.reconnects)
+        registry.gauge("shard_rejected_assignments", "assignments refused (fees, cap, source)",
+                       read=lambda: shard.stats.rejected_assignments)  # fmt: skip
+        registry.gauge("shard_future_clamped", "heartbeats or quotes timed in the future",
+                       read=lambda: stats.future_clamped)  # fmt: skip
         await shard.run()
 
     return run_service(args, "shard", body)
