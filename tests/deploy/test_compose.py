@@ -31,7 +31,12 @@ DIGEST = re.compile(r"^[a-z0-9./_-]+:[\w.-]+@sha256:[0-9a-f]{64}$")
 # Variable names that would hold a secret's value (a *_FILE or *_PATH names a file instead).
 # KALSHI_API_KEY is Kalshi's key ID, an identifier: the secret is the PEM (a Docker secret).
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY|APIKEY|AUTH")
-NOT_SECRET_VALUES = {"KALSHI_API_KEY", "HTTP_CONTROL_SERVER_AUTH_CONFIG_FILEPATH"}
+# Named like a secret, but not one: a key id, a path, a count of Polymarket tokens.
+NOT_SECRET_VALUES = {
+    "KALSHI_API_KEY",
+    "HTTP_CONTROL_SERVER_AUTH_CONFIG_FILEPATH",
+    "MONITOR_MAX_TOKENS",
+}
 
 # ${VAR}, ${VAR:-x}, ${VAR:?msg}, $VAR -- but not the escaped $${VAR} / $$VAR.
 _INTERPOLATION = re.compile(r"(?<!\$)\$\{?([A-Za-z_][A-Za-z0-9_]*)")
