@@ -136,15 +136,20 @@ async def test_dropped_frame_stale_then_resync_then_fresh(
         assert feed.protocol.book_sid(A) == sid  # resynced in place, no resubscribe
         assert any(c.get("params", {}).get("action") == "get_snapshot" for c in fake.commands)
         assert feed.protocol.stats.resyncs >= 1
+
         # Every book on the sid was reported stale before it was fresh again, and no fresh
-        # update between the drop and its snapshot claimed the lost state was good.
-        for ticker in (A, B):
+        # update between the drop and its snapshot claimed the lost state was good. The views
+        # change before the consumer is handed the update: wait for the update itself.
+        def fresh_after_stale(ticker: str) -> list[KalshiBookUpdate]:
             mine = [u for u in rec.updates if u.ticker == ticker]
-            first_stale = next(i for i, u in enumerate(mine) if u.stale and u.reason != "reconnect")
-            after = mine[first_stale:]
-            fresh = [u for u in after if not u.stale]
-            assert fresh
-            assert fresh[0].kind == "snapshot"
+            first = next(
+                (i for i, u in enumerate(mine) if u.stale and u.reason != "reconnect"), None
+            )
+            return [] if first is None else [u for u in mine[first:] if not u.stale]
+
+        await rec.until(lambda: bool(fresh_after_stale(A)) and bool(fresh_after_stale(B)))
+        for ticker in (A, B):
+            assert fresh_after_stale(ticker)[0].kind == "snapshot"
 
 
 async def test_error_25_resubscribes(test_key: rsa.RSAPrivateKey, signer: KalshiSigner) -> None:
