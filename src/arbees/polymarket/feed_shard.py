@@ -65,6 +65,8 @@ class FeedShard:
                 backoff=cfg.backoff,
                 connect_timeout=cfg.connect_timeout,
                 name=f"polymarket-ws-{index}",
+                gate=cfg.gate,
+                fatal_statuses=frozenset(),
             ),
             on_message=feed._on_frame,
             on_connect=self._on_connect,
