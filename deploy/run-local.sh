@@ -187,7 +187,8 @@ secret() { "$PY" -c 'import secrets; print(secrets.token_hex(16))'; }
 # ----------------------------------------------------------------------------- environment
 # Nothing from the caller's shell may point a service somewhere else.
 unset METRICS_PORT POLYMARKET_PROXY_URL KALSHI_PRIVATE_KEY EGRESS_REQUIRED_COUNTRIES \
-  EGRESS_CHECK_TIMEOUT ARBEES_SERVICE SHARD_ID MONITOR_ID ORCHESTRATOR_ID
+  EGRESS_CHECK_TIMEOUT ARBEES_SERVICE SHARD_ID MONITOR_ID ORCHESTRATOR_ID \
+  EGRESS_CHECK_URL EGRESS_RETRY_INTERVAL POLYMARKET_EGRESS_CHECK
 
 REDIS_PASSWORD="$(secret)"
 GLUETUN_API_KEY="$(secret)"
@@ -262,7 +263,10 @@ done
 MONITOR_ID=rehearsal-monitor EGRESS_CHECK_URL="$GLUETUN_URL/v1/publicip/ip" \
   EGRESS_CHECK_API_KEY="$GLUETUN_API_KEY" EGRESS_CHECK_INTERVAL=5 \
   EGRESS_FORBIDDEN_COUNTRIES=US start monitor "$PY" -m arbees monitor
-ORCHESTRATOR_ID=rehearsal-orchestrator SETTLE_DELAY=1 \
+# Gamma is Polymarket: the orchestrator checks its own route's exit (in compose an
+# ipinfo-style URL through Gluetun's proxy; here the fake's ipinfo-style /json).
+ORCHESTRATOR_ID=rehearsal-orchestrator SETTLE_DELAY=1 EGRESS_CHECK_URL="$GLUETUN_URL/json" \
+  EGRESS_CHECK_API_KEY="$GLUETUN_API_KEY" EGRESS_FORBIDDEN_COUNTRIES=US \
   start orchestrator "$PY" -m arbees orchestrator
 
 SERVICES=("orchestrator rehearsal-orchestrator" "monitor rehearsal-monitor"
