@@ -81,6 +81,7 @@ async def run_shard(
     egress_api_key: str | None = None,
     forbidden_countries: str = "US",
     required_countries: str | None = None,
+    egress_interval: float = DEFAULT_INTERVAL,
     polymarket_egress_check: bool = True,
     min_edge: Fixed = 0,
     max_size: Fixed | None = None,
@@ -137,7 +138,11 @@ async def run_shard(
                     user_agent=USER_AGENT,
                     proxy=polymarket_proxy,
                     settings=_egress_settings(
-                        egress_url, egress_api_key, forbidden_countries, required_countries
+                        egress_url,
+                        egress_api_key,
+                        forbidden_countries,
+                        required_countries,
+                        egress_interval,
                     ),
                     check=_check_wanted(polymarket_egress_check, egress_url, "run_shard"),
                 )
@@ -265,6 +270,7 @@ async def run_orchestrator(
     egress_api_key: str | None = None,
     forbidden_countries: str = "US",
     required_countries: str | None = None,
+    egress_interval: float = DEFAULT_INTERVAL,
     polymarket_proxy: str | None = None,
     polymarket_egress_check: bool = True,
     discovery_deadline: float = DEFAULT_DISCOVERY_DEADLINE,
@@ -296,7 +302,7 @@ async def run_orchestrator(
             user_agent=USER_AGENT,
             proxy=polymarket_proxy,
             settings=_egress_settings(
-                egress_url, egress_api_key, forbidden_countries, required_countries
+                egress_url, egress_api_key, forbidden_countries, required_countries, egress_interval
             ),
             check=_check_wanted(polymarket_egress_check, egress_url, "run_orchestrator"),
         ) as gamma,

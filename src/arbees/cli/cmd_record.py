@@ -83,6 +83,7 @@ def _register_polymarket(venues: Any) -> None:
 def _record_polymarket(args: argparse.Namespace) -> int:
     from arbees.cli._run import secrets_from_env
     from arbees.egress import open_polymarket_route
+    from arbees.egress.gate import check_route_settings
     from arbees.errors import ArbeesError
     from arbees.polymarket.protocol import is_token_id
     from arbees.polymarket.replay import record
@@ -92,6 +93,11 @@ def _record_polymarket(args: argparse.Namespace) -> int:
     bad = [t for t in tokens if not is_token_id(t)]
     if bad or not tokens:
         print(f"not Polymarket token ids: {bad[:3]}", file=sys.stderr)
+        return 2
+    try:
+        check_route_settings(os.environ)
+    except ArbeesError as exc:
+        print(f"arbees record polymarket: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     secrets_from_env("EGRESS_CHECK_API_KEY")

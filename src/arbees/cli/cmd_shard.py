@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import os
 import socket
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -100,7 +101,11 @@ def run(args: argparse.Namespace) -> int:
     secrets_from_env("REDIS_PASSWORD", "KALSHI_API_KEY", "EGRESS_CHECK_API_KEY")
     via_bus = env_bool(args.polymarket_via_redis, True)
     if not via_bus:  # direct Polymarket needs its own egress guard (or the explicit opt-out)
-        check_route_settings(os.environ)
+        try:
+            check_route_settings(os.environ)
+        except ConfigError as exc:
+            print(f"arbees shard: {exc}", file=sys.stderr)
+            return 2
     signer = KalshiSigner.from_env(os.environ)
     min_edge = round(args.min_edge_cents * CENT)
 
