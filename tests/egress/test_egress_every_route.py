@@ -89,13 +89,66 @@ async def _pump(src: trio.SocketStream, dst: trio.SocketStream, done: trio.Cance
     done.cancel()  # either side closing closes both
 
 
+class CountingProxy:
+    """An HTTP proxy (CONNECT, and absolute-form requests as httpx sends for http:// URLs)
+    recording the ``host:port`` of every connection it opens for a client."""
+
+    def __init__(self) -> None:
+        self.targets: list[str] = []
+        self.port = 0
+
+    async def run(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+        listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+        self.port = listeners[0].socket.getsockname()[1]
+        async with trio.open_nursery() as nursery:
+            await nursery.start(trio.serve_listeners, self._handle, listeners)
+            task_status.started(self.port)
+
+    async def _handle(self, client: trio.SocketStream) -> None:
+        head = b""
+        try:
+            while b"\r\n\r\n" not in head and len(head) < 65536:
+                chunk = await client.receive_some(65536)
+                if not chunk:
+                    return
+                head += chunk
+            line, _, rest = head.partition(b"\r\n")
+            method, target, version = line.decode("latin-1").split(" ", 2)
+            if method == "CONNECT":
+                hostport, forward = target, b""
+                reply = b"HTTP/1.1 200 Connection established\r\n\r\n"
+            else:  # GET http://host:port/path -> GET /path to host:port
+                url = urlsplit(target)
+                hostport = f"{url.hostname}:{url.port or 80}"
+                path = (url.path or "/") + (f"?{url.query}" if url.query else "")
+                forward, reply = f"{method} {path} {version}\r\n".encode() + rest, b""
+            self.targets.append(hostport)
+            host, port = hostport.rsplit(":", 1)
+            async with (
+                client,
+                await trio.open_tcp_stream(host, int(port)) as upstream,
+                trio.open_nursery() as nursery,
+            ):
+                if reply:
+                    await client.send_all(reply)
+                if forward:
+                    await upstream.send_all(forward)
+                nursery.start_soon(_pump, client, upstream, nursery.cancel_scope)
+                nursery.start_soon(_pump, upstream, client, nursery.cancel_scope)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError, ValueError):
+            pass
+
+
 class Stack:
     """The fakes, the relays and the Polymarket URLs pointing at the relays."""
 
-    def __init__(self, venues: Venues, urls: VenueUrls, gluetun: FakeGluetun) -> None:
+    def __init__(
+        self, venues: Venues, urls: VenueUrls, gluetun: FakeGluetun, *, via_proxy: bool
+    ) -> None:
         self.venues = venues
         self.urls = urls
         self.gluetun = gluetun
+        self.proxy_server = CountingProxy() if via_proxy else None
         self.ws = CountingRelay(_port(urls.polymarket_ws_url))
         self.http = CountingRelay(_port(urls.polymarket_gamma_url))  # CLOB and Gamma
 
@@ -107,6 +160,24 @@ class Stack:
     def http_url(self) -> str:
         return f"http://127.0.0.1:{self.http.port}"
 
+    @property
+    def proxy(self) -> str | None:
+        if self.proxy_server is None:
+            return None
+        return f"http://127.0.0.1:{self.proxy_server.port}"
+
+    @property
+    def egress_url(self) -> str:
+        # through a proxy the check must describe the proxied route: an ipinfo-style
+        # answer fetched over it (a Gluetun answer counts only from loopback, unproxied)
+        return self.gluetun.ipinfo_url if self.proxy_server else self.gluetun.publicip_url
+
+    def polymarket_targets(self) -> set[str]:
+        """Polymarket ``host:port`` the proxy opened connections to."""
+        assert self.proxy_server is not None
+        mine = {f"127.0.0.1:{self.ws.port}", f"127.0.0.1:{self.http.port}"}
+        return mine & set(self.proxy_server.targets)
+
     def accepted(self) -> int:
         return self.ws.accepted + self.http.accepted
 
@@ -114,11 +185,14 @@ class Stack:
         return self.ws.open + self.http.open
 
     def env(self) -> dict[str, str]:
-        return {
-            "EGRESS_CHECK_URL": self.gluetun.publicip_url,
+        env = {
+            "EGRESS_CHECK_URL": self.egress_url,
             "EGRESS_CHECK_INTERVAL": str(CHECK_INTERVAL),
             "EGRESS_FORBIDDEN_COUNTRIES": "US",
         }
+        if self.proxy:
+            env["POLYMARKET_PROXY_URL"] = self.proxy
+        return env
 
 
 def _port(url: str) -> int:
@@ -132,8 +206,9 @@ async def _monitor(nursery: trio.Nursery, bus: Bus, stack: Stack) -> PolymarketM
         partial(
             arbees.run_monitor,
             bus,
-            egress_url=stack.gluetun.publicip_url,
+            egress_url=stack.egress_url,
             egress_interval=CHECK_INTERVAL,
+            proxy=stack.proxy,
             ws_url=stack.ws_url,
             clob_url=stack.http_url,
             audit_interval=0.5,
@@ -152,7 +227,8 @@ async def _shard(nursery: trio.Nursery, bus: Bus, stack: Stack) -> GameShard:
             shard_id="direct-1",
             kalshi_ws_url=stack.urls.kalshi_ws_url,
             polymarket_ws_url=stack.ws_url,
-            egress_url=stack.gluetun.publicip_url,
+            polymarket_proxy=stack.proxy,
+            egress_url=stack.egress_url,
             egress_interval=CHECK_INTERVAL,
             heartbeat_interval=0.2,
             reconnect=FAST,
@@ -179,6 +255,7 @@ async def _orchestrator(nursery: trio.Nursery, redis_url: str, stack: Stack) -> 
             "0.5",
             "--republish-interval",
             "0.5",
+            *(["--proxy", stack.proxy] if stack.proxy else []),
         ]
     )
     orchestrator: Orchestrator = await nursery.start(serve, args, None)
@@ -202,15 +279,18 @@ async def _checks(stack: Stack, more: int) -> None:
     await wait_for(lambda: stack.gluetun.requests >= target)
 
 
+@pytest.mark.parametrize("via_proxy", [False, True], ids=["direct", "via-proxy"])
 async def test_no_polymarket_connection_without_a_verified_egress(
-    private_redis: RedisServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    private_redis: RedisServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, via_proxy: bool
 ) -> None:
     gluetun = FakeGluetun(country="United States", ip="198.51.100.9")  # forbidden exit
     async with open_venues() as (venues, urls), trio.open_nursery() as nursery:
         await nursery.start(gluetun.run)
-        stack = Stack(venues, urls, gluetun)
+        stack = Stack(venues, urls, gluetun, via_proxy=via_proxy)
         await nursery.start(stack.ws.run)
         await nursery.start(stack.http.run)
+        if stack.proxy_server is not None:
+            await nursery.start(stack.proxy_server.run)
         for name, value in stack.env().items():
             monkeypatch.setenv(name, value)
         token = venues.game("arb").away_token
@@ -228,6 +308,10 @@ async def test_no_polymarket_connection_without_a_verified_egress(
                     assert stack.accepted() == 0
                     assert not monitor.guard.verified
                     assert orchestrator.games == {}
+                    if stack.proxy_server is not None:
+                        # the checks went through the proxy, Polymarket traffic did not
+                        assert stack.proxy_server.targets
+                        assert not stack.polymarket_targets()
 
                     # 2. allowed exit: the same setup works end to end
                     gluetun.set_exit(country="Netherlands", ip="203.0.113.50")
@@ -238,10 +322,18 @@ async def test_no_polymarket_connection_without_a_verified_egress(
                     code, output = await _record(stack, tmp_path / "allowed.jsonl", token)
                     assert code == 0, output
                     assert (tmp_path / "allowed.jsonl").read_text().count("recv_ns") >= 1
+                    if stack.proxy_server is not None:  # all of it through the proxy
+                        assert len(stack.polymarket_targets()) == 2
 
                     # 3. back to forbidden: every Polymarket connection is closed
+                    failures = orchestrator.stats.discovery_failures
                     gluetun.set_exit(country="United States", ip="198.51.100.9")
+                    # each process notices at its own guard's next check:
                     await wait_for(lambda: not monitor.guard.verified)
+                    # the monitor's and the shard's guards closed their sockets, ...
+                    await wait_for(lambda: stack.ws.open == 0)
+                    # ... the orchestrator's refused a discovery round (nothing else fails)
+                    await wait_for(lambda: orchestrator.stats.discovery_failures > failures)
                     await wait_for(lambda: stack.open() == 0)
                     closed_at = stack.accepted()
                     await _checks(stack, 6)  # several more checks by every guard...
