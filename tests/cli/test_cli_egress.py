@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,18 @@ EGRESS_VARS = ("EGRESS_CHECK_URL", "POLYMARKET_EGRESS_CHECK", "POLYMARKET_VIA_RE
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in EGRESS_VARS:
         monkeypatch.delenv(name, raising=False)
+    # the record command configures logging for a terminal: undo it, or its handler keeps
+    # writing to this test's (then closed) captured stderr
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 def _closed_port() -> int:
