@@ -191,7 +191,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # Nothing from the caller's shell may point a service somewhere else.
 unset METRICS_PORT METRICS_ADDR POLYMARKET_PROXY_URL KALSHI_PRIVATE_KEY EGRESS_REQUIRED_COUNTRIES \
   EGRESS_CHECK_TIMEOUT ARBEES_SERVICE SHARD_ID MONITOR_ID ORCHESTRATOR_ID REDIS_PASSWORD_FILE \
-  EGRESS_CHECK_API_KEY EGRESS_CHECK_API_KEY_FILE
+  EGRESS_CHECK_API_KEY EGRESS_CHECK_API_KEY_FILE EGRESS_CHECK_URL EGRESS_RETRY_INTERVAL \
+  POLYMARKET_EGRESS_CHECK
 
 # The deployment's secret files, made the deployment's way (the VPN credential files stay
 # empty: the fake Gluetun needs none).
@@ -281,7 +282,10 @@ done
 MONITOR_ID=rehearsal-monitor EGRESS_CHECK_URL="$GLUETUN_URL/v1/publicip/ip" \
   EGRESS_CHECK_API_KEY_FILE="$SECRETS/gluetun_api_key" EGRESS_CHECK_INTERVAL=5 \
   EGRESS_FORBIDDEN_COUNTRIES=US as_role monitor start monitor "$PY" -m arbees monitor
-ORCHESTRATOR_ID=rehearsal-orchestrator SETTLE_DELAY=1 \
+# Gamma is Polymarket: the orchestrator checks its own route's exit (in compose an
+# ipinfo-style URL through Gluetun's proxy; here the fake's ipinfo-style /json).
+ORCHESTRATOR_ID=rehearsal-orchestrator SETTLE_DELAY=1 EGRESS_CHECK_URL="$GLUETUN_URL/json" \
+  EGRESS_CHECK_API_KEY_FILE="$SECRETS/gluetun_api_key" EGRESS_FORBIDDEN_COUNTRIES=US \
   as_role orchestrator start orchestrator "$PY" -m arbees orchestrator
 
 SERVICES=("orchestrator rehearsal-orchestrator" "monitor rehearsal-monitor"

@@ -22,6 +22,10 @@ of it so the venue code only says *what* to subscribe and *what* a message means
 * reconnects with full-jitter exponential backoff (:class:`Backoff`), reset after a
   healthy connection; handshake statuses in ``fatal_statuses`` (default 401/403) are raised
   to the caller as :class:`WsRejectedError` / :class:`WsAuthError` instead of retried;
+* an optional :class:`~arbees.gate.ConnectGate` (``gate``): every connection is opened
+  inside ``gate.connection()``, which may wait before it and cancel it later (Polymarket:
+  only on a fresh verified egress, closed when egress is lost), and every rejected
+  handshake is reported to ``gate.refused(status, name)``;
 * ``on_connect(ws)`` hook (send subscriptions; raise :class:`Reconnect` to start over),
   ``on_disconnect(reason)`` hook, counters in :class:`WsStats`, and a clean shutdown when its
   nursery is cancelled.
@@ -38,13 +42,14 @@ Example::
 from __future__ import annotations
 
 import base64
+import contextlib
 import inspect
 import logging
 import random
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -61,6 +66,7 @@ from trio_websocket import (
 
 from arbees.config import redact_url
 from arbees.errors import AuthError, ConfigError, VenueError
+from arbees.gate import ConnectGate
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_SIZE",
@@ -172,6 +178,7 @@ class WsConfig:
         backoff: reconnect policy.
         fatal_statuses: handshake rejections raised to the caller instead of retried.
         name: label for logs.
+        gate: asked before every connection (see :mod:`arbees.gate`); ``None``: none.
     """
 
     url: str
@@ -191,6 +198,7 @@ class WsConfig:
     backoff: Backoff = Backoff()
     fatal_statuses: frozenset[int] = frozenset({401, 403})
     name: str = "ws"
+    gate: ConnectGate | None = attrs.field(default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
         scheme = urlsplit(self.url).scheme
@@ -440,7 +448,11 @@ class WsDriver:
             connected_at: float | None = None
             reason = ""
             try:
-                async with _connect(cfg, self._headers()) as ws:
+                # the gate is entered first: the handshake headers are made after any wait
+                async with (
+                    self._gated() as gate_scope,
+                    _connect(cfg, self._headers()) as ws,
+                ):
                     connected_at = trio.current_time()
                     self.stats.connects += 1
                     if self.stats.connects > 1:
@@ -451,7 +463,10 @@ class WsDriver:
                         started = True
                         task_status.started()
                     await self._serve(ws)
+                if gate_scope is not None and gate_scope.cancelled_caught:
+                    reason = "closed by the connect gate (no longer allowed)"
             except Exception as exc:
+                self._report_refusals(exc)
                 fatal = self._fatal(exc)
                 if fatal is not None:
                     raise fatal from exc
@@ -492,6 +507,20 @@ class WsDriver:
                 attempt += 1
             self.stats.last_delay = delay
             await trio.sleep(delay)
+
+    def _gated(self) -> AbstractAsyncContextManager[trio.CancelScope | None]:
+        gate = self.config.gate
+        if gate is None:
+            return contextlib.nullcontext(None)
+        return gate.connection()
+
+    def _report_refusals(self, exc: BaseException) -> None:
+        gate = self.config.gate
+        if gate is None:
+            return
+        for leaf in _leaves(exc):
+            if isinstance(leaf, ConnectionRejected) and leaf.status_code is not None:
+                gate.refused(leaf.status_code, self.config.name)
 
     def _requested(self) -> str | None:
         return self._reconnect_reason

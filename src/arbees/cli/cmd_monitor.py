@@ -7,14 +7,14 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-import httpx
+import attrs
 import trio
 
 from arbees.bus import Bus
 from arbees.cli._common import add_service_options, env, env_float, env_int, secret_environ
 from arbees.cli._run import run_service, secrets_from_env
 from arbees.cli._wiring import PolymarketFeedAdapter
-from arbees.egress import EgressSettings
+from arbees.egress import EgressSettings, open_polymarket_route
 from arbees.errors import ConfigError
 from arbees.obs.metrics import Registry
 from arbees.polymarket.audit import AuditConfig, AuditStats
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     settings = EgressSettings.from_env(
         secret_environ(), url=args.egress_url, interval=args.egress_interval
     )
-    config = FeedConfig(
+    base_config = FeedConfig(
         url=args.ws_url,
         tokens_per_socket=args.tokens_per_socket,
         silence_timeout=args.silence_timeout,
@@ -115,12 +115,21 @@ def run(args: argparse.Namespace) -> int:
         if audit.enabled and not args.clob_url.startswith(("http://", "https://")):
             raise ConfigError("--clob-url must be an http(s):// URL")
         # The egress check uses the same route (proxy) as the Polymarket traffic it guards,
-        # and so does the REST audit: one client for both.
-        async with httpx.AsyncClient(
-            proxy=args.proxy, headers={"User-Agent": USER_AGENT}
-        ) as client:
-            guard = settings.guard(client, name="polymarket-monitor")
-            rest = PolymarketRest(client, RestConfig(clob_url=args.clob_url, retries=0))
+        # and so does the REST audit: one client for both. The monitor runs the guard.
+        async with open_polymarket_route(
+            name="polymarket-monitor",
+            user_agent=USER_AGENT,
+            proxy=args.proxy,
+            settings=settings,
+            check=True,
+            run_guard=False,
+        ) as route:
+            guard = route.guard
+            assert guard is not None  # check=True
+            config = attrs.evolve(base_config, gate=route.gate)
+            rest = PolymarketRest(
+                route.client, RestConfig(clob_url=args.clob_url, retries=0), gate=route.gate
+            )
 
             def feed_factory(tokens: list[str]) -> PolymarketFeedAdapter:
                 return PolymarketFeedAdapter(

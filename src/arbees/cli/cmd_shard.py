@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import trio
 
 from arbees.bus import Bus
-from arbees.cli._common import add_service_options, env, env_float, env_int
+from arbees.cli._common import add_service_options, env, env_float, env_int, secret_environ
 from arbees.cli._run import run_service, secrets_from_env
 from arbees.cli._wiring import kalshi_source, polymarket_direct_source
 from arbees.config import env_bool
+from arbees.egress import open_polymarket_route
+from arbees.egress.gate import check_route_settings
 from arbees.errors import ConfigError, DecodeError
 from arbees.kalshi.auth import KalshiSigner
 from arbees.kalshi.feed import DEMO_WS_URL, PROD_WS_URL
@@ -23,6 +27,7 @@ from arbees.money import CENT, Fixed, parse_fixed, to_float
 from arbees.obs.metrics import Registry
 from arbees.paper import PaperLedger, PaperTrader, RiskLimits
 from arbees.polymarket.feed import DEFAULT_WS_URL, FeedConfig
+from arbees.polymarket.rest import USER_AGENT
 from arbees.services.shard import GameShard
 from arbees.services.shard_engine import ShardEngine
 
@@ -65,8 +70,9 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--proxy",
         default=env("POLYMARKET_PROXY_URL", "") or None,
-        help="HTTP CONNECT proxy for direct Polymarket traffic, e.g. Gluetun's "
-        "http://vpn:8888 (env POLYMARKET_PROXY_URL)",
+        help="HTTP CONNECT proxy for direct Polymarket traffic and its egress check "
+        "(EGRESS_CHECK_URL over the same route; POLYMARKET_EGRESS_CHECK=off opts out, "
+        "loudly), e.g. Gluetun's http://vpn:8888 (env POLYMARKET_PROXY_URL)",
     )
     p.add_argument(
         "--max-price-age-ms",
@@ -105,12 +111,37 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    secrets_from_env("REDIS_PASSWORD", "KALSHI_API_KEY")
+    secrets_from_env("REDIS_PASSWORD", "KALSHI_API_KEY", "EGRESS_CHECK_API_KEY")
     via_bus = env_bool(args.polymarket_via_redis, True)
+    if not via_bus:  # direct Polymarket needs its own egress guard (or the explicit opt-out)
+        try:
+            check_route_settings(secret_environ())
+        except ConfigError as exc:
+            print(f"arbees shard: {exc}", file=sys.stderr)
+            return 2
     signer = KalshiSigner.from_env(os.environ)
     min_edge = round(args.min_edge_cents * CENT)
 
     async def body(bus: Bus, nursery: trio.Nursery, registry: Registry) -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            polymarket: QuoteSource
+            if via_bus:
+                polymarket = BusPolymarketSource(bus)
+            else:
+                route = await stack.enter_async_context(
+                    open_polymarket_route(
+                        name="shard-polymarket",
+                        user_agent=USER_AGENT,
+                        proxy=args.proxy,
+                        env=secret_environ(),
+                    )
+                )
+                polymarket = polymarket_direct_source(
+                    FeedConfig(url=args.polymarket_ws_url, proxy=args.proxy, gate=route.gate)
+                )
+            await serve_shard(polymarket, bus, registry)
+
+    async def serve_shard(polymarket: QuoteSource, bus: Bus, registry: Registry) -> None:
         engine = ShardEngine(
             args.shard_id,
             max_age_ns=args.max_price_age_ms * 1_000_000,
@@ -118,13 +149,6 @@ def run(args: argparse.Namespace) -> int:
             max_games=args.max_games,
             min_edge=min_edge,
         )
-        polymarket: QuoteSource
-        if via_bus:
-            polymarket = BusPolymarketSource(bus)
-        else:
-            polymarket = polymarket_direct_source(
-                FeedConfig(url=args.polymarket_ws_url, proxy=args.proxy)
-            )
         paper = paper_trader(args, engine, bus, registry)
         shard = GameShard(
             bus,

@@ -27,6 +27,7 @@ from arbees.errors import (
     RateLimitedError,
     VenueError,
 )
+from arbees.httpcap import DEFAULT_MAX_BODY, request_capped
 from arbees.kalshi.auth import KalshiSigner
 from arbees.kalshi.models import Event, KalshiOrderbook, Market, Series, parse_orderbook
 
@@ -90,6 +91,7 @@ class KalshiRest:
         limiter: token bucket (default: the Basic tier).
         max_retries: 429 retries before :class:`RateLimitedError`.
         backoff_base: first backoff ceiling in seconds (doubling, capped at ``backoff_cap``).
+        max_body: bytes; a longer answer raises :class:`~arbees.httpcap.BodyTooLargeError`.
     """
 
     def __init__(
@@ -103,8 +105,10 @@ class KalshiRest:
         backoff_base: float = 0.5,
         backoff_cap: float = 8.0,
         rng: random.Random | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
         self._client = client
+        self.max_body = max_body
         self._base = base_url.rstrip("/")
         self._root_path = urlsplit(self._base).path
         self._signer = signer
@@ -125,7 +129,14 @@ class KalshiRest:
             await self._limiter.acquire()
             headers = self._signer.headers("GET", self._root_path + route) if self._signer else {}
             try:
-                resp = await self._client.get(url, params=clean, headers=headers)
+                resp = await request_capped(
+                    self._client,
+                    "GET",
+                    url,
+                    max_bytes=self.max_body,
+                    params=clean,
+                    headers=headers,
+                )
             except httpx.HTTPError as exc:
                 raise VenueError(f"Kalshi GET {route} failed: {type(exc).__name__}") from exc
             if resp.status_code == 429:

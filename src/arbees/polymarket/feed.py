@@ -47,6 +47,7 @@ from trio_websocket import ConnectionClosed
 
 from arbees.book import BookView
 from arbees.errors import ConfigError, DecodeError
+from arbees.gate import ConnectGate
 from arbees.polymarket.events import BookChanged, Event
 from arbees.polymarket.feed_shard import FeedShard
 from arbees.polymarket.protocol import PolymarketProtocol, is_token_id
@@ -96,6 +97,12 @@ class FeedConfig:
         max_message_size: larger WebSocket messages drop the connection (counted in each
             shard driver's ``oversized``, logged, reconnected).
         message_queue_size: messages a connection may buffer ahead of the parser.
+        gate: asked before every connection (the egress gate of
+            :func:`arbees.egress.open_polymarket_route`); ``None``: none.
+
+    A handshake refused with any status (Polymarket answers 403/451 to a forbidden
+    region) is retried with backoff after telling the gate, never fatal: the market
+    channel needs no credentials, so a refusal is about where we are, not who.
     """
 
     url: str = DEFAULT_WS_URL
@@ -112,6 +119,7 @@ class FeedConfig:
     connect_timeout: float = 10.0
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
     message_queue_size: int = DEFAULT_MESSAGE_QUEUE_SIZE
+    gate: ConnectGate | None = attrs.field(default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if not 1 <= self.tokens_per_socket <= MAX_ASSETS_PER_SOCKET:

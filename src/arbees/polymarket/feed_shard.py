@@ -67,6 +67,8 @@ class FeedShard:
                 max_message_size=cfg.max_message_size,
                 message_queue_size=cfg.message_queue_size,
                 name=f"polymarket-ws-{index}",
+                gate=cfg.gate,
+                fatal_statuses=frozenset(),
             ),
             on_message=feed._on_frame,
             on_connect=self._on_connect,
