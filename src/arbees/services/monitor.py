@@ -31,9 +31,10 @@ import trio
 from arbees.book import BookView, mirror_levels
 from arbees.bus.base import Bus
 from arbees.egress import EgressGuard, EgressState, run_while_verified
-from arbees.errors import ArbeesError, BusError
+from arbees.errors import ArbeesError, BusError, ConfigError
 from arbees.messages import (
     LATEST_PRICES_HASH,
+    PUBLISHED_DEPTH,
     TOKEN_ASSIGNMENTS_HASH,
     Channel,
     MarketAssignment,
@@ -86,7 +87,7 @@ def price_update(
     seq: int,
     venue_ts_ms: int | None,
     received_ns: int,
-    depth: int = 5,
+    depth: int = PUBLISHED_DEPTH,
     stream_seq: int = 0,
 ) -> PolymarketPriceUpdate:
     """The bus message for one token's book.
@@ -130,7 +131,8 @@ class PolymarketMonitor:
         guard: the egress guard (already constructed; the monitor runs it).
         instance: this instance's id for health (host name by default in the CLI).
         heartbeat_interval: seconds between health heartbeats.
-        depth: ask levels carried per side in each price update.
+        depth: ask levels carried per side in each price update (at most
+            :data:`~arbees.messages.PUBLISHED_DEPTH`, the most the bus codec accepts).
     """
 
     def __init__(
@@ -141,8 +143,10 @@ class PolymarketMonitor:
         *,
         instance: str = "monitor",
         heartbeat_interval: float = 1.0,
-        depth: int = 5,
+        depth: int = PUBLISHED_DEPTH,
     ) -> None:
+        if not 1 <= depth <= PUBLISHED_DEPTH:
+            raise ConfigError(f"depth must be in 1..{PUBLISHED_DEPTH}: {depth}")
         self.bus = bus
         self.feed_factory = feed_factory
         self.guard = guard
