@@ -66,7 +66,7 @@ from arbees.bus._redis_aio import Outbox, Outgoing
 from arbees.bus._redis_pub import PublishSide
 from arbees.bus._redis_sub import PubSubSide
 from arbees.bus._resp_conn import ConnParams, conn_params
-from arbees.bus.base import Bus, BusStats, Subscription
+from arbees.bus.base import Bus, BusStats, Subscription, reject_payload
 from arbees.config import redact_url
 from arbees.errors import BusError, ConfigError, DecodeError
 from arbees.messages import Message
@@ -320,8 +320,7 @@ class RedisBus(Bus):
         try:
             return codec.decode(data)
         except DecodeError as exc:
-            self.stats.decode_errors += 1
-            log.warning("skipping undecodable value at %s (%s): %.80r", where, exc, data)
+            reject_payload(self.stats, where, data, exc)
             return None
 
     async def hset(self, key: str, field: str, message: Message) -> None:
