@@ -268,6 +268,9 @@ def _check_int(key: str, v: Any) -> int:
 
 
 def _int(key: str, d: dict[str, Any]) -> int:
+    v = d.get(key)
+    if type(v) is int and 0 <= v <= INT64_MAX:
+        return v
     return _check_int(key, _get(d, key))
 
 
@@ -410,19 +413,32 @@ def _dec_levels(key: str, d: dict[str, Any]) -> tuple[tuple[Fixed, Fixed], ...]:
         raise DecodeError(f"{len(v)} levels, over the depth of {PUBLISHED_DEPTH}", field=key)
     levels = []
     previous = 0
+    parsed = _PARSED
     for i, item in enumerate(v):
-        where = f"{key}[{i}]"
-        if type(item) is not list or len(item) != 2:
-            raise DecodeError("expected [price, size]", field=where)
-        price = _check_price(where, _fixed_str(where, item[0]))
-        size = _fixed_str(where, item[1])
-        if size < 0:
-            raise DecodeError("negative size", field=where)
-        if price <= previous:
-            raise DecodeError("levels not sorted by rising price, or repeated", field=where)
-        previous = price
-        levels.append(Level(price, size))
+        # Fast path: both strings already parsed (a market repeats its prices and sizes).
+        if type(item) is list and len(item) == 2:
+            price = parsed.get(item[0]) if type(item[0]) is str else None
+            size = parsed.get(item[1]) if type(item[1]) is str else None
+            if price is not None and size is not None and previous < price < ONE and size >= 0:
+                previous = price
+                levels.append(Level(price, size))
+                continue
+        level = _dec_level(f"{key}[{i}]", item, previous)
+        previous = level.price
+        levels.append(level)
     return tuple(levels)
+
+
+def _dec_level(where: str, item: Any, previous: Fixed) -> Level:
+    if type(item) is not list or len(item) != 2:
+        raise DecodeError("expected [price, size]", field=where)
+    price = _check_price(where, _fixed_str(where, item[0]))
+    size = _fixed_str(where, item[1])
+    if size < 0:
+        raise DecodeError("negative size", field=where)
+    if price <= previous:
+        raise DecodeError("levels not sorted by rising price, or repeated", field=where)
+    return Level(price, size)
 
 
 def _enc_plain(key: str, value: Any, out: dict[str, Any]) -> None:
