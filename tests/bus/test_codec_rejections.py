@@ -12,8 +12,11 @@ from bus_samples import price_update
 
 from arbees import codec
 from arbees.bus import Bus
+from arbees.bus.memory import MemoryBus
 from arbees.bus.redis import RedisBus
+from arbees.cli._bus_metrics import bus_gauges
 from arbees.messages import now_ms
+from arbees.obs.metrics import Registry
 
 WAIT = 5.0
 GARBAGE = 500
@@ -66,3 +69,12 @@ async def test_poisoned_hash_entries_are_skipped_counted_and_the_valid_one_kept(
     if isinstance(bus, RedisBus):
         assert bus.stats.decode_errors == 21
         assert bus.stats.decode_errors_by_field == {"timestamp_ms": 20, "payload": 1}
+
+
+async def test_every_service_exports_the_refusals() -> None:
+    registry = Registry()
+    bus = MemoryBus()
+    bus_gauges(registry, bus)
+    async with bus.subscribe("c"):
+        await bus.publish_raw("c", b"garbage")
+    assert "arbees_bus_decode_errors 1.0" in registry.render().splitlines()

@@ -20,6 +20,7 @@ import httpx
 import trio
 
 from arbees.bus import open_bus
+from arbees.cli._bus_metrics import bus_gauges
 from arbees.cli._common import add_service_options, env
 from arbees.cli._run import run_trio
 from arbees.cli._venue_source import DEFAULT_SERIES, VenueGameSource
@@ -158,6 +159,7 @@ async def serve(
             await nursery.start(serve_metrics, registry, args.metrics_port)
         kalshi = KalshiRest(client, base_url=args.kalshi_rest_url, signer=signer)
         source = VenueGameSource(kalshi, client, gamma_url=args.gamma_url, series=series)
+        bus_gauges(registry, bus)
         orchestrator = Orchestrator(bus, source, config, registry=registry)
         await nursery.start(orchestrator.run)
         task_status.started(orchestrator)
