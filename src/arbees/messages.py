@@ -235,9 +235,9 @@ class Message:
             raise DecodeError(f"{cls.__name__}: expected a JSON object, got {type(data).__name__}")
         values: dict[str, Any] = {}
         for name, _encode, _wire, decode, choices, of, optional, clock, max_items in cls._plan():
-            if optional and name not in data:
-                continue
             if decode is None:
+                if optional and name not in data:
+                    continue
                 raw = data.get(name, [])
                 if type(raw) is not list:
                     raise DecodeError("expected a list", field=name)
@@ -248,7 +248,12 @@ class Message:
                 except DecodeError as exc:
                     raise DecodeError(str(exc), field=name) from None
                 continue
-            value = decode(name, data)
+            try:
+                value = decode(name, data)
+            except DecodeError:
+                if optional and name not in data:
+                    continue  # a missing field with a default takes the default
+                raise
             if choices and value not in choices:
                 raise DecodeError(f"{value!r:.40} is not one of {choices}", field=name)
             if clock and value is not None:
