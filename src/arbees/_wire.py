@@ -16,9 +16,9 @@ Wire conventions (chosen so a consumer written against the seed keeps working):
 Limits (every bus payload is untrusted: anyone who can publish on the bus can send it).
 A value outside them is a :class:`~arbees.errors.DecodeError` naming the field:
 
-* ids (market, token, shard, game, ticker, service, ...) are printable ASCII of at most
-  :data:`MAX_ID_CHARS`; a Polymarket token id is a decimal uint256 (1..78 digits,
-  :func:`is_token_id`);
+* ids (market, token, shard, game, ticker, service, ...) are printable ASCII without ``"``
+  or ``\\``, of at most :data:`MAX_ID_CHARS`; a Polymarket token id is a decimal uint256
+  (1..78 digits, :func:`is_token_id`);
 * free text (alert ``error``, status ``reason``) at most :data:`MAX_TEXT_CHARS`;
   string maps (``details``) at most :data:`MAX_MAP_ENTRIES` entries of id keys and values of
   at most :data:`MAX_MAP_VALUE_CHARS`; string lists (heartbeat ``games``) at most
@@ -83,8 +83,10 @@ Decoder = Callable[[str, dict[str, Any]], Any]
 PUBLISHED_DEPTH: Final = 5
 """Levels per side a price update carries (the monitor publishes this many; the codec
 refuses more)."""
-MAX_ID_CHARS: Final = 128
-"""Ids: a condition id is 66 characters, a token id 78, Kalshi tickers and game ids ~40."""
+MAX_ID_CHARS: Final = 200
+"""Ids: a condition id is 66 characters, a token id 78, Kalshi tickers and game ids ~40, a
+signal id (shard, game, team, combination, serial) ~80. With ids free of characters JSON
+escapes, the fullest heartbeat (:data:`MAX_LIST_ITEMS` games) stays under 256 KiB."""
 MAX_TOKEN_ID_DIGITS: Final = 78
 """A Polymarket token id is a uint256 in decimal: at most 78 digits."""
 MAX_TEXT_CHARS: Final = 2_048
@@ -224,8 +226,8 @@ def _check_id(key: str, v: Any, limit: int = MAX_ID_CHARS) -> str:
         raise DecodeError(f"expected a string, got {type(v).__name__}", field=key)
     if len(v) > limit:
         raise DecodeError(f"id of {len(v)} characters, over {limit}", field=key)
-    if not (v.isascii() and v.isprintable()):
-        raise DecodeError(f"id is not printable ASCII: {v!r:.40}", field=key)
+    if not (v.isascii() and v.isprintable()) or '"' in v or "\\" in v:
+        raise DecodeError(f"id is not printable ASCII without quotes: {v!r:.40}", field=key)
     return v
 
 

@@ -78,6 +78,8 @@ def _check_text(value: Any, limit: int, *, ident: bool) -> None:
     if ident:
         assert value.isascii()
         assert value.isprintable()
+        assert '"' not in value
+        assert "\\" not in value
 
 
 def _check_token(value: Any) -> None:

@@ -17,6 +17,7 @@ from arbees.messages import (
     MAX_ID_CHARS,
     MAX_LIST_ITEMS,
     MAX_MAP_ENTRIES,
+    MAX_MAP_VALUE_CHARS,
     MAX_TEXT_CHARS,
     PUBLISHED_DEPTH,
     MarketAssignment,
@@ -318,3 +319,27 @@ def test_the_monitor_publishes_what_the_codec_accepts() -> None:
 def test_the_monitor_refuses_a_depth_the_codec_would_refuse() -> None:
     with pytest.raises(ConfigError, match="depth"):
         PolymarketMonitor(MemoryBus(), lambda tokens: None, None, depth=PUBLISHED_DEPTH + 1)  # type: ignore[arg-type, return-value]
+
+
+def test_the_largest_messages_the_field_limits_allow_fit_the_byte_caps() -> None:
+    """Every message valid field by field must fit its payload cap, or a valid message
+    could be refused: the worst case of each collection-heavy type, with the characters
+    JSON escapes longest."""
+    worst_id = "~" * MAX_ID_CHARS
+    worst_text = "\x01" * MAX_TEXT_CHARS  # written as \u0001: 6 bytes a character
+    heartbeat = ShardHeartbeat(worst_id, NOW_MS, games=(worst_id,) * MAX_LIST_ITEMS,
+                               started_ms=NOW_MS)  # fmt: skip
+    details = {f"{i:03}" + worst_id[3:]: "\x01" * MAX_MAP_VALUE_CHARS
+               for i in range(MAX_MAP_ENTRIES)}  # fmt: skip
+    alert = SystemAlert(worst_id, worst_id, worst_text, NOW_MS, details=details)
+    for message in (heartbeat, alert):
+        data = codec.encode(message)
+        assert len(data) <= type(message).max_bytes <= codec.MAX_PAYLOAD_BYTES
+        assert decode(data) == message
+
+
+@pytest.mark.parametrize("char", ['"', "\\"])
+def test_ids_hold_no_character_json_must_escape(char: str) -> None:
+    with pytest.raises(DecodeError) as info:
+        decode(heartbeat_payload(shard_id=f"shard{char}1"))
+    assert info.value.field == "shard_id"
