@@ -19,7 +19,9 @@ Every payload is untrusted (anyone with bus access can publish), so decoding has
 * per field: id, text, list and map lengths, price ranges, sorted unique depth of at most
   :data:`~arbees.messages.PUBLISHED_DEPTH` levels, non-negative int64 counters, and wall
   clocks no later than now plus a skew (:class:`DecodeLimits`, see :mod:`arbees._wire`);
-* per message: a fresh price update is not crossed, an assignment's fee fields are usable.
+* per message: a fresh price update is not crossed, an assignment's fee fields are usable
+  (the fee models' own rules: :mod:`arbees.fees` is not part of the message vocabulary, so
+  that check lives here rather than in ``MarketAssignment.from_dict``).
 
 JSON is read and written by msgspec (several times faster than :mod:`json`, and this runs
 for every bus message). The bytes are the same as ``json`` with compact separators and
@@ -31,13 +33,15 @@ malformed JSON.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final, TypeVar, overload
 
 import msgspec
 
 from arbees._wire import DEFAULT_LIMITS, DecodeLimits
-from arbees.errors import DecodeError
-from arbees.messages import MESSAGE_TYPES, SCHEMA_VERSION, Message
+from arbees.errors import ArbeesError, DecodeError
+from arbees.fees import KalshiFeeModel, PolymarketFeeModel
+from arbees.messages import MESSAGE_TYPES, SCHEMA_VERSION, MarketAssignment, Message
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -125,7 +129,31 @@ def decode(
     if size > cls.max_bytes:
         raise DecodeError(f"{kind} of {size} bytes, over {cls.max_bytes}")
     _check_depth(raw, obj)
-    return cls.from_dict(obj, limits=limits)
+    message = cls.from_dict(obj, limits=limits)
+    check = _CHECKS.get(cls)
+    if check is not None:
+        check(message)
+    return message
+
+
+def _check_fee_fields(a: MarketAssignment) -> None:
+    """An assignment's fee fields follow the fee models' own rules (ranges of rate,
+    multiplier and exponent), so a shard never meets a fee field it cannot use."""
+    for name, build in (
+        ("kalshi_fee_multiplier", lambda: KalshiFeeModel(a.kalshi_fee_multiplier)),
+        ("poly_fee_rate", lambda: PolymarketFeeModel(a.poly_fee_rate)),
+        ("poly_fee_exponent", lambda: PolymarketFeeModel(0, a.poly_fee_exponent)),
+    ):
+        try:
+            build()
+        except (ArbeesError, ArithmeticError) as exc:
+            raise DecodeError(str(exc)[:100], field=name) from None
+
+
+_CHECKS: Final[dict[type[Message], Callable[[Any], None]]] = {
+    MarketAssignment: _check_fee_fields,
+}
+"""Checks that need more than the message vocabulary (here: the fee models), by type."""
 
 
 def _check_depth(data: bytes | bytearray | memoryview, obj: dict[str, Any]) -> None:

@@ -41,8 +41,7 @@ from arbees._wire import (
     is_token_id,
 )
 from arbees.book import Level
-from arbees.errors import ArbeesError, DecodeError
-from arbees.fees import KalshiFeeModel, PolymarketFeeModel
+from arbees.errors import DecodeError
 from arbees.money import Fixed, format_fixed
 
 __all__ = [
@@ -402,19 +401,9 @@ class MarketAssignment(Message):
     timestamp_ms: int = f("ms", default=0)
 
     def _check_decoded(self) -> None:
+        # (:func:`arbees.codec.decode` also holds the fee fields to the fee models' rules.)
         if self.platform == "polymarket" and not self.token_id:
             raise DecodeError("a monitor assignment needs a token id", field="token_id")
-        # The fee models' own rules (ranges of rate, multiplier, exponent), so a shard
-        # never meets a fee field it cannot use.
-        for name, build in (
-            ("kalshi_fee_multiplier", lambda: KalshiFeeModel(self.kalshi_fee_multiplier)),
-            ("poly_fee_rate", lambda: PolymarketFeeModel(self.poly_fee_rate)),
-            ("poly_fee_exponent", lambda: PolymarketFeeModel(0, self.poly_fee_exponent)),
-        ):
-            try:
-                build()
-            except (ArbeesError, ArithmeticError) as exc:
-                raise DecodeError(str(exc)[:100], field=name) from None
 
 
 @attrs.frozen(slots=True)
