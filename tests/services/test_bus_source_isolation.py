@@ -11,6 +11,7 @@ import trio
 
 from arbees.book import Level
 from arbees.bus import MemoryBus
+from arbees.errors import DecodeError
 from arbees.messages import (
     LATEST_PRICES_HASH,
     Message,
@@ -37,9 +38,11 @@ class CountingBus(MemoryBus):
         self.reads["hget"] += 1
         return await super().hget(key, field)
 
-    async def hgetall(self, key: str) -> dict[str, Message]:
+    async def hgetall(
+        self, key: str, *, refused: dict[str, DecodeError] | None = None
+    ) -> dict[str, Message]:
         self.reads["hgetall"] += 1
-        return await super().hgetall(key)
+        return await super().hgetall(key, refused=refused)
 
 
 @pytest.fixture

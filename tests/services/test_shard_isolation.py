@@ -20,7 +20,14 @@ import trio
 
 from arbees.bus import open_bus
 from arbees.errors import ConfigError, DecodeError
-from arbees.messages import GAME_ASSIGNMENTS_HASH, ArbSignal, Channel, SystemAlert, TeamLeg
+from arbees.messages import (
+    GAME_ASSIGNMENTS_HASH,
+    MAX_LIST_ITEMS,
+    ArbSignal,
+    Channel,
+    SystemAlert,
+    TeamLeg,
+)
 from arbees.services.quotes import Quote
 from arbees.services.shard import open_game_shard
 from arbees.services.shard_engine import ShardEngine, fees_for
@@ -148,6 +155,14 @@ def test_game_cap_refuses_new_games_and_keeps_the_running_one() -> None:
     assert not eng.apply(assignment(epoch=2)).rejected
     eng.on_quote(kq(clock, "0.40", "0.62"))
     assert len(eng.on_quote(pq(clock, "0.52", "0.50"))) == 1
+
+
+@pytest.mark.parametrize("cap", [0, MAX_LIST_ITEMS + 1])
+def test_game_cap_beyond_what_a_heartbeat_can_list_is_a_config_error(cap: int) -> None:
+    # A shard's heartbeat lists every game it runs; the codec refuses longer lists, so a
+    # larger cap would make the shard's own heartbeats undeliverable.
+    with pytest.raises(ConfigError, match="max_games"):
+        ShardEngine("s1", max_age_ns=2 * SEC, max_games=cap)
 
 
 class ScriptedSource:

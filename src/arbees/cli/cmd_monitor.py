@@ -11,6 +11,7 @@ import attrs
 import trio
 
 from arbees.bus import Bus
+from arbees.cli._bus_metrics import bus_gauges
 from arbees.cli._common import add_service_options, env, env_float, env_int, secret_environ
 from arbees.cli._run import run_service, secrets_from_env
 from arbees.cli._wiring import PolymarketFeedAdapter
@@ -159,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
                            read=lambda: monitor.stats.egress_losses)  # fmt: skip
             registry.gauge("bus_publish_failed", "messages the bus could not send",
                            read=lambda: bus.stats.publish_failed)  # fmt: skip
+            bus_gauges(registry, bus)
             registry.gauge("monitor_stale_published", "updates published with stale=True",
                            read=lambda: monitor.stats.stale_published)  # fmt: skip
             registry.gauge("monitor_rejected_assignments", "assignments refused",

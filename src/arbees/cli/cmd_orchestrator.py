@@ -26,6 +26,7 @@ import httpx
 import trio
 
 from arbees.bus import open_bus
+from arbees.cli._bus_metrics import bus_gauges
 from arbees.cli._common import add_service_options, env, secret_environ
 from arbees.cli._run import run_trio, secrets_from_env
 from arbees.cli._venue_source import DEFAULT_DISCOVERY_DEADLINE, DEFAULT_SERIES, VenueGameSource
@@ -190,6 +191,7 @@ async def serve(
             gamma_gate=gamma.gate,
             deadline=args.discovery_deadline,
         )
+        bus_gauges(registry, bus)
         orchestrator = Orchestrator(bus, source, config, registry=registry)
         await nursery.start(orchestrator.run)
         task_status.started(orchestrator)

@@ -13,6 +13,7 @@ from typing import Any
 import trio
 
 from arbees.bus import Bus
+from arbees.cli._bus_metrics import bus_gauges
 from arbees.cli._common import add_service_options, env, env_float, env_int, secret_environ
 from arbees.cli._run import run_service, secrets_from_env
 from arbees.cli._wiring import kalshi_source, polymarket_direct_source
@@ -171,11 +172,7 @@ def run(args: argparse.Namespace) -> int:
         registry.gauge("shard_suppressed_stale", "evaluations held back by stale/old books",
                        read=lambda: stats.suppressed_stale)  # fmt: skip
         registry.gauge("shard_signals_closed", "signals closed", read=lambda: stats.closed)
-        registry.gauge("bus_decode_errors", "undecodable bus payloads skipped",
-                       read=lambda: bus.stats.decode_errors)  # fmt: skip
-        registry.gauge("bus_dropped", "messages dropped from full subscriber buffers",
-                       read=lambda: bus.stats.dropped)  # fmt: skip
-        registry.gauge("bus_reconnects", "bus reconnections", read=lambda: bus.stats.reconnects)
+        bus_gauges(registry, bus)
         registry.gauge("shard_rejected_assignments", "assignments refused (fees, cap, source)",
                        read=lambda: shard.stats.rejected_assignments)  # fmt: skip
         registry.gauge("shard_future_clamped", "heartbeats or quotes timed in the future",

@@ -34,10 +34,11 @@ import trio
 from arbees.book import BookView, mirror_levels
 from arbees.bus.base import Bus
 from arbees.egress import EgressGuard, EgressState, run_while_verified
-from arbees.errors import ArbeesError
+from arbees.errors import ArbeesError, ConfigError
 from arbees.identifiers import is_token_id
 from arbees.messages import (
     LATEST_PRICES_HASH,
+    PUBLISHED_DEPTH,
     TOKEN_ASSIGNMENTS_HASH,
     Channel,
     MarketAssignment,
@@ -92,7 +93,7 @@ def price_update(
     seq: int,
     venue_ts_ms: int | None,
     received_ns: int,
-    depth: int = 5,
+    depth: int = PUBLISHED_DEPTH,
     stream_seq: int = 0,
 ) -> PolymarketPriceUpdate:
     """The bus message for one token's book.
@@ -136,7 +137,8 @@ class PolymarketMonitor:
         guard: the egress guard (already constructed; the monitor runs it).
         instance: this instance's id for health (host name by default in the CLI).
         heartbeat_interval: seconds between health heartbeats.
-        depth: ask levels carried per side in each price update.
+        depth: ask levels carried per side in each price update (at most
+            :data:`~arbees.messages.PUBLISHED_DEPTH`, the most the bus codec accepts).
         accepts: the check of a token id (by default the one the Polymarket feed applies);
             a token it refuses is rejected on arrival, before any feed sees it. With
             ``None``, a token the feed itself refuses is found and dropped when the feed is
@@ -153,10 +155,12 @@ class PolymarketMonitor:
         *,
         instance: str = "monitor",
         heartbeat_interval: float = 1.0,
-        depth: int = 5,
+        depth: int = PUBLISHED_DEPTH,
         accepts: Callable[[str], bool] | None = is_token_id,
         max_tokens: int = 2000,
     ) -> None:
+        if not 1 <= depth <= PUBLISHED_DEPTH:
+            raise ConfigError(f"depth must be in 1..{PUBLISHED_DEPTH}: {depth}")
         if max_tokens < 1:
             raise ValueError(f"max_tokens must be >= 1: {max_tokens}")
         self.bus = bus
@@ -223,7 +227,7 @@ class PolymarketMonitor:
             trio.open_nursery() as nursery,
             self.bus.subscribe(Channel.MARKET_ASSIGNMENTS) as assignments,
         ):
-            await apply_stored(self.bus, TOKEN_ASSIGNMENTS_HASH, self._apply)
+            await apply_stored(self.bus, TOKEN_ASSIGNMENTS_HASH, self._apply, self._reject)
             first = await nursery.start(self.guard.run)
             nursery.start_soon(self._watch_egress, first)
             nursery.start_soon(apply_live, assignments, "polymarket", self._apply)

@@ -150,7 +150,7 @@ class GameShard:
         ):
             if self.paper is not None:
                 await nursery.start(self.paper.run)
-            await apply_stored(self.bus, GAME_ASSIGNMENTS_HASH, self._apply)
+            await apply_stored(self.bus, GAME_ASSIGNMENTS_HASH, self._apply, self._refused_stored)
             await nursery.start(partial(self.kalshi.run, send.clone()))
             await nursery.start(partial(self.polymarket.run, send.clone()))
             send.close()
@@ -205,6 +205,10 @@ class GameShard:
             await self.kalshi.add(delta.add_kalshi)
         if delta.add_poly:
             await self.polymarket.add(delta.add_poly)
+
+    async def _refused_stored(self, game: str, why: str) -> None:
+        self.stats.rejected_assignments += 1
+        await self.rejections.reject("ASSIGNMENT_REJECTED", game, why)
 
     async def _refused(self, game: str, delta: AssignmentDelta) -> None:
         self.stats.rejected_assignments += 1

@@ -38,7 +38,14 @@ from arbees.book import Level
 from arbees.errors import ArbeesError, ConfigError
 from arbees.fees import KalshiFeeModel, PolymarketFeeModel
 from arbees.identifiers import is_token_id
-from arbees.messages import ArbSignal, MarketAssignment, SignalLeg, TeamLeg, now_ms
+from arbees.messages import (
+    MAX_LIST_ITEMS,
+    ArbSignal,
+    MarketAssignment,
+    SignalLeg,
+    TeamLeg,
+    now_ms,
+)
 from arbees.money import CENT, Fixed
 from arbees.services.quotes import Quote
 
@@ -209,6 +216,8 @@ class ShardEngine:
         self.shard_id = shard_id
         self.max_age_ns = max_age_ns
         self.max_quote_age_ns = max_quote_age_ns
+        if not 1 <= max_games <= MAX_LIST_ITEMS:  # its heartbeat lists every game it runs
+            raise ConfigError(f"max_games must be in 1..{MAX_LIST_ITEMS}: {max_games}")
         self.max_games = max_games
         self.min_edge = min_edge
         self.max_size = max_size
