@@ -177,6 +177,12 @@ def run(args: argparse.Namespace) -> int:
                        read=lambda: shard.stats.rejected_assignments)  # fmt: skip
         registry.gauge("shard_future_clamped", "heartbeats or quotes timed in the future",
                        read=lambda: stats.future_clamped)  # fmt: skip
+        registry.gauge("shard_kernel_batches", "quote batches scanned by the event kernel",
+                       read=lambda: stats.kernel_batches)  # fmt: skip
+        registry.gauge("shard_kernel_scanned", "pairs scanned by the event kernel",
+                       read=lambda: stats.kernel_scanned)  # fmt: skip
+        registry.gauge("shard_kernel_flagged", "scanned pairs flagged for the exact depth walk",
+                       read=lambda: stats.kernel_flagged)  # fmt: skip
         await shard.run()
 
     return run_service(args, "shard", body)
