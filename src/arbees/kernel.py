@@ -113,6 +113,7 @@ def _select_backend() -> str:
     raise KernelError(f"unknown ARBEES_KERNEL value {wanted!r}")
 
 
+_NATIVE: Final = tuple(_native_backends())  # the CPU does not change while we run
 BACKEND: Final = _select_backend()
 """The active backend (see the module docstring)."""
 
@@ -384,24 +385,26 @@ def event_check(
     chosen = BACKEND if backend is None else backend
     if chosen == "python":
         return _events_python(cols, outs, n_venues, min_edge)
-    if chosen not in _native_backends():
+    if chosen not in _NATIVE:
         raise KernelError(f"backend {chosen!r} not available: {available_backends()}")
-    result = EventResult(_new_column("B", n), _new_column("B", n), _new_column("q", n))
-    if n == 0:
-        return result
-    rc = _lib.arbees_event_check(
-        *(_ffi.from_buffer("int64_t[]", c) for c in cols),
-        _ffi.from_buffer("int64_t[]", outs),
-        n_venues,
-        min_edge,
-        n,
-        _ffi.from_buffer("uint8_t[]", result.flags, require_writable=True),
-        _ffi.from_buffer("uint8_t[]", result.partition, require_writable=True),
-        _ffi.from_buffer("int64_t[]", result.best_edge, require_writable=True),
-    )
-    if rc:
-        raise KernelError(_event_rc_message(rc, outs))
-    return result
+    flags, parts, best = array("B", bytes(n)), array("B", bytes(n)), array("q", bytes(8 * n))
+    if n:
+        buf = _ffi.from_buffer
+        rc = _lib.arbees_event_check(
+            buf("int64_t[]", cols[0]),
+            buf("int64_t[]", cols[1]),
+            buf("int64_t[]", cols[2]),
+            buf("int64_t[]", outs),
+            n_venues,
+            min_edge,
+            n,
+            buf("uint8_t[]", flags),
+            buf("uint8_t[]", parts),
+            buf("int64_t[]", best),
+        )
+        if rc:
+            raise KernelError(_event_rc_message(rc, outs))
+    return EventResult(memoryview(flags), memoryview(parts), memoryview(best))
 
 
 def _event_rc_message(rc: int, outs: array[int] | memoryview) -> str:

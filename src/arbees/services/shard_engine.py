@@ -76,6 +76,8 @@ class Game:
         teams: the two teams' instruments.
         fees: both venues' fee models for this game.
         epoch: the assignment generation that gave it to us.
+        kernel_fees: ``(k_coef, p_rate)`` of ``fees`` for the event kernel, or None when
+            the schedule is beyond it (see :func:`kernel_params`); derived.
     """
 
     game_id: str
@@ -83,6 +85,10 @@ class Game:
     teams: tuple[TeamLeg, TeamLeg]
     fees: PairFees
     epoch: int
+    kernel_fees: tuple[int, int] | None = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "kernel_fees", kernel_params(self.fees))
 
 
 @attrs.frozen(slots=True)
@@ -189,11 +195,20 @@ _MAX_TICKER = 100
 _VENUES = 2  # 0 Kalshi, 1 Polymarket
 _PAIR_LEGS = 2  # contracts in a partition of a binary event
 _SLOTS = MAX_OUTCOMES * 2 * _VENUES  # column entries per event
+_K_YES, _K_NO, _P_YES, _P_NO = (
+    contract_index(0, outcome, 0, venue, _VENUES) for venue in (0, 1) for outcome in (0, 1)
+)
+_COMBOS = tuple(Combo)
 
 
 def _best_ask(levels: tuple[Level, ...]) -> int:
     """The lowest valid ask price, 0 (missing) when there is none; never above the price
     the depth walk starts at, so the scan stays conservative even for an unsorted ladder."""
+    if not levels:
+        return 0
+    low = min(levels)  # by price first
+    if 0 < low[0] < ONE and low[1] > 0:
+        return low[0]
     return min((p for p, size in levels if 0 < p < ONE and size > 0), default=0)
 
 
@@ -443,25 +458,28 @@ class ShardEngine:
         k_coef = array("q", bytes(8 * n * _SLOTS))
         p_rate = array("q", bytes(8 * n * _SLOTS))
         always: list[bool] = []
+        usable = self.usable
         for e, (game_id, index) in enumerate(pairs):
             game = self.games[game_id]
             team = game.teams[index]
             k = self._quotes.get(("kalshi", team.kalshi_ticker))
             p = self._quotes.get(("polymarket", team.poly_token))
-            params = kernel_params(game.fees)
-            fresh = k is not None and p is not None and self.usable(k, now) and self.usable(p, now)
+            params = game.kernel_fees
+            fresh = k is not None and p is not None and usable(k, now) and usable(p, now)
             always.append(
                 params is None
                 or (k is not None and p is not None and not fresh)
-                or any((game_id, index, combo) in self._open for combo in Combo)
+                or any((game_id, index, combo) in self._open for combo in _COMBOS)
             )
             if not fresh or params is None or k is None or p is None:
                 continue  # every contract missing: never flagged
-            for venue, quote, coefs, fee in ((0, k, k_coef, params[0]), (1, p, p_rate, params[1])):
-                for outcome, levels in ((0, quote.yes_asks), (1, quote.no_asks)):
-                    i = contract_index(e, outcome, 0, venue, _VENUES)
-                    asks[i] = _best_ask(levels)
-                    coefs[i] = fee
+            base = e * _SLOTS
+            asks[base + _K_YES] = _best_ask(k.yes_asks)
+            asks[base + _K_NO] = _best_ask(k.no_asks)
+            asks[base + _P_YES] = _best_ask(p.yes_asks)
+            asks[base + _P_NO] = _best_ask(p.no_asks)
+            k_coef[base + _K_YES] = k_coef[base + _K_NO] = params[0]
+            p_rate[base + _P_YES] = p_rate[base + _P_NO] = params[1]
         result = event_check(
             asks,
             k_coef,
