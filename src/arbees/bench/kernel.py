@@ -22,7 +22,8 @@ of the pure-Python :func:`arbees.arb.check_top`, and two figures of the event ke
   ``--shard-batch`` quotes over ``--shard-games`` games with realistic books (a few cents
   of vig, one pair in ~50 an arbitrage), in µs per quote, against walking depth exactly
   (:func:`arbees.arb.find_opportunities`) for every pair each batch touched, as the shard
-  did before the kernel prefilter (``walk_all_over_kernel``).
+  did before the kernel prefilter (``walk_all_over_kernel``; a lower bound of that cost:
+  it leaves out the engine's per-pair bookkeeping, which the old path also paid).
 
 Targets: native ≤ 2× floor at N=100,000,
 ≥ 100× faster than Python, one call ≤ 1 µs, pure-Python top-of-book ≤ 5 µs.

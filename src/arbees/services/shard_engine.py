@@ -37,7 +37,6 @@ before.
 from __future__ import annotations
 
 import time
-from array import array
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
@@ -48,7 +47,7 @@ from arbees.book import Level
 from arbees.errors import ArbeesError, ConfigError
 from arbees.fees import KalshiFeeModel, PolymarketFeeModel
 from arbees.identifiers import is_token_id
-from arbees.kernel import MAX_OUTCOMES, contract_index, event_check, prefilter_edge
+from arbees.kernel import MAX_OUTCOMES, EventBatch, contract_index, prefilter_edge
 from arbees.messages import (
     MAX_LIST_ITEMS,
     ArbSignal,
@@ -287,6 +286,7 @@ class ShardEngine:
         self._blocked: set[tuple[str, int]] = set()
         self._open: dict[SignalKey, _Open] = {}
         self._serial = 0
+        self._kernel = EventBatch(_VENUES)
 
     # -- assignments ---------------------------------------------------------------
 
@@ -454,9 +454,9 @@ class ShardEngine:
         """The pairs to evaluate exactly: those the kernel flags, plus those with an open
         signal (it may have to close) or a stale/old side (held back until it is fresh)."""
         n = len(pairs)
-        asks = array("q", bytes(8 * n * _SLOTS))
-        k_coef = array("q", bytes(8 * n * _SLOTS))
-        p_rate = array("q", bytes(8 * n * _SLOTS))
+        scan = self._kernel
+        scan.reset(n)
+        asks, k_coef, p_rate = scan.asks, scan.k_coef, scan.p_rate
         always: list[bool] = []
         usable = self.usable
         for e, (game_id, index) in enumerate(pairs):
@@ -480,14 +480,7 @@ class ShardEngine:
             asks[base + _P_NO] = _best_ask(p.no_asks)
             k_coef[base + _K_YES] = k_coef[base + _K_NO] = params[0]
             p_rate[base + _P_YES] = p_rate[base + _P_NO] = params[1]
-        result = event_check(
-            asks,
-            k_coef,
-            p_rate,
-            array("q", [2]) * n,
-            n_venues=_VENUES,
-            min_edge=prefilter_edge(self.min_edge, _PAIR_LEGS),
-        )
+        result = scan.check(prefilter_edge(self.min_edge, _PAIR_LEGS))
         flags = result.flags
         self.stats.kernel_batches += 1
         self.stats.kernel_scanned += n
