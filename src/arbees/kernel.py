@@ -464,7 +464,7 @@ class EventBatch:
         """Make room for ``n`` events, all contracts missing."""
         if n > self._capacity:
             self._grow(max(n, 2 * self._capacity))
-        else:
+        elif n:  # (an empty slice assignment would resize the exported arrays)
             size = n * self._slots
             for col in (self.asks, self.k_coef, self.p_rate):
                 col[:size] = self._zeros[:size]

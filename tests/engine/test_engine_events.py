@@ -59,7 +59,7 @@ def event_columns(draw: st.DrawFn) -> tuple[int, list[int], list[int], list[int]
 
 
 @pytest.mark.skipif(not NATIVE, reason="native kernel not built")
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(event_columns(), st.integers(-3 * ONE, ONE))
 def test_native_event_check_equals_python(
     cols: tuple[int, list[int], list[int], list[int], list[int]], min_edge: int
@@ -335,3 +335,43 @@ def test_prefilter_never_misses_what_the_exact_engine_signals(
     assert engine.stats.kernel_flagged == (1 if exact else engine.stats.kernel_flagged)
     assert sorted(s.combo for s in signals) == sorted(o.combo.label for o in exact)
     assert all(s.event == "open" for s in signals)
+
+
+@pytest.mark.parametrize("backend", sorted({kernel.BACKEND, "python"}))
+@settings(max_examples=60, deadline=None)
+@given(st.lists(event_columns(), min_size=1, max_size=4), st.integers(-3 * ONE, ONE))
+def test_event_batch_reused_across_scans_equals_event_check(
+    backend: str,
+    scans: list[tuple[int, list[int], list[int], list[int], list[int]]],
+    min_edge: int,
+) -> None:
+    """Reset clears what a previous (larger) scan wrote; growing keeps results exact."""
+    batches: dict[int, kernel.EventBatch] = {}
+    for nv, outs, asks, kc, pr in scans:
+        batch = batches.setdefault(nv, kernel.EventBatch(nv, backend=backend))
+        batch.reset(len(outs))
+        for i, (a, c, r) in enumerate(zip(asks, kc, pr, strict=True)):
+            if a:  # zeros are left to reset
+                batch.asks[i], batch.k_coef[i], batch.p_rate[i] = a, c, r
+        for e, k in enumerate(outs):
+            if k != 2:
+                batch.n_outcomes[e] = k
+        want = event_check(asks, kc, pr, outs, n_venues=nv, min_edge=min_edge, backend=backend)
+        got = batch.check(min_edge)
+        assert list(got.flags) == list(want.flags)
+        assert list(got.partition) == list(want.partition)
+        assert list(got.best_edge) == list(want.best_edge)
+
+
+def test_event_batch_rejects_bad_input() -> None:
+    with pytest.raises(KernelError, match="n_venues"):
+        kernel.EventBatch(0)
+    with pytest.raises(KernelError, match="backend 'native-avx9'"):
+        kernel.EventBatch(2, backend="native-avx9")
+    batch = kernel.EventBatch(2)
+    batch.reset(1)
+    with pytest.raises(KernelError, match="min_edge"):
+        batch.check(ONE + 1)
+    batch.n_outcomes[0] = 5
+    with pytest.raises(KernelError, match="event 0: n_outcomes must be 2 or 3, got 5"):
+        batch.check(0)
