@@ -21,9 +21,9 @@ of the pure-Python :func:`arbees.arb.check_top`, and two figures of the event ke
 * ``shard``: :meth:`arbees.services.shard_engine.ShardEngine.on_quotes` on batches of
   ``--shard-batch`` quotes over ``--shard-games`` games with realistic books (a few cents
   of vig, one pair in ~50 an arbitrage), in µs per quote, against walking depth exactly
-  (:func:`arbees.arb.find_opportunities`) for every pair each batch touched, as the shard
-  did before the kernel prefilter (``walk_all_over_kernel``; a lower bound of that cost:
-  it leaves out the engine's per-pair bookkeeping, which the old path also paid).
+  (the engine's own exact evaluation, :func:`arbees.arb.find_opportunities` plus its
+  signal bookkeeping) for every pair each batch touched, on the same engine and books, as
+  the shard did before the kernel prefilter (``walk_all_over_kernel``).
 
 Targets: native ≤ 2× floor at N=100,000,
 ≥ 100× faster than Python, one call ≤ 1 µs, pure-Python top-of-book ≤ 5 µs.
@@ -43,7 +43,7 @@ from typing import Any
 import attrs
 
 from arbees import kernel
-from arbees.arb import PairAsks, PairFees, check_top, find_opportunities
+from arbees.arb import PairFees, check_top
 from arbees.book import Level
 from arbees.fees import KalshiFeeModel, PolymarketFeeModel
 from arbees.messages import MarketAssignment, TeamLeg
@@ -233,13 +233,11 @@ class _ShardLoad:
     engine: the engine under test.
     warm: one quote of every instrument (every pair has both sides after it).
     batches: the timed batches.
-    pairs: per instrument, the pairs that read it as ``(kalshi ticker, poly token, fees)``.
     """
 
     engine: ShardEngine
     warm: list[Quote]
     batches: list[list[Quote]]
-    pairs: dict[str, list[tuple[str, str, PairFees]]]
 
 
 def _quote(rnd: random.Random, venue: str, instrument: str, fair: int) -> Quote:
@@ -255,9 +253,7 @@ def _quote(rnd: random.Random, venue: str, instrument: str, fair: int) -> Quote:
 def _shard_load(games: int, batch: int, seed: int) -> _ShardLoad:
     rnd = random.Random(seed)
     engine = ShardEngine("bench", max_games=max(1, games), clock=time.time_ns)
-    fees = PairFees(KalshiFeeModel(), PolymarketFeeModel(Decimal("0.05")))
     instruments: list[tuple[str, str, int]] = []  # (venue, instrument, fair price)
-    pairs: dict[str, list[tuple[str, str, PairFees]]] = {}
     for g in range(games):
         tokens = (str(10**6 + 2 * g), str(10**6 + 2 * g + 1))
         teams = (TeamLeg("A", f"K-{g}-A", tokens[0]), TeamLeg("B", f"K-{g}-B", tokens[1]))
@@ -280,34 +276,28 @@ def _shard_load(games: int, batch: int, seed: int) -> _ShardLoad:
                 ("kalshi", team.kalshi_ticker, team_fair),
                 ("polymarket", team.poly_token, team_fair),
             ]
-            pair = (team.kalshi_ticker, team.poly_token, fees)
-            pairs[team.kalshi_ticker] = [pair]
-            pairs[team.poly_token] = [pair]
     warm = [_quote(rnd, *instrument) for instrument in instruments]
     batches = [
         [_quote(rnd, *rnd.choice(instruments)) for _ in range(batch)]
         for _ in range(max(1, 2_000 // max(1, batch)))
     ]
-    return _ShardLoad(engine, warm, batches, pairs)
+    return _ShardLoad(engine, warm, batches)
 
 
 def _measure_shard(games: int, batch: int, repeat: int) -> dict[str, Any]:
     load = _shard_load(games, batch, seed=games)
     engine = load.engine
-    latest = {q.instrument: q for q in load.warm}
     engine.on_quotes(load.warm)
 
     def walk_all() -> None:
-        """The shard before the prefilter: store each batch, walk every touched pair."""
+        """The shard before the prefilter: store each batch, evaluate every touched pair."""
         for quotes in load.batches:
-            touched: dict[tuple[str, str, PairFees], None] = {}
+            touched: dict[tuple[str, int], Quote] = {}
             for q in quotes:
-                latest[q.instrument] = q
-                touched.update(dict.fromkeys(load.pairs[q.instrument]))
-            for ticker, token, fees in touched:
-                k, p = latest[ticker], latest[token]
-                books = PairAsks(k.yes_asks, k.no_asks, p.yes_asks, p.no_asks)
-                find_opportunities(books, fees, min_edge=engine.min_edge)
+                engine._quotes[q.venue, q.instrument] = q
+                touched.update(dict.fromkeys(engine._watch[q.venue, q.instrument], q))
+            for (game_id, index), trigger in touched.items():
+                engine._evaluate(game_id, index, trigger)
 
     def kernel_path() -> None:
         for quotes in load.batches:
