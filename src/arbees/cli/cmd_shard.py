@@ -32,7 +32,7 @@ from arbees.polymarket.rest import USER_AGENT
 from arbees.services.shard import GameShard
 from arbees.services.shard_engine import ShardEngine
 
-__all__ = ["add_paper_options", "paper_trader", "register", "run"]
+__all__ = ["add_paper_options", "engine_gauges", "paper_trader", "register", "run"]
 from arbees.services.sources import BusPolymarketSource, QuoteSource
 
 
@@ -165,27 +165,33 @@ def run(args: argparse.Namespace) -> int:
             paper=paper,
             on_signal=_latency_metrics(registry),
         )
-        stats = engine.stats
-        registry.gauge("shard_games", "games assigned", read=lambda: len(engine.games))
-        registry.gauge("shard_quotes", "quotes processed", read=lambda: stats.quotes)
-        registry.gauge("shard_signals_opened", "signals opened", read=lambda: stats.opened)
-        registry.gauge("shard_suppressed_stale", "evaluations held back by stale/old books",
-                       read=lambda: stats.suppressed_stale)  # fmt: skip
-        registry.gauge("shard_signals_closed", "signals closed", read=lambda: stats.closed)
+        engine_gauges(registry, engine)
         bus_gauges(registry, bus)
         registry.gauge("shard_rejected_assignments", "assignments refused (fees, cap, source)",
                        read=lambda: shard.stats.rejected_assignments)  # fmt: skip
-        registry.gauge("shard_future_clamped", "heartbeats or quotes timed in the future",
-                       read=lambda: stats.future_clamped)  # fmt: skip
-        registry.gauge("shard_kernel_batches", "quote batches scanned by the event kernel",
-                       read=lambda: stats.kernel_batches)  # fmt: skip
-        registry.gauge("shard_kernel_scanned", "pairs scanned by the event kernel",
-                       read=lambda: stats.kernel_scanned)  # fmt: skip
-        registry.gauge("shard_kernel_flagged", "scanned pairs flagged for the exact depth walk",
-                       read=lambda: stats.kernel_flagged)  # fmt: skip
         await shard.run()
 
     return run_service(args, "shard", body)
+
+
+def engine_gauges(registry: Registry, engine: ShardEngine) -> None:
+    """The shard engine's gauges: games, quotes, signals, staleness and the event kernel's
+    scans (``shard_kernel_batches`` grows with every batch of quotes)."""
+    stats = engine.stats
+    registry.gauge("shard_games", "games assigned", read=lambda: len(engine.games))
+    registry.gauge("shard_quotes", "quotes processed", read=lambda: stats.quotes)
+    registry.gauge("shard_signals_opened", "signals opened", read=lambda: stats.opened)
+    registry.gauge("shard_suppressed_stale", "evaluations held back by stale/old books",
+                   read=lambda: stats.suppressed_stale)  # fmt: skip
+    registry.gauge("shard_signals_closed", "signals closed", read=lambda: stats.closed)
+    registry.gauge("shard_future_clamped", "heartbeats or quotes timed in the future",
+                   read=lambda: stats.future_clamped)  # fmt: skip
+    registry.gauge("shard_kernel_batches", "quote batches scanned by the event kernel",
+                   read=lambda: stats.kernel_batches)  # fmt: skip
+    registry.gauge("shard_kernel_scanned", "pairs scanned by the event kernel",
+                   read=lambda: stats.kernel_scanned)  # fmt: skip
+    registry.gauge("shard_kernel_flagged", "scanned pairs flagged for the exact depth walk",
+                   read=lambda: stats.kernel_flagged)  # fmt: skip
 
 
 def _latency_metrics(registry: Registry) -> Callable[[ArbSignal], None]:
