@@ -76,7 +76,7 @@ class Game:
         fees: both venues' fee models for this game.
         epoch: the assignment generation that gave it to us.
         kernel_fees: ``(k_coef, p_rate)`` of ``fees`` for the event kernel, or None when
-            the schedule is beyond it (see :func:`kernel_params`); derived.
+            the schedule is beyond it (see :func:`_kernel_params`); derived.
     """
 
     game_id: str
@@ -87,7 +87,7 @@ class Game:
     kernel_fees: tuple[int, int] | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "kernel_fees", kernel_params(self.fees))
+        object.__setattr__(self, "kernel_fees", _kernel_params(self.fees))
 
 
 @attrs.frozen(slots=True)
@@ -211,7 +211,7 @@ def _best_ask(levels: tuple[Level, ...]) -> int:
     return min((p for p, size in levels if 0 < p < ONE and size > 0), default=0)
 
 
-def kernel_params(fees: PairFees) -> tuple[int, int] | None:
+def _kernel_params(fees: PairFees) -> tuple[int, int] | None:
     """``(k_coef, p_rate)`` of a pair for the event kernel, or None when its schedule is
     beyond the kernel (a Kalshi multiplier not exact in micro-units, a Polymarket exponent
     other than 1): such pairs are always walked exactly."""
