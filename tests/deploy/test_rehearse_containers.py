@@ -1,0 +1,180 @@
+"""The container rehearsal's own parts, checked without an engine.
+
+``deploy/rehearse-containers.sh`` needs root and a Docker engine, so it runs in CI as its own
+step (``.ci/run``), not here. What can be checked offline is checked here: that its one
+compose override changes only images and networking of the real compose file, and that the
+Gluetun stand-in reads the key the compose file hands the real Gluetun and drives arbees'
+fake control server.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import trio
+from deploy_support import DEPLOY, TEST_VALUES, ComposeRunner
+
+from arbees.testing.fake_gluetun import FakeGluetun
+
+OVERRIDE = DEPLOY / "rehearsal" / "compose.rehearsal.yaml"
+STANDIN = DEPLOY / "rehearsal" / "gluetun_standin.py"
+SCRIPT = DEPLOY / "rehearse-containers.sh"
+REHEARSAL_VALUES = {
+    "REHEARSAL_GLUETUN_IMAGE": "arbees-rehearsal/gluetun:local",
+    "REHEARSAL_REDIS_IMAGE": "arbees-rehearsal/redis:0123456789abcdef",
+    "REHEARSAL_RUN_DIR": "/run/rehearsal-test",
+}
+# What the override may change in a service of the real compose file.
+NETWORK_KEYS = {"network_mode", "networks", "ports", "extra_hosts"}
+REHEARSAL_ONLY = {"venues", "rehearsal_tap"}
+
+
+def _config(compose: ComposeRunner, values: dict[str, str], *, override: bool) -> dict[str, Any]:
+    env = compose.write_env("rehearsal.env", {**values, **REHEARSAL_VALUES})
+    out = compose.run(
+        "--profile",
+        "bot",
+        "config",
+        "--format",
+        "json",
+        env_file=env,
+        overrides=(OVERRIDE,) if override else (),
+    )
+    assert out.returncode == 0, out.stderr
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+@pytest.fixture(scope="module")
+def configs(
+    compose: ComposeRunner, test_env_values: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    return (
+        _config(compose, test_env_values, override=False),
+        _config(compose, test_env_values, override=True),
+    )
+
+
+def test_every_container_joins_the_vpn_namespace_and_nothing_is_published(
+    configs: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    base, rehearsal = configs
+    services = rehearsal["services"]
+    assert set(services) == set(base["services"]) | REHEARSAL_ONLY
+    assert services["vpn"]["network_mode"] == "none"
+    for name, service in services.items():
+        if name != "vpn":
+            assert service.get("network_mode") == "service:vpn", name
+        assert not service.get("ports"), name
+        assert not service.get("networks"), name
+    # no network is created at all (no bridge); Redis answers as `redis` on the loopback
+    assert not rehearsal.get("networks")
+    assert services["vpn"]["extra_hosts"] == ["redis=127.0.0.1"]
+
+
+def test_the_override_swaps_only_images_and_networking(
+    configs: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    base, rehearsal = configs
+    swapped = {
+        "vpn": REHEARSAL_VALUES["REHEARSAL_GLUETUN_IMAGE"],
+        "redis": REHEARSAL_VALUES["REHEARSAL_REDIS_IMAGE"],
+    }
+    for name, original in base["services"].items():
+        changed = rehearsal["services"][name]
+        assert changed["image"] == swapped.get(name, original["image"]), name
+        keep = set(original) | set(changed)
+        keep -= NETWORK_KEYS | {"image", "depends_on"}
+        for key in sorted(keep):
+            assert changed.get(key) == original.get(key), f"{name}.{key}"
+        # depends_on keeps every dependency; network_mode service:vpn adds one on vpn
+        before = original.get("depends_on") or {}
+        for dep, spec in before.items():
+            assert changed["depends_on"][dep] == spec, f"{name} depends_on {dep}"
+        assert set(changed.get("depends_on") or {}) - set(before) <= {"vpn"}, name
+    # the arbees services still run the image built from deploy/Dockerfile
+    for name in ("polymarket_monitor", "game_shard", "orchestrator", "bot"):
+        assert rehearsal["services"][name]["image"] == "arbees:local"
+    # top-level configs and volumes are the real ones; secrets are added by the script
+    assert rehearsal["configs"] == base["configs"]
+    assert rehearsal.get("volumes") == base.get("volumes")
+
+
+def _load_standin() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("gluetun_standin", STANDIN)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("gluetun_standin", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _role_file(tmp_path: Path, configs: tuple[dict[str, Any], dict[str, Any]]) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(configs[1]["configs"]["gluetun_auth"]["content"], encoding="utf-8")
+    return path
+
+
+def test_standin_takes_the_api_key_from_the_role_file_compose_mounts(
+    tmp_path: Path,
+    configs: tuple[dict[str, Any], dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    standin = _load_standin()
+    role_file = _role_file(tmp_path, configs)
+    monkeypatch.setenv("HTTP_CONTROL_SERVER_AUTH_CONFIG_FILEPATH", str(role_file))
+    assert standin.api_key() == TEST_VALUES["GLUETUN_API_KEY"]
+    monkeypatch.setenv("SERVER_COUNTRIES", "Netherlands,Germany")
+    assert standin.first_country() == "Netherlands"
+
+    no_key = tmp_path / "nokey.toml"
+    no_key.write_text('[[roles]]\nname = "open"\nauth = "none"\n', encoding="utf-8")
+    monkeypatch.setenv("HTTP_CONTROL_SERVER_AUTH_CONFIG_FILEPATH", str(no_key))
+    with pytest.raises(SystemExit, match="no apikey role"):
+        standin.api_key()
+
+
+async def test_standin_checks_health_and_flips_the_exit_of_the_fake_control_server(
+    tmp_path: Path,
+    configs: tuple[dict[str, Any], dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    standin = _load_standin()
+    monkeypatch.setenv(
+        "HTTP_CONTROL_SERVER_AUTH_CONFIG_FILEPATH", str(_role_file(tmp_path, configs))
+    )
+    fake = FakeGluetun(country="United Kingdom", api_key=TEST_VALUES["GLUETUN_API_KEY"])
+    async with trio.open_nursery() as nursery:
+        url = await nursery.start(fake.run)
+        monkeypatch.setattr(standin, "CONTROL_PORT", int(url.rsplit(":", 1)[1]))
+        assert await trio.to_thread.run_sync(standin.main, ["healthcheck"]) == 0
+        assert await trio.to_thread.run_sync(standin.main, ["set-exit", "United States"]) == 0
+        assert fake.country == "United States"
+        assert fake.ip == "198.51.100.9"
+        fake.tunnel_down()
+        assert await trio.to_thread.run_sync(standin.main, ["healthcheck"]) == 1
+        assert await trio.to_thread.run_sync(standin.main, ["set-exit", "United Kingdom"]) == 0
+        assert fake.country == "United Kingdom"
+        assert fake.tunnel_running
+        # a wrong key is refused: the stand-in's health check fails rather than passing
+        fake._api_key = "another-key"
+        assert await trio.to_thread.run_sync(standin.main, ["healthcheck"]) == 1
+        assert fake.unauthorized == 1
+        assert standin.main(["bogus"]) == 2
+        nursery.cancel_scope.cancel()
+
+
+def test_script_is_valid_bash_and_documents_itself() -> None:
+    assert subprocess.run(["bash", "-n", str(SCRIPT)], capture_output=True).returncode == 0
+    out = subprocess.run(["bash", str(SCRIPT), "--help"], capture_output=True, text=True)
+    assert out.returncode == 0
+    assert "private engine" in out.stdout
+    assert "compose.rehearsal.yaml" in out.stdout
