@@ -123,21 +123,26 @@ compose() {
     -f "$RUN_DIR/compose.override.yaml" --env-file "$RUN_DIR/rehearsal.env" "$@"
 }
 
+save_states() {  # each container's state and health log (not its config: that holds secrets)
+  compose ps -aq 2>/dev/null | xargs -r "$DOCKER" inspect --format '{{.Name}} {{json .State}}' \
+    >"$RUN_DIR/states.txt" 2>&1 || true
+}
+
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   if [[ -n $DOCKERD_PID ]] && kill -0 "$DOCKERD_PID" 2>/dev/null; then
     if ((PROJECT_UP)); then
       compose logs --no-color --timestamps >"$RUN_DIR/compose.log" 2>&1 || true
-      compose ps -aq 2>/dev/null | xargs -r "$DOCKER" inspect >"$RUN_DIR/inspect.json" 2>&1 || true
+      save_states
       compose --profile bot down --volumes --remove-orphans --timeout 20 \
         >>"$RUN_DIR/down.log" 2>&1 || true
     fi
     # Anything left (a failed run, a probe container): remove it before the engine stops.
-    local left
-    left="$("$DOCKER" ps -aq 2>/dev/null || true)"
-    [[ -z $left ]] || "$DOCKER" rm -f $left >/dev/null 2>&1 || true
+    "$DOCKER" ps -aq 2>/dev/null | xargs -r "$DOCKER" rm -f >/dev/null 2>&1 || true
+    # Keep the build cache that makes the next rebuild fast, but bounded (vfs copies layers).
     "$DOCKER" image prune -f >/dev/null 2>&1 || true
+    "$DOCKER" builder prune -f --keep-storage 3gb >/dev/null 2>&1 || true
     kill -TERM "$DOCKERD_PID" 2>/dev/null || true
     local limit=$((SECONDS + 30))
     while kill -0 "$DOCKERD_PID" 2>/dev/null && ((SECONDS < limit)); do sleep 0.2; done
@@ -174,7 +179,7 @@ hash_of() { cat "$@" | sha256sum | cut -c1-16; }
 say "starting a private engine (data root $CACHE/engine)"
 dockerd --data-root "$CACHE/engine" --exec-root "$ENGINE_DIR/exec" \
   --pidfile "$ENGINE_DIR/dockerd.pid" --host "$DOCKER_HOST" --storage-driver vfs \
-  --iptables=false --ip-masq=false --bridge=none >"$RUN_DIR/dockerd.log" 2>&1 &
+  --iptables=false --ip-masq=false --bridge=none >"$RUN_DIR/dockerd.log" 2>&1 9>&- &
 DOCKERD_PID=$!
 if ! wait_for 60 "$DOCKER" info >/dev/null 2>&1; then
   tail -n 20 "$RUN_DIR/dockerd.log" >&2 || true
@@ -262,7 +267,7 @@ say "building arbees:local from deploy/Dockerfile (PYTHON_IMAGE=$PYTHON_IMAGE)"
 arbees_build arbees arbees:local "$REPO"
 BUILD_S=$((SECONDS - started))
 SIZE_MB=$(($("$DOCKER" image inspect --format '{{.Size}}' arbees:local) / 1000000))
-record INFO "arbees:local built in ${BUILD_S} s (layer cache of earlier runs counts)"
+record INFO "arbees:local built in ${BUILD_S} s (cached layers of earlier runs reused)"
 record INFO "image size ${SIZE_MB} MB (target <= ${SIZE_TARGET_MB} MB: $( ((SIZE_MB <= SIZE_TARGET_MB)) && echo met || echo MISSED))"
 GLUETUN_IMAGE="arbees-rehearsal/gluetun:local"
 build gluetun --build-arg ARBEES_IMAGE=arbees:local -t "$GLUETUN_IMAGE" \
@@ -321,6 +326,7 @@ for name in names:
         os.chown(path, 10001, 10001)
     print(f"  {name}:\n    file: {json.dumps(path)}")
 EOF
+rm -f "$RUN_DIR/compose.base.json"  # the rendered file holds the generated passwords
 PROJECT_UP=1
 say "compose up, phase 1: vpn stand-in, fake venues, redis"
 compose up -d --no-build --wait --wait-timeout 120 vpn venues redis >"$RUN_DIR/up1.log" 2>&1 || {
@@ -354,6 +360,7 @@ mon="$(compose ps -q polymarket_monitor)"
 conf="$("$DOCKER" inspect --format \
   'user={{.Config.User}} readonly={{.HostConfig.ReadonlyRootfs}} capdrop={{.HostConfig.CapDrop}} capadd={{.HostConfig.CapAdd}}' \
   "$mon" 2>&1 || true)"
+# shellcheck disable=SC2016  # expanded inside the container
 inside="$(in_ctr polymarket_monitor sh -c 'echo "uid=$(id -u)"; grep -E "^(CapPrm|CapEff|CapBnd|NoNewPrivs)" /proc/1/status | tr -d "\t "; touch /probe 2>&1 || echo "rootfs=read-only"' 2>&1 || true)"
 echo "$conf" >"$RUN_DIR/monitor-security.txt"
 echo "$inside" >>"$RUN_DIR/monitor-security.txt"
@@ -386,6 +393,7 @@ fi
 : >"$SHARED/health.txt"
 for service in orchestrator polymarket_monitor game_shard; do
   set +e
+  # shellcheck disable=SC2016  # expanded inside the container
   text="$(in_ctr "$service" sh -c 'arbees health --service "$ARBEES_SERVICE"' 2>&1 | tail -n1)"
   rc=$?
   set -e
@@ -446,7 +454,7 @@ fi
 
 # Down: nothing of the project may be left.
 compose logs --no-color --timestamps >"$RUN_DIR/compose.log" 2>&1 || true
-compose ps -aq 2>/dev/null | xargs -r "$DOCKER" inspect >"$RUN_DIR/inspect.json" 2>&1 || true
+save_states
 compose --profile bot down --volumes --remove-orphans --timeout 20 >"$RUN_DIR/down.log" 2>&1 ||
   record FAIL "docker compose down failed (see $RUN_DIR/down.log)"
 PROJECT_UP=0
@@ -463,9 +471,10 @@ if ((REBUILD_PROBE)); then
   # The same build context with one line of code changed, built over this run's cache.
   probe="$RUN_DIR/probe-context"
   mkdir -p "$probe"
+  files=(.dockerignore pyproject.toml constraints.txt setup.py README.md native src examples)
+  [[ ! -e $REPO/LICENSE ]] || files+=(LICENSE)
   (cd "$REPO" && tar -c --exclude=__pycache__ --exclude='*.so' --exclude='*.egg-info' \
-    --exclude=native/_build .dockerignore pyproject.toml constraints.txt setup.py README.md \
-    $(ls LICENSE 2>/dev/null) native src examples) | tar -x -C "$probe"
+    --exclude=native/_build "${files[@]}") | tar -x -C "$probe"
   echo "# rebuild probe $(now_ms)" >>"$probe/src/arbees/__init__.py"
   started=$SECONDS
   arbees_build probe arbees-rehearsal/probe:local "$probe"

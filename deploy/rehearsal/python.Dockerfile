@@ -20,7 +20,8 @@ WORKDIR /tmp
 # headers are taken (as on the official image): its dependencies (libc6-dev, a static
 # libpython) would add 50 MB to every image built on this one. The standard library keeps
 # its compiled bytecode (as on the official image): without it every `python` run, such as
-# each health check, compiles the modules it imports again.
+# each health check, compiles the modules it imports again. The wheels that created the
+# virtual environment are removed once it exists.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates python3 python3-venv \
@@ -29,6 +30,7 @@ RUN apt-get update \
        | tar -x -C / ./usr/include/python3.11 ./usr/include/x86_64-linux-gnu/python3.11 \
     && rm libpython3.11-dev_*.deb \
     && python3 -m venv /usr/local/python \
+    && apt-get purge -y --auto-remove python3-venv python3-pip-whl python3-setuptools-whl \
     && update-ca-certificates \
     && printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' >/etc/pip.conf \
     && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
