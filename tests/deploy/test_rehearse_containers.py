@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 import trio
-from deploy_support import DEPLOY, TEST_VALUES, ComposeRunner
+from deploy_support import DEPLOY, REPO, TEST_VALUES, ComposeRunner
 
 from arbees.testing.fake_gluetun import FakeGluetun
 
@@ -178,3 +179,25 @@ def test_script_is_valid_bash_and_documents_itself() -> None:
     assert out.returncode == 0
     assert "private engine" in out.stdout
     assert "compose.rehearsal.yaml" in out.stdout
+
+
+def test_script_refuses_to_run_without_root() -> None:
+    command = ["bash", str(SCRIPT), "--no-rebuild-probe"]
+    if os.geteuid() == 0:  # drop to nobody: the check must not depend on who runs pytest
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=30, cwd="/")
+    assert out.returncode == 1
+    assert "needs root" in out.stderr
+
+
+def test_ci_runs_the_rehearsal_and_lets_it_fail() -> None:
+    text = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert "set -euo pipefail" in text
+    steps = [
+        line
+        for line in text.splitlines()
+        if "deploy/rehearse-containers.sh" in line and not line.lstrip().startswith(("#", "echo"))
+    ]
+    assert len(steps) == 1
+    assert "||" not in steps[0]
+    assert "def containers(" in (REPO / "noxfile.py").read_text(encoding="utf-8")
