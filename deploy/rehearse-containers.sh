@@ -312,7 +312,8 @@ env -i PATH="$PATH" "$COMPOSE" --project-directory "$REPO/deploy" -f "$REPO/depl
 python3 - "$RUN_DIR" <<'EOF' >>"$RUN_DIR/compose.override.yaml"
 import json, os, secrets, sys
 run = sys.argv[1]
-names = sorted(json.load(open(f"{run}/compose.base.json")).get("secrets") or {})
+declared = json.load(open(f"{run}/compose.base.json")).get("secrets") or {}
+names = sorted(name for name, spec in declared.items() if "file" in spec)
 if names:
     print("\nsecrets:")
 for name in names:
