@@ -140,9 +140,10 @@ cleanup() {
     fi
     # Anything left (a failed run, a probe container): remove it before the engine stops.
     "$DOCKER" ps -aq 2>/dev/null | xargs -r "$DOCKER" rm -f >/dev/null 2>&1 || true
-    # Keep the build cache that makes the next rebuild fast, but bounded (vfs copies layers).
+    # vfs keeps a full copy of the file system per cached layer (about 150 MB each): the
+    # build cache goes; the tagged images (base stand-ins, arbees:local) stay for next time.
     "$DOCKER" image prune -f >/dev/null 2>&1 || true
-    "$DOCKER" builder prune -f --keep-storage 3gb >/dev/null 2>&1 || true
+    "$DOCKER" builder prune -af >/dev/null 2>&1 || true
     kill -TERM "$DOCKERD_PID" 2>/dev/null || true
     local limit=$((SECONDS + 30))
     while kill -0 "$DOCKERD_PID" 2>/dev/null && ((SECONDS < limit)); do sleep 0.2; done
