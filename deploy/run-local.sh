@@ -4,7 +4,8 @@
 #   deploy/run-local.sh [--duration S] [--run-dir DIR] [--startup-timeout S]
 #
 # Starts, as SEPARATE OS PROCESSES and all on 127.0.0.1:
-#   redis-server      private, free port, password in a 0600 config file (as compose does)
+#   redis-server      private, free port, one ACL user per role (as compose does: the ACL
+#                     file deploy/redis/users-acl.sh makes from deploy/make-secrets.sh's files)
 #   fake venues       python -m arbees.testing.venues: fake Kalshi (WS + REST) and fake
 #                     Polymarket (WS + CLOB + Gamma) with two scripted NBA games
 #   fake Gluetun      python -m arbees.testing.fake_gluetun, control server with an API key
@@ -12,7 +13,8 @@
 #   orchestrator      arbees orchestrator
 #   monitor           arbees monitor (egress check against the fake Gluetun, with the key)
 #   2 shards          arbees shard, SHARD_ID=shard-1 and shard-2
-# The services get the same environment variables the compose file sets. The script waits
+# The services get the same environment variables the compose file sets, secrets as files
+# (REDIS_PASSWORD_FILE, EGRESS_CHECK_API_KEY_FILE) in the run directory. The script waits
 # until `arbees health --service ...` passes for every service and the games are spread
 # over the shards with prices flowing, applies the scripted price move (SIGUSR1 to the fake
 # venues), watches for S seconds (0 = until Ctrl-C), checks health again and prints a
@@ -183,25 +185,35 @@ wait_until() {  # wait_until SECONDS WHAT CMD... : poll CMD until it succeeds
 }
 
 secret() { "$PY" -c 'import secrets; print(secrets.token_hex(16))'; }
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 # ----------------------------------------------------------------------------- environment
 # Nothing from the caller's shell may point a service somewhere else.
-unset METRICS_PORT POLYMARKET_PROXY_URL KALSHI_PRIVATE_KEY EGRESS_REQUIRED_COUNTRIES \
-  EGRESS_CHECK_TIMEOUT ARBEES_SERVICE SHARD_ID MONITOR_ID ORCHESTRATOR_ID
+unset METRICS_PORT METRICS_ADDR POLYMARKET_PROXY_URL KALSHI_PRIVATE_KEY EGRESS_REQUIRED_COUNTRIES \
+  EGRESS_CHECK_TIMEOUT ARBEES_SERVICE SHARD_ID MONITOR_ID ORCHESTRATOR_ID REDIS_PASSWORD_FILE \
+  EGRESS_CHECK_API_KEY EGRESS_CHECK_API_KEY_FILE EGRESS_CHECK_URL EGRESS_RETRY_INTERVAL \
+  POLYMARKET_EGRESS_CHECK
 
-REDIS_PASSWORD="$(secret)"
-GLUETUN_API_KEY="$(secret)"
-export GLUETUN_API_KEY
+# The deployment's secret files, made the deployment's way (the VPN credential files stay
+# empty: the fake Gluetun needs none).
+SECRETS="$RUN_DIR/secrets"
+sh "$HERE/make-secrets.sh" "$SECRETS" >"$RUN_DIR/make-secrets.log"
 
 # ----------------------------------------------------------------------------- redis
 REDIS_PORT="$("$PY" -c 'from arbees.testing.redis_server import free_port; print(free_port())')"
 mkdir -p "$RUN_DIR/redis"
+# The bus tap (rehearsal only) reads everything it judges: a read/subscribe-only user.
+TAP_PASSWORD="$(secret)"
+TAP_HASH="$(printf '%s' "$TAP_PASSWORD" | sha256sum | cut -d' ' -f1)"
 (
   umask 077
+  sh "$HERE/redis/users-acl.sh" "$SECRETS" >"$RUN_DIR/redis/users.acl"
+  echo "user rehearsal on #$TAP_HASH resetkeys resetchannels ~* &* -@all +ping +@read +@pubsub" \
+    >>"$RUN_DIR/redis/users.acl"
   cat >"$RUN_DIR/redis/redis.conf" <<EOF
 port $REDIS_PORT
 bind 127.0.0.1
-requirepass $REDIS_PASSWORD
+aclfile $RUN_DIR/redis/users.acl
 save ""
 appendonly no
 dir $RUN_DIR/redis
@@ -211,12 +223,19 @@ EOF
 )
 start redis redis-server "$RUN_DIR/redis/redis.conf"
 wait_until 15 "redis-server" grep -qs "Ready to accept connections" "$RUN_DIR/redis.log"
-export REDIS_URL="redis://:${REDIS_PASSWORD}@127.0.0.1:${REDIS_PORT}/0"
+# as_role ROLE CMD... : run CMD with the bus credentials of the Redis user ROLE (as compose does)
+as_role() {
+  local role="$1"
+  shift
+  REDIS_URL="redis://${role}@127.0.0.1:${REDIS_PORT}/0" \
+    REDIS_PASSWORD_FILE="$SECRETS/redis_${role}_password" "$@"
+}
 
 # ----------------------------------------------------------------------------- fakes
 STATE="$RUN_DIR/venues.json"
 start venues "$PY" -m arbees.testing.venues --state-file "$STATE"
-start gluetun "$PY" -m arbees.testing.fake_gluetun --port 0 --api-key-env GLUETUN_API_KEY \
+GLUETUN_API_KEY="$(cat "$SECRETS/gluetun_api_key")" \
+  start gluetun "$PY" -m arbees.testing.fake_gluetun --port 0 --api-key-env GLUETUN_API_KEY \
   --country "United Kingdom"
 wait_until 30 "the fake venues" test -s "$STATE"
 wait_until 30 "the fake Gluetun" grep -qs "^fake Gluetun control server on http" "$RUN_DIR/gluetun.log"
@@ -249,7 +268,8 @@ export KALSHI_ENV=prod
 export KALSHI_SERIES=KXNBAGAME
 
 # ----------------------------------------------------------------------------- services
-start tap "$PY" -m arbees.testing.rehearsal tap --run-dir "$RUN_DIR" --state-file "$STATE" \
+REDIS_URL="redis://rehearsal:${TAP_PASSWORD}@127.0.0.1:${REDIS_PORT}/0" \
+  start tap "$PY" -m arbees.testing.rehearsal tap --run-dir "$RUN_DIR" --state-file "$STATE" \
   --shards 2
 wait_until 30 "the bus tap" test -e "$RUN_DIR/tap.ready"
 
@@ -257,18 +277,22 @@ wait_until 30 "the bus tap" test -e "$RUN_DIR/tap.ready"
 # within MAX_PRICE_AGE_MS (a live market is rarely that quiet).
 for n in 1 2; do
   SHARD_ID="shard-$n" POLYMARKET_VIA_REDIS=true KALSHI_SILENCE_TIMEOUT=3 \
-    start "shard-$n" "$PY" -m arbees shard
+    as_role shard start "shard-$n" "$PY" -m arbees shard
 done
 MONITOR_ID=rehearsal-monitor EGRESS_CHECK_URL="$GLUETUN_URL/v1/publicip/ip" \
-  EGRESS_CHECK_API_KEY="$GLUETUN_API_KEY" EGRESS_CHECK_INTERVAL=5 \
-  EGRESS_FORBIDDEN_COUNTRIES=US start monitor "$PY" -m arbees monitor
-ORCHESTRATOR_ID=rehearsal-orchestrator SETTLE_DELAY=1 \
-  start orchestrator "$PY" -m arbees orchestrator
+  EGRESS_CHECK_API_KEY_FILE="$SECRETS/gluetun_api_key" EGRESS_CHECK_INTERVAL=5 \
+  EGRESS_FORBIDDEN_COUNTRIES=US as_role monitor start monitor "$PY" -m arbees monitor
+# Gamma is Polymarket: the orchestrator checks its own route's exit (in compose an
+# ipinfo-style URL through Gluetun's proxy; here the fake's ipinfo-style /json).
+ORCHESTRATOR_ID=rehearsal-orchestrator SETTLE_DELAY=1 EGRESS_CHECK_URL="$GLUETUN_URL/json" \
+  EGRESS_CHECK_API_KEY_FILE="$SECRETS/gluetun_api_key" EGRESS_FORBIDDEN_COUNTRIES=US \
+  as_role orchestrator start orchestrator "$PY" -m arbees orchestrator
 
 SERVICES=("orchestrator rehearsal-orchestrator" "monitor rehearsal-monitor"
   "shard shard-1" "shard shard-2")
 
-healthy() { "$PY" -m arbees health --service "$1" --instance "$2" >/dev/null 2>&1; }
+# Each service's health as its container's HEALTHCHECK reads it: with its own Redis user.
+healthy() { as_role "$1" "$PY" -m arbees health --service "$1" --instance "$2" >/dev/null 2>&1; }
 
 for entry in "${SERVICES[@]}"; do
   read -r service instance <<<"$entry"
@@ -305,7 +329,7 @@ WATCHING=0
 for entry in "${SERVICES[@]}"; do
   read -r service instance <<<"$entry"
   set +e
-  text="$("$PY" -m arbees health --service "$service" --instance "$instance" 2>&1 | tail -n1)"
+  text="$(as_role "$service" "$PY" -m arbees health --service "$service" --instance "$instance" 2>&1 | tail -n1)"
   rc=$?
   set -e
   echo "$service $instance $rc $text" >>"$RUN_DIR/health.txt"

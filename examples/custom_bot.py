@@ -35,7 +35,7 @@ import attrs
 import trio
 
 import arbees
-from arbees.config import redact_url
+from arbees.config import redact_url, url_with_password_file
 
 __all__ = ["PaperBook", "Position", "SignalFilter", "build_parser", "main", "money", "run_bot"]
 
@@ -170,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--redis-url",
         default=os.environ.get("REDIS_URL", "redis://localhost:6379/0"),
-        help="the stack's bus (env REDIS_URL; default redis://localhost:6379/0)",
+        help="the stack's bus, e.g. redis://bot@localhost:6379/0 with the password in the "
+        "file REDIS_PASSWORD_FILE names (env REDIS_URL; default redis://localhost:6379/0)",
     )
     parser.add_argument(
         "--min-profit",
@@ -217,6 +218,10 @@ def main(argv: Sequence[str] | None = None, *, out: Printer = print) -> int:
     args = build_parser().parse_args(argv)
     try:
         book = PaperBook(filter_from_args(args))
+        # The password comes from a file (a Docker secret), never from a variable.
+        args.redis_url = url_with_password_file(
+            args.redis_url, os.environ.get("REDIS_PASSWORD_FILE")
+        )
     except arbees.ConfigError as exc:
         print(f"custom_bot: {exc}", file=sys.stderr)
         return 2

@@ -150,6 +150,9 @@ async def run_stack(
                 series=series,
                 kalshi_signer=signer,
                 config=config,
+                egress_url=egress,
+                egress_api_key=egress_key,
+                forbidden_countries=args.forbidden_countries,
             )
         )
         where = "demo venues" if venues is not None else "real venues"

@@ -120,12 +120,14 @@ async with arbees.open_monitor(bus, egress_url="https://ipinfo.io/json") as moni
     await trio.sleep(60)
     print(monitor.healthy, monitor.stats.published)""",
     "Orchestrator": """\
-async with arbees.open_orchestrator(bus) as orchestrator:
+async with arbees.open_orchestrator(bus, egress_url="https://ipinfo.io/json") as orchestrator:
     await trio.sleep(60)
     print(orchestrator.stats.games, orchestrator.stats.unowned)""",
     "OrchestratorConfig": """\
 config = arbees.OrchestratorConfig(discovery_interval=60.0, settle_delay=0.5)
-async with arbees.open_orchestrator(bus, config=config) as orchestrator:
+async with arbees.open_orchestrator(
+    bus, config=config, egress_url="https://ipinfo.io/json"
+) as orchestrator:
     ...""",
 }
 """Public name -> a few lines showing it in use (``bus`` is an open bus)."""

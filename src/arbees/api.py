@@ -18,18 +18,22 @@ Nothing here reads the environment: pass what you want (a Kalshi signer from
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
+import attrs
 import httpx
 import trio
 
 from arbees.bus.base import Bus
-from arbees.cli._venue_source import DEFAULT_SERIES, VenueGameSource
+from arbees.cli._venue_source import DEFAULT_DISCOVERY_DEADLINE, DEFAULT_SERIES, VenueGameSource
 from arbees.cli._wiring import PolymarketFeedAdapter, kalshi_source, polymarket_direct_source
-from arbees.egress import EgressChecker, EgressGuard, EgressPolicy
+from arbees.egress import EgressPolicy, EgressSettings, open_polymarket_route
+from arbees.egress.guard import DEFAULT_INTERVAL
+from arbees.errors import ConfigError
 from arbees.kalshi.auth import KalshiSigner
 from arbees.kalshi.feed import PROD_WS_URL as KALSHI_WS_URL
 from arbees.kalshi.rest import PROD_REST_URL as KALSHI_REST_URL
@@ -73,6 +77,12 @@ async def run_shard(
     kalshi_signer: KalshiSigner | None = None,
     polymarket_ws_url: str | None = None,
     polymarket_proxy: str | None = None,
+    egress_url: str | None = None,
+    egress_api_key: str | None = None,
+    forbidden_countries: str = "US",
+    required_countries: str | None = None,
+    egress_interval: float = DEFAULT_INTERVAL,
+    polymarket_egress_check: bool = True,
     min_edge: Fixed = 0,
     max_size: Fixed | None = None,
     max_price_age_ms: int = 2000,
@@ -88,6 +98,11 @@ async def run_shard(
     with ``kalshi_signer``; the real venue requires it), Polymarket from the monitor over the
     bus — or, when ``polymarket_ws_url`` is given, straight from that WebSocket (optionally
     through ``polymarket_proxy``). Signals go to ``arbees:signals``.
+
+    Direct Polymarket connects only on a fresh verified egress of its route: ``egress_url``
+    (checked over ``polymarket_proxy`` too; see :func:`run_monitor` for the country
+    options) is then required, unless ``polymarket_egress_check=False`` — the explicit
+    opt-out, logged loudly.
 
     Args:
         min_edge: minimum profit per contract after fees (micro-dollars, e.g. ``CENT``).
@@ -112,21 +127,53 @@ async def run_shard(
     }
     if reconnect is not None:
         kalshi_options["backoff"] = reconnect
-    polymarket: QuoteSource
-    if polymarket_ws_url is None:
-        polymarket = BusPolymarketSource(bus)
-    else:
-        config = FeedConfig(url=polymarket_ws_url, proxy=polymarket_proxy)
-        if reconnect is not None:
-            config = FeedConfig(url=polymarket_ws_url, proxy=polymarket_proxy, backoff=reconnect)
-        polymarket = polymarket_direct_source(config)
+    async with contextlib.AsyncExitStack() as stack:
+        polymarket: QuoteSource
+        if polymarket_ws_url is None:
+            polymarket = BusPolymarketSource(bus)
+        else:
+            route = await stack.enter_async_context(
+                open_polymarket_route(
+                    name=f"shard-{shard_id}-polymarket",
+                    user_agent=USER_AGENT,
+                    proxy=polymarket_proxy,
+                    settings=_egress_settings(
+                        egress_url,
+                        egress_api_key,
+                        forbidden_countries,
+                        required_countries,
+                        egress_interval,
+                    ),
+                    check=_check_wanted(polymarket_egress_check, egress_url, "run_shard"),
+                )
+            )
+            config = FeedConfig(url=polymarket_ws_url, proxy=polymarket_proxy, gate=route.gate)
+            if reconnect is not None:
+                config = attrs.evolve(config, backoff=reconnect)
+            polymarket = polymarket_direct_source(config)
+        await _serve_shard(
+            bus,
+            engine,
+            kalshi_source(kalshi_ws_url, kalshi_signer, **kalshi_options),
+            polymarket,
+            on_signal=on_signal,
+            heartbeat_interval=heartbeat_interval,
+            task_status=task_status,
+        )
+
+
+async def _serve_shard(
+    bus: Bus,
+    engine: ShardEngine,
+    kalshi: QuoteSource,
+    polymarket: QuoteSource,
+    *,
+    on_signal: Callable[[ArbSignal], None] | None,
+    heartbeat_interval: float,
+    task_status: trio.TaskStatus[GameShard],
+) -> None:
     shard = GameShard(
-        bus,
-        engine,
-        kalshi_source(kalshi_ws_url, kalshi_signer, **kalshi_options),
-        polymarket,
-        on_signal=on_signal,
-        heartbeat_interval=heartbeat_interval,
+        bus, engine, kalshi, polymarket, on_signal=on_signal, heartbeat_interval=heartbeat_interval
     )
     async with trio.open_nursery() as nursery:
         await nursery.start(shard.run)
@@ -167,17 +214,28 @@ async def run_monitor(
                 partial(arbees.run_monitor, bus, egress_url="https://ipinfo.io/json")
             )
     """
-    policy = EgressPolicy.from_settings(forbidden_countries, required_countries)
-    config = FeedConfig(url=ws_url, proxy=proxy)
-    if reconnect is not None:
-        config = FeedConfig(url=ws_url, proxy=proxy, backoff=reconnect)
+    settings = _egress_settings(
+        egress_url, egress_api_key, forbidden_countries, required_countries, egress_interval
+    )
     audit = AuditConfig(interval=audit_interval)
     # The egress check and the REST audit take the same route (proxy) as the Polymarket
-    # traffic they guard.
-    async with httpx.AsyncClient(proxy=proxy, headers={"User-Agent": USER_AGENT}) as client:
-        checker = EgressChecker(client, egress_url, api_key=egress_api_key)
-        guard = EgressGuard(checker, policy, interval=egress_interval, name="polymarket-monitor")
-        rest = PolymarketRest(client, RestConfig(clob_url=clob_url, retries=0))
+    # traffic they guard; the monitor runs the guard itself.
+    async with open_polymarket_route(
+        name="polymarket-monitor",
+        user_agent=USER_AGENT,
+        proxy=proxy,
+        settings=settings,
+        check=True,
+        run_guard=False,
+    ) as route:
+        guard = route.guard
+        assert guard is not None  # check=True
+        config = FeedConfig(url=ws_url, proxy=proxy, gate=route.gate)
+        if reconnect is not None:
+            config = attrs.evolve(config, backoff=reconnect)
+        rest = PolymarketRest(
+            route.client, RestConfig(clob_url=clob_url, retries=0), gate=route.gate
+        )
 
         def feed_factory(tokens: list[str]) -> PolymarketFeedAdapter:
             return PolymarketFeedAdapter(
@@ -208,12 +266,27 @@ async def run_orchestrator(
     series: Sequence[str] = DEFAULT_SERIES,
     kalshi_signer: KalshiSigner | None = None,
     config: OrchestratorConfig | None = None,
+    egress_url: str | None = None,
+    egress_api_key: str | None = None,
+    forbidden_countries: str = "US",
+    required_countries: str | None = None,
+    egress_interval: float = DEFAULT_INTERVAL,
+    polymarket_proxy: str | None = None,
+    polymarket_egress_check: bool = True,
+    discovery_deadline: float = DEFAULT_DISCOVERY_DEADLINE,
     task_status: trio.TaskStatus[Orchestrator] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the orchestrator until cancelled; ``started`` with it once it discovered once.
 
     It discovers the games of the Kalshi ``series`` (REST, signed when a signer is given)
     and Polymarket Gamma, matches them and assigns each to a live shard over the bus.
+
+    Gamma is Polymarket: its requests go through ``polymarket_proxy`` (when given) and only
+    on a fresh verified egress of that route, checked at ``egress_url`` (see
+    :func:`run_monitor` for the country options) — required unless
+    ``polymarket_egress_check=False``, the explicit opt-out (logged loudly). One discovery
+    round must finish within ``discovery_deadline`` seconds or it fails (counted, state
+    kept).
 
     Example::
 
@@ -222,13 +295,57 @@ async def run_orchestrator(
             await nursery.start(partial(arbees.run_orchestrator, bus, config=config))
     """
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-    async with httpx.AsyncClient(headers=headers, timeout=20.0) as client:
+    async with (
+        httpx.AsyncClient(headers=headers, timeout=20.0) as client,
+        open_polymarket_route(
+            name="orchestrator-gamma",
+            user_agent=USER_AGENT,
+            proxy=polymarket_proxy,
+            settings=_egress_settings(
+                egress_url, egress_api_key, forbidden_countries, required_countries, egress_interval
+            ),
+            check=_check_wanted(polymarket_egress_check, egress_url, "run_orchestrator"),
+        ) as gamma,
+    ):
         kalshi = KalshiRest(client, base_url=kalshi_rest_url, signer=kalshi_signer)
-        source = VenueGameSource(kalshi, client, gamma_url=gamma_url, series=series)
+        source = VenueGameSource(
+            kalshi,
+            gamma.client,
+            gamma_url=gamma_url,
+            series=series,
+            gamma_gate=gamma.gate,
+            deadline=discovery_deadline,
+        )
         orchestrator = Orchestrator(bus, source, config)
         async with trio.open_nursery() as nursery:
             await nursery.start(orchestrator.run)
             task_status.started(orchestrator)
+
+
+def _egress_settings(
+    url: str | None,
+    api_key: str | None,
+    forbidden: str,
+    required: str | None,
+    interval: float = DEFAULT_INTERVAL,
+) -> EgressSettings | None:
+    if url is None:
+        return None
+    return EgressSettings(
+        url=url,
+        api_key=api_key,
+        policy=EgressPolicy.from_settings(forbidden, required),
+        interval=interval,
+    )
+
+
+def _check_wanted(check: bool, egress_url: str | None, where: str) -> bool:
+    if check and egress_url is None:
+        raise ConfigError(
+            f"{where}: Polymarket is reached only on a verified egress: pass egress_url "
+            "(or polymarket_egress_check=False, the explicit opt-out)"
+        )
+    return check
 
 
 @asynccontextmanager

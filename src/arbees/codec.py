@@ -6,10 +6,22 @@ against the seed's field names keep working), plus two tags::
 
     {"schema": 1, "kind": "PolymarketPriceUpdate", "market_id": "0x…", "yes_bid": 0.43, …}
 
-Decoding validates everything (types, required fields, prices within [0, 1], sizes ≥ 0,
-finite numbers; ``NaN``/``Infinity`` literals are refused) and ignores unknown extra keys.
-Bad input raises :class:`~arbees.errors.DecodeError` naming the field — never a
-half-valid object.
+Decoding validates everything (types, required fields, prices, sizes, finite numbers;
+``NaN``/``Infinity`` literals are refused) and ignores unknown extra keys; a field declared
+with a default may be missing. Bad input raises :class:`~arbees.errors.DecodeError` naming
+the field — never a half-valid object, never another exception.
+
+Every payload is untrusted (anyone with bus access can publish), so decoding has limits:
+
+* :data:`MAX_PAYLOAD_BYTES` before JSON is parsed at all, then the message type's own
+  ``max_bytes`` (16 KiB for a price update, whose largest legitimate form is ~1.2 KB);
+* :data:`MAX_JSON_DEPTH` levels of nesting (legitimate messages use 3);
+* per field: id, text, list and map lengths, price ranges, sorted unique depth of at most
+  :data:`~arbees.messages.PUBLISHED_DEPTH` levels, non-negative int64 counters, and wall
+  clocks no later than now plus a skew (:class:`DecodeLimits`, see :mod:`arbees._wire`);
+* per message: a fresh price update is not crossed, an assignment's fee fields are usable
+  (the fee models' own rules: :mod:`arbees.fees` is not part of the message vocabulary, so
+  that check lives here rather than in ``MarketAssignment.from_dict``).
 
 JSON is read and written by msgspec (several times faster than :mod:`json`, and this runs
 for every bus message). The bytes are the same as ``json`` with compact separators and
@@ -21,17 +33,34 @@ malformed JSON.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final, TypeVar, overload
 
 import msgspec
 
-from arbees.errors import DecodeError
-from arbees.messages import MESSAGE_TYPES, SCHEMA_VERSION, Message
+from arbees._wire import DEFAULT_LIMITS, DecodeLimits
+from arbees.errors import ArbeesError, DecodeError
+from arbees.fees import KalshiFeeModel, PolymarketFeeModel
+from arbees.messages import MESSAGE_TYPES, SCHEMA_VERSION, MarketAssignment, Message
 
-__all__ = ["KIND_KEY", "SCHEMA_KEY", "decode", "encode"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "KIND_KEY",
+    "MAX_JSON_DEPTH",
+    "MAX_PAYLOAD_BYTES",
+    "SCHEMA_KEY",
+    "DecodeLimits",
+    "decode",
+    "encode",
+]
 
 SCHEMA_KEY: Final = "schema"
 KIND_KEY: Final = "kind"
+
+MAX_PAYLOAD_BYTES: Final = 256 * 1024
+"""No payload larger than this is parsed (the largest type's cap, see ``max_bytes``)."""
+MAX_JSON_DEPTH: Final = 8
+"""Nesting of arrays/objects (a price update's levels are at depth 3)."""
 
 M = TypeVar("M", bound=Message)
 
@@ -47,18 +76,45 @@ def encode(message: Message) -> bytes:
 
 
 @overload
-def decode(data: bytes | str, expected: type[M]) -> M: ...
+def decode(
+    data: bytes | bytearray | memoryview | str,
+    expected: type[M],
+    *,
+    limits: DecodeLimits | None = None,
+) -> M: ...
 @overload
-def decode(data: bytes | str, expected: None = None) -> Message: ...
-def decode(data: bytes | str, expected: type[Message] | None = None) -> Message:
+def decode(
+    data: bytes | bytearray | memoryview | str,
+    expected: None = None,
+    *,
+    limits: DecodeLimits | None = None,
+) -> Message: ...
+def decode(
+    data: bytes | bytearray | memoryview | str,
+    expected: type[Message] | None = None,
+    *,
+    limits: DecodeLimits | None = None,
+) -> Message:
     """Parse and validate one payload.
 
     With ``expected`` the payload must be of that type; without, the ``kind`` tag picks it.
+    ``limits`` sets the clock rules (default :data:`DEFAULT_LIMITS`: 5 s of skew).
     """
+    raw: bytes | bytearray | memoryview
+    if type(data) is str:
+        try:
+            raw = data.encode()
+        except UnicodeEncodeError:
+            raise DecodeError("not UTF-8 text") from None
+    else:
+        raw = data  # type: ignore[assignment]
+    size = len(raw)
+    if size > MAX_PAYLOAD_BYTES:
+        raise DecodeError(f"payload of {size} bytes, over {MAX_PAYLOAD_BYTES}")
     try:
-        obj = _loads(data)
+        obj = _loads(raw)
     except (msgspec.MsgspecError, ValueError, TypeError, RecursionError) as exc:
-        raise DecodeError(f"not JSON: {exc}") from None
+        raise DecodeError(f"not JSON: {str(exc)[:100]}") from None
     if type(obj) is not dict:
         raise DecodeError(f"expected a JSON object, got {type(obj).__name__}")
     version = obj.get(SCHEMA_KEY)
@@ -70,4 +126,48 @@ def decode(data: bytes | str, expected: type[Message] | None = None) -> Message:
         raise DecodeError(f"unknown message kind {kind!r:.40}", field=KIND_KEY)
     if expected is not None and cls is not expected:
         raise DecodeError(f"expected {expected.__name__}, got {kind}", field=KIND_KEY)
-    return cls.from_dict(obj)
+    if size > cls.max_bytes:
+        raise DecodeError(f"{kind} of {size} bytes, over {cls.max_bytes}")
+    _check_depth(raw, obj)
+    message = cls.from_dict(obj, limits=limits)
+    check = _CHECKS.get(cls)
+    if check is not None:
+        check(message)
+    return message
+
+
+def _check_fee_fields(a: MarketAssignment) -> None:
+    """An assignment's fee fields follow the fee models' own rules (ranges of rate,
+    multiplier and exponent), so a shard never meets a fee field it cannot use."""
+    for name, build in (
+        ("kalshi_fee_multiplier", lambda: KalshiFeeModel(a.kalshi_fee_multiplier)),
+        ("poly_fee_rate", lambda: PolymarketFeeModel(a.poly_fee_rate)),
+        ("poly_fee_exponent", lambda: PolymarketFeeModel(0, a.poly_fee_exponent)),
+    ):
+        try:
+            build()
+        except (ArbeesError, ArithmeticError) as exc:
+            raise DecodeError(str(exc)[:100], field=name) from None
+
+
+_CHECKS: Final[dict[type[Message], Callable[[Any], None]]] = {
+    MarketAssignment: _check_fee_fields,
+}
+"""Checks that need more than the message vocabulary (here: the fee models), by type."""
+
+
+def _check_depth(data: bytes | bytearray | memoryview, obj: dict[str, Any]) -> None:
+    """Refuse nesting deeper than :data:`MAX_JSON_DEPTH`. Counting brackets (in C) bounds
+    the depth from above, so the tree is walked only for payloads with many of them."""
+    raw = bytes(data) if type(data) is memoryview else data
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return
+    stack: list[tuple[Any, int]] = [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise DecodeError(f"JSON nested deeper than {MAX_JSON_DEPTH}")
+        children = value.values() if type(value) is dict else value
+        for child in children:
+            if type(child) is dict or type(child) is list:
+                stack.append((child, depth + 1))

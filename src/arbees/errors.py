@@ -26,7 +26,10 @@ passwords): URLs are redacted with :func:`arbees.config.redact_url` before use i
 
 from __future__ import annotations
 
+from typing import Final
+
 __all__ = [
+    "HOSTILE_INPUT_ERRORS",
     "ArbeesError",
     "AuthError",
     "BusClosedError",
@@ -91,3 +94,16 @@ class EgressError(ArbeesError):
 
 class KernelError(ArbeesError):
     """The arbitrage kernel was given unusable input."""
+
+
+HOSTILE_INPUT_ERRORS: Final = (RecursionError, ValueError, OverflowError, TypeError)
+"""What decoding untrusted bytes can raise besides a clean validation error.
+
+JSON nested deeper than the interpreter's recursion limit (``RecursionError``), an integer
+literal past Python's 4,300-digit conversion limit or a lone surrogate in a ``str`` frame
+(``ValueError``/``UnicodeError``), a number too large for its target (``OverflowError``),
+a value of an unhashable or unexpected type (``TypeError``). ``msgspec.DecodeError`` and
+:class:`DecodeError` are ``ValueError`` too. Parsers catch exactly this tuple at their one
+decode boundary and turn it into a counted, logged rejection; it is not meant for wrapping
+book-mutation logic, where such an exception would be a bug to see.
+"""

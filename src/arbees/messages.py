@@ -24,20 +24,43 @@ from typing import Any, ClassVar, Final, TypeVar, cast
 
 import attrs
 
-from arbees._wire import KINDS, Decoder, Encoder
+from arbees._wire import (
+    DEFAULT_LIMITS,
+    KINDS,
+    MAX_ID_CHARS,
+    MAX_LIST_ITEMS,
+    MAX_MAP_ENTRIES,
+    MAX_MAP_VALUE_CHARS,
+    MAX_TEXT_CHARS,
+    MAX_TOKEN_ID_DIGITS,
+    PUBLISHED_DEPTH,
+    DecodeLimits,
+    Decoder,
+    Encoder,
+    clip_text,
+    is_token_id,
+)
 from arbees.book import Level
 from arbees.errors import DecodeError
-from arbees.money import Fixed
+from arbees.money import Fixed, format_fixed
 
 __all__ = [
     "COMBOS",
     "GAME_ASSIGNMENTS_HASH",
     "LATEST_PRICES_HASH",
+    "MAX_ID_CHARS",
+    "MAX_LIST_ITEMS",
+    "MAX_MAP_ENTRIES",
+    "MAX_MAP_VALUE_CHARS",
+    "MAX_TEXT_CHARS",
+    "MAX_TOKEN_ID_DIGITS",
     "MESSAGE_TYPES",
+    "PUBLISHED_DEPTH",
     "SCHEMA_VERSION",
     "TOKEN_ASSIGNMENTS_HASH",
     "ArbSignal",
     "Channel",
+    "DecodeLimits",
     "MarketAssignment",
     "Message",
     "PolymarketPriceUpdate",
@@ -46,6 +69,7 @@ __all__ = [
     "SignalLeg",
     "SystemAlert",
     "TeamLeg",
+    "is_token_id",
     "now_ms",
 ]
 
@@ -84,52 +108,85 @@ T = TypeVar("T", bound="Message")
 COMBOS: Final = ("PolyYes+KalshiNo", "KalshiYes+PolyNo", "PolyOnly", "KalshiOnly")
 """The seed's four combinations, in mask-bit order (1, 2, 4, 8)."""
 
+MAX_TEAMS: Final = 4
+"""Teams of one game assignment (two in every league arbees matches today)."""
+MAX_LEGS: Final = 4
+"""Legs of one signal (two today: one per side of the hedge)."""
+
 
 def _kind(kind: str, **meta: Any) -> dict[str, Any]:
     return {"kind": kind, **meta}
 
 
 def f(
-    kind: str, *, default: Any = attrs.NOTHING, choices: tuple[str, ...] = (), of: Any = None
+    kind: str,
+    *,
+    default: Any = attrs.NOTHING,
+    choices: tuple[str, ...] = (),
+    of: Any = None,
+    max_items: int = 0,
+    converter: Any = None,
 ) -> Any:
-    """Declare a message field of a wire ``kind`` (see :mod:`arbees._wire`)."""
-    return attrs.field(default=default, metadata=_kind(kind, choices=choices, of=of))
+    """Declare a message field of a wire ``kind`` (see :mod:`arbees._wire`).
+
+    A field with a ``default`` is optional on decode (a payload without it gets the
+    default); ``nested`` lists (``of`` a message type) hold at most ``max_items``.
+    """
+    return attrs.field(
+        default=default,
+        converter=converter,
+        metadata=_kind(kind, choices=choices, of=of, max_items=max_items),
+    )
 
 
-_Plan = tuple[tuple[str, Encoder | None, Encoder | None, Decoder | None, tuple[str, ...], Any], ...]
+_Row = tuple[
+    str, Encoder | None, Encoder | None, Decoder | None, tuple[str, ...], Any, bool, int, int
+]
+_Plan = tuple[_Row, ...]
+_Spec = tuple[tuple[str, str, tuple[str, ...], Any, bool, int], ...]
 
 
 class Message:
     """Mixin giving attrs message classes their wire form."""
 
     __slots__ = ()
-    _spec: ClassVar[tuple[tuple[str, str, tuple[str, ...], Any], ...]]
+    max_bytes: ClassVar[int] = 256 * 1024
+    """The largest payload of this type the codec accepts (see :mod:`arbees.codec`)."""
 
     @classmethod
     def _plan(cls) -> _Plan:
         """Per field: name, ``to_dict`` encoder, wire encoder, decoder (``None`` for a
-        nested list of messages), choices, nested type. Built once per class: the codec
-        runs it for every message, so no per-field lookups remain on the hot path."""
+        nested list of messages), choices, nested type, optional (has a default), clock
+        (see :class:`arbees._wire.Kind`), most nested items. Built once per class: the
+        codec runs it for every message, so no per-field lookups remain on the hot path."""
         plan: _Plan | None = cls.__dict__.get("_plan_cache")
         if plan is None:
-            rows: list[tuple[str, Encoder | None, Encoder | None, Decoder | None, Any, Any]] = []
-            for name, kind, choices, of in cls._fields_spec():
+            rows: list[_Row] = []
+            for name, kind, choices, of, optional, max_items in cls._fields_spec():
                 if kind == "nested":
-                    rows.append((name, None, None, None, choices, of))
+                    rows.append((name, None, None, None, choices, of, optional, 0, max_items))
                 else:
                     k = KINDS[kind]
-                    rows.append((name, k.encode, k.wire, k.decode, choices, of))
+                    rows.append(
+                        (name, k.encode, k.wire, k.decode, choices, of, optional, k.clock, 0)
+                    )
             plan = tuple(rows)
             type.__setattr__(cls, "_plan_cache", plan)
         return plan
 
     @classmethod
-    def _fields_spec(cls) -> tuple[tuple[str, str, tuple[str, ...], Any], ...]:
-        spec: tuple[tuple[str, str, tuple[str, ...], Any], ...] | None
-        spec = cls.__dict__.get("_spec_cache")
+    def _fields_spec(cls) -> _Spec:
+        spec: _Spec | None = cls.__dict__.get("_spec_cache")
         if spec is None:
             spec = tuple(
-                (a.name, a.metadata["kind"], a.metadata["choices"], a.metadata["of"])
+                (
+                    a.name,
+                    a.metadata["kind"],
+                    a.metadata["choices"],
+                    a.metadata["of"],
+                    a.default is not attrs.NOTHING,
+                    a.metadata["max_items"],
+                )
                 for a in attrs.fields(cast("type[attrs.AttrsInstance]", cls))
             )
             type.__setattr__(cls, "_spec_cache", spec)
@@ -138,7 +195,7 @@ class Message:
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready dict of this message's fields (without version/type tags)."""
         out: dict[str, Any] = {}
-        for name, encode, _wire, _decode, _choices, _of in self._plan():
+        for name, encode, _wire, _decode, _choices, _of, _opt, _clock, _max in self._plan():
             value = getattr(self, name)
             if encode is None:
                 out[name] = [item.to_dict() for item in value]
@@ -149,7 +206,7 @@ class Message:
     def _wire_into(self, out: dict[str, Any]) -> None:
         """Like :meth:`to_dict`, into ``out``, in the codec's form (floats as
         :class:`msgspec.Raw` rendered exactly as :mod:`json` would)."""
-        for name, _encode, wire, _decode, _choices, _of in self._plan():
+        for name, _encode, wire, _decode, _choices, _of, _opt, _clock, _max in self._plan():
             value = getattr(self, name)
             if wire is None:
                 items = []
@@ -162,29 +219,53 @@ class Message:
                 wire(name, value, out)
 
     @classmethod
-    def from_dict(cls: type[T], data: Any) -> T:
-        """Validate ``data`` and build the message; unknown keys are ignored.
+    def from_dict(cls: type[T], data: Any, *, limits: DecodeLimits | None = None) -> T:
+        """Validate ``data`` and build the message; unknown keys are ignored, fields with a
+        default may be missing.
 
-        Raises :class:`~arbees.errors.DecodeError` naming the first bad field.
+        Raises :class:`~arbees.errors.DecodeError` naming the first bad field. ``limits``
+        gives the clock rules (default: 5 s of skew on this process's wall clock).
         """
+        return cls._decode_dict(data, (limits or DEFAULT_LIMITS).horizons())
+
+    @classmethod
+    def _decode_dict(cls: type[T], data: Any, horizons: tuple[int, int]) -> T:
         if type(data) is not dict:
             raise DecodeError(f"{cls.__name__}: expected a JSON object, got {type(data).__name__}")
         values: dict[str, Any] = {}
-        for name, _encode, _wire, decode, choices, of in cls._plan():
+        for name, _encode, _wire, decode, choices, of, optional, clock, max_items in cls._plan():
             if decode is None:
+                if optional and name not in data:
+                    continue
                 raw = data.get(name, [])
                 if type(raw) is not list:
                     raise DecodeError("expected a list", field=name)
+                if len(raw) > max_items:
+                    raise DecodeError(f"{len(raw)} items, over {max_items}", field=name)
                 try:
-                    values[name] = tuple(of.from_dict(item) for item in raw)
+                    values[name] = tuple(of._decode_dict(item, horizons) for item in raw)
                 except DecodeError as exc:
                     raise DecodeError(str(exc), field=name) from None
                 continue
-            value = decode(name, data)
+            try:
+                value = decode(name, data)
+            except DecodeError:
+                if optional and name not in data:
+                    continue  # a missing field with a default takes the default
+                raise
             if choices and value not in choices:
                 raise DecodeError(f"{value!r:.40} is not one of {choices}", field=name)
+            if clock and value is not None:
+                latest = horizons[0] if clock > 0 else horizons[1]
+                if value * abs(clock) > latest:
+                    raise DecodeError("later than now plus the allowed clock skew", field=name)
             values[name] = value
-        return cls(**values)
+        message = cls(**values)
+        message._check_decoded()
+        return message
+
+    def _check_decoded(self) -> None:
+        """Rules across fields, checked on decode (a type overrides it)."""
 
 
 @attrs.frozen(slots=True)
@@ -202,7 +283,8 @@ class PolymarketPriceUpdate(Message):
         liquidity: total size of the top levels quoted, in micro-shares.
         timestamp_ms: when the monitor published (epoch ms).
         yes_bid_size, yes_ask_size, no_bid_size, no_ask_size: sizes at the quoted prices.
-        yes_asks, no_asks: ask depth best first (``no_asks`` mirrors the token's bids).
+        yes_asks, no_asks: ask depth best (lowest price) first, unique by price, at most
+            :data:`PUBLISHED_DEPTH` levels (``no_asks`` mirrors the token's bids).
         venue_ts_ms: the venue's timestamp of the change (``None`` when it sent none).
         monitor_recv_ns: wall clock when the monitor received the frame.
         published_ns: wall clock when the monitor published this update.
@@ -212,29 +294,52 @@ class PolymarketPriceUpdate(Message):
             knows it missed nothing; the monitor's health heartbeat carries the last one.
         stale: True when the monitor's book cannot be trusted (reconnect, tick change, ...).
         tick_size: the token's tick size when known.
+
+    Decoding refuses prices outside (0, 1), and a *fresh* crossed or locked book (best bid
+    at or above the best ask on either side): Polymarket matches such orders at once, so it
+    is never a live state. A ``stale`` update may be crossed — the monitor publishes a
+    crossed book as stale precisely so consumers stop using the last price.
     """
 
-    market_id: str = f("str")
-    token_id: str = f("str")
+    max_bytes: ClassVar[int] = 16 * 1024
+    """The largest legitimate update (78-digit token, full depth, 15-digit sizes) is about
+    1.2 KB; 16 KiB leaves room for extra keys of seed-style publishers."""
+
+    market_id: str = f("id")
+    token_id: str = f("token")
     yes_bid: Fixed | None = f("price")
     yes_ask: Fixed | None = f("price")
     no_bid: Fixed | None = f("price")
     no_ask: Fixed | None = f("price")
     liquidity: Fixed = f("money_float")
-    timestamp_ms: int = f("int")
+    timestamp_ms: int = f("ms")
     yes_bid_size: Fixed | None = f("size", default=None)
     yes_ask_size: Fixed | None = f("size", default=None)
     no_bid_size: Fixed | None = f("size", default=None)
     no_ask_size: Fixed | None = f("size", default=None)
     yes_asks: tuple[Level, ...] = f("levels", default=())
     no_asks: tuple[Level, ...] = f("levels", default=())
-    venue_ts_ms: int | None = f("opt_int", default=None)
-    monitor_recv_ns: int = f("int", default=0)
-    published_ns: int = f("int", default=0)
+    venue_ts_ms: int | None = f("venue_ms", default=None)
+    monitor_recv_ns: int = f("ns", default=0)
+    published_ns: int = f("ns", default=0)
     seq: int = f("int", default=0)
     stale: bool = f("bool", default=False)
     tick_size: Fixed | None = f("size", default=None)
     stream_seq: int = f("int", default=0)
+
+    def _check_decoded(self) -> None:
+        if self.stale:
+            return
+        for name, bid, ask in (
+            ("yes_bid", self.yes_bid, self.yes_ask),
+            ("no_bid", self.no_bid, self.no_ask),
+        ):
+            if bid is not None and ask is not None and bid >= ask:
+                raise DecodeError(
+                    f"crossed book on a fresh update: bid {format_fixed(bid)}"
+                    f" >= ask {format_fixed(ask)}",
+                    field=name,
+                )
 
 
 @attrs.frozen(slots=True)
@@ -247,9 +352,9 @@ class TeamLeg(Message):
         poly_token: the Polymarket token that pays if this team wins.
     """
 
-    team: str = f("str")
-    kalshi_ticker: str = f("str")
-    poly_token: str = f("str")
+    team: str = f("id")
+    kalshi_ticker: str = f("id")
+    poly_token: str = f("token")
 
 
 @attrs.frozen(slots=True)
@@ -279,21 +384,26 @@ class MarketAssignment(Message):
         timestamp_ms: when the orchestrator published.
     """
 
-    platform: str = f("str", choices=("polymarket", "kalshi"))
-    market_id: str = f("str")
-    token_id: str = f("str")
-    shard_id: str = f("str")
-    sport: str = f("str")
-    game_id: str = f("str", default="")
-    action: str = f("str", default="assign", choices=("assign", "unassign"))
-    teams: tuple[TeamLeg, ...] = f("nested", default=(), of=TeamLeg)
-    kalshi_fee_multiplier: str = f("str", default="1")
-    poly_fee_rate: str = f("str", default="0")
+    platform: str = f("id", choices=("polymarket", "kalshi"))
+    market_id: str = f("id")
+    token_id: str = f("opt_token")
+    shard_id: str = f("id")
+    sport: str = f("id")
+    game_id: str = f("id", default="")
+    action: str = f("id", default="assign", choices=("assign", "unassign"))
+    teams: tuple[TeamLeg, ...] = f("nested", default=(), of=TeamLeg, max_items=MAX_TEAMS)
+    kalshi_fee_multiplier: str = f("decimal", default="1")
+    poly_fee_rate: str = f("decimal", default="0")
     poly_fee_exponent: int = f("int", default=1)
     poly_min_order_size: Fixed | None = f("size", default=None)
     start_time_ms: int | None = f("opt_int", default=None)
     epoch: int = f("int", default=0)
-    timestamp_ms: int = f("int", default=0)
+    timestamp_ms: int = f("ms", default=0)
+
+    def _check_decoded(self) -> None:
+        # (:func:`arbees.codec.decode` also holds the fee fields to the fee models' rules.)
+        if self.platform == "polymarket" and not self.token_id:
+            raise DecodeError("a monitor assignment needs a token id", field="token_id")
 
 
 @attrs.frozen(slots=True)
@@ -309,11 +419,11 @@ class SystemAlert(Message):
         details: extra string fields (country, ip, counts, ...).
     """
 
-    type: str = f("str")
-    service: str = f("str")
-    error: str = f("str")
-    timestamp: int = f("int")
-    severity: str = f("str", default="warning", choices=("info", "warning", "critical"))
+    type: str = f("id")
+    service: str = f("id")
+    error: str = f("text", converter=clip_text)
+    timestamp: int = f("ms")
+    severity: str = f("id", default="warning", choices=("info", "warning", "critical"))
     details: dict[str, str] = f("str_map", default=attrs.Factory(dict))
 
 
@@ -331,9 +441,9 @@ class SignalLeg(Message):
         fee: the venue fee for the whole leg (micro-dollars).
     """
 
-    venue: str = f("str", choices=("kalshi", "polymarket"))
-    instrument: str = f("str")
-    side: str = f("str", choices=("yes", "no"))
+    venue: str = f("id", choices=("kalshi", "polymarket"))
+    instrument: str = f("id")
+    side: str = f("id", choices=("yes", "no"))
     price: Fixed = f("size")
     worst_price: Fixed = f("size")
     size: Fixed = f("size")
@@ -365,24 +475,24 @@ class ArbSignal(Message):
         timestamp_ms: epoch ms of publication.
     """
 
-    signal_id: str = f("str")
-    event: str = f("str", choices=("open", "update", "close"))
-    shard_id: str = f("str")
-    game_id: str = f("str")
-    combo: str = f("str", choices=COMBOS)
-    team: str = f("str")
-    legs: tuple[SignalLeg, ...] = f("nested", of=SignalLeg)
+    signal_id: str = f("id")
+    event: str = f("id", choices=("open", "update", "close"))
+    shard_id: str = f("id")
+    game_id: str = f("id")
+    combo: str = f("id", choices=COMBOS)
+    team: str = f("id")
+    legs: tuple[SignalLeg, ...] = f("nested", of=SignalLeg, max_items=MAX_LEGS)
     size: Fixed = f("size")
     cost: Fixed = f("money")
     fees: Fixed = f("money")
     profit: Fixed = f("money")
     edge: Fixed = f("money")
-    timestamp_ms: int = f("int")
-    venue_ts_ms: int | None = f("opt_int", default=None)
-    monitor_recv_ns: int = f("int", default=0)
-    bus_recv_ns: int = f("int", default=0)
-    detect_ns: int = f("int", default=0)
-    published_ns: int = f("int", default=0)
+    timestamp_ms: int = f("ms")
+    venue_ts_ms: int | None = f("venue_ms", default=None)
+    monitor_recv_ns: int = f("ns", default=0)
+    bus_recv_ns: int = f("ns", default=0)
+    detect_ns: int = f("ns", default=0)
+    published_ns: int = f("ns", default=0)
 
 
 @attrs.frozen(slots=True)
@@ -398,12 +508,12 @@ class ShardHeartbeat(Message):
         started_ms: when the shard started (a restart shows as a new value).
     """
 
-    shard_id: str = f("str")
-    timestamp_ms: int = f("int")
-    games: tuple[str, ...] = f("str_tuple", default=())
+    shard_id: str = f("id")
+    timestamp_ms: int = f("ms")
+    games: tuple[str, ...] = f("id_tuple", default=())
     capacity: int = f("int", default=0)
     healthy: bool = f("bool", default=True)
-    started_ms: int = f("int", default=0)
+    started_ms: int = f("ms", default=0)
 
 
 @attrs.frozen(slots=True)
@@ -419,11 +529,11 @@ class ServiceStatus(Message):
         details: extra string fields (counts, state).
     """
 
-    service: str = f("str")
-    instance: str = f("str")
+    service: str = f("id")
+    instance: str = f("id")
     healthy: bool = f("bool")
-    timestamp_ms: int = f("int")
-    reason: str = f("str", default="")
+    timestamp_ms: int = f("ms")
+    reason: str = f("text", default="", converter=clip_text)
     details: dict[str, str] = f("str_map", default=attrs.Factory(dict))
 
 

@@ -11,7 +11,10 @@ of it so the venue code only says *what* to subscribe and *what* a message means
   (``proxy="http://user:pass@host:port"``; credentials are never logged or repr'd);
 * calls ``headers()`` on EVERY connect (Kalshi signs each handshake);
 * raises trio-websocket's internal queue (``message_queue_size``) and reads every message
-  promptly into the owner's ``on_message`` callback;
+  promptly into the owner's ``on_message`` callback; both that queue and the message size
+  are bounded (64 messages of at most 2 MiB by default), so a hostile or broken server
+  pins at most ``message_queue_size * max_message_size`` bytes. A larger message closes the
+  connection (code 1009), which is counted (``oversized``), logged and reconnected;
 * optional text heartbeat (``"PING"`` every N s) and protocol ping, always bounded by
   ``trio.fail_after``;
 * optional silence watchdog: no *data* message (decided by ``is_data``, so ``PONG`` does not
@@ -19,6 +22,10 @@ of it so the venue code only says *what* to subscribe and *what* a message means
 * reconnects with full-jitter exponential backoff (:class:`Backoff`), reset after a
   healthy connection; handshake statuses in ``fatal_statuses`` (default 401/403) are raised
   to the caller as :class:`WsRejectedError` / :class:`WsAuthError` instead of retried;
+* an optional :class:`~arbees.gate.ConnectGate` (``gate``): every connection is opened
+  inside ``gate.connection()``, which may wait before it and cancel it later (Polymarket:
+  only on a fresh verified egress, closed when egress is lost), and every rejected
+  handshake is reported to ``gate.refused(status, name)``;
 * ``on_connect(ws)`` hook (send subscriptions; raise :class:`Reconnect` to start over),
   ``on_disconnect(reason)`` hook, counters in :class:`WsStats`, and a clean shutdown when its
   nursery is cancelled.
@@ -35,13 +42,14 @@ Example::
 from __future__ import annotations
 
 import base64
+import contextlib
 import inspect
 import logging
 import random
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -58,8 +66,11 @@ from trio_websocket import (
 
 from arbees.config import redact_url
 from arbees.errors import AuthError, ConfigError, VenueError
+from arbees.gate import ConnectGate
 
 __all__ = [
+    "DEFAULT_MAX_MESSAGE_SIZE",
+    "DEFAULT_MESSAGE_QUEUE_SIZE",
     "Backoff",
     "ProxyError",
     "Reconnect",
@@ -81,6 +92,13 @@ OnConnect = Callable[[WebSocketConnection], Awaitable[None]]
 OnDisconnect = Callable[[str], Awaitable[None] | None]
 
 _MAX_PROXY_RESPONSE: Final = 16 * 1024
+_MESSAGE_TOO_BIG: Final = 1009  # RFC 6455 close code
+DEFAULT_MAX_MESSAGE_SIZE: Final = 2 * 1024 * 1024
+"""Largest message accepted by default (the venues' frames are far smaller; a Polymarket
+initial dump of 500 deep books is the largest seen, well under this)."""
+DEFAULT_MESSAGE_QUEUE_SIZE: Final = 64
+"""Messages trio-websocket may buffer ahead of ``on_message`` (both feeds consume
+synchronously, so the queue rarely holds more than one)."""
 
 
 class Reconnect(Exception):
@@ -143,9 +161,11 @@ class WsConfig:
         headers: called on every connect; returns extra handshake headers ``(name, value)``.
         proxy: optional ``http://[user:pass@]host:port`` CONNECT proxy (redacted in repr).
         ssl_context: for ``wss://``; ``None`` means the default context.
-        message_queue_size: trio-websocket's internal queue; large, so the reader (and the
-            automatic Pong replies it sends) never stalls behind a slow consumer.
-        max_message_size: larger messages close the connection (code 1009).
+        message_queue_size: trio-websocket's internal queue: room for bursts, so the reader
+            (and the automatic Pong replies it sends) does not stall behind a slow
+            consumer, yet bounded: it may pin ``message_queue_size * max_message_size``.
+        max_message_size: larger messages close the connection (code 1009): counted in
+            ``WsStats.oversized``, logged, and reconnected with backoff.
         connect_timeout: bound on TCP + TLS + proxy + handshake.
         disconnect_timeout: bound on the closing handshake.
         heartbeat_text: text frame sent every ``heartbeat_interval`` s (e.g. ``"PING"``).
@@ -158,14 +178,15 @@ class WsConfig:
         backoff: reconnect policy.
         fatal_statuses: handshake rejections raised to the caller instead of retried.
         name: label for logs.
+        gate: asked before every connection (see :mod:`arbees.gate`); ``None``: none.
     """
 
     url: str
     headers: HeadersFn = _no_headers
     proxy: str | None = attrs.field(default=None, repr=lambda p: "None" if p is None else "***")
     ssl_context: ssl.SSLContext | None = attrs.field(default=None, repr=False)
-    message_queue_size: int = 4096
-    max_message_size: int = 16 * 1024 * 1024
+    message_queue_size: int = DEFAULT_MESSAGE_QUEUE_SIZE
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
     connect_timeout: float = 10.0
     disconnect_timeout: float = 2.0
     heartbeat_text: str | None = None
@@ -177,6 +198,7 @@ class WsConfig:
     backoff: Backoff = Backoff()
     fatal_statuses: frozenset[int] = frozenset({401, 403})
     name: str = "ws"
+    gate: ConnectGate | None = attrs.field(default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
         scheme = urlsplit(self.url).scheme
@@ -184,6 +206,8 @@ class WsConfig:
             raise ConfigError(f"WebSocket URL must be ws:// or wss://, got {scheme!r}")
         if self.proxy is not None and urlsplit(self.proxy).scheme != "http":
             raise ConfigError("proxy must be an http://host:port CONNECT proxy")
+        if self.max_message_size < 1 or self.message_queue_size < 1:
+            raise ConfigError("max_message_size and message_queue_size must be >= 1")
 
 
 @attrs.define
@@ -199,6 +223,7 @@ class WsStats:
         data_messages: messages that ``is_data`` accepted (they feed the watchdog).
         heartbeats: text heartbeats sent.
         watchdog_fires: reconnects caused by silence.
+        oversized: connections closed because a message exceeded ``max_message_size``.
         last_delay: the last backoff delay slept, in seconds.
         last_reason: why the last connection ended (or failed).
         last_message_ns: wall clock of the last message received (any kind): on an
@@ -213,6 +238,7 @@ class WsStats:
     data_messages: int = 0
     heartbeats: int = 0
     watchdog_fires: int = 0
+    oversized: int = 0
     last_delay: float = 0.0
     last_reason: str = ""
     last_message_ns: int = 0
@@ -246,6 +272,8 @@ def _leaves(exc: BaseException) -> list[BaseException]:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, ConnectionClosed):
         code = exc.reason.code if exc.reason is not None else "?"
+        if code == _MESSAGE_TOO_BIG:
+            return f"a message exceeded max_message_size (code {code})"
         return f"connection closed (code {code})"
     if isinstance(exc, ConnectionRejected):
         return f"handshake rejected (HTTP {exc.status_code})"
@@ -254,6 +282,14 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, Reconnect):
         return f"reconnect requested: {exc}"
     return f"{type(exc).__name__}: {exc}"
+
+
+def _too_big(exc: BaseException) -> bool:
+    return (
+        isinstance(exc, ConnectionClosed)
+        and exc.reason is not None
+        and exc.reason.code == _MESSAGE_TOO_BIG
+    )
 
 
 async def _maybe_await(result: Awaitable[None] | None) -> None:
@@ -412,7 +448,11 @@ class WsDriver:
             connected_at: float | None = None
             reason = ""
             try:
-                async with _connect(cfg, self._headers()) as ws:
+                # the gate is entered first: the handshake headers are made after any wait
+                async with (
+                    self._gated() as gate_scope,
+                    _connect(cfg, self._headers()) as ws,
+                ):
                     connected_at = trio.current_time()
                     self.stats.connects += 1
                     if self.stats.connects > 1:
@@ -423,13 +463,24 @@ class WsDriver:
                         started = True
                         task_status.started()
                     await self._serve(ws)
+                if gate_scope is not None and gate_scope.cancelled_caught:
+                    reason = "closed by the connect gate (no longer allowed)"
             except Exception as exc:
+                self._report_refusals(exc)
                 fatal = self._fatal(exc)
                 if fatal is not None:
                     raise fatal from exc
                 if not all(isinstance(e, _TRANSIENT) for e in _leaves(exc)):
                     raise
                 reason = "; ".join(_describe(e) for e in _leaves(exc))
+                if any(_too_big(e) for e in _leaves(exc)):
+                    self.stats.oversized += 1
+                    log.warning(
+                        "%s: a message exceeded max_message_size (%d bytes): dropped with its "
+                        "connection; raise the limit if the venue's messages legitimately grew",
+                        cfg.name,
+                        cfg.max_message_size,
+                    )
             finally:
                 self._ws = None
                 self._session_scope = None
@@ -456,6 +507,20 @@ class WsDriver:
                 attempt += 1
             self.stats.last_delay = delay
             await trio.sleep(delay)
+
+    def _gated(self) -> AbstractAsyncContextManager[trio.CancelScope | None]:
+        gate = self.config.gate
+        if gate is None:
+            return contextlib.nullcontext(None)
+        return gate.connection()
+
+    def _report_refusals(self, exc: BaseException) -> None:
+        gate = self.config.gate
+        if gate is None:
+            return
+        for leaf in _leaves(exc):
+            if isinstance(leaf, ConnectionRejected) and leaf.status_code is not None:
+                gate.refused(leaf.status_code, self.config.name)
 
     def _requested(self) -> str | None:
         return self._reconnect_reason

@@ -7,6 +7,9 @@ drop-oldest buffers, and subscriptions that end cleanly.
 
 from __future__ import annotations
 
+import gc
+import inspect
+
 import pytest
 import redis
 import trio
@@ -205,3 +208,22 @@ async def test_closing_the_bus_ends_live_subscriptions(bus_url: str, uniq: str) 
             await ended.wait()
     with pytest.raises(BusClosedError):
         await bus.publish(f"{uniq}:x", SystemAlert(type="T", service="s", error="", timestamp=0))
+
+
+async def test_leaving_an_async_for_early_leaves_nothing_to_finalise(bus: Bus, uniq: str) -> None:
+    # A consumer that breaks out of `async for envelope in sub` must not leave an unfinished
+    # async generator for the garbage collector: Python then warns at a moment the collector
+    # picks, which made an end-to-end test fail now and then under load.
+    channel = f"{uniq}:early"
+    async with bus.subscribe(channel) as sub:
+        for i in range(3):
+            await bus.publish(channel, price_update(i))
+        for _ in range(3):
+            async for envelope in sub:
+                assert envelope.message is not None
+                break
+        iterator = aiter(sub)
+        assert not inspect.isasyncgen(iterator)
+        del iterator
+        gc.collect()
+        await trio.lowlevel.checkpoint()

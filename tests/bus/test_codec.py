@@ -15,6 +15,7 @@ from arbees.book import Level
 from arbees.errors import DecodeError
 from arbees.messages import (
     COMBOS,
+    PUBLISHED_DEPTH,
     ArbSignal,
     MarketAssignment,
     Message,
@@ -27,70 +28,101 @@ from arbees.messages import (
 )
 from arbees.money import ONE
 
-prices = st.none() | st.integers(0, ONE)
+# Valid messages: every value within the codec's documented limits (tests/bus/
+# test_codec_limits.py covers the values outside them).
+PAST_MS = 1_700_000_000_000
+"""Wall clocks are drawn up to here (Nov 2023), safely before any test's "now"."""
+prices = st.none() | st.integers(1, ONE - 1)
 sizes = st.integers(0, 10**15)
 opt_sizes = st.none() | sizes
 money = st.integers(-(10**15), 10**15)
-ints = st.integers(0, 2**62)
+ints = st.integers(0, 2**63 - 1)
+wall_ms = st.integers(0, PAST_MS)
+wall_ns = st.integers(0, PAST_MS * 1_000_000)
 text = st.text(max_size=20)
-digits = st.text("0123456789", min_size=1, max_size=78)
-levels = st.lists(st.builds(Level, st.integers(0, ONE), sizes), max_size=5).map(tuple)
+ids = st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0x7E, exclude_characters='"\\'), max_size=20
+)
+digits = st.integers(0, 2**256 - 1).map(str)
+levels = st.lists(
+    st.builds(Level, st.integers(1, ONE - 1), sizes),
+    max_size=PUBLISHED_DEPTH,
+    unique_by=lambda level: level.price,
+).map(lambda items: tuple(sorted(items)))
+
+
+@st.composite
+def _quotes(draw: st.DrawFn) -> dict[str, Any]:
+    """Best prices: a fresh book is never crossed (bid < ask on each side); a stale one
+    may be anything."""
+    stale = draw(st.booleans())
+    quote: dict[str, Any] = {"stale": stale}
+    for side in ("yes", "no"):
+        bid, ask = draw(prices), draw(prices)
+        if not stale and bid is not None and ask is not None and bid >= ask:
+            bid, ask = (None, ask) if bid == ask else (ask, bid)
+        quote[f"{side}_bid"], quote[f"{side}_ask"] = bid, ask
+    return quote
+
 
 price_updates = st.builds(
-    PolymarketPriceUpdate,
-    market_id=text,
+    lambda quote, **fields: PolymarketPriceUpdate(**quote, **fields),
+    _quotes(),
+    market_id=ids,
     token_id=digits,
-    yes_bid=prices,
-    yes_ask=prices,
-    no_bid=prices,
-    no_ask=prices,
     liquidity=sizes,
-    timestamp_ms=ints,
+    timestamp_ms=wall_ms,
     yes_bid_size=opt_sizes,
     yes_ask_size=opt_sizes,
     no_bid_size=opt_sizes,
     no_ask_size=opt_sizes,
     yes_asks=levels,
     no_asks=levels,
-    venue_ts_ms=st.none() | ints,
-    monitor_recv_ns=ints,
-    published_ns=ints,
+    venue_ts_ms=st.none() | wall_ms,
+    monitor_recv_ns=wall_ns,
+    published_ns=wall_ns,
     seq=ints,
-    stale=st.booleans(),
     tick_size=opt_sizes,
     stream_seq=ints,
 )
 assignments = st.builds(
     MarketAssignment,
     platform=st.sampled_from(["polymarket", "kalshi"]),
-    market_id=text,
-    token_id=text,
-    shard_id=text,
-    sport=text,
-    game_id=text,
+    market_id=ids,
+    token_id=digits,
+    shard_id=ids,
+    sport=ids,
+    game_id=ids,
     action=st.sampled_from(["assign", "unassign"]),
-    teams=st.lists(st.builds(TeamLeg, text, text, digits), max_size=2).map(tuple),
-    kalshi_fee_multiplier=st.just("1"),
+    teams=st.lists(st.builds(TeamLeg, ids, ids, digits), max_size=2).map(tuple),
+    kalshi_fee_multiplier=st.sampled_from(["1", "0.5", "10"]),
     poly_fee_rate=st.sampled_from(["0", "0.05", "0.07"]),
-    poly_fee_exponent=st.integers(0, 3),
+    poly_fee_exponent=st.integers(0, 4),
     poly_min_order_size=opt_sizes,
     start_time_ms=st.none() | ints,
     epoch=ints,
-    timestamp_ms=ints,
+    timestamp_ms=wall_ms,
+) | st.builds(
+    MarketAssignment,
+    platform=st.just("kalshi"),
+    market_id=ids,
+    token_id=st.just(""),
+    shard_id=ids,
+    sport=ids,
 )
 alerts = st.builds(
     SystemAlert,
-    type=text,
-    service=text,
+    type=ids,
+    service=ids,
     error=text,
-    timestamp=ints,
+    timestamp=wall_ms,
     severity=st.sampled_from(["info", "warning", "critical"]),
-    details=st.dictionaries(text, text, max_size=3),
+    details=st.dictionaries(ids, text, max_size=3),
 )
 legs = st.builds(
     SignalLeg,
     venue=st.sampled_from(["kalshi", "polymarket"]),
-    instrument=text,
+    instrument=ids,
     side=st.sampled_from(["yes", "no"]),
     price=st.integers(0, ONE),
     worst_price=st.integers(0, ONE),
@@ -99,48 +131,50 @@ legs = st.builds(
 )
 signals = st.builds(
     ArbSignal,
-    signal_id=text,
+    signal_id=ids,
     event=st.sampled_from(["open", "update", "close"]),
-    shard_id=text,
-    game_id=text,
+    shard_id=ids,
+    game_id=ids,
     combo=st.sampled_from(COMBOS),
-    team=text,
+    team=ids,
     legs=st.lists(legs, max_size=2).map(tuple),
     size=sizes,
     cost=money,
     fees=money,
     profit=money,
     edge=money,
-    timestamp_ms=ints,
-    venue_ts_ms=st.none() | ints,
-    monitor_recv_ns=ints,
-    bus_recv_ns=ints,
-    detect_ns=ints,
-    published_ns=ints,
+    timestamp_ms=wall_ms,
+    venue_ts_ms=st.none() | wall_ms,
+    monitor_recv_ns=wall_ns,
+    bus_recv_ns=wall_ns,
+    detect_ns=wall_ns,
+    published_ns=wall_ns,
 )
 heartbeats = st.builds(
     ShardHeartbeat,
-    shard_id=text,
-    timestamp_ms=ints,
-    games=st.lists(text, max_size=4).map(tuple),
+    shard_id=ids,
+    timestamp_ms=wall_ms,
+    games=st.lists(ids, max_size=4).map(tuple),
     capacity=st.integers(0, 1000),
     healthy=st.booleans(),
-    started_ms=ints,
+    started_ms=wall_ms,
 )
 
 
 statuses = st.builds(
     ServiceStatus,
-    service=text,
-    instance=text,
+    service=ids,
+    instance=ids,
     healthy=st.booleans(),
-    timestamp_ms=ints,
+    timestamp_ms=wall_ms,
     reason=text,
-    details=st.dictionaries(text, text, max_size=3),
+    details=st.dictionaries(ids, text, max_size=3),
 )
+messages = st.one_of(price_updates, assignments, alerts, signals, heartbeats, statuses)
+"""Any valid top-level message."""
 
 
-@given(st.one_of(price_updates, assignments, alerts, signals, heartbeats, statuses))
+@given(messages)
 def test_every_message_round_trips(message: Message) -> None:
     data = codec.encode(message)
     assert codec.decode(data) == message
@@ -201,6 +235,7 @@ def test_float_only_payload_rounds_conservatively() -> None:
     obj["yes_ask"] = 0.57  # int((1 - 0.43) * 100) style float noise must not creep in
     obj["yes_bid"] = 1 / 3
     obj["no_ask"] = 1 / 3
+    obj["no_bid"] = 0.25  # keeps the book uncrossed
     update = codec.decode(json.dumps(obj), PolymarketPriceUpdate)
     assert update.yes_ask == 570_000
     assert update.yes_bid == 333_333

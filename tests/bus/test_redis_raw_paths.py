@@ -22,8 +22,9 @@ from bus_samples import price_update
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from arbees import codec
 from arbees.bus._resp import RespParser
 from arbees.bus.redis import open_redis_bus
 from arbees.messages import PolymarketPriceUpdate
@@ -248,6 +249,8 @@ async def test_a_silent_pubsub_connection_is_pinged_then_replaced(
 
 
 def _write_certs(directory: Path) -> None:
+    """A CA and a server certificate as RFC 5280 wants them: Python 3.13's default context
+    verifies strictly (VERIFY_X509_STRICT) and refuses a chain without key identifiers."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "arbees test CA")])
@@ -260,6 +263,23 @@ def _write_certs(directory: Path) -> None:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+        )
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
@@ -275,6 +295,11 @@ def _write_certs(directory: Path) -> None:
             x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
             critical=False,
         )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+            critical=False,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     pem = serialization.Encoding.PEM
@@ -333,3 +358,57 @@ async def test_rediss_url_runs_the_hot_paths_over_tls(
             assert (await sub.receive()).message == price_update(6)
         assert await bus.hget("raw:tls:latest", "x") == price_update(6)
     assert "tls-pw-5" not in caplog.text
+
+
+# -- a server that sends bytes that are not RESP --------------------------------------------
+
+
+async def _poisoning_redis(stream: trio.SocketStream) -> None:
+    """Answers like Redis; after SUBSCRIBE pushes one good message and, in the same write,
+    an array nested 5,000 deep (the old parser recursed until RecursionError)."""
+    parser = RespParser()
+    while data := await stream.receive_some():
+        for command in parser.feed(data):
+            assert isinstance(command, list)
+            name = command[0].upper()
+            if name == b"PING":
+                await stream.send_all(b"+PONG\r\n")
+            elif name == b"SUBSCRIBE":
+                out = b""
+                for i, channel in enumerate(command[1:], 1):
+                    out += b"*3\r\n$9\r\nsubscribe\r\n$%d\r\n%b\r\n:%d\r\n" % (
+                        len(channel),
+                        channel,
+                        i,
+                    )
+                payload = codec.encode(price_update(7))
+                out += b"*3\r\n$7\r\nmessage\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n" % (
+                    len(b"raw:poison"),
+                    b"raw:poison",
+                    len(payload),
+                    payload,
+                )
+                await stream.send_all(out + b"*1\r\n" * 5000 + b":1\r\n")
+            else:
+                await stream.send_all(_reply_like_redis(name))
+
+
+async def test_bytes_that_are_not_resp_drop_the_connection_not_the_process(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(
+            partial(trio.serve_tcp, _poisoning_redis, 0, host="127.0.0.1")
+        )
+        port = listeners[0].socket.getsockname()[1]
+        url = f"redis://127.0.0.1:{port}/0"
+        async with (
+            open_redis_bus(url, backoff=(0.01, 0.05)) as bus,
+            bus.subscribe("raw:poison") as sub,
+        ):
+            with trio.fail_after(WAIT):
+                # the good message sent ahead of the poison in the same write arrives
+                assert (await sub.receive()).message == price_update(7)
+            await until(lambda: bus.stats.reconnects >= 1)
+        nursery.cancel_scope.cancel()
+    assert "not RESP (RESP nested deeper than 32)" in caplog.text

@@ -10,6 +10,7 @@ from deploy_support import (
     TEST_VALUES,
     ComposeRunner,
     find_compose_binary,
+    make_secrets,
     missing_tool,
     read_env_example,
 )
@@ -25,13 +26,33 @@ def compose(tmp_path_factory: pytest.TempPathFactory) -> ComposeRunner:
 
 
 @pytest.fixture(scope="session")
-def test_env_values() -> dict[str, str]:
-    """deploy/.env.example's active lines, with the blanks filled by TEST_VALUES."""
+def secrets_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A secrets folder made by deploy/make-secrets.sh, as an operator would."""
+    directory = tmp_path_factory.mktemp("deploy-secrets") / "secrets"
+    make_secrets(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def secret_values(secrets_dir: Path) -> dict[str, str]:
+    """``{file name: content}`` of the generated secrets (non-empty ones)."""
+    return {
+        p.name: p.read_text(encoding="utf-8").strip()
+        for p in secrets_dir.iterdir()
+        if p.read_text(encoding="utf-8").strip()
+    }
+
+
+@pytest.fixture(scope="session")
+def test_env_values(secrets_dir: Path) -> dict[str, str]:
+    """deploy/.env.example's active lines, blanks filled by TEST_VALUES, the secrets folder
+    pointed at a generated one."""
     values = {n: v for n, (active, v) in read_env_example().items() if active}
     for name in values:
         if not values[name]:
             values[name] = TEST_VALUES.get(name, "")
     values.update(TEST_VALUES)
+    values["SECRETS_DIR"] = str(secrets_dir)
     return values
 
 

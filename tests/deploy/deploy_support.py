@@ -25,11 +25,14 @@ __all__ = [
     "COMPOSE_FILE",
     "DEPLOY",
     "ENV_EXAMPLE",
+    "MAKE_SECRETS",
     "REPO",
+    "SECRET_FILES",
     "TEST_VALUES",
     "ComposeRunner",
     "env_example_vars",
     "find_compose_binary",
+    "make_secrets",
     "missing_tool",
     "read_env_example",
 ]
@@ -40,13 +43,15 @@ COMPOSE_FILE = DEPLOY / "compose.yaml"
 ENV_EXAMPLE = DEPLOY / ".env.example"
 
 # The environment variables the arbees services read (the single source of truth agreed for
-# the services' CLI), plus the compose-only REDIS_PASSWORD and Gluetun's own settings.
+# the services' CLI).
 APP_ENV_VARS = frozenset(
     {
         "REDIS_URL",
+        "REDIS_PASSWORD_FILE",
         "LOG_LEVEL",
         "LOG_FORMAT",
         "METRICS_PORT",
+        "METRICS_ADDR",
         "POLYMARKET_VIA_REDIS",
         "POLYMARKET_PROXY_URL",
         "POLYMARKET_WS_URL",
@@ -59,6 +64,7 @@ APP_ENV_VARS = frozenset(
         "KALSHI_REST_URL",
         "EGRESS_CHECK_URL",
         "EGRESS_CHECK_API_KEY",
+        "EGRESS_CHECK_API_KEY_FILE",
         "EGRESS_CHECK_INTERVAL",
         "EGRESS_FORBIDDEN_COUNTRIES",
         "EGRESS_REQUIRED_COUNTRIES",
@@ -70,14 +76,34 @@ APP_ENV_VARS = frozenset(
     }
 )
 
-# Values for the variables a real deploy/.env must fill in; obviously fake.
+# Values for the variables a real deploy/.env must fill in; obviously fake. (Secrets are
+# files, not variables: the tests create them with deploy/make-secrets.sh.)
 TEST_VALUES = {
-    "REDIS_PASSWORD": "test0redis0password0hex",
-    "GLUETUN_API_KEY": "test-gluetun-api-key",
-    "OPENVPN_USER": "test-openvpn-user",
-    "OPENVPN_PASSWORD": "test-openvpn-password",
     "KALSHI_API_KEY": "test-kalshi-key-id",
 }
+MAKE_SECRETS = DEPLOY / "make-secrets.sh"
+# The secret files make-secrets.sh creates (the Kalshi PEM is the operator's to copy).
+SECRET_FILES = (
+    "redis_monitor_password",
+    "redis_shard_password",
+    "redis_orchestrator_password",
+    "redis_bot_password",
+    "gluetun_api_key",
+    "gluetun_auth.toml",
+    "openvpn_user",
+    "openvpn_password",
+    "wireguard_private_key",
+)
+
+
+def make_secrets(directory: Path) -> dict[str, str]:
+    """Run deploy/make-secrets.sh into ``directory``; ``{file name: content}``."""
+    done = subprocess.run(
+        ["sh", str(MAKE_SECRETS), str(directory)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return {p.name: p.read_text(encoding="utf-8") for p in directory.iterdir()}
+
 
 _ASSIGN = re.compile(r"^\s*(#\s*)?([A-Z][A-Z0-9_]*)=(.*)$")
 

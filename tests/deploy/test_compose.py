@@ -1,6 +1,6 @@
 """deploy/compose.yaml, validated offline by a real Compose v2 binary plus the rules Compose
-does not enforce (ports under a shared network namespace, pinned images, documented
-variables, scalable shards, secrets kept out of variables).
+does not enforce (ports under a shared network namespace, images pinned by digest,
+documented variables, scalable shards, secrets as files and never in a variable).
 """
 
 from __future__ import annotations
@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
 from deploy_support import (
     APP_ENV_VARS,
     COMPOSE_FILE,
     ENV_EXAMPLE,
-    TEST_VALUES,
+    SECRET_FILES,
     ComposeRunner,
     env_example_vars,
     read_env_example,
@@ -28,6 +27,16 @@ ARBEES_SERVICES = {
     "orchestrator": "orchestrator",
 }
 ALL_SERVICES = {"vpn", "redis", *ARBEES_SERVICES}
+DIGEST = re.compile(r"^[a-z0-9./_-]+:[\w.-]+@sha256:[0-9a-f]{64}$")
+# Variable names that would hold a secret's value (a *_FILE or *_PATH names a file instead).
+# KALSHI_API_KEY is Kalshi's key ID, an identifier: the secret is the PEM (a Docker secret).
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY|APIKEY|AUTH")
+# Named like a secret, but not one: a key id, a path, a count of Polymarket tokens.
+NOT_SECRET_VALUES = {
+    "KALSHI_API_KEY",
+    "HTTP_CONTROL_SERVER_AUTH_CONFIG_FILEPATH",
+    "MONITOR_MAX_TOKENS",
+}
 
 # ${VAR}, ${VAR:-x}, ${VAR:?msg}, $VAR -- but not the escaped $${VAR} / $$VAR.
 _INTERPOLATION = re.compile(r"(?<!\$)\$\{?([A-Za-z_][A-Za-z0-9_]*)")
@@ -56,22 +65,97 @@ def test_services_are_exactly_the_deployment(compose_json: dict[str, Any]) -> No
     assert set(services(compose_json)) == ALL_SERVICES
 
 
-def test_env_example_as_shipped_is_refused_with_a_clear_message(compose: ComposeRunner) -> None:
-    """The required secrets are blank in .env.example: compose must refuse, naming them."""
-    out = compose.run("config", "-q", env_file=ENV_EXAMPLE)
-    assert out.returncode != 0
-    assert re.search(r"REDIS_PASSWORD|GLUETUN_API_KEY", out.stderr), out.stderr
-
-
-@pytest.mark.parametrize("required", ["REDIS_PASSWORD", "GLUETUN_API_KEY"])
-def test_each_required_secret_is_enforced(
-    compose: ComposeRunner, test_env_values: dict[str, str], required: str
+def test_env_example_as_shipped_is_valid_since_it_holds_no_secret(
+    compose: ComposeRunner,
 ) -> None:
-    values = {k: v for k, v in test_env_values.items() if k != required}
-    env_file = compose.write_env(f"without-{required}.env", values)
-    out = compose.run("config", "-q", env_file=env_file)
-    assert out.returncode != 0
-    assert required in out.stderr
+    out = compose.run("config", "-q", env_file=ENV_EXAMPLE)
+    assert out.returncode == 0, out.stderr
+    for gone in ("REDIS_PASSWORD", "GLUETUN_API_KEY", "OPENVPN_PASSWORD", "OPENVPN_USER"):
+        assert gone not in read_env_example(), f"{gone} is a secret file now, not a variable"
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+def test_every_secret_file_compose_mounts_is_made_by_make_secrets(
+    compose_json: dict[str, Any], secrets_dir: Path
+) -> None:
+    files = {name: Path(spec["file"]) for name, spec in compose_json["secrets"].items()}
+    assert set(files) >= {"kalshi_private_key", "redis_monitor_password", "gluetun_api_key"}
+    for name, path in files.items():
+        if name == "kalshi_private_key":
+            continue  # the operator's own PEM, copied in by hand (README)
+        assert path.parent == secrets_dir, f"{name}: {path} is outside SECRETS_DIR"
+        assert path.is_file(), f"{name}: make-secrets.sh did not create {path.name}"
+        assert path.name in SECRET_FILES
+        assert path.stat().st_mode & 0o077 == 0, f"{path.name} is readable by others"
+    assert secrets_dir.stat().st_mode & 0o066 == 0  # others may not list it (nor write)
+    used = {p.name for p in files.values()}
+    assert used >= set(SECRET_FILES), set(SECRET_FILES) - used
+
+
+def test_no_secret_in_any_environment_command_or_config(
+    compose_json: dict[str, Any], secret_values: dict[str, str]
+) -> None:
+    """What `docker inspect` shows (environment, command, entrypoint) and the inline configs
+    hold no secret value and no variable named like one."""
+    assert len(secret_values) >= 6, "make-secrets.sh generated the random secrets"
+    secrets = {v for k, v in secret_values.items() if not k.endswith(".toml")}
+    shown: list[str] = [str(c.get("content", "")) for c in compose_json["configs"].values()]
+    for name, svc in services(compose_json).items():
+        env = svc.get("environment") or {}
+        for key in env:
+            if SECRET_NAME.search(key) and key not in NOT_SECRET_VALUES:
+                assert key.endswith(("_FILE", "_PATH")), f"{name}: {key} holds a secret"
+        shown += [f"{name} {k}={v}" for k, v in env.items()]
+        shown += [f"{name} {a}" for a in (svc.get("command") or []) + (svc.get("entrypoint") or [])]
+        shown += [f"{name} {h}" for h in (svc.get("healthcheck") or {}).get("test") or []]
+    for line in shown:
+        for secret in secrets:
+            assert secret not in line, f"a secret value is visible: {line[:60]}"
+
+
+def test_each_arbees_service_is_its_own_redis_user_with_a_password_file(
+    compose_json: dict[str, Any],
+) -> None:
+    users = {**ARBEES_SERVICES, "bot": "bot"}
+    model = services(compose_json)
+    for name, user in users.items():
+        svc = model.get(name)
+        if svc is None:  # the bot is behind a profile
+            continue
+        env = svc["environment"]
+        url = urlsplit(env["REDIS_URL"])
+        assert (url.username, url.password) == (user, None), name
+        assert (url.hostname, url.port, url.path) == ("redis", 6379, "/0"), name
+        assert env["REDIS_PASSWORD_FILE"] == "/run/secrets/redis_password", name
+        mounted = {s["source"]: s["target"] for s in svc["secrets"]}
+        assert mounted[f"redis_{user}_password"].endswith("redis_password"), name
+        others = {f"redis_{u}_password" for u in users.values()} - {f"redis_{user}_password"}
+        assert not others & set(mounted), f"{name} sees another role's password"
+
+
+def test_redis_generates_its_acl_file_from_the_role_secrets(
+    compose_json: dict[str, Any],
+) -> None:
+    redis = services(compose_json)["redis"]
+    configs = {c["target"]: compose_json["configs"][c["source"]] for c in redis["configs"]}
+    conf = configs[redis["command"][-1]]["content"].splitlines()
+    assert "aclfile /run/redis-acl/users.acl" in conf
+    assert not any(line.startswith(("requirepass", "user ")) for line in conf)
+    script = configs["/usr/local/etc/redis/users-acl.sh"]
+    assert Path(script["file"]) == COMPOSE_FILE.parent / "redis" / "users-acl.sh"
+    start = " ".join(redis["entrypoint"])
+    assert "users-acl.sh /run/secrets > /run/redis-acl/users.acl" in start
+    assert "exec docker-entrypoint.sh" in start  # the image still drops root for redis-server
+    assert "/run/redis-acl" in redis["tmpfs"]  # the ACL file never reaches a volume or layer
+    mounted = {s["source"] for s in redis["secrets"]}
+    assert mounted == {
+        f"redis_{role}_password" for role in ("monitor", "shard", "orchestrator", "bot")
+    }
+    assert "environment" not in redis or not redis["environment"]
+    # The healthcheck's user has no password and may only PING (tests/deploy/test_redis_acl).
+    assert "--user healthcheck" in " ".join(redis["healthcheck"]["test"])
 
 
 # --------------------------------------------------------------------------- scaling
@@ -137,7 +221,9 @@ def test_monitor_lives_in_the_vpn_namespace_and_waits_for_it(
     env = monitor["environment"]
     url = urlsplit(env["EGRESS_CHECK_URL"])
     assert (url.hostname, url.port, url.path) == ("localhost", 8000, "/v1/publicip/ip")
-    assert env["EGRESS_CHECK_API_KEY"] == TEST_VALUES["GLUETUN_API_KEY"]
+    assert "EGRESS_CHECK_API_KEY" not in env
+    assert env["EGRESS_CHECK_API_KEY_FILE"] == "/run/secrets/gluetun_api_key"
+    assert "gluetun_api_key" in {s["source"] for s in monitor["secrets"]}
     assert env["EGRESS_FORBIDDEN_COUNTRIES"] == "US"
 
 
@@ -164,7 +250,7 @@ def test_shards_read_polymarket_from_redis(compose_json: dict[str, Any]) -> None
 
 def test_vpn_service_is_gluetun_with_its_needs(compose_json: dict[str, Any]) -> None:
     vpn = services(compose_json)["vpn"]
-    assert vpn["image"] == "qmcgaw/gluetun:v3.41.1"
+    assert vpn["image"].startswith("qmcgaw/gluetun:v3.41.1@sha256:")
     assert "NET_ADMIN" in vpn["cap_add"]
     assert any(d["source"] == "/dev/net/tun" for d in vpn["devices"])
     # Gluetun's own HEALTHCHECK is what the monitor's depends_on waits on.
@@ -173,39 +259,30 @@ def test_vpn_service_is_gluetun_with_its_needs(compose_json: dict[str, Any]) -> 
     assert env["VPN_SERVICE_PROVIDER"] == "nordvpn"
     assert env["VPN_TYPE"] == "openvpn"
     assert env["SERVER_COUNTRIES"] == "United Kingdom"
-    assert env["OPENVPN_USER"] == TEST_VALUES["OPENVPN_USER"]
+    # VPN credentials are secrets at Gluetun's default paths (/run/secrets/<name>).
+    targets = {s["target"] for s in vpn["secrets"]}
+    for name in ("openvpn_user", "openvpn_password", "wireguard_private_key"):
+        assert f"/run/secrets/{name}" in targets, name
+        assert name.upper() not in env, f"{name} must not be a variable"
 
 
-def test_gluetun_control_server_role_uses_the_api_key(compose_json: dict[str, Any]) -> None:
+def test_gluetun_control_server_role_uses_the_api_key(
+    compose_json: dict[str, Any], secret_values: dict[str, str]
+) -> None:
     vpn = services(compose_json)["vpn"]
     path = vpn["environment"]["HTTP_CONTROL_SERVER_AUTH_CONFIG_FILEPATH"]
-    mounts = {c["target"]: c["source"] for c in vpn["configs"]}
-    assert path in mounts, "the auth file must be mounted where Gluetun looks for it"
-    content = compose_json["configs"][mounts[path]]["content"]
+    mounts = {s["target"]: s["source"] for s in vpn["secrets"]}
+    assert path in mounts, "the auth file must be mounted where Gluetun is told to look"
+    content = Path(compose_json["secrets"][mounts[path]]["file"]).read_text(encoding="utf-8")
     roles = tomllib.loads(content)["roles"]
     assert roles, "at least one role"
-    needed = {"GET /v1/publicip/ip"}
+    needed = {"GET /v1/publicip/ip", "GET /v1/vpn/status"}
     for role in roles:
         assert role["auth"] == "apikey", role["name"]
-        assert role["apikey"] == TEST_VALUES["GLUETUN_API_KEY"]
+        assert role["apikey"] == secret_values["gluetun_api_key"]  # the monitor's key
         assert all(r.startswith("GET ") for r in role["routes"]), "read-only routes only"
         needed -= set(role["routes"])
     assert not needed, f"the egress check needs {needed}"
-
-
-def test_redis_password_is_in_its_config_not_its_command_line(
-    compose_json: dict[str, Any],
-) -> None:
-    redis = services(compose_json)["redis"]
-    password = TEST_VALUES["REDIS_PASSWORD"]
-    assert password not in " ".join(redis.get("command") or [])
-    mounts = {c["target"]: c["source"] for c in redis["configs"]}
-    conf_path = redis["command"][-1]
-    content = compose_json["configs"][mounts[conf_path]]["content"]
-    assert f"requirepass {password}" in content.splitlines()
-    for name in ARBEES_SERVICES:
-        url = urlsplit(services(compose_json)[name]["environment"]["REDIS_URL"])
-        assert (url.hostname, url.port, url.password) == ("redis", 6379, password)
 
 
 # --------------------------------------------------------------------------- arbees services
@@ -245,32 +322,42 @@ def test_kalshi_key_is_a_docker_secret_never_a_variable(compose_json: dict[str, 
     for name in ("vpn", "redis", "polymarket_monitor"):
         env = services(compose_json)[name].get("environment") or {}
         assert not any(k.startswith("KALSHI_") for k in env), name
-        assert not services(compose_json)[name].get("secrets"), name
+        sources = {s["source"] for s in services(compose_json)[name].get("secrets") or []}
+        assert "kalshi_private_key" not in sources, name
 
 
-def test_vpn_credentials_reach_only_the_vpn(compose_json: dict[str, Any]) -> None:
-    secret_values = {TEST_VALUES["OPENVPN_USER"], TEST_VALUES["OPENVPN_PASSWORD"]}
+def test_each_secret_reaches_only_the_services_that_use_it(compose_json: dict[str, Any]) -> None:
+    holders: dict[str, set[str]] = {}
     for name, svc in services(compose_json).items():
-        if name == "vpn":
-            continue
-        values = {str(v) for v in (svc.get("environment") or {}).values()}
-        assert not values & secret_values, name
+        for secret in svc.get("secrets") or []:
+            holders.setdefault(secret["source"], set()).add(name)
+    assert holders == {
+        "openvpn_user": {"vpn"},
+        "openvpn_password": {"vpn"},
+        "wireguard_private_key": {"vpn"},
+        "gluetun_auth": {"vpn"},
+        "gluetun_api_key": {"polymarket_monitor"},
+        "kalshi_private_key": {"game_shard", "orchestrator"},
+        "redis_monitor_password": {"redis", "polymarket_monitor"},
+        "redis_shard_password": {"redis", "game_shard"},
+        "redis_orchestrator_password": {"redis", "orchestrator"},
+        "redis_bot_password": {"redis"},  # and the bot, behind its profile
+    }
 
 
 # --------------------------------------------------------------------------- operations
 
 
-def test_images_are_pinned(compose_json: dict[str, Any]) -> None:
+def test_images_are_pinned_by_version_and_digest(compose_json: dict[str, Any]) -> None:
     for name, svc in services(compose_json).items():
         image = svc["image"]
         if "build" in svc:
             assert image == "arbees:local", name
             continue
-        if "@sha256:" in image:
-            continue
-        repo, _, tag = image.rpartition(":")
+        # name:tag@sha256:<64 hex>: the tag for people, the digest for what actually runs.
+        assert DIGEST.match(image), f"{name}: {image} is not pinned by digest"
+        repo, _, tag = image.split("@")[0].rpartition(":")
         assert repo, f"{name}: {image} has no tag"
-        assert "/" not in tag, f"{name}: {image} has no tag"
         assert tag != "latest", f"{name}: {image}"
         assert re.match(r"v?\d+\.\d+", tag), f"{name}: {image} is not a version tag"
 
@@ -321,7 +408,7 @@ def test_every_env_example_variable_is_used(compose_json: dict[str, Any]) -> Non
 def test_env_example_holds_no_real_secret_values() -> None:
     secretish = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY$")
     for name, (_, value) in read_env_example().items():
-        if secretish.search(name):
+        if secretish.search(name) and not name.endswith(("_FILE", "_DIR", "_PATH")):
             assert value == "", f"{name} must be blank in .env.example"
 
 

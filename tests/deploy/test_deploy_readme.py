@@ -9,7 +9,14 @@ import shlex
 import subprocess
 from typing import Any
 
-from deploy_support import APP_ENV_VARS, COMPOSE_FILE, REPO, env_example_vars
+from deploy_support import (
+    APP_ENV_VARS,
+    COMPOSE_FILE,
+    MAKE_SECRETS,
+    REPO,
+    SECRET_FILES,
+    env_example_vars,
+)
 
 README = REPO / "deploy" / "README.md"
 COMPOSE_PREFIX = ["docker", "compose", "-f", "deploy/compose.yaml", "--env-file", "deploy/.env"]
@@ -20,7 +27,13 @@ HEALTH_SERVICES = {"monitor", "shard", "orchestrator"}
 NOT_VARIABLES = {
     "NET_ADMIN",
     "POLYMARKET_MONITOR_UNHEALTHY",
+    "ASSIGNMENT_REJECTED",  # alert kinds
+    "MONITOR_TOKEN_CAP",
+    "SHARD_GAME_CAP",
+    "ORCHESTRATOR_SHARD_CAP",
     "HTTP_CONTROL_SERVER_AUTH_DEFAULT_ROLE",
+    "REDISCLI_AUTH",  # redis-cli's own variable, set inside the container's shell
+    "PYTHON_IMAGE",  # the Dockerfile's build argument
 }
 
 
@@ -98,6 +111,8 @@ def test_every_path_named_exists() -> None:
     }
     paths = set(re.findall(r"(?<![\w/.])(deploy/[\w./-]*[\w/])", readme()))
     assert "deploy/compose.yaml" in paths
+    # The secret files the operator creates (deploy/make-secrets.sh) exist only on a host.
+    ignored_user_files |= {p for p in paths if p.startswith("deploy/secrets/")}
     for path in paths - ignored_user_files:
         assert (REPO / path).exists(), path
     for path in ignored_user_files & paths:
@@ -118,14 +133,40 @@ def test_every_variable_named_exists() -> None:
 
 
 def test_images_named_match_compose(compose_json: dict[str, Any]) -> None:
-    images = {s["image"] for s in compose_json["services"].values()}
+    images = {s["image"].split("@")[0] for s in compose_json["services"].values()}
     named = set(re.findall(r"`([a-z0-9./-]+:(?:v?\d[\w.-]*|local))`", readme()))
     assert "arbees:local" in named
     assert named <= images, named - images
 
 
+def test_the_digest_update_command_names_every_pinned_image(compose_json: dict[str, Any]) -> None:
+    pinned = {
+        s["image"].split("@")[0] for s in compose_json["services"].values() if "@" in s["image"]
+    }
+    dockerfile = (REPO / "deploy" / "Dockerfile").read_text(encoding="utf-8")
+    python = re.search(r"^ARG PYTHON_IMAGE=(\S+)@sha256:", dockerfile, flags=re.M)
+    assert python is not None
+    pinned.add(python.group(1))
+    inspected = {
+        c[4] for c in shell_commands() if c[:4] == ["docker", "buildx", "imagetools", "inspect"]
+    }
+    assert pinned
+    assert pinned == inspected
+
+
+def test_every_secret_file_named_is_one_make_secrets_creates() -> None:
+    named = set(re.findall(r"deploy/secrets/([\w.]+)", readme()))
+    made = set(SECRET_FILES) | {"kalshi_private_key.pem"}
+    assert named, "the guide names the secret files"
+    assert named <= made, named - made
+
+
 def test_redis_channels_named_are_the_real_ones() -> None:
-    channels = set(re.findall(r"SUBSCRIBE (\S+)", readme()))
+    channels = {
+        name
+        for names in re.findall(r"SUBSCRIBE ((?:[\w:]+ ?)+)", readme())
+        for name in names.split()
+    }
     assert {"polymarket:prices", "arbees:signals", "system:alerts"} <= channels
     from arbees.messages import Channel
 
@@ -133,14 +174,14 @@ def test_redis_channels_named_are_the_real_ones() -> None:
     assert channels <= real, channels - real
 
 
-def test_gluetun_role_shown_matches_compose() -> None:
+def test_gluetun_role_shown_matches_what_make_secrets_writes() -> None:
     shown = re.search(r"```toml\n(.*?)```", readme(), flags=re.S)
     assert shown is not None
-    compose_text = COMPOSE_FILE.read_text(encoding="utf-8")
+    script = MAKE_SECRETS.read_text(encoding="utf-8")
     for line in shown.group(1).splitlines():
         if line.startswith("apikey"):
-            continue  # the guide shows a placeholder for the interpolated key
-        assert line.strip() in compose_text, line
+            continue  # the guide shows a placeholder for the generated key
+        assert line.strip() in script, line
 
 
 def test_readme_mentions_the_rollback_and_vpn_drop_behaviour() -> None:

@@ -61,6 +61,7 @@ def test_multi_stage_with_the_compiler_only_in_the_builder() -> None:
 def test_base_images_are_pinned_and_python_is_supported() -> None:
     for stage in stages():
         assert "$" not in stage.image, f"unresolved ARG in {stage.image}"
+        assert re.search(r"@sha256:[0-9a-f]{64}$", stage.image), f"{stage.image}: no digest"
         repo, _, tag = stage.image.partition("@")[0].rpartition(":")
         assert repo, f"{stage.image} has no tag"
         assert tag != "latest"

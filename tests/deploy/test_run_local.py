@@ -120,6 +120,22 @@ def test_rehearsal_signals_on_the_arbitrage_only_and_leaves_nothing_behind(
     assert sorted(summary["owners"].values()) == ["shard-1", "shard-2"]
     assert "result: OK" in out
 
+    # Each service ran as its own least-privilege Redis user, as in compose, and did all its
+    # work within it: Redis refused nothing. No secret reached a log or the console.
+    acl = (run_dir / "redis" / "users.acl").read_text()
+    assert "user default off" in acl
+    secrets = [p.read_text().strip() for p in (run_dir / "secrets").iterdir()]
+    secrets = [s for s in secrets if s and "[[roles]]" not in s]
+    assert len(secrets) == 5  # four Redis roles and the Gluetun key
+    logs = {p.name: p.read_text(errors="replace") for p in run_dir.glob("*.log")}
+    assert {"monitor.log", "shard-1.log", "orchestrator.log"} <= set(logs)
+    for name, text in [*logs.items(), ("console", out)]:
+        assert "NOPERM" not in text, f"{name}: Redis refused a command"
+        assert "Redis refused" not in text, name
+        for secret in secrets:
+            assert secret not in text, f"{name} shows a secret"
+            assert secret not in acl, "the ACL file holds hashes only"
+
 
 async def test_the_slate_is_discovered_with_signed_kalshi_requests() -> None:
     key = serialization.load_pem_private_key(FIXED_TEST_PRIVATE_KEY_PEM.encode(), None)

@@ -52,12 +52,14 @@ def test_bot_service_runs_the_example_against_redis(compose_with_bot: dict[str, 
     assert bot["entrypoint"] == ["python", "/opt/arbees/examples/custom_bot.py"]
     assert bot["command"] == ["--min-profit", "0.50", "--sports", "NBA"]
     env = bot["environment"]
-    assert env["REDIS_URL"] == f"redis://:{TEST_VALUES['REDIS_PASSWORD']}@redis:6379/0"
+    # Its own ACL user (subscribe to signals and alerts only), the password a Docker secret.
+    assert env["REDIS_URL"] == "redis://bot@redis:6379/0"
+    assert env["REDIS_PASSWORD_FILE"] == "/run/secrets/redis_password"
+    assert bot["secrets"] == [{"source": "redis_bot_password", "target": "redis_password"}]
     assert env["ARBEES_SERVICE"] == ""  # no heartbeat: the image HEALTHCHECK skips it
     assert bot["depends_on"]["redis"]["condition"] == "service_healthy"
     # Least privilege: Redis only, no venue credentials, hardened like the services.
     assert not any(k.startswith(("KALSHI_", "EGRESS_")) for k in env)
-    assert not bot.get("secrets")
     assert "network_mode" not in bot
     assert not bot.get("ports")
     assert bot["read_only"] is True

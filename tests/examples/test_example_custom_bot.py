@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from functools import partial
+from pathlib import Path
 
 import pytest
 import trio
@@ -63,6 +64,14 @@ async def test_bot_on_the_memory_bus() -> None:
 def test_bad_min_profit_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--min-profit", "lots", "--redis-url", "memory://"]) == 2
     assert "--min-profit" in capsys.readouterr().err
+
+
+def test_unreadable_password_file_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("REDIS_PASSWORD_FILE", str(tmp_path / "missing"))
+    assert main(["--redis-url", "redis://bot@127.0.0.1:1/0"]) == 2
+    assert "REDIS_PASSWORD_FILE: cannot read" in capsys.readouterr().err
 
 
 @pytest.mark.redis

@@ -145,6 +145,26 @@ async def test_malformed_bodies_are_decode_errors(signer: KalshiSigner) -> None:
             await rest.get_markets()
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # json raised RecursionError past the mapping
+        b'{"series":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b'{"series":{"ticker":"X","fee_multiplier":' + b"7" * 5000 + b"}}",
+        b'{"series":"\xff"}',
+    ],
+    ids=["deep", "deep inside", "5000-digit number", "bad utf-8"],
+)
+async def test_hostile_bodies_are_decode_errors(body: bytes) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        rest = KalshiRest(client, base_url="http://fake/trade-api/v2")
+        with pytest.raises(DecodeError):
+            await rest.get_series("X")
+
+
 async def test_token_bucket_paces_reads(autojump_clock: trio.testing.MockClock) -> None:
     bucket = TokenBucket.for_tier("basic")
     start = trio.current_time()

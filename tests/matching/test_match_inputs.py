@@ -275,8 +275,31 @@ GAMMA_REJECTS = [
     ("one token", lambda e, m: m.update(clobTokenIds='["123"]'), Reason.MISSING_TOKEN),
     ("same token", lambda e, m: m.update(clobTokenIds='["123", "123"]'), Reason.DUPLICATE_TOKEN),
     ("token not decimal", lambda e, m: m.update(clobTokenIds='["0xab", "12"]'), Reason.MALFORMED),
+    # The feed refuses anything but a uint256 in decimal: never let discovery assign one.
+    (
+        "token too long",
+        lambda e, m: m.update(clobTokenIds=f'["{"9" * 79}", "12"]'),
+        Reason.MALFORMED,
+    ),
+    (
+        "token over uint256",
+        lambda e, m: m.update(clobTokenIds=f'["12", "{"9" * 78}"]'),
+        Reason.MALFORMED,
+    ),
+    (
+        "token of 10k digits",
+        lambda e, m: m.update(clobTokenIds=f'["{"1" * 10_000}", "12"]'),
+        Reason.MALFORMED,
+    ),
     ("outcomes garbage", lambda e, m: m.update(outcomes="[Thunder"), Reason.MALFORMED),
     ("outcomes not list", lambda e, m: m.update(outcomes='{"a": 1}'), Reason.MALFORMED),
+    # json.loads raised RecursionError (not a ValueError) out of the matcher
+    ("outcomes nested deep", lambda e, m: m.update(outcomes="[" * 100_000), Reason.MALFORMED),
+    (
+        "tokens huge integer",
+        lambda e, m: m.update(clobTokenIds="[" + "7" * 5000 + "]"),
+        Reason.MALFORMED,
+    ),
     ("three outcomes", lambda e, m: m.update(outcomes='["A", "B", "Draw"]'), Reason.NOT_MONEYLINE),
     ("closed", lambda e, m: m.update(closed=True), Reason.CLOSED),
     ("no condition id", lambda e, m: m.pop("conditionId"), Reason.MALFORMED),

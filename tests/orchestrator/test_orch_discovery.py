@@ -22,6 +22,7 @@ from arbees.kalshi.rest import KalshiRest, TokenBucket
 from arbees.messages import GAME_ASSIGNMENTS_HASH, TOKEN_ASSIGNMENTS_HASH, MarketAssignment
 from arbees.money import ONE
 from arbees.services.discovery import discover_games
+from arbees.testing.fake_gluetun import FakeGluetun
 from arbees.testing.fake_kalshi_rest import API_ROOT, FakeKalshiRest
 from arbees.testing.fake_polymarket import FakePolymarket
 from arbees.testing.redis_server import RedisServer
@@ -124,9 +125,15 @@ def test_cli_options_and_env(monkeypatch: pytest.MonkeyPatch) -> None:
         config_from_args(_args("--shard-timeout", "0"))
 
 
-async def test_cli_serve_assigns_the_slate(private_redis: RedisServer) -> None:
+async def test_cli_serve_assigns_the_slate(
+    private_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     kalshi_fake = _fake_kalshi()
     async with _fake_gamma() as (_gamma_fake, gamma_url), trio.open_nursery() as nursery:
+        gluetun = FakeGluetun(country="Netherlands")
+        await nursery.start(gluetun.run)
+        # Gamma is Polymarket: the orchestrator reaches it only on a verified egress
+        monkeypatch.setenv("EGRESS_CHECK_URL", gluetun.publicip_url)
         kport = await nursery.start(kalshi_fake.serve_rest)
         args = _args(
             "--redis-url",

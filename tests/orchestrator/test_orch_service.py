@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import attrs
 import trio
 from orch_fixtures import make_inputs
@@ -11,6 +13,7 @@ from arbees.bus import MemoryBus
 from arbees.errors import VenueError
 from arbees.messages import (
     GAME_ASSIGNMENTS_HASH,
+    TOKEN_ASSIGNMENTS_HASH,
     Channel,
     MarketAssignment,
     Message,
@@ -18,8 +21,8 @@ from arbees.messages import (
     SystemAlert,
 )
 from arbees.obs.metrics import Registry
-from arbees.services.discovery import StaticGameSource
-from arbees.services.orchestrator import open_orchestrator
+from arbees.services.discovery import StaticGameSource, discover_games
+from arbees.services.orchestrator import Orchestrator, open_orchestrator
 
 QUICK = attrs.evolve(FAST, settle_delay=0.0, discovery_interval=0.1)
 
@@ -168,3 +171,103 @@ async def test_a_retired_game_leaves_the_hashes_before_its_unassign_goes_out() -
     retired = [stored for game, stored in bus.still_stored if game == gone]
     assert retired, "no unassign was published for the retired game"
     assert not any(retired), "the unassign went out while the game was still stored"
+
+
+async def test_one_heartbeat_listing_thousands_of_games_triggers_bounded_unassigns() -> None:
+    """A forged heartbeat naming 5,000 games it does not own: a bounded number of publishes."""
+    bus = MemoryBus()
+    async with trio.open_nursery() as nursery:
+        observer = Observer(bus)
+        await nursery.start(observer.run)
+        # No repeat of a sent stray unassign within the (here unreachable) republish interval.
+        config = attrs.evolve(QUICK, republish_interval=3600.0)
+        async with open_orchestrator(bus, StaticGameSource(make_inputs(range(2))), config) as orch:
+            owner = FakeShard(bus, "s1")
+            await nursery.start(owner.run)
+            await wait_for(lambda: len(owner.games) == 2, 2)
+            cap = config.max_strays_per_heartbeat
+            forged = ShardHeartbeat(
+                "rogue", 1, games=tuple(f"GHOST-{i}" for i in range(5000)), healthy=True
+            )
+            await bus.publish(Channel.SHARD_HEARTBEATS, forged)
+            await wait_for(lambda: orch.stats.stray_unassigns == cap, 2)
+            for _ in range(5):  # more rounds: nothing further to send for that message
+                await orch.reconcile()
+            assert orch.stats.stray_unassigns == cap
+            assert orch.stats.strays_deferred == 5000 - cap
+            # Repeating it: each message costs at most `cap` more, never its 5,000 games.
+            for _ in range(9):
+                await bus.publish(Channel.SHARD_HEARTBEATS, forged)
+            await wait_for(lambda: orch.stats.heartbeats >= 11, 2)
+            for _ in range(5):
+                await orch.reconcile()
+
+            def unassigns() -> list[MarketAssignment]:
+                # (a forged shard id also joins as a shard and may be given games: not counted)
+                return [
+                    m for m in observer.messages if m.shard_id == "rogue" and m.action == "unassign"
+                ]
+
+            await wait_for(lambda: len(unassigns()) == orch.stats.stray_unassigns, 2)
+            assert orch.stats.stray_unassigns <= 10 * cap
+            assert len({m.game_id for m in unassigns()}) == len(unassigns())  # no repeats
+        assert observer.violations == []
+        nursery.cancel_scope.cancel()
+
+
+async def test_poisoned_stored_games_are_dropped_on_restore_not_republished() -> None:
+    """A stored game with an unreadable fee or a token the feed refuses would be sent to
+    every shard and monitor on each republish, and survive Redis restarts: drop it."""
+    bus = MemoryBus()
+    found = discover_games(make_inputs(range(3)), start_window=timedelta(days=3650))
+    specs = dict(sorted(found.games.items()))
+    good, bad_fee, bad_token = specs
+    specs[bad_fee] = attrs.evolve(specs[bad_fee], poly_fee_rate="NaN")
+    legs = specs[bad_token].teams
+    specs[bad_token] = attrs.evolve(
+        specs[bad_token], teams=(attrs.evolve(legs[0], poly_token="9" * 100), legs[1])
+    )
+    for game, spec in specs.items():
+        await bus.hset(
+            GAME_ASSIGNMENTS_HASH,
+            game,
+            spec.shard_assignment("s1", action="assign", epoch=1, timestamp_ms=1),
+        )
+        for msg in spec.monitor_assignments("s1", action="assign", epoch=1, timestamp_ms=1):
+            await bus.hset(TOKEN_ASSIGNMENTS_HASH, msg.token_id, msg)
+    orch = Orchestrator(bus, StaticGameSource(make_inputs([])), QUICK)
+    await orch._load()
+    assert set(orch.games) == {good}
+    assert orch.stats.restored == 1
+    assert orch.stats.dropped_stored == 2 + 4  # two games and their four tokens
+    assert set(await bus.hgetall(GAME_ASSIGNMENTS_HASH)) == {good}
+    assert set(await bus.hgetall(TOKEN_ASSIGNMENTS_HASH)) == set(specs[good].tokens)
+
+
+async def test_forged_shard_ids_beyond_the_cap_are_refused() -> None:
+    """Each new shard id would take a share of the games: phantoms are capped."""
+    bus = MemoryBus()
+    config = attrs.evolve(QUICK, max_shards=3)
+    async with trio.open_nursery() as nursery:
+        observer = Observer(bus)
+        await nursery.start(observer.run)
+        async with (
+            bus.subscribe(Channel.SYSTEM_ALERTS) as alerts,
+            open_orchestrator(bus, StaticGameSource(make_inputs(range(6))), config) as orch,
+        ):
+            owner = FakeShard(bus, "s1")
+            await nursery.start(owner.run)
+            await wait_for(lambda: len(owner.games) == 6, 2)
+            for i in range(200):
+                await bus.publish(
+                    Channel.SHARD_HEARTBEATS, ShardHeartbeat(f"phantom-{i}", 1, healthy=True)
+                )
+            await wait_for(lambda: orch.stats.heartbeats_rejected >= 198, 2)
+            assert len(orch.shards) == 3
+            kinds: list[str] = []
+            with trio.fail_after(2):
+                while "ORCHESTRATOR_SHARD_CAP" not in kinds:
+                    alert = (await alerts.receive()).message
+                    assert isinstance(alert, SystemAlert)
+                    kinds.append(alert.type)
+        nursery.cancel_scope.cancel()

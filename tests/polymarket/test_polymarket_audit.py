@@ -262,6 +262,55 @@ async def test_garbage_answer_is_a_counted_failure() -> None:
         assert not r.feed.protocol.books[a].stale
 
 
+def _hostile_bodies(a: str) -> dict[str, bytes]:
+    def book(**kw: object) -> bytes:
+        body = {"asset_id": a, "bids": [{"price": "0.30", "size": "5"}], "asks": [], **kw}
+        return json.dumps([body]).encode()
+
+    return {
+        # json.loads raised RecursionError, which escaped the audit task
+        "deep array": b"[" * 100_000 + b"]" * 100_000,
+        "deep in a book": b'[{"asset_id":"' + a.encode() + b'","x":' + b"[" * 100_000 + b"]}]",
+        # int() of a 5000-digit timestamp raised ValueError
+        "5000-digit timestamp": book(timestamp="7" * 5000),
+        "5000-digit number": b'[{"asset_id":"'
+        + a.encode()
+        + b'","timestamp":'
+        + b"7" * 5000
+        + b"}]",
+        "duplicate level": book(
+            bids=[{"price": "0.30", "size": "5"}, {"price": "0.3", "size": "1"}]
+        ),
+        "crossed": book(
+            bids=[{"price": "0.70", "size": "5"}], asks=[{"price": "0.60", "size": "1"}]
+        ),
+        "bad utf-8": b'[{"asset_id":"\xff\xfe"}]',
+        "not a list": b'{"asset_id":"1"}',
+        "nan": b'[{"asset_id":"1","bids":[{"price":NaN,"size":"1"}]}]',
+        "huge exponent": book(bids=[{"price": 1e308, "size": "5"}]),
+    }
+
+
+@pytest.mark.parametrize("name", list(_hostile_bodies("1")))
+async def test_a_hostile_answer_is_a_counted_failure_that_changes_nothing(name: str) -> None:
+    a = tok(1)
+    body = _hostile_bodies(a)[name]
+    async with rig([a]) as r:
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            return httpx.Response(200, content=body)
+
+        book = r.feed.protocol.books[a]
+        before = (dict(book.bids), dict(book.asks), book.stale, r.feed.confirmed_ns(a))
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            rest = PolymarketRest(client, RestConfig(clob_url="http://clob.test", retries=0))
+            auditor = BookAuditor(r.feed, rest, MANUAL)
+            await auditor.audit_once()  # never raises
+        assert auditor.stats.failures == 1
+        assert auditor.stats.checked == 0
+        assert (dict(book.bids), dict(book.asks), book.stale, r.feed.confirmed_ns(a)) == before
+
+
 async def test_tokens_rotate_in_budgeted_batches() -> None:
     tokens = [tok(i) for i in range(12)]
     async with rig(tokens) as r:

@@ -13,6 +13,9 @@ import trio.lowlevel
 from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest, serve_websocket
 
 from arbees.errors import AuthError, ConfigError
+from arbees.kalshi.feed import KalshiFeed
+from arbees.polymarket.feed import FeedConfig, PolymarketFeed
+from arbees.polymarket.feed_shard import FeedShard
 from arbees.wsdriver import (
     Backoff,
     Reconnect,
@@ -323,3 +326,50 @@ def test_config_validates_urls() -> None:
         WsConfig("http://example/ws")
     with pytest.raises(ConfigError):
         WsConfig("ws://example/ws", proxy="socks5://x:1")
+
+
+def test_message_limits_are_bounded_by_default_and_configurable() -> None:
+    cfg = WsConfig("ws://127.0.0.1:1/ws")
+    assert cfg.max_message_size <= 2 * 1024 * 1024
+    # the worst case a server can make the client buffer ahead of the parser
+    assert cfg.max_message_size * cfg.message_queue_size <= 128 * 1024 * 1024
+    with pytest.raises(ConfigError):
+        WsConfig("ws://127.0.0.1:1/ws", max_message_size=0)
+    feed = PolymarketFeed(["1"], FeedConfig(max_message_size=4096, message_queue_size=8))
+    shard = FeedShard(feed, 0)
+    assert shard.driver.config.max_message_size == 4096
+    assert shard.driver.config.message_queue_size == 8
+    kalshi = KalshiFeed((), signer=None, max_message_size=8192)
+    assert kalshi.driver.config.max_message_size == 8192
+
+
+async def test_an_oversized_message_is_counted_logged_and_reconnected(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    received: list[str] = []
+    connections = 0
+
+    async def handler(request: WebSocketRequest) -> None:
+        nonlocal connections
+        connections += 1
+        ws = await request.accept()
+        try:
+            if connections == 1:
+                await ws.send_message("x" * 1001)  # one byte over the limit
+            await ws.send_message(f"ok {connections}")
+            with trio.move_on_after(5):
+                await ws.get_message()
+        except ConnectionClosed:
+            pass  # the client closed it: code 1009 on the first connection
+
+    async with trio.open_nursery() as nursery:
+        url = await _serve(nursery, handler)
+        cfg = WsConfig(url, backoff=FAST, max_message_size=1000, name="t")
+        driver = WsDriver(cfg, on_message=lambda m, ns: received.append(str(m)))
+        nursery.start_soon(driver.run)
+        await _wait_for(lambda: "ok 2" in received)
+        nursery.cancel_scope.cancel()
+    assert driver.stats.oversized == 1
+    assert driver.stats.reconnects == 1
+    assert received == ["ok 2"]  # the big one never reached the parser
+    assert "exceeded max_message_size (1000 bytes)" in caplog.text

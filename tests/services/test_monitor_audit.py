@@ -101,9 +101,9 @@ async def monitor_rig() -> AsyncIterator[Rig]:
     switch = Switch()
     stats = AuditStats()
     async with (
+        open_bus("memory://") as bus,  # outlives every task that uses it
         trio.open_nursery() as nursery,
         httpx.AsyncClient() as client,
-        open_bus("memory://") as bus,
     ):
         urls = await nursery.start(fake.run)
         for token in (A, B):
@@ -177,3 +177,24 @@ async def test_audit_traffic_stops_while_egress_is_unverified() -> None:
         await wait_for(lambda: r.guard.verified)
         await wait_for(lambda: r.books_requests() > before)
         await wait_for(lambda: r.prices.fresh_bid(A, "0.38"))
+
+
+async def test_the_heartbeat_never_counts_an_update_the_bus_has_not_taken() -> None:
+    # The shard reads a heartbeat whose stream_seq is ahead of the updates it received as
+    # "updates were lost" and reloads everything. Numbering an update and handing it to the
+    # bus are separated by checkpoints, so the heartbeat must report only what the bus took.
+    async with monitor_rig() as r:
+        claims: list[tuple[int, int]] = []
+        original = r.monitor.bus.publish_and_hset
+
+        async def spy(channel: str, message: Any, key: str, field: str) -> None:
+            if isinstance(message, PolymarketPriceUpdate):
+                reported = int(r.monitor.status().details["stream_seq"])
+                claims.append((reported, message.stream_seq))
+            await original(channel, message, key, field)
+
+        r.monitor.bus.publish_and_hset = spy  # type: ignore[method-assign]
+        r.fake.set_level(A, "BUY", "0.40", "5")
+        r.fake.set_level(B, "BUY", "0.56", "5")
+        await wait_for(lambda: len(claims) >= 2)
+    assert all(reported < seq for reported, seq in claims), claims

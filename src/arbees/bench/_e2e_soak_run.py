@@ -254,7 +254,7 @@ async def soak_main(options: SoakOptions, server: RedisServer, group: ServiceGro
     canaries = canary_games()
     install_canaries(canaries, kalshi, poly)
     games = [bench_game(g) for g in plan.games] + [c.game for c in canaries]
-    async with trio.open_nursery() as nursery, open_bus(server.url) as bus:
+    async with open_bus(server.url) as bus, trio.open_nursery() as nursery:
         k_urls = await nursery.start(kalshi.run)
         p_urls = await nursery.start(poly.run)
         g_url = await nursery.start(gluetun.run)

@@ -329,7 +329,7 @@ async def _main(
     run = _Run(args, server, group)
     out: dict[str, Any] = {}
     with trio.fail_after(args.timeout):
-        async with trio.open_nursery() as nursery, open_bus(server.url) as bus:
+        async with open_bus(server.url) as bus, trio.open_nursery() as nursery:
             started = time.monotonic()
             tap = await run.start(nursery, bus)
             out["startup_s"] = round(time.monotonic() - started, 1)

@@ -111,6 +111,10 @@ class RespProtocol(asyncio.Protocol):
         try:
             values = self.parser.feed(data)
         except ProtocolError as exc:
+            # What came before the bad bytes is still good; the connection is not.
+            if exc.values:
+                self.on_values(exc.values)
+            log.warning("Redis sent bytes that are not RESP (%s); dropping the connection", exc)
             self._fail(ConnectionError(f"Redis sent bytes that are not RESP: {exc}"))
             return
         if values:

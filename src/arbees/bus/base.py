@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import abc
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 
 import attrs
@@ -22,7 +22,7 @@ from arbees.bus._queue import DropOldestQueue
 from arbees.errors import BusClosedError, DecodeError
 from arbees.messages import Message
 
-__all__ = ["Bus", "BusStats", "Envelope", "Subscription", "deliver_raw"]
+__all__ = ["Bus", "BusStats", "Envelope", "Subscription", "deliver_raw", "reject_payload"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ class BusStats:
         publish_failed: messages that could not be sent (e.g. Redis down).
         received: payloads received on subscribed channels.
         decode_errors: received payloads that failed validation and were skipped.
+        decode_errors_by_field: the same, by offending field (``"payload"`` when the
+            payload as a whole was refused: too big, not JSON, too deep).
         dropped: messages discarded from full subscriber buffers.
         reconnects: transport reconnections.
     """
@@ -59,8 +61,36 @@ class BusStats:
     publish_failed: int = 0
     received: int = 0
     decode_errors: int = 0
+    decode_errors_by_field: dict[str, int] = attrs.Factory(dict)
     dropped: int = 0
     reconnects: int = 0
+
+
+def reject_payload(stats: BusStats, source: str, payload: bytes | str, exc: DecodeError) -> None:
+    """Count a payload that failed validation, by field, and log it — the first time for
+    each field and then at every power of ten, so a flood of garbage costs a few log
+    lines, not one per message. ``source`` says where it came from (a channel, or a hash
+    and its field)."""
+    stats.decode_errors += 1
+    field = (exc.field or "payload").split("[", 1)[0]
+    by_field = stats.decode_errors_by_field
+    count = by_field.get(field, 0) + 1
+    by_field[field] = count
+    if count == 1 or _is_power_of_ten(count):
+        log.warning(
+            "skipping undecodable payload on %.120s (%s; %d refused for %s so far): %.80r",
+            source,
+            exc,
+            count,
+            field,
+            payload,
+        )
+
+
+def _is_power_of_ten(n: int) -> bool:
+    while n % 10 == 0:
+        n //= 10
+    return n == 1
 
 
 class Subscription:
@@ -86,8 +116,7 @@ class Subscription:
 
     def _reject(self, channel: str, payload: bytes | str, exc: DecodeError) -> None:
         self.decode_errors += 1
-        self._stats.decode_errors += 1
-        log.warning("skipping undecodable payload on %s (%s): %.80r", channel, exc, payload)
+        reject_payload(self._stats, channel, payload, exc)
 
     def _close(self) -> None:
         self._queue.close()
@@ -99,15 +128,17 @@ class Subscription:
         except trio.EndOfChannel:
             raise BusClosedError("subscription closed") from None
 
-    def __aiter__(self) -> AsyncIterator[Envelope]:
-        return self._iterate()
+    # An iterator object, not an async generator: a loop that breaks out of ``async for``
+    # leaves no generator behind for the garbage collector to finalise (Python warns about
+    # that, at a moment that depends on the collector, and pytest makes it an error).
+    def __aiter__(self) -> Subscription:
+        return self
 
-    async def _iterate(self) -> AsyncIterator[Envelope]:
-        while True:
-            try:
-                yield await self._queue.get()
-            except trio.EndOfChannel:
-                return
+    async def __anext__(self) -> Envelope:
+        try:
+            return await self._queue.get()
+        except trio.EndOfChannel:
+            raise StopAsyncIteration from None
 
 
 def deliver_raw(
@@ -159,8 +190,12 @@ class Bus(abc.ABC):
         """One field of a hash (``None`` when absent or undecodable)."""
 
     @abc.abstractmethod
-    async def hgetall(self, key: str) -> dict[str, Message]:
-        """All decodable fields of a hash (undecodable ones are skipped and counted)."""
+    async def hgetall(
+        self, key: str, *, refused: dict[str, DecodeError] | None = None
+    ) -> dict[str, Message]:
+        """All decodable fields of a hash. Undecodable ones are skipped and counted, and
+        recorded in ``refused`` (field -> why) when it is given, so a reader can report
+        a poisoned stored record instead of silently missing it."""
 
     @abc.abstractmethod
     async def hdel(self, key: str, *fields: str) -> None:

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 import trio
 
 from arbees.bus.base import Bus, BusStats, Envelope, Subscription, deliver_raw
+from arbees.errors import DecodeError
 from arbees.messages import Message
 
 __all__ = ["MemoryBus"]
@@ -100,7 +101,10 @@ class MemoryBus(Bus):
         await trio.lowlevel.checkpoint()
         return self._hashes.get(key, {}).get(field)
 
-    async def hgetall(self, key: str) -> dict[str, Message]:
+    async def hgetall(
+        self, key: str, *, refused: dict[str, DecodeError] | None = None
+    ) -> dict[str, Message]:
+        # Stored as objects, never encoded: nothing here can be undecodable.
         await trio.lowlevel.checkpoint()
         return dict(self._hashes.get(key, {}))
 

@@ -66,7 +66,7 @@ from arbees.bus._redis_aio import Outbox, Outgoing
 from arbees.bus._redis_pub import PublishSide
 from arbees.bus._redis_sub import PubSubSide
 from arbees.bus._resp_conn import ConnParams, conn_params
-from arbees.bus.base import Bus, BusStats, Subscription
+from arbees.bus.base import Bus, BusStats, Subscription, reject_payload
 from arbees.config import redact_url
 from arbees.errors import BusError, ConfigError, DecodeError
 from arbees.messages import Message
@@ -320,8 +320,7 @@ class RedisBus(Bus):
         try:
             return codec.decode(data)
         except DecodeError as exc:
-            self.stats.decode_errors += 1
-            log.warning("skipping undecodable value at %s (%s): %.80r", where, exc, data)
+            reject_payload(self.stats, where, data, exc)
             return None
 
     async def hset(self, key: str, field: str, message: Message) -> None:
@@ -331,15 +330,20 @@ class RedisBus(Bus):
         data = await self._call("HGET", self._client_or_fail().hget, key, field)
         return self._decode_value(f"{key}[{field}]", data)
 
-    async def hgetall(self, key: str) -> dict[str, Message]:
+    async def hgetall(
+        self, key: str, *, refused: dict[str, DecodeError] | None = None
+    ) -> dict[str, Message]:
         hgetall: Callable[[str], Awaitable[dict[bytes, bytes]]] = self._client_or_fail().hgetall  # type: ignore[assignment]
         raw = await self._call("HGETALL", hgetall, key)
         out: dict[str, Message] = {}
         for raw_field, data in raw.items():
             field = raw_field.decode(errors="replace")
-            message = self._decode_value(f"{key}[{field}]", data)
-            if message is not None:
-                out[field] = message
+            try:
+                out[field] = codec.decode(data)
+            except DecodeError as exc:
+                reject_payload(self.stats, f"{key}[{field}]", data, exc)
+                if refused is not None:
+                    refused[field] = exc
         return out
 
     async def hdel(self, key: str, *fields: str) -> None:

@@ -34,7 +34,9 @@ def run_service(
     async def main() -> None:
         async with open_bus(args.redis_url) as bus, trio.open_nursery() as nursery:
             if args.metrics_port is not None:
-                await nursery.start(partial(serve_metrics, registry, args.metrics_port))
+                await nursery.start(
+                    partial(serve_metrics, registry, args.metrics_port, args.metrics_addr)
+                )
             await body(bus, nursery, registry)
 
     return run_trio(name, main)

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
 import httpx
 import trio
 
+from arbees.cli._common import secret_environ
 from arbees.config import redact_url
 from arbees.egress import EgressSettings, EgressState, country_label
 from arbees.egress.settings import API_KEY_ENV, URL_ENV
@@ -76,7 +76,7 @@ async def _check(settings: EgressSettings) -> EgressState:
 def _handle(args: argparse.Namespace) -> int:
     try:
         settings = EgressSettings.from_env(
-            os.environ,
+            secret_environ(),
             url=args.url,
             api_key_env=args.api_key_env,
             forbidden=args.forbidden,

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 from collections.abc import Callable
 from typing import Any
 
-import httpx
+import attrs
 import trio
 
 from arbees.bus import Bus
-from arbees.cli._common import add_service_options, env, env_float, env_int
+from arbees.cli._bus_metrics import bus_gauges
+from arbees.cli._common import add_service_options, env, env_float, env_int, secret_environ
 from arbees.cli._run import run_service, secrets_from_env
 from arbees.cli._wiring import PolymarketFeedAdapter
-from arbees.egress import EgressSettings
+from arbees.egress import EgressSettings, open_polymarket_route
 from arbees.errors import ConfigError
 from arbees.obs.metrics import Registry
 from arbees.polymarket.audit import AuditConfig, AuditStats
@@ -78,6 +78,13 @@ def register(sub: Any) -> None:
         help="tokens per WebSocket connection, at most 500 (env POLYMARKET_TOKENS_PER_SOCKET)",
     )
     p.add_argument(
+        "--max-tokens",
+        type=int,
+        default=env_int("MONITOR_MAX_TOKENS", 2000),
+        help="tokens streamed at most; further assignments are refused and alerted "
+        "(env MONITOR_MAX_TOKENS)",
+    )
+    p.add_argument(
         "--silence-timeout",
         type=float,
         default=env_float("POLYMARKET_SILENCE_TIMEOUT", 60.0),
@@ -94,9 +101,9 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     secrets_from_env("EGRESS_CHECK_API_KEY", "REDIS_PASSWORD")
     settings = EgressSettings.from_env(
-        os.environ, url=args.egress_url, interval=args.egress_interval
+        secret_environ(), url=args.egress_url, interval=args.egress_interval
     )
-    config = FeedConfig(
+    base_config = FeedConfig(
         url=args.ws_url,
         tokens_per_socket=args.tokens_per_socket,
         silence_timeout=args.silence_timeout,
@@ -109,12 +116,21 @@ def run(args: argparse.Namespace) -> int:
         if audit.enabled and not args.clob_url.startswith(("http://", "https://")):
             raise ConfigError("--clob-url must be an http(s):// URL")
         # The egress check uses the same route (proxy) as the Polymarket traffic it guards,
-        # and so does the REST audit: one client for both.
-        async with httpx.AsyncClient(
-            proxy=args.proxy, headers={"User-Agent": USER_AGENT}
-        ) as client:
-            guard = settings.guard(client, name="polymarket-monitor")
-            rest = PolymarketRest(client, RestConfig(clob_url=args.clob_url, retries=0))
+        # and so does the REST audit: one client for both. The monitor runs the guard.
+        async with open_polymarket_route(
+            name="polymarket-monitor",
+            user_agent=USER_AGENT,
+            proxy=args.proxy,
+            settings=settings,
+            check=True,
+            run_guard=False,
+        ) as route:
+            guard = route.guard
+            assert guard is not None  # check=True
+            config = attrs.evolve(base_config, gate=route.gate)
+            rest = PolymarketRest(
+                route.client, RestConfig(clob_url=args.clob_url, retries=0), gate=route.gate
+            )
 
             def feed_factory(tokens: list[str]) -> PolymarketFeedAdapter:
                 return PolymarketFeedAdapter(
@@ -126,7 +142,9 @@ def run(args: argparse.Namespace) -> int:
                     audit_stats=audit_stats,
                 )
 
-            monitor = PolymarketMonitor(bus, feed_factory, guard, instance=args.instance)
+            monitor = PolymarketMonitor(
+                bus, feed_factory, guard, instance=args.instance, max_tokens=args.max_tokens
+            )
             registry.gauge("monitor_audit_invalidated", "books distrusted by the REST audit",
                            read=lambda: audit_stats.invalidated)  # fmt: skip
             registry.gauge("monitor_audit_failures", "failed REST audit requests",
@@ -142,8 +160,13 @@ def run(args: argparse.Namespace) -> int:
                            read=lambda: monitor.stats.egress_losses)  # fmt: skip
             registry.gauge("bus_publish_failed", "messages the bus could not send",
                            read=lambda: bus.stats.publish_failed)  # fmt: skip
+            bus_gauges(registry, bus)
             registry.gauge("monitor_stale_published", "updates published with stale=True",
                            read=lambda: monitor.stats.stale_published)  # fmt: skip
+            registry.gauge("monitor_rejected_assignments", "assignments refused",
+                           read=lambda: monitor.stats.rejected_assignments)  # fmt: skip
+            registry.gauge("monitor_refused_cap", "tokens refused at MONITOR_MAX_TOKENS",
+                           read=lambda: monitor.stats.refused_cap)  # fmt: skip
             _feed_gauges(registry, monitor)
             await monitor.run()
 

@@ -4,6 +4,12 @@ This is the only place that picks the venues for the orchestrator: it builds the
 REST client (signed when a key is configured), the Gamma HTTP client and the bus from the
 options (each defaulting to an environment variable named in ``--help``), then runs
 :class:`~arbees.services.orchestrator.Orchestrator` until interrupted.
+
+Gamma is Polymarket, so it goes through the guarded Polymarket route
+(:func:`arbees.egress.open_polymarket_route`): through ``POLYMARKET_PROXY_URL`` when set,
+and only while a fresh ``EGRESS_CHECK_URL`` check over that same route is verified
+(``POLYMARKET_EGRESS_CHECK=off`` is the loudly logged opt-out). Kalshi REST uses its own
+client on the host network.
 """
 
 from __future__ import annotations
@@ -20,9 +26,12 @@ import httpx
 import trio
 
 from arbees.bus import open_bus
-from arbees.cli._common import add_service_options, env
-from arbees.cli._run import run_trio
-from arbees.cli._venue_source import DEFAULT_SERIES, VenueGameSource
+from arbees.cli._bus_metrics import bus_gauges
+from arbees.cli._common import add_service_options, env, secret_environ
+from arbees.cli._run import run_trio, secrets_from_env
+from arbees.cli._venue_source import DEFAULT_DISCOVERY_DEADLINE, DEFAULT_SERIES, VenueGameSource
+from arbees.egress import open_polymarket_route
+from arbees.egress.gate import check_route_settings
 from arbees.errors import ConfigError
 from arbees.kalshi.auth import KalshiSigner
 from arbees.kalshi.rest import PROD_REST_URL, KalshiRest
@@ -56,6 +65,20 @@ def register(sub: Any) -> None:
         "--gamma-url",
         default=env("POLYMARKET_GAMMA_URL", DEFAULT_GAMMA_URL),
         help="Polymarket Gamma API root (env POLYMARKET_GAMMA_URL; default %(default)s)",
+    )
+    p.add_argument(
+        "--proxy",
+        default=env("POLYMARKET_PROXY_URL", "") or None,
+        help="HTTP CONNECT proxy for Gamma (Polymarket) traffic and its egress check, e.g. "
+        "Gluetun's http://vpn:8888 (env POLYMARKET_PROXY_URL)",
+    )
+    p.add_argument(
+        "--discovery-deadline",
+        type=float,
+        default=env("DISCOVERY_DEADLINE", str(DEFAULT_DISCOVERY_DEADLINE)),
+        metavar="SEC",
+        help="a discovery round that takes longer fails (counted, state kept) "
+        "(env DISCOVERY_DEADLINE; default %(default)s)",
     )
     p.add_argument(
         "--series",
@@ -110,7 +133,7 @@ def register(sub: Any) -> None:
 
 def config_from_args(args: argparse.Namespace) -> OrchestratorConfig:
     """The service config; raises :class:`ConfigError` on a non-positive interval."""
-    for name in ("discovery_interval", "shard_timeout", "republish_interval"):
+    for name in ("discovery_interval", "shard_timeout", "republish_interval", "discovery_deadline"):
         if not getattr(args, name) > 0:
             raise ConfigError(f"--{name.replace('_', '-')} must be > 0")
     if not args.settle_delay >= 0 or not args.start_window_minutes >= 0:
@@ -151,13 +174,24 @@ async def serve(
         open_bus(args.redis_url) as bus,
         httpx.AsyncClient(
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"}, timeout=20.0
-        ) as client,
+        ) as kalshi_client,
+        open_polymarket_route(
+            name="orchestrator-gamma", user_agent=USER_AGENT, proxy=args.proxy, env=secret_environ()
+        ) as gamma,
         trio.open_nursery() as nursery,
     ):
         if args.metrics_port is not None:
-            await nursery.start(serve_metrics, registry, args.metrics_port)
-        kalshi = KalshiRest(client, base_url=args.kalshi_rest_url, signer=signer)
-        source = VenueGameSource(kalshi, client, gamma_url=args.gamma_url, series=series)
+            await nursery.start(serve_metrics, registry, args.metrics_port, args.metrics_addr)
+        kalshi = KalshiRest(kalshi_client, base_url=args.kalshi_rest_url, signer=signer)
+        source = VenueGameSource(
+            kalshi,
+            gamma.client,
+            gamma_url=args.gamma_url,
+            series=series,
+            gamma_gate=gamma.gate,
+            deadline=args.discovery_deadline,
+        )
+        bus_gauges(registry, bus)
         orchestrator = Orchestrator(bus, source, config, registry=registry)
         await nursery.start(orchestrator.run)
         task_status.started(orchestrator)
@@ -165,9 +199,11 @@ async def serve(
 
 def run(args: argparse.Namespace) -> int:
     setup_logging(args.log_level, args.log_format)
+    secrets_from_env("EGRESS_CHECK_API_KEY", "REDIS_PASSWORD")
     try:
         config_from_args(args)
         _series(args.series)
+        check_route_settings(secret_environ())
         signer = _signer()
     except ConfigError as exc:
         print(f"arbees orchestrator: {exc}", file=sys.stderr)

@@ -74,26 +74,51 @@ def _register_polymarket(venues: Any) -> None:
     p.add_argument(
         "--proxy",
         default=os.environ.get("POLYMARKET_PROXY_URL") or None,
-        help="HTTP CONNECT proxy (env POLYMARKET_PROXY_URL)",
+        help="HTTP CONNECT proxy (env POLYMARKET_PROXY_URL); egress is checked over it "
+        "(EGRESS_CHECK_URL; POLYMARKET_EGRESS_CHECK=off opts out, loudly)",
     )
     p.set_defaults(handler=_record_polymarket)
 
 
 def _record_polymarket(args: argparse.Namespace) -> int:
+    from arbees.cli._common import secret_environ
+    from arbees.cli._run import secrets_from_env
+    from arbees.egress import open_polymarket_route
+    from arbees.egress.gate import check_route_settings
     from arbees.errors import ArbeesError
     from arbees.polymarket.protocol import is_token_id
     from arbees.polymarket.replay import record
+    from arbees.polymarket.rest import USER_AGENT
 
     tokens = [t.strip() for group in args.tokens for t in group.split(",") if t.strip()]
     bad = [t for t in tokens if not is_token_id(t)]
     if bad or not tokens:
         print(f"not Polymarket token ids: {bad[:3]}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
-        n = trio.run(
-            lambda: record(tokens, args.out, url=args.url, duration=args.duration, proxy=args.proxy)
-        )
+        check_route_settings(secret_environ())
+    except ArbeesError as exc:
+        print(f"arbees record polymarket: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    secrets_from_env("EGRESS_CHECK_API_KEY")
+
+    async def main() -> int:
+        # the recorder's sockets open only on a fresh verified egress of this route
+        async with open_polymarket_route(
+            name="record-polymarket", user_agent=USER_AGENT, proxy=args.proxy, env=secret_environ()
+        ) as route:
+            return await record(
+                tokens,
+                args.out,
+                url=args.url,
+                duration=args.duration,
+                proxy=args.proxy,
+                gate=route.gate,
+            )
+
+    try:
+        n = trio.run(main)
     except ArbeesError as exc:
         print(f"record failed: {exc}", file=sys.stderr)
         return 1

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import trio
 
 from arbees.bus import Bus
-from arbees.cli._common import add_service_options, env, env_float, env_int
+from arbees.cli._bus_metrics import bus_gauges
+from arbees.cli._common import add_service_options, env, env_float, env_int, secret_environ
 from arbees.cli._run import run_service, secrets_from_env
 from arbees.cli._wiring import kalshi_source, polymarket_direct_source
 from arbees.config import env_bool
+from arbees.egress import open_polymarket_route
+from arbees.egress.gate import check_route_settings
 from arbees.errors import ConfigError, DecodeError
 from arbees.kalshi.auth import KalshiSigner
 from arbees.kalshi.feed import DEMO_WS_URL, PROD_WS_URL
@@ -23,6 +28,7 @@ from arbees.money import CENT, Fixed, parse_fixed, to_float
 from arbees.obs.metrics import Registry
 from arbees.paper import PaperLedger, PaperTrader, RiskLimits
 from arbees.polymarket.feed import DEFAULT_WS_URL, FeedConfig
+from arbees.polymarket.rest import USER_AGENT
 from arbees.services.shard import GameShard
 from arbees.services.shard_engine import ShardEngine
 
@@ -65,8 +71,9 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--proxy",
         default=env("POLYMARKET_PROXY_URL", "") or None,
-        help="HTTP CONNECT proxy for direct Polymarket traffic, e.g. Gluetun's "
-        "http://vpn:8888 (env POLYMARKET_PROXY_URL)",
+        help="HTTP CONNECT proxy for direct Polymarket traffic and its egress check "
+        "(EGRESS_CHECK_URL over the same route; POLYMARKET_EGRESS_CHECK=off opts out, "
+        "loudly), e.g. Gluetun's http://vpn:8888 (env POLYMARKET_PROXY_URL)",
     )
     p.add_argument(
         "--max-price-age-ms",
@@ -74,6 +81,19 @@ def register(sub: Any) -> None:
         default=env_int("MAX_PRICE_AGE_MS", 2000),
         help="never use a price whose source has not confirmed liveness this recently "
         "(env MAX_PRICE_AGE_MS)",
+    )
+    p.add_argument(
+        "--max-quote-age-s",
+        type=float,
+        default=env_float("MAX_QUOTE_AGE_S", 600.0),
+        help="never use a quote older than this, whatever its source confirms "
+        "(env MAX_QUOTE_AGE_S)",
+    )
+    p.add_argument(
+        "--max-games",
+        type=int,
+        default=env_int("SHARD_MAX_GAMES", 1000),
+        help="games run at most; further assignments are refused and alerted (env SHARD_MAX_GAMES)",
     )
     p.add_argument(
         "--min-edge-cents",
@@ -92,22 +112,44 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    secrets_from_env("REDIS_PASSWORD", "KALSHI_API_KEY")
+    secrets_from_env("REDIS_PASSWORD", "KALSHI_API_KEY", "EGRESS_CHECK_API_KEY")
     via_bus = env_bool(args.polymarket_via_redis, True)
+    if not via_bus:  # direct Polymarket needs its own egress guard (or the explicit opt-out)
+        try:
+            check_route_settings(secret_environ())
+        except ConfigError as exc:
+            print(f"arbees shard: {exc}", file=sys.stderr)
+            return 2
     signer = KalshiSigner.from_env(os.environ)
     min_edge = round(args.min_edge_cents * CENT)
 
     async def body(bus: Bus, nursery: trio.Nursery, registry: Registry) -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            polymarket: QuoteSource
+            if via_bus:
+                polymarket = BusPolymarketSource(bus)
+            else:
+                route = await stack.enter_async_context(
+                    open_polymarket_route(
+                        name="shard-polymarket",
+                        user_agent=USER_AGENT,
+                        proxy=args.proxy,
+                        env=secret_environ(),
+                    )
+                )
+                polymarket = polymarket_direct_source(
+                    FeedConfig(url=args.polymarket_ws_url, proxy=args.proxy, gate=route.gate)
+                )
+            await serve_shard(polymarket, bus, registry)
+
+    async def serve_shard(polymarket: QuoteSource, bus: Bus, registry: Registry) -> None:
         engine = ShardEngine(
-            args.shard_id, max_age_ns=args.max_price_age_ms * 1_000_000, min_edge=min_edge
+            args.shard_id,
+            max_age_ns=args.max_price_age_ms * 1_000_000,
+            max_quote_age_ns=int(args.max_quote_age_s * 1e9),
+            max_games=args.max_games,
+            min_edge=min_edge,
         )
-        polymarket: QuoteSource
-        if via_bus:
-            polymarket = BusPolymarketSource(bus)
-        else:
-            polymarket = polymarket_direct_source(
-                FeedConfig(url=args.polymarket_ws_url, proxy=args.proxy)
-            )
         paper = paper_trader(args, engine, bus, registry)
         shard = GameShard(
             bus,
@@ -130,11 +172,11 @@ def run(args: argparse.Namespace) -> int:
         registry.gauge("shard_suppressed_stale", "evaluations held back by stale/old books",
                        read=lambda: stats.suppressed_stale)  # fmt: skip
         registry.gauge("shard_signals_closed", "signals closed", read=lambda: stats.closed)
-        registry.gauge("bus_decode_errors", "undecodable bus payloads skipped",
-                       read=lambda: bus.stats.decode_errors)  # fmt: skip
-        registry.gauge("bus_dropped", "messages dropped from full subscriber buffers",
-                       read=lambda: bus.stats.dropped)  # fmt: skip
-        registry.gauge("bus_reconnects", "bus reconnections", read=lambda: bus.stats.reconnects)
+        bus_gauges(registry, bus)
+        registry.gauge("shard_rejected_assignments", "assignments refused (fees, cap, source)",
+                       read=lambda: shard.stats.rejected_assignments)  # fmt: skip
+        registry.gauge("shard_future_clamped", "heartbeats or quotes timed in the future",
+                       read=lambda: stats.future_clamped)  # fmt: skip
         await shard.run()
 
     return run_service(args, "shard", body)

@@ -145,80 +145,82 @@ async def open_demo_system(plan: Plan, settings: DemoSettings) -> AsyncIterator[
     gluetun = FakeGluetun(country="United Kingdom", api_key=api_key)
     player = MarketPlayer(plan, kalshi, poly)
     player.install()
+    # The bus encloses the nursery: every service that uses it has finished before it
+    # closes (the other way round, a task still unwinding could publish on a closed bus).
     async with (
+        open_bus(settings.bus_url) as bus,
         trio.open_nursery() as nursery,
         httpx.AsyncClient(timeout=10.0) as client,
     ):
         k_urls = await nursery.start(kalshi.run)
         p_urls = await nursery.start(poly.run)
         g_url = await nursery.start(gluetun.run)
-        async with open_bus(settings.bus_url) as bus:
-            feed_config = FeedConfig(
-                url=p_urls.ws_url,
-                backoff=_FAST,
-                silence_timeout=30.0,
-                depth=10,
-                resync_interval=1.0,
-                snapshot_timeout=2.0,
-            )
-            checker = EgressChecker(client, f"{g_url}/v1/publicip/ip", api_key=api_key)
-            guard = EgressGuard(checker, interval=settings.egress_interval_s, name="demo")
-            monitor = PolymarketMonitor(
+        feed_config = FeedConfig(
+            url=p_urls.ws_url,
+            backoff=_FAST,
+            silence_timeout=30.0,
+            depth=10,
+            resync_interval=1.0,
+            snapshot_timeout=2.0,
+        )
+        checker = EgressChecker(client, f"{g_url}/v1/publicip/ip", api_key=api_key)
+        guard = EgressGuard(checker, interval=settings.egress_interval_s, name="demo")
+        monitor = PolymarketMonitor(
+            bus,
+            lambda tokens: PolymarketFeedAdapter(tokens, feed_config),
+            guard,
+            instance="demo-monitor",
+            heartbeat_interval=0.2,
+        )
+        shards = [
+            GameShard(
                 bus,
-                lambda tokens: PolymarketFeedAdapter(tokens, feed_config),
-                guard,
-                instance="demo-monitor",
-                heartbeat_interval=0.2,
-            )
-            shards = [
-                GameShard(
-                    bus,
-                    ShardEngine(f"demo-{i + 1}", max_age_ns=int(settings.max_age_s * 1e9)),
-                    kalshi_source(
-                        k_urls.ws_url,
-                        None,
-                        backoff=_FAST,
-                        silence_timeout=settings.kalshi_silence_s,
-                    ),
-                    BusPolymarketSource(bus),
-                    heartbeat_interval=0.2,
-                    sweep_interval=0.05,
-                )
-                for i in range(settings.shards)
-            ]
-            source = VenueGameSource(
-                KalshiRest(client, base_url=k_urls.rest_url), client, gamma_url=p_urls.gamma_url
-            )
-            orchestrator = Orchestrator(
-                bus,
-                source,
-                OrchestratorConfig(
-                    discovery_interval=60.0,
-                    shard_timeout=3.0,
-                    republish_interval=2.0,
-                    check_interval=0.1,
-                    settle_delay=0.3,
-                    health_interval=0.5,
-                    instance="demo-orchestrator",
+                ShardEngine(f"demo-{i + 1}", max_age_ns=int(settings.max_age_s * 1e9)),
+                kalshi_source(
+                    k_urls.ws_url,
+                    None,
+                    backoff=_FAST,
+                    silence_timeout=settings.kalshi_silence_s,
                 ),
+                BusPolymarketSource(bus),
+                heartbeat_interval=0.2,
+                sweep_interval=0.05,
             )
-            system = DemoSystem(
-                plan, player, kalshi, poly, gluetun, bus, orchestrator, monitor, shards, nursery
-            )
-            nursery.start_soon(system._collect)
-            for shard in shards:
-                await nursery.start(shard.run)
-            await nursery.start(orchestrator.run)
-            # The monitor starts once every token is assigned, so its first connections
-            # subscribe them all (tokens added while a socket is mid-connect can miss their
-            # snapshot until the next resync; see the report of issue #9).
-            with trio.fail_after(settings.ready_timeout_s):
-                while orchestrator.stats.unowned or len(orchestrator.games) < len(plan.games):  # noqa: ASYNC110
-                    await trio.sleep(0.05)
-            await nursery.start(monitor.run)
-            with trio.fail_after(settings.ready_timeout_s):
-                while not system.ready():  # noqa: ASYNC110 - readiness spans many services
-                    await trio.sleep(0.05)
-            log.info("demo ready: %d games on %d shards", len(plan.games), len(shards))
-            yield system
-            nursery.cancel_scope.cancel()
+            for i in range(settings.shards)
+        ]
+        source = VenueGameSource(
+            KalshiRest(client, base_url=k_urls.rest_url), client, gamma_url=p_urls.gamma_url
+        )
+        orchestrator = Orchestrator(
+            bus,
+            source,
+            OrchestratorConfig(
+                discovery_interval=60.0,
+                shard_timeout=3.0,
+                republish_interval=2.0,
+                check_interval=0.1,
+                settle_delay=0.3,
+                health_interval=0.5,
+                instance="demo-orchestrator",
+            ),
+        )
+        system = DemoSystem(
+            plan, player, kalshi, poly, gluetun, bus, orchestrator, monitor, shards, nursery
+        )
+        nursery.start_soon(system._collect)
+        for shard in shards:
+            await nursery.start(shard.run)
+        await nursery.start(orchestrator.run)
+        # The monitor starts once every token is assigned, so its first connections
+        # subscribe them all (tokens added while a socket is mid-connect can miss their
+        # snapshot until the next resync; see the report of issue #9).
+        with trio.fail_after(settings.ready_timeout_s):
+            while orchestrator.stats.unowned or len(orchestrator.games) < len(plan.games):  # noqa: ASYNC110
+                await trio.sleep(0.05)
+        await nursery.start(monitor.run)
+        with trio.fail_after(settings.ready_timeout_s):
+            while not system.ready():  # noqa: ASYNC110 - readiness spans many services
+                await trio.sleep(0.05)
+        log.info("demo ready: %d games on %d shards", len(plan.games), len(shards))
+        yield system
+        nursery.cancel_scope.cancel()

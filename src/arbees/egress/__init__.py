@@ -8,8 +8,10 @@ provides, bottom-up:
 * :mod:`~arbees.egress.countries` — country names/codes normalized to ISO alpha-2;
 * :mod:`~arbees.egress.verdict` — answer parsing and the policy, no I/O;
 * :mod:`~arbees.egress.checker` — one HTTP check that never fails open;
-* :mod:`~arbees.egress.guard` — periodic checks, transitions, verified scopes,
-  :func:`run_while_verified`;
+* :mod:`~arbees.egress.guard` — periodic checks, retries with backoff, on-demand fresh
+  verdicts, transitions, verified scopes, :func:`run_while_verified`;
+* :mod:`~arbees.egress.gate` — the connect gate every Polymarket connection passes, and
+  :func:`open_polymarket_route`, the one place a guarded Polymarket route is built;
 * :mod:`~arbees.egress.settings` — the ``EGRESS_*`` environment variables.
 
 Typical use::
@@ -30,6 +32,13 @@ from arbees.egress.countries import (
     normalize_country,
     parse_country_list,
 )
+from arbees.egress.gate import (
+    CHECK_SWITCH_ENV,
+    EgressGate,
+    PolymarketRoute,
+    open_polymarket_route,
+    polymarket_http_client,
+)
 from arbees.egress.guard import EgressGuard, EgressStats, open_egress_guard, run_while_verified
 from arbees.egress.settings import EgressSettings
 from arbees.egress.verdict import (
@@ -42,10 +51,12 @@ from arbees.egress.verdict import (
 )
 
 __all__ = [
+    "CHECK_SWITCH_ENV",
     "COUNTRY_NAMES",
     "DEFAULT_FORBIDDEN",
     "DEFAULT_TIMEOUT",
     "EgressChecker",
+    "EgressGate",
     "EgressGuard",
     "EgressObservation",
     "EgressPolicy",
@@ -53,11 +64,14 @@ __all__ = [
     "EgressSource",
     "EgressState",
     "EgressStats",
+    "PolymarketRoute",
     "country_label",
     "evaluate_body",
     "normalize_country",
     "open_egress_guard",
+    "open_polymarket_route",
     "parse_answer",
     "parse_country_list",
+    "polymarket_http_client",
     "run_while_verified",
 ]

@@ -10,10 +10,26 @@ The ``httpx.AsyncClient`` is injected. Pass the SAME client (same proxy settings
 Polymarket connection uses: the check is only meaningful for traffic that takes the same
 route. The control-server API key is sent as ``X-API-Key`` and never appears in a log line,
 an exception, a reason or a ``repr``.
+
+Which answers are trusted (anything else is unverified):
+
+* a Gluetun-shaped answer (``public_ip``) only from a LOOPBACK control server
+  (``localhost``, 127.0.0.0/8, ``::1``: the process shares the VPN's network namespace, so
+  Gluetun's view of the exit is this process's exit) AND only when Gluetun's
+  ``/v1/vpn/status`` on the same server answers ``{"status": "running"}`` within the same
+  timeout. From any other host (``http://vpn:8000`` from a container outside the
+  namespace) it is ``untrusted_source``: it describes the VPN container, not the route
+  this process's traffic takes;
+* an ipinfo-style answer (``ip``) from any host: it is fetched over the injected client,
+  through the same proxy as the guarded traffic, so it reports that route's exit.
+
+Every body is read with a byte cap (:func:`arbees.httpcap.request_capped`).
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import logging
 from typing import Final, Protocol
 
@@ -21,19 +37,31 @@ import httpx
 import trio
 
 from arbees.config import redact_url
-from arbees.egress.verdict import EgressPolicy, EgressState, evaluate_body, failed_state, now_ms
+from arbees.egress.verdict import EgressPolicy, EgressState, failed_state, now_ms, observe_body
 from arbees.errors import ConfigError
+from arbees.httpcap import BodyTooLargeError, request_capped
 
-__all__ = ["DEFAULT_TIMEOUT", "EgressChecker", "EgressSource"]
+__all__ = ["DEFAULT_TIMEOUT", "EgressChecker", "EgressSource", "is_loopback_host"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT: Final = 5.0
 _MAX_BODY: Final = 64 * 1024
+_VPN_STATUS_PATH: Final = "/v1/vpn/status"
 _HINT_SERVER: Final = (
     "check that the VPN container is running and healthy and that its control server "
     "listens at this address"
 )
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost``, 127.0.0.0/8 or ``::1``: a server in this process's network namespace."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class EgressSource(Protocol):
@@ -113,33 +141,29 @@ class EgressChecker:
         return text
 
     async def check(self, policy: EgressPolicy) -> EgressState:
-        """Ask the source once and judge the answer under ``policy`` (never raises)."""
-        headers = {"Accept": "application/json"}
-        if self._api_key:
-            headers["X-API-Key"] = self._api_key
+        """Ask the source once and judge the answer under ``policy`` (never raises).
+
+        A Gluetun-shaped answer counts only from a loopback control server (this process's
+        own network namespace) whose ``/v1/vpn/status`` says ``running``, asked within the
+        same timeout; an ipinfo-style answer counts from any host (it is fetched over the
+        very client, hence route, that the guarded traffic uses).
+        """
         source = self._shown_url
         try:
             with trio.fail_after(self._timeout):
-                async with self._client.stream(
-                    "GET",
-                    self._request_url,
-                    headers=headers,
-                    auth=self._auth or httpx.USE_CLIENT_DEFAULT,
-                    timeout=self._timeout,
-                ) as response:
-                    if response.status_code != 200:
-                        return self._status_state(response)
-                    declared = response.headers.get("content-length", "")
-                    if declared.isdigit() and int(declared) > self._max_body:
-                        return self._too_big()
-                    body = bytearray()
-                    # read to the end even when too big (bounded by the timeout): leaving
-                    # httpx's body iterator half-consumed leaks an async generator
-                    async for chunk in response.aiter_bytes():
-                        if len(body) <= self._max_body:
-                            body += chunk
-                    if len(body) > self._max_body:
-                        return self._too_big()
+                response = await self._get(self._request_url)
+                if response.status_code != 200:
+                    return self._status_state(response)
+                at = now_ms()
+                obs = observe_body(response.content, source=source, checked_at_ms=at)
+                if isinstance(obs, EgressState):
+                    return obs
+                state = policy.judge(obs, checked_at_ms=at)
+                if state.verified and obs.shape == "gluetun":
+                    return await self._gluetun_refusal() or state
+                return state
+        except BodyTooLargeError:
+            return self._too_big()
         except (trio.TooSlowError, httpx.TimeoutException):
             return failed_state(
                 "timeout",
@@ -152,7 +176,54 @@ class EgressChecker:
                 f"could not reach egress source {source} ({type(exc).__name__}: {detail}); "
                 f"{_HINT_SERVER}",
             )
-        return evaluate_body(bytes(body), policy, source=source, checked_at_ms=now_ms())
+
+    async def _get(self, url: httpx.URL) -> httpx.Response:
+        headers = {"Accept": "application/json"}
+        if self._api_key:
+            headers["X-API-Key"] = self._api_key
+        return await request_capped(
+            self._client,
+            "GET",
+            url,
+            max_bytes=self._max_body,
+            headers=headers,
+            auth=self._auth or httpx.USE_CLIENT_DEFAULT,
+            timeout=self._timeout,
+        )
+
+    async def _gluetun_refusal(self) -> EgressState | None:
+        """Why a Gluetun-shaped answer is not trusted, or ``None`` when it is."""
+        host = self._request_url.host
+        if not is_loopback_host(host):
+            return failed_state(
+                "untrusted_source",
+                f"egress source {self._shown_url} answered like Gluetun's control server, "
+                f"but {host!r} is not a loopback address: its answer describes the VPN "
+                "container's exit, not necessarily this process's. Inside the VPN's network "
+                "namespace use http://localhost:8000/v1/publicip/ip; elsewhere send the "
+                "traffic through the VPN's proxy and check an ipinfo-style URL over it",
+            )
+        status_url = self._request_url.copy_with(path=_VPN_STATUS_PATH, query=None)
+        shown = redact_url(str(status_url))
+        response = await self._get(status_url)
+        if response.status_code != 200:
+            return self._status_state(response)
+        try:
+            status = json.loads(response.content).get("status")
+        except (ValueError, RecursionError, AttributeError):
+            status = None
+        if status == "running":
+            return None
+        if isinstance(status, str):
+            return failed_state(
+                "tunnel_down",
+                f"Gluetun's {shown} says the VPN is {status[:20]!r}, not 'running'; check "
+                "the VPN credentials and the VPN container's health",
+            )
+        return failed_state(
+            "bad_answer",
+            f'Gluetun\'s {shown} gave no status; expected {{"status": "running"}}',
+        )
 
     def _too_big(self) -> EgressState:
         return failed_state(

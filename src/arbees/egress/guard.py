@@ -6,8 +6,15 @@ when a check passes again. :class:`EgressGuard` owns that state machine:
 
 * ``await nursery.start(guard.run)`` runs the first check and returns its
   :class:`~arbees.egress.verdict.EgressState` (verified or not — the caller decides), then
-  re-checks every ``interval`` seconds (``retry_interval`` while unverified, so recovery is
-  noticed quickly);
+  re-checks every ``interval`` seconds while verified; after a failed (or lost) check it
+  re-checks after seconds, not a whole interval: ``retry_interval`` doubled per consecutive
+  failure, capped at ``min(interval, retry_cap)``, each delay jittered to 50-100 % so many
+  processes behind one VPN do not ask in lock-step;
+* ``request_check()`` wakes the loop for a check now (a feed saw HTTP 403/451 from the
+  venue: maybe the exit moved);
+* ``await guard.fresh_state()`` returns a verdict at most ``max_age`` seconds old (default
+  2 x the check timeout), checking on demand when the last one is older: every connect
+  asks for it, so no socket is opened on the strength of a minute-old answer;
 * ``guard.state`` / ``guard.verified``, ``await guard.wait_verified()``,
   ``async for state in guard.changes()`` (every verified<->unverified transition);
 * ``async with guard.verified_scope():`` — a cancel scope that is cancelled the moment egress
@@ -23,6 +30,8 @@ Counters live in :class:`EgressStats`; every transition is logged as one structu
 from __future__ import annotations
 
 import logging
+import math
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import NoReturn, TypeVar
@@ -42,6 +51,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_INTERVAL = 60.0
+DEFAULT_RETRY_INTERVAL = 1.0
+DEFAULT_RETRY_CAP = 30.0
+_DEFAULT_CHECK_TIMEOUT = 5.0
 
 
 @attrs.define
@@ -53,6 +65,8 @@ class EgressStats:
         failures: checks that ended unverified.
         transitions: verified<->unverified flips (the first verified check counts as one).
         scopes_cancelled: verified scopes cancelled because egress became unverified.
+        on_demand: checks run because a connect needed a fresher verdict than the last.
+        requested: re-checks asked for with :meth:`EgressGuard.request_check`.
         by_kind: checks per outcome kind (``"verified"``, ``"timeout"``, ``"auth"``, ...).
     """
 
@@ -60,6 +74,8 @@ class EgressStats:
     failures: int = 0
     transitions: int = 0
     scopes_cancelled: int = 0
+    on_demand: int = 0
+    requested: int = 0
     by_kind: dict[str, int] = attrs.Factory(dict)
 
 
@@ -78,8 +94,13 @@ class EgressGuard:
         checker: the egress source (usually an :class:`~arbees.egress.EgressChecker`).
         policy: allowed/forbidden exit countries.
         interval: seconds between checks while verified (``EGRESS_CHECK_INTERVAL``).
-        retry_interval: seconds between checks while unverified (default: ``interval``).
+        retry_interval: first re-check delay after a failed check (default 1 s), doubled
+            per consecutive failure (``EGRESS_RETRY_INTERVAL``).
+        retry_cap: largest re-check delay (default 30 s; never more than ``interval``).
+        max_age: a connect needs a verdict at most this old (default 2 x the checker's
+            ``timeout``, or 10 s); see :meth:`fresh_state`.
         name: label used in log lines (e.g. ``"polymarket-monitor"``).
+        rng: jitter source (tests pass a seeded one).
     """
 
     def __init__(
@@ -89,15 +110,32 @@ class EgressGuard:
         *,
         interval: float = DEFAULT_INTERVAL,
         retry_interval: float | None = None,
+        retry_cap: float = DEFAULT_RETRY_CAP,
+        max_age: float | None = None,
         name: str = "egress",
+        rng: random.Random | None = None,
     ) -> None:
-        for label, value in (("interval", interval), ("retry_interval", retry_interval)):
+        if max_age is None:
+            max_age = 2 * float(getattr(checker, "timeout", _DEFAULT_CHECK_TIMEOUT))
+        for label, value in (
+            ("interval", interval),
+            ("retry_interval", retry_interval),
+            ("retry_cap", retry_cap),
+            ("max_age", max_age),
+        ):
             if value is not None and not value > 0:
                 raise ConfigError(f"egress check {label} must be > 0 s, got {value!r}")
         self._checker = checker
         self._policy = policy if policy is not None else EgressPolicy()
         self._interval = float(interval)
-        self._retry_interval = float(retry_interval if retry_interval is not None else interval)
+        self._retry_interval = float(
+            retry_interval if retry_interval is not None else DEFAULT_RETRY_INTERVAL
+        )
+        self._retry_cap = min(float(retry_cap), self._interval)
+        self.max_age = float(max_age)
+        self._rng = rng or random.Random()
+        self._failures_in_row = 0
+        self._checked_at = -math.inf  # trio time of the last completed check
         self._name = name
         self.stats = EgressStats()
         self._state = failed_state("not_checked", "egress has not been checked yet")
@@ -142,8 +180,8 @@ class EgressGuard:
             first = await self.check_now()
             task_status.started(first)
             while True:
-                delay = self._interval if self._state.verified else self._retry_interval
-                with trio.move_on_after(delay):
+                # measured from the last check, on demand ones included: no check is wasted
+                with trio.move_on_at(self._checked_at + self.next_delay()):
                     await self._wake.wait()
                 self._wake = trio.Event()
                 await self.check_now()
@@ -153,26 +191,71 @@ class EgressGuard:
                 failed_state("not_checked", f"egress guard {self._name!r} stopped; failing closed")
             )
 
-    def request_check(self) -> None:
-        """Ask the running guard to check again now (e.g. after a feed saw a 403)."""
+    def next_delay(self) -> float:
+        """Seconds from the last check to the next periodic one.
+
+        ``interval`` while verified; after ``n`` failed checks in a row, a jittered
+        ``retry_interval * 2**(n-1)`` capped at ``retry_cap`` (50-100 % of the ceiling, so
+        it is never zero and never in lock-step with other processes).
+        """
+        if self._failures_in_row == 0:
+            return self._interval
+        ceiling = min(
+            self._retry_cap, self._retry_interval * 2.0 ** min(self._failures_in_row - 1, 62)
+        )
+        return ceiling * self._rng.uniform(0.5, 1.0)
+
+    def request_check(self, reason: str = "requested") -> None:
+        """Ask the running guard to check again now (e.g. after Polymarket sent a 403/451)."""
+        self.stats.requested += 1
+        log.info("egress %s: re-check requested (%s)", self._name, reason)
         self._wake.set()
+
+    def age(self) -> float:
+        """Seconds since the last completed check (``inf`` before the first)."""
+        return trio.current_time() - self._checked_at
+
+    async def fresh_state(self, max_age: float | None = None) -> EgressState:
+        """A verdict no older than ``max_age`` (default :attr:`max_age`) seconds.
+
+        Returns the current state when it is recent enough, else runs a check now
+        (concurrent callers share one check). Verified or not: the caller decides. A guard
+        that is not running answers its (unverified) state without checking: nobody would
+        cancel a scope opened on a verdict it cannot revisit.
+        """
+        limit = self.max_age if max_age is None else max_age
+        await trio.lowlevel.checkpoint()
+        if not self._running or self.age() <= limit:  # a stopped guard stays closed
+            return self._state
+        async with self._lock:
+            if self.age() <= limit:  # another caller checked while we waited for the lock
+                return self._state
+            self.stats.on_demand += 1
+            return await self._check_locked()
 
     async def check_now(self) -> EgressState:
         """Run one check immediately, update the state (and scopes) and return it."""
         async with self._lock:
-            try:
-                state = await self._checker.check(self._policy)
-            except Exception as exc:  # a buggy source must not fail open, nor kill the guard
-                log.exception("egress check by %r raised", self._checker)
-                state = failed_state(
-                    "error", f"egress check raised {type(exc).__name__}; failing closed"
-                )
-            self.stats.checks += 1
-            self.stats.by_kind[state.kind] = self.stats.by_kind.get(state.kind, 0) + 1
-            if not state.verified:
-                self.stats.failures += 1
-            self._set_state(state)
-            return state
+            return await self._check_locked()
+
+    async def _check_locked(self) -> EgressState:
+        try:
+            state = await self._checker.check(self._policy)
+        except Exception as exc:  # a buggy source must not fail open, nor kill the guard
+            log.exception("egress check by %r raised", self._checker)
+            state = failed_state(
+                "error", f"egress check raised {type(exc).__name__}; failing closed"
+            )
+        self.stats.checks += 1
+        self.stats.by_kind[state.kind] = self.stats.by_kind.get(state.kind, 0) + 1
+        self._checked_at = trio.current_time()
+        if state.verified:
+            self._failures_in_row = 0
+        else:
+            self.stats.failures += 1
+            self._failures_in_row += 1
+        self._set_state(state)
+        return state
 
     def _set_state(self, new: EgressState) -> None:
         old, self._state = self._state, new

@@ -11,7 +11,12 @@ monitor agree on names and defaults:
 ``EGRESS_REQUIRED_COUNTRIES``  comma list; when set the exit must be one of them
 ``EGRESS_CHECK_TIMEOUT``       seconds per check, default 5
 ``EGRESS_CHECK_INTERVAL``      seconds between checks, default 60
+``EGRESS_RETRY_INTERVAL``      first re-check delay after a failed check, default 1
+                               (doubled per failure, jittered, at most 30 s)
 =============================  ==========================================================
+
+A connect needs a verdict at most ``2 x EGRESS_CHECK_TIMEOUT`` old (the guard's
+``max_age``); older ones are refreshed on demand.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import httpx
 
 from arbees.config import redact_url
 from arbees.egress.checker import DEFAULT_TIMEOUT, EgressChecker
-from arbees.egress.guard import DEFAULT_INTERVAL, EgressGuard
+from arbees.egress.guard import DEFAULT_INTERVAL, DEFAULT_RETRY_INTERVAL, EgressGuard
 from arbees.egress.verdict import EgressPolicy
 from arbees.errors import ConfigError
 
@@ -60,6 +65,7 @@ class EgressSettings:
         policy: forbidden/required exit countries.
         timeout: seconds per check.
         interval: seconds between checks while verified.
+        retry_interval: first re-check delay after a failed check.
     """
 
     url: str = attrs.field(repr=lambda url: repr(redact_url(url)))
@@ -67,6 +73,7 @@ class EgressSettings:
     policy: EgressPolicy = attrs.Factory(EgressPolicy)
     timeout: float = DEFAULT_TIMEOUT
     interval: float = DEFAULT_INTERVAL
+    retry_interval: float = DEFAULT_RETRY_INTERVAL
 
     @classmethod
     def from_env(
@@ -79,6 +86,7 @@ class EgressSettings:
         required: str | None = None,
         timeout: float | None = None,
         interval: float | None = None,
+        retry_interval: float | None = None,
     ) -> EgressSettings:
         """Read the ``EGRESS_*`` variables from ``env``; explicit arguments win.
 
@@ -109,6 +117,11 @@ class EgressSettings:
                 DEFAULT_INTERVAL,
                 "EGRESS_CHECK_INTERVAL",
             ),
+            retry_interval=_seconds(
+                retry_interval if retry_interval is not None else env.get("EGRESS_RETRY_INTERVAL"),
+                DEFAULT_RETRY_INTERVAL,
+                "EGRESS_RETRY_INTERVAL",
+            ),
         )
 
     def checker(self, client: httpx.AsyncClient) -> EgressChecker:
@@ -121,12 +134,15 @@ class EgressSettings:
         *,
         name: str = "egress",
         retry_interval: float | None = None,
+        max_age: float | None = None,
     ) -> EgressGuard:
-        """An :class:`EgressGuard` checking every ``interval`` seconds."""
+        """An :class:`EgressGuard` checking every ``interval`` seconds (``max_age``: default
+        2 x ``timeout``)."""
         return EgressGuard(
             self.checker(client),
             self.policy,
             interval=self.interval,
-            retry_interval=retry_interval,
+            retry_interval=retry_interval if retry_interval is not None else self.retry_interval,
+            max_age=max_age,
             name=name,
         )

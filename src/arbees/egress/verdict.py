@@ -39,6 +39,7 @@ __all__ = [
     "evaluate_body",
     "failed_state",
     "now_ms",
+    "observe_body",
     "parse_answer",
 ]
 
@@ -50,7 +51,8 @@ KINDS: Final = frozenset(
         "forbidden_country",  # the exit is in a forbidden country
         "country_not_allowed",  # a required-countries list is set and the exit is not in it
         "unknown_country",  # the answer names a country the table does not know
-        "tunnel_down",  # empty public IP (Gluetun answers that while the VPN is down)
+        "tunnel_down",  # empty public IP, or Gluetun's /v1/vpn/status is not "running"
+        "untrusted_source",  # a Gluetun-shaped answer from a control server not on loopback
         "bad_answer",  # not JSON, wrong types, missing fields, invalid IP
         "auth",  # HTTP 401/403 from the control server
         "http_status",  # any other non-200 status
@@ -265,10 +267,10 @@ def parse_answer(obj: object) -> EgressObservation:
 _MAX_SHOWN: Final = 80
 
 
-def evaluate_body(
-    body: bytes, policy: EgressPolicy, *, source: str, checked_at_ms: int | None = None
-) -> EgressState:
-    """Decode a 200 answer's body and judge it; garbage becomes an unverified ``bad_answer``."""
+def observe_body(
+    body: bytes, *, source: str, checked_at_ms: int | None = None
+) -> EgressObservation | EgressState:
+    """Decode a 200 answer's body: the observation, or an unverified ``bad_answer`` state."""
     at = now_ms() if checked_at_ms is None else checked_at_ms
     try:
         try:
@@ -278,7 +280,7 @@ def evaluate_body(
             raise ValueError(f"not JSON ({exc.msg} at {exc.pos}): {shown!r}") from None
         except (UnicodeDecodeError, RecursionError) as exc:
             raise ValueError(f"not JSON ({type(exc).__name__})") from None
-        obs = parse_answer(obj)
+        return parse_answer(obj)
     except ValueError as exc:
         return failed_state(
             "bad_answer",
@@ -286,4 +288,14 @@ def evaluate_body(
             "check that the URL points at Gluetun's /v1/publicip/ip or an ipinfo-style /json",
             checked_at_ms=at,
         )
+
+
+def evaluate_body(
+    body: bytes, policy: EgressPolicy, *, source: str, checked_at_ms: int | None = None
+) -> EgressState:
+    """Decode a 200 answer's body and judge it; garbage becomes an unverified ``bad_answer``."""
+    at = now_ms() if checked_at_ms is None else checked_at_ms
+    obs = observe_body(body, source=source, checked_at_ms=at)
+    if isinstance(obs, EgressState):
+        return obs
     return policy.judge(obs, checked_at_ms=at)

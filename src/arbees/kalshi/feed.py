@@ -35,7 +35,7 @@ from arbees.kalshi.auth import KalshiSigner
 from arbees.kalshi.book import DEFAULT_DEPTH
 from arbees.kalshi.events import BookChanged, BooksStale, KalshiEvent
 from arbees.kalshi.protocol import KalshiProtocol
-from arbees.wsdriver import Backoff, Message, WsConfig, WsDriver
+from arbees.wsdriver import DEFAULT_MAX_MESSAGE_SIZE, Backoff, Message, WsConfig, WsDriver
 
 __all__ = [
     "DEMO_WS_URL",
@@ -123,6 +123,8 @@ class KalshiFeed:
         ready_timeout: :meth:`run` reports ready once every book has its first snapshot,
             or after this many seconds.
         on_frame: called with every raw frame and its receive time (recording).
+        max_message_size: larger WebSocket messages drop the connection (counted in
+            ``driver.stats.oversized``, logged, reconnected).
 
     Example::
 
@@ -146,6 +148,7 @@ class KalshiFeed:
         ready_timeout: float = 10.0,
         keepalive_interval: float | None = None,
         on_frame: Callable[[Message, int], None] | None = None,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
     ) -> None:
         self.protocol = KalshiProtocol(
             tickers, cross_check=cross_check, depth=depth, resync_interval=resync_interval
@@ -168,6 +171,7 @@ class KalshiFeed:
                 silence_timeout=silence_timeout,
                 ping_timeout=max(20.0, silence_timeout),
                 backoff=backoff or Backoff(),
+                max_message_size=max_message_size,
                 name="kalshi",
             ),
             on_message=self._on_message,

@@ -9,11 +9,16 @@ only, so old recordings still replay.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 from arbees.errors import DecodeError
-from arbees.money import CENT, ONE, Fixed, parse_fixed, parse_price
+from arbees.money import CENT, ONE, Fixed, parse_price
 
-__all__ = ["parse_count", "parse_levels", "parse_price_field"]
+__all__ = ["MAX_COUNT", "parse_count", "parse_levels", "parse_price_field"]
+
+MAX_COUNT: Final = 10**15 * ONE
+"""Exclusive bound on a count: what a decimal string can spell (15 integer digits), so a
+JSON number cannot smuggle in a size no string could."""
 
 
 def parse_price_field(
@@ -35,12 +40,16 @@ def parse_price_field(
 
 
 def parse_count(value: object, legacy: int | None, field: str) -> Fixed:
-    """A signed contract count (``*_fp``), exact to 1e-6."""
+    """A signed contract count (``*_fp``), exact to 1e-6, below 10**15 contracts."""
     if value is not None:
-        return parse_price(value, field=field)
-    if type(legacy) is int:
-        return legacy * ONE
-    raise DecodeError("missing count", field=field)
+        count = parse_price(value, field=field)
+    elif type(legacy) is int:
+        count = legacy * ONE
+    else:
+        raise DecodeError("missing count", field=field)
+    if not -MAX_COUNT < count < MAX_COUNT:
+        raise DecodeError("count out of range", field=field)
+    return count
 
 
 def parse_levels(
@@ -70,7 +79,7 @@ def parse_levels(
             price = parse_price_field(None, p, field)
         else:
             price = parse_price_field(p, None, field)
-        size = parse_fixed(c, field=field)
+        size = parse_count(c, None, field)
         if size < 0:
             raise DecodeError(f"negative size at {price}", field=field)
         if price in out:

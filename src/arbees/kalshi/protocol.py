@@ -16,6 +16,13 @@ the wire is decided here, synchronously and testably:
 - a ``ticker`` frame is a free cross-check of the book: a mismatch marks it stale until a
   snapshot (requested at once) replaces it.
 
+Hostile input never escapes :meth:`KalshiProtocol.receive`, the one decode boundary:
+bytes that are not JSON or that make the decoder itself fail (nesting past the recursion
+limit, a lone surrogate, a >4,300-digit integer) are counted in ``stats.rejected`` and
+logged (throttled) before any state is touched; a malformed frame of a known type is
+rejected the same way and treated as a gap on its sid. Values are validated before a book
+changes (timestamps are 0..10**16 ms, counts below 10**15 contracts).
+
 The ``orderbook_delta`` path (decode → seq check → book update → event) is the hot path;
 keep it free of allocations beyond the decoded struct and one event.
 """
@@ -28,7 +35,7 @@ from collections.abc import Callable, Iterable
 
 import msgspec
 
-from arbees.errors import DecodeError
+from arbees.errors import HOSTILE_INPUT_ERRORS, DecodeError
 from arbees.kalshi.book import DEFAULT_DEPTH, KalshiBook
 from arbees.kalshi.commands import CommandQueue
 from arbees.kalshi.convert import COUNTS, PRICES, remember, ticker_update, trade_event
@@ -59,6 +66,7 @@ from arbees.kalshi.wire import (
     UnsubscribedFrame,
 )
 from arbees.money import ONE
+from arbees.obs.throttle import ThrottledLog
 
 __all__ = ["BOOK_CHANNEL", "KNOWN_TYPES", "TERMINAL_ERROR_CODES", "KalshiProtocol"]
 
@@ -143,6 +151,7 @@ class KalshiProtocol:
         self._book_sid: dict[str, int] = {}
         self._superseded: set[int] = set()
         self._connected = False
+        self._log = ThrottledLog(log, "rejection")
 
     # ------------------------------------------------------------------ commands
     def subscribe(self, channels: Iterable[str], tickers: Iterable[str]) -> int:
@@ -310,12 +319,23 @@ class KalshiProtocol:
 
     # ------------------------------------------------------------------ receiving
     def receive(self, text: str | bytes, received_ns: int = 0) -> list[KalshiEvent]:
-        """Process one text frame; returns the events it produced (often one, maybe none)."""
+        """Process one text frame; returns the events it produced (often one, maybe none).
+
+        Never raises on any input: this is the one decode boundary. Bytes that are not
+        JSON, or that make the decoder itself fail (nesting deeper than the recursion
+        limit, a lone surrogate, an integer past Python's 4,300-digit limit), are a
+        counted, logged rejection before any state is touched.
+        """
         self.stats.frames += 1
         try:
-            frame = FRAME_DECODER.decode(text)
-        except (msgspec.ValidationError, msgspec.DecodeError):
-            return self._undecodable(text, received_ns)
+            try:
+                frame = FRAME_DECODER.decode(text)
+            except msgspec.ValidationError:
+                return self._malformed(msgspec.json.decode(text), text, received_ns)
+        except HOSTILE_INPUT_ERRORS as exc:  # msgspec.DecodeError is a ValueError
+            self.stats.rejected += 1
+            self._log("kalshi: rejected undecodable frame (%s): %.120r", type(exc).__name__, text)
+            return []
         if type(frame) is DeltaFrame:
             return self._on_delta(frame, received_ns)
         return self._dispatch(frame, received_ns)
@@ -424,25 +444,20 @@ class KalshiProtocol:
 
     def _reject_on_sid(self, sub: _Sub, exc: Exception, received_ns: int) -> list[KalshiEvent]:
         self.stats.rejected += 1
-        log.warning("kalshi: rejected frame on sid %d: %s", sub.sid, exc)
+        self._log("kalshi: rejected frame on sid %d: %s", sub.sid, exc)
         if sub.channel != BOOK_CHANNEL:
             return []
         return self._invalidate_sid(sub, "rejected frame", received_ns)
 
-    def _undecodable(self, text: str | bytes, received_ns: int) -> list[KalshiEvent]:
-        try:
-            obj = msgspec.json.decode(text)
-        except msgspec.DecodeError:
-            self.stats.rejected += 1
-            log.warning("kalshi: rejected non-JSON frame: %.120r", text)
-            return []
+    def _malformed(self, obj: object, text: str | bytes, received_ns: int) -> list[KalshiEvent]:
+        """Valid JSON the typed decode refused: unknown type (ignored) or a bad known one."""
         kind = obj.get("type") if isinstance(obj, dict) else None
         if isinstance(kind, str) and kind not in KNOWN_TYPES:
             self.stats.unknown_types += 1
             log.debug("kalshi: ignored frame of unknown type %r", kind[:40])
             return []
         self.stats.rejected += 1
-        log.warning("kalshi: rejected malformed %r frame: %.160r", kind, text)
+        self._log("kalshi: rejected malformed %.40r frame: %.160r", kind, text)
         sid = obj.get("sid") if isinstance(obj, dict) else None
         seq = obj.get("seq") if isinstance(obj, dict) else None
         if type(sid) is int and sid in self._subs:
@@ -509,7 +524,7 @@ class KalshiProtocol:
             update = ticker_update(m, received_ns)
         except DecodeError as exc:
             self.stats.rejected += 1
-            log.warning("kalshi: rejected ticker frame: %s", exc)
+            self._log("kalshi: rejected ticker frame: %s", exc)
             return events
         events.append(update)
         book = self.books.get(m.market_ticker)
@@ -550,7 +565,7 @@ class KalshiProtocol:
             events.append(trade_event(f.msg, received_ns))
         except DecodeError as exc:
             self.stats.rejected += 1
-            log.warning("kalshi: rejected trade frame: %s", exc)
+            self._log("kalshi: rejected trade frame: %s", exc)
         return events
 
     def _on_lifecycle(

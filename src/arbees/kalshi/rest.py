@@ -19,7 +19,15 @@ from urllib.parse import urlsplit
 import httpx
 import trio
 
-from arbees.errors import AuthError, DecodeError, NotFoundError, RateLimitedError, VenueError
+from arbees.errors import (
+    HOSTILE_INPUT_ERRORS,
+    AuthError,
+    DecodeError,
+    NotFoundError,
+    RateLimitedError,
+    VenueError,
+)
+from arbees.httpcap import DEFAULT_MAX_BODY, request_capped
 from arbees.kalshi.auth import KalshiSigner
 from arbees.kalshi.models import Event, KalshiOrderbook, Market, Series, parse_orderbook
 
@@ -83,6 +91,7 @@ class KalshiRest:
         limiter: token bucket (default: the Basic tier).
         max_retries: 429 retries before :class:`RateLimitedError`.
         backoff_base: first backoff ceiling in seconds (doubling, capped at ``backoff_cap``).
+        max_body: bytes; a longer answer raises :class:`~arbees.httpcap.BodyTooLargeError`.
     """
 
     def __init__(
@@ -96,8 +105,10 @@ class KalshiRest:
         backoff_base: float = 0.5,
         backoff_cap: float = 8.0,
         rng: random.Random | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
         self._client = client
+        self.max_body = max_body
         self._base = base_url.rstrip("/")
         self._root_path = urlsplit(self._base).path
         self._signer = signer
@@ -118,7 +129,14 @@ class KalshiRest:
             await self._limiter.acquire()
             headers = self._signer.headers("GET", self._root_path + route) if self._signer else {}
             try:
-                resp = await self._client.get(url, params=clean, headers=headers)
+                resp = await request_capped(
+                    self._client,
+                    "GET",
+                    url,
+                    max_bytes=self.max_body,
+                    params=clean,
+                    headers=headers,
+                )
             except httpx.HTTPError as exc:
                 raise VenueError(f"Kalshi GET {route} failed: {type(exc).__name__}") from exc
             if resp.status_code == 429:
@@ -137,8 +155,10 @@ class KalshiRest:
                 raise VenueError(f"Kalshi GET {route}: HTTP {resp.status_code}")
             try:
                 body = resp.json()
-            except ValueError:
-                raise DecodeError(f"GET {route}: response is not JSON") from None
+            except HOSTILE_INPUT_ERRORS as exc:  # not JSON, nested too deep, huge integer
+                raise DecodeError(
+                    f"GET {route}: response is not JSON ({type(exc).__name__})"
+                ) from None
             if not isinstance(body, dict):
                 raise DecodeError(f"GET {route}: expected a JSON object")
             return body

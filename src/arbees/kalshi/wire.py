@@ -16,7 +16,7 @@ counted, and treated as a gap on its sid).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -39,12 +39,15 @@ __all__ = [
     "TickerMsg",
     "TradeFrame",
     "TradeMsg",
+    "TsMs",
     "UnsubscribedFrame",
 ]
 
 Num = str | int | float
 """A price or count as the venue sends it: decimal string or JSON number."""
 RawLevels = list[tuple[Num, Num]]
+TsMs = Annotated[int, msgspec.Meta(ge=0, lt=10**16)]
+"""Epoch milliseconds; at most 16 digits like Polymarket's (a larger one fails the decode)."""
 
 
 class DeltaMsg(msgspec.Struct, gc=False):
@@ -52,7 +55,7 @@ class DeltaMsg(msgspec.Struct, gc=False):
     side: Literal["yes", "no"]
     price_dollars: Num | None = None
     delta_fp: Num | None = None
-    ts_ms: int | None = None
+    ts_ms: TsMs | None = None
     market_id: str = ""
     price: int | None = None  # legacy cents (removed 2026-03)
     delta: int | None = None  # legacy integer count (removed 2026-03)
@@ -73,7 +76,7 @@ class SnapshotMsg(msgspec.Struct, gc=False):
     no_dollars: RawLevels | None = None  # legacy
     yes: RawLevels | None = None  # legacy cents
     no: RawLevels | None = None  # legacy cents
-    ts_ms: int | None = None
+    ts_ms: TsMs | None = None
 
 
 class SnapshotFrame(msgspec.Struct, tag_field="type", tag="orderbook_snapshot", gc=False):
@@ -92,7 +95,7 @@ class TickerMsg(msgspec.Struct, gc=False):
     yes_ask_size_fp: Num | None = None
     volume_fp: Num | None = None
     open_interest_fp: Num | None = None
-    ts_ms: int | None = None
+    ts_ms: TsMs | None = None
     ts: int | str | None = None
     yes_bid: int | None = None  # legacy cents
     yes_ask: int | None = None  # legacy cents
@@ -113,7 +116,7 @@ class TradeMsg(msgspec.Struct, gc=False):
     taker_outcome_side: str | None = None
     taker_book_side: str | None = None
     taker_side: str | None = None  # legacy
-    ts_ms: int | None = None
+    ts_ms: TsMs | None = None
     ts: int | str | None = None
     yes_price: int | None = None  # legacy cents
     count: int | None = None  # legacy

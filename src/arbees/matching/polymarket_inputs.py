@@ -21,7 +21,8 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
-from arbees.errors import DecodeError
+from arbees.errors import HOSTILE_INPUT_ERRORS, DecodeError
+from arbees.identifiers import is_token_id
 from arbees.matching.model import (
     PolymarketFees,
     PolymarketGame,
@@ -99,7 +100,7 @@ def _json_list(market: Mapping[str, Any], key: str) -> list[Any] | None:
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
-        except ValueError as exc:
+        except HOSTILE_INPUT_ERRORS as exc:  # not JSON, nested too deep, huge integer
             raise _Reject(Reason.MALFORMED, f"{key} is not a JSON array: {raw[:80]!r}") from exc
     if not isinstance(raw, list):
         raise _Reject(Reason.MALFORMED, f"{key} is not an array: {type(raw).__name__}")
@@ -117,8 +118,10 @@ def _outcomes(market: Mapping[str, Any]) -> tuple[PolymarketOutcome, PolymarketO
     tokens = _json_list(market, "clobTokenIds")
     if tokens is None or len(tokens) != 2 or not all(isinstance(t, str) and t for t in tokens):
         raise _Reject(Reason.MISSING_TOKEN, f"clobTokenIds {tokens!r} for outcomes {names!r}")
-    if not all(t.isdecimal() and t.isascii() for t in tokens):
-        raise _Reject(Reason.MALFORMED, f"clobTokenIds are not decimal strings: {tokens!r}")
+    if not all(is_token_id(t) for t in tokens):
+        # The same check as the feed's: a token it would refuse is never assigned.
+        shown = [t if len(t) <= 90 else f"{t[:90]}...({len(t)} chars)" for t in tokens]
+        raise _Reject(Reason.MALFORMED, f"clobTokenIds are not uint256 decimals: {shown!r}")
     if tokens[0] == tokens[1]:
         raise _Reject(Reason.DUPLICATE_TOKEN, f"both outcomes have token {tokens[0]}")
     return (PolymarketOutcome(names[0], tokens[0]), PolymarketOutcome(names[1], tokens[1]))

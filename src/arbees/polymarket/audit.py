@@ -44,6 +44,7 @@ import trio
 
 from arbees.errors import ArbeesError, ConfigError, RateLimitedError
 from arbees.money import Fixed, format_fixed
+from arbees.obs.throttle import ThrottledLog
 from arbees.polymarket.book import TokenBook
 from arbees.polymarket.feed import PolymarketFeed
 from arbees.polymarket.models import RestBook
@@ -54,8 +55,6 @@ __all__ = ["MAX_BATCH", "AuditConfig", "AuditStats", "BookAuditor", "open_book_a
 log = logging.getLogger(__name__)
 
 MAX_BATCH: Final = 50
-_LOG_FIRST: Final = 10
-_LOG_EVERY: Final = 100
 
 _Top = tuple[Fixed | None, Fixed, Fixed | None, Fixed]
 _Mark = tuple[int, bool]
@@ -194,7 +193,7 @@ class BookAuditor:
         self._allowed = allowed
         self._suspects: dict[str, int] = {}
         self._cursor = 0
-        self._log_count = 0
+        self._log = ThrottledLog(log, "failure", first=10, every=100)
 
     def __repr__(self) -> str:
         return (
@@ -340,12 +339,6 @@ class BookAuditor:
         if distrusted:
             reason = f"REST audit: top of book disagreed in {self.config.confirm_after} audits"
             stats.invalidated += len(feed.invalidate(distrusted, reason))
-
-    def _log(self, msg: str, *args: object) -> None:
-        self._log_count += 1
-        n = self._log_count
-        if n <= _LOG_FIRST or n % _LOG_EVERY == 0:
-            log.warning(msg + " [failure #%d]", *args, n)
 
 
 @asynccontextmanager

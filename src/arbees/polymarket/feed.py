@@ -47,11 +47,18 @@ from trio_websocket import ConnectionClosed
 
 from arbees.book import BookView
 from arbees.errors import ConfigError, DecodeError
+from arbees.gate import ConnectGate
 from arbees.polymarket.events import BookChanged, Event
 from arbees.polymarket.feed_shard import FeedShard
 from arbees.polymarket.protocol import PolymarketProtocol, is_token_id
 from arbees.polymarket.wire import update_frame
-from arbees.wsdriver import Backoff, Message, WsDriver
+from arbees.wsdriver import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_MESSAGE_QUEUE_SIZE,
+    Backoff,
+    Message,
+    WsDriver,
+)
 
 __all__ = [
     "DEFAULT_WS_URL",
@@ -87,6 +94,15 @@ class FeedConfig:
         custom_features: ask for ``best_bid_ask`` / ``new_market`` / ``market_resolved``.
         proxy: optional HTTP CONNECT proxy ``http://[user:pass@]host:port`` (redacted).
         connect_timeout: bound on connect + subscribe.
+        max_message_size: larger WebSocket messages drop the connection (counted in each
+            shard driver's ``oversized``, logged, reconnected).
+        message_queue_size: messages a connection may buffer ahead of the parser.
+        gate: asked before every connection (the egress gate of
+            :func:`arbees.egress.open_polymarket_route`); ``None``: none.
+
+    A handshake refused with any status (Polymarket answers 403/451 to a forbidden
+    region) is retried with backoff after telling the gate, never fatal: the market
+    channel needs no credentials, so a refusal is about where we are, not who.
     """
 
     url: str = DEFAULT_WS_URL
@@ -101,6 +117,9 @@ class FeedConfig:
     custom_features: bool = False
     proxy: str | None = attrs.field(default=None, repr=lambda p: "None" if p is None else "***")
     connect_timeout: float = 10.0
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
+    message_queue_size: int = DEFAULT_MESSAGE_QUEUE_SIZE
+    gate: ConnectGate | None = attrs.field(default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if not 1 <= self.tokens_per_socket <= MAX_ASSETS_PER_SOCKET:

@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 import attrs
 
 from arbees.book import BookView, Level
-from arbees.errors import DecodeError
+from arbees.errors import HOSTILE_INPUT_ERRORS, DecodeError
 from arbees.money import ONE, Fixed, parse_fixed
 from arbees.polymarket.protocol import is_token_id
 
@@ -38,6 +38,8 @@ __all__ = [
     "parse_price_response",
     "parse_rest_book",
 ]
+
+_MAX_TS_DIGITS = 16  # epoch milliseconds, as on the WebSocket
 
 
 @attrs.frozen
@@ -223,7 +225,7 @@ def _string_list(value: object, field: str) -> list[str]:
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except ValueError:
+        except HOSTILE_INPUT_ERRORS:  # not JSON, nested too deep, huge integer
             raise DecodeError("not a JSON array", field=field) from None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise DecodeError("expected an array of strings", field=field)
@@ -331,8 +333,11 @@ def _levels(value: object, field: str, best_high: bool) -> tuple[Level, ...]:
         size = _opt_fixed(lvl.get("size"), f"{field}.size")
         if price is None or size is None or not 0 < price < ONE or size < 0:
             raise DecodeError(f"bad level {price}/{size}", field=field)
-        if size:
-            levels[price] = size
+        if price in levels:
+            raise DecodeError(f"duplicate price level {price}", field=field)
+        levels[price] = size
+    for price in [p for p, s in levels.items() if not s]:
+        del levels[price]
     return tuple(Level(p, levels[p]) for p in sorted(levels, reverse=best_high))
 
 
@@ -349,16 +354,22 @@ def parse_rest_book(obj: object) -> RestBook:
     if not isinstance(obj, Mapping):
         raise DecodeError("book is not an object")
     ts = obj.get("timestamp")
-    if ts is not None and not (isinstance(ts, str) and ts.isascii() and ts.isdigit()):
+    if ts is not None and not (
+        isinstance(ts, str) and len(ts) <= _MAX_TS_DIGITS and ts.isascii() and ts.isdigit()
+    ):
         raise DecodeError("not epoch milliseconds", field="timestamp")
     tick = _opt_fixed(obj.get("tick_size"), "tick_size")
     mos = _opt_fixed(obj.get("min_order_size"), "min_order_size")
     ltp = _opt_fixed(obj.get("last_trade_price"), "last_trade_price")
+    bids = _levels(obj.get("bids", []), "bids", best_high=True)
+    asks = _levels(obj.get("asks", []), "asks", best_high=False)
+    if bids and asks and bids[0].price >= asks[0].price:
+        raise DecodeError(f"crossed book {bids[0].price}/{asks[0].price}")
     return RestBook(
         token_id=_str(obj, "asset_id"),
         market=_str(obj, "market", ""),
-        bids=_levels(obj.get("bids", []), "bids", best_high=True),
-        asks=_levels(obj.get("asks", []), "asks", best_high=False),
+        bids=bids,
+        asks=asks,
         timestamp_ms=int(ts) if ts else None,
         tick_size=tick,
         min_order_size=mos,

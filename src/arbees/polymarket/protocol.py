@@ -17,11 +17,16 @@ Rejection policy (never a crash, never a silently wrong book, nothing valid lost
 
 * A frame that is not JSON (truncated, NaN literal, ...) and not a known text frame is
   counted (``invalid_frames``), logged and dropped. It cannot be attributed to a token, so
-  no book changes.
+  no book changes. So is a hostile one that makes the decoder itself fail (nesting deeper
+  than the recursion limit, a lone surrogate, an integer past Python's 4,300-digit limit):
+  :meth:`PolymarketProtocol.feed` is the one decode boundary and never raises
+  (:data:`~arbees.errors.HOSTILE_INPUT_ERRORS`). Decoding happens before any book is
+  touched, and every event is validated whole before it is applied.
 * An event with a bad value (price outside (0, 1), negative or malformed size, unknown
-  side, non-digit id or timestamp) is rejected **for the tokens it touches**: none of its
-  entries for that token are applied (no partial update), and that token's book is marked
-  stale until its next ``book`` snapshot, since the venue's state moved on without us.
+  side, non-digit id or timestamp, a snapshot listing one price twice) is rejected **for
+  the tokens it touches**: none of its entries for that token are applied (no partial
+  update), and that token's book is marked stale until its next ``book`` snapshot, since
+  the venue's state moved on without us.
   Entries for *other* tokens in the same ``price_change`` are valid and applied. The
   rejection is counted (``rejected``), logged, and surfaced as a ``BookChanged(kind=
   "rejected")`` so a consumer sees the stale view.
@@ -41,8 +46,9 @@ from typing import Final
 import attrs
 import msgspec
 
-from arbees.errors import DecodeError
+from arbees.errors import HOSTILE_INPUT_ERRORS, DecodeError
 from arbees.money import Fixed
+from arbees.obs.throttle import ThrottledLog
 from arbees.polymarket.book import TokenBook
 from arbees.polymarket.events import (
     BestBidAsk,
@@ -66,15 +72,14 @@ from arbees.polymarket.values import (
     sizes,
 )
 from arbees.polymarket.values import size as parse_size
-from arbees.polymarket.wire import DECODER, WsChange, WsEvent
+from arbees.polymarket.wire import DECODER, WsChange, WsEvent, WsLevel
 
 __all__ = ["TEXT_FRAMES", "PolymarketProtocol", "ProtocolStats", "is_token_id"]
 
 log = logging.getLogger(__name__)
 
-_LOG_FIRST: Final = 20
-_LOG_EVERY: Final = 1000
 _BOOK_EVENTS: Final = frozenset({"book", "price_change", "tick_size_change"})
+_MAX_BPS_DIGITS: Final = 5  # 10000 bps = 100 %
 
 
 @attrs.define
@@ -136,7 +141,7 @@ class PolymarketProtocol:
         self.stats = ProtocolStats()
         self.check_best = check_best
         self.create_on_book = create_on_book
-        self._log_count = 0
+        self._log = ThrottledLog(log, "rejection")
 
     # -- book management ------------------------------------------------------------------
 
@@ -166,19 +171,29 @@ class PolymarketProtocol:
     # -- parsing --------------------------------------------------------------------------
 
     def feed(self, frame: str | bytes, recv_ns: int = 0) -> list[Event]:
-        """Apply one received frame; return the resulting events (possibly none)."""
+        """Apply one received frame; return the resulting events (possibly none).
+
+        Never raises on any input: this is the one decode boundary of the protocol.
+        """
         stats = self.stats
         stats.frames += 1
         out: list[Event] = []
         try:
-            decoded = DECODER.decode(frame)
-        except msgspec.ValidationError:
-            self._slow_path(frame, recv_ns, out)
-            return out
+            try:
+                decoded = DECODER.decode(frame)
+            except msgspec.ValidationError:
+                stats.slow_path += 1
+                raw = msgspec.json.decode(frame)
+                decoded = None
         except msgspec.DecodeError:
             self._not_json(frame)
             return out
-        if type(decoded) is list:
+        except HOSTILE_INPUT_ERRORS as exc:  # nested too deep, lone surrogate, ...
+            self._undecodable(frame, exc)
+            return out
+        if decoded is None:
+            self._slow_path(raw, recv_ns, out)
+        elif type(decoded) is list:
             for ev in decoded:
                 self._dispatch(ev, recv_ns, out)
         else:
@@ -191,21 +206,18 @@ class PolymarketProtocol:
             self.stats.text_frames += 1
             return
         self.stats.invalid_frames += 1
-        self._log("invalid frame (not JSON): %r", text[:80])
+        self._log("polymarket: invalid frame (not JSON): %r", text[:80])
 
-    def _log(self, msg: str, *args: object) -> None:
-        self._log_count += 1
-        n = self._log_count
-        if n <= _LOG_FIRST or n % _LOG_EVERY == 0:
-            log.warning("polymarket: " + msg + " [rejection #%d]", *args, n)
+    def _undecodable(self, frame: str | bytes, exc: Exception) -> None:
+        self.stats.invalid_frames += 1
+        self._log(
+            "polymarket: invalid frame (%s, %d chars): %r",
+            type(exc).__name__,
+            len(frame),
+            frame[:80],
+        )
 
-    def _slow_path(self, frame: str | bytes, recv_ns: int, out: list[Event]) -> None:
-        self.stats.slow_path += 1
-        try:
-            raw = msgspec.json.decode(frame)
-        except msgspec.DecodeError:  # pragma: no cover - typed decode would have said so
-            self._not_json(frame)
-            return
+    def _slow_path(self, raw: object, recv_ns: int, out: list[Event]) -> None:
         for item in raw if isinstance(raw, list) else [raw]:
             if not isinstance(item, dict):
                 self.stats.events += 1
@@ -215,7 +227,7 @@ class PolymarketProtocol:
                 ev = msgspec.convert(item, WsEvent)
             except msgspec.ValidationError as exc:
                 self.stats.events += 1
-                tokens = _tokens_of(item) if item.get("event_type") in _BOOK_EVENTS else ()
+                tokens = _tokens_of(item) if _is_book_event(item.get("event_type")) else ()
                 self._reject(f"bad event: {exc}", tokens, recv_ns, out)
                 continue
             self._dispatch(ev, recv_ns, out)
@@ -229,7 +241,7 @@ class PolymarketProtocol:
                 book.mark_stale(f"rejected update: {why[:80]}")
                 out.append(BookChanged(token, "rejected", book.venue_ts_ms, recv_ns))
                 hit.append(token[:12])
-        self._log("rejected %s (books marked stale: %s)", why[:200], hit or "none")
+        self._log("polymarket: rejected %s (books marked stale: %s)", why[:200], hit or "none")
 
     def _dispatch(self, ev: WsEvent, recv_ns: int, out: list[Event]) -> None:
         self.stats.events += 1
@@ -271,18 +283,8 @@ class PolymarketProtocol:
                 self.stats.unknown_asset += 1
                 return
         ts = epoch_ms(ev.timestamp)
-        bids: dict[Fixed, Fixed] = {}
-        asks: dict[Fixed, Fixed] = {}
-        for lvl in ev.bids or ():
-            size = parse_size(lvl.size, "bids.size")
-            price = level_price(lvl.price, "bids.price")
-            if size:
-                bids[price] = size
-        for lvl in ev.asks or ():
-            size = parse_size(lvl.size, "asks.size")
-            price = level_price(lvl.price, "asks.price")
-            if size:
-                asks[price] = size
+        bids = _snapshot_side(ev.bids, "bids")
+        asks = _snapshot_side(ev.asks, "asks")
         tick = optional_fixed(ev.tick_size, "tick_size")
         last = optional_fixed(ev.last_trade_price, "last_trade_price")
         if book is None:
@@ -300,7 +302,7 @@ class PolymarketProtocol:
         if book.crossed:
             self.stats.crossed += 1
             book.mark_stale("crossed snapshot")
-            self._log("crossed snapshot for %s…", token[:12])
+            self._log("polymarket: crossed snapshot for %s…", token[:12])
         out.append(BookChanged(token, "book", ts, recv_ns))
 
     def _price_change(self, ev: WsEvent, recv_ns: int, out: list[Event]) -> None:
@@ -436,7 +438,7 @@ class PolymarketProtocol:
             self.stats.mismatches += 1
             book.mark_stale("top of book disagrees with the venue's best_bid/best_ask")
             self._log(
-                "best bid/ask mismatch on %s…: local %s/%s venue %s/%s",
+                "polymarket: best bid/ask mismatch on %s…: local %s/%s venue %s/%s",
                 book.token[:12],
                 book.best_bid,
                 book.best_ask,
@@ -481,10 +483,11 @@ class PolymarketProtocol:
         if ev.side not in ("BUY", "SELL"):
             raise BadValue(f"side: {ev.side[:10]!r}")
         fee: int | None = None
-        if ev.fee_rate_bps:
-            if not (ev.fee_rate_bps.isascii() and ev.fee_rate_bps.isdigit()):
-                raise BadValue(f"fee_rate_bps: {ev.fee_rate_bps[:20]!r}")
-            fee = int(ev.fee_rate_bps)
+        bps = ev.fee_rate_bps
+        if bps:
+            if not (len(bps) <= _MAX_BPS_DIGITS and bps.isascii() and bps.isdigit()):
+                raise BadValue(f"fee_rate_bps: {bps[:20]!r}")
+            fee = int(bps)
         book = self.books.get(ev.asset_id)
         if book is not None:
             book.last_trade_price = price
@@ -532,6 +535,38 @@ class PolymarketProtocol:
             if book is not None:
                 book.clear("market resolved")
                 out.append(BookChanged(token, "market_resolved", ts, recv_ns))
+
+
+def _snapshot_side(levels: list[WsLevel] | None, side: str) -> dict[Fixed, Fixed]:
+    """One side of a ``book`` snapshot as ``{price: size}`` without its zero sizes.
+
+    A price listed twice (however spelled) is rejected: which size is right is unknowable.
+    """
+    out: dict[Fixed, Fixed] = {}
+    if not levels:
+        return out
+    size_field, price_field = _FIELDS[side]
+    prices, size_cache = level_prices, sizes
+    for lvl in levels:
+        size = size_cache.get(lvl.size)
+        if size is None:
+            size = parse_size(lvl.size, size_field)
+        price = prices.get(lvl.price)
+        if price is None:
+            price = level_price(lvl.price, price_field)
+        out[price] = size
+    if len(out) != len(levels):
+        raise BadValue(f"{side}: a price level is listed twice")
+    if 0 in out.values():
+        return {p: q for p, q in out.items() if q}
+    return out
+
+
+_FIELDS: Final = {"bids": ("bids.size", "bids.price"), "asks": ("asks.size", "asks.price")}
+
+
+def _is_book_event(event_type: object) -> bool:
+    return type(event_type) is str and event_type in _BOOK_EVENTS
 
 
 def _event_tokens(ev: WsEvent) -> list[str]:

@@ -22,6 +22,7 @@ import attrs
 import trio
 from trio_websocket import WebSocketConnection
 
+from arbees.gate import ConnectGate
 from arbees.money import format_fixed
 from arbees.polymarket.feed import DEFAULT_WS_URL, MAX_ASSETS_PER_SOCKET
 from arbees.polymarket.protocol import PolymarketProtocol
@@ -85,11 +86,13 @@ async def record(
     proxy: str | None = None,
     tokens_per_socket: int = 250,
     backoff: Backoff | None = None,
+    gate: ConnectGate | None = None,
 ) -> int:
     """Record the market channel for ``tokens`` into ``out``; returns the frames written.
 
     Runs for ``duration`` seconds (``None``: until cancelled). ``PONG`` replies to our
-    heartbeat are not recorded; everything else is, verbatim.
+    heartbeat are not recorded; everything else is, verbatim. ``gate`` is asked before
+    every connection (the CLI passes the egress gate).
     """
     size = min(max(tokens_per_socket, 1), MAX_ASSETS_PER_SOCKET)
     written = 0
@@ -117,6 +120,8 @@ async def record(
                     heartbeat_text="PING",
                     backoff=backoff or Backoff(),
                     name=f"polymarket-record-{i // size}",
+                    gate=gate,
+                    fatal_statuses=frozenset(),
                 ),
                 on_message=on_message,
                 on_connect=subscriber(tokens[i : i + size]),

@@ -8,6 +8,10 @@ with ``parse_float=Decimal`` so no number passes through a binary float.
 
 Use :func:`open_polymarket_http` for a client with a real User-Agent and an optional HTTP
 proxy (the proxy URL comes from the caller — the CLI reads ``POLYMARKET_PROXY_URL``).
+
+Every request first asks the optional ``gate`` (:mod:`arbees.gate`; the services pass the
+egress gate, so no request leaves without a fresh verified egress) and reports a 403/451
+to it; every body is read with a byte cap (``max_body``, :mod:`arbees.httpcap`).
 """
 
 from __future__ import annotations
@@ -25,7 +29,16 @@ import trio
 
 from arbees import __version__
 from arbees.config import redact_url
-from arbees.errors import AuthError, DecodeError, NotFoundError, RateLimitedError, VenueError
+from arbees.errors import (
+    HOSTILE_INPUT_ERRORS,
+    AuthError,
+    DecodeError,
+    NotFoundError,
+    RateLimitedError,
+    VenueError,
+)
+from arbees.gate import ConnectGate
+from arbees.httpcap import DEFAULT_MAX_BODY, request_capped
 from arbees.polymarket.models import (
     GammaEvent,
     GammaMarket,
@@ -65,6 +78,7 @@ class RestConfig:
         max_retry_after: cap on a server-sent ``Retry-After`` (seconds).
         page_size: Gamma ``limit`` per page.
         books_chunk: token ids per ``POST /books`` request.
+        max_body: bytes; a longer answer is a :class:`~arbees.httpcap.BodyTooLargeError`.
     """
 
     clob_url: str = DEFAULT_CLOB_URL
@@ -74,6 +88,7 @@ class RestConfig:
     max_retry_after: float = 10.0
     page_size: int = 100
     books_chunk: int = 100
+    max_body: int = DEFAULT_MAX_BODY
 
 
 @attrs.define
@@ -113,8 +128,10 @@ class PolymarketRest:
         config: RestConfig | None = None,
         *,
         rng: random.Random | None = None,
+        gate: ConnectGate | None = None,
     ) -> None:
         self.client = client
+        self.gate = gate
         self.config = config or RestConfig()
         self.stats = RestStats()
         self._rng = rng or random.Random()
@@ -201,8 +218,17 @@ class PolymarketRest:
             if attempt:
                 self.stats.retries += 1
             self.stats.requests += 1
+            if self.gate is not None:
+                await self.gate.ensure()  # EgressError: no verified egress, no request
             try:
-                resp = await self.client.request(method, url, params=params, json=payload)
+                resp = await request_capped(
+                    self.client,
+                    method,
+                    url,
+                    max_bytes=cfg.max_body,
+                    params=params,
+                    json=payload,
+                )
             except httpx.TransportError as exc:
                 last = f"{type(exc).__name__}: {exc}"
                 await trio.sleep(cfg.backoff.delay(attempt, self._rng))
@@ -215,14 +241,18 @@ class PolymarketRest:
                 continue
             if status == 404:
                 raise NotFoundError(f"{method} {redact_url(url)}: not found ({_error_text(resp)})")
+            if self.gate is not None:
+                self.gate.refused(status, f"polymarket REST {method} {redact_url(url)}")
             if status in (401, 403):
                 raise AuthError(f"{method} {redact_url(url)}: HTTP {status}")
             if status >= 400:
                 raise VenueError(f"{method} {redact_url(url)}: HTTP {status} ({_error_text(resp)})")
             try:
                 return json.loads(resp.content, parse_float=Decimal)
-            except ValueError:
-                raise DecodeError(f"{redact_url(url)}: body is not JSON") from None
+            except HOSTILE_INPUT_ERRORS as exc:  # not JSON, nested too deep, huge integer
+                raise DecodeError(
+                    f"{redact_url(url)}: body is not JSON ({type(exc).__name__})"
+                ) from None
         message = f"{method} {redact_url(url)}: gave up after {cfg.retries + 1} attempts ({last})"
         if rate_limited:
             raise RateLimitedError(message)
@@ -238,7 +268,7 @@ class PolymarketRest:
 def _error_text(resp: httpx.Response) -> str:
     try:
         body = resp.json()
-    except ValueError:
+    except HOSTILE_INPUT_ERRORS:
         return resp.text[:100]
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, str):

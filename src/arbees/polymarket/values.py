@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Final
 
 from arbees.errors import DecodeError
+from arbees.identifiers import is_token_id
 from arbees.money import ONE, Fixed, parse_fixed
 
 __all__ = [
@@ -29,7 +30,6 @@ __all__ = [
 ]
 
 TEXT_FRAMES: Final = frozenset({"PONG", "NO NEW ASSETS", "PING"})
-_MAX_UINT256: Final = 2**256 - 1
 CACHE_MAX: Final = 65_536
 
 level_prices: dict[str, Fixed] = {}
@@ -38,15 +38,6 @@ sizes: dict[str, Fixed] = {}
 
 class BadValue(Exception):
     """A wire value failed validation (the message says which field and why)."""
-
-
-def is_token_id(value: object) -> bool:
-    """True for a decimal uint256 string (1..78 ASCII digits, value < 2**256)."""
-    if type(value) is not str or not value or len(value) > 78:
-        return False
-    if not (value.isascii() and value.isdigit()):
-        return False
-    return len(value) < 78 or int(value) <= _MAX_UINT256
 
 
 def level_price(text: str, field: str) -> Fixed:

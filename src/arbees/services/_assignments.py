@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from arbees.bus.base import Bus, Subscription
-from arbees.errors import BusError
+from arbees.errors import BusError, DecodeError
 from arbees.messages import MarketAssignment
 
 __all__ = ["apply_live", "apply_stored"]
@@ -19,15 +19,23 @@ __all__ = ["apply_live", "apply_stored"]
 log = logging.getLogger(__name__)
 
 Apply = Callable[[MarketAssignment], Awaitable[None]]
+Refused = Callable[[str, str], Awaitable[None]]
 
 
-async def apply_stored(bus: Bus, key: str, apply: Apply) -> None:
-    """Apply every assignment stored under hash ``key`` (a bus failure only logs)."""
+async def apply_stored(bus: Bus, key: str, apply: Apply, refused: Refused) -> None:
+    """Apply every assignment stored under hash ``key`` (a bus failure only logs).
+
+    A stored record the codec refuses is reported through ``refused(field, why)``: a
+    poisoned entry outlives restarts, so it must be seen, not only skipped.
+    """
+    undecodable: dict[str, DecodeError] = {}
     try:
-        stored = await bus.hgetall(key)
+        stored = await bus.hgetall(key, refused=undecodable)
     except BusError as exc:
         log.warning("could not load stored assignments (%s); waiting for live ones", exc)
         return
+    for field, error in undecodable.items():
+        await refused(field, f"stored record refused: {error}")
     for message in stored.values():
         if isinstance(message, MarketAssignment):
             await apply(message)

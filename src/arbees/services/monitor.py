@@ -7,7 +7,10 @@ It runs inside the VPN's network namespace. Order of operations, and why:
    FAIL CLOSED. A ``POLYMARKET_MONITOR_UNHEALTHY`` alert goes out on every loss, the health
    heartbeat turns unhealthy, and when a later check passes the feed is started afresh.
 2. Tokens to stream come from the orchestrator's assignments (stored hash on start, then the
-   assignments channel), idempotently.
+   assignments channel), idempotently. Each assignment is judged on its own: one the monitor
+   cannot stream (a token id the venue would refuse, beyond the ``max_tokens`` cap) is
+   skipped, counted, logged once and alerted — it never stops the other tokens, and a
+   poisoned stored record cannot put the monitor in a crash loop.
 3. Every book change becomes a :class:`~arbees.messages.PolymarketPriceUpdate` published on
    ``polymarket:prices`` and stored in ``polymarket:latest_prices`` (one pipeline on Redis).
    The feed coalesces per token under load, so the newest price always wins. A book the
@@ -31,20 +34,22 @@ import trio
 from arbees.book import BookView, mirror_levels
 from arbees.bus.base import Bus
 from arbees.egress import EgressGuard, EgressState, run_while_verified
-from arbees.errors import ArbeesError, BusError
+from arbees.errors import ArbeesError, ConfigError
+from arbees.identifiers import is_token_id
 from arbees.messages import (
     LATEST_PRICES_HASH,
+    PUBLISHED_DEPTH,
     TOKEN_ASSIGNMENTS_HASH,
     Channel,
     MarketAssignment,
     PolymarketPriceUpdate,
     ServiceStatus,
-    SystemAlert,
     now_ms,
 )
 from arbees.money import ONE
 from arbees.obs.health import run_heartbeat
 from arbees.services._assignments import apply_live, apply_stored
+from arbees.services._rejections import Rejections, shorten
 from arbees.services.interfaces import InstrumentFeed
 
 __all__ = ["MonitorStats", "PolymarketMonitor", "open_polymarket_monitor", "price_update"]
@@ -65,6 +70,7 @@ class MonitorStats:
         withheld: updates dropped because egress was not verified at publish time.
         assignments: assignment messages applied.
         rejected_assignments: assignments that could not be applied (reported).
+        refused_cap: new tokens refused because ``max_tokens`` were held.
         feed_starts: times the feed was (re)started after egress was verified.
         egress_losses: verified -> unverified transitions.
         refreshes: full republishes after the bus lost messages.
@@ -75,6 +81,7 @@ class MonitorStats:
     withheld: int = 0
     assignments: int = 0
     rejected_assignments: int = 0
+    refused_cap: int = 0
     feed_starts: int = 0
     egress_losses: int = 0
     refreshes: int = 0
@@ -86,7 +93,7 @@ def price_update(
     seq: int,
     venue_ts_ms: int | None,
     received_ns: int,
-    depth: int = 5,
+    depth: int = PUBLISHED_DEPTH,
     stream_seq: int = 0,
 ) -> PolymarketPriceUpdate:
     """The bus message for one token's book.
@@ -130,7 +137,14 @@ class PolymarketMonitor:
         guard: the egress guard (already constructed; the monitor runs it).
         instance: this instance's id for health (host name by default in the CLI).
         heartbeat_interval: seconds between health heartbeats.
-        depth: ask levels carried per side in each price update.
+        depth: ask levels carried per side in each price update (at most
+            :data:`~arbees.messages.PUBLISHED_DEPTH`, the most the bus codec accepts).
+        accepts: the check of a token id (by default the one the Polymarket feed applies);
+            a token it refuses is rejected on arrival, before any feed sees it. With
+            ``None``, a token the feed itself refuses is found and dropped when the feed is
+            built.
+        max_tokens: tokens streamed at most (and so sockets); further assignments are
+            refused, counted and alerted once, the tokens already held keep streaming.
     """
 
     def __init__(
@@ -141,15 +155,24 @@ class PolymarketMonitor:
         *,
         instance: str = "monitor",
         heartbeat_interval: float = 1.0,
-        depth: int = 5,
+        depth: int = PUBLISHED_DEPTH,
+        accepts: Callable[[str], bool] | None = is_token_id,
+        max_tokens: int = 2000,
     ) -> None:
+        if not 1 <= depth <= PUBLISHED_DEPTH:
+            raise ConfigError(f"depth must be in 1..{PUBLISHED_DEPTH}: {depth}")
+        if max_tokens < 1:
+            raise ValueError(f"max_tokens must be >= 1: {max_tokens}")
         self.bus = bus
         self.feed_factory = feed_factory
         self.guard = guard
         self.instance = instance
         self.heartbeat_interval = heartbeat_interval
         self.depth = depth
+        self.accepts = accepts
+        self.max_tokens = max_tokens
         self.stats = MonitorStats()
+        self.rejections = Rejections(bus, "polymarket_monitor")
         self.tokens: dict[str, MarketAssignment] = {}
         self._feed: InstrumentFeed | None = None
         self._seq: dict[str, int] = {}
@@ -157,8 +180,12 @@ class PolymarketMonitor:
         # One numbered stream of price updates (see PolymarketPriceUpdate.stream_seq); the
         # stream id changes with every monitor start, so consumers notice a restart too.
         self._stream_seq = 0
+        # The last number the bus has taken: the heartbeat reports this one, never a number
+        # still on its way (a heartbeat ahead of its update reads as a lost update).
+        self._published_seq = 0
         self.stream_id = f"{instance}-{time.time_ns()}"
         self._failed_seen = 0
+        self._refused_at_start: list[tuple[str, str]] = []
 
     def __repr__(self) -> str:
         return f"PolymarketMonitor(tokens={len(self.tokens)}, egress={self.guard.verified})"
@@ -187,8 +214,9 @@ class PolymarketMonitor:
                 "tokens": str(len(self.tokens)),
                 "published": str(self.stats.published),
                 "stale_published": str(self.stats.stale_published),
+                "rejected": str(self.rejections.total),
                 "stream_id": self.stream_id,
-                "stream_seq": str(self._stream_seq),
+                "stream_seq": str(self._published_seq),
             },
         )
 
@@ -199,7 +227,7 @@ class PolymarketMonitor:
             trio.open_nursery() as nursery,
             self.bus.subscribe(Channel.MARKET_ASSIGNMENTS) as assignments,
         ):
-            await apply_stored(self.bus, TOKEN_ASSIGNMENTS_HASH, self._apply)
+            await apply_stored(self.bus, TOKEN_ASSIGNMENTS_HASH, self._apply, self._reject)
             first = await nursery.start(self.guard.run)
             nursery.start_soon(self._watch_egress, first)
             nursery.start_soon(apply_live, assignments, "polymarket", self._apply)
@@ -227,15 +255,36 @@ class PolymarketMonitor:
         current = self.tokens.get(token)
         if current is not None and assignment.epoch < current.epoch:
             return
+        if assignment.platform != "polymarket":
+            await self._reject(token, f"not a Polymarket assignment ({assignment.platform!r})")
+            return
         self.stats.assignments += 1
         if assignment.action == "unassign":
             if self.tokens.pop(token, None) is not None:
                 await self._feed_call("remove", [token])
             return
-        is_new = current is None
+        if current is None:
+            if self.accepts is not None and not self.accepts(token):
+                await self._reject(token, "not a token id the venue accepts")
+                return
+            if len(self.tokens) >= self.max_tokens:
+                await self._refuse_over_cap(token)
+                return
         self.tokens[token] = assignment
-        if is_new:
+        if current is None:
             await self._feed_call("add", [token])
+
+    async def _reject(self, token: str, why: str) -> None:
+        self.stats.rejected_assignments += 1
+        await self.rejections.reject("ASSIGNMENT_REJECTED", token, why)
+
+    async def _refuse_over_cap(self, token: str) -> None:
+        self.stats.refused_cap += 1
+        text = (
+            f"token cap reached: streaming {self.max_tokens} tokens, refusing more "
+            f"(first refused {shorten(token)}); raise MONITOR_MAX_TOKENS or add a monitor"
+        )
+        await self.rejections.once("MONITOR_TOKEN_CAP", text)
 
     async def _feed_call(self, op: str, tokens: list[str]) -> None:
         feed = self._feed
@@ -247,11 +296,29 @@ class PolymarketMonitor:
             else:
                 await feed.remove(tokens)
         except ArbeesError as exc:
-            self.stats.rejected_assignments += 1
             for token in tokens:
                 self.tokens.pop(token, None)
-            log.warning("assignment rejected for %s: %s", tokens, exc)
-            await self._alert("ASSIGNMENT_REJECTED", f"{exc}", severity="warning")
+                await self._reject(token, str(exc))
+
+    def _new_feed(self) -> InstrumentFeed:
+        """A feed for the current tokens; tokens the feed refuses are dropped first.
+
+        Without an ``accepts`` check, the feed is the judge of a token id. Building a feed
+        only validates its tokens (no connection is made), so when the whole set is refused
+        each token is tried alone and the refused ones are dropped: one poisoned stored
+        assignment never keeps the others from streaming.
+        """
+        try:
+            return self.feed_factory(sorted(self.tokens))
+        except ArbeesError:
+            pass
+        for token in sorted(self.tokens):
+            try:
+                self.feed_factory([token])
+            except ArbeesError as exc:
+                self.tokens.pop(token)
+                self._refused_at_start.append((token, str(exc)))
+        return self.feed_factory(sorted(self.tokens))
 
     # -- egress and feed ---------------------------------------------------------------
 
@@ -276,7 +343,9 @@ class PolymarketMonitor:
 
         async def one_verified_period() -> None:
             try:
-                feed = self.feed_factory(sorted(self.tokens))
+                feed = self._new_feed()
+                while self._refused_at_start:
+                    await self._reject(*self._refused_at_start.pop(0))
                 self.stats.feed_starts += 1
                 async with trio.open_nursery() as nursery:
                     await nursery.start(feed.run)
@@ -319,6 +388,7 @@ class PolymarketMonitor:
         await self.bus.publish_and_hset(
             Channel.POLYMARKET_PRICES, message, LATEST_PRICES_HASH, view.instrument
         )
+        self._published_seq = max(self._published_seq, message.stream_seq)
         self.stats.published += 1
         if view.stale:
             self.stats.stale_published += 1
@@ -348,13 +418,7 @@ class PolymarketMonitor:
                     await self._publish_view(view, view.venue_ts_ms, view.received_ns)
 
     async def _alert(self, kind: str, text: str, severity: str = "warning") -> None:
-        try:
-            await self.bus.publish(
-                Channel.SYSTEM_ALERTS,
-                SystemAlert(kind, "polymarket_monitor", text, now_ms(), severity),
-            )
-        except BusError as exc:
-            log.warning("could not publish alert %s: %s", kind, exc)
+        await self.rejections.alert(kind, text, severity=severity, details=None)
 
 
 def _unhealthy_text(state: EgressState) -> str:

@@ -30,7 +30,8 @@ from functools import partial
 import trio
 
 from arbees.bus.base import Bus, Subscription
-from arbees.errors import BusError, DecodeError
+from arbees.errors import BusError, ConfigError, DecodeError
+from arbees.identifiers import is_token_id
 from arbees.messages import (
     GAME_ASSIGNMENTS_HASH,
     TOKEN_ASSIGNMENTS_HASH,
@@ -43,6 +44,7 @@ from arbees.messages import (
 )
 from arbees.obs.health import run_heartbeat
 from arbees.obs.metrics import Registry
+from arbees.services._rejections import Rejections, shorten
 from arbees.services.assignment import ShardTable, changes, rebalance
 from arbees.services.discovery import Discovery, GameSource, GameSpec, discover_games
 from arbees.services.orchestrator_config import (
@@ -51,6 +53,7 @@ from arbees.services.orchestrator_config import (
     OrchestratorMetrics,
     OrchestratorStats,
 )
+from arbees.services.shard_engine import fees_for
 
 __all__ = ["Orchestrator", "OrchestratorConfig", "OrchestratorStats", "open_orchestrator"]
 
@@ -85,6 +88,8 @@ class Orchestrator:
         self.shards = ShardTable()
         self._pending: Discovery | None = None
         self._strays: set[tuple[str, str]] = set()
+        self._stray_sent: dict[tuple[str, str], float] = {}
+        self._rejections = Rejections(bus, SERVICE)
         self._resend: set[str] = set()
         self._wake = trio.Event()
         self._settle_until = 0.0
@@ -179,8 +184,13 @@ class Orchestrator:
                 continue
             try:
                 spec = GameSpec.from_assignment(msg, conditions[field])
-            except DecodeError as exc:
-                log.warning("stored assignment %s unusable: %s", field, exc)
+                # What a shard or the monitor would refuse is never restored and republished
+                # (it would also outlive every Redis restart): the next discovery rebuilds it.
+                fees_for(msg)
+                if not all(is_token_id(t) for t in spec.tokens):
+                    raise DecodeError("a token id the feed refuses", field="poly_token")
+            except (DecodeError, ConfigError) as exc:
+                log.warning("stored assignment %.100s unusable: %s", field, exc)
                 bad_games.append(field)
                 continue
             self.games[field] = spec
@@ -262,6 +272,14 @@ class Orchestrator:
                 self.stats.heartbeats_rejected += 1
                 log.warning("ignoring bad heartbeat: %.120r", hb)
                 continue
+            if hb.shard_id not in self.shards and len(self.shards) >= self.config.max_shards:
+                self.stats.heartbeats_rejected += 1
+                await self._rejections.once(
+                    "ORCHESTRATOR_SHARD_CAP",
+                    f"{self.config.max_shards} shards live: ignoring new shard "
+                    f"{shorten(hb.shard_id)} and further ones (raise the cap or find the source)",
+                )
+                continue
             self.stats.heartbeats += 1
             kind = self.shards.seen(
                 hb.shard_id,
@@ -277,10 +295,34 @@ class Orchestrator:
                 log.info("shard %s %s (capacity %d)", hb.shard_id, kind, hb.capacity)
                 self._resend.add(hb.shard_id)
                 self._wake.set()
-            for game in hb.games:
-                if self.owners.get(game) != hb.shard_id:
-                    self._strays.add((hb.shard_id, game))
-                    self._wake.set()
+            self._note_strays(hb.shard_id, hb.games)
+
+    def _note_strays(self, shard: str, games: tuple[str, ...]) -> None:
+        """Queue unassigns for games ``shard`` runs without owning them, boundedly.
+
+        At most ``max_strays_per_heartbeat`` new ones per heartbeat, none for a pair already
+        queued or unassigned within the republish interval (a shard still listing the game
+        after that gets it again: delivery is at-most-once), and the queue itself is capped.
+        """
+        cfg = self.config
+        now = trio.current_time()
+        taken = 0
+        for game in games:
+            if self.owners.get(game) == shard:
+                continue
+            pair = (shard, game)
+            sent = self._stray_sent.get(pair)
+            recent = sent is not None and now - sent < cfg.republish_interval
+            full = len(self._strays) >= 4 * cfg.max_strays_per_round
+            if pair in self._strays:
+                continue
+            if recent or full or taken >= cfg.max_strays_per_heartbeat:
+                self.stats.strays_deferred += 1
+                continue
+            taken += 1
+            self._strays.add(pair)
+        if taken:
+            self._wake.set()
 
     # ------------------------------------------------------------------ reconcile
     async def _reconcile_loop(
@@ -379,10 +421,19 @@ class Orchestrator:
                 log.info("%s -> %s (was %s, epoch %d)", game, change.new, change.old, epoch)
 
     async def _send_strays(self) -> None:
-        strays, self._strays = sorted(self._strays), set()
+        cfg = self.config
+        strays = sorted(self._strays)[: cfg.max_strays_per_round]
+        self._strays.difference_update(strays)
+        if self._strays:
+            self._wake.set()  # the rest in the next rounds
+        now = trio.current_time()
+        expired = [p for p, t in self._stray_sent.items() if now - t >= cfg.republish_interval]
+        for pair in expired:
+            del self._stray_sent[pair]  # only recent ones matter: the memory stays bounded
         for shard, game in strays:
             if self.owners.get(game) == shard:
                 continue
+            self._stray_sent[(shard, game)] = now
             self.stats.stray_unassigns += 1
             spec = self.games.get(game)
             log.info("shard %s runs %s which it does not own: unassigning", shard, game)

@@ -35,6 +35,13 @@ class OrchestratorConfig:
         health_ttl: health heartbeat time-to-live.
         unhealthy_after_failures: consecutive failed discoveries that make it unhealthy.
         instance: instance id for the health heartbeat.
+        max_strays_per_heartbeat: games of one heartbeat considered for a stray unassign
+            (the rest are counted and left for later heartbeats): one message listing
+            thousands of games cannot trigger thousands of publishes.
+        max_strays_per_round: stray unassigns published per reconcile round (the rest wait
+            for the next rounds).
+        max_shards: live shards at most; heartbeats of further new shard ids are refused
+            (counted, alerted once), so forged ids cannot spread the games over phantoms.
     """
 
     discovery_interval: float = 300.0
@@ -46,6 +53,9 @@ class OrchestratorConfig:
     health_interval: float = 2.0
     health_ttl: float = 10.0
     unhealthy_after_failures: int = 3
+    max_strays_per_heartbeat: int = 16
+    max_strays_per_round: int = 32
+    max_shards: int = 64
     instance: str = attrs.field(factory=default_instance)
 
 
@@ -64,7 +74,8 @@ class OrchestratorStats:
         unowned: games currently waiting for a shard.
         shards_live: live shards.
         heartbeats: heartbeats accepted.
-        heartbeats_rejected: heartbeats refused (empty shard id, wrong type).
+        heartbeats_rejected: heartbeats refused (empty shard id, wrong type, beyond
+            ``max_shards``).
         assigned: games given to a shard that had no owner.
         moves: games moved away from a live shard (rebalance).
         reassigned: games taken from a dead shard.
@@ -72,6 +83,8 @@ class OrchestratorStats:
         unassigns_sent: unassign messages published.
         assigns_sent: assign messages published (including republishing).
         stray_unassigns: unassigns sent to a shard running a game it does not own.
+        strays_deferred: stray games of a heartbeat beyond ``max_strays_per_heartbeat``, or
+            already unassigned within the republish interval (not acted on for now).
         shard_restarts: restarts seen (new ``started_ms``).
         shards_expired: shards declared dead.
         bus_errors: reconcile rounds cut short by the bus (retried on the next tick).
@@ -97,6 +110,7 @@ class OrchestratorStats:
     unassigns_sent: int = 0
     assigns_sent: int = 0
     stray_unassigns: int = 0
+    strays_deferred: int = 0
     shard_restarts: int = 0
     shards_expired: int = 0
     bus_errors: int = 0

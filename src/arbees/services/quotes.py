@@ -2,16 +2,34 @@
 
 Sources (the bus, a venue feed) convert their own formats into :class:`Quote`, so the
 shard never learns where a price came from. Sizes and prices are micro-units.
+
+A price update from the bus is checked before it becomes a quote: its ladders are cut to
+``MAX_QUOTE_LEVELS`` (no decision reads deeper, and one message must not cost a shard a
+walk over 200,000 levels), and a ladder that is not a book — prices outside (0, 1), not
+strictly ascending, a level without size — makes the quote stale with no asks: the token
+is unusable until a sound update arrives, and is never priced from a malformed one.
 """
 
 from __future__ import annotations
+
+from typing import Final
 
 import attrs
 
 from arbees.book import BookView, Level, mirror_levels
 from arbees.messages import PolymarketPriceUpdate
+from arbees.money import ONE
 
-__all__ = ["Quote", "quote_from_price_update", "quote_from_view"]
+__all__ = [
+    "MAX_QUOTE_LEVELS",
+    "Quote",
+    "checked_quote",
+    "ladder_problem",
+    "quote_from_price_update",
+    "quote_from_view",
+]
+
+MAX_QUOTE_LEVELS: Final = 64
 
 
 @attrs.frozen(slots=True)
@@ -64,22 +82,46 @@ def _top_only(price: int | None, size: int | None) -> tuple[Level, ...]:
     return (Level(price, size),)
 
 
-def quote_from_price_update(update: PolymarketPriceUpdate, bus_recv_ns: int) -> Quote:
-    """A quote from the monitor's bus message (depth when present, else the top level).
+def ladder_problem(asks: tuple[Level, ...]) -> str | None:
+    """Why ``asks`` (best first) is not an ask ladder, or ``None`` when it is one."""
+    previous = 0
+    for level in asks:
+        if not 0 < level.price < ONE:
+            return f"ask price {level.price} outside (0, 1)"
+        if level.size <= 0:
+            return f"ask level {level.price} without size"
+        if level.price <= previous:
+            return "asks not strictly ascending"
+        previous = level.price
+    return None
 
-    A top-of-book price without a size is not usable depth and yields no ask: a missing
-    size never becomes an assumed one.
+
+def quote_from_price_update(update: PolymarketPriceUpdate, bus_recv_ns: int) -> Quote:
+    """A quote from the monitor's bus message (see :func:`checked_quote`)."""
+    return checked_quote(update, bus_recv_ns)[0]
+
+
+def checked_quote(update: PolymarketPriceUpdate, bus_recv_ns: int) -> tuple[Quote, str | None]:
+    """A quote from the monitor's bus message, and why it was distrusted (or ``None``).
+
+    Depth when present, else the top level. A top-of-book price without a size is not
+    usable depth and yields no ask: a missing size never becomes an assumed one.
     """
     yes_asks = update.yes_asks or _top_only(update.yes_ask, update.yes_ask_size)
     no_asks = update.no_asks or _top_only(update.no_ask, update.no_ask_size)
-    return Quote(
+    yes_asks, no_asks = yes_asks[:MAX_QUOTE_LEVELS], no_asks[:MAX_QUOTE_LEVELS]
+    problem = ladder_problem(yes_asks) or ladder_problem(no_asks)
+    if problem is not None:
+        yes_asks = no_asks = ()
+    quote = Quote(
         venue="polymarket",
         instrument=update.token_id,
         yes_asks=yes_asks,
         no_asks=no_asks,
-        stale=update.stale,
+        stale=update.stale or problem is not None,
         received_ns=update.monitor_recv_ns or bus_recv_ns,
         venue_ts_ms=update.venue_ts_ms,
         monitor_recv_ns=update.monitor_recv_ns,
         bus_recv_ns=bus_recv_ns,
     )
+    return quote, problem

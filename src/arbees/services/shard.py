@@ -10,6 +10,11 @@ on paper).
 
 Readiness (``task_status.started()``): assignments loaded, both sources running, heartbeats
 flowing. Cancellation stops everything.
+
+Isolation: each assignment is judged on its own. One the engine refuses (an unreadable fee,
+beyond the game cap) or whose instruments a source refuses (e.g. a token id the direct
+Polymarket feed rejects) is dropped, counted, logged once and alerted; every other game
+keeps running. One bad stored record never stops the shard.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import attrs
 import trio
 
 from arbees.bus.base import Bus
-from arbees.errors import BusError
+from arbees.errors import ArbeesError, BusError
 from arbees.messages import (
     GAME_ASSIGNMENTS_HASH,
     ArbSignal,
@@ -39,6 +44,7 @@ from arbees.money import format_fixed
 from arbees.obs.health import run_heartbeat
 from arbees.paper.trader import PaperTrader
 from arbees.services._assignments import apply_live, apply_stored
+from arbees.services._rejections import Rejections, shorten
 from arbees.services.shard_engine import AssignmentDelta, ShardEngine
 from arbees.services.sources import Alive, QuoteSource, SourceItem
 
@@ -58,12 +64,15 @@ class ShardStats:
         signals: signals published (open + update + close).
         publish_errors: signals the bus refused.
         assignments: assignment messages applied.
+        rejected_assignments: assignments refused (unusable field, an instrument a source
+            refused, beyond the game cap); each distinct one is alerted once.
     """
 
     quotes: int = 0
     signals: int = 0
     publish_errors: int = 0
     assignments: int = 0
+    rejected_assignments: int = 0
 
 
 class GameShard:
@@ -106,6 +115,7 @@ class GameShard:
         self.sweep_interval = sweep_interval
         self.capacity = capacity
         self.stats = ShardStats()
+        self.rejections = Rejections(bus, "shard")
         self.started_ms = now_ms()
         self._running = False
 
@@ -127,6 +137,7 @@ class GameShard:
                 "games": str(len(self.engine.games)),
                 "signals": str(self.stats.signals),
                 "open": str(len(self.engine.open_signals())),
+                "rejected": str(self.stats.rejected_assignments),
                 **({"paper_pnl": format_fixed(self.paper.ledger.pnl())} if self.paper else {}),
             },
         )
@@ -139,7 +150,7 @@ class GameShard:
         ):
             if self.paper is not None:
                 await nursery.start(self.paper.run)
-            await apply_stored(self.bus, GAME_ASSIGNMENTS_HASH, self._apply)
+            await apply_stored(self.bus, GAME_ASSIGNMENTS_HASH, self._apply, self._refused_stored)
             await nursery.start(partial(self.kalshi.run, send.clone()))
             await nursery.start(partial(self.polymarket.run, send.clone()))
             send.close()
@@ -168,15 +179,47 @@ class GameShard:
     async def _apply(self, assignment: MarketAssignment) -> None:
         delta: AssignmentDelta = self.engine.apply(assignment)
         self.stats.assignments += 1
+        game = assignment.game_id or assignment.market_id
+        if delta.rejected:
+            await self._refused(game, delta)
+        try:
+            await self._watch(delta)
+        except ArbeesError as exc:
+            # A source refused an instrument of this game: run the others without it.
+            await self._watch(self.engine.drop(game), best_effort=True)
+            await self._refused(game, AssignmentDelta(rejected=f"source refused it: {exc}"))
+
+    async def _watch(self, delta: AssignmentDelta, *, best_effort: bool = False) -> None:
         await self._publish(delta.signals)
-        if delta.remove_kalshi:
-            await self.kalshi.remove(delta.remove_kalshi)
-        if delta.remove_poly:
-            await self.polymarket.remove(delta.remove_poly)
+        for source, instruments in (
+            (self.kalshi, delta.remove_kalshi),
+            (self.polymarket, delta.remove_poly),
+        ):
+            if instruments:
+                try:
+                    await source.remove(instruments)
+                except ArbeesError:
+                    if not best_effort:
+                        raise
         if delta.add_kalshi:
             await self.kalshi.add(delta.add_kalshi)
         if delta.add_poly:
             await self.polymarket.add(delta.add_poly)
+
+    async def _refused_stored(self, game: str, why: str) -> None:
+        self.stats.rejected_assignments += 1
+        await self.rejections.reject("ASSIGNMENT_REJECTED", game, why)
+
+    async def _refused(self, game: str, delta: AssignmentDelta) -> None:
+        self.stats.rejected_assignments += 1
+        if not delta.over_cap:
+            await self.rejections.reject("ASSIGNMENT_REJECTED", game, delta.rejected)
+            return
+        text = (
+            f"game cap reached ({delta.rejected}): refusing {shorten(game)} and further "
+            "games; raise SHARD_MAX_GAMES or add a shard"
+        )
+        await self.rejections.once("SHARD_GAME_CAP", text)
 
     # -- quotes and signals ------------------------------------------------------------
 

@@ -12,7 +12,14 @@ evaluated on the first team.
 Correctness rules, enforced here so every transport gets them:
 
 * a quote that is stale, or whose source has not confirmed liveness within
-  ``max_age_ns``, never produces a signal — and closes any open one;
+  ``max_age_ns``, or that is itself older than ``max_quote_age_ns`` (whatever its source
+  confirms), never produces a signal — and closes any open one. Times from the future
+  (a forged or badly clocked heartbeat or quote) count as *now*, never later, so no message
+  can keep a price fresh beyond these bounds;
+* each assignment is judged on its own: one with an unusable fee field (``"abc"``,
+  ``"NaN"``, ``"1e999999"``, a negative rate, an absurd multiplier or exponent) is refused
+  and the game is not run — a fee is never guessed, least of all as zero — while every
+  other game keeps running; beyond ``max_games`` new games are refused;
 * one ``open`` signal when an opportunity appears, ``update`` only on a material change
   (edge or size), ``close`` when it disappears: no spam on every tick;
 * every decision is exact integer arithmetic (:mod:`arbees.arb`).
@@ -28,8 +35,17 @@ import attrs
 
 from arbees.arb import Combo, Opportunity, PairAsks, PairFees, find_opportunities
 from arbees.book import Level
+from arbees.errors import ArbeesError, ConfigError
 from arbees.fees import KalshiFeeModel, PolymarketFeeModel
-from arbees.messages import ArbSignal, MarketAssignment, SignalLeg, TeamLeg, now_ms
+from arbees.identifiers import is_token_id
+from arbees.messages import (
+    MAX_LIST_ITEMS,
+    ArbSignal,
+    MarketAssignment,
+    SignalLeg,
+    TeamLeg,
+    now_ms,
+)
 from arbees.money import CENT, Fixed
 from arbees.services.quotes import Quote
 
@@ -69,6 +85,8 @@ class AssignmentDelta:
         add_kalshi, remove_kalshi: Kalshi tickers.
         add_poly, remove_poly: Polymarket tokens.
         signals: close signals for opportunities of removed games.
+        rejected: why the assignment was refused (empty when it was applied or ignored).
+        over_cap: it was refused because ``max_games`` games are running.
     """
 
     add_kalshi: tuple[str, ...] = ()
@@ -76,6 +94,8 @@ class AssignmentDelta:
     add_poly: tuple[str, ...] = ()
     remove_poly: tuple[str, ...] = ()
     signals: tuple[ArbSignal, ...] = ()
+    rejected: str = ""
+    over_cap: bool = False
 
 
 @attrs.define
@@ -88,6 +108,9 @@ class ShardEngineStats:
         suppressed_stale: evaluations skipped because a side was stale or too old.
         opened, updated, closed: signal events produced.
         ignored_assignments: assignments for other shards or malformed ones.
+        rejected_assignments: assignments refused for an unusable field (e.g. a fee).
+        refused_cap: new games refused because ``max_games`` were running.
+        future_clamped: liveness confirmations or quotes timed in the future, taken as now.
     """
 
     quotes: int = 0
@@ -97,6 +120,9 @@ class ShardEngineStats:
     updated: int = 0
     closed: int = 0
     ignored_assignments: int = 0
+    rejected_assignments: int = 0
+    refused_cap: int = 0
+    future_clamped: int = 0
 
 
 @attrs.define
@@ -105,18 +131,56 @@ class _Open:
     opportunity: Opportunity
 
 
+_MAX_FEE_TEXT = 32  # "0.0175" needs 6; the longest sane rate or multiplier is far shorter
+
+
 def fees_for(assignment: MarketAssignment) -> PairFees:
-    """Both venues' fee models from an assignment's fee fields."""
-    rate = Decimal(assignment.poly_fee_rate)
-    return PairFees(
-        kalshi=KalshiFeeModel(multiplier=Decimal(assignment.kalshi_fee_multiplier)),
-        poly=PolymarketFeeModel(
-            rate=rate,
-            exponent=assignment.poly_fee_exponent,
-            enabled=rate > 0,
-            min_order_size=assignment.poly_min_order_size,
-        ),
-    )
+    """Both venues' fee models from an assignment's fee fields.
+
+    Raises :class:`~arbees.errors.ConfigError` for any unusable field (not a finite exact
+    decimal, out of the fee models' ranges, absurdly long) — never a default: a fee that
+    cannot be read must stop that game, not be guessed.
+    """
+    texts = {
+        "poly_fee_rate": assignment.poly_fee_rate,
+        "kalshi_fee_multiplier": assignment.kalshi_fee_multiplier,
+    }
+    for name, text in texts.items():
+        if len(text) > _MAX_FEE_TEXT:
+            raise ConfigError(f"{name}: {len(text)} characters is not a fee")
+    try:
+        rate = Decimal(assignment.poly_fee_rate)
+        return PairFees(
+            kalshi=KalshiFeeModel(multiplier=assignment.kalshi_fee_multiplier),
+            poly=PolymarketFeeModel(
+                rate=assignment.poly_fee_rate,
+                exponent=assignment.poly_fee_exponent,
+                enabled=rate.is_finite() and rate > 0,
+                min_order_size=assignment.poly_min_order_size,
+            ),
+        )
+    except ArbeesError as exc:
+        raise ConfigError(f"unusable fee: {exc}") from None
+    except (ArithmeticError, ValueError, TypeError) as exc:  # decimal signals, conversions
+        raise ConfigError(f"unusable fee ({type(exc).__name__})") from None
+
+
+_MAX_TICKER = 100
+
+
+def _check_instruments(teams: tuple[TeamLeg, ...]) -> None:
+    """Raise :class:`ConfigError` unless both teams have instruments a source can stream."""
+    tickers = [t.kalshi_ticker for t in teams]
+    tokens = [t.poly_token for t in teams]
+    for ticker in tickers:
+        printable = ticker.isascii() and ticker.isprintable() and " " not in ticker
+        if not (0 < len(ticker) <= _MAX_TICKER and printable):
+            raise ConfigError(f"not a Kalshi ticker: {ticker[:40]!r}")
+    for token in tokens:
+        if not is_token_id(token):
+            raise ConfigError(f"not a Polymarket token id: {token[:40]!r}")
+    if len(set(tickers)) != len(tickers) or len(set(tokens)) != len(tokens):
+        raise ConfigError("two teams share an instrument")
 
 
 class ShardEngine:
@@ -126,6 +190,9 @@ class ShardEngine:
         shard_id: this shard's id (assignments for other shards are ignored).
         max_age_ns: a quote is usable only while its source confirmed liveness this
             recently (see :meth:`set_alive`).
+        max_quote_age_ns: ... and only while the quote itself is younger than this, whatever
+            its source confirms (a quiet book older than this waits for its next change).
+        max_games: games run at most; further new games are refused (``over_cap``).
         min_edge: minimum profit per contract (micro-dollars) for a signal.
         max_size: cap on contracts per signal (micro-units), ``None`` for no cap.
         edge_delta: an open signal is re-sent when its edge moves at least this much.
@@ -138,6 +205,8 @@ class ShardEngine:
         shard_id: str,
         *,
         max_age_ns: int = 2_000_000_000,
+        max_quote_age_ns: int = 600_000_000_000,
+        max_games: int = 1000,
         min_edge: Fixed = 0,
         max_size: Fixed | None = None,
         edge_delta: Fixed = CENT // 2,
@@ -146,6 +215,10 @@ class ShardEngine:
     ) -> None:
         self.shard_id = shard_id
         self.max_age_ns = max_age_ns
+        self.max_quote_age_ns = max_quote_age_ns
+        if not 1 <= max_games <= MAX_LIST_ITEMS:  # its heartbeat lists every game it runs
+            raise ConfigError(f"max_games must be in 1..{MAX_LIST_ITEMS}: {max_games}")
+        self.max_games = max_games
         self.min_edge = min_edge
         self.max_size = max_size
         self.edge_delta = edge_delta
@@ -176,8 +249,20 @@ class ShardEngine:
             return self._remove(game_id)
         if current is not None and current.epoch > assignment.epoch:
             return AssignmentDelta()  # an older assignment arriving late
+        try:
+            fees = fees_for(assignment)
+            _check_instruments(assignment.teams)
+        except ConfigError as exc:
+            # Never run a game on fees we cannot read (not even the previous ones: the
+            # orchestrator says they changed).
+            self.stats.rejected_assignments += 1
+            dropped = self._remove(game_id) if current is not None else AssignmentDelta()
+            return attrs.evolve(dropped, rejected=str(exc))
+        if current is None and len(self.games) >= self.max_games:
+            self.stats.refused_cap += 1
+            return AssignmentDelta(rejected=f"{self.max_games} games running", over_cap=True)
         teams = (assignment.teams[0], assignment.teams[1])
-        game = Game(game_id, assignment.sport, teams, fees_for(assignment), assignment.epoch)
+        game = Game(game_id, assignment.sport, teams, fees, assignment.epoch)
         if current is not None and current.teams == game.teams:
             self.games[game_id] = game  # fees or epoch refreshed; same instruments
             return AssignmentDelta()
@@ -202,6 +287,10 @@ class ShardEngine:
             remove_poly=delta.remove_poly,
             signals=delta.signals,
         )
+
+    def drop(self, game_id: str) -> AssignmentDelta:
+        """Stop running a game (e.g. a source refused one of its instruments)."""
+        return self._remove(game_id)
 
     def _remove(self, game_id: str) -> AssignmentDelta:
         game = self.games.get(game_id)
@@ -238,12 +327,17 @@ class ShardEngine:
 
         ``healthy=False`` (e.g. the monitor lost its egress) makes every quote of that venue
         unusable until a healthy confirmation arrives; open signals are closed at once.
+        A confirmation from the future counts as now (it cannot vouch for later).
         """
         if not healthy:
             was_down = venue in self._down
             self._down.add(venue)
             return [] if was_down else self.sweep()
         self._down.discard(venue)
+        now = self.clock()
+        if when_ns > now:
+            self.stats.future_clamped += 1
+            when_ns = now
         if when_ns > self._alive.get(venue, 0):
             self._alive[venue] = when_ns
         return self._retry_blocked()
@@ -269,6 +363,8 @@ class ShardEngine:
     def usable(self, quote: Quote | None, now_ns: int) -> bool:
         if quote is None or quote.stale or quote.venue in self._down:
             return False
+        if now_ns - quote.received_ns > self.max_quote_age_ns:
+            return False
         confirmed = max(quote.received_ns, self._alive.get(quote.venue, 0))
         return now_ns - confirmed <= self.max_age_ns
 
@@ -279,6 +375,10 @@ class ShardEngine:
         watchers = self._watch.get(key)
         if watchers is None:
             return []
+        now = self.clock()
+        if quote.received_ns > now:  # a clock ahead, or forged: never fresher than now
+            self.stats.future_clamped += 1
+            quote = attrs.evolve(quote, received_ns=now)
         self._quotes[key] = quote
         out: list[ArbSignal] = []
         for game_id, index in watchers:

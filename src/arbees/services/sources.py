@@ -25,11 +25,13 @@ from arbees.messages import (
     ServiceStatus,
 )
 from arbees.services.interfaces import InstrumentFeed
-from arbees.services.quotes import Quote, quote_from_price_update
+from arbees.services.quotes import Quote, checked_quote
 
 __all__ = ["Alive", "BusPolymarketSource", "FeedQuoteSource", "QuoteSource", "SourceItem"]
 
 log = logging.getLogger(__name__)
+
+_SINGLE_GETS = 4  # up to this many tokens are seeded with HGET each, more with one HGETALL
 
 
 @attrs.frozen(slots=True)
@@ -76,13 +78,34 @@ class BusPolymarketSource:
     arrived, or a new stream id means updates were lost (Redis restarted, a full buffer, a
     monitor restart): every quote is marked stale at once and reloaded from the latest-price
     hash — a lost update never leaves an outdated price looking current.
+
+    Bounded work per message: marking stale costs no bus traffic, and reloads happen at most
+    once per ``reload_interval`` seconds (a reload asked for sooner runs with the first
+    message after it), each one a single ``HGETALL`` — a forged heartbeat flipping the
+    stream id cannot turn into one ``HGET`` per token per message. A monitor heartbeat timed
+    more than ``max_skew_ms`` after its arrival is refused (counted): it cannot vouch for
+    the future.
     """
 
     venue = "polymarket"
 
-    def __init__(self, bus: Bus, *, monitor_instance: str | None = None) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        *,
+        monitor_instance: str | None = None,
+        reload_interval: float = 1.0,
+        max_skew_ms: int = 5000,
+    ) -> None:
         self.bus = bus
         self.monitor_instance = monitor_instance
+        self.reload_interval = reload_interval
+        self.max_skew_ms = max_skew_ms
+        self.reloads = 0
+        self.future_heartbeats = 0
+        self.rejected_updates = 0
+        self._reload_pending = False
+        self._last_reload = float("-inf")
         self.tokens: set[str] = set()
         self._out: trio.MemorySendChannel[SourceItem] | None = None
         self.received = 0
@@ -104,6 +127,8 @@ class BusPolymarketSource:
             task_status.started()
             async for envelope in sub:
                 message = envelope.message
+                if self._reload_pending:
+                    await self._reload()
                 if isinstance(message, PolymarketPriceUpdate):
                     seq = message.stream_seq
                     if seq:
@@ -112,9 +137,19 @@ class BusPolymarketSource:
                         self._last_seq = seq
                     if message.token_id in self.tokens:
                         self.received += 1
-                        await out.send(quote_from_price_update(message, envelope.received_ns))
+                        await out.send(self._quote(message, envelope.received_ns))
                 elif isinstance(message, ServiceStatus) and message.service == "monitor":
                     if self.monitor_instance and message.instance != self.monitor_instance:
+                        continue
+                    if message.timestamp_ms * 1_000_000 > (
+                        envelope.received_ns + self.max_skew_ms * 1_000_000
+                    ):
+                        self.future_heartbeats += 1
+                        if self.future_heartbeats == 1 or self.future_heartbeats % 1000 == 0:
+                            log.warning(
+                                "refusing a monitor heartbeat from the future (%d so far)",
+                                self.future_heartbeats,
+                            )
                         continue
                     await self._check_stream(message)
                     await out.send(
@@ -158,21 +193,48 @@ class BusPolymarketSource:
         now = time.time_ns()
         for token in sorted(self.tokens):
             await out.send(Quote("polymarket", token, (), (), True, now))
+        self._reload_pending = True
+        await self._reload()
+
+    async def _reload(self) -> None:
+        if trio.current_time() - self._last_reload < self.reload_interval:
+            return  # the next message after the interval reloads
+        self._reload_pending = False
+        self._last_reload = trio.current_time()
+        self.reloads += 1
         await self._seed(self.tokens)
 
     async def _seed(self, tokens: Iterable[str]) -> None:
         out = self._out
-        if out is None:
+        wanted = list(tokens)
+        if out is None or not wanted:
             return
         now = time.time_ns()
-        for token in list(tokens):
-            try:
-                message = await self.bus.hget(LATEST_PRICES_HASH, token)
-            except BusError as exc:
-                log.warning("could not seed %s from the latest-price hash: %s", token, exc)
-                return
-            if isinstance(message, PolymarketPriceUpdate):
-                await out.send(quote_from_price_update(message, now))
+        try:
+            if len(wanted) <= _SINGLE_GETS:
+                found = {t: await self.bus.hget(LATEST_PRICES_HASH, t) for t in wanted}
+            else:  # one round trip, whatever the number of tokens
+                stored = await self.bus.hgetall(LATEST_PRICES_HASH)
+                found = {t: stored.get(t) for t in wanted}
+        except BusError as exc:
+            log.warning("could not seed %d tokens from the latest-price hash: %s", len(wanted), exc)
+            return
+        for token, message in found.items():
+            if isinstance(message, PolymarketPriceUpdate) and message.token_id == token:
+                await out.send(self._quote(message, now))
+
+    def _quote(self, message: PolymarketPriceUpdate, received_ns: int) -> Quote:
+        quote, problem = checked_quote(message, received_ns)
+        if problem is not None:
+            self.rejected_updates += 1
+            if self.rejected_updates == 1 or self.rejected_updates % 1000 == 0:
+                log.warning(
+                    "distrusting a malformed Polymarket update for %.100s (%s; %d so far)",
+                    message.token_id,
+                    problem,
+                    self.rejected_updates,
+                )
+        return quote
 
 
 class FeedQuoteSource:
