@@ -20,7 +20,7 @@
 #   4. the real deploy/compose.yaml through the Compose v2 binary with ONE override
 #      (deploy/rehearsal/compose.rehearsal.yaml): stand-in images, no bridge network (every
 #      container joins the vpn stand-in's loopback-only namespace), the fake venues and a bus
-#      tap; every secret the compose file declares points at a file made for this run;
+#      tap; the secrets are made by deploy/make-secrets.sh in a directory of this run;
 #   5. checks, each printed PASS/FAIL: every health check healthy; the monitor non-root, on
 #      a read-only root filesystem, with no capabilities; prices flow to Redis; the scripted
 #      price move produces an `open` signal (none before it, none for the quiet game); the
@@ -244,7 +244,7 @@ if ! have_image "$PYTHON_IMAGE"; then
   build python --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE" -t "$PYTHON_IMAGE" "$ctx"
   drop_stale arbees-rehearsal/python "$PYTHON_TAG"
 fi
-REDIS_TAG="$( (echo "$DEBIAN_TAG"; cat "$HERE/redis.Dockerfile") | sha256sum | cut -c1-16)"
+REDIS_TAG="$( (echo "$DEBIAN_TAG"; cat "$HERE/redis.Dockerfile" "$HERE/redis-entrypoint.sh") | sha256sum | cut -c1-16)"
 REDIS_IMAGE="arbees-rehearsal/redis:$REDIS_TAG"
 if ! have_image "$REDIS_IMAGE"; then
   say "building the Redis stand-in"
@@ -280,13 +280,21 @@ SHARED="$RUN_DIR/shared"
 mkdir -p "$SHARED" "$RUN_DIR/secrets"
 chown 10001:10001 "$SHARED"
 chmod 700 "$SHARED"
-REDIS_PASSWORD="$(secret)"
-GLUETUN_API_KEY="$(secret)"
+# The deployment's own secret files, made the deployment's way (deploy/make-secrets.sh: one
+# Redis password per role, the Gluetun API key and its role file; the VPN credential files
+# stay empty, the stand-in needs none), plus the password of the rehearsal-only tap user.
+SECRETS="$RUN_DIR/secrets"
+sh "$REPO/deploy/make-secrets.sh" "$SECRETS" >"$RUN_DIR/make-secrets.log"
+(
+  umask 077
+  secret >"$SECRETS/rehearsal_tap_password"
+)
+chown 10001:10001 "$SECRETS/rehearsal_tap_password"
 (
   umask 077
   cat >"$RUN_DIR/rehearsal.env" <<EOF
-REDIS_PASSWORD=$REDIS_PASSWORD
-GLUETUN_API_KEY=$GLUETUN_API_KEY
+SECRETS_DIR=$SECRETS
+REHEARSAL_TAP_HASH=$(tr -d '\n' <"$SECRETS/rehearsal_tap_password" | sha256sum | cut -d' ' -f1)
 REHEARSAL_GLUETUN_IMAGE=$GLUETUN_IMAGE
 REHEARSAL_REDIS_IMAGE=$REDIS_IMAGE
 REHEARSAL_RUN_DIR=$RUN_DIR
@@ -301,34 +309,11 @@ DISCOVERY_INTERVAL=30
 EGRESS_CHECK_INTERVAL=$EGRESS_INTERVAL
 EGRESS_CHECK_TIMEOUT=$EGRESS_TIMEOUT
 EGRESS_FORBIDDEN_COUNTRIES=US
+HTTPPROXY=on
+PROXIED_EGRESS_CHECK_URL=http://127.0.0.1:8000/json
 EOF
 )
-# The override, plus a `secrets:` section pointing every secret the compose file declares at
-# a file of this run: the Kalshi key is the fake venues' throw-away key; any other secret
-# (a password file) gets a random value, readable by the image's user only.
 cp "$HERE/compose.rehearsal.yaml" "$RUN_DIR/compose.override.yaml"
-env -i PATH="$PATH" "$COMPOSE" --project-directory "$REPO/deploy" -f "$REPO/deploy/compose.yaml" \
-  --env-file "$RUN_DIR/rehearsal.env" config --format json >"$RUN_DIR/compose.base.json" ||
-  die "compose could not read deploy/compose.yaml"
-python3 - "$RUN_DIR" <<'EOF' >>"$RUN_DIR/compose.override.yaml"
-import json, os, secrets, sys
-run = sys.argv[1]
-declared = json.load(open(f"{run}/compose.base.json")).get("secrets") or {}
-names = sorted(name for name, spec in declared.items() if "file" in spec)
-if names:
-    print("\nsecrets:")
-for name in names:
-    if name == "kalshi_private_key":
-        path = f"{run}/shared/kalshi_test_key.pem"
-    else:
-        path = f"{run}/secrets/{name}"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
-        os.write(fd, secrets.token_hex(24).encode())
-        os.close(fd)
-        os.chown(path, 10001, 10001)
-    print(f"  {name}:\n    file: {json.dumps(path)}")
-EOF
-rm -f "$RUN_DIR/compose.base.json"  # the rendered file holds the generated passwords
 PROJECT_UP=1
 say "compose up, phase 1: vpn stand-in, fake venues, redis"
 compose up -d --no-build --wait --wait-timeout 120 vpn venues redis >"$RUN_DIR/up1.log" 2>&1 || {

@@ -8,7 +8,8 @@ Runs inside the stand-in image (the arbees image plus this file), as the compose
     file the compose file mounts for the real Gluetun (the first ``apikey`` role of
     ``HTTP_CONTROL_SERVER_AUTH_CONFIG_FILEPATH``), the exit in the first of
     ``SERVER_COUNTRIES``. The key goes through an environment variable of this process only,
-    never a command line.
+    never a command line. With ``HTTPPROXY=on`` (compose's default) it also serves Gluetun's
+    HTTP proxy on 127.0.0.1:8888, the route of the orchestrator's Gamma discovery.
 ``healthcheck``
     exit 0 when the control server answers ``GET /v1/vpn/status`` with ``running``.
 ``set-exit COUNTRY``
@@ -27,6 +28,7 @@ import sys
 import tomllib
 
 CONTROL_PORT = 8000
+HTTP_PROXY_PORT = 8888
 DEFAULT_AUTH_FILE = "/gluetun/auth/config.toml"
 # Documentation ranges (RFC 5737): the exit IPs the stand-in reports.
 EXIT_IPS = {"united states": "198.51.100.9"}
@@ -82,6 +84,11 @@ def serve() -> int:
             EXIT_IPS.get(country.lower(), DEFAULT_EXIT_IP),
             "--api-key-env",
             "GLUETUN_STANDIN_API_KEY",
+            *(
+                ["--http-proxy-port", str(HTTP_PROXY_PORT)]
+                if os.environ.get("HTTPPROXY", "off").lower() == "on"
+                else []
+            ),
         ]
     )
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import trio
-from deploy_support import DEPLOY, REPO, TEST_VALUES, ComposeRunner
+from deploy_support import DEPLOY, REPO, ComposeRunner
 
 from arbees.testing.fake_gluetun import FakeGluetun
 
@@ -31,7 +31,13 @@ REHEARSAL_VALUES = {
     "REHEARSAL_GLUETUN_IMAGE": "arbees-rehearsal/gluetun:local",
     "REHEARSAL_REDIS_IMAGE": "arbees-rehearsal/redis:0123456789abcdef",
     "REHEARSAL_RUN_DIR": "/run/rehearsal-test",
+    "REHEARSAL_TAP_HASH": "0" * 64,
 }
+# The one line the override adds to the redis container's start: the tap's ACL user.
+TAP_USER = (
+    'echo "user rehearsal on #$${REHEARSAL_TAP_HASH} resetkeys resetchannels ~* &* -@all '
+    '+ping +@read +@pubsub" >> /run/redis-acl/users.acl &&'
+)
 # What the override may change in a service of the real compose file.
 NETWORK_KEYS = {"network_mode", "networks", "ports", "extra_hosts"}
 REHEARSAL_ONLY = {"venues", "rehearsal_tap"}
@@ -77,7 +83,8 @@ def test_every_container_joins_the_vpn_namespace_and_nothing_is_published(
         assert not service.get("networks"), name
     # no network is created at all (no bridge); Redis answers as `redis` on the loopback
     assert not rehearsal.get("networks")
-    assert services["vpn"]["extra_hosts"] == ["redis=127.0.0.1"]
+    # ... and so does `vpn` (Gluetun's HTTP proxy vpn:8888, the orchestrator's Gamma route)
+    assert services["vpn"]["extra_hosts"] == ["redis=127.0.0.1", "vpn=127.0.0.1"]
 
 
 def test_the_override_swaps_only_images_and_networking(
@@ -93,6 +100,16 @@ def test_the_override_swaps_only_images_and_networking(
         assert changed["image"] == swapped.get(name, original["image"]), name
         keep = set(original) | set(changed)
         keep -= NETWORK_KEYS | {"image", "depends_on"}
+        if name == "redis":  # the deployment's start, plus the rehearsal tap's user
+            keep -= {"entrypoint", "environment"}
+            script = changed["entrypoint"][2]
+            assert script.replace(" " + TAP_USER, "") == original["entrypoint"][2]
+            assert changed["entrypoint"][:2] == original["entrypoint"][:2]
+            assert changed["entrypoint"][3:] == original["entrypoint"][3:]
+            assert changed["environment"] == {
+                **(original.get("environment") or {}),
+                "REHEARSAL_TAP_HASH": REHEARSAL_VALUES["REHEARSAL_TAP_HASH"],
+            }
         for key in sorted(keep):
             assert changed.get(key) == original.get(key), f"{name}.{key}"
         # depends_on keeps every dependency; network_mode service:vpn adds one on vpn
@@ -103,9 +120,12 @@ def test_the_override_swaps_only_images_and_networking(
     # the arbees services still run the image built from deploy/Dockerfile
     for name in ("polymarket_monitor", "game_shard", "orchestrator", "bot"):
         assert rehearsal["services"][name]["image"] == "arbees:local"
-    # top-level configs and volumes are the real ones; secrets are added by the script
+    # top-level configs, volumes and secrets are the real ones, plus the tap's password
     assert rehearsal["configs"] == base["configs"]
     assert rehearsal.get("volumes") == base.get("volumes")
+    assert set(rehearsal["secrets"]) == set(base["secrets"]) | {"rehearsal_tap_password"}
+    for name, spec in base["secrets"].items():
+        assert rehearsal["secrets"][name] == spec, name
 
 
 def _load_standin() -> ModuleType:
@@ -118,21 +138,20 @@ def _load_standin() -> ModuleType:
     return module
 
 
-def _role_file(tmp_path: Path, configs: tuple[dict[str, Any], dict[str, Any]]) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(configs[1]["configs"]["gluetun_auth"]["content"], encoding="utf-8")
-    return path
+def _role_file(secrets_dir: Path) -> Path:
+    """Gluetun's role file as the deployment makes it (deploy/make-secrets.sh)."""
+    return secrets_dir / "gluetun_auth.toml"
 
 
 def test_standin_takes_the_api_key_from_the_role_file_compose_mounts(
     tmp_path: Path,
-    configs: tuple[dict[str, Any], dict[str, Any]],
+    secrets_dir: Path,
+    secret_values: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     standin = _load_standin()
-    role_file = _role_file(tmp_path, configs)
-    monkeypatch.setenv("HTTP_CONTROL_SERVER_AUTH_CONFIG_FILEPATH", str(role_file))
-    assert standin.api_key() == TEST_VALUES["GLUETUN_API_KEY"]
+    monkeypatch.setenv("HTTP_CONTROL_SERVER_AUTH_CONFIG_FILEPATH", str(_role_file(secrets_dir)))
+    assert standin.api_key() == secret_values["gluetun_api_key"]
     monkeypatch.setenv("SERVER_COUNTRIES", "Netherlands,Germany")
     assert standin.first_country() == "Netherlands"
 
@@ -144,15 +163,13 @@ def test_standin_takes_the_api_key_from_the_role_file_compose_mounts(
 
 
 async def test_standin_checks_health_and_flips_the_exit_of_the_fake_control_server(
-    tmp_path: Path,
-    configs: tuple[dict[str, Any], dict[str, Any]],
+    secrets_dir: Path,
+    secret_values: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     standin = _load_standin()
-    monkeypatch.setenv(
-        "HTTP_CONTROL_SERVER_AUTH_CONFIG_FILEPATH", str(_role_file(tmp_path, configs))
-    )
-    fake = FakeGluetun(country="United Kingdom", api_key=TEST_VALUES["GLUETUN_API_KEY"])
+    monkeypatch.setenv("HTTP_CONTROL_SERVER_AUTH_CONFIG_FILEPATH", str(_role_file(secrets_dir)))
+    fake = FakeGluetun(country="United Kingdom", api_key=secret_values["gluetun_api_key"])
     async with trio.open_nursery() as nursery:
         url = await nursery.start(fake.run)
         monkeypatch.setattr(standin, "CONTROL_PORT", int(url.rsplit(":", 1)[1]))
