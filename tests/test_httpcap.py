@@ -10,7 +10,7 @@ import httpx
 import pytest
 import trio
 
-from arbees.cli._venue_source import VenueGameSource
+from arbees.wiring.discovery import VenueGameSource
 from arbees.egress import EgressChecker, EgressPolicy
 from arbees.errors import DecodeError
 from arbees.httpcap import BodyTooLargeError, request_capped

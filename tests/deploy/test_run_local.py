@@ -22,7 +22,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from arbees.cli._venue_source import VenueGameSource
+from arbees.wiring.discovery import VenueGameSource
 from arbees.kalshi.auth import KalshiSigner
 from arbees.kalshi.rest import KalshiRest
 from arbees.services.discovery import discover_games

@@ -15,7 +15,7 @@ from orch_shards import FakeShard, wait_for
 
 from arbees.bus import open_bus
 from arbees.cli import build_parser
-from arbees.cli._venue_source import VenueGameSource, gamma_tags_for
+from arbees.wiring.discovery import VenueGameSource, gamma_tags_for
 from arbees.cli.cmd_orchestrator import config_from_args, serve
 from arbees.errors import ConfigError, VenueError
 from arbees.kalshi.rest import KalshiRest, TokenBucket

@@ -9,7 +9,7 @@ import trio.testing
 from orch_shards import FAST
 
 from arbees.bus import open_bus
-from arbees.cli._venue_source import VenueGameSource
+from arbees.wiring.discovery import VenueGameSource
 from arbees.errors import ConfigError, VenueError
 from arbees.kalshi.rest import KalshiRest, TokenBucket
 from arbees.messages import Channel, SystemAlert

@@ -16,7 +16,7 @@ import httpx
 import trio
 
 from arbees.bus import Bus, open_bus
-from arbees.cli._wiring import PolymarketFeedAdapter, kalshi_source, polymarket_direct_source
+from arbees.wiring.adapters import PolymarketFeedAdapter, kalshi_source, polymarket_direct_source
 from arbees.egress import EgressChecker, EgressGuard
 from arbees.messages import (
     GAME_ASSIGNMENTS_HASH,

@@ -17,7 +17,7 @@ import pytest
 import trio
 
 from arbees.bus import Bus, open_bus
-from arbees.cli._wiring import PolymarketFeedAdapter
+from arbees.wiring.adapters import PolymarketFeedAdapter
 from arbees.egress import EgressGuard, EgressPolicy, EgressState
 from arbees.messages import (
     TOKEN_ASSIGNMENTS_HASH,

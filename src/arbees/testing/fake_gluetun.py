@@ -400,7 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"fake Gluetun control server on {url} ({fake!r})", flush=True)
 
     logging.basicConfig(level=logging.INFO)
-    from arbees.cli._run import run_trio
+    from arbees.cli import run_trio  # the exit codes and Ctrl-C of every entry point
 
     return run_trio("fake Gluetun", serve)
 
