@@ -94,16 +94,34 @@ class _Reader:
         return self.get(field, var, str, default)
 
     def integer(self, field: str, var: str, default: int) -> int:
-        return self.get(field, var, int, default)
+        return self.get(field, var, _integer, default)
 
     def number(self, field: str, var: str, default: float) -> float:
-        return self.get(field, var, float, default)
+        return self.get(field, var, _number, default)
 
     def kalshi_env(self) -> str:
         value = (self.raw("KALSHI_ENV") or "prod").lower()
         if value not in ("prod", "demo"):
             raise ConfigError(f"KALSHI_ENV: expected prod or demo, got {value!r:.30}")
         return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"expected an integer, got {text!r:.30}") from None
+
+
+def _number(text: str) -> float:
+    """Seconds and other timings (not money): a finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"expected a number, got {text!r:.30}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"expected a finite number, got {text!r:.30}")
+    return value
 
 
 def parse_amount(text: str) -> Fixed | None:
