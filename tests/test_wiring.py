@@ -181,8 +181,10 @@ def test_every_polymarket_route_needs_an_egress_check_or_the_explicit_opt_out() 
 
 
 def test_bad_variables_are_named() -> None:
-    with pytest.raises(ConfigError, match="MAX_PRICE_AGE_MS"):
+    with pytest.raises(ConfigError, match="MAX_PRICE_AGE_MS: expected an integer"):
         ShardSettings.from_env({"MAX_PRICE_AGE_MS": "2s"})
+    with pytest.raises(ConfigError, match="MAX_QUOTE_AGE_S: expected a finite number"):
+        ShardSettings.from_env({"MAX_QUOTE_AGE_S": "inf"})
     with pytest.raises(ConfigError, match="max_price_age_ms"):
         ShardSettings.from_env({"MAX_PRICE_AGE_MS": "0"})
     with pytest.raises(ConfigError, match="MIN_EDGE_CENTS"):
