@@ -415,7 +415,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"fake Gluetun HTTP proxy on {args.host}:{port}", flush=True)
 
     logging.basicConfig(level=logging.INFO)
-    from arbees.cli._run import run_trio
+    from arbees.cli import run_trio  # the exit codes and Ctrl-C of every entry point
 
     return run_trio("fake Gluetun", serve)
 
