@@ -22,6 +22,22 @@ smaller size. Missing asks never signal: a contract with no valid ask is in no c
 
 The search is exact and prunes covers whose best asks alone reach $1 (a contract never
 costs less than its best ask and fees are never negative), so a quiet book costs little.
+
+Example::
+
+    p = parse_fixed
+    soccer = Event(("home", "draw", "away"))
+    contracts = [
+        Contract("kalshi", "KX-HOME", "home", "yes", (Level(p("0.40"), p("50")),)),
+        Contract("polymarket", "tok-draw", "draw", "yes", (Level(p("0.25"), p("100")),)),
+        Contract("polymarket", "tok-away", "away", "yes", (Level(p("0.30"), p("80")),)),
+    ]
+    terms = {
+        "kalshi": VenueTerms(KalshiFeeModel()),
+        "polymarket": VenueTerms(PolymarketFeeModel(Decimal("0.03")), min_order_size=p("5")),
+    }
+    best, *others = event_opportunities(soccer, contracts, terms)
+    format_fixed(best.size), format_fixed(best.profit)   # ('50', '1.06375')
 """
 
 from __future__ import annotations
@@ -65,6 +81,11 @@ class Event:
 
     Attributes:
         outcomes: at least two distinct, non-empty names, e.g. ``("home", "draw", "away")``.
+
+    Example::
+
+        moneyline = Event(("OKC", "SAS"))
+        soccer = Event(("home", "draw", "away"))
     """
 
     outcomes: tuple[str, ...] = attrs.field(converter=_outcomes)
@@ -88,6 +109,11 @@ class Contract:
         outcome: the event outcome the instrument is about.
         side: ``"yes"`` (covers ``{outcome}``) or ``"no"`` (covers every other outcome).
         asks: ask levels in micro-units, any order; empty when missing (never signals).
+
+    Example::
+
+        # Kalshi's NO on "OKC" (a SAS win pays), 120 contracts offered at $0.31
+        Contract("kalshi", "KXNBAGAME-OKC", "OKC", "no", (Level(310_000, 120 * ONE),))
     """
 
     venue: str
@@ -106,6 +132,10 @@ class VenueTerms:
             :class:`~arbees.fees.PolymarketFeeModel`); each leg is one order.
         min_order_size: the smallest order the venue takes, micro-units of contracts
             (0: no minimum).
+
+    Example::
+
+        VenueTerms(PolymarketFeeModel(Decimal("0.03")), min_order_size=5 * ONE)
     """
 
     fees: FeeModel
@@ -130,6 +160,11 @@ class EventLeg:
         worst_price: the price of the last level touched — the limit price to use.
         notional: price × size summed over the levels walked, rounded up to the micro-unit.
         fee: the venue's fee for this whole order.
+
+    Example::
+
+        for leg in opportunity.legs:   # the orders to place, at these limit prices
+            print(leg.venue, leg.instrument, leg.side, format_fixed(leg.worst_price))
     """
 
     venue: str
@@ -162,6 +197,11 @@ class EventOpportunity:
         payout: ``size`` contracts × $1 (equal to ``size`` in micro-units).
         profit: ``payout - cost - fees``.
         edge_per_contract: ``profit / size`` in micro-dollars per contract, rounded down.
+
+    Example::
+
+        for opp in event_opportunities(event, contracts, terms):
+            print(opp.label, format_fixed(opp.size), format_fixed(opp.profit))
     """
 
     label: str
@@ -216,6 +256,13 @@ def event_opportunities(
 
     Raises:
         KernelError: bad arguments, or more than :data:`MAX_COVERS` covers left to size.
+
+    Example::
+
+        found = event_opportunities(Event(("home", "away")), contracts, terms,
+                                    min_edge=parse_fixed("0.01"))
+        if found:
+            print(found[0].label, format_fixed(found[0].profit))
     """
     check_args(min_edge, max_size, step)
     counters = stats if counters is None else counters
