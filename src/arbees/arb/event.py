@@ -279,7 +279,8 @@ def event_opportunities(
             raise KernelError(f"no terms for venue {c.venue!r}")
         if c.outcome not in index or c.side not in ("yes", "no"):
             raise KernelError(f"contract outside the event: {key!r}")
-        ladder = Ladder(c.venue, c.side, c.asks, terms[c.venue].fees, counters)
+        what = f"{c.instrument} {c.side.upper()} {c.outcome}"  # for the invalid-level log
+        ladder = Ladder(c.venue, what, c.asks, terms[c.venue].fees, counters)
         if not ladder.depth:
             continue  # missing asks never signal
         bit = 1 << index[c.outcome]
