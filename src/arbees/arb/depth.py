@@ -225,15 +225,19 @@ def search_size(
     exp = max(*(ladder.model.raw_exp for ladder in ladders), 12)
     sc_s: int = 10 ** (exp - 6)
     sc_n: int = 10 ** (exp - 12)
-    scales = [10 ** (exp - ladder.model.raw_exp) for ladder in ladders]
     slack = len(ladders) * _LEG_SLACK + _SLACK_BASE
+    # bound methods and scales looked up once: these closures run per candidate size
+    legs = [
+        (ladder.fill, ladder.model.round_raw, 10 ** (exp - ladder.model.raw_exp))
+        for ladder in ladders
+    ]
 
     def unrounded(k: int) -> int:
         """profit - min_edge*s without rounding, in units of 10**-exp dollars."""
         s = k * step
         total = s * sc_s - min_edge * s * sc_n
-        for ladder, scale in zip(ladders, scales, strict=True):
-            notional, raw, _ = ladder.fill(s)
+        for fill, _, scale in legs:
+            notional, raw, _ = fill(s)
             total -= notional * sc_n + raw * scale
         return total
 
@@ -241,9 +245,9 @@ def search_size(
         """profit - min_edge*s with every venue rounding, at 1e-12 dollars."""
         s = k * step
         profit = s
-        for ladder in ladders:
-            notional, raw, _ = ladder.fill(s)
-            profit -= ceil_div(notional, ONE) + ladder.model.round_raw(raw)
+        for fill, round_raw, _ in legs:
+            notional, raw, _ = fill(s)
+            profit -= -(-notional // ONE) + round_raw(raw)  # notional rounded up
         return profit * ONE - min_edge * s
 
     keys = {k_lo, k_hi}
