@@ -172,6 +172,8 @@ def test_bad_arguments_raise() -> None:
         Event(("only",))
     with pytest.raises(KernelError, match="distinct"):
         Event(("a", "a"))
+    with pytest.raises(KernelError, match="not a string"):
+        Event("ab")
     with pytest.raises(KernelError, match="min_order_size"):
         VenueTerms(NO_FEES.fees, min_order_size=-1)
 

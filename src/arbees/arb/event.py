@@ -72,6 +72,8 @@ MAX_COVERS: Final = 100_000
 
 
 def _outcomes(value: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(value, str):  # tuple("ab") would be two one-letter outcomes
+        raise KernelError(f"outcomes must be a sequence of names, not a string: {value!r}")
     return tuple(value)
 
 
