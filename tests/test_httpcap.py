@@ -10,12 +10,12 @@ import httpx
 import pytest
 import trio
 
-from arbees.cli._venue_source import VenueGameSource
 from arbees.egress import EgressChecker, EgressPolicy
 from arbees.errors import DecodeError
 from arbees.httpcap import BodyTooLargeError, request_capped
 from arbees.kalshi.rest import KalshiRest
 from arbees.polymarket.rest import PolymarketRest, RestConfig
+from arbees.wiring.discovery import VenueGameSource
 
 Handler = Callable[[httpx.Request], httpx.Response]
 

@@ -22,10 +22,11 @@ What is here, by job:
 * the services in your own nursery — :func:`run_shard` / :func:`open_shard`,
   :func:`run_monitor` / :func:`open_monitor`, :func:`run_orchestrator` /
   :func:`open_orchestrator` (venue objects built for you, real venues by default);
-* the opportunity math on your own books — :func:`find_opportunities` with
-  :class:`PairAsks` and :class:`PairFees` (:class:`KalshiFeeModel`,
-  :class:`PolymarketFeeModel`); money is exact micro-units (:func:`parse_fixed`,
-  :func:`format_fixed`).
+* the opportunity math on your own books — :func:`event_opportunities` for any event and
+  venues (:class:`Event`, :class:`Contract`, :class:`VenueTerms`, :class:`EventOpportunity`),
+  :func:`find_opportunities` for one Kalshi/Polymarket pair (:class:`PairAsks`,
+  :class:`PairFees`); fees are :class:`KalshiFeeModel`, :class:`PolymarketFeeModel`; money
+  is exact micro-units (:func:`parse_fixed`, :func:`format_fixed`).
 
 Submodules (``arbees.bus``, ``arbees.arb``, ``arbees.money``, ...) hold the rest; names not
 re-exported here are internal or for the services' own wiring.
@@ -51,7 +52,20 @@ if TYPE_CHECKING:  # the lazy names below, for type checkers and IDEs (not runti
         run_orchestrator,
         run_shard,
     )
-    from arbees.arb import Combo, Leg, Opportunity, PairAsks, PairFees, find_opportunities
+    from arbees.arb import (
+        Combo,
+        Contract,
+        Event,
+        EventLeg,
+        EventOpportunity,
+        Leg,
+        Opportunity,
+        PairAsks,
+        PairFees,
+        VenueTerms,
+        event_opportunities,
+        find_opportunities,
+    )
     from arbees.book import BookView, Level
     from arbees.bus import Bus, Envelope, Subscription, open_bus
     from arbees.errors import ArbeesError, BusError, ConfigError, DecodeError
@@ -83,8 +97,12 @@ __all__ = [
     "Channel",
     "Combo",
     "ConfigError",
+    "Contract",
     "DecodeError",
     "Envelope",
+    "Event",
+    "EventLeg",
+    "EventOpportunity",
     "GameShard",
     "KalshiFeeModel",
     "KalshiSigner",
@@ -106,8 +124,10 @@ __all__ = [
     "Subscription",
     "SystemAlert",
     "TeamLeg",
+    "VenueTerms",
     "__version__",
     "alerts",
+    "event_opportunities",
     "find_opportunities",
     "format_fixed",
     "open_bus",
@@ -136,6 +156,12 @@ _HOME: dict[str, str] = {
     "PairAsks": "arbees.arb",
     "PairFees": "arbees.arb",
     "find_opportunities": "arbees.arb",
+    "Contract": "arbees.arb",
+    "Event": "arbees.arb",
+    "EventLeg": "arbees.arb",
+    "EventOpportunity": "arbees.arb",
+    "VenueTerms": "arbees.arb",
+    "event_opportunities": "arbees.arb",
     "BookView": "arbees.book",
     "Level": "arbees.book",
     "Bus": "arbees.bus",

@@ -1,10 +1,10 @@
 """Start arbees' services from your own program, with the venue objects built for you.
 
 The services (:mod:`arbees.services`) see only interfaces — a quote source, a feed factory,
-a game source — because they must not depend on Kalshi, Polymarket or Redis. Someone has to
-build the concrete objects; in a deployment that is the CLI, and in a bot it is this module.
-It is the library's layer-L4 face: it picks the venues' URLs (real ones by default), makes
-the feeds, the egress guard and the REST clients, and hands them to the services.
+a game source — because they must not depend on Kalshi, Polymarket or Redis. The concrete
+objects are built in one place, :mod:`arbees.wiring` (settings in, service out), for the
+CLI, the demo and this module alike. This is the library's keyword face of it: the venues'
+real URLs by default, every option a keyword, turned into the wiring's settings.
 
 Each service comes in the two Trio shapes:
 
@@ -18,39 +18,39 @@ Nothing here reads the environment: pass what you want (a Kalshi signer from
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
-import attrs
-import httpx
 import trio
 
 from arbees.bus.base import Bus
-from arbees.cli._venue_source import DEFAULT_DISCOVERY_DEADLINE, DEFAULT_SERIES, VenueGameSource
-from arbees.cli._wiring import PolymarketFeedAdapter, kalshi_source, polymarket_direct_source
-from arbees.egress import EgressPolicy, EgressSettings, open_polymarket_route
+from arbees.egress import EgressPolicy, EgressSettings
 from arbees.egress.guard import DEFAULT_INTERVAL
-from arbees.errors import ConfigError
 from arbees.kalshi.auth import KalshiSigner
-from arbees.kalshi.feed import PROD_WS_URL as KALSHI_WS_URL
-from arbees.kalshi.rest import PROD_REST_URL as KALSHI_REST_URL
-from arbees.kalshi.rest import KalshiRest
 from arbees.messages import ArbSignal
 from arbees.money import Fixed
-from arbees.polymarket.audit import AuditConfig
-from arbees.polymarket.feed import DEFAULT_WS_URL as POLYMARKET_WS_URL
-from arbees.polymarket.feed import FeedConfig
-from arbees.polymarket.rest import DEFAULT_CLOB_URL as CLOB_URL
-from arbees.polymarket.rest import DEFAULT_GAMMA_URL as GAMMA_URL
-from arbees.polymarket.rest import USER_AGENT, PolymarketRest, RestConfig
 from arbees.services.monitor import PolymarketMonitor
 from arbees.services.orchestrator import Orchestrator, OrchestratorConfig
 from arbees.services.shard import GameShard
-from arbees.services.shard_engine import ShardEngine
-from arbees.services.sources import BusPolymarketSource, QuoteSource
+from arbees.wiring import (
+    MonitorSettings,
+    OrchestratorSettings,
+    ShardSettings,
+    build_monitor,
+    build_orchestrator,
+    build_shard,
+)
+from arbees.wiring.discovery import DEFAULT_DISCOVERY_DEADLINE
+from arbees.wiring.settings import (
+    CLOB_URL,
+    DEFAULT_SERIES,
+    GAMMA_URL,
+    KALSHI_REST_URL,
+    KALSHI_WS_URL,
+    POLYMARKET_WS_URL,
+)
 from arbees.wsdriver import Backoff
 
 __all__ = [
@@ -116,66 +116,27 @@ async def run_shard(
         async with trio.open_nursery() as nursery:
             shard = await nursery.start(partial(arbees.run_shard, bus, shard_id="laptop"))
     """
-    engine = ShardEngine(
-        shard_id, max_age_ns=max_price_age_ms * 1_000_000, min_edge=min_edge, max_size=max_size
+    settings = ShardSettings(
+        shard_id=shard_id,
+        kalshi_ws_url=kalshi_ws_url,
+        kalshi_signer=kalshi_signer,
+        polymarket_ws_url=polymarket_ws_url,
+        polymarket_proxy=polymarket_proxy,
+        egress=_egress_settings(
+            egress_url, egress_api_key, forbidden_countries, required_countries, egress_interval
+        ),
+        polymarket_egress_check=polymarket_egress_check,
+        min_edge=min_edge,
+        max_size=max_size,
+        max_price_age_ms=max_price_age_ms,
+        kalshi_silence_timeout=kalshi_silence_timeout,
+        heartbeat_interval=heartbeat_interval,
+        reconnect=reconnect,
     )
-    # A quiet Kalshi book stays usable only while its socket proves it is alive: a
-    # keepalive round trip every half price age keeps a correct, unchanged book fresh.
-    kalshi_options: dict[str, object] = {
-        "silence_timeout": kalshi_silence_timeout,
-        "keepalive_interval": max_price_age_ms / 2000,
-    }
-    if reconnect is not None:
-        kalshi_options["backoff"] = reconnect
-    async with contextlib.AsyncExitStack() as stack:
-        polymarket: QuoteSource
-        if polymarket_ws_url is None:
-            polymarket = BusPolymarketSource(bus)
-        else:
-            route = await stack.enter_async_context(
-                open_polymarket_route(
-                    name=f"shard-{shard_id}-polymarket",
-                    user_agent=USER_AGENT,
-                    proxy=polymarket_proxy,
-                    settings=_egress_settings(
-                        egress_url,
-                        egress_api_key,
-                        forbidden_countries,
-                        required_countries,
-                        egress_interval,
-                    ),
-                    check=_check_wanted(polymarket_egress_check, egress_url, "run_shard"),
-                )
-            )
-            config = FeedConfig(url=polymarket_ws_url, proxy=polymarket_proxy, gate=route.gate)
-            if reconnect is not None:
-                config = attrs.evolve(config, backoff=reconnect)
-            polymarket = polymarket_direct_source(config)
-        await _serve_shard(
-            bus,
-            engine,
-            kalshi_source(kalshi_ws_url, kalshi_signer, **kalshi_options),
-            polymarket,
-            on_signal=on_signal,
-            heartbeat_interval=heartbeat_interval,
-            task_status=task_status,
-        )
-
-
-async def _serve_shard(
-    bus: Bus,
-    engine: ShardEngine,
-    kalshi: QuoteSource,
-    polymarket: QuoteSource,
-    *,
-    on_signal: Callable[[ArbSignal], None] | None,
-    heartbeat_interval: float,
-    task_status: trio.TaskStatus[GameShard],
-) -> None:
-    shard = GameShard(
-        bus, engine, kalshi, polymarket, on_signal=on_signal, heartbeat_interval=heartbeat_interval
-    )
-    async with trio.open_nursery() as nursery:
+    async with (
+        build_shard(settings, bus, on_signal=on_signal) as shard,
+        trio.open_nursery() as nursery,
+    ):
         await nursery.start(shard.run)
         task_status.started(shard)
 
@@ -214,48 +175,24 @@ async def run_monitor(
                 partial(arbees.run_monitor, bus, egress_url="https://ipinfo.io/json")
             )
     """
-    settings = _egress_settings(
-        egress_url, egress_api_key, forbidden_countries, required_countries, egress_interval
-    )
-    audit = AuditConfig(interval=audit_interval)
-    # The egress check and the REST audit take the same route (proxy) as the Polymarket
-    # traffic they guard; the monitor runs the guard itself.
-    async with open_polymarket_route(
-        name="polymarket-monitor",
-        user_agent=USER_AGENT,
+    settings = MonitorSettings(
+        egress=EgressSettings(
+            url=egress_url,
+            api_key=egress_api_key,
+            policy=EgressPolicy.from_settings(forbidden_countries, required_countries),
+            interval=egress_interval,
+        ),
+        ws_url=ws_url,
+        clob_url=clob_url,
+        audit_interval=audit_interval,
         proxy=proxy,
-        settings=settings,
-        check=True,
-        run_guard=False,
-    ) as route:
-        guard = route.guard
-        assert guard is not None  # check=True
-        config = FeedConfig(url=ws_url, proxy=proxy, gate=route.gate)
-        if reconnect is not None:
-            config = attrs.evolve(config, backoff=reconnect)
-        rest = PolymarketRest(
-            route.client, RestConfig(clob_url=clob_url, retries=0), gate=route.gate
-        )
-
-        def feed_factory(tokens: list[str]) -> PolymarketFeedAdapter:
-            return PolymarketFeedAdapter(
-                tokens,
-                config,
-                rest=rest if audit.enabled else None,
-                audit=audit,
-                allowed=lambda: guard.verified,
-            )
-
-        monitor = PolymarketMonitor(
-            bus,
-            feed_factory,
-            guard,
-            instance=instance,
-            heartbeat_interval=heartbeat_interval,
-        )
-        async with trio.open_nursery() as nursery:
-            await nursery.start(monitor.run)
-            task_status.started(monitor)
+        instance=instance,
+        heartbeat_interval=heartbeat_interval,
+        reconnect=reconnect,
+    )
+    async with build_monitor(settings, bus) as monitor, trio.open_nursery() as nursery:
+        await nursery.start(monitor.run)
+        task_status.started(monitor)
 
 
 async def run_orchestrator(
@@ -294,32 +231,25 @@ async def run_orchestrator(
         async with trio.open_nursery() as nursery:
             await nursery.start(partial(arbees.run_orchestrator, bus, config=config))
     """
-    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    settings = OrchestratorSettings(
+        kalshi_rest_url=kalshi_rest_url,
+        kalshi_signer=kalshi_signer,
+        gamma_url=gamma_url,
+        series=series,
+        polymarket_proxy=polymarket_proxy,
+        egress=_egress_settings(
+            egress_url, egress_api_key, forbidden_countries, required_countries, egress_interval
+        ),
+        polymarket_egress_check=polymarket_egress_check,
+        discovery_deadline=discovery_deadline,
+        config=config if config is not None else OrchestratorConfig(),
+    )
     async with (
-        httpx.AsyncClient(headers=headers, timeout=20.0) as client,
-        open_polymarket_route(
-            name="orchestrator-gamma",
-            user_agent=USER_AGENT,
-            proxy=polymarket_proxy,
-            settings=_egress_settings(
-                egress_url, egress_api_key, forbidden_countries, required_countries, egress_interval
-            ),
-            check=_check_wanted(polymarket_egress_check, egress_url, "run_orchestrator"),
-        ) as gamma,
+        build_orchestrator(settings, bus) as orchestrator,
+        trio.open_nursery() as nursery,
     ):
-        kalshi = KalshiRest(client, base_url=kalshi_rest_url, signer=kalshi_signer)
-        source = VenueGameSource(
-            kalshi,
-            gamma.client,
-            gamma_url=gamma_url,
-            series=series,
-            gamma_gate=gamma.gate,
-            deadline=discovery_deadline,
-        )
-        orchestrator = Orchestrator(bus, source, config)
-        async with trio.open_nursery() as nursery:
-            await nursery.start(orchestrator.run)
-            task_status.started(orchestrator)
+        await nursery.start(orchestrator.run)
+        task_status.started(orchestrator)
 
 
 def _egress_settings(
@@ -337,15 +267,6 @@ def _egress_settings(
         policy=EgressPolicy.from_settings(forbidden, required),
         interval=interval,
     )
-
-
-def _check_wanted(check: bool, egress_url: str | None, where: str) -> bool:
-    if check and egress_url is None:
-        raise ConfigError(
-            f"{where}: Polymarket is reached only on a verified egress: pass egress_url "
-            "(or polymarket_egress_check=False, the explicit opt-out)"
-        )
-    return check
 
 
 @asynccontextmanager

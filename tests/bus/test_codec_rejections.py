@@ -14,9 +14,9 @@ from arbees import codec
 from arbees.bus import Bus
 from arbees.bus.memory import MemoryBus
 from arbees.bus.redis import RedisBus
-from arbees.cli._bus_metrics import bus_gauges
 from arbees.messages import now_ms
 from arbees.obs.metrics import Registry
+from arbees.wiring.metrics import bus_gauges
 
 WAIT = 5.0
 GARBAGE = 500

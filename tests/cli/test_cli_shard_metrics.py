@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from tests.services.test_shard_engine import engine, kq, pq
+from tests.services.test_shard_isolation import ScriptedSource
 
-from arbees.cli.cmd_shard import engine_gauges
+from arbees.bus.memory import MemoryBus
 from arbees.obs.metrics import Registry
+from arbees.services.shard import GameShard
+from arbees.wiring.metrics import shard_gauges
 
 
 def gauge(text: str, name: str) -> float:
@@ -15,8 +18,9 @@ def gauge(text: str, name: str) -> float:
 
 def test_kernel_gauges_count_batches_scans_and_flags() -> None:
     eng, clock = engine()
+    shard = GameShard(MemoryBus(), eng, ScriptedSource("kalshi"), ScriptedSource("polymarket"))
     registry = Registry()
-    engine_gauges(registry, eng)
+    shard_gauges(registry, shard.bus, shard)
     eng.on_quotes([kq(clock, "0.47", "0.60"), pq(clock, "0.60", "0.52")])  # no arbitrage
     eng.on_quotes([kq(clock, "0.40", "0.62"), pq(clock, "0.52", "0.50")])  # an arbitrage
     text = registry.render()

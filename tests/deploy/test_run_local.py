@@ -22,13 +22,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from arbees.cli._venue_source import VenueGameSource
 from arbees.kalshi.auth import KalshiSigner
 from arbees.kalshi.rest import KalshiRest
 from arbees.services.discovery import discover_games
 from arbees.testing.kalshi_keys import FIXED_TEST_PRIVATE_KEY_PEM, TEST_KEY_ID
 from arbees.testing.rehearsal import judge, read_jsonl
 from arbees.testing.venues import Venues, open_venues
+from arbees.wiring.discovery import VenueGameSource
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "deploy" / "run-local.sh"

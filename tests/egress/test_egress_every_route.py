@@ -32,6 +32,7 @@ from arbees.services.monitor import PolymarketMonitor
 from arbees.services.orchestrator import Orchestrator
 from arbees.services.shard import GameShard
 from arbees.testing.fake_gluetun import FakeGluetun
+from arbees.testing.http_proxy import ForwardProxy, pump
 from arbees.testing.redis_server import RedisServer
 from arbees.testing.venues import Venues, VenueUrls, open_venues
 from arbees.wsdriver import Backoff
@@ -72,71 +73,12 @@ class CountingRelay:
                 await trio.open_tcp_stream("127.0.0.1", self.target) as upstream,
                 trio.open_nursery() as nursery,
             ):
-                nursery.start_soon(_pump, client, upstream, nursery.cancel_scope)
-                nursery.start_soon(_pump, upstream, client, nursery.cancel_scope)
+                nursery.start_soon(pump, client, upstream, nursery.cancel_scope)
+                nursery.start_soon(pump, upstream, client, nursery.cancel_scope)
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
             pass
         finally:
             self.open -= 1
-
-
-async def _pump(src: trio.SocketStream, dst: trio.SocketStream, done: trio.CancelScope) -> None:
-    try:
-        while chunk := await src.receive_some(65536):
-            await dst.send_all(chunk)
-    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-        pass
-    done.cancel()  # either side closing closes both
-
-
-class CountingProxy:
-    """An HTTP proxy (CONNECT, and absolute-form requests as httpx sends for http:// URLs)
-    recording the ``host:port`` of every connection it opens for a client."""
-
-    def __init__(self) -> None:
-        self.targets: list[str] = []
-        self.port = 0
-
-    async def run(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
-        listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
-        self.port = listeners[0].socket.getsockname()[1]
-        async with trio.open_nursery() as nursery:
-            await nursery.start(trio.serve_listeners, self._handle, listeners)
-            task_status.started(self.port)
-
-    async def _handle(self, client: trio.SocketStream) -> None:
-        head = b""
-        try:
-            while b"\r\n\r\n" not in head and len(head) < 65536:
-                chunk = await client.receive_some(65536)
-                if not chunk:
-                    return
-                head += chunk
-            line, _, rest = head.partition(b"\r\n")
-            method, target, version = line.decode("latin-1").split(" ", 2)
-            if method == "CONNECT":
-                hostport, forward = target, b""
-                reply = b"HTTP/1.1 200 Connection established\r\n\r\n"
-            else:  # GET http://host:port/path -> GET /path to host:port
-                url = urlsplit(target)
-                hostport = f"{url.hostname}:{url.port or 80}"
-                path = (url.path or "/") + (f"?{url.query}" if url.query else "")
-                forward, reply = f"{method} {path} {version}\r\n".encode() + rest, b""
-            self.targets.append(hostport)
-            host, port = hostport.rsplit(":", 1)
-            async with (
-                client,
-                await trio.open_tcp_stream(host, int(port)) as upstream,
-                trio.open_nursery() as nursery,
-            ):
-                if reply:
-                    await client.send_all(reply)
-                if forward:
-                    await upstream.send_all(forward)
-                nursery.start_soon(_pump, client, upstream, nursery.cancel_scope)
-                nursery.start_soon(_pump, upstream, client, nursery.cancel_scope)
-        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError, ValueError):
-            pass
 
 
 class Stack:
@@ -148,7 +90,7 @@ class Stack:
         self.venues = venues
         self.urls = urls
         self.gluetun = gluetun
-        self.proxy_server = CountingProxy() if via_proxy else None
+        self.proxy_server = ForwardProxy() if via_proxy else None
         self.ws = CountingRelay(_port(urls.polymarket_ws_url))
         self.http = CountingRelay(_port(urls.polymarket_gamma_url))  # CLOB and Gamma
 

@@ -10,6 +10,7 @@ import pytest
 import trio
 
 from arbees.testing.fake_gluetun import FakeGluetun, main, open_fake_gluetun
+from arbees.testing.http_proxy import ForwardProxy
 
 
 async def test_routes_and_auth(fake: FakeGluetun, client: httpx.AsyncClient, api_key: str) -> None:
@@ -26,6 +27,8 @@ async def test_routes_and_auth(fake: FakeGluetun, client: httpx.AsyncClient, api
         assert r.json() == {"status": "running"}
         r = await client.get(fake.ipinfo_url, headers=auth)
         assert (r.json()["ip"], r.json()["country"]) == ("203.0.113.7", "GB")
+        r = await client.get(fake.ipinfo_url)  # ipinfo.io's stand-in asks for no key
+        assert (r.status_code, r.json()["country"]) == (200, "GB")
 
         # Gluetun's own way to stop the VPN takes the tunnel down
         r = await client.put(
@@ -52,7 +55,22 @@ async def test_routes_and_auth(fake: FakeGluetun, client: httpx.AsyncClient, api
         r = await client.get(fake.base_url + "/nope", headers=auth)
         assert r.status_code == 404
     assert fake.unauthorized == 1
-    assert fake.requests == 11
+    assert fake.requests == 12
+
+
+async def test_the_http_proxy_forwards_to_the_exit_check_and_records_the_route(
+    fake: FakeGluetun,
+) -> None:
+    """Gluetun's HTTPPROXY stand-in: an ``http://`` request through it reaches its target."""
+    proxy = ForwardProxy()
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            port = await nursery.start(proxy.run)
+            async with httpx.AsyncClient(proxy=f"http://127.0.0.1:{port}") as via:
+                r = await via.get(fake.ipinfo_url)
+            nursery.cancel_scope.cancel()
+    assert (r.status_code, r.json()["country"]) == (200, "GB")
+    assert proxy.targets == [fake.ipinfo_url.split("/")[2]]
 
 
 async def test_knobs(fake: FakeGluetun, client: httpx.AsyncClient, api_key: str) -> None:

@@ -15,8 +15,7 @@ from orch_shards import FakeShard, wait_for
 
 from arbees.bus import open_bus
 from arbees.cli import build_parser
-from arbees.cli._venue_source import VenueGameSource, gamma_tags_for
-from arbees.cli.cmd_orchestrator import config_from_args, serve
+from arbees.cli.cmd_orchestrator import serve, settings_from_args
 from arbees.errors import ConfigError, VenueError
 from arbees.kalshi.rest import KalshiRest, TokenBucket
 from arbees.messages import GAME_ASSIGNMENTS_HASH, TOKEN_ASSIGNMENTS_HASH, MarketAssignment
@@ -26,6 +25,7 @@ from arbees.testing.fake_gluetun import FakeGluetun
 from arbees.testing.fake_kalshi_rest import API_ROOT, FakeKalshiRest
 from arbees.testing.fake_polymarket import FakePolymarket
 from arbees.testing.redis_server import RedisServer
+from arbees.wiring.discovery import VenueGameSource, gamma_tags_for
 
 SLATE = Path(__file__).parent.parent / "data" / "matching" / "slate"
 
@@ -114,15 +114,22 @@ def _args(*argv: str) -> argparse.Namespace:
     return build_parser().parse_args(["orchestrator", *argv])
 
 
-def test_cli_options_and_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SHARD_TIMEOUT", "12")
-    monkeypatch.setenv("KALSHI_SERIES", "KXNBAGAME")
-    args = _args("--discovery-interval", "60")
-    assert (args.shard_timeout, args.discovery_interval, args.series) == (12.0, 60.0, "KXNBAGAME")
-    config = config_from_args(args)
-    assert (config.shard_timeout, config.check_interval) == (12.0, 1.0)
-    with pytest.raises(ConfigError, match="shard-timeout"):
-        config_from_args(_args("--shard-timeout", "0"))
+def test_cli_options_and_env() -> None:
+    environ = {"SHARD_TIMEOUT": "12", "KALSHI_SERIES": "KXNBAGAME", "EGRESS_CHECK_URL": "http://e"}
+    settings = settings_from_args(_args("--discovery-interval", "60"), environ)
+    config = settings.config
+    assert (config.shard_timeout, config.discovery_interval, settings.series) == (
+        12.0,
+        60.0,
+        ("KXNBAGAME",),
+    )
+    assert config.check_interval == 1.0
+    assert settings.egress is not None
+    assert settings.egress.url == "http://e"
+    with pytest.raises(ConfigError, match="shard_timeout"):
+        settings_from_args(_args("--shard-timeout", "0"), environ)
+    with pytest.raises(ConfigError, match="SHARD_TIMEOUT"):
+        settings_from_args(_args(), {**environ, "SHARD_TIMEOUT": "soon"})
 
 
 async def test_cli_serve_assigns_the_slate(

@@ -9,11 +9,11 @@ import trio.testing
 from orch_shards import FAST
 
 from arbees.bus import open_bus
-from arbees.cli._venue_source import VenueGameSource
 from arbees.errors import ConfigError, VenueError
 from arbees.kalshi.rest import KalshiRest, TokenBucket
 from arbees.messages import Channel, SystemAlert
 from arbees.services.orchestrator import open_orchestrator
+from arbees.wiring.discovery import VenueGameSource
 
 
 def _hanging_source(deadline: float) -> tuple[VenueGameSource, list[str]]:

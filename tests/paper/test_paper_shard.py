@@ -12,7 +12,8 @@ import trio
 from paper_support import MS, d, ladder
 
 from arbees.bus import open_bus
-from arbees.cli.cmd_shard import paper_trader, register
+from arbees.cli.cmd_shard import register, settings_from_args
+from arbees.errors import ConfigError
 from arbees.messages import (
     GAME_ASSIGNMENTS_HASH,
     ArbSignal,
@@ -36,6 +37,7 @@ from arbees.services.quotes import Quote
 from arbees.services.shard import open_game_shard
 from arbees.services.shard_engine import ShardEngine
 from arbees.services.sources import Alive, SourceItem
+from arbees.wiring import PaperSettings, ShardSettings, build_shard
 
 K_OKC, K_SAS = "K-OKC", "K-SAS"
 KALSHI = ladder(("0.30", 10), ("0.50", 20))  # YES asks of OKC
@@ -192,25 +194,31 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(["shard", *argv])
 
 
-async def test_cli_paper_options_and_env_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    async with open_bus("memory://") as bus:
-        assert paper_trader(parse([]), engine(), bus, Registry()) is None
-        args = parse(
-            ["--paper", "--paper-latency-ms", "20", "--max-contracts-per-pair", "50",
-             "--max-exposure", "100.5", "--daily-loss-stop", "25"]
-        )  # fmt: skip
-        trader = paper_trader(args, engine(), bus, Registry())
+def paper_settings(argv: list[str], environ: dict[str, str] | None = None) -> PaperSettings | None:
+    return settings_from_args(parse(argv), environ or {}).paper
+
+
+async def test_cli_paper_options_and_env_defaults() -> None:
+    assert paper_settings([]) is None
+    paper = paper_settings(
+        ["--paper", "--paper-latency-ms", "20", "--max-contracts-per-pair", "50",
+         "--max-exposure", "100.5", "--daily-loss-stop", "25"]
+    )  # fmt: skip
+    assert paper == PaperSettings(20, 50 * ONE, d("100.5"), 25 * ONE)
+    # the shard built from them fills on paper with exactly those limits and latency
+    async with (
+        open_bus("memory://") as bus,
+        build_shard(ShardSettings(paper=paper), bus, registry=Registry()) as shard,
+    ):
+        trader = shard.paper
         assert trader is not None
         assert trader.ledger.latency_ns == 20 * MS
         assert trader.ledger.limits == Limits(50 * ONE, d("100.5"), 25 * ONE)
-        monkeypatch.setenv("PAPER", "true")
-        monkeypatch.setenv("PAPER_MAX_EXPOSURE", "12.34")
-        monkeypatch.setenv("PAPER_LATENCY_MS", "7")
-        trader = paper_trader(parse([]), engine(), bus, Registry())
-        assert trader is not None
-        assert trader.ledger.limits == Limits(None, d("12.34"), None)
-        assert trader.ledger.latency_ns == 7 * MS
-        assert paper_trader(parse(["--no-paper"]), engine(), bus, Registry()) is None
+    environ = {"PAPER": "true", "PAPER_MAX_EXPOSURE": "12.34", "PAPER_LATENCY_MS": "7"}
+    assert paper_settings([], environ) == PaperSettings(7, max_exposure=d("12.34"))
+    assert paper_settings(["--no-paper"], environ) is None
+    with pytest.raises(ConfigError, match="PAPER_MAX_EXPOSURE"):
+        paper_settings([], {**environ, "PAPER_MAX_EXPOSURE": "-1"})
     with pytest.raises(SystemExit):
         parse(["--max-exposure", "1e3"])
     with pytest.raises(SystemExit):

@@ -16,7 +16,6 @@ import httpx
 import trio
 
 from arbees.bus import Bus, open_bus
-from arbees.cli._wiring import PolymarketFeedAdapter, kalshi_source, polymarket_direct_source
 from arbees.egress import EgressChecker, EgressGuard
 from arbees.messages import (
     GAME_ASSIGNMENTS_HASH,
@@ -32,6 +31,7 @@ from arbees.services.sources import BusPolymarketSource
 from arbees.testing.fake_gluetun import FakeGluetun
 from arbees.testing.fake_kalshi import FakeKalshi
 from arbees.testing.fake_polymarket import FakePolymarket
+from arbees.wiring.adapters import PolymarketFeedAdapter, kalshi_source, polymarket_direct_source
 from arbees.wsdriver import Backoff
 
 K_OKC = "KXNBAGAME-26OCT20OKCSAS-OKC"

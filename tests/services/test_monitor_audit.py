@@ -17,7 +17,6 @@ import httpx
 import trio
 
 from arbees.bus import Bus, open_bus
-from arbees.cli._wiring import PolymarketFeedAdapter
 from arbees.egress import EgressGuard, EgressPolicy, EgressState
 from arbees.egress.verdict import failed_state
 from arbees.messages import (
@@ -32,6 +31,7 @@ from arbees.polymarket.feed import FeedConfig
 from arbees.polymarket.rest import PolymarketRest, RestConfig
 from arbees.services.monitor import PolymarketMonitor
 from arbees.testing.fake_polymarket import FakePolymarket
+from arbees.wiring.adapters import PolymarketFeedAdapter
 from arbees.wsdriver import Backoff
 
 A = str(10**70 + 1)

@@ -17,7 +17,6 @@ import pytest
 import trio
 
 from arbees.bus import Bus, open_bus
-from arbees.cli._wiring import PolymarketFeedAdapter
 from arbees.egress import EgressGuard, EgressPolicy, EgressState
 from arbees.messages import (
     TOKEN_ASSIGNMENTS_HASH,
@@ -30,6 +29,7 @@ from arbees.polymarket.feed import FeedConfig
 from arbees.services.monitor import PolymarketMonitor
 from arbees.testing.fake_polymarket import FakePolymarket
 from arbees.testing.redis_server import RedisServer
+from arbees.wiring.adapters import PolymarketFeedAdapter
 from arbees.wsdriver import Backoff
 
 GOOD = str(10**70 + 1)

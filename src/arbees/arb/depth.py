@@ -16,12 +16,12 @@ summed, rounded once; see :mod:`arbees.fees`). The search maximizes
 margin, and depth walking stops at the level where that marginal profit turns negative.
 
 How it stays exact and fast: without rounding, profit is piecewise linear in ``s`` (linear
-between level boundaries). Rounding moves the true profit by less than ``_SLACK`` (two
-Kalshi cent round-ups, two Polymarket half-up roundings, two notional round-ups). So the
-exact optimum can only lie where the unrounded profit is within ``_SLACK`` of its maximum;
+between level boundaries). Rounding moves the true profit by less than a slack of, per leg,
+one Kalshi cent round-up, one Polymarket half-up rounding and one notional round-up. So the
+exact optimum can only lie where the unrounded profit is within that slack of its maximum;
 those sizes are found per linear segment and every one of them is evaluated exactly. When
 that window holds more than ``MAX_EVAL`` sizes (an almost flat edge), an evenly spread
-subset plus the window's ends is evaluated and the result is within ``_SLACK`` of optimal;
+subset plus the window's ends is evaluated and the result is within the slack of optimal;
 :attr:`ArbStats.truncated_searches` counts those cases.
 """
 
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_left
+from collections.abc import Sequence
 from typing import Final
 
 import attrs
@@ -45,7 +46,8 @@ log = logging.getLogger(__name__)
 
 MAX_EVAL: Final = 4096
 """Most sizes evaluated exactly per combination."""
-_SLACK: Final = 2 * (1 + 10_000 + 5) + 100  # micro-units, generous
+_LEG_SLACK: Final = 1 + 10_000 + 5  # micro-units per leg: notional, Kalshi cent, Polymarket 5dp
+_SLACK_BASE: Final = 100  # micro-units, generous
 
 
 @attrs.define
@@ -66,10 +68,15 @@ stats = ArbStats()
 """The default counters."""
 
 FeeModel = KalshiFeeModel | PolymarketFeeModel
+"""Any venue's fee schedule: ``raw``/``round_raw`` per whole order (:mod:`arbees.fees`)."""
 
 
-class _Ladder:
-    """Prefix sums of one leg's asks, so a fill of any size costs O(log levels)."""
+class Ladder:
+    """Prefix sums of one leg's asks, so a fill of any size costs O(log levels).
+
+    Shared with :mod:`arbees.arb.event` (not part of the public API): invalid levels are
+    dropped and counted, the rest sorted best first.
+    """
 
     __slots__ = ("cum_notional", "cum_raw", "cum_size", "model", "outcome", "prices", "venue")
 
@@ -118,7 +125,7 @@ class _Ladder:
         )
 
 
-def _leg_result(ladder: _Ladder, s: int) -> Leg:
+def _leg_result(ladder: Ladder, s: int) -> Leg:
     notional12, raw, worst = ladder.fill(s)
     notional = ceil_div(notional12, ONE)
     return Leg(
@@ -132,7 +139,7 @@ def _leg_result(ladder: _Ladder, s: int) -> Leg:
     )
 
 
-def _ladders(books: PairAsks, fees: PairFees, counters: ArbStats) -> dict[tuple[str, str], _Ladder]:
+def _ladders(books: PairAsks, fees: PairFees, counters: ArbStats) -> dict[tuple[str, str], Ladder]:
     result = {}
     for venue, outcome in (
         ("kalshi", "yes"),
@@ -141,7 +148,7 @@ def _ladders(books: PairAsks, fees: PairFees, counters: ArbStats) -> dict[tuple[
         ("polymarket", "no"),
     ):
         model: FeeModel = fees.kalshi if venue == "kalshi" else fees.poly
-        result[venue, outcome] = _Ladder(venue, outcome, books.leg(venue, outcome), model, counters)
+        result[venue, outcome] = Ladder(venue, outcome, books.leg(venue, outcome), model, counters)
     return result
 
 
@@ -156,14 +163,14 @@ def size_combo(
     counters: ArbStats | None = None,
 ) -> Opportunity | None:
     """The profit-maximizing opportunity of one combination, or None (see module doc)."""
-    _check_args(min_edge, max_size, step)
+    check_args(min_edge, max_size, step)
     ladders = _ladders(books, fees, stats if counters is None else counters)
     return _size(combo, ladders, fees, min_edge, max_size, step, counters or stats)
 
 
 def _size(
     combo: Combo,
-    ladders: dict[tuple[str, str], _Ladder],
+    ladders: dict[tuple[str, str], Ladder],
     fees: PairFees,
     min_edge: int,
     max_size: int | None,
@@ -181,7 +188,7 @@ def _size(
     k_lo, k_hi = ceil_div(min_size, step), cap // step
     if k_hi < k_lo:
         return None
-    best_k = _search(a, b, k_lo, k_hi, step, min_edge, counters)
+    best_k = search_size((a, b), k_lo, k_hi, step, min_edge, counters)
     if best_k is None:
         return None
     s = best_k * step
@@ -201,45 +208,57 @@ def _size(
     )
 
 
-def _search(
-    a: _Ladder, b: _Ladder, k_lo: int, k_hi: int, step: int, min_edge: int, counters: ArbStats
+def search_size(
+    ladders: Sequence[Ladder],
+    k_lo: int,
+    k_hi: int,
+    step: int,
+    min_edge: int,
+    counters: ArbStats,
 ) -> int | None:
-    exp = max(a.model.raw_exp, b.model.raw_exp, 12)
+    """The multiple ``k`` of ``step`` in ``[k_lo, k_hi]`` maximizing ``profit − min_edge × s``
+    when every ladder buys ``s = k × step`` (see module doc), or None when no size beats 0.
+
+    Any number of legs: the pair engine passes two, :mod:`arbees.arb.event` one per block
+    of its cover. Ties go to the smaller size. Not part of the public API.
+    """
+    exp = max(*(ladder.model.raw_exp for ladder in ladders), 12)
     sc_s: int = 10 ** (exp - 6)
     sc_n: int = 10 ** (exp - 12)
-    sc_a: int = 10 ** (exp - a.model.raw_exp)
-    sc_b: int = 10 ** (exp - b.model.raw_exp)
+    slack = len(ladders) * _LEG_SLACK + _SLACK_BASE
+    # bound methods and scales looked up once: these closures run per candidate size
+    legs = [
+        (ladder.fill, ladder.model.round_raw, 10 ** (exp - ladder.model.raw_exp))
+        for ladder in ladders
+    ]
 
     def unrounded(k: int) -> int:
         """profit - min_edge*s without rounding, in units of 10**-exp dollars."""
         s = k * step
-        na, ra, _ = a.fill(s)
-        nb, rb, _ = b.fill(s)
-        return s * sc_s - (na + nb + min_edge * s) * sc_n - ra * sc_a - rb * sc_b
+        total = s * sc_s - min_edge * s * sc_n
+        for fill, _, scale in legs:
+            notional, raw, _ = fill(s)
+            total -= notional * sc_n + raw * scale
+        return total
 
     def exact(k: int) -> int:
         """profit - min_edge*s with every venue rounding, at 1e-12 dollars."""
         s = k * step
-        na, ra, _ = a.fill(s)
-        nb, rb, _ = b.fill(s)
-        profit = (
-            s
-            - ceil_div(na, ONE)
-            - ceil_div(nb, ONE)
-            - a.model.round_raw(ra)
-            - b.model.round_raw(rb)
-        )
+        profit = s
+        for fill, round_raw, _ in legs:
+            notional, raw, _ = fill(s)
+            profit -= -(-notional // ONE) + round_raw(raw)  # notional rounded up
         return profit * ONE - min_edge * s
 
     keys = {k_lo, k_hi}
-    for ladder in (a, b):
+    for ladder in ladders:
         for edge in ladder.cum_size[1:-1]:
             for k in (edge // step, ceil_div(edge, step)):
                 if k_lo <= k <= k_hi:
                     keys.add(k)
     points = sorted(keys)
     values = [unrounded(k) for k in points]
-    threshold = max(values) - _SLACK * sc_s
+    threshold = max(values) - slack * sc_s
     windows: list[tuple[int, int]] = []
     for i, k0 in enumerate(points):
         v0 = values[i]
@@ -307,7 +326,7 @@ def find_opportunities(
         ``step``, at least the Polymarket ``min_order_size`` on Polymarket legs, within
         both ladders' depth and ``max_size``. Ties go to the smaller size.
     """
-    _check_args(min_edge, max_size, step)
+    check_args(min_edge, max_size, step)
     counters = stats if counters is None else counters
     if _hopeless(books, min_edge):
         return ()
@@ -347,7 +366,8 @@ def _hopeless(books: PairAsks, min_edge: int) -> bool:
     return True
 
 
-def _check_args(min_edge: object, max_size: object, step: object) -> None:
+def check_args(min_edge: object, max_size: object, step: object) -> None:
+    """Validate the sizing arguments (shared with :mod:`arbees.arb.event`)."""
     if type(min_edge) is not int or not 0 <= min_edge < ONE:
         raise KernelError(f"min_edge must be micro-units in [0, 1): {min_edge!r}")
     if type(step) is not int or step <= 0:

@@ -13,7 +13,9 @@ import pkgutil
 import sys
 from collections.abc import Callable, Sequence
 
-__all__ = ["build_parser", "main"]
+from arbees.cli._run import run_trio
+
+__all__ = ["build_parser", "main", "run_trio"]
 
 Handler = Callable[[argparse.Namespace], int]
 

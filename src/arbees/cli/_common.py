@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping
-from typing import Final
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
 from arbees import config
@@ -31,12 +31,19 @@ __all__ = [
     "env",
     "env_float",
     "env_int",
+    "given",
     "read_secret_file",
     "secret_environ",
 ]
 
 # Secret variables that may instead be given as a file: {variable: variable naming the file}.
 SECRET_FILE_VARIABLES: Final = {"EGRESS_CHECK_API_KEY": "EGRESS_CHECK_API_KEY_FILE"}
+
+
+def given(args: argparse.Namespace, names: Sequence[str]) -> dict[str, Any]:
+    """The options among ``names`` given on the command line (their default is ``None``):
+    overrides of the settings fields of the same names."""
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
 def env(name: str, default: str) -> str:

@@ -14,6 +14,7 @@ five-second run is meaningful.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import time
@@ -21,26 +22,27 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import attrs
-import httpx
 import trio
 
 from arbees.bus import Bus, open_bus
-from arbees.cli._venue_source import VenueGameSource
-from arbees.cli._wiring import PolymarketFeedAdapter, kalshi_source
-from arbees.egress import EgressChecker, EgressGuard
-from arbees.kalshi.rest import KalshiRest
+from arbees.egress import EgressSettings
 from arbees.messages import ArbSignal, Channel, PolymarketPriceUpdate
-from arbees.polymarket.feed import FeedConfig
 from arbees.services.monitor import PolymarketMonitor
 from arbees.services.orchestrator import Orchestrator, OrchestratorConfig
 from arbees.services.shard import GameShard
-from arbees.services.shard_engine import ShardEngine
-from arbees.services.sources import BusPolymarketSource
 from arbees.sim.plan import Plan
 from arbees.sim.player import MarketPlayer
 from arbees.testing.fake_gluetun import FakeGluetun
 from arbees.testing.fake_kalshi import FakeKalshi
 from arbees.testing.fake_polymarket import FakePolymarket
+from arbees.wiring import (
+    MonitorSettings,
+    OrchestratorSettings,
+    ShardSettings,
+    build_monitor,
+    build_orchestrator,
+    build_shard,
+)
 from arbees.wsdriver import Backoff
 
 __all__ = ["DemoSettings", "DemoSystem", "open_demo_system"]
@@ -57,8 +59,8 @@ class DemoSettings:
     Attributes:
         shards: number of game shards.
         bus_url: ``memory://`` or a Redis URL.
-        max_age_s: the shards' ``MAX_PRICE_AGE_MS`` (seconds).
-        kalshi_silence_s: the shards' Kalshi silence timeout (keepalive every third of it).
+        max_age_s: the shards' ``MAX_PRICE_AGE_MS`` (seconds; sets the Kalshi keepalive).
+        kalshi_silence_s: the shards' Kalshi silence timeout.
         egress_interval_s: seconds between egress checks.
         ready_timeout_s: how long start-up (discovery, assignment, first books) may take.
     """
@@ -147,80 +149,101 @@ async def open_demo_system(plan: Plan, settings: DemoSettings) -> AsyncIterator[
     player.install()
     # The bus encloses the nursery: every service that uses it has finished before it
     # closes (the other way round, a task still unwinding could publish on a closed bus).
-    async with (
-        open_bus(settings.bus_url) as bus,
-        trio.open_nursery() as nursery,
-        httpx.AsyncClient(timeout=10.0) as client,
-    ):
-        k_urls = await nursery.start(kalshi.run)
-        p_urls = await nursery.start(poly.run)
-        g_url = await nursery.start(gluetun.run)
-        feed_config = FeedConfig(
-            url=p_urls.ws_url,
-            backoff=_FAST,
-            silence_timeout=30.0,
-            depth=10,
-            resync_interval=1.0,
-            snapshot_timeout=2.0,
+    async with open_bus(settings.bus_url) as bus, trio.open_nursery() as venues:
+        k_urls = await venues.start(kalshi.run)
+        p_urls = await venues.start(poly.run)
+        g_url = await venues.start(gluetun.run)
+        # Every Polymarket route of the demo (the monitor, the orchestrator's Gamma
+        # discovery) is guarded by the fake Gluetun, as in the deployment.
+        egress = EgressSettings(
+            url=f"{g_url}/v1/publicip/ip", api_key=api_key, interval=settings.egress_interval_s
         )
-        checker = EgressChecker(client, f"{g_url}/v1/publicip/ip", api_key=api_key)
-        guard = EgressGuard(checker, interval=settings.egress_interval_s, name="demo")
-        monitor = PolymarketMonitor(
-            bus,
-            lambda tokens: PolymarketFeedAdapter(tokens, feed_config),
-            guard,
-            instance="demo-monitor",
-            heartbeat_interval=0.2,
+        monitor_settings, shard_settings, orchestrator_settings = demo_service_settings(
+            settings,
+            egress,
+            kalshi_ws_url=k_urls.ws_url,
+            kalshi_rest_url=k_urls.rest_url,
+            polymarket_ws_url=p_urls.ws_url,
+            gamma_url=p_urls.gamma_url,
         )
-        shards = [
-            GameShard(
-                bus,
-                ShardEngine(f"demo-{i + 1}", max_age_ns=int(settings.max_age_s * 1e9)),
-                kalshi_source(
-                    k_urls.ws_url,
-                    None,
-                    backoff=_FAST,
-                    silence_timeout=settings.kalshi_silence_s,
-                ),
-                BusPolymarketSource(bus),
-                heartbeat_interval=0.2,
-                sweep_interval=0.05,
+        # The services' nursery is innermost: they stop before what they were built
+        # with (routes, clients) closes.
+        async with contextlib.AsyncExitStack() as stack:
+            monitor = await stack.enter_async_context(build_monitor(monitor_settings, bus))
+            shards = [await stack.enter_async_context(build_shard(s, bus)) for s in shard_settings]
+            orchestrator = await stack.enter_async_context(
+                build_orchestrator(orchestrator_settings, bus)
             )
-            for i in range(settings.shards)
-        ]
-        source = VenueGameSource(
-            KalshiRest(client, base_url=k_urls.rest_url), client, gamma_url=p_urls.gamma_url
+            nursery = await stack.enter_async_context(trio.open_nursery())
+            system = DemoSystem(
+                plan, player, kalshi, poly, gluetun, bus, orchestrator, monitor, shards, nursery
+            )
+            nursery.start_soon(system._collect)
+            for shard in shards:
+                await nursery.start(shard.run)
+            await nursery.start(orchestrator.run)
+            # The monitor starts once every token is assigned, so its first connections
+            # subscribe them all (tokens added while a socket is mid-connect can miss their
+            # snapshot until the next resync; see the report of issue #9).
+            with trio.fail_after(settings.ready_timeout_s):
+                while orchestrator.stats.unowned or len(orchestrator.games) < len(plan.games):  # noqa: ASYNC110
+                    await trio.sleep(0.05)
+            await nursery.start(monitor.run)
+            with trio.fail_after(settings.ready_timeout_s):
+                while not system.ready():  # noqa: ASYNC110 - readiness spans many services
+                    await trio.sleep(0.05)
+            log.info("demo ready: %d games on %d shards", len(plan.games), len(shards))
+            yield system
+            nursery.cancel_scope.cancel()
+        venues.cancel_scope.cancel()
+
+
+def demo_service_settings(
+    settings: DemoSettings,
+    egress: EgressSettings,
+    *,
+    kalshi_ws_url: str,
+    kalshi_rest_url: str,
+    polymarket_ws_url: str,
+    gamma_url: str,
+) -> tuple[MonitorSettings, list[ShardSettings], OrchestratorSettings]:
+    """The services' settings of the demo: the deployment's, with the fakes' URLs and the
+    timings shortened so a five-second run is meaningful."""
+    monitor = MonitorSettings(
+        egress=egress,
+        ws_url=polymarket_ws_url,
+        audit_interval=0.0,
+        silence_timeout=30.0,
+        resync_interval=1.0,
+        snapshot_timeout=2.0,
+        instance="demo-monitor",
+        heartbeat_interval=0.2,
+        reconnect=_FAST,
+    )
+    shards = [
+        ShardSettings(
+            shard_id=f"demo-{i + 1}",
+            kalshi_ws_url=kalshi_ws_url,
+            max_price_age_ms=round(settings.max_age_s * 1000),
+            kalshi_silence_timeout=settings.kalshi_silence_s,
+            heartbeat_interval=0.2,
+            sweep_interval=0.05,
+            reconnect=_FAST,
         )
-        orchestrator = Orchestrator(
-            bus,
-            source,
-            OrchestratorConfig(
-                discovery_interval=60.0,
-                shard_timeout=3.0,
-                republish_interval=2.0,
-                check_interval=0.1,
-                settle_delay=0.3,
-                health_interval=0.5,
-                instance="demo-orchestrator",
-            ),
-        )
-        system = DemoSystem(
-            plan, player, kalshi, poly, gluetun, bus, orchestrator, monitor, shards, nursery
-        )
-        nursery.start_soon(system._collect)
-        for shard in shards:
-            await nursery.start(shard.run)
-        await nursery.start(orchestrator.run)
-        # The monitor starts once every token is assigned, so its first connections
-        # subscribe them all (tokens added while a socket is mid-connect can miss their
-        # snapshot until the next resync; see the report of issue #9).
-        with trio.fail_after(settings.ready_timeout_s):
-            while orchestrator.stats.unowned or len(orchestrator.games) < len(plan.games):  # noqa: ASYNC110
-                await trio.sleep(0.05)
-        await nursery.start(monitor.run)
-        with trio.fail_after(settings.ready_timeout_s):
-            while not system.ready():  # noqa: ASYNC110 - readiness spans many services
-                await trio.sleep(0.05)
-        log.info("demo ready: %d games on %d shards", len(plan.games), len(shards))
-        yield system
-        nursery.cancel_scope.cancel()
+        for i in range(settings.shards)
+    ]
+    orchestrator = OrchestratorSettings(
+        kalshi_rest_url=kalshi_rest_url,
+        gamma_url=gamma_url,
+        egress=egress,
+        config=OrchestratorConfig(
+            discovery_interval=60.0,
+            shard_timeout=3.0,
+            republish_interval=2.0,
+            check_interval=0.1,
+            settle_delay=0.3,
+            health_interval=0.5,
+            instance="demo-orchestrator",
+        ),
+    )
+    return monitor, shards, orchestrator

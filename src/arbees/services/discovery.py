@@ -6,7 +6,7 @@ venue-neutral inputs plus the two facts the matcher does not carry (each Kalshi 
 multiplier and each Polymarket market's minimum order size) — and turns the matcher's
 report into :class:`GameSpec` s, the self-contained description of one game that goes into
 every assignment. The venue-backed source lives in the CLI layer
-(:mod:`arbees.cli._venue_source`); tests pass a scripted one.
+(:mod:`arbees.wiring.discovery`); tests pass a scripted one.
 
 Fees are never guessed low: a Polymarket market that does not say ``feesEnabled: false``
 and has no readable ``feeSchedule`` is given the sports default rate (an overestimate loses

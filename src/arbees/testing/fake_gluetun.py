@@ -9,7 +9,8 @@ the server hangs, answers garbage or a 500, or refuses a missing/wrong API key w
 It is a real server (``trio.serve_tcp`` + h11) so that timeouts, refused keys and garbage
 bodies travel through the actual HTTP client, not a mock.
 
-Routes (all require ``X-API-Key`` when ``api_key`` is set, like recent Gluetun versions):
+Routes (all but ``/json`` require ``X-API-Key`` when ``api_key`` is set, like recent Gluetun
+versions; ``/json`` stands for ipinfo.io, which asks for no key):
 
 =========================  ====================================================================
 ``GET /v1/publicip/ip``    ``{"public_ip", "region", "country", "city", "organization", ...}``
@@ -32,6 +33,9 @@ or ``async with open_fake_gluetun(...) as fake: ... fake.publicip_url``. Standal
 local rehearsal (the API key is read from an environment variable, never from argv)::
 
     python -m arbees.testing.fake_gluetun --port 8000 --country "United Kingdom"
+
+With ``--http-proxy-port 8888`` it also serves Gluetun's HTTP proxy (``HTTPPROXY=on``) on
+the same host: :class:`arbees.testing.http_proxy.ForwardProxy`.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ import h11
 import trio
 
 from arbees.egress.countries import normalize_country
+from arbees.testing.http_proxy import ForwardProxy
 
 __all__ = ["FakeGluetun", "Fault", "main", "open_fake_gluetun"]
 
@@ -233,7 +238,7 @@ class FakeGluetun:
         """``(status, body)``, or ``None`` to hang."""
         method = request.method.decode()
         path = request.target.decode().split("?", 1)[0]
-        if not self._authorized(request):
+        if not (path == "/json" and method == "GET") and not self._authorized(request):
             self.unauthorized += 1
             return 401, b"Unauthorized\n"
         if path == "/fake/exit" and method == "PUT":
@@ -379,6 +384,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="NAME",
         help="require X-API-Key equal to the value of this environment variable",
     )
+    parser.add_argument(
+        "--http-proxy-port",
+        type=int,
+        metavar="PORT",
+        help="also serve Gluetun's HTTP proxy (HTTPPROXY) on this port of --host",
+    )
     args = parser.parse_args(argv)
     api_key = None
     if args.api_key_env:
@@ -398,9 +409,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         async with trio.open_nursery() as nursery:
             url = await nursery.start(fake.run)
             print(f"fake Gluetun control server on {url} ({fake!r})", flush=True)
+            if args.http_proxy_port is not None:
+                proxy = ForwardProxy(host=args.host, port=args.http_proxy_port)
+                port = await nursery.start(proxy.run)
+                print(f"fake Gluetun HTTP proxy on {args.host}:{port}", flush=True)
 
     logging.basicConfig(level=logging.INFO)
-    from arbees.cli._run import run_trio
+    from arbees.cli import run_trio  # the exit codes and Ctrl-C of every entry point
 
     return run_trio("fake Gluetun", serve)
 

@@ -39,6 +39,7 @@ from typing import Any
 import trio
 
 from arbees.bus import Bus, open_bus
+from arbees.config import url_with_password_file
 from arbees.errors import ArbeesError
 from arbees.messages import (
     GAME_ASSIGNMENTS_HASH,
@@ -262,6 +263,11 @@ def _tap(args: argparse.Namespace) -> int:
     url = os.environ.get("REDIS_URL", "")
     if not url:
         print("rehearsal tap: REDIS_URL is not set", file=sys.stderr)
+        return 2
+    try:  # the user named in the URL, its password in a file (as the services do)
+        url = url_with_password_file(url, os.environ.get("REDIS_PASSWORD_FILE", "").strip())
+    except ArbeesError as exc:
+        print(f"rehearsal tap: {exc}", file=sys.stderr)
         return 2
     games = json.loads(Path(args.state_file).read_text(encoding="utf-8"))["games"]
 

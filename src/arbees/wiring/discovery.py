@@ -1,4 +1,4 @@
-"""Layer L4 glue: the venue-backed :class:`~arbees.services.discovery.GameSource`.
+"""The venue-backed :class:`~arbees.services.discovery.GameSource`.
 
 The orchestrator (L3) must not know the venues; this is where they meet it. Kalshi events
 come from :class:`~arbees.kalshi.rest.KalshiRest` (cursor pagination, signing, rate limit,

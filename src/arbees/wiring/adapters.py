@@ -1,8 +1,8 @@
-"""Layer L4 glue: venue feeds adapted to the services' interfaces.
+"""Venue feeds adapted to the services' interfaces.
 
 The services (L3) only know :class:`~arbees.services.interfaces.InstrumentFeed` and
 :class:`~arbees.services.quotes.Quote`; this module is where Kalshi and Polymarket objects
-meet them. The demo, the CLI commands and the examples all build services through here.
+meet them. The builders of :mod:`arbees.wiring` use them.
 """
 
 from __future__ import annotations

@@ -1,0 +1,233 @@
+"""The one place services are built: settings in, service out.
+
+Each builder is an async context manager that opens what the service needs for its lifetime
+(the guarded Polymarket route, HTTP clients) and yields the service, not yet running; the
+caller starts it the Trio way and keeps the block open while it runs::
+
+    async with build_shard(settings, bus) as shard, trio.open_nursery() as nursery:
+        await nursery.start(shard.run)
+
+The CLI, :mod:`arbees.api` and the demo all build through here, so a rule such as the
+Kalshi keepalive period or the egress guard of a Polymarket route exists once. Every
+Polymarket route is :func:`arbees.egress.open_polymarket_route`: the monitor always checks
+its egress, a direct-mode shard and the orchestrator's Gamma discovery check it unless the
+settings carry the explicit opt-out. With a ``registry`` the service's gauges are
+registered on it (:mod:`arbees.wiring.metrics`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import attrs
+import httpx
+
+from arbees.bus.base import Bus
+from arbees.egress import open_polymarket_route
+from arbees.kalshi.rest import KalshiRest
+from arbees.messages import ArbSignal
+from arbees.obs.metrics import Registry
+from arbees.paper import PaperLedger, PaperTrader, RiskLimits
+from arbees.polymarket.audit import AuditConfig, AuditStats
+from arbees.polymarket.feed import FeedConfig
+from arbees.polymarket.rest import USER_AGENT, PolymarketRest, RestConfig
+from arbees.services.monitor import PolymarketMonitor
+from arbees.services.orchestrator import Orchestrator
+from arbees.services.shard import GameShard
+from arbees.services.shard_engine import ShardEngine
+from arbees.services.sources import BusPolymarketSource, QuoteSource
+from arbees.wiring.adapters import PolymarketFeedAdapter, kalshi_source, polymarket_direct_source
+from arbees.wiring.discovery import VenueGameSource
+from arbees.wiring.metrics import (
+    bus_gauges,
+    latency_metrics,
+    monitor_gauges,
+    paper_gauges,
+    shard_gauges,
+)
+from arbees.wiring.settings import MonitorSettings, OrchestratorSettings, ShardSettings
+
+__all__ = ["build_monitor", "build_orchestrator", "build_shard"]
+
+
+@asynccontextmanager
+async def build_monitor(
+    settings: MonitorSettings, bus: Bus, *, registry: Registry | None = None
+) -> AsyncIterator[PolymarketMonitor]:
+    """The Polymarket monitor of ``settings`` on ``bus`` (start it with ``monitor.run``)."""
+    audit = AuditConfig(interval=settings.audit_interval)
+    audit_stats = AuditStats()  # shared by the auditor of every verified period
+    # The egress check and the REST audit take the same route (proxy) as the Polymarket
+    # traffic they guard; the monitor runs the guard itself.
+    async with open_polymarket_route(
+        name="polymarket-monitor",
+        user_agent=USER_AGENT,
+        proxy=settings.proxy,
+        settings=settings.egress,
+        check=True,
+        run_guard=False,
+    ) as route:
+        guard = route.guard
+        assert guard is not None  # check=True
+        config = FeedConfig(
+            url=settings.ws_url,
+            tokens_per_socket=settings.tokens_per_socket,
+            silence_timeout=settings.silence_timeout,
+            resync_interval=settings.resync_interval,
+            snapshot_timeout=settings.snapshot_timeout,
+            proxy=settings.proxy,
+            gate=route.gate,
+        )
+        if settings.reconnect is not None:
+            config = attrs.evolve(config, backoff=settings.reconnect)
+        rest = PolymarketRest(
+            route.client, RestConfig(clob_url=settings.clob_url, retries=0), gate=route.gate
+        )
+
+        def feed_factory(tokens: list[str]) -> PolymarketFeedAdapter:
+            return PolymarketFeedAdapter(
+                tokens,
+                config,
+                rest=rest if audit.enabled else None,
+                audit=audit,
+                allowed=lambda: guard.verified,
+                audit_stats=audit_stats,
+            )
+
+        monitor = PolymarketMonitor(
+            bus,
+            feed_factory,
+            guard,
+            instance=settings.instance,
+            heartbeat_interval=settings.heartbeat_interval,
+            max_tokens=settings.max_tokens,
+        )
+        if registry is not None:
+            monitor_gauges(registry, bus, monitor, audit_stats)
+        yield monitor
+
+
+@asynccontextmanager
+async def build_shard(
+    settings: ShardSettings,
+    bus: Bus,
+    *,
+    registry: Registry | None = None,
+    on_signal: Callable[[ArbSignal], None] | None = None,
+) -> AsyncIterator[GameShard]:
+    """The game shard of ``settings`` on ``bus`` (start it with ``shard.run``).
+
+    ``on_signal`` is called with each signal before it is published.
+    """
+    engine = ShardEngine(
+        settings.shard_id,
+        max_age_ns=settings.max_price_age_ms * 1_000_000,
+        max_quote_age_ns=round(settings.max_quote_age_s * 1_000_000_000),
+        max_games=settings.max_games,
+        min_edge=settings.min_edge,
+        max_size=settings.max_size,
+    )
+    kalshi_options: dict[str, object] = {
+        "silence_timeout": settings.kalshi_silence_timeout,
+        "keepalive_interval": settings.keepalive_interval,
+    }
+    if settings.reconnect is not None:
+        kalshi_options["backoff"] = settings.reconnect
+    kalshi = kalshi_source(settings.kalshi_ws_url, settings.kalshi_signer, **kalshi_options)
+    if registry is not None:
+        on_signal = _both(latency_metrics(registry), on_signal)
+    async with contextlib.AsyncExitStack() as stack:
+        polymarket: QuoteSource
+        if settings.polymarket_ws_url is None:
+            polymarket = BusPolymarketSource(bus)
+        else:
+            route = await stack.enter_async_context(
+                open_polymarket_route(
+                    name=f"shard-{settings.shard_id}-polymarket",
+                    user_agent=USER_AGENT,
+                    proxy=settings.polymarket_proxy,
+                    settings=settings.egress,
+                    check=settings.polymarket_egress_check,
+                )
+            )
+            config = FeedConfig(
+                url=settings.polymarket_ws_url, proxy=settings.polymarket_proxy, gate=route.gate
+            )
+            if settings.reconnect is not None:
+                config = attrs.evolve(config, backoff=settings.reconnect)
+            polymarket = polymarket_direct_source(config)
+        paper = None
+        if settings.paper is not None:
+            limits = RiskLimits(
+                max_contracts_per_pair=settings.paper.max_contracts_per_pair,
+                max_exposure=settings.paper.max_exposure,
+                daily_loss_stop=settings.paper.daily_loss_stop,
+            )
+            ledger = PaperLedger(limits, latency_ns=settings.paper.latency_ms * 1_000_000)
+            if registry is not None:
+                paper_gauges(registry, ledger)
+            paper = PaperTrader(ledger, engine, bus=bus, log_interval=settings.paper.log_interval)
+        shard = GameShard(
+            bus,
+            engine,
+            kalshi,
+            polymarket,
+            paper=paper,
+            on_signal=on_signal,
+            heartbeat_interval=settings.heartbeat_interval,
+            sweep_interval=settings.sweep_interval,
+        )
+        if registry is not None:
+            shard_gauges(registry, bus, shard)
+        yield shard
+
+
+def _both(
+    first: Callable[[ArbSignal], None], second: Callable[[ArbSignal], None] | None
+) -> Callable[[ArbSignal], None]:
+    if second is None:
+        return first
+
+    def call(signal: ArbSignal) -> None:
+        first(signal)
+        second(signal)
+
+    return call
+
+
+@asynccontextmanager
+async def build_orchestrator(
+    settings: OrchestratorSettings, bus: Bus, *, registry: Registry | None = None
+) -> AsyncIterator[Orchestrator]:
+    """The orchestrator of ``settings`` on ``bus`` (start it with ``orchestrator.run``).
+
+    Kalshi REST uses its own client on the host network; Gamma is Polymarket, so it goes
+    through the guarded Polymarket route.
+    """
+    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    async with (
+        httpx.AsyncClient(headers=headers, timeout=20.0) as kalshi_client,
+        open_polymarket_route(
+            name="orchestrator-gamma",
+            user_agent=USER_AGENT,
+            proxy=settings.polymarket_proxy,
+            settings=settings.egress,
+            check=settings.polymarket_egress_check,
+        ) as gamma,
+    ):
+        kalshi = KalshiRest(
+            kalshi_client, base_url=settings.kalshi_rest_url, signer=settings.kalshi_signer
+        )
+        source = VenueGameSource(
+            kalshi,
+            gamma.client,
+            gamma_url=settings.gamma_url,
+            series=settings.series,
+            gamma_gate=gamma.gate,
+            deadline=settings.discovery_deadline,
+        )
+        if registry is not None:
+            bus_gauges(registry, bus)
+        yield Orchestrator(bus, source, settings.config, registry=registry)

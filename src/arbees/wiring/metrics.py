@@ -1,0 +1,140 @@
+"""The Prometheus gauges of the built services (one definition for every entry point)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from arbees.bus import Bus
+from arbees.messages import ArbSignal
+from arbees.money import to_float
+from arbees.obs.metrics import Registry
+from arbees.paper import PaperLedger
+from arbees.polymarket.audit import AuditStats
+from arbees.polymarket.feed import PolymarketFeed
+from arbees.services.monitor import PolymarketMonitor
+from arbees.services.shard import GameShard
+from arbees.wiring.adapters import PolymarketFeedAdapter
+
+__all__ = ["bus_gauges", "latency_metrics", "monitor_gauges", "paper_gauges", "shard_gauges"]
+
+
+def bus_gauges(registry: Registry, bus: Bus) -> None:
+    """Refused payloads, drops and reconnects of ``bus``, read at scrape time. The refusals
+    by field are in ``bus.stats.decode_errors_by_field`` and in the logs."""
+    stats = bus.stats
+    registry.gauge("bus_decode_errors", "bus payloads the codec refused (counted, skipped)",
+                   read=lambda: stats.decode_errors)  # fmt: skip
+    registry.gauge("bus_dropped", "messages dropped from full subscriber buffers",
+                   read=lambda: stats.dropped)  # fmt: skip
+    registry.gauge("bus_reconnects", "bus reconnections", read=lambda: stats.reconnects)
+
+
+def monitor_gauges(
+    registry: Registry, bus: Bus, monitor: PolymarketMonitor, audit_stats: AuditStats
+) -> None:
+    """The monitor's counters, its REST audit's and its current feed's."""
+    guard = monitor.guard
+    registry.gauge("monitor_audit_invalidated", "books distrusted by the REST audit",
+                   read=lambda: audit_stats.invalidated)  # fmt: skip
+    registry.gauge("monitor_audit_failures", "failed REST audit requests",
+                   read=lambda: audit_stats.failures)  # fmt: skip
+    registry.gauge("monitor_audit_matches", "books confirmed by the REST audit",
+                   read=lambda: audit_stats.matches)  # fmt: skip
+    registry.gauge("monitor_published", "price updates published",
+                   read=lambda: monitor.stats.published)  # fmt: skip
+    registry.gauge("monitor_egress_verified", "1 while egress is verified",
+                   read=lambda: float(guard.verified))  # fmt: skip
+    registry.gauge("monitor_tokens", "assigned tokens", read=lambda: len(monitor.tokens))
+    registry.gauge("monitor_egress_losses", "egress losses",
+                   read=lambda: monitor.stats.egress_losses)  # fmt: skip
+    registry.gauge("bus_publish_failed", "messages the bus could not send",
+                   read=lambda: bus.stats.publish_failed)  # fmt: skip
+    bus_gauges(registry, bus)
+    registry.gauge("monitor_stale_published", "updates published with stale=True",
+                   read=lambda: monitor.stats.stale_published)  # fmt: skip
+    registry.gauge("monitor_rejected_assignments", "assignments refused",
+                   read=lambda: monitor.stats.rejected_assignments)  # fmt: skip
+    registry.gauge("monitor_refused_cap", "tokens refused at MONITOR_MAX_TOKENS",
+                   read=lambda: monitor.stats.refused_cap)  # fmt: skip
+    _feed_gauges(registry, monitor)
+
+
+def _feed_gauges(registry: Registry, monitor: PolymarketMonitor) -> None:
+    """Counters of the current feed (a new feed starts with every verified egress period)."""
+
+    def of_feed(read: Callable[[PolymarketFeed], float]) -> Callable[[], float]:
+        def value() -> float:
+            adapter = monitor.current_feed
+            return read(adapter.feed) if isinstance(adapter, PolymarketFeedAdapter) else 0.0
+
+        return value
+
+    registry.gauge("feed_reconnects", "WebSocket reconnects in this egress period",
+                   read=of_feed(lambda f: sum(d.stats.reconnects for d in f.drivers)))  # fmt: skip
+    registry.gauge("feed_rejected", "frames/events rejected as invalid (counted, dropped)",
+                   read=of_feed(lambda f: f.protocol.stats.invalid_frames
+                                + f.protocol.stats.rejected))  # fmt: skip
+    registry.gauge("feed_mismatches", "best bid/ask cross-check failures (book marked stale)",
+                   read=of_feed(lambda f: f.protocol.stats.mismatches))  # fmt: skip
+    registry.gauge("feed_coalesced", "changes merged for a slow consumer (newest kept)",
+                   read=of_feed(lambda f: f.stats.coalesced))  # fmt: skip
+
+
+def shard_gauges(registry: Registry, bus: Bus, shard: GameShard) -> None:
+    """The shard's and its engine's counters, including the event kernel's scans
+    (``shard_kernel_batches`` grows with every batch of quotes)."""
+    engine = shard.engine
+    stats = engine.stats
+    registry.gauge("shard_games", "games assigned", read=lambda: len(engine.games))
+    registry.gauge("shard_quotes", "quotes processed", read=lambda: stats.quotes)
+    registry.gauge("shard_signals_opened", "signals opened", read=lambda: stats.opened)
+    registry.gauge("shard_suppressed_stale", "evaluations held back by stale/old books",
+                   read=lambda: stats.suppressed_stale)  # fmt: skip
+    registry.gauge("shard_signals_closed", "signals closed", read=lambda: stats.closed)
+    bus_gauges(registry, bus)
+    registry.gauge("shard_rejected_assignments", "assignments refused (fees, cap, source)",
+                   read=lambda: shard.stats.rejected_assignments)  # fmt: skip
+    registry.gauge("shard_future_clamped", "heartbeats or quotes timed in the future",
+                   read=lambda: stats.future_clamped)  # fmt: skip
+    registry.gauge("shard_kernel_batches", "quote batches scanned by the event kernel",
+                   read=lambda: stats.kernel_batches)  # fmt: skip
+    registry.gauge("shard_kernel_scanned", "pairs scanned by the event kernel",
+                   read=lambda: stats.kernel_scanned)  # fmt: skip
+    registry.gauge("shard_kernel_flagged", "scanned pairs flagged for the exact depth walk",
+                   read=lambda: stats.kernel_flagged)  # fmt: skip
+
+
+def paper_gauges(registry: Registry, ledger: PaperLedger) -> None:
+    """The paper ledger's fills, P&L, exposure and mutes."""
+    stats = ledger.stats
+    registry.gauge("paper_fills", "paper fills", read=lambda: stats.fills)
+    registry.gauge("paper_pnl_dollars", "paper P&L (display only)",
+                   read=lambda: to_float(ledger.pnl()))  # fmt: skip
+    registry.gauge("paper_exposure_dollars", "paper exposure (display only)",
+                   read=lambda: to_float(ledger.exposure()))  # fmt: skip
+    registry.gauge(
+        "paper_muted",
+        "signals muted by paper risk limits",
+        read=lambda: stats.muted_pair_contracts + stats.muted_exposure + stats.muted_daily_loss,
+    )
+    registry.gauge("paper_leg_risk", "one-legged paper fills", read=lambda: stats.leg_risk)
+
+
+def latency_metrics(registry: Registry) -> Callable[[ArbSignal], None]:
+    """Histograms of each opening/updating signal's hops, in microseconds."""
+    detect = registry.histogram(
+        "shard_detect_latency_us", "shard receive of the triggering update -> signal publish"
+    )
+    monitor_to_signal = registry.histogram(
+        "monitor_to_signal_latency_us", "Polymarket receive at the monitor -> signal publish"
+    )
+
+    def observe(signal: ArbSignal) -> None:
+        if signal.event == "close":
+            return
+        if signal.bus_recv_ns:
+            detect.observe((signal.published_ns - signal.bus_recv_ns) / 1000)
+        if signal.monitor_recv_ns:
+            monitor_to_signal.observe((signal.published_ns - signal.monitor_recv_ns) / 1000)
+
+    return observe
