@@ -25,7 +25,8 @@ Correctness rules, enforced here so every transport gets them:
 * every decision is exact integer arithmetic (:mod:`arbees.arb`).
 
 The hot path (:meth:`ShardEngine.on_quotes`): one batch of quotes is stored, then the event
-kernel (:func:`arbees.kernel.event_check`) scans every pair the batch touched at once, each
+kernel (:class:`arbees.kernel.EventBatch`, the reusable form of
+:func:`arbees.kernel.event_check`) scans every pair the batch touched at once, each
 pair a binary event (this team wins or not) over two venues, an unusable quote counting as
 missing; only the pairs it flags walk depth exactly (:func:`arbees.arb.find_opportunities`).
 Its threshold (:func:`arbees.kernel.prefilter_edge`) makes it never miss a pair the exact
