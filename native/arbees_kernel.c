@@ -217,3 +217,72 @@ int arbees_check_cents(int64_t k_yes, int64_t k_no, int64_t p_yes, int64_t p_no,
              (uint64_t)p_rate, ONE_MICRO - threshold_cents * 10000, &m);
     return (int)m;
 }
+
+/* ---- events: outcomes x contracts (scalar; see arbees_kernel.h) ----
+ * Why scalar: an event is a handful of contracts with a variable number of outcomes and
+ * venues; the work per event is a few min() over contract costs, and lanes across events
+ * would need the same shape in every lane. Measured (`arbees bench kernel`, same run, 2-vCPU
+ * Xeon): ~24 ns per binary two-venue event against ~4 ns per market for the SIMD batch
+ * kernel at N = 100,000; but the shard scans the tens of events one batch of quotes
+ * touched, where the kernel is < 1 us per call and the Python that fills the columns
+ * costs ~5 us per event: SIMD here would not show in the shard's figures. */
+static inline int64_t contract_cost(int64_t p, uint64_t kc, uint64_t pr) {
+    uint64_t q = (uint64_t)p * (uint64_t)(ONE_MICRO - p);
+    return p + (int64_t)((kc * q + 9999999999999999u) / 10000000000000000u) * 10000 +
+           (int64_t)((pr * q + 5000000000000u) / 10000000000000u) * 10;
+}
+
+int64_t arbees_event_check(const int64_t *asks, const int64_t *k_coef, const int64_t *p_rate,
+                           const int64_t *n_outcomes, size_t n_venues, int64_t min_edge,
+                           size_t n, uint8_t *flags, uint8_t *partition, int64_t *best_edge) {
+    if (min_edge < -3 * ONE_MICRO || min_edge > ONE_MICRO) return -1;
+    if (n_venues < 1 || n_venues > ARBEES_MAX_VENUES) return -2;
+    const size_t stride = (size_t)ARBEES_MAX_OUTCOMES * 2 * n_venues;
+    for (size_t e = 0; e < n; e++) {
+        int64_t k = n_outcomes[e];
+        if (k < 2 || k > ARBEES_MAX_OUTCOMES) return -(int64_t)e - 3;
+        const size_t base = e * stride;
+        /* cheapest present contract per (outcome, side); INT64_MAX when none */
+        int64_t best[ARBEES_MAX_OUTCOMES][2];
+        for (int64_t o = 0; o < k; o++) {
+            for (int s = 0; s < 2; s++) {
+                int64_t low = INT64_MAX;
+                const size_t at = base + ((size_t)o * 2 + (size_t)s) * n_venues;
+                for (size_t v = 0; v < n_venues; v++) {
+                    int64_t p = asks[at + v], kc = k_coef[at + v], pr = p_rate[at + v];
+                    if (!c_present(p)) continue;
+                    if (kc < 0 || kc > ONE_MICRO || pr < 0 || pr > ONE_MICRO)
+                        return (int64_t)e + 1;
+                    int64_t c = contract_cost(p, (uint64_t)kc, (uint64_t)pr);
+                    if (c < low) low = c;
+                }
+                best[o][s] = low;
+            }
+        }
+        int64_t top = ARBEES_NO_EDGE;
+        int part = ARBEES_NO_PARTITION;
+        /* partition 0: every outcome's YES */
+        int64_t sum = 0;
+        int ok = 1;
+        for (int64_t o = 0; o < k; o++) {
+            if (best[o][0] == INT64_MAX) ok = 0;
+            else sum += best[o][0];
+        }
+        if (ok) top = ONE_MICRO - sum, part = 0;
+        /* partition 1 + o: YES of o and NO of o */
+        for (int64_t o = 0; o < k; o++) {
+            if (best[o][0] == INT64_MAX || best[o][1] == INT64_MAX) continue;
+            int64_t edge = ONE_MICRO - best[o][0] - best[o][1];
+            if (edge > top) top = edge, part = 1 + (int)o;
+        }
+        /* binary only: NO of each outcome (NO of 0 pays on 1 and vice versa) */
+        if (k == 2 && best[0][1] != INT64_MAX && best[1][1] != INT64_MAX) {
+            int64_t edge = ONE_MICRO - best[0][1] - best[1][1];
+            if (edge > top) top = edge, part = ARBEES_PARTITION_ALL_NO;
+        }
+        best_edge[e] = top;
+        partition[e] = (uint8_t)part;
+        flags[e] = part != ARBEES_NO_PARTITION && top > min_edge;
+    }
+    return 0;
+}

@@ -57,4 +57,30 @@ int64_t arbees_floor_sum(int isa, const int64_t *k_yes, const int64_t *k_no,
 int arbees_check_cents(int64_t k_yes, int64_t k_no, int64_t p_yes, int64_t p_no,
                        int64_t threshold_cents, int64_t k_coef, int64_t p_rate);
 
+/* ---- events with 2 or 3 outcomes and several venues (structure of arrays) ----
+ * Event e has n_outcomes[e] in {2, 3} mutually exclusive outcomes. Contract (o, s, v) --
+ * outcome o, side s (0 YES: pays when o happens, 1 NO: pays when it does not), venue v --
+ * lives at index ((e * ARBEES_MAX_OUTCOMES + o) * 2 + s) * n_venues + v of asks, k_coef and
+ * p_rate: its best ask (outside (0, 1e6) = missing; slots of absent outcomes are ignored)
+ * and its fee parameters, both in [0, 1e6] for a present contract. The 1-contract cost of a
+ * contract is  ask + kalshi_fee(k_coef) + poly_fee(p_rate)  (formulas above; a venue's
+ * schedule sets one of them, the other is 0), and the cheapest venue serves each
+ * (outcome, side). The partitions of the outcomes into contracts:
+ *   0                      YES of every outcome
+ *   1 + o                  YES of o and NO of o
+ *   ARBEES_PARTITION_ALL_NO  (binary events only) NO of both outcomes
+ * Per event: best_edge = 1e6 - the cheapest partition's cost (ARBEES_NO_EDGE when no
+ * partition has every contract present), partition = its id (the lowest id among equals;
+ * ARBEES_NO_PARTITION when none), flags = best_edge > min_edge.
+ * Returns 0; -1 if min_edge is outside [-3e6, 1e6]; -2 if n_venues is outside
+ * [1, ARBEES_MAX_VENUES]; -(e + 3) if n_outcomes[e] is not 2 or 3; e + 1 if event e has a
+ * present contract whose fee parameters are outside [0, 1e6] (outputs then unspecified). */
+#define ARBEES_MAX_OUTCOMES 3
+#define ARBEES_MAX_VENUES 16
+#define ARBEES_PARTITION_ALL_NO 4
+#define ARBEES_NO_PARTITION 255
+int64_t arbees_event_check(const int64_t *asks, const int64_t *k_coef, const int64_t *p_rate,
+                           const int64_t *n_outcomes, size_t n_venues, int64_t min_edge,
+                           size_t n, uint8_t *flags, uint8_t *partition, int64_t *best_edge);
+
 #endif

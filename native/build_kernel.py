@@ -26,6 +26,9 @@ int64_t arbees_floor_sum(int isa, const int64_t *k_yes, const int64_t *k_no,
                          const int64_t *p_rate, size_t n);
 int arbees_check_cents(int64_t k_yes, int64_t k_no, int64_t p_yes, int64_t p_no,
                        int64_t threshold_cents, int64_t k_coef, int64_t p_rate);
+int64_t arbees_event_check(const int64_t *asks, const int64_t *k_coef, const int64_t *p_rate,
+                           const int64_t *n_outcomes, size_t n_venues, int64_t min_edge,
+                           size_t n, uint8_t *flags, uint8_t *partition, int64_t *best_edge);
 """
 
 _unix = sys.platform != "win32"

@@ -11,6 +11,12 @@ falling back to pure Python when the extension was not built. :data:`BACKEND` sa
 ``python`` = force the fallback, ``native`` = best native (error if not built),
 ``native-avx2`` / ``native-sse2`` / ``native-c`` = that ISA (error if unavailable).
 
+:func:`event_check` is the general form the shard runs on every batch of quotes: events with
+2 or 3 outcomes and several venues per outcome, each contract with its own fee parameters,
+-> per event the best partition of the outcomes into contracts and its top-of-book edge.
+:func:`prefilter_edge` turns the shard's ``min_edge`` into the threshold at which that
+top-of-book check never misses an opportunity of the exact depth walk (proof there).
+
 The seed-compatible functions (:func:`simd_check_arbs`, :func:`simd_decode_mask`,
 :func:`simd_calculate_profit`, :func:`simd_batch_scan`) take prices in **whole cents**
 (ints, 1..99; 0 or anything else = missing, never flagged) like the seed, and apply the
@@ -30,19 +36,29 @@ from typing import Any, Final, Literal, TypeAlias
 import attrs
 
 from arbees.arb.model import decode_mask
-from arbees.arb.top import NO_EDGE, reference_check
+from arbees.arb.top import NO_EDGE, reference_check, unit_cost
 from arbees.errors import KernelError
 from arbees.fees import KalshiFeeModel, PolymarketFeeModel
 from arbees.money import CENT, ONE
 
 __all__ = [
     "BACKEND",
+    "LEG_MARGIN",
+    "MAX_OUTCOMES",
+    "MAX_VENUES",
     "NO_EDGE",
+    "NO_PARTITION",
+    "PARTITION_ALL_NO",
     "BatchResult",
+    "EventBatch",
+    "EventResult",
     "Int64s",
     "available_backends",
     "batch_check",
+    "contract_index",
+    "event_check",
     "floor_sum",
+    "prefilter_edge",
     "simd_batch_scan",
     "simd_calculate_profit",
     "simd_check_arbs",
@@ -98,6 +114,7 @@ def _select_backend() -> str:
     raise KernelError(f"unknown ARBEES_KERNEL value {wanted!r}")
 
 
+_NATIVE: Final = tuple(_native_backends())  # the CPU does not change while we run
 BACKEND: Final = _select_backend()
 """The active backend (see the module docstring)."""
 
@@ -261,6 +278,276 @@ def floor_sum(cols: Sequence[Int64s], *, backend: str | None = None) -> int:
     arrays = [_column(c, n, "column") for c in cols]
     ptrs = [_ffi.from_buffer("int64_t[]", c) for c in arrays]
     return int(_lib.arbees_floor_sum(_ISAS[chosen], *ptrs, n))
+
+
+# ---- events: outcomes x contracts ----
+
+MAX_OUTCOMES: Final = 3
+"""Most outcomes of an event (the column layout reserves this many per event)."""
+MAX_VENUES: Final = 16
+"""Most venues per (outcome, side)."""
+PARTITION_ALL_NO: Final = 4
+"""Partition id of "NO of both outcomes" (binary events only)."""
+NO_PARTITION: Final = 255
+"""Partition id of an event where no partition has every contract present."""
+LEG_MARGIN: Final = CENT + 10
+"""How much the 1-contract top-of-book edge may understate one leg's per-contract edge at a
+size of at least one contract (see :func:`prefilter_edge`)."""
+
+
+def contract_index(event: int, outcome: int, side: int, venue: int, n_venues: int) -> int:
+    """Index of contract (``outcome``, ``side`` 0 YES / 1 NO, ``venue``) of ``event`` in the
+    columns of :func:`event_check`."""
+    return ((event * MAX_OUTCOMES + outcome) * 2 + side) * n_venues + venue
+
+
+def prefilter_edge(min_edge: int, legs: int) -> int:
+    """The ``min_edge`` to give :func:`event_check` so that it flags every event where the
+    exact depth walk (:func:`arbees.arb.find_opportunities`, whole-contract sizes) finds an
+    opportunity beyond ``min_edge``, for partitions of at most ``legs`` contracts.
+
+    Why a margin: the kernel prices ONE contract per leg with that order's rounded fee, but
+    a larger order pays less per contract (Kalshi rounds up to the cent once per order), so
+    the top-of-book edge does not bound the depth walk's edge by itself. Proof of the bound:
+    a leg buying ``s >= 1`` contracts over asks ``p_i >= p`` (``p`` the best) pays
+    ``sum x_i (p_i + c p_i (1 - p_i)) >= s (p + c p (1 - p))`` before rounding, because
+    ``p + c p (1 - p)`` is nondecreasing for a coefficient ``c <= 1``; notionals round up,
+    the Kalshi fee rounds up (``>=`` raw) and the Polymarket fee rounds half-up once per
+    order (``>= raw - 5`` micro-units). The 1-contract fees exceed their raw value by less
+    than a cent (Kalshi) and at most 5 micro-units (Polymarket). So per contract the leg
+    costs more than its 1-contract cost minus ``CENT + 5 + 5 / s``, at most
+    :data:`LEG_MARGIN` for ``s >= 1``, and an opportunity with edge ``> min_edge`` has a
+    top-of-book edge ``> min_edge - legs * LEG_MARGIN``. Tested by Hypothesis in
+    ``tests/engine/test_engine_events.py``.
+    """
+    return min_edge - legs * LEG_MARGIN
+
+
+@attrs.frozen(slots=True)
+class EventResult:
+    """Output of :func:`event_check`, one entry per event.
+
+    Attributes:
+        flags: a memoryview of format ``B``: 1 when ``best_edge > min_edge``.
+        partition: a memoryview of format ``B``: the best partition (0 YES of every
+            outcome, ``1 + o`` YES and NO of outcome ``o``, :data:`PARTITION_ALL_NO`), the
+            lowest id among equal edges, or :data:`NO_PARTITION`.
+        best_edge: a memoryview of format ``q``: that partition's 1-contract fee-adjusted
+            edge in micro-units, or :data:`NO_EDGE`.
+    """
+
+    flags: memoryview
+    partition: memoryview
+    best_edge: memoryview
+
+    def flagged(self) -> list[int]:
+        """Indexes of the flagged events."""
+        return [i for i, f in enumerate(self.flags) if f]
+
+
+def event_check(
+    asks: Int64s,
+    k_coef: Int64s,
+    p_rate: Int64s,
+    n_outcomes: Int64s,
+    *,
+    n_venues: int,
+    min_edge: int = 0,
+    backend: str | None = None,
+) -> EventResult:
+    """Best partition and its top-of-book edge of N events at once (layout: the C header).
+
+    Args:
+        asks: best ask per contract in micro-units, at :func:`contract_index` (anything
+            outside ``(0, 1e6)``, e.g. 0, is missing: a stale or too-old quote goes in as 0).
+        k_coef: per contract, the Kalshi-shaped fee coefficient (0.07 × multiplier in
+            micro-units; 0 for a contract of another venue or a waived fee).
+        p_rate: per contract, the Polymarket-shaped fee rate in micro-units (0 if none).
+        n_outcomes: per event, 2 or 3.
+        n_venues: venues per (outcome, side), 1..:data:`MAX_VENUES`.
+        min_edge: flag an event when its best edge exceeds this (micro-units, in
+            ``[-3e6, 1e6]``); see :func:`prefilter_edge`.
+        backend: override :data:`BACKEND`.
+
+    Raises:
+        KernelError: bad lengths or values, naming the column or the event.
+    """
+    if type(n_venues) is not int or not 1 <= n_venues <= MAX_VENUES:
+        raise KernelError(f"n_venues must be an int in 1..{MAX_VENUES}: {n_venues!r}")
+    if type(min_edge) is not int or not -3 * ONE <= min_edge <= ONE:
+        raise KernelError(f"min_edge must be an int in [-3_000_000, 1_000_000]: {min_edge!r}")
+    outs = _column(n_outcomes, len(n_outcomes), "n_outcomes")
+    n = len(outs)
+    size = n * MAX_OUTCOMES * 2 * n_venues
+    cols = [
+        _column(v, size, name)
+        for v, name in ((asks, "asks"), (k_coef, "k_coef"), (p_rate, "p_rate"))
+    ]
+    chosen = BACKEND if backend is None else backend
+    if chosen == "python":
+        return _events_python(cols, outs, n_venues, min_edge)
+    if chosen not in _NATIVE:
+        raise KernelError(f"backend {chosen!r} not available: {available_backends()}")
+    flags, parts, best = array("B", bytes(n)), array("B", bytes(n)), array("q", bytes(8 * n))
+    if n:
+        buf = _ffi.from_buffer
+        rc = _lib.arbees_event_check(
+            buf("int64_t[]", cols[0]),
+            buf("int64_t[]", cols[1]),
+            buf("int64_t[]", cols[2]),
+            buf("int64_t[]", outs),
+            n_venues,
+            min_edge,
+            n,
+            buf("uint8_t[]", flags),
+            buf("uint8_t[]", parts),
+            buf("int64_t[]", best),
+        )
+        if rc:
+            raise KernelError(_event_rc_message(rc, outs))
+    return EventResult(memoryview(flags), memoryview(parts), memoryview(best))
+
+
+class EventBatch:
+    """Reusable columns and outputs of :func:`event_check`, for a caller that scans again and
+    again (the shard, once per batch of quotes): no allocation and no per-call conversion
+    of the columns, which costs more than the kernel itself on a batch of a few events.
+    The values are checked as by :func:`event_check` (fee parameters, outcomes, min_edge).
+
+    Use: :meth:`reset` for ``n`` events (every contract missing, fees 0, 2 outcomes), write
+    :attr:`asks`, :attr:`k_coef`, :attr:`p_rate` at :func:`contract_index` and
+    :attr:`n_outcomes` per event, then :meth:`check`. The result's views are valid until
+    the next :meth:`reset`.
+
+    Args:
+        n_venues: venues per (outcome, side), 1..:data:`MAX_VENUES`.
+        backend: override :data:`BACKEND`.
+    """
+
+    def __init__(self, n_venues: int, *, backend: str | None = None) -> None:
+        if type(n_venues) is not int or not 1 <= n_venues <= MAX_VENUES:
+            raise KernelError(f"n_venues must be an int in 1..{MAX_VENUES}: {n_venues!r}")
+        chosen = BACKEND if backend is None else backend
+        if chosen != "python" and chosen not in _NATIVE:
+            raise KernelError(f"backend {chosen!r} not available: {available_backends()}")
+        self.n_venues = n_venues
+        self.backend = chosen
+        self._slots = MAX_OUTCOMES * 2 * n_venues
+        self._n = 0
+        self._grow(16)
+
+    def _grow(self, capacity: int) -> None:
+        size = capacity * self._slots
+        self._capacity = capacity
+        self._zeros = array("q", bytes(8 * size))
+        self.asks = array("q", self._zeros)
+        self.k_coef = array("q", self._zeros)
+        self.p_rate = array("q", self._zeros)
+        self._twos = array("q", [2]) * capacity
+        self.n_outcomes = array("q", self._twos)
+        self._flags = array("B", bytes(capacity))
+        self._parts = array("B", bytes(capacity))
+        self._best = array("q", bytes(8 * capacity))
+        if self.backend != "python":
+            buf = _ffi.from_buffer
+            self._ptrs = (
+                buf("int64_t[]", self.asks),
+                buf("int64_t[]", self.k_coef),
+                buf("int64_t[]", self.p_rate),
+                buf("int64_t[]", self.n_outcomes),
+                buf("uint8_t[]", self._flags),
+                buf("uint8_t[]", self._parts),
+                buf("int64_t[]", self._best),
+            )
+
+    def reset(self, n: int) -> None:
+        """Make room for ``n`` events, all contracts missing."""
+        if n > self._capacity:
+            self._grow(max(n, 2 * self._capacity))
+        elif n:  # (an empty slice assignment would resize the exported arrays)
+            size = n * self._slots
+            for col in (self.asks, self.k_coef, self.p_rate):
+                col[:size] = self._zeros[:size]
+            self.n_outcomes[:n] = self._twos[:n]
+        self._n = n
+
+    def check(self, min_edge: int) -> EventResult:
+        """:func:`event_check` of the ``n`` events of the last :meth:`reset`."""
+        if type(min_edge) is not int or not -3 * ONE <= min_edge <= ONE:
+            raise KernelError(f"min_edge must be an int in [-3_000_000, 1_000_000]: {min_edge!r}")
+        n = self._n
+        if self.backend == "python":
+            size = n * self._slots
+            cols: list[array[int] | memoryview] = [
+                self.asks[:size],
+                self.k_coef[:size],
+                self.p_rate[:size],
+            ]
+            return _events_python(cols, self.n_outcomes[:n], self.n_venues, min_edge)
+        asks, kc, pr, outs, flags, parts, best = self._ptrs
+        if n:
+            rc = _lib.arbees_event_check(
+                asks, kc, pr, outs, self.n_venues, min_edge, n, flags, parts, best
+            )
+            if rc:
+                raise KernelError(_event_rc_message(rc, self.n_outcomes))
+        return EventResult(
+            memoryview(self._flags)[:n], memoryview(self._parts)[:n], memoryview(self._best)[:n]
+        )
+
+
+def _event_rc_message(rc: int, outs: array[int] | memoryview) -> str:
+    if rc > 0:
+        return f"event {rc - 1}: a contract's fee parameters are outside [0, 1e6]"
+    if rc <= -3:
+        e = -rc - 3
+        return f"event {e}: n_outcomes must be 2 or 3, got {outs[e]}"
+    return f"native event kernel refused the call (code {rc})"  # pragma: no cover
+
+
+def _events_python(
+    cols: list[array[int] | memoryview], outs: array[int] | memoryview, nv: int, min_edge: int
+) -> EventResult:
+    asks, kc, pr = cols
+    n = len(outs)
+    flags = array("B", bytes(n))
+    parts = array("B", bytes(n))
+    best_edge = array("q", bytes(8 * n))
+    for e in range(n):
+        k = outs[e]
+        if k not in (2, 3):
+            raise KernelError(f"event {e}: n_outcomes must be 2 or 3, got {k}")
+        best: list[list[int | None]] = []
+        for o in range(k):
+            sides: list[int | None] = []
+            for side in (0, 1):
+                low = None
+                for v in range(nv):
+                    i = contract_index(e, o, side, v, nv)
+                    p = asks[i]
+                    if not 0 < p < ONE:
+                        continue
+                    if not (0 <= kc[i] <= ONE and 0 <= pr[i] <= ONE):
+                        raise KernelError(
+                            f"event {e}: a contract's fee parameters are outside [0, 1e6]"
+                        )
+                    c = unit_cost(p, kc[i], pr[i])
+                    low = c if low is None or c < low else low
+                sides.append(low)
+            best.append(sides)
+        candidates: list[tuple[int, list[int | None]]] = [(0, [b[0] for b in best])]
+        candidates += [(1 + o, best[o]) for o in range(k)]
+        if k == 2:
+            candidates.append((PARTITION_ALL_NO, [best[0][1], best[1][1]]))
+        top, part = NO_EDGE, NO_PARTITION
+        for pid, costs in candidates:
+            if all(c is not None for c in costs):
+                edge = ONE - sum(c for c in costs if c is not None)
+                if edge > top:
+                    top, part = edge, pid
+        best_edge[e], parts[e] = top, part
+        flags[e] = part != NO_PARTITION and top > min_edge
+    return EventResult(memoryview(flags), memoryview(parts), memoryview(best_edge))
 
 
 # ---- the seed's API (prices in whole cents) ----

@@ -305,8 +305,18 @@ def test_fee_parameter_checks_in_later_blocks(backend: str) -> None:
 def test_bench_kernel_smoke() -> None:
     from arbees.bench import kernel as bench
 
-    report = bench.run([64, 67], repeat=1, python_subset=16, all_isas=True)
+    report = bench.run(
+        [64, 67], repeat=1, python_subset=16, all_isas=True, shard_games=20, shard_batch=8
+    )
     assert report["backend"] == kernel.BACKEND
+    shard = report["shard"]
+    assert shard["quotes"] == 2_000 // 8 * 8
+    assert shard["kernel_us_per_quote"] > 0
+    assert shard["walk_all_over_kernel"] > 0
+    assert 0 <= shard["flagged_share"] <= 1
+    if NATIVE and kernel.BACKEND != "python":
+        assert [r["n"] for r in report["events"]] == [64, 67]
+        assert all(r["event_over_batch"] > 0 for r in report["events"])
     for row in report["batch"]:
         assert row["python_ns_per_market"] > 0
         if NATIVE and kernel.BACKEND != "python":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import attrs
+
 from arbees.book import Level
 from arbees.fees import kalshi_fee, polymarket_fee
 from arbees.messages import ArbSignal, MarketAssignment, TeamLeg
@@ -212,3 +214,42 @@ def test_unhealthy_source_closes_signals_until_healthy_again() -> None:
     assert eng.on_quote(pq(clock, "0.52", "0.50")) == []
     # Coming back re-evaluates the held-back pair: no new quote is needed.
     assert [s.event for s in eng.set_alive("polymarket", clock.now, healthy=True)] == ["open"]
+
+
+def test_kernel_scans_each_batch_and_walks_depth_only_where_it_flags() -> None:
+    eng, clock = engine()
+    # no arbitrage: scanned, not flagged, no exact walk
+    assert eng.on_quotes([kq(clock, "0.47", "0.60"), pq(clock, "0.60", "0.52")]) == []
+    assert (eng.stats.kernel_batches, eng.stats.kernel_scanned) == (1, 1)
+    assert (eng.stats.kernel_flagged, eng.stats.evaluations) == (0, 0)
+    # one batch, two instruments of the same pair: one scan of that pair, one signal
+    (opened,) = eng.on_quotes([kq(clock, "0.40", "0.62"), pq(clock, "0.52", "0.50")])
+    assert opened.event == "open"
+    assert (eng.stats.kernel_batches, eng.stats.kernel_scanned) == (2, 2)
+    assert (eng.stats.kernel_flagged, eng.stats.evaluations) == (1, 1)
+    # the edge vanishes: the kernel does not flag the pair, but its open signal closes
+    (closed,) = eng.on_quote(pq(clock, "0.90", "0.90"))
+    assert (closed.event, closed.signal_id) == ("close", opened.signal_id)
+    assert (eng.stats.kernel_flagged, eng.stats.evaluations) == (1, 2)
+    # a quote of an instrument nobody watches is counted, not scanned
+    assert eng.on_quotes([attrs.evolve(pq(clock, "0.1", "0.1"), instrument="999")]) == []
+    assert (eng.stats.quotes, eng.stats.kernel_batches) == (6, 3)
+
+
+def test_stale_side_is_held_back_even_when_the_kernel_skips_it() -> None:
+    eng, clock = engine()
+    eng.on_quote(kq(clock, "0.40", "0.62"))
+    clock.now += 3 * SEC  # the Kalshi quote is no longer confirmed live
+    assert eng.on_quote(pq(clock, "0.52", "0.50")) == []
+    assert eng.stats.suppressed_stale == 1
+    eng.set_alive("kalshi", clock.now)  # a quiet book confirmed: the held pair is retried
+    assert eng.stats.opened == 1
+
+
+def test_unsupported_fee_schedule_is_walked_exactly() -> None:
+    clock = Clock()
+    eng = ShardEngine("s1", max_age_ns=2 * SEC, clock=clock)
+    eng.apply(assignment(poly_fee_exponent=2))  # beyond the kernel: never skipped
+    eng.on_quote(kq(clock, "0.47", "0.60"))
+    assert eng.on_quote(pq(clock, "0.60", "0.52")) == []
+    assert (eng.stats.kernel_flagged, eng.stats.evaluations) == (0, 2)

@@ -29,7 +29,7 @@ from arbees.messages import (
     TeamLeg,
 )
 from arbees.services.quotes import Quote
-from arbees.services.shard import open_game_shard
+from arbees.services.shard import GameShard, open_game_shard
 from arbees.services.shard_engine import ShardEngine, fees_for
 from arbees.services.sources import Alive, SourceItem
 from tests.services.test_shard_engine import SEC, Clock, assignment, engine, kq, pq
@@ -297,3 +297,27 @@ async def test_shard_game_cap_alerts_once_and_keeps_the_running_game() -> None:
             assert shard.rejections.alerts_sent == 1
             assert set(eng.games) == {"g1"}
             assert poly.added == {"111", "222"}
+
+
+async def test_shard_feeds_the_engine_in_batches_keeping_liveness_in_order() -> None:
+    clock = Clock()
+    eng = ShardEngine("s1", max_age_ns=2 * SEC)
+    eng.apply(assignment())
+    send, receive = trio.open_memory_channel[SourceItem](100)
+    items: list[SourceItem] = [
+        live(kq(clock, "0.47", "0.60")),
+        live(pq(clock, "0.60", "0.52")),
+        Alive("kalshi", time.time_ns(), healthy=False),  # everything after is unusable
+        live(kq(clock, "0.40", "0.62")),
+        live(pq(clock, "0.52", "0.50")),
+    ]
+    for item in items:
+        send.send_nowait(item)
+    send.close()
+    async with open_bus("memory://") as bus:
+        shard = GameShard(bus, eng, ScriptedSource("kalshi"), ScriptedSource("polymarket"))
+        await shard._process(receive)
+    assert shard.stats.quotes == eng.stats.quotes == 4
+    assert eng.stats.kernel_batches == 2  # the quotes before the liveness item, then after
+    assert eng.stats.kernel_scanned == 2
+    assert eng.stats.opened == 0  # the arbitrage came after Kalshi went unhealthy

@@ -28,7 +28,7 @@ from typing import Final
 from arbees.arb.model import PairFees
 from arbees.money import ONE, Fixed
 
-__all__ = ["NO_EDGE", "check_top", "check_top_edge", "reference_check"]
+__all__ = ["NO_EDGE", "check_top", "check_top_edge", "reference_check", "unit_cost"]
 
 NO_EDGE: Final = -(2**63)
 """``best_edge`` of a market where no combination has both legs (the int64 minimum)."""
@@ -102,6 +102,16 @@ def _p_fee(p: int, p_rate: int) -> int:
     return ((p_rate * p * (ONE - p) + _P_HALF) // _P_DIV) * 10
 
 
+def unit_cost(price: int, k_coef: int, p_rate: int) -> int:
+    """1-contract cost of a present ask: ``price`` + its Kalshi-shaped fee (``k_coef``) +
+    its Polymarket-shaped fee (``p_rate``), micro-units (see the module doc).
+
+    The event kernel (:func:`arbees.kernel.event_check`) prices every contract with this; a
+    venue's schedule sets one of the two parameters and leaves the other 0.
+    """
+    return price + _k_fee(price, k_coef) + _p_fee(price, p_rate)
+
+
 def reference_check(
     k_yes: int, k_no: int, p_yes: int, p_no: int, k_coef: int, p_rate: int, min_edge: int
 ) -> tuple[int, int]:
@@ -109,8 +119,8 @@ def reference_check(
 
     ``k_coef`` and ``p_rate`` are micro-units in ``[0, 1_000_000]`` (see the module doc).
     """
-    py = p_yes + _p_fee(p_yes, p_rate) if 0 < p_yes < ONE else None
-    kn = k_no + _k_fee(k_no, k_coef) if 0 < k_no < ONE else None
-    ky = k_yes + _k_fee(k_yes, k_coef) if 0 < k_yes < ONE else None
-    pn = p_no + _p_fee(p_no, p_rate) if 0 < p_no < ONE else None
+    py = unit_cost(p_yes, 0, p_rate) if 0 < p_yes < ONE else None
+    kn = unit_cost(k_no, k_coef, 0) if 0 < k_no < ONE else None
+    ky = unit_cost(k_yes, k_coef, 0) if 0 < k_yes < ONE else None
+    pn = unit_cost(p_no, 0, p_rate) if 0 < p_no < ONE else None
     return _combine(py, kn, ky, pn, min_edge)

@@ -12,7 +12,20 @@ For N markets it times, in nanoseconds per market:
   ``native-c``), each against the same floor.
 
 Plus the per-call cost of :func:`arbees.kernel.simd_check_arbs` (seed API, one market) and
-of the pure-Python :func:`arbees.arb.check_top`. Targets: native ≤ 2× floor at N=100,000,
+of the pure-Python :func:`arbees.arb.check_top`, and two figures of the event kernel:
+
+* ``events``: :func:`arbees.kernel.event_check` over N binary two-venue events (the shard's
+  shape) in ns per event, against the SIMD ``batch_check`` of the same prices in the same
+  run (``event_over_batch``: what the scalar, general layout costs over the 4-combination
+  SIMD one) and against its Python reference;
+* ``shard``: :meth:`arbees.services.shard_engine.ShardEngine.on_quotes` on batches of
+  ``--shard-batch`` quotes over ``--shard-games`` games with realistic books (a few cents
+  of vig, one pair in ~50 an arbitrage), in µs per quote, against walking depth exactly
+  (the engine's own exact evaluation, :func:`arbees.arb.find_opportunities` plus its
+  signal bookkeeping) for every pair each batch touched, on the same engine and books, as
+  the shard did before the kernel prefilter (``walk_all_over_kernel``).
+
+Targets: native ≤ 2× floor at N=100,000,
 ≥ 100× faster than Python, one call ≤ 1 µs, pure-Python top-of-book ≤ 5 µs.
 """
 
@@ -27,9 +40,16 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import attrs
+
 from arbees import kernel
 from arbees.arb import PairFees, check_top
+from arbees.book import Level
 from arbees.fees import KalshiFeeModel, PolymarketFeeModel
+from arbees.messages import MarketAssignment, TeamLeg
+from arbees.money import CENT, ONE
+from arbees.services.quotes import Quote
+from arbees.services.shard_engine import ShardEngine
 
 __all__ = ["register", "run"]
 
@@ -50,13 +70,20 @@ def register(sub: Any) -> None:
     p.add_argument("--repeat", type=int, default=7, help="timed repeats, best kept")
     p.add_argument("--python-subset", type=int, default=20_000, help="markets timed in Python")
     p.add_argument("--all-isas", action="store_true", help="also time the other native backends")
+    p.add_argument("--shard-games", type=int, default=500, help="games of the shard figure")
+    p.add_argument("--shard-batch", type=int, default=32, help="quotes per shard batch")
     p.set_defaults(handler=_handler)
 
 
 def _handler(args: argparse.Namespace) -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     report = run(
-        sizes, repeat=args.repeat, python_subset=args.python_subset, all_isas=args.all_isas
+        sizes,
+        repeat=args.repeat,
+        python_subset=args.python_subset,
+        all_isas=args.all_isas,
+        shard_games=args.shard_games,
+        shard_batch=args.shard_batch,
     )
     if args.json:
         print(json.dumps(report, indent=2))
@@ -151,8 +178,154 @@ def _measure(
     return row
 
 
+def _event_columns(cols: list[array[int]]) -> tuple[list[array[int]], array[int]]:
+    """The same markets as binary two-venue events (the shard's layout)."""
+    ky, kn, py, pn, kc, pr = cols
+    n = len(ky)
+    slots = kernel.MAX_OUTCOMES * 2 * 2
+    asks, k_coef, p_rate = (array("q", bytes(8 * n * slots)) for _ in range(3))
+    for e in range(n):
+        for outcome, venue, price in ((0, 0, ky[e]), (1, 0, kn[e]), (0, 1, py[e]), (1, 1, pn[e])):
+            i = kernel.contract_index(e, outcome, 0, venue, 2)
+            asks[i] = price
+            if venue == 0:
+                k_coef[i] = kc[e]
+            else:
+                p_rate[i] = pr[e]
+    return [asks, k_coef, p_rate], array("q", [2]) * n
+
+
+def _measure_events(n: int, repeat: int, python_subset: int) -> dict[str, Any]:
+    cols = _columns(n, seed=n)
+    ky, kn, py, pn, kc, pr = cols
+    (asks, k_coef, p_rate), outs = _event_columns(cols)
+    row: dict[str, Any] = {"n": n}
+    out = kernel.batch_check(ky, kn, py, pn, kc, pr, 0)
+    t_event, t_batch = _best_ns_interleaved(
+        [
+            lambda: kernel.event_check(asks, k_coef, p_rate, outs, n_venues=2),
+            lambda: kernel.batch_check(ky, kn, py, pn, kc, pr, 0, out=out),
+        ],
+        repeat,
+    )
+    row["event_ns_per_event"] = t_event / n
+    row["batch_ns_per_market"] = t_batch / n
+    row["event_over_batch"] = t_event / t_batch
+    m = min(n, python_subset)
+    (s_asks, s_coef, s_rate), s_outs = _event_columns([c[:m] for c in cols])
+    tp = _best_ns(
+        lambda: kernel.event_check(s_asks, s_coef, s_rate, s_outs, n_venues=2, backend="python"),
+        max(1, min(repeat, 3)),
+    )
+    row["python_ns_per_event"] = tp / m
+    row["python_over_native"] = (tp / m) / (t_event / n)
+    return row
+
+
+def _ladder(rnd: random.Random, best: int) -> tuple[Level, ...]:
+    prices = [best + i * CENT for i in range(5) if best + i * CENT < ONE]
+    return tuple(Level(p, rnd.randrange(1, 500) * ONE) for p in prices)
+
+
+@attrs.frozen
+class _ShardLoad:
+    """Attributes:
+    engine: the engine under test.
+    warm: one quote of every instrument (every pair has both sides after it).
+    batches: the timed batches.
+    """
+
+    engine: ShardEngine
+    warm: list[Quote]
+    batches: list[list[Quote]]
+
+
+def _quote(rnd: random.Random, venue: str, instrument: str, fair: int) -> Quote:
+    """A book within a cent of the pair's ``fair`` price with 2-5 cents of vig; one in ~50
+    an arbitrage (2 cents under $1)."""
+    fair = min(ONE - 5 * CENT, max(5 * CENT, fair + rnd.randrange(-1, 2) * CENT))
+    vig = -2 * CENT if rnd.random() < 0.02 else rnd.randrange(2, 6) * CENT
+    yes = min(ONE - CENT, fair + vig // 2)
+    no = min(ONE - CENT, ONE - fair + vig - vig // 2)
+    return Quote(venue, instrument, _ladder(rnd, yes), _ladder(rnd, no), False, time.time_ns())
+
+
+def _shard_load(games: int, batch: int, seed: int) -> _ShardLoad:
+    rnd = random.Random(seed)
+    engine = ShardEngine("bench", max_games=max(1, games), clock=time.time_ns)
+    instruments: list[tuple[str, str, int]] = []  # (venue, instrument, fair price)
+    for g in range(games):
+        tokens = (str(10**6 + 2 * g), str(10**6 + 2 * g + 1))
+        teams = (TeamLeg("A", f"K-{g}-A", tokens[0]), TeamLeg("B", f"K-{g}-B", tokens[1]))
+        engine.apply(
+            MarketAssignment(
+                platform="kalshi",
+                market_id=f"K-{g}",
+                token_id="",
+                shard_id="bench",
+                sport="NBA",
+                game_id=f"g{g}",
+                teams=teams,
+                poly_fee_rate="0.05",
+                epoch=1,
+            )
+        )
+        fair = rnd.randrange(10, 90) * CENT
+        for team, team_fair in zip(teams, (fair, ONE - fair), strict=True):
+            instruments += [
+                ("kalshi", team.kalshi_ticker, team_fair),
+                ("polymarket", team.poly_token, team_fair),
+            ]
+    warm = [_quote(rnd, *instrument) for instrument in instruments]
+    batches = [
+        [_quote(rnd, *rnd.choice(instruments)) for _ in range(batch)]
+        for _ in range(max(1, 2_000 // max(1, batch)))
+    ]
+    return _ShardLoad(engine, warm, batches)
+
+
+def _measure_shard(games: int, batch: int, repeat: int) -> dict[str, Any]:
+    load = _shard_load(games, batch, seed=games)
+    engine = load.engine
+    engine.on_quotes(load.warm)
+
+    def walk_all() -> None:
+        """The shard before the prefilter: store each batch, evaluate every touched pair."""
+        for quotes in load.batches:
+            touched: dict[tuple[str, int], Quote] = {}
+            for q in quotes:
+                engine._quotes[q.venue, q.instrument] = q
+                touched.update(dict.fromkeys(engine._watch[q.venue, q.instrument], q))
+            for (game_id, index), trigger in touched.items():
+                engine._evaluate(game_id, index, trigger)
+
+    def kernel_path() -> None:
+        for quotes in load.batches:
+            engine.on_quotes(quotes)
+
+    before = (engine.stats.kernel_scanned, engine.stats.kernel_flagged)
+    t_kernel, t_walk = _best_ns_interleaved([kernel_path, walk_all], max(1, min(repeat, 5)))
+    scanned = engine.stats.kernel_scanned - before[0]
+    n_quotes = sum(len(q) for q in load.batches)
+    return {
+        "games": games,
+        "batch": batch,
+        "quotes": n_quotes,
+        "kernel_us_per_quote": t_kernel / n_quotes / 1000,
+        "walk_all_us_per_quote": t_walk / n_quotes / 1000,
+        "walk_all_over_kernel": t_walk / t_kernel,
+        "flagged_share": (engine.stats.kernel_flagged - before[1]) / max(1, scanned),
+    }
+
+
 def run(
-    sizes: list[int], *, repeat: int = 7, python_subset: int = 20_000, all_isas: bool = False
+    sizes: list[int],
+    *,
+    repeat: int = 7,
+    python_subset: int = 20_000,
+    all_isas: bool = False,
+    shard_games: int = 500,
+    shard_batch: int = 32,
 ) -> dict[str, Any]:
     """Measure and return the figures as a JSON-ready dict."""
     native = kernel.BACKEND if kernel.BACKEND != "python" else None
@@ -162,12 +335,17 @@ def run(
         else []
     )
     rows = [_measure(n, native is not None, repeat, python_subset, others) for n in sizes]
+    events = (
+        [_measure_events(n, repeat, python_subset) for n in sizes] if native is not None else []
+    )
     fees = PairFees(KalshiFeeModel(), PolymarketFeeModel(Decimal("0.05")))
     calls = 100_000
     return {
         "backend": kernel.BACKEND,
         "available": list(kernel.available_backends()),
         "batch": rows,
+        "events": events,
+        "shard": _measure_shard(shard_games, shard_batch, repeat),
         "simd_check_arbs_ns_per_call": _per_call_ns(
             lambda: kernel.simd_check_arbs(45, 52, 43, 56), calls, repeat
         ),
@@ -207,6 +385,19 @@ def _print(report: dict[str, Any]) -> None:
                 f"{'':>10} {other['ns_per_market']:>14.2f} {'':>13} "
                 f"{other['over_floor']:>12.2f}x   ({name})"
             )
+    for r in report["events"]:
+        print(
+            f"events N={r['n']}: {r['event_ns_per_event']:.2f} ns/event (scalar, general) vs "
+            f"{r['batch_ns_per_market']:.2f} ns/market (SIMD, 4 combinations): "
+            f"{r['event_over_batch']:.2f}x; python {r['python_over_native']:.0f}x slower"
+        )
+    sh = report["shard"]
+    print(
+        f"shard ({sh['games']} games, batches of {sh['batch']}): "
+        f"{sh['kernel_us_per_quote']:.2f} us/quote with the kernel prefilter vs "
+        f"{sh['walk_all_us_per_quote']:.2f} us/quote walking every touched pair: "
+        f"{sh['walk_all_over_kernel']:.2f}x; {100 * sh['flagged_share']:.1f}% flagged"
+    )
     print(f"simd_check_arbs (one call from Python): {report['simd_check_arbs_ns_per_call']:.0f} ns")
     print(
         f"check_top (pure Python, top of book):   {report['check_top_python_ns_per_call']:.0f} ns"

@@ -45,6 +45,7 @@ from arbees.obs.health import run_heartbeat
 from arbees.paper.trader import PaperTrader
 from arbees.services._assignments import apply_live, apply_stored
 from arbees.services._rejections import Rejections, shorten
+from arbees.services.quotes import Quote
 from arbees.services.shard_engine import AssignmentDelta, ShardEngine
 from arbees.services.sources import Alive, QuoteSource, SourceItem
 
@@ -53,6 +54,8 @@ __all__ = ["GameShard", "ShardStats", "open_game_shard"]
 log = logging.getLogger(__name__)
 
 SERVICE = "shard"
+MAX_BATCH = 1024
+"""Most quotes the engine takes in one batch (bounds the latency of the first one)."""
 
 
 @attrs.define
@@ -224,15 +227,39 @@ class GameShard:
     # -- quotes and signals ------------------------------------------------------------
 
     async def _process(self, receive: trio.MemoryReceiveChannel[SourceItem]) -> None:
+        """Feed the engine in batches: each wake-up takes the item that woke it plus every
+        item already queued (no waiting for more), so the engine scans the touched pairs
+        once per batch. Liveness items keep their place: the quotes before one are
+        processed first."""
         engine = self.engine
+        batch: list[Quote] = []
         async for item in receive:
-            if isinstance(item, Alive):
-                signals = engine.set_alive(item.venue, item.when_ns, item.healthy)
-            else:
-                self.stats.quotes += 1
-                signals = engine.on_quote(item)
-            if signals:
-                await self._publish(signals)
+            while True:
+                if isinstance(item, Alive):
+                    if batch:
+                        await self._quotes(batch)
+                        batch = []
+                    signals = engine.set_alive(item.venue, item.when_ns, item.healthy)
+                    if signals:
+                        await self._publish(signals)
+                else:
+                    batch.append(item)
+                    if len(batch) >= MAX_BATCH:
+                        await self._quotes(batch)
+                        batch = []
+                try:
+                    item = receive.receive_nowait()
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+            if batch:
+                await self._quotes(batch)
+                batch = []
+
+    async def _quotes(self, batch: list[Quote]) -> None:
+        self.stats.quotes += len(batch)
+        signals = self.engine.on_quotes(batch)
+        if signals:
+            await self._publish(signals)
 
     async def _sweep(self) -> None:
         while True:

@@ -23,6 +23,16 @@ Correctness rules, enforced here so every transport gets them:
 * one ``open`` signal when an opportunity appears, ``update`` only on a material change
   (edge or size), ``close`` when it disappears: no spam on every tick;
 * every decision is exact integer arithmetic (:mod:`arbees.arb`).
+
+The hot path (:meth:`ShardEngine.on_quotes`): one batch of quotes is stored, then the event
+kernel (:class:`arbees.kernel.EventBatch`, the reusable form of
+:func:`arbees.kernel.event_check`) scans every pair the batch touched at once, each
+pair a binary event (this team wins or not) over two venues, an unusable quote counting as
+missing; only the pairs it flags walk depth exactly (:func:`arbees.arb.find_opportunities`).
+Its threshold (:func:`arbees.kernel.prefilter_edge`) makes it never miss a pair the exact
+walk would signal. Pairs with an open signal, or with a stale or too-old side, are
+evaluated exactly whatever the kernel says, so closes and the stale bookkeeping are as
+before.
 """
 
 from __future__ import annotations
@@ -38,6 +48,7 @@ from arbees.book import Level
 from arbees.errors import ArbeesError, ConfigError
 from arbees.fees import KalshiFeeModel, PolymarketFeeModel
 from arbees.identifiers import is_token_id
+from arbees.kernel import MAX_OUTCOMES, EventBatch, contract_index, prefilter_edge
 from arbees.messages import (
     MAX_LIST_ITEMS,
     ArbSignal,
@@ -46,7 +57,7 @@ from arbees.messages import (
     TeamLeg,
     now_ms,
 )
-from arbees.money import CENT, Fixed
+from arbees.money import CENT, ONE, Fixed
 from arbees.services.quotes import Quote
 
 __all__ = ["AssignmentDelta", "Game", "ShardEngine", "ShardEngineStats"]
@@ -65,6 +76,8 @@ class Game:
         teams: the two teams' instruments.
         fees: both venues' fee models for this game.
         epoch: the assignment generation that gave it to us.
+        kernel_fees: ``(k_coef, p_rate)`` of ``fees`` for the event kernel, or None when
+            the schedule is beyond it (see :func:`_kernel_params`); derived.
     """
 
     game_id: str
@@ -72,6 +85,10 @@ class Game:
     teams: tuple[TeamLeg, TeamLeg]
     fees: PairFees
     epoch: int
+    kernel_fees: tuple[int, int] | None = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "kernel_fees", _kernel_params(self.fees))
 
 
 @attrs.frozen(slots=True)
@@ -111,6 +128,9 @@ class ShardEngineStats:
         rejected_assignments: assignments refused for an unusable field (e.g. a fee).
         refused_cap: new games refused because ``max_games`` were running.
         future_clamped: liveness confirmations or quotes timed in the future, taken as now.
+        kernel_batches: batches of quotes scanned by the event kernel.
+        kernel_scanned: pairs scanned (once per batch that touched them).
+        kernel_flagged: scanned pairs the kernel flagged for the exact depth walk.
     """
 
     quotes: int = 0
@@ -123,6 +143,9 @@ class ShardEngineStats:
     rejected_assignments: int = 0
     refused_cap: int = 0
     future_clamped: int = 0
+    kernel_batches: int = 0
+    kernel_scanned: int = 0
+    kernel_flagged: int = 0
 
 
 @attrs.define
@@ -166,6 +189,37 @@ def fees_for(assignment: MarketAssignment) -> PairFees:
 
 
 _MAX_TICKER = 100
+
+# A pair as a kernel event: outcome 0 = this team wins (Kalshi YES asks, its Polymarket
+# token's asks), outcome 1 = it does not (Kalshi NO asks, the opponent's token's asks).
+_VENUES = 2  # 0 Kalshi, 1 Polymarket
+_PAIR_LEGS = 2  # contracts in a partition of a binary event
+_SLOTS = MAX_OUTCOMES * 2 * _VENUES  # column entries per event
+_K_YES, _K_NO, _P_YES, _P_NO = (
+    contract_index(0, outcome, 0, venue, _VENUES) for venue in (0, 1) for outcome in (0, 1)
+)
+_COMBOS = tuple(Combo)
+
+
+def _best_ask(levels: tuple[Level, ...]) -> int:
+    """The lowest valid ask price, 0 (missing) when there is none; never above the price
+    the depth walk starts at, so the scan stays conservative even for an unsorted ladder."""
+    if not levels:
+        return 0
+    low = min(levels)  # by price first
+    if 0 < low[0] < ONE and low[1] > 0:
+        return low[0]
+    return min((p for p, size in levels if 0 < p < ONE and size > 0), default=0)
+
+
+def _kernel_params(fees: PairFees) -> tuple[int, int] | None:
+    """``(k_coef, p_rate)`` of a pair for the event kernel, or None when its schedule is
+    beyond the kernel (a Kalshi multiplier not exact in micro-units, a Polymarket exponent
+    other than 1): such pairs are always walked exactly."""
+    try:
+        return fees.kalshi.kernel_coef, fees.poly.kernel_rate
+    except ArbeesError:
+        return None
 
 
 def _check_instruments(teams: tuple[TeamLeg, ...]) -> None:
@@ -233,6 +287,7 @@ class ShardEngine:
         self._blocked: set[tuple[str, int]] = set()
         self._open: dict[SignalKey, _Open] = {}
         self._serial = 0
+        self._kernel = EventBatch(_VENUES)
 
     # -- assignments ---------------------------------------------------------------
 
@@ -369,21 +424,70 @@ class ShardEngine:
         return now_ns - confirmed <= self.max_age_ns
 
     def on_quote(self, quote: Quote) -> list[ArbSignal]:
-        """Store a quote and re-evaluate every pair that reads it."""
-        self.stats.quotes += 1
-        key = (quote.venue, quote.instrument)
-        watchers = self._watch.get(key)
-        if watchers is None:
-            return []
+        """Store a quote and re-evaluate every pair that reads it (a batch of one)."""
+        return self.on_quotes((quote,))
+
+    def on_quotes(self, quotes: Iterable[Quote]) -> list[ArbSignal]:
+        """Store a batch of quotes, then scan every pair they touched with the event kernel
+        and walk depth only where it flags (see the module doc)."""
         now = self.clock()
-        if quote.received_ns > now:  # a clock ahead, or forged: never fresher than now
-            self.stats.future_clamped += 1
-            quote = attrs.evolve(quote, received_ns=now)
-        self._quotes[key] = quote
+        touched: dict[tuple[str, int], Quote] = {}  # pair -> its latest quote (the trigger)
+        for quote in quotes:
+            self.stats.quotes += 1
+            key = (quote.venue, quote.instrument)
+            watchers = self._watch.get(key)
+            if watchers is None:
+                continue
+            if quote.received_ns > now:  # a clock ahead, or forged: never fresher than now
+                self.stats.future_clamped += 1
+                quote = attrs.evolve(quote, received_ns=now)
+            self._quotes[key] = quote
+            for pair in watchers:
+                touched[pair] = quote
+        if not touched:
+            return []
         out: list[ArbSignal] = []
-        for game_id, index in watchers:
-            out.extend(self._evaluate(game_id, index, quote))
+        for game_id, index in self._scan(list(touched), now):
+            out.extend(self._evaluate(game_id, index, touched[game_id, index]))
         return out
+
+    def _scan(self, pairs: list[tuple[str, int]], now: int) -> list[tuple[str, int]]:
+        """The pairs to evaluate exactly: those the kernel flags, plus those with an open
+        signal (it may have to close) or a stale/old side (held back until it is fresh)."""
+        n = len(pairs)
+        scan = self._kernel
+        scan.reset(n)
+        asks, k_coef, p_rate = scan.asks, scan.k_coef, scan.p_rate
+        always: list[bool] = []
+        usable = self.usable
+        for e, (game_id, index) in enumerate(pairs):
+            game = self.games[game_id]
+            team = game.teams[index]
+            k = self._quotes.get(("kalshi", team.kalshi_ticker))
+            p = self._quotes.get(("polymarket", team.poly_token))
+            params = game.kernel_fees
+            fresh = k is not None and p is not None and usable(k, now) and usable(p, now)
+            always.append(
+                params is None
+                or (k is not None and p is not None and not fresh)
+                or any((game_id, index, combo) in self._open for combo in _COMBOS)
+            )
+            if not fresh or params is None or k is None or p is None:
+                continue  # every contract missing: never flagged
+            base = e * _SLOTS
+            asks[base + _K_YES] = _best_ask(k.yes_asks)
+            asks[base + _K_NO] = _best_ask(k.no_asks)
+            asks[base + _P_YES] = _best_ask(p.yes_asks)
+            asks[base + _P_NO] = _best_ask(p.no_asks)
+            k_coef[base + _K_YES] = k_coef[base + _K_NO] = params[0]
+            p_rate[base + _P_YES] = p_rate[base + _P_NO] = params[1]
+        result = scan.check(prefilter_edge(self.min_edge, _PAIR_LEGS))
+        flags = result.flags
+        self.stats.kernel_batches += 1
+        self.stats.kernel_scanned += n
+        flagged = sum(flags)
+        self.stats.kernel_flagged += flagged
+        return [pair for pair, flag, must in zip(pairs, flags, always, strict=True) if flag or must]
 
     def sweep(self) -> list[ArbSignal]:
         """Close open signals whose inputs went stale or too old (call periodically)."""

@@ -81,7 +81,8 @@ def _feed_gauges(registry: Registry, monitor: PolymarketMonitor) -> None:
 
 
 def shard_gauges(registry: Registry, bus: Bus, shard: GameShard) -> None:
-    """The shard's and its engine's counters."""
+    """The shard's and its engine's counters, including the event kernel's scans
+    (``shard_kernel_batches`` grows with every batch of quotes)."""
     engine = shard.engine
     stats = engine.stats
     registry.gauge("shard_games", "games assigned", read=lambda: len(engine.games))
@@ -95,6 +96,12 @@ def shard_gauges(registry: Registry, bus: Bus, shard: GameShard) -> None:
                    read=lambda: shard.stats.rejected_assignments)  # fmt: skip
     registry.gauge("shard_future_clamped", "heartbeats or quotes timed in the future",
                    read=lambda: stats.future_clamped)  # fmt: skip
+    registry.gauge("shard_kernel_batches", "quote batches scanned by the event kernel",
+                   read=lambda: stats.kernel_batches)  # fmt: skip
+    registry.gauge("shard_kernel_scanned", "pairs scanned by the event kernel",
+                   read=lambda: stats.kernel_scanned)  # fmt: skip
+    registry.gauge("shard_kernel_flagged", "scanned pairs flagged for the exact depth walk",
+                   read=lambda: stats.kernel_flagged)  # fmt: skip
 
 
 def paper_gauges(registry: Registry, ledger: PaperLedger) -> None:
