@@ -428,7 +428,9 @@ def _events_of(body: object) -> list[object]:
     raise DecodeError("Gamma body is not a list of events", field="events")
 
 
-def parse_gamma_events(body: object) -> tuple[list[GammaEvent], list[DecodeRejection]]:
+def parse_gamma_events(
+    body: object, *, first_index: int = 0
+) -> tuple[list[GammaEvent], list[DecodeRejection]]:
     """Decode a Gamma ``/events`` body: every event and market that can be, once.
 
     Accepts a list of events, the ``{"data": [...]}`` pagination shape and one event object.
@@ -436,13 +438,15 @@ def parse_gamma_events(body: object) -> tuple[list[GammaEvent], list[DecodeRejec
     a market that cannot be decoded is refused alone and its event keeps the others (an
     event whose every market was refused is left out: its markets' rejections say why).
     Each refusal is logged and returned as a :class:`~arbees.errors.DecodeRejection`.
-    Raises :class:`DecodeError` only when the body itself has the wrong shape.
+    An item without a readable id is named by its position, counted from ``first_index``
+    (the page's offset). Raises :class:`DecodeError` only when the body itself has the wrong
+    shape.
     """
     events: list[GammaEvent] = []
     rejected: list[DecodeRejection] = []
     for i, obj in enumerate(_events_of(body)):
         slug = obj.get("slug") if isinstance(obj, Mapping) else None
-        ident = slug if isinstance(slug, str) and slug else f"events[{i}]"
+        ident = slug if isinstance(slug, str) and slug else f"events[{first_index + i}]"
         try:
             if not isinstance(obj, Mapping) or not isinstance(slug, str) or not slug:
                 raise DecodeError("event is not an object with a slug", field="slug")

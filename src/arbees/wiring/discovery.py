@@ -192,7 +192,7 @@ class VenueGameSource:
                 if tag:
                     params["tag_slug"] = tag
                 body = await self._gamma_get("/events", params)
-                events, refused = parse_gamma_events(body)
+                events, refused = parse_gamma_events(body, first_index=page * self.page_size)
                 for event in events:
                     seen.setdefault(event.id or f"slug:{event.slug}", event)
                 rejected.update(dict.fromkeys(refused))
