@@ -10,8 +10,10 @@ every assignment. The venue-backed source lives in the wiring layer
 events with :mod:`arbees.matching.venues`); tests pass a scripted one.
 
 Fees are never guessed low: a Polymarket market that does not say ``feesEnabled: false``
-and has no readable ``feeSchedule`` is given the sports default rate (an overestimate loses
-a signal, an underestimate would invent one), and the fallback is counted.
+and has no usable ``feeSchedule`` (none, or a rate or exponent outside what the fee model
+takes) is given the sports default rate (an overestimate loses a signal, an underestimate
+would invent one), and the fallback is counted. A schedule that cannot be decoded at all
+has its market refused by the Gamma decoder, with a rejection in the report.
 """
 
 from __future__ import annotations
