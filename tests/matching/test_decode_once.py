@@ -292,3 +292,22 @@ def test_decode_rejection_names_item_and_field() -> None:
     assert refused == [
         DecodeRejection("x/markets[0]", "active: expected a boolean, got str", "active")
     ]
+
+
+async def test_kalshi_pages_name_refused_events_across_pages() -> None:
+    kalshi, _ = load("straightforward")
+    good = kalshi["events"][0]
+    pages = {"": {"events": [good], "cursor": "p2"}, "p2": {"events": [7], "cursor": ""}}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=pages[request.url.params.get("cursor", "")])
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        rest = KalshiRest(client, base_url=f"http://kalshi.test{API_ROOT}")
+        got = [page async for page in rest.iter_event_pages(series_ticker="KXNBAGAME")]
+        events = [e async for e in rest.iter_events(series_ticker="KXNBAGAME")]
+    assert [([e.event_ticker for e in es], [r.item for r in rs]) for es, rs in got] == [
+        ([good["event_ticker"]], []),
+        ([], ["events[1]"]),  # the second event of the series, not of its page
+    ]
+    assert [e.event_ticker for e in events] == [good["event_ticker"]]

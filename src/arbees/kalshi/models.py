@@ -177,12 +177,15 @@ class Event:
         )
 
 
-def parse_events(body: object) -> tuple[list[Event], list[DecodeRejection]]:
+def parse_events(
+    body: object, *, first_index: int = 0
+) -> tuple[list[Event], list[DecodeRejection]]:
     """Decode an ``/events`` body (``{"events": [...], "cursor": ...}``): each event once.
 
     An event that cannot be decoded (with any of its markets) is refused alone, logged and
-    returned as a :class:`~arbees.errors.DecodeRejection`. Raises :class:`DecodeError` only
-    when the body itself is not an events response.
+    returned as a :class:`~arbees.errors.DecodeRejection`; one without a readable ticker is
+    named by its position, counted from ``first_index`` (the events on earlier pages).
+    Raises :class:`DecodeError` only when the body itself is not an events response.
     """
     raw_events = body.get("events") if isinstance(body, dict) else None
     if not isinstance(raw_events, list):
@@ -194,7 +197,9 @@ def parse_events(body: object) -> tuple[list[Event], list[DecodeRejection]]:
             events.append(Event.from_json(raw))
         except HOSTILE_INPUT_ERRORS as exc:
             ticker = raw.get("event_ticker") if isinstance(raw, dict) else None
-            ident = ticker[:100] if isinstance(ticker, str) and ticker else f"events[{i}]"
+            ident = (
+                ticker[:100] if isinstance(ticker, str) and ticker else f"events[{first_index + i}]"
+            )
             rejection = DecodeRejection.of(ident, exc)
             log.info("kalshi event %s rejected: %s", ident, rejection.reason[:200])
             rejected.append(rejection)

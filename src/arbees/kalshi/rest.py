@@ -214,6 +214,7 @@ class KalshiRest:
         """Each page of events, decoded once by :func:`~arbees.kalshi.models.parse_events`:
         ``(events, rejected)``, following ``cursor`` until it comes back empty."""
         cursor: str | None = None
+        seen = 0
         while True:
             body = await self._get(
                 "/events",
@@ -225,7 +226,10 @@ class KalshiRest:
                     "cursor": cursor,
                 },
             )
-            yield parse_events(body) if body.get("events") is not None else ([], [])
+            if body.get("events") is not None:
+                events, rejected = parse_events(body, first_index=seen)
+                seen += len(body["events"])
+                yield events, rejected
             cursor = body.get("cursor") or None
             if cursor is None:
                 return
