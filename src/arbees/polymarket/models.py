@@ -9,8 +9,9 @@ Bodies should be parsed with ``json.loads(..., parse_float=Decimal)`` so numbers
 
 This is the one place Gamma JSON is decoded: :func:`parse_gamma_events` turns a whole
 ``/events`` body into typed :class:`GammaEvent` s plus one
-:class:`~arbees.errors.DecodeRejection` per event or market it had to refuse, and discovery,
-``arbees match`` and the REST client all consume those typed values.
+:class:`~arbees.errors.DecodeRejection` per event or market it had to refuse; discovery and
+``arbees match`` consume those typed values, and the REST client decodes single events and
+markets with the same functions.
 """
 
 from __future__ import annotations
