@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from typing import Final
 
+import attrs
+
 __all__ = [
     "HOSTILE_INPUT_ERRORS",
     "ArbeesError",
@@ -36,6 +38,7 @@ __all__ = [
     "BusError",
     "ConfigError",
     "DecodeError",
+    "DecodeRejection",
     "EgressError",
     "KernelError",
     "NotFoundError",
@@ -62,6 +65,32 @@ class DecodeError(ArbeesError, ValueError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         self.field = field
         super().__init__(f"{field}: {message}" if field else message)
+
+
+@attrs.frozen(order=True)
+class DecodeRejection:
+    """One item of a venue payload (an event, a market) that could not be decoded.
+
+    A batch decoder returns these next to what it could decode, so one bad item costs only
+    itself: the caller counts them and puts them in its report.
+
+    Attributes:
+        item: the item's id when it has a readable one (event slug or ticker, condition id),
+            else its position (``events[3]``, ``nba-okc-sas-2026-10-20/markets[1]``).
+        reason: why it was refused (never contains secrets).
+        field: the offending field (dotted path) when known, else ``None``.
+    """
+
+    item: str
+    reason: str
+    field: str | None = None
+
+    @classmethod
+    def of(cls, item: str, error: BaseException) -> DecodeRejection:
+        """The rejection of ``item`` for ``error`` (its ``field`` when it is a DecodeError)."""
+        if isinstance(error, DecodeError):
+            return cls(item, str(error), error.field)
+        return cls(item, f"{type(error).__name__}: {str(error)[:120]}")
 
 
 class BusError(ArbeesError):

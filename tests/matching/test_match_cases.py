@@ -10,18 +10,18 @@ union of the answers (the cases do not interfere).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import attrs
 import pytest
-from match_fixtures import gamma_market, load, token_of
+from match_fixtures import gamma_market, load, match_bodies, token_of
 
 from arbees.matching import (
     POSTPONEMENT_NOTE,
     MatchReport,
     Reason,
     Venue,
-    match_events_json,
 )
 
 PolyRef = tuple[str, str]  # (event slug, market question)
@@ -264,7 +264,7 @@ def _rejection_keys(gamma: Any, rejections: list[R]) -> set[tuple[str, str, str]
 
 def _check(case_name: str, matches: list[M], rejections: list[R]) -> MatchReport:
     kalshi, gamma = load(case_name)
-    report = match_events_json(kalshi, gamma)
+    report = match_bodies(kalshi, gamma)
     assert _actual_matches(report) == _expected_matches(gamma, matches)
     got = {(r.venue.value, r.id, r.reason_code.value) for r in report.rejections}
     assert got == _rejection_keys(gamma, rejections)
@@ -293,7 +293,7 @@ def test_slate_is_the_union_of_the_cases() -> None:
 
 def test_ambiguity_lists_the_candidates() -> None:
     kalshi, gamma = load("ambiguous")
-    report = match_events_json(kalshi, gamma)
+    report = match_bodies(kalshi, gamma)
     k = next(r for r in report.rejections if r.venue is Venue.KALSHI)
     for slug, question in (
         ("nhl-nyr-nyi-2026-10-27", "Rangers vs. Islanders"),
@@ -302,10 +302,11 @@ def test_ambiguity_lists_the_candidates() -> None:
         assert gamma_market(gamma, slug, question)["conditionId"] in k.detail
 
 
-def test_fees_pass_through_raw() -> None:
+def test_fees_are_decoded_exactly() -> None:
     kalshi, gamma = load("straightforward")
-    (game,) = match_events_json(kalshi, gamma).matches
+    (game,) = match_bodies(kalshi, gamma).matches
     fees = game.polymarket_fees
     assert fees.fees_enabled is True
     assert fees.fee_type == "sports_fees_v2"
-    assert fees.fee_schedule == {"rate": 0.05, "exponent": 1, "takerOnly": True, "rebateRate": 0.25}
+    assert (fees.rate, fees.exponent) == (Decimal("0.05"), Decimal(1))
+    assert (fees.taker_only, fees.rebate_rate) == (True, Decimal("0.25"))

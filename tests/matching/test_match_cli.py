@@ -81,7 +81,8 @@ def test_json_report(capsys: pytest.CaptureFixture[str]) -> None:
             "polymarket_outcome": "Los Angeles Lakers",
         },
     ]
-    assert lac["polymarket_fees"]["feeSchedule"]["rate"] == 0.05
+    # exact decimals as text: a JSON float would round them
+    assert lac["polymarket_fees"]["feeSchedule"]["rate"] == "0.05"
     assert POSTPONEMENT_NOTE in lac["notes"]
 
 

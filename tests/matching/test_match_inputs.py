@@ -8,18 +8,13 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pytest
-from match_fixtures import DATA, load
+from match_fixtures import DATA, kalshi_games_of, load, polymarket_games_of
 
 from arbees.errors import DecodeError
-from arbees.matching import (
-    Reason,
-    Venue,
-    kalshi_games_from_events_json,
-    parse_event_ticker,
-    parse_game_start_time,
-    polymarket_games_from_events_json,
-)
+from arbees.matching import Reason, Venue
 from arbees.matching.eastern import eastern
+from arbees.matching.venues import parse_event_ticker
+from arbees.polymarket.models import parse_datetime
 
 
 def _kalshi_event() -> dict[str, Any]:
@@ -33,7 +28,7 @@ def _gamma_event() -> dict[str, Any]:
 
 
 def _one_kalshi(event: Any) -> tuple[list[Any], list[Any]]:
-    return kalshi_games_from_events_json({"events": [event], "cursor": ""})
+    return kalshi_games_of({"events": [event], "cursor": ""})
 
 
 # ---- Kalshi ---------------------------------------------------------------------------
@@ -201,14 +196,14 @@ def test_kalshi_never_reads_no_sub_title() -> None:
 @pytest.mark.parametrize("body", [[], {"markets": []}, {"events": {}}, "x", None])
 def test_kalshi_body_of_wrong_shape_raises(body: Any) -> None:
     with pytest.raises(DecodeError):
-        kalshi_games_from_events_json(body)
+        kalshi_games_of(body)
 
 
 # ---- Polymarket -----------------------------------------------------------------------
 
 
 def test_gamma_event_converts_string_encoded_arrays() -> None:
-    games, rejections = polymarket_games_from_events_json([_gamma_event()])
+    games, rejections = polymarket_games_of([_gamma_event()])
     assert rejections == []
     (game,) = games
     raw = _gamma_event()["markets"][0]
@@ -232,7 +227,7 @@ def test_gamma_accepts_real_arrays_and_single_event_and_pagination_shapes() -> N
     market["outcomes"] = json.loads(market["outcomes"])
     market["clobTokenIds"] = json.loads(market["clobTokenIds"])
     for body in (event, {"data": [event], "pagination": {"hasMore": False}}):
-        games, rejections = polymarket_games_from_events_json(body)
+        games, rejections = polymarket_games_of(body)
         assert len(games) == 1
         assert rejections == []
 
@@ -247,15 +242,26 @@ def test_gamma_accepts_real_arrays_and_single_event_and_pagination_shapes() -> N
     ],
 )
 def test_parse_game_start_time(text: str, expected: datetime) -> None:
-    parsed = parse_game_start_time(text)
+    parsed = parse_datetime(text, "gameStartTime", require_offset=True)
     assert parsed == expected
+    assert parsed is not None
     assert parsed.tzinfo == UTC
 
 
-@pytest.mark.parametrize("text", ["2026-10-21 00:00:00", "tomorrow", ""])
+@pytest.mark.parametrize("text", ["2026-10-21 00:00:00", "tomorrow"])
 def test_parse_game_start_time_refuses(text: str) -> None:
     with pytest.raises(DecodeError):
-        parse_game_start_time(text)
+        parse_datetime(text, "gameStartTime", require_offset=True)
+
+
+def test_empty_game_start_time_is_absent_not_guessed() -> None:
+    # Gamma sends "" for "no start time": the game is then matched on its slug date alone.
+    event = _gamma_event()
+    event["markets"][0]["gameStartTime"] = ""
+    (game,), rejections = polymarket_games_of([event])
+    assert rejections == []
+    assert game.start_time is None
+    assert game.slug_date == date(2026, 10, 20)
 
 
 def _gamma_mutate(fn: Any) -> dict[str, Any]:
@@ -300,7 +306,17 @@ GAMMA_REJECTS = [
         lambda e, m: m.update(clobTokenIds="[" + "7" * 5000 + "]"),
         Reason.MALFORMED,
     ),
-    ("three outcomes", lambda e, m: m.update(outcomes='["A", "B", "Draw"]'), Reason.NOT_MONEYLINE),
+    (
+        "three outcomes",
+        lambda e, m: m.update(outcomes='["A", "B", "Draw"]', clobTokenIds='["1", "2", "3"]'),
+        Reason.NOT_MONEYLINE,
+    ),
+    # Three labels for two tokens: a token is missing, whatever the market's kind.
+    (
+        "three labels, two tokens",
+        lambda e, m: m.update(outcomes='["A", "B", "Draw"]'),
+        Reason.MISSING_TOKEN,
+    ),
     ("closed", lambda e, m: m.update(closed=True), Reason.CLOSED),
     ("no condition id", lambda e, m: m.pop("conditionId"), Reason.MALFORMED),
     ("line of wrong type", lambda e, m: m.update(line=[1]), Reason.MALFORMED),
@@ -311,7 +327,7 @@ GAMMA_REJECTS = [
     ("mutate", "reason"), [c[1:] for c in GAMMA_REJECTS], ids=[c[0] for c in GAMMA_REJECTS]
 )
 def test_gamma_market_rejections(mutate: Any, reason: Reason) -> None:
-    games, rejections = polymarket_games_from_events_json([_gamma_mutate(mutate)])
+    games, rejections = polymarket_games_of([_gamma_mutate(mutate)])
     assert games == []
     assert [(r.venue, r.reason_code) for r in rejections] == [(Venue.POLYMARKET, reason)]
 
@@ -339,7 +355,7 @@ GAMMA_EVENT_REJECTS = [
 )
 def test_gamma_event_rejections(mutate: Any, reason: Reason) -> None:
     event = _gamma_mutate(mutate)
-    games, rejections = polymarket_games_from_events_json([event])
+    games, rejections = polymarket_games_of([event])
     assert games == []
     assert [(r.id, r.reason_code) for r in rejections] == [(event["slug"], reason)]
 
@@ -349,13 +365,13 @@ def test_gamma_league_from_title_when_nothing_else_says() -> None:
     event.update(
         slug="okc-sas-2026-10-20", tags=[], seriesSlug=None, title="NBA: Thunder vs. Spurs"
     )
-    (game,), _ = polymarket_games_from_events_json([event])
+    (game,), _ = polymarket_games_of([event])
     assert game.league == "NBA"
 
 
 def test_gamma_garbage_events_are_counted_not_fatal() -> None:
     good = _gamma_event()
-    games, rejections = polymarket_games_from_events_json([3, {"slug": ""}, good, {"markets": [1]}])
+    games, rejections = polymarket_games_of([3, {"slug": ""}, good, {"markets": [1]}])
     assert len(games) == 1
     assert [r.id for r in rejections] == ["events[0]", "events[1]", "events[3]"]
     assert {r.reason_code for r in rejections} == {Reason.MALFORMED}
@@ -363,7 +379,7 @@ def test_gamma_garbage_events_are_counted_not_fatal() -> None:
 
 def test_gamma_real_politics_sample_is_rejected_as_not_a_game() -> None:
     body = json.loads((DATA / "gamma_events_list_nautilus.json").read_text(encoding="utf-8"))
-    games, rejections = polymarket_games_from_events_json(body)
+    games, rejections = polymarket_games_of(body)
     assert games == []
     assert [(r.id, r.reason_code) for r in rejections] == [
         ("democratic-presidential-nominee-2028", Reason.UNKNOWN_LEAGUE)
@@ -373,7 +389,7 @@ def test_gamma_real_politics_sample_is_rejected_as_not_a_game() -> None:
 @pytest.mark.parametrize("body", ["x", 3, None, {"events": []}])
 def test_gamma_body_of_wrong_shape_raises(body: Any) -> None:
     with pytest.raises(DecodeError):
-        polymarket_games_from_events_json(body)
+        polymarket_games_of(body)
 
 
 def test_missing_time_zone_database_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:

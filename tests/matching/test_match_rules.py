@@ -8,7 +8,7 @@ import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from match_fixtures import load
+from match_fixtures import kalshi_games_of, load, polymarket_games_of
 
 from arbees.matching import (
     POSTPONEMENT_NOTE,
@@ -19,9 +19,7 @@ from arbees.matching import (
     PolymarketOutcome,
     Reason,
     Venue,
-    kalshi_games_from_events_json,
     match_games,
-    polymarket_games_from_events_json,
 )
 from arbees.matching.eastern import eastern
 
@@ -265,8 +263,8 @@ def test_negative_window_is_a_programming_error() -> None:
 
 def _slate() -> tuple[list[KalshiGame], list[PolymarketGame]]:
     kalshi_body, gamma_body = load("slate")
-    ks, _ = kalshi_games_from_events_json(kalshi_body)
-    ps, _ = polymarket_games_from_events_json(gamma_body)
+    ks, _ = kalshi_games_of(kalshi_body)
+    ps, _ = polymarket_games_of(gamma_body)
     return ks, ps
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 from arbees.matching import (
     KalshiGame,
@@ -18,7 +18,7 @@ from arbees.services.discovery import MatchInputs
 __all__ = ["game_inputs", "make_inputs"]
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-FEES = PolymarketFees(True, "sports", json.dumps({"exponent": 1, "rate": 0.05}, sort_keys=True))
+FEES = PolymarketFees(True, "sports", rate=Decimal("0.05"), exponent=Decimal(1))
 
 
 def game_inputs(i: int, *, closed: bool = False) -> tuple[KalshiGame, PolymarketGame]:

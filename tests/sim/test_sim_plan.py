@@ -7,12 +7,15 @@ import pytest
 
 from arbees.arb import PairAsks
 from arbees.book import mirror_levels
+from arbees.kalshi.models import parse_events
 from arbees.money import CENT, ONE
-from arbees.services.discovery import discover_games, match_inputs_from_json
+from arbees.polymarket.models import parse_gamma_events
+from arbees.services.discovery import discover_games
 from arbees.sim import DEFAULT_FEES, GameBooks, PlanConfig, make_plan, pair_asks, truth
 from arbees.sim.books import SUB_TICK, TICK
 from arbees.sim.games import gamma_event
 from arbees.sim.plan import Plan
+from arbees.wiring.discovery import match_inputs
 
 CONFIG = PlanConfig(seed=7, games=10, duration_s=12.0, walk_rate=40.0)
 
@@ -159,7 +162,10 @@ def test_discovery_data_matches_every_game(plan: Plan) -> None:
             for g in plan.games
         ]
     }
-    inputs = match_inputs_from_json(kalshi_events, [gamma_event(g) for g in plan.games])
+    kalshi, k_refused = parse_events(kalshi_events)
+    gamma, p_refused = parse_gamma_events([gamma_event(g) for g in plan.games])
+    assert (k_refused, p_refused) == ([], [])
+    inputs = match_inputs(kalshi, gamma)
     found = discover_games(inputs)
     assert set(found.games) == {g.game_id for g in plan.games}
     spec = found.games[plan.games[0].game_id]

@@ -1,7 +1,10 @@
 """``arbees match``: run the game matcher on saved REST responses, to audit it on real data.
 
 Feed it a Kalshi ``/events?with_nested_markets=true`` body and a Gamma ``/events`` body
-saved to files; it prints the pairs it would trade and every rejection with its reason.
+saved to files; it prints the pairs it would trade and every rejection with its reason. The
+bodies go through the same decoders and converters as discovery (each venue's ``models``
+decoder, then :func:`arbees.matching.match_events`), so what it reports is what the
+orchestrator would see, including every item a decoder refused.
 Exit 0 when it ran (rejections are normal), 2 when an input cannot be read or has the
 wrong shape.
 """
@@ -12,12 +15,14 @@ import argparse
 import json
 import sys
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from arbees.errors import DecodeError
-from arbees.matching.from_json import match_events_json
-from arbees.matching.matcher import DEFAULT_START_WINDOW
-from arbees.matching.render import report_to_json, report_to_text
+from arbees.kalshi.models import parse_events
+from arbees.matching import DEFAULT_START_WINDOW, Venue, report_to_json, report_to_text
+from arbees.matching.venues import decode_rejections, match_events
+from arbees.polymarket.models import parse_gamma_events
 
 __all__ = ["register"]
 
@@ -51,7 +56,7 @@ class _Unreadable(Exception):
 def _load(path: str, what: str) -> object:
     try:
         with open(path, encoding="utf-8") as fh:
-            data: object = json.load(fh)
+            data: object = json.load(fh, parse_float=Decimal)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         print(f"arbees match: cannot read {what} file {path!r}: {exc}", file=sys.stderr)
         raise _Unreadable from exc
@@ -68,8 +73,16 @@ def _run(args: argparse.Namespace) -> int:
     except _Unreadable:
         return 2
     try:
-        report = match_events_json(
-            kalshi, poly, start_window=timedelta(minutes=args.start_window_minutes)
+        kalshi_events, kalshi_rejected = parse_events(kalshi)
+        gamma_events, gamma_rejected = parse_gamma_events(poly)
+        report = match_events(
+            kalshi_events,
+            gamma_events,
+            rejected=(
+                *decode_rejections(Venue.KALSHI, kalshi_rejected),
+                *decode_rejections(Venue.POLYMARKET, gamma_rejected),
+            ),
+            start_window=timedelta(minutes=args.start_window_minutes),
         )
     except DecodeError as exc:
         print(f"arbees match: unexpected input shape: {exc}", file=sys.stderr)

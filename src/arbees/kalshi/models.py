@@ -3,21 +3,34 @@
 Converted from the REST JSON at one place (``from_json`` functions) with exact money: the
 wire keeps prices as ``*_dollars`` strings, we keep micro-unit ints. Response ``status``
 values are NOT the filter values (``active`` vs ``open``...), so status stays a string.
+:func:`parse_events` is the one decoder of an ``/events`` body: the REST client, discovery and
+``arbees match`` all use it, and its typed events are never turned back into JSON.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
 import attrs
 
 from arbees.book import Level
-from arbees.errors import DecodeError
+from arbees.errors import HOSTILE_INPUT_ERRORS, DecodeError, DecodeRejection
 from arbees.kalshi.levels import parse_levels, parse_price_field
 from arbees.money import ONE, Fixed, parse_fixed
 
-__all__ = ["Event", "KalshiOrderbook", "Market", "Series", "parse_orderbook", "parse_time"]
+__all__ = [
+    "Event",
+    "KalshiOrderbook",
+    "Market",
+    "Series",
+    "parse_events",
+    "parse_orderbook",
+    "parse_time",
+]
+
+log = logging.getLogger(__name__)
 
 
 def parse_time(value: object, field: str) -> datetime | None:
@@ -147,10 +160,14 @@ class Event:
     markets: tuple[Market, ...] = ()
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> Event:
+    def from_json(cls, obj: object) -> Event:
+        if not isinstance(obj, dict):
+            raise DecodeError(f"event is not an object: {type(obj).__name__}")
         markets = obj.get("markets") or []
         if not isinstance(markets, list):
             raise DecodeError("expected a list", field="markets")
+        if not all(isinstance(m, dict) for m in markets):
+            raise DecodeError("market is not an object", field="markets")
         return cls(
             _str(obj, "event_ticker", required=True),
             _str(obj, "series_ticker"),
@@ -158,6 +175,35 @@ class Event:
             _str(obj, "sub_title"),
             tuple(Market.from_json(m) for m in markets),
         )
+
+
+def parse_events(
+    body: object, *, first_index: int = 0
+) -> tuple[list[Event], list[DecodeRejection]]:
+    """Decode an ``/events`` body (``{"events": [...], "cursor": ...}``): each event once.
+
+    An event that cannot be decoded (with any of its markets) is refused alone, logged and
+    returned as a :class:`~arbees.errors.DecodeRejection`; one without a readable ticker is
+    named by its position, counted from ``first_index`` (the events on earlier pages).
+    Raises :class:`DecodeError` only when the body itself is not an events response.
+    """
+    raw_events = body.get("events") if isinstance(body, dict) else None
+    if not isinstance(raw_events, list):
+        raise DecodeError("Kalshi body is not {'events': [...]}", field="events")
+    events: list[Event] = []
+    rejected: list[DecodeRejection] = []
+    for i, raw in enumerate(raw_events):
+        try:
+            events.append(Event.from_json(raw))
+        except HOSTILE_INPUT_ERRORS as exc:
+            ticker = raw.get("event_ticker") if isinstance(raw, dict) else None
+            ident = (
+                ticker[:100] if isinstance(ticker, str) and ticker else f"events[{first_index + i}]"
+            )
+            rejection = DecodeRejection.of(ident, exc)
+            log.info("kalshi event %s rejected: %s", ident, rejection.reason[:200])
+            rejected.append(rejection)
+    return events, rejected
 
 
 @attrs.frozen

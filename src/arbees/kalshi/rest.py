@@ -23,13 +23,21 @@ from arbees.errors import (
     HOSTILE_INPUT_ERRORS,
     AuthError,
     DecodeError,
+    DecodeRejection,
     NotFoundError,
     RateLimitedError,
     VenueError,
 )
 from arbees.httpcap import DEFAULT_MAX_BODY, request_capped
 from arbees.kalshi.auth import KalshiSigner
-from arbees.kalshi.models import Event, KalshiOrderbook, Market, Series, parse_orderbook
+from arbees.kalshi.models import (
+    Event,
+    KalshiOrderbook,
+    Market,
+    Series,
+    parse_events,
+    parse_orderbook,
+)
 
 __all__ = [
     "DEMO_REST_URL",
@@ -181,8 +189,32 @@ class KalshiRest:
         with_nested_markets: bool = True,
         limit: int = 200,
     ) -> AsyncIterator[Event]:
-        """All matching events, following ``cursor`` until it comes back empty."""
+        """All matching events, following ``cursor`` until it comes back empty.
+
+        Events that cannot be decoded are logged and left out; use
+        :meth:`iter_event_pages` to see them.
+        """
+        async for events, _rejected in self.iter_event_pages(
+            series_ticker=series_ticker,
+            status=status,
+            with_nested_markets=with_nested_markets,
+            limit=limit,
+        ):
+            for event in events:
+                yield event
+
+    async def iter_event_pages(
+        self,
+        *,
+        series_ticker: str | None = None,
+        status: str | None = None,
+        with_nested_markets: bool = True,
+        limit: int = 200,
+    ) -> AsyncIterator[tuple[list[Event], list[DecodeRejection]]]:
+        """Each page of events, decoded once by :func:`~arbees.kalshi.models.parse_events`:
+        ``(events, rejected)``, following ``cursor`` until it comes back empty."""
         cursor: str | None = None
+        seen = 0
         while True:
             body = await self._get(
                 "/events",
@@ -194,8 +226,10 @@ class KalshiRest:
                     "cursor": cursor,
                 },
             )
-            for raw in _list(body, "events"):
-                yield Event.from_json(raw)
+            if body.get("events") is not None:
+                events, rejected = parse_events(body, first_index=seen)
+                seen += len(body["events"])
+                yield events, rejected
             cursor = body.get("cursor") or None
             if cursor is None:
                 return

@@ -1,17 +1,15 @@
 """Value objects of the game matcher: its venue-neutral inputs, its output and its reasons.
 
-The matcher is pure logic (layer L1): it never imports a venue client. The orchestrator
-turns the REST clients' raw bodies into these inputs with the converters in
-:mod:`arbees.matching.kalshi_inputs` and :mod:`arbees.matching.polymarket_inputs`, or builds
-them directly. Everything here is frozen and hashable so results can be compared, cached and
-put in sets; raw venue values that are not hashable (Polymarket's ``feeSchedule`` object)
-are carried as canonical JSON text.
+The matcher is pure logic (layer L1): it never imports a venue client. Discovery and
+``arbees match`` turn the venues' typed events (each body decoded once, in the venue's
+``models``) into these inputs with :mod:`arbees.matching.venues`, or build them directly.
+Everything here is frozen and hashable so results can be compared, cached and put in sets.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Final
 
@@ -164,22 +162,25 @@ class PolymarketOutcome:
 
 @attrs.frozen
 class PolymarketFees:
-    """Polymarket fee fields, passed through raw for the fee model to interpret.
+    """Polymarket fee fields as decoded (exact), for the fee model to interpret.
+
+    The schedule's fields are all ``None`` when the market has no ``feeSchedule``.
 
     Attributes:
-        fees_enabled: ``feesEnabled`` (``None`` when absent or not a boolean).
-        fee_type: ``feeType`` (``None`` when absent or not a string).
-        fee_schedule_json: ``feeSchedule`` as canonical JSON text (``None`` when absent).
+        fees_enabled: ``feesEnabled`` (``None`` when absent).
+        fee_type: ``feeType`` (``None`` when absent).
+        rate: ``feeSchedule.rate``.
+        exponent: ``feeSchedule.exponent``.
+        taker_only: ``feeSchedule.takerOnly``.
+        rebate_rate: ``feeSchedule.rebateRate``.
     """
 
     fees_enabled: bool | None = None
     fee_type: str | None = None
-    fee_schedule_json: str | None = None
-
-    @property
-    def fee_schedule(self) -> object:
-        """The decoded ``feeSchedule`` object (``None`` when absent)."""
-        return None if self.fee_schedule_json is None else json.loads(self.fee_schedule_json)
+    rate: Decimal | None = None
+    exponent: Decimal | None = None
+    taker_only: bool | None = None
+    rebate_rate: Decimal | None = None
 
 
 @attrs.frozen
@@ -199,7 +200,7 @@ class PolymarketGame:
         line: the spread/total line as raw text, ``None`` when absent.
         market_slug: the market's own slug.
         closed: Gamma ``closed``.
-        fees: raw fee fields.
+        fees: the market's fee fields.
     """
 
     event_slug: str
@@ -260,7 +261,7 @@ class MatchedGame:
         polymarket_condition_id: the Polymarket market (condition id).
         polymarket_event_slug: the Polymarket event slug.
         polymarket_question: the market question, for reports.
-        polymarket_fees: the market's raw fee fields.
+        polymarket_fees: the market's fee fields.
         notes: caveats; always includes :data:`POSTPONEMENT_NOTE`.
     """
 

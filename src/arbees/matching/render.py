@@ -7,6 +7,7 @@ rejection with its reason and detail, and ends with counts per reason.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from arbees.matching.model import MatchedGame, MatchedTeam, MatchReport, Rejection
@@ -39,10 +40,22 @@ def _match_json(game: MatchedGame) -> dict[str, Any]:
         "polymarket_fees": {
             "feesEnabled": fees.fees_enabled,
             "feeType": fees.fee_type,
-            "feeSchedule": fees.fee_schedule,
+            "feeSchedule": None
+            if fees.rate is None
+            else {
+                "rate": _exact(fees.rate),
+                "exponent": _exact(fees.exponent),
+                "takerOnly": fees.taker_only,
+                "rebateRate": _exact(fees.rebate_rate),
+            },
         },
         "notes": list(game.notes),
     }
+
+
+def _exact(value: Decimal | None) -> str | None:
+    """An exact decimal as JSON text (a float would round it)."""
+    return None if value is None else format(value, "f")
 
 
 def _rejection_json(rej: Rejection) -> dict[str, str]:

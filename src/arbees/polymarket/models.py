@@ -6,11 +6,18 @@ as strings, numbers come as strings or numbers, ``gameStartTime`` is ``"2026-04-
 values (Decimals for fees and ticks, aware UTC datetimes, outcome -> token mapping) and
 raise :class:`~arbees.errors.DecodeError` naming the field when something is unusable.
 Bodies should be parsed with ``json.loads(..., parse_float=Decimal)`` so numbers stay exact.
+
+This is the one place Gamma JSON is decoded: :func:`parse_gamma_events` turns a whole
+``/events`` body into typed :class:`GammaEvent` s plus one
+:class:`~arbees.errors.DecodeRejection` per event or market it had to refuse; discovery and
+``arbees match`` consume those typed values, and the REST client decodes single events and
+markets with the same functions.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -18,20 +25,23 @@ from decimal import Decimal, InvalidOperation
 import attrs
 
 from arbees.book import BookView, Level
-from arbees.errors import HOSTILE_INPUT_ERRORS, DecodeError
+from arbees.errors import HOSTILE_INPUT_ERRORS, DecodeError, DecodeRejection
 from arbees.money import ONE, Fixed, parse_fixed
 from arbees.polymarket.protocol import is_token_id
 
 __all__ = [
+    "TOKEN_COUNT_FIELD",
     "FeeSchedule",
     "GammaEvent",
     "GammaMarket",
+    "GammaTag",
     "Geoblock",
     "Outcome",
     "RestBook",
     "parse_datetime",
     "parse_fee_rate_bps",
     "parse_gamma_event",
+    "parse_gamma_events",
     "parse_gamma_market",
     "parse_geoblock",
     "parse_midpoint",
@@ -39,7 +49,12 @@ __all__ = [
     "parse_rest_book",
 ]
 
+log = logging.getLogger(__name__)
+
 _MAX_TS_DIGITS = 16  # epoch milliseconds, as on the WebSocket
+
+TOKEN_COUNT_FIELD = "clobTokenIds.length"
+"""The field a market is refused under when its token ids do not pair with its outcomes."""
 
 
 @attrs.frozen
@@ -85,14 +100,16 @@ class GammaMarket:
         active: market active.
         closed: market closed.
         neg_risk: part of a neg-risk event.
-        game_start_time: sports start time (aware UTC) when given.
+        game_start_time: sports start time (aware UTC) when given (refused without an
+            offset: a start time is never guessed).
         sports_market_type: e.g. ``"moneyline"`` when given.
-        fees_enabled: whether taker fees apply.
+        fees_enabled: ``feesEnabled``; ``None`` when absent (fees are then not assumed off).
         fee_type: venue fee category when given.
         fee_schedule: the fee schedule when given.
         tick_size: minimum price increment when given.
         min_order_size: minimum order size when given.
         end_date: end date (aware UTC) when given.
+        line: the spread/total line as text when given.
     """
 
     id: str
@@ -105,12 +122,13 @@ class GammaMarket:
     neg_risk: bool = False
     game_start_time: datetime | None = None
     sports_market_type: str | None = None
-    fees_enabled: bool = False
+    fees_enabled: bool | None = None
     fee_type: str | None = None
     fee_schedule: FeeSchedule | None = None
     tick_size: Decimal | None = None
     min_order_size: Decimal | None = None
     end_date: datetime | None = None
+    line: str | None = None
 
     @property
     def token_ids(self) -> tuple[str, ...]:
@@ -125,6 +143,21 @@ class GammaMarket:
 
 
 @attrs.frozen
+class GammaTag:
+    """One tag of a Gamma event (``{"id": "745", "label": "NBA", "slug": "nba"}``).
+
+    Attributes:
+        id: tag id (``""`` when absent).
+        label: display label (``""`` when absent).
+        slug: tag slug (``""`` when absent).
+    """
+
+    id: str
+    label: str
+    slug: str
+
+
+@attrs.frozen
 class GammaEvent:
     """A Gamma event with its markets.
 
@@ -135,6 +168,8 @@ class GammaEvent:
         active: event active.
         closed: event closed.
         markets: the event's markets that could be decoded.
+        tags: the event's tags, in venue order.
+        series_slug: ``seriesSlug`` when given (``"nba"``...).
     """
 
     id: str
@@ -143,6 +178,8 @@ class GammaEvent:
     active: bool
     closed: bool
     markets: tuple[GammaMarket, ...]
+    tags: tuple[GammaTag, ...] = ()
+    series_slug: str | None = None
 
 
 @attrs.frozen
@@ -232,8 +269,14 @@ def _string_list(value: object, field: str) -> list[str]:
     return value
 
 
-def parse_datetime(value: object, field: str = "datetime") -> datetime | None:
-    """Gamma dates -> aware UTC: ``"2026-04-05 15:10:00+00"``, ISO with ``Z``, or a date."""
+def parse_datetime(
+    value: object, field: str = "datetime", *, require_offset: bool = False
+) -> datetime | None:
+    """Gamma dates -> aware UTC: ``"2026-04-05 15:10:00+00"``, ISO with ``Z``, or a date.
+
+    A value without an offset is taken as UTC, unless ``require_offset`` (start times): then
+    it is refused rather than guessed.
+    """
     if value is None or value == "":
         return None
     if not isinstance(value, str):
@@ -249,7 +292,9 @@ def parse_datetime(value: object, field: str = "datetime") -> datetime | None:
         dt = datetime.fromisoformat(text)
     except ValueError:
         raise DecodeError(f"not a date/time: {value[:40]!r}", field=field) from None
-    if dt.tzinfo is None:
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        if require_offset:
+            raise DecodeError(f"no UTC offset: {value[:40]!r}", field=field)
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC)
 
@@ -278,11 +323,14 @@ def parse_gamma_market(obj: object) -> GammaMarket:
         raise DecodeError("market is not an object")
     labels = _string_list(obj.get("outcomes", "[]"), "outcomes")
     tokens = _string_list(obj.get("clobTokenIds", "[]"), "clobTokenIds")
-    if len(labels) != len(tokens):
-        raise DecodeError(f"{len(labels)} outcomes for {len(tokens)} tokens", field="clobTokenIds")
     for t in tokens:
-        if not is_token_id(t):
-            raise DecodeError(f"not a token id: {t[:90]!r}", field="clobTokenIds")
+        if not is_token_id(t):  # the feed's own check: a token it would refuse is never kept
+            shown = t if len(t) <= 90 else f"{t[:90]}...({len(t)} chars)"
+            raise DecodeError(f"not a uint256 decimal token id: {shown!r}", field="clobTokenIds")
+    if len(labels) != len(tokens):
+        raise DecodeError(
+            f"{len(labels)} outcomes for {len(tokens)} tokens", field=TOKEN_COUNT_FIELD
+        )
     sports = obj.get("sportsMarketType")
     fee_type = obj.get("feeType")
     return GammaMarket(
@@ -294,7 +342,9 @@ def parse_gamma_market(obj: object) -> GammaMarket:
         active=_bool(obj, "active"),
         closed=_bool(obj, "closed"),
         neg_risk=_bool(obj, "negRisk"),
-        game_start_time=parse_datetime(obj.get("gameStartTime"), "gameStartTime"),
+        game_start_time=parse_datetime(
+            obj.get("gameStartTime"), "gameStartTime", require_offset=True
+        ),
         sports_market_type=sports if isinstance(sports, str) and sports else None,
         fees_enabled=_bool(obj, "feesEnabled"),
         fee_type=fee_type if isinstance(fee_type, str) and fee_type else None,
@@ -302,24 +352,128 @@ def parse_gamma_market(obj: object) -> GammaMarket:
         tick_size=_decimal(obj.get("orderPriceMinTickSize"), "orderPriceMinTickSize"),
         min_order_size=_decimal(obj.get("orderMinSize"), "orderMinSize"),
         end_date=parse_datetime(obj.get("endDate"), "endDate"),
+        line=_text(obj.get("line"), "line"),
     )
 
 
-def parse_gamma_event(obj: object) -> GammaEvent:
-    """Decode one Gamma event and its markets (undecodable markets raise)."""
-    if not isinstance(obj, Mapping):
-        raise DecodeError("event is not an object")
-    markets = obj.get("markets") or []
-    if not isinstance(markets, list):
-        raise DecodeError("expected an array", field="markets")
+def _text(value: object, field: str) -> str | None:
+    """A free-form scalar (Gamma sends ``line`` as a number or a string) as text."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, str | int | float | Decimal):
+        return str(value)
+    raise DecodeError(f"expected a number or a string, got {type(value).__name__}", field=field)
+
+
+def _tags(value: object) -> tuple[GammaTag, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise DecodeError("expected an array", field="tags")
+    tags = []
+    for tag in value:
+        if not isinstance(tag, Mapping):
+            raise DecodeError("tag is not an object", field="tags")
+        tag_id = tag.get("id")
+        tags.append(
+            GammaTag(
+                id="" if tag_id is None else str(tag_id),
+                label=_str(tag, "label", ""),
+                slug=_str(tag, "slug", ""),
+            )
+        )
+    return tuple(tags)
+
+
+def _event(obj: Mapping[str, object], markets: tuple[GammaMarket, ...]) -> GammaEvent:
+    series_slug = obj.get("seriesSlug")
+    if series_slug is not None and not isinstance(series_slug, str):
+        raise DecodeError(
+            f"expected a string, got {type(series_slug).__name__}", field="seriesSlug"
+        )
     return GammaEvent(
         id=str(obj.get("id", "")),
         title=_str(obj, "title", ""),
         slug=_str(obj, "slug", ""),
         active=_bool(obj, "active"),
         closed=_bool(obj, "closed"),
-        markets=tuple(parse_gamma_market(m) for m in markets),
+        markets=markets,
+        tags=_tags(obj.get("tags")),
+        series_slug=series_slug or None,
     )
+
+
+def _raw_markets(obj: Mapping[str, object]) -> list[object]:
+    markets = obj.get("markets") or []
+    if not isinstance(markets, list):
+        raise DecodeError("expected an array", field="markets")
+    return markets
+
+
+def parse_gamma_event(obj: object) -> GammaEvent:
+    """Decode one Gamma event and its markets (undecodable markets raise)."""
+    if not isinstance(obj, Mapping):
+        raise DecodeError("event is not an object")
+    return _event(obj, tuple(parse_gamma_market(m) for m in _raw_markets(obj)))
+
+
+def _events_of(body: object) -> list[object]:
+    if isinstance(body, list):
+        return body
+    if isinstance(body, Mapping):
+        data = body.get("data")
+        if isinstance(data, list):  # /events/pagination
+            return data
+        if isinstance(body.get("markets"), list):  # /events/{id}
+            return [body]
+    raise DecodeError("Gamma body is not a list of events", field="events")
+
+
+def parse_gamma_events(
+    body: object, *, first_index: int = 0
+) -> tuple[list[GammaEvent], list[DecodeRejection]]:
+    """Decode a Gamma ``/events`` body: every event and market that can be, once.
+
+    Accepts a list of events, the ``{"data": [...]}`` pagination shape and one event object.
+    An event that is not an object, has no slug or has an unreadable field is refused whole;
+    a market that cannot be decoded is refused alone and its event keeps the others (an
+    event whose every market was refused is left out: its markets' rejections say why).
+    Each refusal is logged and returned as a :class:`~arbees.errors.DecodeRejection`.
+    An item without a readable id is named by its position, counted from ``first_index``
+    (the page's offset). Raises :class:`DecodeError` only when the body itself has the wrong
+    shape.
+    """
+    events: list[GammaEvent] = []
+    rejected: list[DecodeRejection] = []
+    for i, obj in enumerate(_events_of(body)):
+        slug = obj.get("slug") if isinstance(obj, Mapping) else None
+        ident = slug if isinstance(slug, str) and slug else f"events[{first_index + i}]"
+        try:
+            if not isinstance(obj, Mapping) or not isinstance(slug, str) or not slug:
+                raise DecodeError("event is not an object with a slug", field="slug")
+            raw_markets = _raw_markets(obj)
+            event = _event(obj, ())
+        except HOSTILE_INPUT_ERRORS as exc:
+            rejected.append(_refuse(DecodeRejection.of(ident, exc), "event"))
+            continue
+        markets: list[GammaMarket] = []
+        for j, raw in enumerate(raw_markets):
+            try:
+                markets.append(parse_gamma_market(raw))
+            except HOSTILE_INPUT_ERRORS as exc:
+                cid = raw.get("conditionId") if isinstance(raw, Mapping) else None
+                mident = cid if isinstance(cid, str) and cid else f"{ident}/markets[{j}]"
+                rejected.append(_refuse(DecodeRejection.of(mident, exc), "market"))
+        if raw_markets and not markets:
+            continue
+        events.append(attrs.evolve(event, markets=tuple(markets)))
+    log.info("gamma events: %d decoded, %d items rejected", len(events), len(rejected))
+    return events, rejected
+
+
+def _refuse(rejection: DecodeRejection, what: str) -> DecodeRejection:
+    log.info("gamma %s %s rejected: %s", what, rejection.item[:100], rejection.reason[:200])
+    return rejection
 
 
 def _levels(value: object, field: str, best_high: bool) -> tuple[Level, ...]:

@@ -5,12 +5,15 @@ reached. It asks a :class:`GameSource` for :class:`MatchInputs` — the matcher'
 venue-neutral inputs plus the two facts the matcher does not carry (each Kalshi series' fee
 multiplier and each Polymarket market's minimum order size) — and turns the matcher's
 report into :class:`GameSpec` s, the self-contained description of one game that goes into
-every assignment. The venue-backed source lives in the CLI layer
-(:mod:`arbees.wiring.discovery`); tests pass a scripted one.
+every assignment. The venue-backed source lives in the wiring layer
+(:mod:`arbees.wiring.discovery`: it decodes each venue body once and converts the typed
+events with :mod:`arbees.matching.venues`); tests pass a scripted one.
 
 Fees are never guessed low: a Polymarket market that does not say ``feesEnabled: false``
-and has no readable ``feeSchedule`` is given the sports default rate (an overestimate loses
-a signal, an underestimate would invent one), and the fallback is counted.
+and has no usable ``feeSchedule`` (none, or a rate or exponent outside what the fee model
+takes) is given the sports default rate (an overestimate loses a signal, an underestimate
+would invent one), and the fallback is counted. A schedule that cannot be decoded at all
+has its market refused by the Gamma decoder, with a rejection in the report.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Final, Protocol
 
 import attrs
@@ -31,12 +33,10 @@ from arbees.matching import (
     PolymarketFees,
     PolymarketGame,
     Rejection,
-    kalshi_games_from_events_json,
     match_games,
-    polymarket_games_from_events_json,
 )
 from arbees.messages import MarketAssignment, TeamLeg
-from arbees.money import Fixed, parse_fixed
+from arbees.money import Fixed
 
 __all__ = [
     "DEFAULT_KALSHI_FEE_MULTIPLIER",
@@ -48,8 +48,6 @@ __all__ = [
     "StaticGameSource",
     "discover_games",
     "game_spec",
-    "match_inputs_from_json",
-    "min_order_sizes_from_gamma",
     "poly_fee_terms",
 ]
 
@@ -69,7 +67,8 @@ class MatchInputs:
     Attributes:
         kalshi: Kalshi game events (open ones).
         polymarket: Polymarket two-outcome markets (open ones).
-        rejections: inputs the converters already refused (reported with the match's).
+        rejections: inputs the decoders and converters already refused (reported with the
+            match's).
         kalshi_fee_multipliers: series ticker -> exact fee multiplier string.
         poly_min_order_sizes: condition id -> minimum order size (micro-shares).
     """
@@ -213,26 +212,23 @@ class Discovery:
 def poly_fee_terms(fees: PolymarketFees) -> tuple[str, int, bool]:
     """``(rate, exponent, defaulted)`` of a Polymarket market's fee fields.
 
-    ``feesEnabled: false`` -> ``("0", 1)``. A readable ``feeSchedule`` -> its rate and
-    whole exponent. Anything else -> :data:`DEFAULT_POLY_FEE_RATE` and ``defaulted=True``.
+    ``feesEnabled: false`` -> ``("0", 1)``. A usable ``feeSchedule`` (rate in [0, 1), whole
+    exponent 1-4) -> its rate and exponent. Anything else -> :data:`DEFAULT_POLY_FEE_RATE`
+    and ``defaulted=True``.
     """
     if fees.fees_enabled is False:
         return "0", 1, False
-    schedule = fees.fee_schedule
-    if isinstance(schedule, dict):
-        try:
-            rate = Decimal(str(schedule.get("rate")))
-            exponent = Decimal(str(schedule.get("exponent", 1)))
-        except InvalidOperation:
-            rate = exponent = Decimal(-1)
-        if (
-            rate.is_finite()
-            and 0 <= rate < 1
-            and exponent.is_finite()
-            and exponent == exponent.to_integral_value()
-            and 1 <= exponent <= 4
-        ):
-            return format(rate.normalize(), "f"), int(exponent), False
+    rate, exponent = fees.rate, fees.exponent
+    if (
+        rate is not None
+        and exponent is not None
+        and rate.is_finite()
+        and 0 <= rate < 1
+        and exponent.is_finite()
+        and exponent == exponent.to_integral_value()
+        and 1 <= exponent <= 4
+    ):
+        return format(rate.normalize(), "f"), int(exponent), False
     return DEFAULT_POLY_FEE_RATE, 1, True
 
 
@@ -277,56 +273,6 @@ def discover_games(
             )
         games[spec.game_id] = spec
     return Discovery(games, report, defaults)
-
-
-def min_order_sizes_from_gamma(body: object) -> dict[str, Fixed]:
-    """Condition id -> ``orderMinSize`` (micro-shares) from a Gamma ``/events`` body.
-
-    Unreadable values are skipped (the assignment then says "unknown").
-    """
-    out: dict[str, Fixed] = {}
-    if not isinstance(body, list):
-        return out
-    for event in body:
-        markets = event.get("markets") if isinstance(event, dict) else None
-        if not isinstance(markets, list):
-            continue
-        for market in markets:
-            if not isinstance(market, dict):
-                continue
-            cid = market.get("conditionId")
-            raw = market.get("orderMinSize")
-            if not isinstance(cid, str) or raw is None or isinstance(raw, bool):
-                continue
-            try:
-                size = parse_fixed(str(raw), field="orderMinSize")
-            except DecodeError:
-                log.info("polymarket %s: unreadable orderMinSize %.40r", cid, raw)
-                continue
-            if size >= 0:
-                out[cid] = size
-    return out
-
-
-def match_inputs_from_json(
-    kalshi_body: object,
-    gamma_body: object,
-    *,
-    kalshi_fee_multipliers: Mapping[str, str] | None = None,
-) -> MatchInputs:
-    """Build :class:`MatchInputs` from a Kalshi ``/events`` body and a Gamma events list.
-
-    Raises :class:`DecodeError` when a body is not the expected response shape.
-    """
-    kalshi, k_rej = kalshi_games_from_events_json(kalshi_body)
-    poly, p_rej = polymarket_games_from_events_json(gamma_body)
-    return MatchInputs(
-        kalshi=tuple(kalshi),
-        polymarket=tuple(poly),
-        rejections=tuple(sorted((*k_rej, *p_rej))),
-        kalshi_fee_multipliers=dict(kalshi_fee_multipliers or {}),
-        poly_min_order_sizes=min_order_sizes_from_gamma(gamma_body),
-    )
 
 
 class StaticGameSource:

@@ -1,12 +1,12 @@
 """The venue-backed :class:`~arbees.services.discovery.GameSource`.
 
-The orchestrator (L3) must not know the venues; this is where they meet it. Kalshi events
-come from :class:`~arbees.kalshi.rest.KalshiRest` (cursor pagination, signing, rate limit,
-429 backoff) and are turned back into the ``/events`` body shape the matcher's converter
-reads. Gamma events are fetched here with plain ``json`` rather than through
-:class:`~arbees.polymarket.rest.PolymarketRest`: that client decodes numbers as
-``Decimal`` and keeps only typed fields, while the matcher's converter wants the raw body
-(tags, ``seriesSlug``, raw ``feeSchedule``). Every failure becomes an
+The orchestrator (L3) must not know the venues; this is where they meet it. Each venue
+body is decoded once, into typed events, by the venue's own decoder: Kalshi pages by
+:func:`~arbees.kalshi.models.parse_events` inside :class:`~arbees.kalshi.rest.KalshiRest`
+(cursor pagination, signing, rate limit, 429 backoff), Gamma pages by
+:func:`~arbees.polymarket.models.parse_gamma_events` as they arrive. The typed events go
+to :mod:`arbees.matching.venues` (the same functions ``arbees match`` uses), and every item
+a decoder refused lands in the match report. Every failure becomes an
 :class:`~arbees.errors.ArbeesError`, which the orchestrator logs and survives.
 
 Gamma is Polymarket: with a ``gamma_gate`` (the egress gate of
@@ -21,27 +21,36 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
-from typing import Any, Final
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Final
 
 import httpx
 import trio
 
-from arbees.errors import ConfigError, DecodeError, EgressError, VenueError
+from arbees.errors import ConfigError, DecodeError, DecodeRejection, EgressError, VenueError
 from arbees.gate import ConnectGate
 from arbees.httpcap import DEFAULT_MAX_BODY, request_capped
 from arbees.kalshi.models import Event
 from arbees.kalshi.rest import KalshiRest
-from arbees.matching.kalshi_inputs import KALSHI_GAME_SERIES
+from arbees.matching import Venue
+from arbees.matching.venues import (
+    KALSHI_GAME_SERIES,
+    decode_rejections,
+    kalshi_games,
+    polymarket_games,
+    polymarket_min_order_sizes,
+)
 from arbees.money import format_fixed
-from arbees.services.discovery import MatchInputs, match_inputs_from_json
+from arbees.polymarket.models import GammaEvent, parse_gamma_events
+from arbees.services.discovery import MatchInputs
 
 __all__ = [
     "DEFAULT_DISCOVERY_DEADLINE",
     "DEFAULT_SERIES",
     "VenueGameSource",
-    "event_json",
     "gamma_tags_for",
+    "match_inputs",
 ]
 
 log = logging.getLogger(__name__)
@@ -51,24 +60,30 @@ _MAX_GAMMA_PAGES: Final = 50
 DEFAULT_DISCOVERY_DEADLINE: Final = 120.0
 
 
-def event_json(event: Event) -> dict[str, Any]:
-    """A Kalshi :class:`Event` back in the ``/events`` shape the matcher converts."""
-    return {
-        "event_ticker": event.event_ticker,
-        "series_ticker": event.series_ticker,
-        "title": event.title,
-        "sub_title": event.sub_title,
-        "markets": [
-            {
-                "ticker": m.ticker,
-                "event_ticker": m.event_ticker,
-                "yes_sub_title": m.yes_sub_title,
-                "no_sub_title": m.no_sub_title,
-                "status": m.status,
-            }
-            for m in event.markets
-        ],
-    }
+def match_inputs(
+    kalshi: Sequence[Event],
+    gamma: Sequence[GammaEvent],
+    *,
+    kalshi_rejected: Iterable[DecodeRejection] = (),
+    gamma_rejected: Iterable[DecodeRejection] = (),
+    kalshi_fee_multipliers: Mapping[str, str] | None = None,
+) -> MatchInputs:
+    """:class:`MatchInputs` from both venues' typed events and their decoders' refusals."""
+    k_games, k_rej = kalshi_games(kalshi)
+    p_games, p_rej = polymarket_games(gamma)
+    rejections = (
+        *decode_rejections(Venue.KALSHI, kalshi_rejected),
+        *decode_rejections(Venue.POLYMARKET, gamma_rejected),
+        *k_rej,
+        *p_rej,
+    )
+    return MatchInputs(
+        kalshi=tuple(k_games),
+        polymarket=tuple(p_games),
+        rejections=tuple(sorted(rejections)),
+        kalshi_fee_multipliers=dict(kalshi_fee_multipliers or {}),
+        poly_min_order_sizes=polymarket_min_order_sizes(gamma),
+    )
 
 
 def gamma_tags_for(series: Sequence[str]) -> tuple[str, ...]:
@@ -127,20 +142,34 @@ class VenueGameSource:
         )
 
     async def _discover(self) -> MatchInputs:
-        events: list[dict[str, Any]] = []
+        events: list[Event] = []
+        rejected: list[DecodeRejection] = []
         multipliers: dict[str, str] = {}
         for series in self.series:
             info = await self.kalshi.get_series(series)
             multipliers[series] = format_fixed(info.fee_multiplier)
-            async for event in self.kalshi.iter_events(
+            async for page, refused in self.kalshi.iter_event_pages(
                 series_ticker=series, status="open", with_nested_markets=True
             ):
-                events.append(event_json(event))
-        gamma = await self._gamma_events()
-        log.info("discovery: %d kalshi events, %d gamma events", len(events), len(gamma))
-        return match_inputs_from_json({"events": events}, gamma, kalshi_fee_multipliers=multipliers)
+                events.extend(page)
+                rejected.extend(refused)
+        gamma, gamma_rejected = await self._gamma_events()
+        log.info(
+            "discovery: %d kalshi events (%d refused), %d gamma events (%d items refused)",
+            len(events),
+            len(rejected),
+            len(gamma),
+            len(gamma_rejected),
+        )
+        return match_inputs(
+            events,
+            gamma,
+            kalshi_rejected=rejected,
+            gamma_rejected=gamma_rejected,
+            kalshi_fee_multipliers=multipliers,
+        )
 
-    async def _gamma_events(self) -> list[object]:
+    async def _gamma_events(self) -> tuple[list[GammaEvent], list[DecodeRejection]]:
         gate = self.gamma_gate
         if gate is None:
             return await self._gamma_pages()
@@ -150,8 +179,9 @@ class VenueGameSource:
         # only reached when the gate cancelled the block: egress was lost mid-round
         raise EgressError("Gamma discovery stopped: egress was lost during the round")
 
-    async def _gamma_pages(self) -> list[object]:
-        seen: dict[str, object] = {}
+    async def _gamma_pages(self) -> tuple[list[GammaEvent], list[DecodeRejection]]:
+        seen: dict[str, GammaEvent] = {}
+        rejected: dict[DecodeRejection, None] = {}  # a page seen under two tags refuses twice
         for tag in self.tags or ("",):
             for page in range(_MAX_GAMMA_PAGES):
                 params = {
@@ -162,14 +192,15 @@ class VenueGameSource:
                 if tag:
                     params["tag_slug"] = tag
                 body = await self._gamma_get("/events", params)
-                for obj in body:
-                    key = obj.get("id") if isinstance(obj, dict) else None
-                    seen.setdefault(str(key) if key is not None else f"#{len(seen)}", obj)
+                events, refused = parse_gamma_events(body, first_index=page * self.page_size)
+                for event in events:
+                    seen.setdefault(event.id or f"slug:{event.slug}", event)
+                rejected.update(dict.fromkeys(refused))
                 if len(body) < self.page_size:
                     break
             else:
                 log.warning("gamma: stopped after %d pages of tag %r", _MAX_GAMMA_PAGES, tag)
-        return list(seen.values())
+        return list(seen.values()), list(rejected)
 
     async def _gamma_get(self, path: str, params: dict[str, str]) -> list[object]:
         if self.gamma_gate is not None:
@@ -189,7 +220,7 @@ class VenueGameSource:
         if resp.status_code != 200:
             raise VenueError(f"Gamma GET {path}: HTTP {resp.status_code}")
         try:
-            body = json.loads(resp.content)
+            body = json.loads(resp.content, parse_float=Decimal)
         except (ValueError, RecursionError):
             raise DecodeError(f"Gamma GET {path}: body is not JSON") from None
         if not isinstance(body, list):
