@@ -29,7 +29,7 @@ from arbees.polymarket.feed import FeedConfig
 from arbees.services.monitor import PolymarketMonitor
 from arbees.testing.fake_polymarket import FakePolymarket
 from arbees.testing.redis_server import RedisServer
-from arbees.wiring.adapters import PolymarketFeedAdapter
+from arbees.venues.polymarket import polymarket_feed
 from arbees.wsdriver import Backoff
 
 GOOD = str(10**70 + 1)
@@ -113,7 +113,7 @@ async def monitor_rig(
         guard = EgressGuard(Verified(), interval=0.05, name="test")
         monitor = PolymarketMonitor(
             bus,
-            lambda tokens: PolymarketFeedAdapter(tokens, config),
+            lambda tokens: polymarket_feed(tokens, config=config),
             guard,
             heartbeat_interval=0.1,
             **kwargs,

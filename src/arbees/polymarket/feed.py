@@ -15,7 +15,7 @@ sooner is deferred to the end of that interval, and dropped if its books recover
 meanwhile). A token added to a shard that gets no snapshot within ``snapshot_timeout`` of
 its subscription triggers the same resync.
 
-Dynamic subscriptions: ``add_tokens`` sends ``{"operation": "subscribe"}`` on a connected
+Dynamic subscriptions: ``add`` sends ``{"operation": "subscribe"}`` on a connected
 socket; a shard still connecting subscribes its CURRENT tokens itself (see
 :mod:`arbees.polymarket.feed_shard`, which also holds the resync rules).
 
@@ -25,11 +25,12 @@ quiet book. :meth:`PolymarketFeed.invalidate` lets an outside check (the REST au
 :meth:`PolymarketFeed.confirmed_ns` tells when a book was last confirmed current (socket
 data for that token, or a matching audit).
 
-Delivery policy (bounded memory, newest wins): changed tokens are queued once each in
-arrival order; a pump builds the :class:`~arbees.book.BookView` at send time and pushes a
-:class:`BookUpdate` into a bounded trio memory channel. If the consumer is slow, further
-changes to an already-queued token are *coalesced* (counted in ``stats.coalesced``): the
-consumer always gets the newest view, never an outdated one, and no token is starved.
+Delivery policy (bounded memory, newest wins): the shared
+:class:`~arbees.coalesce.CoalescingSender` queues changed tokens once each in first-change
+order and builds each :class:`BookUpdate` (the token's current view) at send time, into a
+bounded trio memory channel. If the consumer is slow, further changes to an already-queued
+token are *coalesced* (``counters()["coalesced"]``): the consumer always gets the newest
+view, never an outdated one, and no token is starved.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ import trio
 from trio_websocket import ConnectionClosed
 
 from arbees.book import BookView
+from arbees.coalesce import CoalescingSender
 from arbees.errors import ConfigError, DecodeError
 from arbees.gate import ConnectGate
 from arbees.polymarket.events import BookChanged, Event
@@ -153,17 +155,15 @@ class BookUpdate:
 class FeedStats:
     """Feed counters (connection counters live in each shard's driver).
 
+    Delivery counters are the coalescing sender's (``feed.counters()``).
+
     Attributes:
-        updates: updates delivered to the channel.
-        coalesced: changes merged into an update already waiting (slow consumer).
         resyncs: forced reconnects to get fresh snapshots.
         resyncs_deferred: resyncs asked for within ``resync_interval`` and postponed.
         invalidated: books distrusted from outside (:meth:`PolymarketFeed.invalidate`).
         shards_started: connections ever started.
     """
 
-    updates: int = 0
-    coalesced: int = 0
     resyncs: int = 0
     resyncs_deferred: int = 0
     invalidated: int = 0
@@ -192,10 +192,11 @@ class PolymarketFeed:
         self._initial = _validated(tokens)
         self._shards: list[FeedShard] = []
         self._shard_of: dict[str, FeedShard] = {}
-        self._pending: dict[str, tuple[str, int | None, int]] = {}
         self._confirmed: dict[str, int] = {}
-        self._wakeup = trio.Event()
         self._send, self.updates = trio.open_memory_channel[BookUpdate](self.config.channel_size)
+        self._sender = CoalescingSender[str, tuple[str, int | None, int], BookUpdate](
+            self._send, self._build
+        )
         self._nursery: trio.Nursery | None = None
         self._next_index = 0
 
@@ -220,6 +221,30 @@ class PolymarketFeed:
     def view(self, token: str) -> BookView:
         """The current view of a subscribed token."""
         return self.protocol.books[token].view(self.config.depth)
+
+    def current_view(self, instrument: str) -> BookView | None:
+        """The current view of a subscribed token, ``None`` when it is not tracked."""
+        book = self.protocol.books.get(instrument)
+        if book is None or instrument not in self._shard_of:
+            return None
+        return book.view(self.config.depth)
+
+    def last_message_ns(self) -> int:
+        """The oldest of the connected sockets' last frames (each socket is ordered, so
+        everything before it has arrived on every one); 0 with none connected."""
+        times = [d.stats.last_message_ns for d in self.drivers if d.connected]
+        return min(times) if times else 0
+
+    def counters(self) -> dict[str, int]:
+        """The feed's counters under the names every venue feed uses."""
+        stats = self.protocol.stats
+        return {
+            "reconnects": sum(d.stats.reconnects for d in self.drivers),
+            "rejected": stats.invalid_frames + stats.rejected,
+            "mismatches": stats.mismatches,
+            "coalesced": self._sender.stats.coalesced,
+            "updates": self._sender.stats.sent,
+        }
 
     def confirmed_ns(self, token: str) -> int:
         """When the token's book was last confirmed current (``time.time_ns()``).
@@ -269,12 +294,12 @@ class PolymarketFeed:
         """Run all shards and the delivery pump until cancelled."""
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            nursery.start_soon(self._pump)
+            nursery.start_soon(self._deliver)
             for shard in self._place(self._initial):
                 await nursery.start(shard.run)
             task_status.started()
 
-    async def add_tokens(self, tokens: Iterable[str]) -> None:
+    async def add(self, tokens: Iterable[str]) -> None:
         """Subscribe more tokens: fill sockets with room, open new sockets for the rest.
 
         Before :meth:`run` the tokens join the initial set.
@@ -312,7 +337,7 @@ class PolymarketFeed:
             nursery.start_soon(self._await_snapshots, shard, list(shard.tokens))
             nursery.start_soon(shard.run)
 
-    async def remove_tokens(self, tokens: Iterable[str]) -> None:
+    async def remove(self, tokens: Iterable[str]) -> None:
         """Unsubscribe tokens; a socket left with no token is closed."""
         tokens = list(tokens)
         if self._nursery is None:
@@ -324,7 +349,7 @@ class PolymarketFeed:
                 by_shard.setdefault(shard, []).append(token)
                 shard.tokens.pop(token, None)
                 self.protocol.forget(token)
-                self._pending.pop(token, None)
+                self._sender.discard(token)
                 self._confirmed.pop(token, None)
         for shard, chunk in by_shard.items():
             if not shard.tokens:
@@ -396,28 +421,18 @@ class PolymarketFeed:
                 self._on_event(ev)
 
     def _queue(self, token: str, kind: str, venue_ts_ms: int | None, recv_ns: int) -> None:
-        if token in self._pending:
-            self.stats.coalesced += 1
-        self._pending[token] = (kind, venue_ts_ms, recv_ns)
-        self._wakeup.set()
+        self._sender.offer(token, (kind, venue_ts_ms, recv_ns))
 
-    async def _pump(self) -> None:
-        pending = self._pending
-        depth = self.config.depth
+    def _build(self, token: str, change: tuple[str, int | None, int]) -> BookUpdate | None:
+        book = self.protocol.books.get(token)
+        if book is None:
+            return None
+        kind, ts, recv_ns = change
+        return BookUpdate(book.view(self.config.depth), kind, ts, recv_ns, time.time_ns())
+
+    async def _deliver(self) -> None:
         async with self._send:
-            while True:
-                if not pending:
-                    self._wakeup = trio.Event()
-                    await self._wakeup.wait()
-                    continue
-                token = next(iter(pending))
-                kind, ts, recv_ns = pending.pop(token)
-                book = self.protocol.books.get(token)
-                if book is None:
-                    continue
-                update = BookUpdate(book.view(depth), kind, ts, recv_ns, time.time_ns())
-                await self._send.send(update)
-                self.stats.updates += 1
+            await self._sender.run()
 
 
 def _validated(tokens: Iterable[str]) -> list[str]:
