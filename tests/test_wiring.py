@@ -119,7 +119,7 @@ async def test_cli_api_and_demo_build_the_same_shard(monkeypatch: pytest.MonkeyP
         engine = shard.engine
         assert (engine.max_age_ns, engine.max_quote_age_ns) == (1_500_000_000, 600 * 10**9)
         assert (engine.max_games, engine.min_edge) == (1000, 15_000)
-        assert shard.kalshi.feed.feed._keepalive_every == 0.75
+        assert shard.kalshi.feed._keepalive_every == 0.75
 
 
 async def test_cli_and_api_build_the_same_monitor(monkeypatch: pytest.MonkeyPatch) -> None:

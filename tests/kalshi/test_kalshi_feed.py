@@ -206,9 +206,9 @@ async def test_add_and_remove_tickers_at_run_time(
     async with running(test_key, signer) as (fake, feed, rec):
         c = "KXNHLGAME-26OCT21BOSNYR-BOS"
         fake.set_book(c, yes=[("0.3", 2)], no=[("0.6", 3)])
-        await feed.add_tickers([c])
+        await feed.add([c])
         await rec.until(lambda: matches(feed.view(c), fake))
-        await feed.remove_tickers([B])
+        await feed.remove([B])
         await rec.until(
             lambda: any(
                 cmd.get("params", {}).get("action") == "delete_markets" for cmd in fake.commands
@@ -248,5 +248,5 @@ async def test_slow_consumer_never_blocks_pongs_and_gets_latest_state(
             async for u in feed.updates:
                 if matches(u.yes, fake):
                     break
-        assert feed.stats.conflated > 0
+        assert feed.counters()["coalesced"] > 0
         nursery.cancel_scope.cancel()

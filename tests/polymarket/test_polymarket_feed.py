@@ -109,12 +109,12 @@ async def test_dynamic_subscribe_uses_a_socket_with_room() -> None:
     fake.set_book(c, bids=[("0.3", "2")], asks=[("0.7", "2")])
     async with running([a], fake) as (feed, col, _):
         await wait_for(lambda: col.fresh(a))
-        await feed.add_tokens([c])
+        await feed.add([c])
         await wait_for(lambda: col.fresh(c))
         assert col.latest[c].view.best_bid == (P("0.3"), P("2"))
         assert fake.total_connections == 1
         assert feed.shards == [[a, c]]
-        await feed.remove_tokens([c])
+        await feed.remove([c])
         await wait_for(lambda: fake.connections[0].assets == [a])
         assert feed.tokens == [a]
 
@@ -251,7 +251,7 @@ async def test_slow_consumer_gets_coalesced_newest_views() -> None:
                 break
             assert last is not None
             assert last.view == feed.view(a)  # the newest state won
-            assert feed.stats.coalesced > 0
+            assert feed.counters()["coalesced"] > 0
         nursery.cancel_scope.cancel()
 
 

@@ -108,8 +108,8 @@ async def test_tokens_added_while_the_subscribe_is_in_flight_get_books(
         with trio.fail_after(5):
             await gate.parked.wait()  # on_connect is sending [a]
         assert not feed.drivers[0].connected
-        await feed.add_tokens([b])
-        await feed.add_tokens([c])  # one at a time, as assignments arrive
+        await feed.add([b])
+        await feed.add([c])  # one at a time, as assignments arrive
         assert feed.shards == [[a, b, c]]  # same socket: it has room
         gate.release.set()
         await wait_for(lambda: latest.fresh(a, b, c))
@@ -129,7 +129,7 @@ async def test_tokens_removed_while_the_subscribe_is_in_flight_are_unsubscribed(
     async with connecting_feed(fake, [a, b]) as (feed, latest):
         with trio.fail_after(5):
             await gate.parked.wait()
-        await feed.remove_tokens([b])
+        await feed.remove([b])
         gate.release.set()
         await wait_for(lambda: latest.fresh(a))
         await wait_for(lambda: fake.connections[0].assets == [a])
@@ -143,7 +143,7 @@ async def test_tokens_added_during_a_slow_handshake_are_subscribed() -> None:
     books(fake, *tokens)
     async with connecting_feed(fake, tokens[:1]) as (feed, latest):
         for t in tokens[1:]:
-            await feed.add_tokens([t])
+            await feed.add([t])
             await trio.sleep(0.02)
         assert not feed.drivers[0].connected  # all of them arrived mid-handshake
         await wait_for(lambda: latest.fresh(*tokens))
@@ -162,7 +162,7 @@ async def test_snapshot_timeout_covers_a_subscribe_the_venue_swallowed() -> None
     ):
         await wait_for(lambda: latest.fresh(a))
         fake.stall_connection(0)
-        await feed.add_tokens([b])
+        await feed.add([b])
         await wait_for(lambda: latest.fresh(a, b))
         assert feed.stats.resyncs == 1
         assert fake.total_connections == 2

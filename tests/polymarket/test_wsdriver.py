@@ -15,7 +15,6 @@ from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketReque
 from arbees.errors import AuthError, ConfigError
 from arbees.kalshi.feed import KalshiFeed
 from arbees.polymarket.feed import FeedConfig, PolymarketFeed
-from arbees.polymarket.feed_shard import FeedShard
 from arbees.wsdriver import (
     Backoff,
     Reconnect,
@@ -336,9 +335,9 @@ def test_message_limits_are_bounded_by_default_and_configurable() -> None:
     with pytest.raises(ConfigError):
         WsConfig("ws://127.0.0.1:1/ws", max_message_size=0)
     feed = PolymarketFeed(["1"], FeedConfig(max_message_size=4096, message_queue_size=8))
-    shard = FeedShard(feed, 0)
-    assert shard.driver.config.max_message_size == 4096
-    assert shard.driver.config.message_queue_size == 8
+    (driver,) = feed.drivers  # built with the feed, connected by its run
+    assert driver.config.max_message_size == 4096
+    assert driver.config.message_queue_size == 8
     kalshi = KalshiFeed((), signer=None, max_message_size=8192)
     assert kalshi.driver.config.max_message_size == 8192
 

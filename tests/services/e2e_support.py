@@ -31,7 +31,8 @@ from arbees.services.sources import BusPolymarketSource
 from arbees.testing.fake_gluetun import FakeGluetun
 from arbees.testing.fake_kalshi import FakeKalshi
 from arbees.testing.fake_polymarket import FakePolymarket
-from arbees.wiring.adapters import PolymarketFeedAdapter, kalshi_source, polymarket_direct_source
+from arbees.venues.polymarket import polymarket_feed
+from arbees.wiring.build import venue_source
 from arbees.wsdriver import Backoff
 
 K_OKC = "KXNBAGAME-26OCT20OKCSAS-OKC"
@@ -133,19 +134,19 @@ async def open_stack(
                 guard = EgressGuard(checker, interval=check_interval, name="test")
                 monitor = PolymarketMonitor(
                     bus,
-                    lambda tokens: PolymarketFeedAdapter(tokens, feed_config),
+                    lambda tokens: polymarket_feed(tokens, config=feed_config),
                     guard,
                     heartbeat_interval=0.1,
                 )
                 await nursery.start(monitor.run)
                 poly_source: Any = BusPolymarketSource(bus)
             else:
-                poly_source = polymarket_direct_source(feed_config)
+                poly_source = venue_source("polymarket", config=feed_config)
             engine = ShardEngine("s1", max_age_ns=int(max_age_s * 1e9))
             shard = GameShard(
                 bus,
                 engine,
-                kalshi_source(k_urls.ws_url, None, backoff=FAST, silence_timeout=3.0),
+                venue_source("kalshi", url=k_urls.ws_url, backoff=FAST, silence_timeout=3.0),
                 poly_source,
                 heartbeat_interval=0.1,
                 sweep_interval=0.05,

@@ -27,11 +27,11 @@ from arbees.messages import (
 )
 from arbees.money import parse_fixed
 from arbees.polymarket.audit import AuditConfig, AuditStats
-from arbees.polymarket.feed import FeedConfig
+from arbees.polymarket.feed import FeedConfig, PolymarketFeed
 from arbees.polymarket.rest import PolymarketRest, RestConfig
 from arbees.services.monitor import PolymarketMonitor
 from arbees.testing.fake_polymarket import FakePolymarket
-from arbees.wiring.adapters import PolymarketFeedAdapter
+from arbees.venues.polymarket import polymarket_feed
 from arbees.wsdriver import Backoff
 
 A = str(10**70 + 1)
@@ -129,10 +129,10 @@ async def monitor_rig() -> AsyncIterator[Rig]:
         rest = PolymarketRest(client, RestConfig(clob_url=urls.clob_url, retries=0))
         guard = EgressGuard(switch, interval=0.05, name="test")
 
-        def factory(tokens: list[str]) -> PolymarketFeedAdapter:
-            return PolymarketFeedAdapter(
+        def factory(tokens: list[str]) -> PolymarketFeed:
+            return polymarket_feed(
                 tokens,
-                feed_config,
+                config=feed_config,
                 rest=rest,
                 audit=audit,
                 allowed=lambda: guard.verified,

@@ -25,11 +25,14 @@ from arbees.messages import (
     PolymarketPriceUpdate,
     SystemAlert,
 )
+from arbees.obs.metrics import Registry
+from arbees.polymarket.audit import AuditStats
 from arbees.polymarket.feed import FeedConfig
 from arbees.services.monitor import PolymarketMonitor
 from arbees.testing.fake_polymarket import FakePolymarket
 from arbees.testing.redis_server import RedisServer
-from arbees.wiring.adapters import PolymarketFeedAdapter
+from arbees.venues.polymarket import polymarket_feed
+from arbees.wiring.metrics import monitor_gauges
 from arbees.wsdriver import Backoff
 
 GOOD = str(10**70 + 1)
@@ -113,7 +116,7 @@ async def monitor_rig(
         guard = EgressGuard(Verified(), interval=0.05, name="test")
         monitor = PolymarketMonitor(
             bus,
-            lambda tokens: PolymarketFeedAdapter(tokens, config),
+            lambda tokens: polymarket_feed(tokens, config=config),
             guard,
             heartbeat_interval=0.1,
             **kwargs,
@@ -191,3 +194,23 @@ async def test_token_cap_refuses_further_tokens_and_keeps_the_held_ones() -> Non
         await r.bus.publish(Channel.MARKET_ASSIGNMENTS, assignment(GOOD_2))
         await wait_for(lambda: r.seen.streamed(GOOD_2))
         assert set(r.monitor.tokens) == {GOOD_2}
+
+
+def _gauge(registry: Registry, name: str) -> float:
+    for line in registry.render().splitlines():
+        if line.startswith(f"arbees_{name} "):
+            return float(line.split()[1])
+    raise AssertionError(f"no gauge {name}")
+
+
+async def test_the_feed_gauges_read_the_current_feed_through_its_surface() -> None:
+    registry = Registry()
+    async with monitor_rig("memory://", [assignment(GOOD)]) as r:
+        monitor_gauges(registry, r.bus, r.monitor, AuditStats())
+        await wait_for(lambda: r.seen.streamed(GOOD))
+        feed = r.monitor.current_feed
+        assert feed is not None
+        assert _gauge(registry, "feed_reconnects") == feed.counters()["reconnects"] == 0
+        r.fake.disconnect_all()
+        await wait_for(lambda: _gauge(registry, "feed_reconnects") >= 1)
+        assert _gauge(registry, "feed_reconnects") == feed.counters()["reconnects"]

@@ -11,10 +11,11 @@ books). This module only wires them together and does the Trio parts:
 - Kalshi's pings are protocol frames the driver never sees, so a quiet market would look
   "silent": the feed sends ``list_subscriptions`` every ``silence_timeout / 3`` seconds and
   the answer feeds the watchdog; a stalled server does not answer, and we reconnect;
-- updates reach the consumer through a bounded channel WITHOUT ever blocking the reader:
-  when the consumer lags, updates are conflated per ticker (newest wins, counted in
-  ``stats.conflated``), so the latest state of every book — a stale one in particular — is
-  always delivered eventually, and a stale book is never left looking fresh.
+- updates reach the consumer through the shared :class:`~arbees.coalesce.CoalescingSender`
+  WITHOUT ever blocking the reader: when the consumer lags, updates are coalesced per ticker
+  (newest wins, first-change order, counted in ``counters()["coalesced"]``), so the latest
+  state of every book — a stale one in particular — is always delivered eventually, and a
+  stale book is never left looking fresh.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import trio
 from trio_websocket import WebSocketConnection
 
 from arbees.book import BookView
+from arbees.coalesce import CoalescingSender
 from arbees.errors import AuthError
 from arbees.kalshi.auth import KalshiSigner
 from arbees.kalshi.book import DEFAULT_DEPTH
@@ -86,20 +88,23 @@ class KalshiBookUpdate:
     def stale(self) -> bool:
         return self.yes.stale
 
+    @property
+    def view(self) -> BookView:
+        """The YES view: the instrument a Kalshi market is known by."""
+        return self.yes
+
 
 @attrs.define
 class KalshiFeedStats:
     """Feed-level counters (the protocol's are in ``feed.protocol.stats``).
 
+    Delivery counters are the coalescing sender's (``feed.counters()``).
+
     Attributes:
-        updates: updates handed to the channel.
-        conflated: updates replaced by a newer one for the same ticker before delivery.
         commands_sent: command frames sent.
         keepalives: ``list_subscriptions`` keepalives sent.
     """
 
-    updates: int = 0
-    conflated: int = 0
     commands_sent: int = 0
     keepalives: int = 0
 
@@ -159,9 +164,8 @@ class KalshiFeed:
         self._signer = signer
         self._on_frame = on_frame
         self._path = urlsplit(url).path or "/"
-        self._send, self.updates = trio.open_memory_channel[KalshiBookUpdate](buffer)
-        self._pending: dict[str, KalshiBookUpdate] = {}
-        self._pending_event = trio.Event()
+        send, self.updates = trio.open_memory_channel[KalshiBookUpdate](buffer)
+        self._sender = CoalescingSender[str, KalshiBookUpdate, KalshiBookUpdate](send, _as_is)
         self._ready = trio.Event()
         self._wake_flush = trio.Event()
         self.driver = WsDriver(
@@ -200,7 +204,7 @@ class KalshiFeed:
         """
         try:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._pump)
+                nursery.start_soon(self._sender.run)
                 await nursery.start(self.driver.run)
                 nursery.start_soon(self._maintenance)
                 if not self.protocol.books:
@@ -218,14 +222,33 @@ class KalshiFeed:
         """The current YES view of ``ticker`` (``KeyError`` if not tracked)."""
         return self.protocol.books[ticker].yes_view(depth=self.depth)
 
-    async def add_tickers(self, tickers: Iterable[str]) -> None:
+    def current_view(self, instrument: str) -> BookView | None:
+        """The current YES view of a market, ``None`` when it is not tracked."""
+        book = self.protocol.books.get(instrument)
+        return None if book is None else book.yes_view(depth=self.depth)
+
+    def last_message_ns(self) -> int:
+        """Wall clock of the last frame on the (ordered) socket; 0 before any."""
+        return self.driver.stats.last_message_ns
+
+    def counters(self) -> dict[str, int]:
+        """The feed's counters under the names every venue feed uses."""
+        return {
+            "reconnects": self.driver.stats.reconnects,
+            "rejected": self.protocol.stats.rejected + self.protocol.stats.corrupt,
+            "mismatches": self.protocol.stats.ticker_mismatches,
+            "coalesced": self._sender.stats.coalesced,
+            "updates": self._sender.stats.sent,
+        }
+
+    async def add(self, instruments: Iterable[str]) -> None:
         """Track more markets at run time (their first views arrive stale, then fresh)."""
-        self.protocol.add_tickers(tickers)
+        self.protocol.add_tickers(instruments)
         await self._flush()
 
-    async def remove_tickers(self, tickers: Iterable[str]) -> None:
+    async def remove(self, instruments: Iterable[str]) -> None:
         """Stop tracking markets."""
-        self.protocol.remove_tickers(tickers)
+        self.protocol.remove_tickers(instruments)
         await self._flush()
 
     # ------------------------------------------------------------------ driver hooks
@@ -334,29 +357,11 @@ class KalshiFeed:
                     )
 
     def _offer(self, update: KalshiBookUpdate) -> None:
-        if not self._pending:
-            try:
-                self._send.send_nowait(update)
-                self.stats.updates += 1
-                return
-            except trio.WouldBlock:
-                pass
-        if update.ticker in self._pending:
-            self.stats.conflated += 1
-            del self._pending[update.ticker]  # re-insert at the end: keeps arrival order
-        self._pending[update.ticker] = update
-        self._pending_event.set()
+        self._sender.offer(update.ticker, update)
 
-    async def _pump(self) -> None:
-        """Deliver conflated updates as the consumer makes room (never blocks the reader)."""
-        while True:
-            await self._pending_event.wait()
-            self._pending_event = trio.Event()
-            while self._pending:
-                ticker = next(iter(self._pending))
-                update = self._pending.pop(ticker)
-                await self._send.send(update)
-                self.stats.updates += 1
+
+def _as_is(ticker: str, update: KalshiBookUpdate) -> KalshiBookUpdate:
+    return update
 
 
 @asynccontextmanager

@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Final
 
@@ -46,11 +46,18 @@ from arbees.errors import ArbeesError, ConfigError, RateLimitedError
 from arbees.money import Fixed, format_fixed
 from arbees.obs.throttle import ThrottledLog
 from arbees.polymarket.book import TokenBook
-from arbees.polymarket.feed import PolymarketFeed
+from arbees.polymarket.feed import FeedConfig, PolymarketFeed
 from arbees.polymarket.models import RestBook
 from arbees.polymarket.rest import PolymarketRest
 
-__all__ = ["MAX_BATCH", "AuditConfig", "AuditStats", "BookAuditor", "open_book_auditor"]
+__all__ = [
+    "MAX_BATCH",
+    "AuditConfig",
+    "AuditStats",
+    "AuditedFeed",
+    "BookAuditor",
+    "open_book_auditor",
+]
 
 log = logging.getLogger(__name__)
 
@@ -355,3 +362,33 @@ async def open_book_auditor(
         await nursery.start(auditor.run)
         yield auditor
         nursery.cancel_scope.cancel()
+
+
+class AuditedFeed(PolymarketFeed):
+    """A :class:`PolymarketFeed` whose :meth:`run` also runs a :class:`BookAuditor` on it.
+
+    The monitor runs its whole feed only while egress is verified, so the audit's REST
+    traffic stops with the feed. ``allowed`` is checked before every audit request as well;
+    ``audit_stats`` lets the auditors of successive feeds (one per verified period) add to
+    the same counters.
+    """
+
+    def __init__(
+        self,
+        tokens: Iterable[str],
+        config: FeedConfig,
+        rest: PolymarketRest,
+        *,
+        audit: AuditConfig | None = None,
+        allowed: Callable[[], bool] | None = None,
+        audit_stats: AuditStats | None = None,
+    ) -> None:
+        super().__init__(tokens, config)
+        self.auditor = BookAuditor(self, rest, audit, allowed=allowed, stats=audit_stats)
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run the feed and, once it is subscribed, its auditor, until cancelled."""
+        async with trio.open_nursery() as nursery:
+            await nursery.start(super().run)
+            await nursery.start(self.auditor.run)
+            task_status.started()

@@ -15,9 +15,10 @@ sooner is deferred to the end of that interval, and dropped if its books recover
 meanwhile). A token added to a shard that gets no snapshot within ``snapshot_timeout`` of
 its subscription triggers the same resync.
 
-Dynamic subscriptions: ``add_tokens`` sends ``{"operation": "subscribe"}`` on a connected
-socket; a shard still connecting subscribes its CURRENT tokens itself (see
-:mod:`arbees.polymarket.feed_shard`, which also holds the resync rules).
+Which token is on which socket, the frames each socket must send and when a resync is
+due are decided by the sans-io :class:`~arbees.polymarket.subscriptions.Subscriptions`;
+this module does the I/O it asks for. ``add`` sends ``{"operation": "subscribe"}`` on a
+connected socket; a socket still connecting subscribes its CURRENT tokens itself.
 
 Polymarket has no sequence numbers, so a socket that silently stops delivering looks like a
 quiet book. :meth:`PolymarketFeed.invalidate` lets an outside check (the REST auditor in
@@ -25,16 +26,16 @@ quiet book. :meth:`PolymarketFeed.invalidate` lets an outside check (the REST au
 :meth:`PolymarketFeed.confirmed_ns` tells when a book was last confirmed current (socket
 data for that token, or a matching audit).
 
-Delivery policy (bounded memory, newest wins): changed tokens are queued once each in
-arrival order; a pump builds the :class:`~arbees.book.BookView` at send time and pushes a
-:class:`BookUpdate` into a bounded trio memory channel. If the consumer is slow, further
-changes to an already-queued token are *coalesced* (counted in ``stats.coalesced``): the
-consumer always gets the newest view, never an outdated one, and no token is starved.
+Delivery policy (bounded memory, newest wins): the shared
+:class:`~arbees.coalesce.CoalescingSender` queues changed tokens once each in first-change
+order and builds each :class:`BookUpdate` (the token's current view) at send time, into a
+bounded trio memory channel. If the consumer is slow, further changes to an already-queued
+token are *coalesced* (``counters()["coalesced"]``): the consumer always gets the newest
+view, never an outdated one, and no token is starved.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import time
@@ -43,20 +44,21 @@ from contextlib import asynccontextmanager
 
 import attrs
 import trio
-from trio_websocket import ConnectionClosed
+from trio_websocket import ConnectionClosed, WebSocketConnection
 
 from arbees.book import BookView
+from arbees.coalesce import CoalescingSender
 from arbees.errors import ConfigError, DecodeError
 from arbees.gate import ConnectGate
 from arbees.polymarket.events import BookChanged, Event
-from arbees.polymarket.feed_shard import FeedShard
-from arbees.polymarket.protocol import PolymarketProtocol, is_token_id
-from arbees.polymarket.wire import update_frame
+from arbees.polymarket.protocol import TEXT_FRAMES, PolymarketProtocol, is_token_id
+from arbees.polymarket.subscriptions import MAX_ASSETS_PER_SOCKET, Placement, Subscriptions
 from arbees.wsdriver import (
     DEFAULT_MAX_MESSAGE_SIZE,
     DEFAULT_MESSAGE_QUEUE_SIZE,
     Backoff,
     Message,
+    WsConfig,
     WsDriver,
 )
 
@@ -72,7 +74,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_WS_URL = "wss://ws-subscriptions-clob.polymarket.com/ws/market"
-MAX_ASSETS_PER_SOCKET = 500
 _RESYNC_KINDS = frozenset({"price_change", "rejected", "tick_size_change"})
 _SEND_ERRORS = (trio.ClosedResourceError, trio.BrokenResourceError, ConnectionClosed, OSError)
 
@@ -153,17 +154,15 @@ class BookUpdate:
 class FeedStats:
     """Feed counters (connection counters live in each shard's driver).
 
+    Delivery counters are the coalescing sender's (``feed.counters()``).
+
     Attributes:
-        updates: updates delivered to the channel.
-        coalesced: changes merged into an update already waiting (slow consumer).
         resyncs: forced reconnects to get fresh snapshots.
         resyncs_deferred: resyncs asked for within ``resync_interval`` and postponed.
         invalidated: books distrusted from outside (:meth:`PolymarketFeed.invalidate`).
         shards_started: connections ever started.
     """
 
-    updates: int = 0
-    coalesced: int = 0
     resyncs: int = 0
     resyncs_deferred: int = 0
     invalidated: int = 0
@@ -189,15 +188,20 @@ class PolymarketFeed:
         self.protocol = PolymarketProtocol(create_on_book=False)
         self.stats = FeedStats()
         self._on_event = on_event
-        self._initial = _validated(tokens)
-        self._shards: list[FeedShard] = []
-        self._shard_of: dict[str, FeedShard] = {}
-        self._pending: dict[str, tuple[str, int | None, int]] = {}
+        self._subs = Subscriptions(
+            self.config.tokens_per_socket,
+            resync_interval=self.config.resync_interval,
+            custom_features=self.config.custom_features,
+        )
+        self._drivers: dict[int, WsDriver] = {}
+        self._scopes: dict[int, trio.CancelScope] = {}
         self._confirmed: dict[str, int] = {}
-        self._wakeup = trio.Event()
         self._send, self.updates = trio.open_memory_channel[BookUpdate](self.config.channel_size)
+        self._sender = CoalescingSender[str, tuple[str, int | None, int], BookUpdate](
+            self._send, self._build
+        )
         self._nursery: trio.Nursery | None = None
-        self._next_index = 0
+        self._place(_validated(tokens))
 
     def __aiter__(self) -> AsyncIterator[BookUpdate]:
         return self.updates.__aiter__()
@@ -205,21 +209,45 @@ class PolymarketFeed:
     @property
     def tokens(self) -> list[str]:
         """Every subscribed token."""
-        return list(self._shard_of)
+        return self._subs.tokens
 
     @property
     def shards(self) -> list[list[str]]:
         """Tokens per connection (for inspection)."""
-        return [list(s.tokens) for s in self._shards]
+        return self._subs.layout()
 
     @property
     def drivers(self) -> list[WsDriver]:
         """The per-connection drivers (their ``stats`` count connects, reconnects, ...)."""
-        return [s.driver for s in self._shards]
+        return list(self._drivers.values())
 
     def view(self, token: str) -> BookView:
         """The current view of a subscribed token."""
         return self.protocol.books[token].view(self.config.depth)
+
+    def current_view(self, instrument: str) -> BookView | None:
+        """The current view of a subscribed token, ``None`` when it is not tracked."""
+        book = self.protocol.books.get(instrument)
+        if book is None or instrument not in self._subs:
+            return None
+        return book.view(self.config.depth)
+
+    def last_message_ns(self) -> int:
+        """The oldest of the connected sockets' last frames (each socket is ordered, so
+        everything before it has arrived on every one); 0 with none connected."""
+        times = [d.stats.last_message_ns for d in self.drivers if d.connected]
+        return min(times) if times else 0
+
+    def counters(self) -> dict[str, int]:
+        """The feed's counters under the names every venue feed uses."""
+        stats = self.protocol.stats
+        return {
+            "reconnects": sum(d.stats.reconnects for d in self.drivers),
+            "rejected": stats.invalid_frames + stats.rejected,
+            "mismatches": stats.mismatches,
+            "coalesced": self._sender.stats.coalesced,
+            "updates": self._sender.stats.sent,
+        }
 
     def confirmed_ns(self, token: str) -> int:
         """When the token's book was last confirmed current (``time.time_ns()``).
@@ -229,14 +257,14 @@ class PolymarketFeed:
         on a live socket keeps its old value until an audit confirms it again.
         """
         book = self.protocol.books.get(token)
-        if book is None or book.stale or token not in self._shard_of:
+        if book is None or book.stale or token not in self._subs:
             return 0
         return max(book.received_ns, self._confirmed.get(token, 0))
 
     def confirm(self, token: str, at_ns: int) -> None:
         """Record that an outside check found the token's (fresh) book current at ``at_ns``."""
         book = self.protocol.books.get(token)
-        if book is not None and not book.stale and token in self._shard_of:
+        if book is not None and not book.stale and token in self._subs:
             self._confirmed[token] = max(self._confirmed.get(token, 0), at_ns)
 
     def invalidate(self, tokens: Iterable[str], reason: str) -> list[str]:
@@ -249,131 +277,185 @@ class PolymarketFeed:
         """
         now = time.time_ns()
         marked: list[str] = []
-        by_shard: dict[FeedShard, list[str]] = {}
+        by_socket: dict[int, list[str]] = {}
         for token in tokens:
             book = self.protocol.books.get(token)
-            shard = self._shard_of.get(token)
-            if book is None or shard is None:
+            index = self._subs.socket_of.get(token)
+            if book is None or index is None:
                 continue
             if not book.stale:
                 book.mark_stale(reason)
                 marked.append(token)
                 self.stats.invalidated += 1
                 self._queue(token, "audit", book.venue_ts_ms, now)
-            by_shard.setdefault(shard, []).append(token)
-        for shard, chunk in by_shard.items():
-            shard.resync(reason, chunk)
+            by_socket.setdefault(index, []).append(token)
+        for index, chunk in by_socket.items():
+            self._resync(index, reason, chunk)
         return marked
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Run all shards and the delivery pump until cancelled."""
+        """Run every socket and the delivery until cancelled (ready once each socket placed
+        so far is connected and subscribed)."""
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            nursery.start_soon(self._pump)
-            for shard in self._place(self._initial):
-                await nursery.start(shard.run)
+            nursery.start_soon(self._deliver)
+            self._added(self._subs.tokens)
+            for index in list(self._drivers):
+                await nursery.start(self._run_socket, index)
             task_status.started()
 
-    async def add_tokens(self, tokens: Iterable[str]) -> None:
+    async def add(self, tokens: Iterable[str]) -> None:
         """Subscribe more tokens: fill sockets with room, open new sockets for the rest.
 
-        Before :meth:`run` the tokens join the initial set.
+        Before :meth:`run` they are placed the same way and subscribed when it connects.
         """
-        new = [t for t in _validated(tokens) if t not in self._shard_of]
+        placement = self._place(_validated(tokens))
         nursery = self._nursery
         if nursery is None:  # not running yet: the first connections subscribe them
-            self._initial.extend(t for t in new if t not in self._initial)
             await trio.lowlevel.checkpoint()
             return
-        if not new:
-            return
-        by_shard: dict[FeedShard, list[str]] = {}
-        for shard in self._shards:
-            if not new:
-                break
-            take, new = new[: max(shard.room, 0)], new[max(shard.room, 0) :]
-            if take:
-                by_shard[shard] = take
-        for shard, chunk in by_shard.items():
-            # Assign and test ``connected`` in one step: a connecting shard's on_connect
-            # subscribes whatever it holds when it sends (see the module docstring).
-            self._assign(shard, chunk)
-            nursery.start_soon(self._await_snapshots, shard, chunk)
-            if shard.driver.connected:
-                try:
-                    await shard.driver.send(
-                        update_frame(
-                            "subscribe", chunk, custom_features=self.config.custom_features
-                        )
-                    )
-                except _SEND_ERRORS as exc:
-                    log.info("dynamic subscribe failed (%s); the reconnect will cover it", exc)
-        for shard in self._place(new):
-            nursery.start_soon(self._await_snapshots, shard, list(shard.tokens))
-            nursery.start_soon(shard.run)
+        for index, chunk in placement.joined.items():
+            self._added(chunk)
+            nursery.start_soon(self._await_snapshots, index, chunk)
+            # A socket still connecting subscribes whatever it holds when it sends.
+            await self._send_frames(index)
+        for index in placement.created:
+            sock = self._subs.sockets.get(index)
+            if sock is None:  # emptied by a remove while this add awaited
+                continue
+            tokens_on = list(sock.tokens)
+            self._added(tokens_on)
+            nursery.start_soon(self._await_snapshots, index, tokens_on)
+            nursery.start_soon(self._run_socket, index)
 
-    async def remove_tokens(self, tokens: Iterable[str]) -> None:
+    async def remove(self, tokens: Iterable[str]) -> None:
         """Unsubscribe tokens; a socket left with no token is closed."""
-        tokens = list(tokens)
-        if self._nursery is None:
-            self._initial[:] = [t for t in self._initial if t not in tokens]
-        by_shard: dict[FeedShard, list[str]] = {}
-        for token in tokens:
-            shard = self._shard_of.pop(token, None)
-            if shard is not None:
-                by_shard.setdefault(shard, []).append(token)
-                shard.tokens.pop(token, None)
-                self.protocol.forget(token)
-                self._pending.pop(token, None)
-                self._confirmed.pop(token, None)
-        for shard, chunk in by_shard.items():
-            if not shard.tokens:
-                shard.scope.cancel()
-                self._shards.remove(shard)
-            elif shard.driver.connected:
-                # On failure the next connection subscribes only what is left.
-                with contextlib.suppress(*_SEND_ERRORS):
-                    await shard.driver.send(update_frame("unsubscribe", chunk))
+        removal = self._subs.remove(tokens)
+        for token in removal.tokens:
+            self.protocol.forget(token)
+            self._sender.discard(token)
+            self._confirmed.pop(token, None)
+        for index in removal.closed:
+            self._scopes.pop(index, trio.CancelScope()).cancel()
+            del self._drivers[index]
+        for index in removal.left:
+            # On failure the next connection subscribes only what is left.
+            await self._send_frames(index)
 
     # -- internals ------------------------------------------------------------------------
 
-    def _assign(self, shard: FeedShard, tokens: list[str]) -> None:
+    def _place(self, tokens: list[str]) -> Placement:
+        """Place tokens on sockets (new sockets get a driver, not yet running)."""
+        placement = self._subs.add(tokens)
+        for token in tokens:
+            self.protocol.track(token)
+        for index in placement.created:
+            self._drivers[index] = self._new_driver(index)
+            self.stats.shards_started += 1
+        return placement
+
+    def _added(self, tokens: Iterable[str]) -> None:
+        """Tell the consumer about newly subscribed tokens (stale until their snapshot)."""
         now = time.time_ns()
         for token in tokens:
-            shard.tokens[token] = None
-            self._shard_of[token] = shard
-            self.protocol.track(token)
             self._queue(token, "added", None, now)
 
-    def _place(self, tokens: list[str]) -> list[FeedShard]:
-        size = self.config.tokens_per_socket
-        created = []
-        for i in range(0, len(tokens), size):
-            shard = FeedShard(self, self._next_index)
-            self._next_index += 1
-            self.stats.shards_started += 1
-            self._assign(shard, tokens[i : i + size])
-            self._shards.append(shard)
-            created.append(shard)
-        return created
+    def _new_driver(self, index: int) -> WsDriver:
+        cfg = self.config
 
-    async def _await_snapshots(self, shard: FeedShard, tokens: list[str]) -> None:
+        async def on_connect(ws: WebSocketConnection) -> None:
+            # Subscribe the CURRENT token set, re-read after every await: the driver turns
+            # ``connected`` right after this returns, with no checkpoint in between, so a
+            # token added while a frame was in flight is sent here, never lost.
+            self._subs.connection_made(index)
+            while frames := self._subs.frames(index):
+                for frame in frames:
+                    await ws.send_message(frame)
+            self._subs.subscribed(index, trio.current_time())
+
+        def on_disconnect(reason: str) -> None:
+            self._mark_stale(self._subs.connection_lost(index), f"reconnecting: {reason}")
+
+        return WsDriver(
+            WsConfig(
+                cfg.url,
+                proxy=cfg.proxy,
+                heartbeat_text="PING",
+                heartbeat_interval=cfg.ping_interval,
+                silence_timeout=cfg.silence_timeout,
+                is_data=_is_data,
+                backoff=cfg.backoff,
+                connect_timeout=cfg.connect_timeout,
+                max_message_size=cfg.max_message_size,
+                message_queue_size=cfg.message_queue_size,
+                name=f"polymarket-ws-{index}",
+                gate=cfg.gate,
+                fatal_statuses=frozenset(),
+            ),
+            on_message=self._on_frame,
+            on_connect=on_connect,
+            on_disconnect=on_disconnect,
+        )
+
+    async def _run_socket(
+        self, index: int, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        driver = self._drivers.get(index)
+        if driver is None:  # removed before it started
+            task_status.started()
+            return
+        with self._scopes.setdefault(index, trio.CancelScope()):
+            await driver.run(task_status=task_status)
+
+    async def _send_frames(self, index: int) -> None:
+        driver = self._drivers.get(index)
+        if driver is None or not driver.connected:
+            return  # its next on_connect subscribes the current set
+        for frame in self._subs.frames(index):
+            try:
+                await driver.send(frame)
+            except _SEND_ERRORS as exc:
+                log.info("subscription update not sent (%s); the reconnect will cover it", exc)
+                return
+
+    def _resync(self, index: int, why: str, tokens: Iterable[str]) -> None:
+        """Reconnect socket ``index`` for fresh snapshots, or defer it (see
+        :meth:`Subscriptions.request_resync`)."""
+        plan = self._subs.request_resync(index, tokens, trio.current_time())
+        driver = self._drivers.get(index)
+        if plan.now and driver is not None:
+            self.stats.resyncs += 1
+            log.info("%s: resync (%s)", driver.config.name, why)
+            driver.request_reconnect(f"resync: {why}")
+        elif plan.defer_for is not None and self._nursery is not None:
+            self.stats.resyncs_deferred += 1
+            self._nursery.start_soon(self._deferred_resync, index, why, plan.defer_for)
+
+    async def _deferred_resync(self, index: int, why: str, wait: float) -> None:
+        await trio.sleep(wait)
+        books = self.protocol.books
+        still = [t for t in self._subs.take_deferred(index) if t in books and books[t].stale]
+        if still:
+            self._resync(index, f"deferred: {why}", still)
+
+    async def _await_snapshots(self, index: int, tokens: list[str]) -> None:
         """Resync if added tokens have no snapshot ``snapshot_timeout`` after the socket's
-        subscriptions went out (a shard still connecting is waited for)."""
+        subscriptions went out (a socket still connecting is waited for)."""
         timeout = self.config.snapshot_timeout
         await trio.sleep(timeout)
         books = self.protocol.books
-        while shard in self._shards:
-            missing = [t for t in tokens if t in shard.tokens and t in books and books[t].stale]
+        while (sock := self._subs.sockets.get(index)) is not None:
+            missing = [t for t in tokens if t in sock.tokens and t in books and books[t].stale]
             if not missing:
                 return
-            due = shard.subscribed_at + timeout
-            if not shard.driver.connected or due == math.inf:
+            driver = self._drivers[index]
+            due = sock.subscribed_at + timeout
+            if not driver.connected or due == math.inf:
                 await trio.sleep(timeout)  # its next on_connect subscribes them
             elif trio.current_time() < due:
                 await trio.sleep_until(due)
             else:
-                shard.resync(f"no snapshot for {len(missing)} added token(s)", missing)
+                self._resync(index, f"no snapshot for {len(missing)} added token(s)", missing)
                 return
 
     def _mark_stale(self, tokens: Iterable[str], reason: str) -> None:
@@ -389,35 +471,29 @@ class PolymarketFeed:
                 token = ev.token
                 self._queue(token, ev.kind, ev.venue_ts_ms, recv_ns)
                 if ev.kind in _RESYNC_KINDS and books[token].stale:
-                    shard = self._shard_of.get(token)
-                    if shard is not None:
-                        shard.resync(books[token].stale_reason, (token,))
+                    index = self._subs.socket_of.get(token)
+                    if index is not None:
+                        self._resync(index, books[token].stale_reason, (token,))
             elif self._on_event is not None:
                 self._on_event(ev)
 
     def _queue(self, token: str, kind: str, venue_ts_ms: int | None, recv_ns: int) -> None:
-        if token in self._pending:
-            self.stats.coalesced += 1
-        self._pending[token] = (kind, venue_ts_ms, recv_ns)
-        self._wakeup.set()
+        self._sender.offer(token, (kind, venue_ts_ms, recv_ns))
 
-    async def _pump(self) -> None:
-        pending = self._pending
-        depth = self.config.depth
+    def _build(self, token: str, change: tuple[str, int | None, int]) -> BookUpdate | None:
+        book = self.protocol.books.get(token)
+        if book is None:
+            return None
+        kind, ts, recv_ns = change
+        return BookUpdate(book.view(self.config.depth), kind, ts, recv_ns, time.time_ns())
+
+    async def _deliver(self) -> None:
         async with self._send:
-            while True:
-                if not pending:
-                    self._wakeup = trio.Event()
-                    await self._wakeup.wait()
-                    continue
-                token = next(iter(pending))
-                kind, ts, recv_ns = pending.pop(token)
-                book = self.protocol.books.get(token)
-                if book is None:
-                    continue
-                update = BookUpdate(book.view(depth), kind, ts, recv_ns, time.time_ns())
-                await self._send.send(update)
-                self.stats.updates += 1
+            await self._sender.run()
+
+
+def _is_data(message: Message) -> bool:
+    return not (isinstance(message, str) and message in TEXT_FRAMES)
 
 
 def _validated(tokens: Iterable[str]) -> list[str]:

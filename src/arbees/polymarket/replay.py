@@ -24,8 +24,9 @@ from trio_websocket import WebSocketConnection
 
 from arbees.gate import ConnectGate
 from arbees.money import format_fixed
-from arbees.polymarket.feed import DEFAULT_WS_URL, MAX_ASSETS_PER_SOCKET
+from arbees.polymarket.feed import DEFAULT_WS_URL
 from arbees.polymarket.protocol import PolymarketProtocol
+from arbees.polymarket.subscriptions import MAX_ASSETS_PER_SOCKET
 from arbees.polymarket.wire import subscribe_frame
 from arbees.recording import open_text, read_recording, record_line
 from arbees.wsdriver import Backoff, Message, WsConfig, WsDriver

@@ -31,7 +31,10 @@ class FeedUpdate(Protocol):
 class InstrumentFeed(Protocol):
     """A venue feed for a changing set of instruments (tokens or tickers).
 
-    ``run`` reports readiness through ``task_status``; ``updates`` yields the book changes.
+    Every venue's feed offers exactly this surface (see ``arbees.venues``), so services
+    never ask which venue a feed belongs to. ``run`` reports readiness through
+    ``task_status``; ``updates`` yields the book changes (:class:`FeedUpdate` values, each
+    instrument's newest, coalesced for a slow consumer).
     """
 
     updates: trio.MemoryReceiveChannel[Any]
@@ -41,3 +44,15 @@ class InstrumentFeed(Protocol):
     async def add(self, instruments: Iterable[str]) -> None: ...
 
     async def remove(self, instruments: Iterable[str]) -> None: ...
+
+    def current_view(self, instrument: str) -> BookView | None:
+        """The instrument's current book, ``None`` when it is not tracked."""
+        ...
+
+    def last_message_ns(self) -> int:
+        """Wall clock up to which everything the venue sent has arrived; 0 when unknown."""
+        ...
+
+    def counters(self) -> dict[str, int]:
+        """``reconnects``, ``rejected``, ``mismatches``, ``coalesced``, ``updates``."""
+        ...

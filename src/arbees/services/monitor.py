@@ -407,13 +407,12 @@ class PolymarketMonitor:
                 continue
             self._failed_seen = failed
             feed = self._feed
-            current = getattr(feed, "current_view", None)
-            if current is None or not self.guard.verified:
+            if feed is None or not self.guard.verified:
                 continue
             self.stats.refreshes += 1
             log.info("bus lost %d messages: republishing %d books", failed, len(self.tokens))
             for token in sorted(self.tokens):
-                view = current(token)
+                view = feed.current_view(token)
                 if view is not None:
                     await self._publish_view(view, view.venue_ts_ms, view.received_ns)
 

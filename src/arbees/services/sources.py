@@ -241,11 +241,11 @@ class FeedQuoteSource:
     """Quotes straight from a venue feed (Kalshi always; Polymarket on rollback).
 
     Args:
-        venue: ``"kalshi"`` or ``"polymarket"``.
+        venue: the venue's id (``"kalshi"``, ``"polymarket"``).
         feed: the running-to-be feed.
         to_quote: converts one feed update into a quote.
-        alive: returns the wall-clock ns of the feed's latest proof of life (e.g. the last
-            message on its ordered socket); polled every ``alive_interval`` seconds.
+        alive_interval: seconds between polls of ``feed.last_message_ns()``, the feed's
+            latest proof of life (e.g. the last message on its ordered socket).
     """
 
     def __init__(
@@ -254,13 +254,11 @@ class FeedQuoteSource:
         feed: InstrumentFeed,
         to_quote: Callable[[Any], Quote],
         *,
-        alive: Callable[[], int] | None = None,
         alive_interval: float = 0.25,
     ) -> None:
         self.venue = venue
         self.feed = feed
         self.to_quote = to_quote
-        self.alive = alive
         self.alive_interval = alive_interval
 
     async def run(
@@ -271,17 +269,14 @@ class FeedQuoteSource:
     ) -> None:
         async with trio.open_nursery() as nursery:
             await nursery.start(self.feed.run)
-            if self.alive is not None:
-                nursery.start_soon(self._poll_alive, out, self.alive)
+            nursery.start_soon(self._poll_alive, out)
             task_status.started()
             async for update in self.feed.updates:
                 await out.send(self.to_quote(update))
 
-    async def _poll_alive(
-        self, out: trio.MemorySendChannel[SourceItem], alive: Callable[[], int]
-    ) -> None:
+    async def _poll_alive(self, out: trio.MemorySendChannel[SourceItem]) -> None:
         while True:
-            when = alive()
+            when = self.feed.last_message_ns()
             if when:
                 await out.send(Alive(self.venue, when))
             await trio.sleep(self.alive_interval)

@@ -8,7 +8,7 @@ venues, the egress guard and the bus meet them, once for every entry point — t
   ``from_env(environ)`` (the README's variables; nothing here reads ``os.environ``);
 * :mod:`~arbees.wiring.build` — :func:`build_monitor`, :func:`build_shard`,
   :func:`build_orchestrator`: settings in, service out;
-* :mod:`~arbees.wiring.adapters` — the venue feeds as the services' feeds and quote sources;
+* the venues' feeds and quotes come from the registry, :mod:`arbees.venues`;
 * :mod:`~arbees.wiring.discovery` — the venue-backed game source of the orchestrator;
 * :mod:`~arbees.wiring.metrics` — the services' Prometheus gauges.
 """

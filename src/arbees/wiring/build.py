@@ -33,12 +33,13 @@ from arbees.paper import PaperLedger, PaperTrader, RiskLimits
 from arbees.polymarket.audit import AuditConfig, AuditStats
 from arbees.polymarket.feed import FeedConfig
 from arbees.polymarket.rest import USER_AGENT, PolymarketRest, RestConfig
+from arbees.services.interfaces import InstrumentFeed
 from arbees.services.monitor import PolymarketMonitor
 from arbees.services.orchestrator import Orchestrator
 from arbees.services.shard import GameShard
 from arbees.services.shard_engine import ShardEngine
-from arbees.services.sources import BusPolymarketSource, QuoteSource
-from arbees.wiring.adapters import PolymarketFeedAdapter, kalshi_source, polymarket_direct_source
+from arbees.services.sources import BusPolymarketSource, FeedQuoteSource, QuoteSource
+from arbees.venues import get_venue
 from arbees.wiring.discovery import VenueGameSource
 from arbees.wiring.metrics import (
     bus_gauges,
@@ -49,7 +50,7 @@ from arbees.wiring.metrics import (
 )
 from arbees.wiring.settings import MonitorSettings, OrchestratorSettings, ShardSettings
 
-__all__ = ["build_monitor", "build_orchestrator", "build_shard"]
+__all__ = ["build_monitor", "build_orchestrator", "build_shard", "venue_source"]
 
 
 @asynccontextmanager
@@ -86,11 +87,13 @@ async def build_monitor(
             route.client, RestConfig(clob_url=settings.clob_url, retries=0), gate=route.gate
         )
 
-        def feed_factory(tokens: list[str]) -> PolymarketFeedAdapter:
-            return PolymarketFeedAdapter(
+        polymarket = get_venue("polymarket")
+
+        def feed_factory(tokens: list[str]) -> InstrumentFeed:
+            return polymarket.feed(
                 tokens,
-                config,
-                rest=rest if audit.enabled else None,
+                config=config,
+                rest=rest,
                 audit=audit,
                 allowed=lambda: guard.verified,
                 audit_stats=audit_stats,
@@ -135,7 +138,9 @@ async def build_shard(
     }
     if settings.reconnect is not None:
         kalshi_options["backoff"] = settings.reconnect
-    kalshi = kalshi_source(settings.kalshi_ws_url, settings.kalshi_signer, **kalshi_options)
+    kalshi = venue_source(
+        "kalshi", url=settings.kalshi_ws_url, signer=settings.kalshi_signer, **kalshi_options
+    )
     if registry is not None:
         on_signal = _both(latency_metrics(registry), on_signal)
     async with contextlib.AsyncExitStack() as stack:
@@ -157,7 +162,7 @@ async def build_shard(
             )
             if settings.reconnect is not None:
                 config = attrs.evolve(config, backoff=settings.reconnect)
-            polymarket = polymarket_direct_source(config)
+            polymarket = venue_source("polymarket", config=config)
         paper = None
         if settings.paper is not None:
             limits = RiskLimits(
@@ -182,6 +187,13 @@ async def build_shard(
         if registry is not None:
             shard_gauges(registry, bus, shard)
         yield shard
+
+
+def venue_source(venue_id: str, **options: object) -> FeedQuoteSource:
+    """Quotes straight from the feed of the registered venue ``venue_id`` (``options``: the
+    keywords of its feed factory), for the shard."""
+    venue = get_venue(venue_id)
+    return FeedQuoteSource(venue.id, venue.feed((), **options), venue.quote)
 
 
 def _both(

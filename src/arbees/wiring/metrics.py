@@ -10,10 +10,8 @@ from arbees.money import to_float
 from arbees.obs.metrics import Registry
 from arbees.paper import PaperLedger
 from arbees.polymarket.audit import AuditStats
-from arbees.polymarket.feed import PolymarketFeed
 from arbees.services.monitor import PolymarketMonitor
 from arbees.services.shard import GameShard
-from arbees.wiring.adapters import PolymarketFeedAdapter
 
 __all__ = ["bus_gauges", "latency_metrics", "monitor_gauges", "paper_gauges", "shard_gauges"]
 
@@ -62,22 +60,21 @@ def monitor_gauges(
 def _feed_gauges(registry: Registry, monitor: PolymarketMonitor) -> None:
     """Counters of the current feed (a new feed starts with every verified egress period)."""
 
-    def of_feed(read: Callable[[PolymarketFeed], float]) -> Callable[[], float]:
+    def of_feed(name: str) -> Callable[[], float]:
         def value() -> float:
-            adapter = monitor.current_feed
-            return read(adapter.feed) if isinstance(adapter, PolymarketFeedAdapter) else 0.0
+            feed = monitor.current_feed
+            return float(feed.counters()[name]) if feed is not None else 0.0
 
         return value
 
     registry.gauge("feed_reconnects", "WebSocket reconnects in this egress period",
-                   read=of_feed(lambda f: sum(d.stats.reconnects for d in f.drivers)))  # fmt: skip
+                   read=of_feed("reconnects"))  # fmt: skip
     registry.gauge("feed_rejected", "frames/events rejected as invalid (counted, dropped)",
-                   read=of_feed(lambda f: f.protocol.stats.invalid_frames
-                                + f.protocol.stats.rejected))  # fmt: skip
+                   read=of_feed("rejected"))  # fmt: skip
     registry.gauge("feed_mismatches", "best bid/ask cross-check failures (book marked stale)",
-                   read=of_feed(lambda f: f.protocol.stats.mismatches))  # fmt: skip
+                   read=of_feed("mismatches"))  # fmt: skip
     registry.gauge("feed_coalesced", "changes merged for a slow consumer (newest kept)",
-                   read=of_feed(lambda f: f.stats.coalesced))  # fmt: skip
+                   read=of_feed("coalesced"))  # fmt: skip
 
 
 def shard_gauges(registry: Registry, bus: Bus, shard: GameShard) -> None:

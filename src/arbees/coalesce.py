@@ -1,0 +1,103 @@
+"""One newest-wins coalescing sender, shared by every venue feed.
+
+A feed's reader must never wait for its consumer (a blocked reader stops answering pings and
+lets the venue's socket fill up), and a slow consumer must still end up with the newest
+state of every book, a stale one in particular. :class:`CoalescingSender` gives both:
+
+- :meth:`~CoalescingSender.offer` never blocks. With nothing queued and room in the
+  channel, the value goes out at once; otherwise it is queued under its key.
+- A key offered again while queued keeps its place (first-change order: no key is starved
+  by a busy one) and its newest value replaces the queued one (counted in ``coalesced``).
+- :meth:`~CoalescingSender.run` delivers the queue in that order as the consumer makes
+  room. What is sent is built at send time (``build(key, value)``), so a feed can queue a
+  cheap marker and render the book's current view only once it goes out; ``build`` returning
+  ``None`` drops the entry (the instrument was removed meanwhile).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+import attrs
+import trio
+
+__all__ = ["CoalesceStats", "CoalescingSender"]
+
+K = TypeVar("K", bound=Hashable)
+P = TypeVar("P")
+T = TypeVar("T")
+
+
+@attrs.define
+class CoalesceStats:
+    """Counters of one sender.
+
+    Attributes:
+        sent: values handed to the channel.
+        coalesced: offers that replaced a value still queued under the same key.
+    """
+
+    sent: int = 0
+    coalesced: int = 0
+
+
+class CoalescingSender(Generic[K, P, T]):
+    """Newest-wins, first-change-ordered delivery into a bounded channel.
+
+    Args:
+        send: the consumer's channel (bounded).
+        build: turns a queued ``(key, value)`` into what is sent, at send time; ``None``
+            skips it.
+
+    Run :meth:`run` in the feed's nursery; call :meth:`offer` from anywhere on that thread.
+    """
+
+    def __init__(self, send: trio.MemorySendChannel[T], build: Callable[[K, P], T | None]) -> None:
+        self.stats = CoalesceStats()
+        self._send = send
+        self._build = build
+        self._pending: dict[K, P] = {}
+        self._wakeup = trio.Event()
+
+    def __len__(self) -> int:
+        """Values queued (not yet in the channel)."""
+        return len(self._pending)
+
+    def offer(self, key: K, value: P) -> None:
+        """Queue ``value`` under ``key`` (never blocks); see the module docstring."""
+        pending = self._pending
+        if not pending:
+            item = self._build(key, value)
+            if item is None:
+                return
+            try:
+                self._send.send_nowait(item)
+            except trio.WouldBlock:
+                pass
+            else:
+                self.stats.sent += 1
+                return
+        if key in pending:
+            self.stats.coalesced += 1
+        pending[key] = value  # an existing key keeps its place
+        self._wakeup.set()
+
+    def discard(self, key: K) -> None:
+        """Forget a queued value (its instrument is no longer tracked)."""
+        self._pending.pop(key, None)
+
+    async def run(self) -> None:
+        """Deliver queued values as the consumer makes room, until cancelled."""
+        pending = self._pending
+        while True:
+            if not pending:
+                self._wakeup = trio.Event()
+                await self._wakeup.wait()
+                continue
+            key = next(iter(pending))
+            item = self._build(key, pending.pop(key))
+            if item is None:
+                continue
+            await self._send.send(item)
+            self.stats.sent += 1

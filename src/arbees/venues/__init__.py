@@ -1,0 +1,32 @@
+"""The venues arbees trades on, behind one contract, and their registry.
+
+:data:`VENUES` maps each venue's id to its :class:`~arbees.venues.base.Venue`;
+:func:`get_venue` looks one up. Adding a venue is one package (``arbees.<id>``: wire,
+protocol, feed with the common feed surface) plus one module here (``arbees.venues.<id>``,
+building its ``Venue``) and one entry in :data:`VENUES` (see ``docs/architecture.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from arbees.errors import ConfigError
+from arbees.venues.base import Venue
+from arbees.venues.kalshi import KALSHI
+from arbees.venues.polymarket import POLYMARKET
+
+__all__ = ["VENUES", "Venue", "get_venue"]
+
+VENUES: Mapping[str, Venue] = MappingProxyType({v.id: v for v in (KALSHI, POLYMARKET)})
+"""Every venue, by id."""
+
+
+def get_venue(venue_id: str) -> Venue:
+    """The venue called ``venue_id``; an unknown id is a :class:`ConfigError` naming the
+    known ones."""
+    try:
+        return VENUES[venue_id]
+    except KeyError:
+        known = ", ".join(sorted(VENUES))
+        raise ConfigError(f"unknown venue {venue_id[:60]!r} (known: {known})") from None

@@ -1,0 +1,37 @@
+"""The venue contract: what one venue gives the rest of arbees.
+
+A :class:`Venue` is a frozen value naming a venue's parts; each venue package builds one in
+``arbees.venues.<id>`` and :data:`arbees.venues.VENUES` lists them. The services never see
+it: ``arbees.wiring`` looks a venue up by id and hands the services what it builds (an
+:class:`~arbees.services.interfaces.InstrumentFeed` with the one surface every venue's feed
+offers, and the quotes its updates convert to).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from arbees.services.interfaces import InstrumentFeed
+from arbees.services.quotes import Quote
+
+__all__ = ["Venue"]
+
+
+@attrs.frozen
+class Venue:
+    """One venue's parts, as the wiring uses them.
+
+    Attributes:
+        id: the venue's name on the bus, in quotes and in assignments (``"kalshi"``).
+        feed: builds the venue's market-data feed for a list of instruments; the keyword
+            options are the venue's own (URL, credentials, reconnect policy...).
+        quote: converts one of the feed's updates into the shard's
+            :class:`~arbees.services.quotes.Quote`.
+    """
+
+    id: str
+    feed: Callable[..., InstrumentFeed] = attrs.field(repr=False)
+    quote: Callable[[Any], Quote] = attrs.field(repr=False)

@@ -1,0 +1,81 @@
+"""The one coalescing sender every venue feed delivers through."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+import trio.testing
+
+from arbees.coalesce import CoalescingSender
+
+
+def _sender(
+    size: int = 1,
+) -> tuple[CoalescingSender[str, int, tuple[str, int]], trio.MemoryReceiveChannel[tuple[str, int]]]:
+    send, receive = trio.open_memory_channel[tuple[str, int]](size)
+    return CoalescingSender(send, lambda key, value: (key, value)), receive
+
+
+async def test_goes_out_at_once_while_the_consumer_keeps_up() -> None:
+    sender, receive = _sender(size=4)
+    sender.offer("a", 1)
+    sender.offer("a", 2)
+    assert [receive.receive_nowait(), receive.receive_nowait()] == [("a", 1), ("a", 2)]
+    assert (sender.stats.sent, sender.stats.coalesced, len(sender)) == (2, 0, 0)
+
+
+async def test_newest_wins_and_a_requeued_key_keeps_its_first_change_place() -> None:
+    sender, receive = _sender(size=1)
+    sender.offer("a", 1)  # fills the channel
+    sender.offer("b", 1)
+    sender.offer("c", 1)
+    sender.offer("b", 2)  # b keeps its place ahead of c, with its newest value
+    sender.offer("b", 3)
+    assert len(sender) == 2
+    got = []
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(sender.run)
+        for _ in range(3):
+            got.append(await receive.receive())
+        nursery.cancel_scope.cancel()
+    assert got == [("a", 1), ("b", 3), ("c", 1)]
+    assert (sender.stats.sent, sender.stats.coalesced) == (3, 2)
+
+
+async def test_build_at_send_time_can_drop_and_discard_forgets() -> None:
+    send, receive = trio.open_memory_channel[str](1)
+    current = {"a": "A1", "b": "B1", "c": "C1"}
+    sender = CoalescingSender[str, None, str](send, lambda key, _: current.get(key))
+    sender.offer("a", None)
+    sender.offer("b", None)
+    sender.offer("c", None)
+    current["b"] = "B2"  # built when it goes out: the newest state
+    del current["c"]  # removed meanwhile: nothing is sent for it
+    sender.offer("d", None)
+    sender.discard("d")
+    got = [receive.receive_nowait()]
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(sender.run)
+        got.append(await receive.receive())
+        await trio.testing.wait_all_tasks_blocked()
+        nursery.cancel_scope.cancel()
+    assert got == ["A1", "B2"]
+    assert sender.stats.sent == 2
+    with pytest.raises(trio.WouldBlock):
+        receive.receive_nowait()
+
+
+async def test_cancelled_while_the_consumer_lags_and_resumes_with_the_queue_intact() -> None:
+    sender, receive = _sender(size=1)
+    sender.offer("a", 1)
+    sender.offer("b", 1)
+    with trio.move_on_after(0.05) as scope:
+        await sender.run()  # blocked: the channel is full and nobody reads
+    assert scope.cancelled_caught
+    # "b" was taken for sending when the cancel hit it; a newer "b" still goes out.
+    sender.offer("b", 2)
+    assert receive.receive_nowait() == ("a", 1)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(sender.run)
+        assert await receive.receive() == ("b", 2)
+        nursery.cancel_scope.cancel()
