@@ -56,6 +56,7 @@ __all__ = [
     "MAX_TOKEN_ID_DIGITS",
     "MESSAGE_TYPES",
     "PUBLISHED_DEPTH",
+    "READ_SCHEMA_VERSIONS",
     "SCHEMA_VERSION",
     "TOKEN_ASSIGNMENTS_HASH",
     "ArbSignal",
@@ -73,8 +74,14 @@ __all__ = [
     "now_ms",
 ]
 
-SCHEMA_VERSION: Final = 1
-"""Written as ``"v"`` in every payload; decoders accept this version only."""
+SCHEMA_VERSION: Final = 2
+"""Written as ``"schema"`` in every payload. Version 2 added venue-neutral signals (legs of
+any venue, with an outcome; ``combo`` a free label); decoders also read version 1
+(:data:`READ_SCHEMA_VERSIONS`)."""
+
+READ_SCHEMA_VERSIONS: Final = frozenset({1, 2})
+"""Versions the codec decodes: this one and the previous one (every version-1 payload is a
+valid version-2 payload: version 2 only added fields with defaults and widened choices)."""
 
 
 class Channel(enum.StrEnum):
