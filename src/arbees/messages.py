@@ -118,7 +118,7 @@ COMBOS: Final = ("PolyYes+KalshiNo", "KalshiYes+PolyNo", "PolyOnly", "KalshiOnly
 MAX_TEAMS: Final = 4
 """Teams of one game assignment (two in every league arbees matches today)."""
 MAX_LEGS: Final = 4
-"""Legs of one signal (two today: one per side of the hedge)."""
+"""Legs of one signal (two for a binary pair, one per outcome at most for an event)."""
 
 
 def _kind(kind: str, **meta: Any) -> dict[str, Any]:
@@ -436,25 +436,29 @@ class SystemAlert(Message):
 
 @attrs.frozen(slots=True)
 class SignalLeg(Message):
-    """One leg of an arbitrage signal.
+    """One leg of an arbitrage signal: one order on one venue.
 
     Attributes:
-        venue: ``"kalshi"`` or ``"polymarket"``.
-        instrument: Kalshi market ticker or Polymarket token id.
+        venue: the venue id, e.g. ``"kalshi"`` or ``"polymarket"``.
+        instrument: the venue's market or token id (Kalshi ticker, Polymarket token id).
         side: ``"yes"`` or ``"no"`` of that instrument.
         price: average price per contract (micro-dollars).
         worst_price: the deepest level price taken.
         size: contracts/shares (micro-units).
         fee: the venue fee for the whole leg (micro-dollars).
+        outcome: the event outcome the instrument is about (a team, ``"draw"``, ...): YES
+            pays when it happens, NO when any other outcome does. ``""`` in version-1
+            payloads, which did not carry it.
     """
 
-    venue: str = f("id", choices=("kalshi", "polymarket"))
+    venue: str = f("id")
     instrument: str = f("id")
     side: str = f("id", choices=("yes", "no"))
     price: Fixed = f("size")
     worst_price: Fixed = f("size")
     size: Fixed = f("size")
     fee: Fixed = f("size")
+    outcome: str = f("id", default="")
 
 
 @attrs.frozen(slots=True)
@@ -466,9 +470,15 @@ class ArbSignal(Message):
         event: ``"open"``, ``"update"`` or ``"close"``.
         shard_id: the shard that detected it.
         game_id: the matched game.
-        combo: ``"PolyYes+KalshiNo"``, ``"KalshiYes+PolyNo"``, ``"PolyOnly"``, ``"KalshiOnly"``.
-        team: the team whose YES is the "yes" of this combination.
-        legs: the legs to buy (prices, sizes, fees).
+        combo: the cover's name: for a binary Kalshi x Polymarket pair one of the seed's
+            four (:data:`COMBOS`: ``"PolyYes+KalshiNo"``, ``"KalshiYes+PolyNo"``,
+            ``"PolyOnly"``, ``"KalshiOnly"``), otherwise derived from the legs, each
+            ``"<venue> <SIDE> <outcome>"`` joined by ``" + "`` (e.g. ``"kalshi YES home +
+            polymarket YES draw + polymarket YES away"``).
+        team: the team whose YES is the "yes" of a seed combination; ``""`` for an event
+            cover (its legs name their outcomes).
+        legs: the legs to buy (prices, sizes, fees), one per block of the cover: two for a
+            binary pair, up to :data:`MAX_LEGS` for an event.
         size: contracts per leg (micro-units).
         cost: total cost including fees (micro-dollars).
         fees: total fees (micro-dollars).
@@ -486,7 +496,7 @@ class ArbSignal(Message):
     event: str = f("id", choices=("open", "update", "close"))
     shard_id: str = f("id")
     game_id: str = f("id")
-    combo: str = f("id", choices=COMBOS)
+    combo: str = f("id")
     team: str = f("id")
     legs: tuple[SignalLeg, ...] = f("nested", of=SignalLeg, max_items=MAX_LEGS)
     size: Fixed = f("size")

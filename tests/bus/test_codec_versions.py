@@ -12,11 +12,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from arbees import codec
 from arbees.errors import DecodeError
-from arbees.messages import SCHEMA_VERSION
+from arbees.messages import SCHEMA_VERSION, ArbSignal, SignalLeg
 
 V1 = Path(__file__).with_name("v1_payloads.jsonl")
 V1_KINDS = {
@@ -70,3 +71,33 @@ def test_other_versions_are_refused(version: Any) -> None:
     with pytest.raises(DecodeError) as info:
         codec.decode(json.dumps(obj))
     assert info.value.field == "schema"
+
+
+def test_a_version_1_signal_reads_its_legs_without_an_outcome() -> None:
+    (line,) = [b for b in _lines() if json.loads(b)["kind"] == "ArbSignal"]
+    signal = codec.decode(line, ArbSignal)
+    assert signal.combo == "PolyYes+KalshiNo"
+    assert [leg.outcome for leg in signal.legs] == ["", ""]
+
+
+def test_a_version_2_event_signal_round_trips() -> None:
+    """Version 2: legs of any venue with their outcomes, and a combo derived from them."""
+    outcomes = ("home", "draw", "away")
+    venues = ("kalshi", "polymarket", "betfair")
+    legs = tuple(
+        SignalLeg(venue, f"I-{o}", "yes", 300_000, 310_000, 7_000_000, 10_000, outcome=o)
+        for venue, o in zip(venues, outcomes, strict=True)
+    )
+    label = "kalshi YES home + polymarket YES draw + betfair YES away"
+    signal = ArbSignal(
+        signal_id="s1:g1:e1", event="open", shard_id="s1", game_id="g1", combo=label,
+        team="", legs=legs, size=7_000_000, cost=6_700_000, fees=30_000,
+        profit=300_000, edge=42_857, timestamp_ms=1_700_000_000_000,
+    )  # fmt: skip
+    data = codec.encode(signal)
+    assert json.loads(data)["schema"] == 2
+    assert codec.decode(data) == signal
+    too_many = attrs.evolve(signal, legs=legs + legs[:2])
+    with pytest.raises(DecodeError) as info:
+        codec.decode(codec.encode(too_many))
+    assert info.value.field == "legs"

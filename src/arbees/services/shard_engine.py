@@ -577,10 +577,11 @@ class ShardEngine:
         legs = []
         for leg in opp.legs:
             if leg.venue == "kalshi":
-                instrument, side = team.kalshi_ticker, leg.outcome
+                instrument, side, outcome = team.kalshi_ticker, leg.outcome, team.team
             else:  # Polymarket: NO of this team's token is the opponent's token
-                instrument = team.poly_token if leg.outcome == "yes" else other.poly_token
-                side = "yes"
+                own = leg.outcome == "yes"
+                instrument = team.poly_token if own else other.poly_token
+                side, outcome = "yes", (team.team if own else other.team)
             legs.append(
                 SignalLeg(
                     venue=leg.venue,
@@ -590,6 +591,7 @@ class ShardEngine:
                     worst_price=leg.worst_price,
                     size=leg.size,
                     fee=leg.fee,
+                    outcome=outcome,
                 )
             )
         poly = self._quotes.get(("polymarket", team.poly_token))
