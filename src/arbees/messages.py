@@ -48,6 +48,7 @@ __all__ = [
     "COMBOS",
     "GAME_ASSIGNMENTS_HASH",
     "LATEST_PRICES_HASH",
+    "MAX_CONTRACTS",
     "MAX_ID_CHARS",
     "MAX_LIST_ITEMS",
     "MAX_MAP_ENTRIES",
@@ -62,6 +63,7 @@ __all__ = [
     "ArbSignal",
     "Channel",
     "DecodeLimits",
+    "EventContract",
     "MarketAssignment",
     "Message",
     "PolymarketPriceUpdate",
@@ -117,6 +119,16 @@ COMBOS: Final = ("PolyYes+KalshiNo", "KalshiYes+PolyNo", "PolyOnly", "KalshiOnly
 
 MAX_TEAMS: Final = 4
 """Teams of one game assignment (two in every league arbees matches today)."""
+MAX_OUTCOMES: Final = 3
+"""Outcomes of an event game (home/draw/away; what the shard's event kernel scans)."""
+MAX_OUTCOME_CHARS: Final = 32
+"""One outcome's name (a team id, ``"draw"``); keeps a derived signal label an id."""
+MAX_VENUE_CHARS: Final = 20
+"""A venue id (``"polymarket"`` is 10)."""
+MAX_SAME_CONTRACTS: Final = 4
+"""Contracts of one event that buy the same side of the same outcome (one per venue)."""
+MAX_CONTRACTS: Final = MAX_OUTCOMES * 2 * MAX_SAME_CONTRACTS
+"""Contracts of one event assignment."""
 MAX_LEGS: Final = 4
 """Legs of one signal (two for a binary pair, one per outcome at most for an event)."""
 
@@ -365,6 +377,28 @@ class TeamLeg(Message):
 
 
 @attrs.frozen(slots=True)
+class EventContract(Message):
+    """One contract of an event game: an instrument of one venue and the side bought.
+
+    The shard reads ``venue``'s quote of ``instrument``: its YES asks buy ``side="yes"``,
+    its NO asks ``side="no"`` (a Kalshi market's two books; a Polymarket token's own asks
+    and their complement, the mirror of its bids). YES pays $1 when ``outcome`` happens, NO
+    when any other outcome does (see :mod:`arbees.arb.event`).
+
+    Attributes:
+        venue: the venue id (``"kalshi"``, ``"polymarket"``).
+        instrument: the venue's market or token id.
+        outcome: one of the assignment's ``outcomes``.
+        side: ``"yes"`` or ``"no"``.
+    """
+
+    venue: str = f("id")
+    instrument: str = f("id")
+    outcome: str = f("id")
+    side: str = f("id", choices=("yes", "no"))
+
+
+@attrs.frozen(slots=True)
 class MarketAssignment(Message):
     """The orchestrator's instruction to a monitor or shard.
 
@@ -389,6 +423,10 @@ class MarketAssignment(Message):
         start_time_ms: scheduled start (epoch ms), when known.
         epoch: assignment generation; a newer epoch supersedes an older one.
         timestamp_ms: when the orchestrator published.
+        outcomes: an event game's mutually exclusive, exhaustive outcomes (e.g.
+            ``("home", "draw", "away")``); empty for a binary two-team game.
+        contracts: an event game's contracts, each naming one of ``outcomes``; the shard
+            covers the outcomes with them (see :meth:`event_problem`).
     """
 
     platform: str = f("id", choices=("polymarket", "kalshi"))
@@ -406,11 +444,56 @@ class MarketAssignment(Message):
     start_time_ms: int | None = f("opt_int", default=None)
     epoch: int = f("int", default=0)
     timestamp_ms: int = f("ms", default=0)
+    outcomes: tuple[str, ...] = f("id_tuple", default=())
+    contracts: tuple[EventContract, ...] = f(
+        "nested", default=(), of=EventContract, max_items=MAX_CONTRACTS
+    )
 
     def _check_decoded(self) -> None:
         # (:func:`arbees.codec.decode` also holds the fee fields to the fee models' rules.)
         if self.platform == "polymarket" and not self.token_id:
             raise DecodeError("a monitor assignment needs a token id", field="token_id")
+
+    @property
+    def is_event(self) -> bool:
+        """An event game (``outcomes``/``contracts`` given) rather than a two-team pair."""
+        return bool(self.outcomes or self.contracts)
+
+    def event_problem(self) -> str | None:
+        """Why this event assignment cannot be run, or ``None`` when it can.
+
+        Rules: 2 to :data:`MAX_OUTCOMES` distinct outcomes of at most
+        :data:`MAX_OUTCOME_CHARS` characters; no ``teams`` beside them; every contract
+        names one of them, on a venue id of at most :data:`MAX_VENUE_CHARS` characters; no
+        contract twice; at most :data:`MAX_SAME_CONTRACTS` contracts buy the same side of
+        the same outcome.
+        """
+        outcomes = self.outcomes
+        if not 2 <= len(outcomes) <= MAX_OUTCOMES:
+            return f"an event needs 2 to {MAX_OUTCOMES} outcomes, got {len(outcomes)}"
+        if len(set(outcomes)) != len(outcomes):
+            return "outcomes repeat"
+        if any(not o or len(o) > MAX_OUTCOME_CHARS for o in outcomes):
+            return f"an outcome is empty or over {MAX_OUTCOME_CHARS} characters"
+        if self.teams:
+            return "an event assignment has outcomes and contracts, not teams"
+        if not self.contracts:
+            return "an event without contracts"
+        seen: set[tuple[str, str, str, str]] = set()
+        per_block: dict[tuple[str, str], int] = {}
+        for c in self.contracts:
+            key = (c.venue, c.instrument, c.outcome, c.side)
+            if c.outcome not in outcomes:
+                return f"contract {c.venue} {c.instrument[:40]} names no outcome of the event"
+            if not c.venue or len(c.venue) > MAX_VENUE_CHARS or not c.instrument:
+                return f"contract with a bad venue or instrument: {c.venue[:40]!r}"
+            if key in seen:
+                return f"contract {c.venue} {c.instrument[:40]} {c.side} given twice"
+            seen.add(key)
+            block = per_block[c.outcome, c.side] = per_block.get((c.outcome, c.side), 0) + 1
+            if block > MAX_SAME_CONTRACTS:
+                return f"over {MAX_SAME_CONTRACTS} contracts for {c.side} {c.outcome}"
+        return None
 
 
 @attrs.frozen(slots=True)

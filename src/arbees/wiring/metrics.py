@@ -85,7 +85,7 @@ def shard_gauges(registry: Registry, bus: Bus, shard: GameShard) -> None:
     (``shard_kernel_batches`` grows with every batch of quotes)."""
     engine = shard.engine
     stats = engine.stats
-    registry.gauge("shard_games", "games assigned", read=lambda: len(engine.games))
+    registry.gauge("shard_games", "games assigned", read=engine.game_count)
     registry.gauge("shard_quotes", "quotes processed", read=lambda: stats.quotes)
     registry.gauge("shard_signals_opened", "signals opened", read=lambda: stats.opened)
     registry.gauge("shard_suppressed_stale", "evaluations held back by stale/old books",
