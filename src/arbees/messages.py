@@ -381,9 +381,11 @@ class EventContract(Message):
     """One contract of an event game: an instrument of one venue and the side bought.
 
     The shard reads ``venue``'s quote of ``instrument``: its YES asks buy ``side="yes"``,
-    its NO asks ``side="no"`` (a Kalshi market's two books; a Polymarket token's own asks
-    and their complement, the mirror of its bids). YES pays $1 when ``outcome`` happens, NO
-    when any other outcome does (see :mod:`arbees.arb.event`).
+    its NO asks ``side="no"``. YES pays $1 when ``outcome`` happens, NO when any other
+    outcome does (see :mod:`arbees.arb.event`). A Kalshi market is named by its ticker (its
+    YES and NO books); a Polymarket binary market by its YES token: ``side="no"`` buys the
+    market's other token, whose asks the quote carries as the mirror of the YES token's
+    bids — as a signal leg, ``(token, "no")`` means "buy that market's NO token".
 
     Attributes:
         venue: the venue id (``"kalshi"``, ``"polymarket"``).

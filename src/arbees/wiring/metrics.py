@@ -98,9 +98,9 @@ def shard_gauges(registry: Registry, bus: Bus, shard: GameShard) -> None:
                    read=lambda: stats.future_clamped)  # fmt: skip
     registry.gauge("shard_kernel_batches", "quote batches scanned by the event kernel",
                    read=lambda: stats.kernel_batches)  # fmt: skip
-    registry.gauge("shard_kernel_scanned", "pairs scanned by the event kernel",
+    registry.gauge("shard_kernel_scanned", "pairs and event games scanned by the event kernel",
                    read=lambda: stats.kernel_scanned)  # fmt: skip
-    registry.gauge("shard_kernel_flagged", "scanned pairs flagged for the exact depth walk",
+    registry.gauge("shard_kernel_flagged", "scanned pairs and games flagged for the exact walk",
                    read=lambda: stats.kernel_flagged)  # fmt: skip
 
 
