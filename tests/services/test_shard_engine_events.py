@@ -9,11 +9,23 @@ import attrs
 import pytest
 
 from arbees.book import Level
+from arbees.bus import open_bus
+from arbees.bus.memory import MemoryBus
+from arbees.errors import ConfigError
 from arbees.fees import kalshi_fee, polymarket_fee
-from arbees.messages import EventContract, MarketAssignment, TeamLeg
+from arbees.messages import (
+    GAME_ASSIGNMENTS_HASH,
+    Channel,
+    EventContract,
+    MarketAssignment,
+    SystemAlert,
+    TeamLeg,
+)
 from arbees.money import ONE, parse_fixed
 from arbees.services.quotes import Quote
+from arbees.services.shard import GameShard, open_game_shard
 from arbees.services.shard_engine import ShardEngine
+from tests.services.test_shard_isolation import ScriptedSource
 
 SEC = 1_000_000_000
 OUTCOMES = ("home", "draw", "away")
@@ -244,3 +256,30 @@ def test_same_instruments_new_epoch_keeps_watching() -> None:
     delta = eng.apply(soccer(epoch=2, contracts=swapped))
     assert (delta.add, delta.remove, delta.rejected) == ({}, {}, "")
     assert eng.events["epl-1"].epoch == 2
+
+
+async def test_the_shard_sends_each_venue_its_instruments_and_refuses_bad_events() -> None:
+    """The shard's sources are keyed by venue id: an event game's Kalshi markets go to the
+    Kalshi source, its tokens to the Polymarket one; a bad event assignment is counted,
+    alerted and dropped while the good one runs."""
+    kalshi, poly = ScriptedSource("kalshi"), ScriptedSource("polymarket")
+    async with open_bus("memory://") as bus, bus.subscribe(Channel.SYSTEM_ALERTS) as alerts:
+        await bus.hset(GAME_ASSIGNMENTS_HASH, "epl-1", soccer())
+        bad = soccer(game_id="epl-2", outcomes=("home", "away"))  # draw contracts: no outcome
+        await bus.hset(GAME_ASSIGNMENTS_HASH, "epl-2", bad)
+        eng = ShardEngine("s1")
+        async with open_game_shard(bus, eng, kalshi, poly) as shard:
+            assert kalshi.added == set(KALSHI.values())
+            assert poly.added == set(POLY.values())
+            assert eng.game_ids() == ["epl-1"]
+            assert shard.stats.rejected_assignments == 1
+            alert = (await alerts.__anext__()).message
+            assert isinstance(alert, SystemAlert)
+            assert "no outcome" in alert.error
+
+
+def test_two_sources_for_one_venue_are_refused() -> None:
+    with pytest.raises(ConfigError, match="one venue"):
+        GameShard(
+            MemoryBus(), ShardEngine("s1"), ScriptedSource("kalshi"), ScriptedSource("kalshi")
+        )

@@ -114,6 +114,8 @@ class GameShard:
         self.polymarket = polymarket
         self.sources: dict[str, QuoteSource] = {kalshi.venue: kalshi, polymarket.venue: polymarket}
         """Quote sources by venue id: an assignment's instruments go to their venue's."""
+        if len(self.sources) != 2:
+            raise ConfigError(f"two quote sources for one venue: {kalshi.venue!r}")
         self.on_signal = on_signal
         self.paper = paper
         self.heartbeat_interval = heartbeat_interval
