@@ -17,7 +17,14 @@ import pytest
 
 from arbees import codec
 from arbees.errors import DecodeError
-from arbees.messages import SCHEMA_VERSION, ArbSignal, SignalLeg
+from arbees.messages import (
+    MAX_CONTRACTS,
+    SCHEMA_VERSION,
+    ArbSignal,
+    EventContract,
+    MarketAssignment,
+    SignalLeg,
+)
 
 V1 = Path(__file__).with_name("v1_payloads.jsonl")
 V1_KINDS = {
@@ -101,3 +108,29 @@ def test_a_version_2_event_signal_round_trips() -> None:
     with pytest.raises(DecodeError) as info:
         codec.decode(codec.encode(too_many))
     assert info.value.field == "legs"
+
+
+def test_a_version_2_event_assignment_round_trips_within_its_limits() -> None:
+    contracts = tuple(
+        EventContract(venue, f"I-{o}", o, side)
+        for o in ("home", "draw", "away")
+        for venue in ("kalshi", "polymarket")
+        for side in ("yes", "no")
+    )
+    assignment = MarketAssignment(
+        platform="kalshi", market_id="KXEPL-1", token_id="", shard_id="s1", sport="EPL",
+        game_id="epl-1", outcomes=("home", "draw", "away"), contracts=contracts,
+    )  # fmt: skip
+    assert codec.decode(codec.encode(assignment)) == assignment
+    assert assignment.is_event
+    assert assignment.event_problem() is None
+    over = attrs.evolve(assignment, contracts=contracts * 3)  # 36 > MAX_CONTRACTS (24)
+    assert len(over.contracts) > MAX_CONTRACTS
+    with pytest.raises(DecodeError) as info:
+        codec.decode(codec.encode(over))
+    assert info.value.field == "contracts"
+    bad_side = json.loads(codec.encode(assignment))
+    bad_side["contracts"][0]["side"] = "maybe"
+    with pytest.raises(DecodeError) as info:
+        codec.decode(json.dumps(bad_side))
+    assert info.value.field == "contracts"
