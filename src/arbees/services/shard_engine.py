@@ -9,6 +9,13 @@ Polymarket's NO of token A *is* token B, so the Polymarket legs of a signal alwa
 token to buy. ``PolyOnly`` (token A + token B) is the same trade for both teams and is only
 evaluated on the first team.
 
+An **event game** (an assignment with ``outcomes`` and ``contracts``, e.g. 3-outcome soccer
+over Kalshi's three markets and Polymarket's three binary markets) is one event of the
+kernel instead, over every contract's quote; where it flags, the exact cover search
+(:func:`arbees.arb.event_opportunities`) signals each profitable cover under its label
+(see :mod:`arbees.services.event_game`). Its signals follow the same open/update/close
+rules; a stale or too-old quote is a missing contract until its source confirms it.
+
 Correctness rules, enforced here so every transport gets them:
 
 * a quote that is stale, or whose source has not confirmed liveness within
