@@ -4,7 +4,11 @@ A payload is one JSON object: the message's fields at the top level (so
 ``redis-cli SUBSCRIBE polymarket:prices`` shows readable messages and consumers written
 against the seed's field names keep working), plus two tags::
 
-    {"schema": 1, "kind": "PolymarketPriceUpdate", "market_id": "0x…", "yes_bid": 0.43, …}
+    {"schema": 2, "kind": "PolymarketPriceUpdate", "market_id": "0x…", "yes_bid": 0.43, …}
+
+The encoder writes :data:`~arbees.messages.SCHEMA_VERSION`; the decoder also reads the
+previous version (:data:`~arbees.messages.READ_SCHEMA_VERSIONS`), so publishers can be
+upgraded one at a time.
 
 Decoding validates everything (types, required fields, prices, sizes, finite numbers;
 ``NaN``/``Infinity`` literals are refused) and ignores unknown extra keys; a field declared
@@ -41,7 +45,13 @@ import msgspec
 from arbees._wire import DEFAULT_LIMITS, DecodeLimits
 from arbees.errors import ArbeesError, DecodeError
 from arbees.fees import KalshiFeeModel, PolymarketFeeModel
-from arbees.messages import MESSAGE_TYPES, SCHEMA_VERSION, MarketAssignment, Message
+from arbees.messages import (
+    MESSAGE_TYPES,
+    READ_SCHEMA_VERSIONS,
+    SCHEMA_VERSION,
+    MarketAssignment,
+    Message,
+)
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -118,7 +128,7 @@ def decode(
     if type(obj) is not dict:
         raise DecodeError(f"expected a JSON object, got {type(obj).__name__}")
     version = obj.get(SCHEMA_KEY)
-    if version != SCHEMA_VERSION or type(version) is not int:
+    if type(version) is not int or version not in READ_SCHEMA_VERSIONS:
         raise DecodeError(f"unsupported schema version {version!r:.20}", field=SCHEMA_KEY)
     kind = obj.get(KIND_KEY)
     cls = MESSAGE_TYPES.get(kind) if type(kind) is str else None

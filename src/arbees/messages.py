@@ -48,6 +48,7 @@ __all__ = [
     "COMBOS",
     "GAME_ASSIGNMENTS_HASH",
     "LATEST_PRICES_HASH",
+    "MAX_CONTRACTS",
     "MAX_ID_CHARS",
     "MAX_LIST_ITEMS",
     "MAX_MAP_ENTRIES",
@@ -56,11 +57,13 @@ __all__ = [
     "MAX_TOKEN_ID_DIGITS",
     "MESSAGE_TYPES",
     "PUBLISHED_DEPTH",
+    "READ_SCHEMA_VERSIONS",
     "SCHEMA_VERSION",
     "TOKEN_ASSIGNMENTS_HASH",
     "ArbSignal",
     "Channel",
     "DecodeLimits",
+    "EventContract",
     "MarketAssignment",
     "Message",
     "PolymarketPriceUpdate",
@@ -73,8 +76,14 @@ __all__ = [
     "now_ms",
 ]
 
-SCHEMA_VERSION: Final = 1
-"""Written as ``"v"`` in every payload; decoders accept this version only."""
+SCHEMA_VERSION: Final = 2
+"""Written as ``"schema"`` in every payload. Version 2 added venue-neutral signals (legs of
+any venue, with an outcome; ``combo`` a free label); decoders also read version 1
+(:data:`READ_SCHEMA_VERSIONS`)."""
+
+READ_SCHEMA_VERSIONS: Final = frozenset({1, 2})
+"""Versions the codec decodes: this one and the previous one (every version-1 payload is a
+valid version-2 payload: version 2 only added fields with defaults and widened choices)."""
 
 
 class Channel(enum.StrEnum):
@@ -110,8 +119,18 @@ COMBOS: Final = ("PolyYes+KalshiNo", "KalshiYes+PolyNo", "PolyOnly", "KalshiOnly
 
 MAX_TEAMS: Final = 4
 """Teams of one game assignment (two in every league arbees matches today)."""
+MAX_OUTCOMES: Final = 3
+"""Outcomes of an event game (home/draw/away; what the shard's event kernel scans)."""
+MAX_OUTCOME_CHARS: Final = 32
+"""One outcome's name (a team id, ``"draw"``); keeps a derived signal label an id."""
+MAX_VENUE_CHARS: Final = 20
+"""A venue id (``"polymarket"`` is 10)."""
+MAX_SAME_CONTRACTS: Final = 4
+"""Contracts of one event that buy the same side of the same outcome (one per venue)."""
+MAX_CONTRACTS: Final = MAX_OUTCOMES * 2 * MAX_SAME_CONTRACTS
+"""Contracts of one event assignment."""
 MAX_LEGS: Final = 4
-"""Legs of one signal (two today: one per side of the hedge)."""
+"""Legs of one signal (two for a binary pair, one per outcome at most for an event)."""
 
 
 def _kind(kind: str, **meta: Any) -> dict[str, Any]:
@@ -358,6 +377,30 @@ class TeamLeg(Message):
 
 
 @attrs.frozen(slots=True)
+class EventContract(Message):
+    """One contract of an event game: an instrument of one venue and the side bought.
+
+    The shard reads ``venue``'s quote of ``instrument``: its YES asks buy ``side="yes"``,
+    its NO asks ``side="no"``. YES pays $1 when ``outcome`` happens, NO when any other
+    outcome does (see :mod:`arbees.arb.event`). A Kalshi market is named by its ticker (its
+    YES and NO books); a Polymarket binary market by its YES token: ``side="no"`` buys the
+    market's other token, whose asks the quote carries as the mirror of the YES token's
+    bids — as a signal leg, ``(token, "no")`` means "buy that market's NO token".
+
+    Attributes:
+        venue: the venue id (``"kalshi"``, ``"polymarket"``).
+        instrument: the venue's market or token id.
+        outcome: one of the assignment's ``outcomes``.
+        side: ``"yes"`` or ``"no"``.
+    """
+
+    venue: str = f("id")
+    instrument: str = f("id")
+    outcome: str = f("id")
+    side: str = f("id", choices=("yes", "no"))
+
+
+@attrs.frozen(slots=True)
 class MarketAssignment(Message):
     """The orchestrator's instruction to a monitor or shard.
 
@@ -382,6 +425,10 @@ class MarketAssignment(Message):
         start_time_ms: scheduled start (epoch ms), when known.
         epoch: assignment generation; a newer epoch supersedes an older one.
         timestamp_ms: when the orchestrator published.
+        outcomes: an event game's mutually exclusive, exhaustive outcomes (e.g.
+            ``("home", "draw", "away")``); empty for a binary two-team game.
+        contracts: an event game's contracts, each naming one of ``outcomes``; the shard
+            covers the outcomes with them (see :meth:`event_problem`).
     """
 
     platform: str = f("id", choices=("polymarket", "kalshi"))
@@ -399,11 +446,56 @@ class MarketAssignment(Message):
     start_time_ms: int | None = f("opt_int", default=None)
     epoch: int = f("int", default=0)
     timestamp_ms: int = f("ms", default=0)
+    outcomes: tuple[str, ...] = f("id_tuple", default=())
+    contracts: tuple[EventContract, ...] = f(
+        "nested", default=(), of=EventContract, max_items=MAX_CONTRACTS
+    )
 
     def _check_decoded(self) -> None:
         # (:func:`arbees.codec.decode` also holds the fee fields to the fee models' rules.)
         if self.platform == "polymarket" and not self.token_id:
             raise DecodeError("a monitor assignment needs a token id", field="token_id")
+
+    @property
+    def is_event(self) -> bool:
+        """An event game (``outcomes``/``contracts`` given) rather than a two-team pair."""
+        return bool(self.outcomes or self.contracts)
+
+    def event_problem(self) -> str | None:
+        """Why this event assignment cannot be run, or ``None`` when it can.
+
+        Rules: 2 to :data:`MAX_OUTCOMES` distinct outcomes of at most
+        :data:`MAX_OUTCOME_CHARS` characters; no ``teams`` beside them; every contract
+        names one of them, on a venue id of at most :data:`MAX_VENUE_CHARS` characters; no
+        contract twice; at most :data:`MAX_SAME_CONTRACTS` contracts buy the same side of
+        the same outcome.
+        """
+        outcomes = self.outcomes
+        if not 2 <= len(outcomes) <= MAX_OUTCOMES:
+            return f"an event needs 2 to {MAX_OUTCOMES} outcomes, got {len(outcomes)}"
+        if len(set(outcomes)) != len(outcomes):
+            return "outcomes repeat"
+        if any(not o or len(o) > MAX_OUTCOME_CHARS for o in outcomes):
+            return f"an outcome is empty or over {MAX_OUTCOME_CHARS} characters"
+        if self.teams:
+            return "an event assignment has outcomes and contracts, not teams"
+        if not self.contracts:
+            return "an event without contracts"
+        seen: set[tuple[str, str, str, str]] = set()
+        per_block: dict[tuple[str, str], int] = {}
+        for c in self.contracts:
+            key = (c.venue, c.instrument, c.outcome, c.side)
+            if c.outcome not in outcomes:
+                return f"contract {c.venue} {c.instrument[:40]} names no outcome of the event"
+            if not c.venue or len(c.venue) > MAX_VENUE_CHARS or not c.instrument:
+                return f"contract with a bad venue or instrument: {c.venue[:40]!r}"
+            if key in seen:
+                return f"contract {c.venue} {c.instrument[:40]} {c.side} given twice"
+            seen.add(key)
+            block = per_block[c.outcome, c.side] = per_block.get((c.outcome, c.side), 0) + 1
+            if block > MAX_SAME_CONTRACTS:
+                return f"over {MAX_SAME_CONTRACTS} contracts for {c.side} {c.outcome}"
+        return None
 
 
 @attrs.frozen(slots=True)
@@ -429,25 +521,29 @@ class SystemAlert(Message):
 
 @attrs.frozen(slots=True)
 class SignalLeg(Message):
-    """One leg of an arbitrage signal.
+    """One leg of an arbitrage signal: one order on one venue.
 
     Attributes:
-        venue: ``"kalshi"`` or ``"polymarket"``.
-        instrument: Kalshi market ticker or Polymarket token id.
+        venue: the venue id, e.g. ``"kalshi"`` or ``"polymarket"``.
+        instrument: the venue's market or token id (Kalshi ticker, Polymarket token id).
         side: ``"yes"`` or ``"no"`` of that instrument.
         price: average price per contract (micro-dollars).
         worst_price: the deepest level price taken.
         size: contracts/shares (micro-units).
         fee: the venue fee for the whole leg (micro-dollars).
+        outcome: the event outcome the instrument is about (a team, ``"draw"``, ...): YES
+            pays when it happens, NO when any other outcome does. ``""`` in version-1
+            payloads, which did not carry it.
     """
 
-    venue: str = f("id", choices=("kalshi", "polymarket"))
+    venue: str = f("id")
     instrument: str = f("id")
     side: str = f("id", choices=("yes", "no"))
     price: Fixed = f("size")
     worst_price: Fixed = f("size")
     size: Fixed = f("size")
     fee: Fixed = f("size")
+    outcome: str = f("id", default="")
 
 
 @attrs.frozen(slots=True)
@@ -459,9 +555,15 @@ class ArbSignal(Message):
         event: ``"open"``, ``"update"`` or ``"close"``.
         shard_id: the shard that detected it.
         game_id: the matched game.
-        combo: ``"PolyYes+KalshiNo"``, ``"KalshiYes+PolyNo"``, ``"PolyOnly"``, ``"KalshiOnly"``.
-        team: the team whose YES is the "yes" of this combination.
-        legs: the legs to buy (prices, sizes, fees).
+        combo: the cover's name: for a binary Kalshi x Polymarket pair one of the seed's
+            four (:data:`COMBOS`: ``"PolyYes+KalshiNo"``, ``"KalshiYes+PolyNo"``,
+            ``"PolyOnly"``, ``"KalshiOnly"``), otherwise derived from the legs, each
+            ``"<venue> <SIDE> <outcome>"`` joined by ``" + "`` (e.g. ``"kalshi YES home +
+            polymarket YES draw + polymarket YES away"``).
+        team: the team whose YES is the "yes" of a seed combination; ``""`` for an event
+            cover (its legs name their outcomes).
+        legs: the legs to buy (prices, sizes, fees), one per block of the cover: two for a
+            binary pair, up to :data:`MAX_LEGS` for an event.
         size: contracts per leg (micro-units).
         cost: total cost including fees (micro-dollars).
         fees: total fees (micro-dollars).
@@ -479,7 +581,7 @@ class ArbSignal(Message):
     event: str = f("id", choices=("open", "update", "close"))
     shard_id: str = f("id")
     game_id: str = f("id")
-    combo: str = f("id", choices=COMBOS)
+    combo: str = f("id")
     team: str = f("id")
     legs: tuple[SignalLeg, ...] = f("nested", of=SignalLeg, max_items=MAX_LEGS)
     size: Fixed = f("size")

@@ -16,6 +16,7 @@ from arbees.errors import DecodeError
 from arbees.messages import (
     COMBOS,
     PUBLISHED_DEPTH,
+    SCHEMA_VERSION,
     ArbSignal,
     MarketAssignment,
     Message,
@@ -216,7 +217,7 @@ def test_seed_fields_are_at_top_level_as_floats() -> None:
         assert key in obj
     assert obj["yes_ask"] == 0.45
     assert obj["yes_ask_exact"] == "0.45"
-    assert obj["schema"] == 1
+    assert obj["schema"] == SCHEMA_VERSION == 2
     assert obj["kind"] == "PolymarketPriceUpdate"
 
 
@@ -266,7 +267,7 @@ BAD_PAYLOADS = [
     ("empty", b"", None),
     ("invalid utf-8", b"\xff\xfe", None),
     ("no schema", _payload(schema=_DELETE), "schema"),
-    ("future schema", _payload(schema=2), "schema"),
+    ("future schema", _payload(schema=SCHEMA_VERSION + 1), "schema"),
     ("unknown kind", _payload(kind="Nope"), "kind"),
 ]
 

@@ -14,14 +14,17 @@ from test_codec import alerts, assignments, heartbeats, price_updates, signals, 
 from arbees import codec
 from arbees._wire import json_float
 from arbees.errors import DecodeError
-from arbees.messages import Message, PolymarketPriceUpdate
+from arbees.messages import SCHEMA_VERSION, Message, PolymarketPriceUpdate
 
 _stdlib = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=False).encode
 
 
 def stdlib_encode(message: Message) -> bytes:
     """The codec as it was before msgspec: json over ``to_dict()``."""
-    payload: dict[str, Any] = {codec.SCHEMA_KEY: 1, codec.KIND_KEY: type(message).__name__}
+    payload: dict[str, Any] = {
+        codec.SCHEMA_KEY: SCHEMA_VERSION,
+        codec.KIND_KEY: type(message).__name__,
+    }
     payload.update(message.to_dict())
     return _stdlib(payload).encode()
 

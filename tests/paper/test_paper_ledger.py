@@ -148,6 +148,30 @@ def test_bad_input_is_counted_never_a_crash() -> None:
     assert led.stats.rejected == 1
 
 
+def test_an_event_cover_is_refused_with_a_reason_never_filled(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Settling a 3-outcome cover needs per-outcome positions the ledger does not keep:
+    it is counted and logged as rejected, never filled as if it were a binary pair."""
+    led, _, _ = ledger()
+    label = "kalshi YES home + polymarket YES draw + polymarket YES away"
+    legs = tuple(
+        attrs.evolve(leg, outcome=outcome)
+        for leg, outcome in zip(signal(5).legs * 2, ("home", "draw", "away"), strict=False)
+    )
+    event_signal = attrs.evolve(signal(5, team="", combo=label), legs=legs)
+    with caplog.at_level("WARNING"):
+        assert led.on_signal(event_signal, (KALSHI, POLY, POLY), fees()) is None
+    assert (led.stats.rejected, led.stats.fills) == (1, 0)
+    assert led.positions == {}
+    assert "paper settles binary pairs only" in caplog.text
+    other_venue = attrs.evolve(
+        signal(5), legs=(attrs.evolve(signal(5).legs[0], venue="betfair"), signal(5).legs[1])
+    )
+    assert led.on_signal(other_venue, BOOKS, fees()) is None
+    assert led.stats.rejected == 2
+
+
 def test_size_cut_that_loses_after_fees_is_not_taken() -> None:
     led, _, _ = ledger(limits=RiskLimits(max_contracts_per_pair=ONE))
     # 1 contract: 0.49 + 0.50 = 0.99, plus a 2c Kalshi fee (rounded up) -> a loss.

@@ -112,18 +112,20 @@ async def open_stack(
     via_bus: bool = True,
     max_age_s: float = 2.0,
     check_interval: float = 0.1,
+    assignments: Callable[[], list[MarketAssignment]] = game_assignments,
+    books: Callable[[FakeKalshi, FakePolymarket], None] = quiet_books,
 ) -> AsyncIterator[Stack]:
     kalshi = FakeKalshi(require_auth=False)
     poly = FakePolymarket()
     gluetun = FakeGluetun(country="United Kingdom", api_key="control-key")
-    quiet_books(kalshi, poly)
+    books(kalshi, poly)
     async with trio.open_nursery() as nursery, httpx.AsyncClient() as client:
         k_urls = await nursery.start(kalshi.run)
         p_urls = await nursery.start(poly.run)
         g_url = await nursery.start(gluetun.run)
         feed_config = FeedConfig(url=p_urls.ws_url, backoff=FAST, silence_timeout=5.0)
         async with open_bus(bus_url) as bus:
-            for a in game_assignments():
+            for a in assignments():
                 if a.platform == "kalshi":
                     await bus.hset(GAME_ASSIGNMENTS_HASH, a.game_id, a)
                 else:

@@ -97,6 +97,8 @@ def test_profitable_cross_venue_book_opens_one_signal_with_exact_legs() -> None:
     )
     # Polymarket NO of OKC's token is SAS's token: the signal names the token to buy.
     assert (p_leg.venue, p_leg.instrument, p_leg.side) == ("polymarket", "222", "yes")
+    # Each leg names the outcome its instrument is about: OKC's market, SAS's token.
+    assert (k_leg.outcome, p_leg.outcome) == ("NBA:OKC", "NBA:SAS")
     size = 100 * ONE
     k_fee = kalshi_fee(p("0.40"), size)
     p_fee = polymarket_fee(p("0.50"), size, rate=Decimal("0.05"))

@@ -35,7 +35,7 @@ from typing import Any
 
 from arbees.arb import PairFees
 from arbees.book import Level
-from arbees.messages import ArbSignal, SignalLeg, SystemAlert
+from arbees.messages import COMBOS, ArbSignal, SignalLeg, SystemAlert
 from arbees.money import ONE, Fixed, format_fixed
 from arbees.paper.model import (
     PairKey,
@@ -52,6 +52,8 @@ from arbees.paper.walk import FeeModel, LegQuote, clean_levels, depth, largest_s
 __all__ = ["Books", "PaperLedger"]
 
 log = logging.getLogger(__name__)
+
+_PAIR_VENUES = ("kalshi", "polymarket")
 
 Books = Sequence[Sequence[Level]]
 """Ask ladders per leg of a signal, in the signal's leg order (best first)."""
@@ -310,7 +312,11 @@ class PaperLedger:
         self, signal: ArbSignal, books: Books
     ) -> tuple[tuple[tuple[Level, ...], tuple[Level, ...]], PairKey] | None:
         problem = ""
-        if len(signal.legs) != 2 or len(books) != 2:
+        if signal.combo not in COMBOS or any(leg.venue not in _PAIR_VENUES for leg in signal.legs):
+            # Settling an event cover (3 outcomes, other venues) needs per-outcome
+            # positions the ledger does not keep yet: refused, counted, never guessed.
+            problem = f"event cover {signal.combo[:80]!r}: paper settles binary pairs only"
+        elif len(signal.legs) != 2 or len(books) != 2:
             problem = "needs exactly two legs and two books"
         elif type(signal.size) is not int or signal.size <= 0:
             problem = f"bad size {signal.size!r}"

@@ -327,7 +327,8 @@ class PaperStats:
         missed: orders in flight that found nothing on either leg.
         leg_risk: one-legged fills.
         no_books: signals without books (game gone, quotes missing).
-        rejected: malformed signals or books, or signals for settled games.
+        rejected: malformed signals or books, signals for settled games, and event covers
+            (not binary Kalshi x Polymarket pairs: not settled on paper yet).
         rejected_levels: invalid ask levels dropped.
         pending: orders in flight right now.
         settlements: games settled.

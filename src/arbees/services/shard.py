@@ -30,7 +30,7 @@ import attrs
 import trio
 
 from arbees.bus.base import Bus
-from arbees.errors import ArbeesError, BusError
+from arbees.errors import ArbeesError, BusError, ConfigError
 from arbees.messages import (
     GAME_ASSIGNMENTS_HASH,
     ArbSignal,
@@ -112,6 +112,10 @@ class GameShard:
         self.engine = engine
         self.kalshi = kalshi
         self.polymarket = polymarket
+        self.sources: dict[str, QuoteSource] = {kalshi.venue: kalshi, polymarket.venue: polymarket}
+        """Quote sources by venue id: an assignment's instruments go to their venue's."""
+        if len(self.sources) != 2:
+            raise ConfigError(f"two quote sources for one venue: {kalshi.venue!r}")
         self.on_signal = on_signal
         self.paper = paper
         self.heartbeat_interval = heartbeat_interval
@@ -127,7 +131,7 @@ class GameShard:
         return self.engine.shard_id
 
     def __repr__(self) -> str:
-        return f"GameShard(id={self.shard_id!r}, games={len(self.engine.games)})"
+        return f"GameShard(id={self.shard_id!r}, games={self.engine.game_count()})"
 
     def status(self) -> ServiceStatus:
         return ServiceStatus(
@@ -137,7 +141,7 @@ class GameShard:
             timestamp_ms=now_ms(),
             reason="" if self._running else "starting",
             details={
-                "games": str(len(self.engine.games)),
+                "games": str(self.engine.game_count()),
                 "signals": str(self.stats.signals),
                 "open": str(len(self.engine.open_signals())),
                 "rejected": str(self.stats.rejected_assignments),
@@ -154,8 +158,8 @@ class GameShard:
             if self.paper is not None:
                 await nursery.start(self.paper.run)
             await apply_stored(self.bus, GAME_ASSIGNMENTS_HASH, self._apply, self._refused_stored)
-            await nursery.start(partial(self.kalshi.run, send.clone()))
-            await nursery.start(partial(self.polymarket.run, send.clone()))
+            for source in self.sources.values():
+                await nursery.start(partial(source.run, send.clone()))
             send.close()
             nursery.start_soon(apply_live, assignments, "kalshi", self._apply)
             nursery.start_soon(self._process, receive)
@@ -171,7 +175,7 @@ class GameShard:
                 )
             )
             self._running = True
-            log.info("shard %s ready with %d games", self.shard_id, len(self.engine.games))
+            log.info("shard %s ready with %d games", self.shard_id, self.engine.game_count())
             task_status.started()
             # Stay inside the subscription: leaving the block would close it and stop the
             # live assignments (the other tasks would keep the nursery open without them).
@@ -194,20 +198,20 @@ class GameShard:
 
     async def _watch(self, delta: AssignmentDelta, *, best_effort: bool = False) -> None:
         await self._publish(delta.signals)
-        for source, instruments in (
-            (self.kalshi, delta.remove_kalshi),
-            (self.polymarket, delta.remove_poly),
-        ):
-            if instruments:
+        for venue, instruments in delta.remove.items():
+            source = self.sources.get(venue)
+            if source is not None and instruments:
                 try:
                     await source.remove(instruments)
                 except ArbeesError:
                     if not best_effort:
                         raise
-        if delta.add_kalshi:
-            await self.kalshi.add(delta.add_kalshi)
-        if delta.add_poly:
-            await self.polymarket.add(delta.add_poly)
+        for venue, instruments in delta.add.items():
+            source = self.sources.get(venue)
+            if source is None:
+                raise ConfigError(f"no quote source for venue {venue[:20]!r}")
+            if instruments:
+                await source.add(instruments)
 
     async def _refused_stored(self, game: str, why: str) -> None:
         self.stats.rejected_assignments += 1
@@ -295,7 +299,7 @@ class GameShard:
             heartbeat = ShardHeartbeat(
                 shard_id=self.shard_id,
                 timestamp_ms=now_ms(),
-                games=tuple(sorted(self.engine.games)),
+                games=tuple(self.engine.game_ids()),
                 capacity=self.capacity,
                 healthy=True,
                 started_ms=self.started_ms,

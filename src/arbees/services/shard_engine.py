@@ -9,6 +9,13 @@ Polymarket's NO of token A *is* token B, so the Polymarket legs of a signal alwa
 token to buy. ``PolyOnly`` (token A + token B) is the same trade for both teams and is only
 evaluated on the first team.
 
+An **event game** (an assignment with ``outcomes`` and ``contracts``, e.g. 3-outcome soccer
+over Kalshi's three markets and Polymarket's three binary markets) is one event of the
+kernel instead, over every contract's quote; where it flags, the exact cover search
+(:func:`arbees.arb.event_opportunities`) signals each profitable cover under its label
+(see :mod:`arbees.services.event_game`). Its signals follow the same open/update/close
+rules; a stale or too-old quote is a missing contract until its source confirms it.
+
 Correctness rules, enforced here so every transport gets them:
 
 * a quote that is stale, or whose source has not confirmed liveness within
@@ -38,16 +45,24 @@ before.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 
 import attrs
 
-from arbees.arb import Combo, Opportunity, PairAsks, PairFees, find_opportunities
+from arbees.arb import (
+    Combo,
+    Contract,
+    EventOpportunity,
+    Opportunity,
+    PairAsks,
+    PairFees,
+    event_opportunities,
+    find_opportunities,
+)
 from arbees.book import Level
 from arbees.errors import ArbeesError, ConfigError
 from arbees.fees import KalshiFeeModel, PolymarketFeeModel
-from arbees.identifiers import is_token_id
 from arbees.kernel import MAX_OUTCOMES, EventBatch, contract_index, prefilter_edge
 from arbees.messages import (
     MAX_LIST_ITEMS,
@@ -58,12 +73,16 @@ from arbees.messages import (
     now_ms,
 )
 from arbees.money import CENT, ONE, Fixed
+from arbees.services.event_game import EVENT_VENUES, EventGame, event_game, instrument_problem
 from arbees.services.quotes import Quote
 
 __all__ = ["AssignmentDelta", "Game", "ShardEngine", "ShardEngineStats"]
 
 Key = tuple[str, str]  # (venue, instrument)
 SignalKey = tuple[str, int, Combo]  # (game_id, team index, combo)
+EventKey = tuple[str, str]  # (game_id, the cover's label)
+EVENT = -1
+"""The "team index" of an event game where pairs of a two-team game have 0 and 1."""
 
 
 @attrs.frozen(slots=True)
@@ -99,20 +118,34 @@ class AssignmentDelta:
     instruments changed.
 
     Attributes:
-        add_kalshi, remove_kalshi: Kalshi tickers.
-        add_poly, remove_poly: Polymarket tokens.
+        add: instruments to start watching, by venue id.
+        remove: instruments to stop watching, by venue id.
         signals: close signals for opportunities of removed games.
         rejected: why the assignment was refused (empty when it was applied or ignored).
         over_cap: it was refused because ``max_games`` games are running.
     """
 
-    add_kalshi: tuple[str, ...] = ()
-    remove_kalshi: tuple[str, ...] = ()
-    add_poly: tuple[str, ...] = ()
-    remove_poly: tuple[str, ...] = ()
+    add: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    remove: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     signals: tuple[ArbSignal, ...] = ()
     rejected: str = ""
     over_cap: bool = False
+
+    @property
+    def add_kalshi(self) -> tuple[str, ...]:
+        return self.add.get("kalshi", ())
+
+    @property
+    def add_poly(self) -> tuple[str, ...]:
+        return self.add.get("polymarket", ())
+
+    @property
+    def remove_kalshi(self) -> tuple[str, ...]:
+        return self.remove.get("kalshi", ())
+
+    @property
+    def remove_poly(self) -> tuple[str, ...]:
+        return self.remove.get("polymarket", ())
 
 
 @attrs.define
@@ -129,8 +162,9 @@ class ShardEngineStats:
         refused_cap: new games refused because ``max_games`` were running.
         future_clamped: liveness confirmations or quotes timed in the future, taken as now.
         kernel_batches: batches of quotes scanned by the event kernel.
-        kernel_scanned: pairs scanned (once per batch that touched them).
-        kernel_flagged: scanned pairs the kernel flagged for the exact depth walk.
+        kernel_scanned: pairs and event games scanned (once per batch that touched them).
+        kernel_flagged: scanned pairs and event games the kernel flagged for the exact
+            depth walk.
     """
 
     quotes: int = 0
@@ -152,6 +186,12 @@ class ShardEngineStats:
 class _Open:
     signal_id: str
     opportunity: Opportunity
+
+
+@attrs.define
+class _OpenEvent:
+    signal_id: str
+    opportunity: EventOpportunity
 
 
 _MAX_FEE_TEXT = 32  # "0.0175" needs 6; the longest sane rate or multiplier is far shorter
@@ -187,8 +227,6 @@ def fees_for(assignment: MarketAssignment) -> PairFees:
     except (ArithmeticError, ValueError, TypeError) as exc:  # decimal signals, conversions
         raise ConfigError(f"unusable fee ({type(exc).__name__})") from None
 
-
-_MAX_TICKER = 100
 
 # A pair as a kernel event: outcome 0 = this team wins (Kalshi YES asks, its Polymarket
 # token's asks), outcome 1 = it does not (Kalshi NO asks, the opponent's token's asks).
@@ -226,15 +264,31 @@ def _check_instruments(teams: tuple[TeamLeg, ...]) -> None:
     """Raise :class:`ConfigError` unless both teams have instruments a source can stream."""
     tickers = [t.kalshi_ticker for t in teams]
     tokens = [t.poly_token for t in teams]
-    for ticker in tickers:
-        printable = ticker.isascii() and ticker.isprintable() and " " not in ticker
-        if not (0 < len(ticker) <= _MAX_TICKER and printable):
-            raise ConfigError(f"not a Kalshi ticker: {ticker[:40]!r}")
-    for token in tokens:
-        if not is_token_id(token):
-            raise ConfigError(f"not a Polymarket token id: {token[:40]!r}")
+    for venue, instruments in (("kalshi", tickers), ("polymarket", tokens)):
+        for instrument in instruments:
+            problem = instrument_problem(venue, instrument)
+            if problem is not None:
+                raise ConfigError(problem)
     if len(set(tickers)) != len(tickers) or len(set(tokens)) != len(tokens):
         raise ConfigError("two teams share an instrument")
+
+
+def _watch_keys(game: Game | EventGame) -> list[tuple[Key, int]]:
+    """The quotes a game reads, each with the index its watchers are filed under."""
+    if isinstance(game, EventGame):
+        return [(key, EVENT) for key in game.quote_keys()]
+    out: list[tuple[Key, int]] = []
+    for index, team in enumerate(game.teams):
+        out.append((("kalshi", team.kalshi_ticker), index))
+        out.append((("polymarket", team.poly_token), index))
+    return out
+
+
+def _keys(game: Game | EventGame) -> tuple[object, ...]:
+    """What decides which instruments a game watches (equal: nothing to re-subscribe)."""
+    if isinstance(game, EventGame):
+        return ("event", tuple(game.quote_keys()))
+    return ("pair", game.teams)
 
 
 class ShardEngine:
@@ -286,93 +340,114 @@ class ShardEngine:
         self._down: set[str] = set()
         self._blocked: set[tuple[str, int]] = set()
         self._open: dict[SignalKey, _Open] = {}
+        self.events: dict[str, EventGame] = {}
+        self._event_open: dict[EventKey, _OpenEvent] = {}
         self._serial = 0
         self._kernel = EventBatch(_VENUES)
+        self._event_kernel = EventBatch(EVENT_VENUES)
 
     # -- assignments ---------------------------------------------------------------
 
     def apply(self, assignment: MarketAssignment) -> AssignmentDelta:
-        """Apply one shard assignment (``platform="kalshi"``); others are ignored."""
-        if assignment.platform != "kalshi" or len(assignment.teams) != 2:
+        """Apply one shard assignment (``platform="kalshi"``); others are ignored.
+
+        A two-team game runs as two pairs; an event assignment (``outcomes`` and
+        ``contracts``) as one :class:`~arbees.services.event_game.EventGame`."""
+        is_event = assignment.is_event
+        if assignment.platform != "kalshi" or (not is_event and len(assignment.teams) != 2):
             self.stats.ignored_assignments += 1
             return AssignmentDelta()
         game_id = assignment.game_id or assignment.market_id
-        current = self.games.get(game_id)
+        current: Game | EventGame | None = self.games.get(game_id) or self.events.get(game_id)
         if assignment.shard_id != self.shard_id or assignment.action == "unassign":
             if current is None or assignment.epoch < current.epoch:
                 return AssignmentDelta()
             return self._remove(game_id)
         if current is not None and current.epoch > assignment.epoch:
             return AssignmentDelta()  # an older assignment arriving late
+        game: Game | EventGame
         try:
             fees = fees_for(assignment)
-            _check_instruments(assignment.teams)
+            if is_event:
+                game = event_game(assignment, fees, game_id)
+            else:
+                _check_instruments(assignment.teams)
+                teams = (assignment.teams[0], assignment.teams[1])
+                game = Game(game_id, assignment.sport, teams, fees, assignment.epoch)
         except ConfigError as exc:
             # Never run a game on fees we cannot read (not even the previous ones: the
-            # orchestrator says they changed).
+            # orchestrator says they changed), nor on contracts we cannot cover.
             self.stats.rejected_assignments += 1
             dropped = self._remove(game_id) if current is not None else AssignmentDelta()
             return attrs.evolve(dropped, rejected=str(exc))
-        if current is None and len(self.games) >= self.max_games:
+        if current is None and self.game_count() >= self.max_games:
             self.stats.refused_cap += 1
             return AssignmentDelta(rejected=f"{self.max_games} games running", over_cap=True)
-        teams = (assignment.teams[0], assignment.teams[1])
-        game = Game(game_id, assignment.sport, teams, fees, assignment.epoch)
-        if current is not None and current.teams == game.teams:
-            self.games[game_id] = game  # fees or epoch refreshed; same instruments
+        if current is not None and _keys(current) == _keys(game):
+            # fees, epoch or sides refreshed; same instruments
+            self._store(game)
             return AssignmentDelta()
         delta = self._remove(game_id) if current is not None else AssignmentDelta()
-        self.games[game_id] = game
-        add_k: list[str] = []
-        add_p: list[str] = []
-        for index, team in enumerate(teams):
-            for key, out in (
-                (("kalshi", team.kalshi_ticker), add_k),
-                (("polymarket", team.poly_token), add_p),
-            ):
-                watchers = self._watch.setdefault(key, [])
-                if not watchers:
-                    out.append(key[1])
-                watchers.append((game_id, index))
+        self._store(game)
+        add: dict[str, list[str]] = {}
+        for key, index in _watch_keys(game):
+            watchers = self._watch.setdefault(key, [])
+            if not watchers:
+                add.setdefault(key[0], []).append(key[1])
+            watchers.append((game_id, index))
         # A Polymarket pair also reads the opponent's token (for the NO leg's instrument name).
         return AssignmentDelta(
-            add_kalshi=tuple(add_k),
-            add_poly=tuple(add_p),
-            remove_kalshi=delta.remove_kalshi,
-            remove_poly=delta.remove_poly,
+            add={venue: tuple(instruments) for venue, instruments in add.items()},
+            remove=delta.remove,
             signals=delta.signals,
         )
+
+    def _store(self, game: Game | EventGame) -> None:
+        if isinstance(game, EventGame):
+            self.events[game.game_id] = game
+        else:
+            self.games[game.game_id] = game
+
+    def game_count(self) -> int:
+        """Games running: two-team games and event games."""
+        return len(self.games) + len(self.events)
+
+    def game_ids(self) -> list[str]:
+        """The ids of every game running, sorted."""
+        return sorted([*self.games, *self.events])
 
     def drop(self, game_id: str) -> AssignmentDelta:
         """Stop running a game (e.g. a source refused one of its instruments)."""
         return self._remove(game_id)
 
     def _remove(self, game_id: str) -> AssignmentDelta:
-        game = self.games.get(game_id)
+        game: Game | EventGame | None = self.games.get(game_id) or self.events.get(game_id)
         if game is None:
             return AssignmentDelta()
         now = self.clock()
         signals = tuple(
             self._close(key, now_ns=now, trigger=None)
             for key in [k for k in self._open if k[0] == game_id]
+        ) + tuple(
+            self._close_event(key, now_ns=now, trigger=None)
+            for key in [k for k in self._event_open if k[0] == game_id]
         )
-        del self.games[game_id]
-        rem_k: list[str] = []
-        rem_p: list[str] = []
-        for index, team in enumerate(game.teams):
-            for key, out in (
-                (("kalshi", team.kalshi_ticker), rem_k),
-                (("polymarket", team.poly_token), rem_p),
-            ):
-                watchers = self._watch.get(key, [])
-                if (game_id, index) in watchers:
-                    watchers.remove((game_id, index))
-                if not watchers:
-                    self._watch.pop(key, None)
-                    self._quotes.pop(key, None)
-                    out.append(key[1])
+        if isinstance(game, EventGame):
+            del self.events[game_id]
+        else:
+            del self.games[game_id]
+        remove: dict[str, list[str]] = {}
+        for key, index in _watch_keys(game):
+            watchers = self._watch.get(key, [])
+            if (game_id, index) in watchers:
+                watchers.remove((game_id, index))
+            if not watchers and key in self._watch:
+                self._watch.pop(key, None)
+                self._quotes.pop(key, None)
+                remove.setdefault(key[0], []).append(key[1])
         return AssignmentDelta(
-            remove_kalshi=tuple(rem_k), remove_poly=tuple(rem_p), signals=signals
+            remove={venue: tuple(instruments) for venue, instruments in remove.items()},
+            signals=signals,
         )
 
     # -- quotes ----------------------------------------------------------------------
@@ -403,6 +478,14 @@ class ShardEngine:
         out: list[ArbSignal] = []
         for game_id, index in list(self._blocked):
             self._blocked.discard((game_id, index))
+            if index == EVENT:
+                event = self.events.get(game_id)
+                keys = event.quote_keys() if event else []
+                latest = [q for q in map(self._quotes.get, keys) if q is not None]
+                if latest:
+                    trigger = max(latest, key=lambda q: q.received_ns)
+                    out.extend(self._evaluate_event(game_id, trigger))
+                continue
             game = self.games.get(game_id)
             if game is None:
                 continue
@@ -446,9 +529,16 @@ class ShardEngine:
                 touched[pair] = quote
         if not touched:
             return []
+        pairs = [pair for pair in touched if pair[1] != EVENT]
+        events = [pair[0] for pair in touched if pair[1] == EVENT]
+        self.stats.kernel_batches += 1
         out: list[ArbSignal] = []
-        for game_id, index in self._scan(list(touched), now):
-            out.extend(self._evaluate(game_id, index, touched[game_id, index]))
+        if pairs:
+            for game_id, index in self._scan(pairs, now):
+                out.extend(self._evaluate(game_id, index, touched[game_id, index]))
+        if events:
+            for game_id in self._scan_events(events, now):
+                out.extend(self._evaluate_event(game_id, touched[game_id, EVENT]))
         return out
 
     def _scan(self, pairs: list[tuple[str, int]], now: int) -> list[tuple[str, int]]:
@@ -483,11 +573,49 @@ class ShardEngine:
             p_rate[base + _P_YES] = p_rate[base + _P_NO] = params[1]
         result = scan.check(prefilter_edge(self.min_edge, _PAIR_LEGS))
         flags = result.flags
-        self.stats.kernel_batches += 1
         self.stats.kernel_scanned += n
         flagged = sum(flags)
         self.stats.kernel_flagged += flagged
         return [pair for pair, flag, must in zip(pairs, flags, always, strict=True) if flag or must]
+
+    def _scan_events(self, game_ids: list[str], now: int) -> list[str]:
+        """The event games to search exactly: those the kernel flags at the margin of
+        their largest cover (one leg per outcome), plus those with an open signal or a
+        stale/old quote (as for pairs). An unusable quote is a missing contract."""
+        n = len(game_ids)
+        scan = self._event_kernel
+        scan.reset(n)
+        asks, k_coef, p_rate, n_outcomes = scan.asks, scan.k_coef, scan.p_rate, scan.n_outcomes
+        width = MAX_OUTCOMES * 2 * EVENT_VENUES
+        always: list[bool] = []
+        open_games = {key[0] for key in self._event_open}
+        legs = 2
+        for e, game_id in enumerate(game_ids):
+            game = self.events[game_id]
+            outcomes = len(game.event.outcomes)
+            n_outcomes[e] = outcomes
+            legs = max(legs, outcomes)
+            params = game.kernel_fees
+            stale = False
+            base = e * width
+            for i, c in enumerate(game.contracts):
+                quote = self._quotes.get((c.venue, c.instrument))
+                if quote is None:
+                    continue
+                if not self.usable(quote, now):
+                    stale = True
+                    continue
+                if params is None:
+                    continue
+                slot = base + game.slots[i]
+                asks[slot] = _best_ask(quote.yes_asks if c.side == "yes" else quote.no_asks)
+                k_coef[slot], p_rate[slot] = params[i]
+            always.append(params is None or stale or game_id in open_games)
+        result = scan.check(prefilter_edge(self.min_edge, legs))
+        flags = result.flags
+        self.stats.kernel_scanned += n
+        self.stats.kernel_flagged += sum(flags)
+        return [g for g, flag, must in zip(game_ids, flags, always, strict=True) if flag or must]
 
     def sweep(self) -> list[ArbSignal]:
         """Close open signals whose inputs went stale or too old (call periodically)."""
@@ -504,7 +632,112 @@ class ShardEngine:
                 self.stats.suppressed_stale += 1
                 self._blocked.add((key[0], key[1]))
                 out.append(self._close(key, now_ns=now, trigger=None))
+        for event_key, current in list(self._event_open.items()):
+            legs = current.opportunity.legs
+            if not all(self.usable(self._quotes.get((x.venue, x.instrument)), now) for x in legs):
+                self.stats.suppressed_stale += 1
+                self._blocked.add((event_key[0], EVENT))
+                out.append(self._close_event(event_key, now_ns=now, trigger=None))
         return out
+
+    def _evaluate_event(self, game_id: str, trigger: Quote) -> list[ArbSignal]:
+        """Search an event game's covers exactly over the usable quotes; open, update and
+        close its signals (one per cover, by its label) as for pairs."""
+        game = self.events[game_id]
+        now = self.clock()
+        self.stats.evaluations += 1
+        contracts: list[Contract] = []
+        stale = False
+        for c in game.contracts:
+            quote = self._quotes.get((c.venue, c.instrument))
+            if quote is None:
+                continue
+            if not self.usable(quote, now):
+                stale = True  # a missing contract until its source confirms it
+                continue
+            asks = quote.yes_asks if c.side == "yes" else quote.no_asks
+            contracts.append(Contract(c.venue, c.instrument, c.outcome, c.side, asks))  # type: ignore[arg-type]
+        if stale:
+            self.stats.suppressed_stale += 1
+            self._blocked.add((game_id, EVENT))
+        found = {
+            opp.label: opp
+            for opp in event_opportunities(
+                game.event, contracts, game.terms, min_edge=self.min_edge, max_size=self.max_size
+            )
+        }
+        detect_ns = self.clock()
+        out: list[ArbSignal] = []
+        for key in [k for k in self._event_open if k[0] == game_id and k[1] not in found]:
+            out.append(self._close_event(key, now_ns=detect_ns, trigger=trigger))
+        for label, opp in found.items():
+            key = (game_id, label)
+            current = self._event_open.get(key)
+            if current is None:
+                self._serial += 1
+                signal_id = f"{self.shard_id}:{game_id}:event:{self._serial}"
+                self._event_open[key] = _OpenEvent(signal_id, opp)
+                self.stats.opened += 1
+                out.append(self._event_signal("open", signal_id, game, opp, trigger, detect_ns))
+            elif self._material(current.opportunity, opp):
+                current.opportunity = opp
+                self.stats.updated += 1
+                out.append(
+                    self._event_signal("update", current.signal_id, game, opp, trigger, detect_ns)
+                )
+        return out
+
+    def _close_event(self, key: EventKey, *, now_ns: int, trigger: Quote | None) -> ArbSignal:
+        current = self._event_open.pop(key)
+        self.stats.closed += 1
+        game = self.events[key[0]]
+        return self._event_signal(
+            "close", current.signal_id, game, current.opportunity, trigger, now_ns
+        )
+
+    def _event_signal(
+        self,
+        event: str,
+        signal_id: str,
+        game: EventGame,
+        opp: EventOpportunity,
+        trigger: Quote | None,
+        detect_ns: int,
+    ) -> ArbSignal:
+        legs = tuple(
+            SignalLeg(
+                venue=leg.venue,
+                instrument=leg.instrument,
+                side=leg.side,
+                price=leg.avg_price,
+                worst_price=leg.worst_price,
+                size=leg.size,
+                fee=leg.fee,
+                outcome=leg.outcome,
+            )
+            for leg in opp.legs
+        )
+        quotes = [self._quotes.get((leg.venue, leg.instrument)) for leg in opp.legs]
+        return ArbSignal(
+            signal_id=signal_id,
+            event=event,
+            shard_id=self.shard_id,
+            game_id=game.game_id,
+            combo=opp.label,
+            team="",
+            legs=legs,
+            size=opp.size,
+            cost=opp.cost + opp.fees,
+            fees=opp.fees,
+            profit=opp.profit,
+            edge=opp.edge_per_contract,
+            timestamp_ms=now_ms(),
+            venue_ts_ms=trigger.venue_ts_ms if trigger else None,
+            monitor_recv_ns=max((q.monitor_recv_ns for q in quotes if q), default=0),
+            bus_recv_ns=(trigger.bus_recv_ns or trigger.received_ns) if trigger else 0,
+            detect_ns=detect_ns,
+            published_ns=detect_ns,
+        )
 
     def _evaluate(self, game_id: str, index: int, trigger: Quote) -> list[ArbSignal]:
         game = self.games[game_id]
@@ -549,7 +782,9 @@ class ShardEngine:
                 )
         return out
 
-    def _material(self, old: Opportunity, new: Opportunity) -> bool:
+    def _material(
+        self, old: Opportunity | EventOpportunity, new: Opportunity | EventOpportunity
+    ) -> bool:
         if abs(new.edge_per_contract - old.edge_per_contract) >= self.edge_delta:
             return True
         return abs(new.size - old.size) >= self.size_ratio * max(old.size, 1)
@@ -577,10 +812,11 @@ class ShardEngine:
         legs = []
         for leg in opp.legs:
             if leg.venue == "kalshi":
-                instrument, side = team.kalshi_ticker, leg.outcome
+                instrument, side, outcome = team.kalshi_ticker, leg.outcome, team.team
             else:  # Polymarket: NO of this team's token is the opponent's token
-                instrument = team.poly_token if leg.outcome == "yes" else other.poly_token
-                side = "yes"
+                own = leg.outcome == "yes"
+                instrument = team.poly_token if own else other.poly_token
+                side, outcome = "yes", (team.team if own else other.team)
             legs.append(
                 SignalLeg(
                     venue=leg.venue,
@@ -590,6 +826,7 @@ class ShardEngine:
                     worst_price=leg.worst_price,
                     size=leg.size,
                     fee=leg.fee,
+                    outcome=outcome,
                 )
             )
         poly = self._quotes.get(("polymarket", team.poly_token))
@@ -623,11 +860,20 @@ class ShardEngine:
         (the paper ledger fills against them). A side that is not usable now (stale, too
         old) gives an empty ladder; an unknown game or team gives None.
         """
+        now = self.clock()
+        if signal.game_id in self.events:
+            out_event: list[tuple[Level, ...]] = []
+            for leg in signal.legs:
+                quote = self._quotes.get((leg.venue, leg.instrument))
+                if quote is None or not self.usable(quote, now):
+                    out_event.append(())
+                else:
+                    out_event.append(quote.yes_asks if leg.side == "yes" else quote.no_asks)
+            return tuple(out_event)
         game = self.games.get(signal.game_id)
         team = next((t for t in game.teams if t.team == signal.team), None) if game else None
         if team is None:
             return None
-        now = self.clock()
         k = self._quotes.get(("kalshi", team.kalshi_ticker))
         p = self._quotes.get(("polymarket", team.poly_token))
         out: list[tuple[Level, ...]] = []
@@ -644,11 +890,13 @@ class ShardEngine:
 
     def pair_fees(self, game_id: str) -> PairFees | None:
         """Both venues' fee models of a game this shard runs."""
-        game = self.games.get(game_id)
+        game = self.games.get(game_id) or self.events.get(game_id)
         return game.fees if game else None
 
     def open_signals(self) -> list[str]:
-        return [o.signal_id for o in self._open.values()]
+        return [o.signal_id for o in self._open.values()] + [
+            o.signal_id for o in self._event_open.values()
+        ]
 
     def watched(self, venue: str) -> Iterable[str]:
         return [instrument for v, instrument in self._watch if v == venue]

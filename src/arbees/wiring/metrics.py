@@ -82,7 +82,7 @@ def shard_gauges(registry: Registry, bus: Bus, shard: GameShard) -> None:
     (``shard_kernel_batches`` grows with every batch of quotes)."""
     engine = shard.engine
     stats = engine.stats
-    registry.gauge("shard_games", "games assigned", read=lambda: len(engine.games))
+    registry.gauge("shard_games", "games assigned", read=engine.game_count)
     registry.gauge("shard_quotes", "quotes processed", read=lambda: stats.quotes)
     registry.gauge("shard_signals_opened", "signals opened", read=lambda: stats.opened)
     registry.gauge("shard_suppressed_stale", "evaluations held back by stale/old books",
@@ -95,9 +95,9 @@ def shard_gauges(registry: Registry, bus: Bus, shard: GameShard) -> None:
                    read=lambda: stats.future_clamped)  # fmt: skip
     registry.gauge("shard_kernel_batches", "quote batches scanned by the event kernel",
                    read=lambda: stats.kernel_batches)  # fmt: skip
-    registry.gauge("shard_kernel_scanned", "pairs scanned by the event kernel",
+    registry.gauge("shard_kernel_scanned", "pairs and event games scanned by the event kernel",
                    read=lambda: stats.kernel_scanned)  # fmt: skip
-    registry.gauge("shard_kernel_flagged", "scanned pairs flagged for the exact depth walk",
+    registry.gauge("shard_kernel_flagged", "scanned pairs and games flagged for the exact walk",
                    read=lambda: stats.kernel_flagged)  # fmt: skip
 
 
