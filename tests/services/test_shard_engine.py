@@ -75,8 +75,11 @@ def engine() -> tuple[ShardEngine, Clock]:
     clock = Clock()
     eng = ShardEngine("s1", max_age_ns=2 * SEC, clock=clock)
     delta = eng.apply(assignment())
-    assert set(delta.add_kalshi) == {"KXNBAGAME-26OCT20OKCSAS-OKC", "KXNBAGAME-26OCT20OKCSAS-SAS"}
-    assert set(delta.add_poly) == {"111", "222"}
+    assert set(delta.add.get("kalshi", ())) == {
+        "KXNBAGAME-26OCT20OKCSAS-OKC",
+        "KXNBAGAME-26OCT20OKCSAS-SAS",
+    }
+    assert set(delta.add.get("polymarket", ())) == {"111", "222"}
     return eng, clock
 
 
@@ -172,9 +175,9 @@ def test_assignments_for_other_shards_and_old_epochs_are_ignored() -> None:
     eng, clock = engine()
     eng.on_quote(kq(clock, "0.40", "0.62"))
     eng.on_quote(pq(clock, "0.52", "0.50"))
-    assert eng.apply(assignment(game_id="g2", shard_id="s2")).add_kalshi == ()
+    assert eng.apply(assignment(game_id="g2", shard_id="s2")).add.get("kalshi", ()) == ()
     assert "g2" not in eng.games
-    assert eng.apply(assignment(epoch=0, action="unassign")).remove_kalshi == ()
+    assert eng.apply(assignment(epoch=0, action="unassign")).remove.get("kalshi", ()) == ()
     assert "g1" in eng.games
 
 
@@ -184,7 +187,7 @@ def test_unassign_closes_open_signals_and_releases_instruments() -> None:
     eng.on_quote(pq(clock, "0.52", "0.50"))
     delta = eng.apply(assignment(action="unassign", epoch=2))
     assert [s.event for s in delta.signals] == ["close"]
-    assert set(delta.remove_poly) == {"111", "222"}
+    assert set(delta.remove.get("polymarket", ())) == {"111", "222"}
     assert eng.games == {}
     assert eng.on_quote(pq(clock, "0.52", "0.50")) == []
 
@@ -192,7 +195,7 @@ def test_unassign_closes_open_signals_and_releases_instruments() -> None:
 def test_moved_game_is_dropped_by_its_old_owner() -> None:
     eng, _clock = engine()
     delta = eng.apply(assignment(shard_id="s2", epoch=2))
-    assert set(delta.remove_kalshi) == {
+    assert set(delta.remove.get("kalshi", ())) == {
         "KXNBAGAME-26OCT20OKCSAS-OKC",
         "KXNBAGAME-26OCT20OKCSAS-SAS",
     }

@@ -76,7 +76,7 @@ def test_unusable_fee_refuses_that_game_and_keeps_the_others(bad: dict[str, Any]
     eng, clock = engine()  # g1 runs, with good fees
     delta = eng.apply(second_game(**bad))
     assert delta.rejected
-    assert delta.add_kalshi == delta.add_poly == ()
+    assert delta.add.get("kalshi", ()) == delta.add.get("polymarket", ()) == ()
     assert "g2" not in eng.games
     assert eng.stats.rejected_assignments == 1
     # g1 still trades.
@@ -98,7 +98,7 @@ def test_a_running_game_whose_fees_become_unreadable_stops_signalling() -> None:
     delta = eng.apply(assignment(poly_fee_rate="NaN", epoch=2))
     assert delta.rejected
     assert [s.event for s in delta.signals] == ["close"]
-    assert set(delta.remove_poly) == {"111", "222"}
+    assert set(delta.remove.get("polymarket", ())) == {"111", "222"}
     assert eng.games == {}
 
 
@@ -145,7 +145,7 @@ def test_a_quote_from_the_future_counts_as_received_now() -> None:
 def test_game_cap_refuses_new_games_and_keeps_the_running_one() -> None:
     clock = Clock()
     eng = ShardEngine("s1", max_age_ns=2 * SEC, clock=clock, max_games=1)
-    assert eng.apply(assignment()).add_poly
+    assert eng.apply(assignment()).add.get("polymarket", ())
     delta = eng.apply(second_game())
     assert delta.over_cap
     assert delta.rejected
@@ -272,7 +272,7 @@ def test_instruments_no_source_could_stream_refuse_the_game(
     legs = tuple(TeamLeg(f"NBA:T{i}", k, p) for i, (k, p) in enumerate(teams))
     delta = eng.apply(second_game(teams=legs))
     assert delta.rejected
-    assert delta.add_kalshi == delta.add_poly == ()
+    assert delta.add.get("kalshi", ()) == delta.add.get("polymarket", ()) == ()
     assert set(eng.games) == {"g1"}
 
 

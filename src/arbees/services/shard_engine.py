@@ -131,22 +131,6 @@ class AssignmentDelta:
     rejected: str = ""
     over_cap: bool = False
 
-    @property
-    def add_kalshi(self) -> tuple[str, ...]:
-        return self.add.get("kalshi", ())
-
-    @property
-    def add_poly(self) -> tuple[str, ...]:
-        return self.add.get("polymarket", ())
-
-    @property
-    def remove_kalshi(self) -> tuple[str, ...]:
-        return self.remove.get("kalshi", ())
-
-    @property
-    def remove_poly(self) -> tuple[str, ...]:
-        return self.remove.get("polymarket", ())
-
 
 @attrs.define
 class ShardEngineStats:
