@@ -120,6 +120,13 @@ class GameSpec:
         """The Polymarket tokens, one per team."""
         return tuple(t.poly_token for t in self.teams)
 
+    def venue_instruments(self) -> dict[str, tuple[str, ...]]:
+        """Every instrument the game streams, by venue id (each one venue's check judges)."""
+        return {
+            "kalshi": tuple(t.kalshi_ticker for t in self.teams),
+            "polymarket": self.tokens,
+        }
+
     def instruments(self) -> tuple[str, str, tuple[TeamLeg, ...]]:
         """What identifies the tradable pair (a change means retire + add, not an update)."""
         return (self.kalshi_event_ticker, self.condition_id, self.teams)

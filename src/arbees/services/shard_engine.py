@@ -47,7 +47,7 @@ from arbees.arb import Combo, Opportunity, PairAsks, PairFees, find_opportunitie
 from arbees.book import Level
 from arbees.errors import ArbeesError, ConfigError
 from arbees.fees import KalshiFeeModel, PolymarketFeeModel
-from arbees.identifiers import is_token_id
+from arbees.identifiers import INSTRUMENT_CHECKS, InstrumentChecks
 from arbees.kernel import MAX_OUTCOMES, EventBatch, contract_index, prefilter_edge
 from arbees.messages import (
     MAX_LIST_ITEMS,
@@ -188,8 +188,6 @@ def fees_for(assignment: MarketAssignment) -> PairFees:
         raise ConfigError(f"unusable fee ({type(exc).__name__})") from None
 
 
-_MAX_TICKER = 100
-
 # A pair as a kernel event: outcome 0 = this team wins (Kalshi YES asks, its Polymarket
 # token's asks), outcome 1 = it does not (Kalshi NO asks, the opponent's token's asks).
 _VENUES = 2  # 0 Kalshi, 1 Polymarket
@@ -222,16 +220,15 @@ def _kernel_params(fees: PairFees) -> tuple[int, int] | None:
         return None
 
 
-def _check_instruments(teams: tuple[TeamLeg, ...]) -> None:
+def _check_instruments(teams: tuple[TeamLeg, ...], checks: InstrumentChecks) -> None:
     """Raise :class:`ConfigError` unless both teams have instruments a source can stream."""
     tickers = [t.kalshi_ticker for t in teams]
     tokens = [t.poly_token for t in teams]
     for ticker in tickers:
-        printable = ticker.isascii() and ticker.isprintable() and " " not in ticker
-        if not (0 < len(ticker) <= _MAX_TICKER and printable):
+        if not checks["kalshi"](ticker):
             raise ConfigError(f"not a Kalshi ticker: {ticker[:40]!r}")
     for token in tokens:
-        if not is_token_id(token):
+        if not checks["polymarket"](token):
             raise ConfigError(f"not a Polymarket token id: {token[:40]!r}")
     if len(set(tickers)) != len(tickers) or len(set(tokens)) != len(tokens):
         raise ConfigError("two teams share an instrument")
@@ -252,6 +249,9 @@ class ShardEngine:
         edge_delta: an open signal is re-sent when its edge moves at least this much.
         size_ratio: ... or its size changes by at least this fraction.
         clock: wall clock in ns (injectable for tests).
+        instrument_checks: each venue's instrument-id check, by venue id (the wiring
+            passes the registered venues'); an assignment naming an instrument its venue
+            refuses is rejected.
     """
 
     def __init__(
@@ -266,8 +266,10 @@ class ShardEngine:
         edge_delta: Fixed = CENT // 2,
         size_ratio: float = 0.1,
         clock: Callable[[], int] = time.time_ns,
+        instrument_checks: InstrumentChecks = INSTRUMENT_CHECKS,
     ) -> None:
         self.shard_id = shard_id
+        self.instrument_checks = instrument_checks
         self.max_age_ns = max_age_ns
         self.max_quote_age_ns = max_quote_age_ns
         if not 1 <= max_games <= MAX_LIST_ITEMS:  # its heartbeat lists every game it runs
@@ -306,7 +308,7 @@ class ShardEngine:
             return AssignmentDelta()  # an older assignment arriving late
         try:
             fees = fees_for(assignment)
-            _check_instruments(assignment.teams)
+            _check_instruments(assignment.teams, self.instrument_checks)
         except ConfigError as exc:
             # Never run a game on fees we cannot read (not even the previous ones: the
             # orchestrator says they changed).

@@ -8,7 +8,7 @@ building its ``Venue``) and one entry in :data:`VENUES` (see ``docs/architecture
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from arbees.errors import ConfigError
@@ -16,7 +16,7 @@ from arbees.venues.base import Venue
 from arbees.venues.kalshi import KALSHI
 from arbees.venues.polymarket import POLYMARKET
 
-__all__ = ["VENUES", "Venue", "get_venue"]
+__all__ = ["VENUES", "Venue", "get_venue", "instrument_checks"]
 
 VENUES: Mapping[str, Venue] = MappingProxyType({v.id: v for v in (KALSHI, POLYMARKET)})
 """Every venue, by id."""
@@ -30,3 +30,9 @@ def get_venue(venue_id: str) -> Venue:
     except KeyError:
         known = ", ".join(sorted(VENUES))
         raise ConfigError(f"unknown venue {venue_id[:60]!r} (known: {known})") from None
+
+
+def instrument_checks() -> Mapping[str, Callable[[str], bool]]:
+    """Each venue's instrument-id check (:attr:`Venue.accepts`), by venue id: what the
+    wiring hands the services that validate an assignment's instruments."""
+    return MappingProxyType({v.id: v.accepts for v in VENUES.values()})

@@ -30,8 +30,12 @@ class Venue:
             options are the venue's own (URL, credentials, reconnect policy...).
         quote: converts one of the feed's updates into the shard's
             :class:`~arbees.services.quotes.Quote`.
+        accepts: the venue's instrument-id check (a Kalshi ticker, a Polymarket token id):
+            what its feed can stream. The services apply it to every instrument an
+            assignment names, through :func:`arbees.venues.instrument_checks`.
     """
 
     id: str
     feed: Callable[..., InstrumentFeed] = attrs.field(repr=False)
     quote: Callable[[Any], Quote] = attrs.field(repr=False)
+    accepts: Callable[[str], bool] = attrs.field(repr=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from arbees.identifiers import is_kalshi_ticker
 from arbees.kalshi.auth import KalshiSigner
 from arbees.kalshi.feed import PROD_WS_URL, KalshiBookUpdate, KalshiFeed
 from arbees.services.quotes import Quote
@@ -37,4 +38,4 @@ def kalshi_quote(update: KalshiBookUpdate) -> Quote:
     )
 
 
-KALSHI = Venue("kalshi", feed=kalshi_feed, quote=kalshi_quote)
+KALSHI = Venue("kalshi", feed=kalshi_feed, quote=kalshi_quote, accepts=is_kalshi_ticker)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from arbees.identifiers import is_token_id
 from arbees.polymarket.audit import AuditConfig, AuditedFeed, AuditStats
 from arbees.polymarket.feed import BookUpdate, FeedConfig, PolymarketFeed
 from arbees.polymarket.rest import PolymarketRest
@@ -35,4 +36,4 @@ def polymarket_quote(update: BookUpdate) -> Quote:
     return quote_from_view(update.view)
 
 
-POLYMARKET = Venue("polymarket", feed=polymarket_feed, quote=polymarket_quote)
+POLYMARKET = Venue("polymarket", feed=polymarket_feed, quote=polymarket_quote, accepts=is_token_id)
