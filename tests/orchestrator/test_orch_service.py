@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import attrs
 import trio
-from orch_fixtures import make_inputs
+from orch_fixtures import make_inputs, market_fees
 from orch_shards import FAST, FakeShard, Observer, wait_for
 
 from arbees.bus import MemoryBus
@@ -123,7 +123,9 @@ async def test_fee_update_republishes_to_the_same_owner_and_metrics_render() -> 
         await nursery.start(shard.run)
         async with open_orchestrator(bus, source, QUICK, registry=registry) as orch:
             await wait_for(lambda: len(shard.games) == 3, 2)
-            source.inputs = attrs.evolve(source.inputs, kalshi_fee_multipliers={"KXNBAGAME": "2"})
+            inputs = source.inputs
+            fees = market_fees(inputs.kalshi, inputs.polymarket, multiplier="2")
+            source.inputs = attrs.evolve(inputs, fees=fees)
             await wait_for(lambda: any(m.kalshi_fee_multiplier == "2" for m in shard.seen[-3:]), 2)
             stored = await bus.hgetall(GAME_ASSIGNMENTS_HASH)
             assert all(

@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from arbees.fees import MarketFees
 from arbees.services.interfaces import InstrumentFeed
 from arbees.services.quotes import Quote
 
@@ -33,9 +34,13 @@ class Venue:
         accepts: the venue's instrument-id check (a Kalshi ticker, a Polymarket token id):
             what its feed can stream. The services apply it to every instrument an
             assignment names, through :func:`arbees.venues.instrument_checks`.
+        fee_model: one market's fee model from the venue's own metadata (a Kalshi
+            ``Series``, a Polymarket ``GammaMarket``): what discovery puts in the
+            assignments' fee fields.
     """
 
     id: str
     feed: Callable[..., InstrumentFeed] = attrs.field(repr=False)
     quote: Callable[[Any], Quote] = attrs.field(repr=False)
     accepts: Callable[[str], bool] = attrs.field(repr=False)
+    fee_model: Callable[[Any], MarketFees] = attrs.field(repr=False)

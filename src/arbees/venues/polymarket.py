@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 
+from arbees.errors import ConfigError, DecodeError
+from arbees.fees import POLYMARKET_SPORTS_RATE, MarketFees, PolymarketFeeModel
 from arbees.identifiers import is_token_id
+from arbees.money import Fixed, parse_fixed
 from arbees.polymarket.audit import AuditConfig, AuditedFeed, AuditStats
 from arbees.polymarket.feed import BookUpdate, FeedConfig, PolymarketFeed
+from arbees.polymarket.models import GammaMarket
 from arbees.polymarket.rest import PolymarketRest
 from arbees.services.quotes import Quote, quote_from_view
 from arbees.venues.base import Venue
 
-__all__ = ["POLYMARKET", "polymarket_feed", "polymarket_quote"]
+__all__ = ["POLYMARKET", "polymarket_fee_model", "polymarket_feed", "polymarket_quote"]
 
 
 def polymarket_feed(
@@ -36,4 +41,47 @@ def polymarket_quote(update: BookUpdate) -> Quote:
     return quote_from_view(update.view)
 
 
-POLYMARKET = Venue("polymarket", feed=polymarket_feed, quote=polymarket_quote, accepts=is_token_id)
+def polymarket_fee_model(market: GammaMarket) -> MarketFees:
+    """A market's fee model from its Gamma fee fields and ``orderMinSize``.
+
+    ``feesEnabled: false`` -> no fee. A schedule the fee model takes (rate in [0, 1) with at
+    most 6 decimals, whole exponent 1-4) -> its rate and exponent. Anything else (no
+    schedule, an unusable one) -> :data:`~arbees.fees.POLYMARKET_SPORTS_RATE`, marked
+    ``defaulted``: a fee is never guessed low.
+    """
+    size = _min_order_size(market)
+    if market.fees_enabled is False:
+        return MarketFees(PolymarketFeeModel(Decimal(0), enabled=False, min_order_size=size))
+    schedule = market.fee_schedule
+    if schedule is not None:
+        exponent = schedule.exponent
+        if exponent.is_finite() and exponent == exponent.to_integral_value():
+            try:
+                return MarketFees(
+                    PolymarketFeeModel(schedule.rate, int(exponent), min_order_size=size)
+                )
+            except ConfigError:
+                pass
+    return MarketFees(
+        PolymarketFeeModel(POLYMARKET_SPORTS_RATE, min_order_size=size), defaulted=True
+    )
+
+
+def _min_order_size(market: GammaMarket) -> Fixed | None:
+    """``orderMinSize`` in micro-shares; ``None`` when absent or unusable."""
+    if market.min_order_size is None:
+        return None
+    try:
+        size = parse_fixed(format(market.min_order_size, "f"), field="orderMinSize")
+    except DecodeError:
+        return None
+    return size if size >= 0 else None
+
+
+POLYMARKET = Venue(
+    "polymarket",
+    feed=polymarket_feed,
+    quote=polymarket_quote,
+    accepts=is_token_id,
+    fee_model=polymarket_fee_model,
+)

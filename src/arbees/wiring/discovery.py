@@ -6,8 +6,11 @@ body is decoded once, into typed events, by the venue's own decoder: Kalshi page
 (cursor pagination, signing, rate limit, 429 backoff), Gamma pages by
 :func:`~arbees.polymarket.models.parse_gamma_events` as they arrive. The typed events go
 to :mod:`arbees.matching.venues` (the same functions ``arbees match`` uses), and every item
-a decoder refused lands in the match report. Every failure becomes an
-:class:`~arbees.errors.ArbeesError`, which the orchestrator logs and survives.
+a decoder refused lands in the match report. Each market's fee model is its venue's
+``Venue.fee_model`` of the venue's own metadata (a Kalshi series, a Gamma market); a series
+whose fee fields the model refuses has its events refused, with a rejection in the report.
+Every failure becomes an :class:`~arbees.errors.ArbeesError`, which the orchestrator logs
+and survives.
 
 Gamma is Polymarket: with a ``gamma_gate`` (the egress gate of
 :func:`arbees.egress.open_polymarket_route`) no Gamma request leaves without a fresh
@@ -29,6 +32,7 @@ import httpx
 import trio
 
 from arbees.errors import ConfigError, DecodeError, DecodeRejection, EgressError, VenueError
+from arbees.fees import MarketFees
 from arbees.gate import ConnectGate
 from arbees.httpcap import DEFAULT_MAX_BODY, request_capped
 from arbees.kalshi.models import Event
@@ -39,11 +43,10 @@ from arbees.matching.venues import (
     decode_rejections,
     kalshi_games,
     polymarket_games,
-    polymarket_min_order_sizes,
 )
-from arbees.money import format_fixed
 from arbees.polymarket.models import GammaEvent, parse_gamma_events
 from arbees.services.discovery import MatchInputs
+from arbees.venues import get_venue
 
 __all__ = [
     "DEFAULT_DISCOVERY_DEADLINE",
@@ -66,9 +69,15 @@ def match_inputs(
     *,
     kalshi_rejected: Iterable[DecodeRejection] = (),
     gamma_rejected: Iterable[DecodeRejection] = (),
-    kalshi_fee_multipliers: Mapping[str, str] | None = None,
+    kalshi_series_fees: Mapping[str, MarketFees] | None = None,
 ) -> MatchInputs:
-    """:class:`MatchInputs` from both venues' typed events and their decoders' refusals."""
+    """:class:`MatchInputs` from both venues' typed events and their decoders' refusals.
+
+    Fees: each Kalshi event gets its series' model (``kalshi_series_fees``, by series
+    ticker; none when the series was not fetched), each Gamma market the Polymarket venue's
+    model of its fee fields.
+    """
+    series_fees = kalshi_series_fees or {}
     k_games, k_rej = kalshi_games(kalshi)
     p_games, p_rej = polymarket_games(gamma)
     rejections = (
@@ -81,8 +90,19 @@ def match_inputs(
         kalshi=tuple(k_games),
         polymarket=tuple(p_games),
         rejections=tuple(sorted(rejections)),
-        kalshi_fee_multipliers=dict(kalshi_fee_multipliers or {}),
-        poly_min_order_sizes=polymarket_min_order_sizes(gamma),
+        fees={
+            "kalshi": {
+                e.event_ticker: series_fees[e.series_ticker]
+                for e in kalshi
+                if e.series_ticker in series_fees
+            },
+            "polymarket": {
+                m.condition_id: get_venue("polymarket").fee_model(m)
+                for e in gamma
+                for m in e.markets
+                if m.condition_id
+            },
+        },
     )
 
 
@@ -144,10 +164,15 @@ class VenueGameSource:
     async def _discover(self) -> MatchInputs:
         events: list[Event] = []
         rejected: list[DecodeRejection] = []
-        multipliers: dict[str, str] = {}
+        series_fees: dict[str, MarketFees] = {}
         for series in self.series:
             info = await self.kalshi.get_series(series)
-            multipliers[series] = format_fixed(info.fee_multiplier)
+            try:
+                series_fees[series] = get_venue("kalshi").fee_model(info)
+            except ConfigError as exc:
+                log.warning("kalshi series %s refused: unusable fee (%s)", series, exc)
+                rejected.append(DecodeRejection(series, f"unusable fee: {exc}", "fee_multiplier"))
+                continue
             async for page, refused in self.kalshi.iter_event_pages(
                 series_ticker=series, status="open", with_nested_markets=True
             ):
@@ -166,7 +191,7 @@ class VenueGameSource:
             gamma,
             kalshi_rejected=rejected,
             gamma_rejected=gamma_rejected,
-            kalshi_fee_multipliers=multipliers,
+            kalshi_series_fees=series_fees,
         )
 
     async def _gamma_events(self) -> tuple[list[GammaEvent], list[DecodeRejection]]:
