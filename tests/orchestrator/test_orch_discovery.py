@@ -27,7 +27,7 @@ from arbees.testing.fake_gluetun import FakeGluetun
 from arbees.testing.fake_kalshi_rest import API_ROOT, FakeKalshiRest
 from arbees.testing.fake_polymarket import FakePolymarket
 from arbees.testing.redis_server import RedisServer
-from arbees.wiring.discovery import VenueGameSource, gamma_tags_for
+from arbees.wiring.discovery import gamma_tags_for, venue_game_source
 
 SLATE = Path(__file__).parent.parent / "data" / "matching" / "slate"
 
@@ -69,7 +69,7 @@ async def test_venue_source_discovers_the_slate() -> None:
         httpx.AsyncClient() as gclient,
     ):
         kalshi = KalshiRest(kclient, base_url=f"http://kalshi.test{API_ROOT}")
-        source = VenueGameSource(kalshi, gclient, gamma_url=gamma_url, page_size=5)
+        source = venue_game_source(kalshi, gclient, gamma_url=gamma_url, page_size=5)
         inputs = await source.discover()
     multipliers = {
         event: fees.model.multiplier
@@ -101,7 +101,7 @@ async def test_a_series_whose_fee_the_model_refuses_is_reported_not_priced() -> 
         httpx.AsyncClient() as gclient,
     ):
         kalshi = KalshiRest(kclient, base_url=f"http://kalshi.test{API_ROOT}")
-        source = VenueGameSource(kalshi, gclient, gamma_url=gamma_url, page_size=5)
+        source = venue_game_source(kalshi, gclient, gamma_url=gamma_url, page_size=5)
         found = discover_games(await source.discover())
     assert found.games
     assert {s.sport for s in found.games.values()} == {"NBA"}
@@ -122,7 +122,7 @@ async def test_venue_source_failures_are_project_errors() -> None:
             max_retries=0,
             limiter=TokenBucket(1000.0),
         )
-        source = VenueGameSource(kalshi, gclient, gamma_url=gamma_url)
+        source = venue_game_source(kalshi, gclient, gamma_url=gamma_url)
         gamma_fake.fail_next(503, path="/events")
         with pytest.raises(VenueError, match="Gamma"):
             await source.discover()

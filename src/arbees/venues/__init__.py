@@ -12,11 +12,11 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from arbees.errors import ConfigError
-from arbees.venues.base import Venue
+from arbees.venues.base import Listing, Listings, Venue
 from arbees.venues.kalshi import KALSHI
 from arbees.venues.polymarket import POLYMARKET
 
-__all__ = ["VENUES", "Venue", "get_venue", "instrument_checks"]
+__all__ = ["VENUES", "Listing", "Listings", "Venue", "get_venue", "instrument_checks"]
 
 VENUES: Mapping[str, Venue] = MappingProxyType({v.id: v for v in (KALSHI, POLYMARKET)})
 """Every venue, by id."""

@@ -40,7 +40,7 @@ from arbees.services.shard import GameShard
 from arbees.services.shard_engine import ShardEngine
 from arbees.services.sources import BusPolymarketSource, FeedQuoteSource, QuoteSource
 from arbees.venues import get_venue, instrument_checks
-from arbees.wiring.discovery import VenueGameSource
+from arbees.wiring.discovery import venue_game_source
 from arbees.wiring.metrics import (
     bus_gauges,
     latency_metrics,
@@ -234,7 +234,7 @@ async def build_orchestrator(
         kalshi = KalshiRest(
             kalshi_client, base_url=settings.kalshi_rest_url, signer=settings.kalshi_signer
         )
-        source = VenueGameSource(
+        source = venue_game_source(
             kalshi,
             gamma.client,
             gamma_url=settings.gamma_url,
