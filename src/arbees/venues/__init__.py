@@ -1,9 +1,12 @@
 """The venues arbees trades on, behind one contract, and their registry.
 
 :data:`VENUES` maps each venue's id to its :class:`~arbees.venues.base.Venue`;
-:func:`get_venue` looks one up. Adding a venue is one package (``arbees.<id>``: wire,
-protocol, feed with the common feed surface) plus one module here (``arbees.venues.<id>``,
-building its ``Venue``) and one entry in :data:`VENUES` (see ``docs/architecture.md``).
+:func:`get_venue` looks one up; :func:`instrument_checks` gives every venue's instrument-id
+check. Adding a venue is one package (``arbees.<id>``: wire, protocol, feed with the common
+feed surface, models, REST), one module here (``arbees.venues.<id>``, building its
+``Venue``: feed, quote, instrument check, fee model, listings), one entry in :data:`VENUES`,
+its discovery options in the wiring and its fake in ``arbees.testing.venues.FAKE_VENUES``
+(the exact list: ``docs/architecture.md``, "Adding a venue").
 """
 
 from __future__ import annotations
