@@ -15,7 +15,7 @@ from arbees.errors import DecodeError
 from arbees.httpcap import BodyTooLargeError, request_capped
 from arbees.kalshi.rest import KalshiRest
 from arbees.polymarket.rest import PolymarketRest, RestConfig
-from arbees.wiring.discovery import VenueGameSource
+from arbees.wiring.discovery import venue_game_source
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -118,7 +118,7 @@ async def test_polymarket_rest_caps_bodies() -> None:
 async def test_gamma_discovery_caps_bodies() -> None:
     async with _client(_endless) as client:
         kalshi = KalshiRest(client, base_url="http://kalshi/trade-api/v2")
-        source = VenueGameSource(
+        source = venue_game_source(
             kalshi, client, gamma_url="http://gamma", series=(), max_body=10_000
         )
         with pytest.raises(BodyTooLargeError):

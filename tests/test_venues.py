@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
-
 import httpx
 import pytest
 import trio
@@ -16,8 +12,7 @@ from arbees.polymarket.audit import AuditConfig, AuditedFeed
 from arbees.polymarket.feed import FeedConfig, PolymarketFeed
 from arbees.polymarket.rest import PolymarketRest
 from arbees.services.interfaces import InstrumentFeed
-from arbees.testing.fake_kalshi import FakeKalshi
-from arbees.testing.fake_polymarket import FakePolymarket
+from arbees.testing.venues import FAKE_VENUES, serve_fake
 from arbees.venues import VENUES, Venue, get_venue
 from arbees.wsdriver import Backoff
 
@@ -42,34 +37,21 @@ def test_an_unknown_venue_is_a_clear_config_error() -> None:
         get_venue("betfair")
 
 
-@asynccontextmanager
-async def _kalshi_fake() -> AsyncIterator[tuple[str, dict[str, Any]]]:
-    fake = FakeKalshi(require_auth=False)
-    fake.add_market(TICKER, yes_sub_title="Oklahoma City")
-    fake.set_book(TICKER, yes=[("0.41", 10)], no=[("0.55", 3)])
-    async with trio.open_nursery() as nursery:
-        urls = await nursery.start(fake.run)
-        yield TICKER, {"url": urls.ws_url, "backoff": FAST}
-        nursery.cancel_scope.cancel()
+def test_every_registered_venue_has_a_fake() -> None:
+    assert set(FAKE_VENUES) == set(VENUES)
+    for venue_id, fake in FAKE_VENUES.items():
+        assert fake.id == venue_id
 
 
-@asynccontextmanager
-async def _polymarket_fake() -> AsyncIterator[tuple[str, dict[str, Any]]]:
-    fake = FakePolymarket()
-    fake.set_book(TOKEN, bids=[("0.41", "10")], asks=[("0.45", "3")])
-    async with trio.open_nursery() as nursery:
-        urls = await nursery.start(fake.run)
-        yield TOKEN, {"config": FeedConfig(url=urls.ws_url, backoff=FAST)}
-        nursery.cancel_scope.cancel()
-
-
-FAKES = {"kalshi": _kalshi_fake, "polymarket": _polymarket_fake}
+INSTRUMENTS = {"kalshi": TICKER, "polymarket": TOKEN}
 
 
 @pytest.mark.parametrize("venue_id", sorted(VENUES))
 async def test_every_venue_feed_has_the_same_surface(venue_id: str) -> None:
     venue = get_venue(venue_id)
-    async with FAKES[venue_id]() as (instrument, options):
+    instrument = INSTRUMENTS[venue_id]
+    async with serve_fake(venue_id, backoff=FAST) as (fake, options):
+        FAKE_VENUES[venue_id].set_top(fake, instrument, "0.41", "0.45")
         feed: InstrumentFeed = venue.feed((), **options)
         assert feed.current_view(instrument) is None
         assert set(feed.counters()) == COUNTERS

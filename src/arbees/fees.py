@@ -48,8 +48,11 @@ from arbees.money import CENT, ONE, Fixed, ceil_div
 __all__ = [
     "KALSHI_MAKER_RATE",
     "KALSHI_TAKER_RATE",
+    "POLYMARKET_SPORTS_RATE",
     "Factor",
+    "FeeModel",
     "KalshiFeeModel",
+    "MarketFees",
     "PolymarketFeeModel",
     "kalshi_fee",
     "polymarket_fee",
@@ -63,6 +66,9 @@ KALSHI_TAKER_RATE: Final = 70_000
 """0.07 in micro-units."""
 KALSHI_MAKER_RATE: Final = 17_500
 """0.0175 in micro-units."""
+POLYMARKET_SPORTS_RATE: Final = Decimal("0.05")
+"""Polymarket's sports taker rate: the rate of a fee-enabled market with no readable
+schedule (an overestimate loses a signal, an underestimate would invent one)."""
 
 _KALSHI_RAW_EXP: Final = 30  # rate(1e-6) x mult(1e-6) x count(1e-6) x P(1e-6) x (1-P)(1e-6)
 _KALSHI_CENT_UNITS: Final = 10 ** (_KALSHI_RAW_EXP - 2)
@@ -308,3 +314,21 @@ class PolymarketFeeModel:
         if self._rate and self.exponent != 1:
             raise KernelError(f"the kernel supports exponent 1 only: {self!r}")
         return self._rate
+
+
+FeeModel = KalshiFeeModel | PolymarketFeeModel
+"""A venue's fee model for one market."""
+
+
+@attrs.frozen
+class MarketFees:
+    """One market's fee model, as its venue's own metadata gives it (``Venue.fee_model``).
+
+    Attributes:
+        model: the market's fee model.
+        defaulted: the metadata had no usable fee fields, so ``model`` is the venue's
+            conservative default (discovery counts and logs each matched game that has one).
+    """
+
+    model: FeeModel
+    defaulted: bool = False

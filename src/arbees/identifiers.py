@@ -1,17 +1,29 @@
 """Venue identifiers checked the same way wherever they enter arbees (layer 0, no I/O).
 
-Discovery, the monitor's assignment check and the Polymarket feed must agree on what a
-token id is: an id discovery accepts but the feed refuses would be assigned and then fail
-where it is streamed.
+Discovery, the monitor's and the shard's assignment checks, the orchestrator's restore and
+the venues' feeds must agree on what an instrument id is: an id discovery accepts but a
+feed refuses would be assigned and then fail where it is streamed. Each venue's check is
+its :class:`~arbees.venues.base.Venue`'s ``accepts``; the wiring hands it to the services.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Final
 
-__all__ = ["MAX_UINT256", "is_token_id"]
+__all__ = [
+    "INSTRUMENT_CHECKS",
+    "MAX_TICKER_CHARS",
+    "MAX_UINT256",
+    "InstrumentChecks",
+    "is_kalshi_ticker",
+    "is_token_id",
+]
 
 MAX_UINT256: Final = 2**256 - 1
+MAX_TICKER_CHARS: Final = 100
+"""A Kalshi market ticker is ~30 characters; anything past this is not one."""
 
 
 def is_token_id(value: object) -> bool:
@@ -21,3 +33,24 @@ def is_token_id(value: object) -> bool:
     if not (value.isascii() and value.isdigit()):
         return False
     return len(value) < 78 or int(value) <= MAX_UINT256
+
+
+def is_kalshi_ticker(value: object) -> bool:
+    """True for a Kalshi market ticker: 1..100 printable ASCII characters, no space."""
+    return (
+        type(value) is str
+        and 0 < len(value) <= MAX_TICKER_CHARS
+        and value.isascii()
+        and value.isprintable()
+        and " " not in value
+    )
+
+
+InstrumentChecks = Mapping[str, Callable[[str], bool]]
+"""Venue id -> that venue's instrument-id check."""
+
+INSTRUMENT_CHECKS: Final[InstrumentChecks] = MappingProxyType(
+    {"kalshi": is_kalshi_ticker, "polymarket": is_token_id}
+)
+"""The built-in venues' checks: what a service uses when built without the wiring, which
+passes every registered venue's own (:func:`arbees.venues.instrument_checks`)."""

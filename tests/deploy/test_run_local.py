@@ -28,7 +28,7 @@ from arbees.services.discovery import discover_games
 from arbees.testing.kalshi_keys import FIXED_TEST_PRIVATE_KEY_PEM, TEST_KEY_ID
 from arbees.testing.rehearsal import judge, read_jsonl
 from arbees.testing.venues import Venues, open_venues
-from arbees.wiring.discovery import VenueGameSource
+from arbees.wiring.discovery import venue_game_source
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "deploy" / "run-local.sh"
@@ -148,7 +148,7 @@ async def test_the_slate_is_discovered_with_signed_kalshi_requests() -> None:
         httpx.AsyncClient() as client,
     ):
         kalshi = KalshiRest(client, base_url=urls.kalshi_rest_url, signer=signer)
-        source = VenueGameSource(
+        source = venue_game_source(
             kalshi, client, gamma_url=urls.polymarket_gamma_url, series=["KXNBAGAME"]
         )
         found = discover_games(await source.discover())

@@ -23,6 +23,7 @@ import trio
 from match_fixtures import DATA, load, match_bodies
 
 import arbees.polymarket.models as poly_models
+import arbees.venues.polymarket as venues_polymarket
 import arbees.wiring.discovery as wiring_discovery
 from arbees.cli import main
 from arbees.errors import DecodeRejection
@@ -34,7 +35,8 @@ from arbees.polymarket.models import GammaEvent, parse_gamma_events
 from arbees.services.discovery import discover_games
 from arbees.testing.fake_kalshi_rest import API_ROOT, FakeKalshiRest
 from arbees.testing.fake_polymarket import FakePolymarket
-from arbees.wiring.discovery import VenueGameSource
+from arbees.venues.polymarket import GammaListings
+from arbees.wiring.discovery import VenueGameSource, venue_game_source
 
 SLATE = DATA / "slate"
 NAUTILUS = DATA / "gamma_events_list_nautilus.json"
@@ -81,7 +83,7 @@ async def _source(gamma_body: list[Any]) -> AsyncIterator[tuple[VenueGameSource,
     ):
         urls = await nursery.start(gamma_fake.run)
         kalshi = KalshiRest(kclient, base_url=f"http://kalshi.test{API_ROOT}")
-        yield VenueGameSource(kalshi, gclient, gamma_url=urls.gamma_url, page_size=5), gamma_fake
+        yield venue_game_source(kalshi, gclient, gamma_url=urls.gamma_url, page_size=5), gamma_fake
         nursery.cancel_scope.cancel()
 
 
@@ -92,7 +94,7 @@ async def test_one_discovery_decodes_each_payload_once(monkeypatch: pytest.Monke
     kalshi_events: list[object] = []
     kalshi_markets: list[object] = []
     monkeypatch.setattr(
-        wiring_discovery, "json", types.SimpleNamespace(loads=_count(json.loads, loads))
+        venues_polymarket, "json", types.SimpleNamespace(loads=_count(json.loads, loads))
     )
     monkeypatch.setattr(
         poly_models, "parse_gamma_market", _count(poly_models.parse_gamma_market, gamma_markets)
@@ -109,7 +111,9 @@ async def test_one_discovery_decodes_each_payload_once(monkeypatch: pytest.Monke
     # One JSON parse per Gamma answer, one decode per market in it (the fake ignores the
     # tag, so each of the two tags pages through all 17 events: 23 markets each time).
     assert len(loads) == len(gamma_pages) == 2 * 4
-    assert len(gamma_markets) == len(source.tags) * 23
+    gamma = source.listings["polymarket"]
+    assert isinstance(gamma, GammaListings)
+    assert len(gamma_markets) == len(gamma.tags) * 23
     # Kalshi: each event and market of the two series decoded once, never re-parsed.
     assert len(kalshi_events) == len(kalshi_body["events"]) == 16
     assert len(kalshi_markets) == 31

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from arbees.fees import KalshiFeeModel, MarketFees, PolymarketFeeModel
 from arbees.matching import (
     KalshiGame,
     KalshiTeamMarket,
@@ -15,7 +16,7 @@ from arbees.matching import (
 )
 from arbees.services.discovery import MatchInputs
 
-__all__ = ["game_inputs", "make_inputs"]
+__all__ = ["game_inputs", "make_inputs", "market_fees"]
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 FEES = PolymarketFees(True, "sports", rate=Decimal("0.05"), exponent=Decimal(1))
@@ -60,10 +61,20 @@ def game_inputs(i: int, *, closed: bool = False) -> tuple[KalshiGame, Polymarket
     return kalshi, poly
 
 
+def market_fees(
+    kalshi: tuple[KalshiGame, ...], polymarket: tuple[PolymarketGame, ...], multiplier: str = "1"
+) -> dict[str, dict[str, MarketFees]]:
+    """The fee models the venues would give these games (sports rate on Polymarket)."""
+    return {
+        "kalshi": {k.event_ticker: MarketFees(KalshiFeeModel(multiplier)) for k in kalshi},
+        "polymarket": {
+            p.condition_id: MarketFees(PolymarketFeeModel(Decimal("0.05"))) for p in polymarket
+        },
+    }
+
+
 def make_inputs(ids: range | list[int]) -> MatchInputs:
     pairs = [game_inputs(i) for i in ids]
-    return MatchInputs(
-        kalshi=tuple(k for k, _ in pairs),
-        polymarket=tuple(p for _, p in pairs),
-        kalshi_fee_multipliers={"KXNBAGAME": "1"},
-    )
+    kalshi = tuple(k for k, _ in pairs)
+    polymarket = tuple(p for _, p in pairs)
+    return MatchInputs(kalshi=kalshi, polymarket=polymarket, fees=market_fees(kalshi, polymarket))

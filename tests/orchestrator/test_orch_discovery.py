@@ -6,6 +6,7 @@ import argparse
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -17,6 +18,7 @@ from arbees.bus import open_bus
 from arbees.cli import build_parser
 from arbees.cli.cmd_orchestrator import serve, settings_from_args
 from arbees.errors import ConfigError, VenueError
+from arbees.fees import KalshiFeeModel
 from arbees.kalshi.rest import KalshiRest, TokenBucket
 from arbees.messages import GAME_ASSIGNMENTS_HASH, TOKEN_ASSIGNMENTS_HASH, MarketAssignment
 from arbees.money import ONE
@@ -25,7 +27,7 @@ from arbees.testing.fake_gluetun import FakeGluetun
 from arbees.testing.fake_kalshi_rest import API_ROOT, FakeKalshiRest
 from arbees.testing.fake_polymarket import FakePolymarket
 from arbees.testing.redis_server import RedisServer
-from arbees.wiring.discovery import VenueGameSource, gamma_tags_for
+from arbees.wiring.discovery import gamma_tags_for, venue_game_source
 
 SLATE = Path(__file__).parent.parent / "data" / "matching" / "slate"
 
@@ -67,9 +69,16 @@ async def test_venue_source_discovers_the_slate() -> None:
         httpx.AsyncClient() as gclient,
     ):
         kalshi = KalshiRest(kclient, base_url=f"http://kalshi.test{API_ROOT}")
-        source = VenueGameSource(kalshi, gclient, gamma_url=gamma_url, page_size=5)
+        source = venue_game_source(kalshi, gclient, gamma_url=gamma_url, page_size=5)
         inputs = await source.discover()
-    assert inputs.kalshi_fee_multipliers == {"KXNBAGAME": "1", "KXNHLGAME": "1.5"}
+    multipliers = {
+        event: fees.model.multiplier
+        for event, fees in inputs.fees["kalshi"].items()
+        if isinstance(fees.model, KalshiFeeModel)
+    }
+    assert len(multipliers) == len(inputs.fees["kalshi"]) > 0
+    assert {m for e, m in multipliers.items() if e.startswith("KXNHLGAME-")} == {Decimal("1.5")}
+    assert {m for e, m in multipliers.items() if e.startswith("KXNBAGAME-")} == {Decimal(1)}
     found = discover_games(inputs)
     # the matcher's audit of this slate (tests/matching) says 11 pairs; pagination lost none
     assert len(found.games) == 11
@@ -81,6 +90,23 @@ async def test_venue_source_discovers_the_slate() -> None:
     assert {t.team for t in spec.teams} == {"NBA:OKC", "NBA:SAS"}
     nhl = next(s for s in found.games.values() if s.sport == "NHL")
     assert nhl.kalshi_fee_multiplier == "1.5"
+
+
+async def test_a_series_whose_fee_the_model_refuses_is_reported_not_priced() -> None:
+    kalshi_fake = _fake_kalshi()
+    kalshi_fake.add_series("KXNHLGAME", fee_multiplier=11)  # over the fee model's 10
+    async with (
+        _fake_gamma() as (_gamma_fake, gamma_url),
+        httpx.AsyncClient(transport=kalshi_fake.mock_transport()) as kclient,
+        httpx.AsyncClient() as gclient,
+    ):
+        kalshi = KalshiRest(kclient, base_url=f"http://kalshi.test{API_ROOT}")
+        source = venue_game_source(kalshi, gclient, gamma_url=gamma_url, page_size=5)
+        found = discover_games(await source.discover())
+    assert found.games
+    assert {s.sport for s in found.games.values()} == {"NBA"}
+    (refused,) = [r for r in found.report.rejections if r.id == "KXNHLGAME"]
+    assert "unusable fee" in refused.detail
 
 
 async def test_venue_source_failures_are_project_errors() -> None:
@@ -96,7 +122,7 @@ async def test_venue_source_failures_are_project_errors() -> None:
             max_retries=0,
             limiter=TokenBucket(1000.0),
         )
-        source = VenueGameSource(kalshi, gclient, gamma_url=gamma_url)
+        source = venue_game_source(kalshi, gclient, gamma_url=gamma_url)
         gamma_fake.fail_next(503, path="/events")
         with pytest.raises(VenueError, match="Gamma"):
             await source.discover()

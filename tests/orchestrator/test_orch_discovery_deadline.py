@@ -13,7 +13,7 @@ from arbees.errors import ConfigError, VenueError
 from arbees.kalshi.rest import KalshiRest, TokenBucket
 from arbees.messages import Channel, SystemAlert
 from arbees.services.orchestrator import open_orchestrator
-from arbees.wiring.discovery import VenueGameSource
+from arbees.wiring.discovery import VenueGameSource, venue_game_source
 
 
 def _hanging_source(deadline: float) -> tuple[VenueGameSource, list[str]]:
@@ -31,7 +31,7 @@ def _hanging_source(deadline: float) -> tuple[VenueGameSource, list[str]]:
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     kalshi = KalshiRest(client, base_url="http://kalshi/trade-api/v2", limiter=TokenBucket(1e6))
-    source = VenueGameSource(
+    source = venue_game_source(
         kalshi, client, gamma_url="http://gamma", series=("KXNBAGAME",), deadline=deadline
     )
     return source, seen
@@ -41,7 +41,7 @@ def test_the_deadline_must_be_positive() -> None:
     client = httpx.AsyncClient()
     kalshi = KalshiRest(client)
     with pytest.raises(ConfigError, match="deadline"):
-        VenueGameSource(kalshi, client, gamma_url="http://gamma", deadline=0)
+        venue_game_source(kalshi, client, gamma_url="http://gamma", deadline=0)
 
 
 async def test_a_gamma_that_never_answers_fails_the_round_at_the_deadline(

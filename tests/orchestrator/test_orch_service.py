@@ -6,11 +6,12 @@ from datetime import timedelta
 
 import attrs
 import trio
-from orch_fixtures import make_inputs
+from orch_fixtures import make_inputs, market_fees
 from orch_shards import FAST, FakeShard, Observer, wait_for
 
 from arbees.bus import MemoryBus
 from arbees.errors import VenueError
+from arbees.identifiers import INSTRUMENT_CHECKS, is_token_id
 from arbees.messages import (
     GAME_ASSIGNMENTS_HASH,
     TOKEN_ASSIGNMENTS_HASH,
@@ -122,7 +123,9 @@ async def test_fee_update_republishes_to_the_same_owner_and_metrics_render() -> 
         await nursery.start(shard.run)
         async with open_orchestrator(bus, source, QUICK, registry=registry) as orch:
             await wait_for(lambda: len(shard.games) == 3, 2)
-            source.inputs = attrs.evolve(source.inputs, kalshi_fee_multipliers={"KXNBAGAME": "2"})
+            inputs = source.inputs
+            fees = market_fees(inputs.kalshi, inputs.polymarket, multiplier="2")
+            source.inputs = attrs.evolve(inputs, fees=fees)
             await wait_for(lambda: any(m.kalshi_fee_multiplier == "2" for m in shard.seen[-3:]), 2)
             stored = await bus.hgetall(GAME_ASSIGNMENTS_HASH)
             assert all(
@@ -242,6 +245,35 @@ async def test_poisoned_stored_games_are_dropped_on_restore_not_republished() ->
     assert orch.stats.dropped_stored == 2 + 4  # two games and their four tokens
     assert set(await bus.hgetall(GAME_ASSIGNMENTS_HASH)) == {good}
     assert set(await bus.hgetall(TOKEN_ASSIGNMENTS_HASH)) == set(specs[good].tokens)
+
+
+async def test_restore_judges_each_instrument_with_its_venues_own_check() -> None:
+    """Every instrument of a stored game meets its venue's check (the wiring passes each
+    registered venue's ``accepts``): a Kalshi ticker the shard would refuse is dropped too,
+    and a check the orchestrator is given is the one applied."""
+    bus = MemoryBus()
+    found = discover_games(make_inputs(range(3)), start_window=timedelta(days=3650))
+    specs = dict(sorted(found.games.items()))
+    good, bad_ticker, refused_by_check = specs
+    legs = specs[bad_ticker].teams
+    specs[bad_ticker] = attrs.evolve(
+        specs[bad_ticker], teams=(attrs.evolve(legs[0], kalshi_ticker="KX A"), legs[1])
+    )
+    for game, spec in specs.items():
+        await bus.hset(
+            GAME_ASSIGNMENTS_HASH,
+            game,
+            spec.shard_assignment("s1", action="assign", epoch=1, timestamp_ms=1),
+        )
+        for msg in spec.monitor_assignments("s1", action="assign", epoch=1, timestamp_ms=1):
+            await bus.hset(TOKEN_ASSIGNMENTS_HASH, msg.token_id, msg)
+    refused = set(specs[refused_by_check].tokens)
+    checks = {**INSTRUMENT_CHECKS, "polymarket": lambda t: is_token_id(t) and t not in refused}
+    orch = Orchestrator(bus, StaticGameSource(make_inputs([])), QUICK, instrument_checks=checks)
+    await orch._load()
+    assert set(orch.games) == {good}
+    assert orch.stats.dropped_stored == 2 + 4
+    assert set(await bus.hgetall(GAME_ASSIGNMENTS_HASH)) == {good}
 
 
 async def test_forged_shard_ids_beyond_the_cap_are_refused() -> None:

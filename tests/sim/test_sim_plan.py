@@ -15,6 +15,8 @@ from arbees.sim import DEFAULT_FEES, GameBooks, PlanConfig, make_plan, pair_asks
 from arbees.sim.books import SUB_TICK, TICK
 from arbees.sim.games import gamma_event
 from arbees.sim.plan import Plan
+from arbees.venues import Listing
+from arbees.venues.polymarket import gamma_listing
 from arbees.wiring.discovery import match_inputs
 
 CONFIG = PlanConfig(seed=7, games=10, duration_s=12.0, walk_rate=40.0)
@@ -165,7 +167,7 @@ def test_discovery_data_matches_every_game(plan: Plan) -> None:
     kalshi, k_refused = parse_events(kalshi_events)
     gamma, p_refused = parse_gamma_events([gamma_event(g) for g in plan.games])
     assert (k_refused, p_refused) == ([], [])
-    inputs = match_inputs(kalshi, gamma)
+    inputs = match_inputs({"kalshi": Listing(tuple(kalshi)), "polymarket": gamma_listing(gamma)})
     found = discover_games(inputs)
     assert set(found.games) == {g.game_id for g in plan.games}
     spec = found.games[plan.games[0].game_id]

@@ -46,7 +46,6 @@ from arbees.matching.model import (
     Rejection,
     Venue,
 )
-from arbees.money import Fixed, parse_fixed
 from arbees.polymarket.models import TOKEN_COUNT_FIELD, GammaEvent, GammaMarket
 
 __all__ = [
@@ -56,7 +55,6 @@ __all__ = [
     "match_events",
     "parse_event_ticker",
     "polymarket_games",
-    "polymarket_min_order_sizes",
 ]
 
 logger = logging.getLogger(__name__)
@@ -334,24 +332,6 @@ def polymarket_games(
                 _reject(rejections, mident, rej, "market")
     logger.info("polymarket events: %d markets, %d rejected", len(games), len(rejections))
     return games, rejections
-
-
-def polymarket_min_order_sizes(events: Iterable[GammaEvent]) -> dict[str, Fixed]:
-    """Condition id -> ``orderMinSize`` (micro-shares) of the markets that give one."""
-    out: dict[str, Fixed] = {}
-    for event in events:
-        for market in event.markets:
-            size = market.min_order_size
-            if not market.condition_id or size is None:
-                continue
-            try:
-                fixed = parse_fixed(format(size, "f"), field="orderMinSize")
-            except DecodeError:
-                logger.info("polymarket %s: unusable orderMinSize %s", market.condition_id, size)
-                continue
-            if fixed >= 0:
-                out[market.condition_id] = fixed
-    return out
 
 
 def match_events(

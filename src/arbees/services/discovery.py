@@ -2,18 +2,18 @@
 
 The orchestrator is a service (layer L3): it must not know how Kalshi or Polymarket are
 reached. It asks a :class:`GameSource` for :class:`MatchInputs` — the matcher's
-venue-neutral inputs plus the two facts the matcher does not carry (each Kalshi series' fee
-multiplier and each Polymarket market's minimum order size) — and turns the matcher's
+venue-neutral inputs plus what the matcher does not carry: each market's fee model, built by
+its venue from the venue's own metadata (``Venue.fee_model``) — and turns the matcher's
 report into :class:`GameSpec` s, the self-contained description of one game that goes into
 every assignment. The venue-backed source lives in the wiring layer
 (:mod:`arbees.wiring.discovery`: it decodes each venue body once and converts the typed
 events with :mod:`arbees.matching.venues`); tests pass a scripted one.
 
-Fees are never guessed low: a Polymarket market that does not say ``feesEnabled: false``
-and has no usable ``feeSchedule`` (none, or a rate or exponent outside what the fee model
-takes) is given the sports default rate (an overestimate loses a signal, an underestimate
-would invent one), and the fallback is counted. A schedule that cannot be decoded at all
-has its market refused by the Gamma decoder, with a rejection in the report.
+Fees are never guessed low: a venue whose metadata has no usable fee fields gives its
+conservative default, marked ``defaulted`` (Polymarket: the sports rate), and each matched
+game with one is counted and logged; a Polymarket market absent from the fee models gets
+the same default. A schedule that cannot be decoded at all has its market refused by the
+Gamma decoder, with a rejection in the report.
 """
 
 from __future__ import annotations
@@ -21,16 +21,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Final, Protocol
+from typing import Final, Protocol, TypeVar
 
 import attrs
 
 from arbees.errors import DecodeError
+from arbees.fees import POLYMARKET_SPORTS_RATE, KalshiFeeModel, MarketFees, PolymarketFeeModel
 from arbees.matching import (
     KalshiGame,
     MatchedGame,
     MatchReport,
-    PolymarketFees,
     PolymarketGame,
     Rejection,
     match_games,
@@ -48,7 +48,6 @@ __all__ = [
     "StaticGameSource",
     "discover_games",
     "game_spec",
-    "poly_fee_terms",
 ]
 
 log = logging.getLogger(__name__)
@@ -56,8 +55,11 @@ log = logging.getLogger(__name__)
 DEFAULT_KALSHI_FEE_MULTIPLIER: Final = "1"
 """Used for a series whose fee info was not fetched (1 for the NBA/NHL game series)."""
 
-DEFAULT_POLY_FEE_RATE: Final = "0.05"
+DEFAULT_POLY_FEE_RATE: Final = format(POLYMARKET_SPORTS_RATE, "f")
 """The sports taker rate, used when a fee-enabled market has no readable schedule."""
+
+_KALSHI_UNFETCHED: Final = KalshiFeeModel(multiplier=DEFAULT_KALSHI_FEE_MULTIPLIER)
+_POLY_DEFAULT: Final = PolymarketFeeModel(POLYMARKET_SPORTS_RATE)
 
 
 @attrs.frozen
@@ -69,15 +71,14 @@ class MatchInputs:
         polymarket: Polymarket two-outcome markets (open ones).
         rejections: inputs the decoders and converters already refused (reported with the
             match's).
-        kalshi_fee_multipliers: series ticker -> exact fee multiplier string.
-        poly_min_order_sizes: condition id -> minimum order size (micro-shares).
+        fees: venue id -> the id of a market its assignments name (Kalshi event ticker,
+            Polymarket condition id) -> that market's fee model from the venue's metadata.
     """
 
     kalshi: tuple[KalshiGame, ...]
     polymarket: tuple[PolymarketGame, ...]
     rejections: tuple[Rejection, ...] = ()
-    kalshi_fee_multipliers: Mapping[str, str] = attrs.field(factory=dict)
-    poly_min_order_sizes: Mapping[str, Fixed] = attrs.field(factory=dict)
+    fees: Mapping[str, Mapping[str, MarketFees]] = attrs.field(factory=dict)
 
 
 class GameSource(Protocol):
@@ -119,6 +120,13 @@ class GameSpec:
     def tokens(self) -> tuple[str, ...]:
         """The Polymarket tokens, one per team."""
         return tuple(t.poly_token for t in self.teams)
+
+    def venue_instruments(self) -> dict[str, tuple[str, ...]]:
+        """Every instrument the game streams, by venue id (each one venue's check judges)."""
+        return {
+            "kalshi": tuple(t.kalshi_ticker for t in self.teams),
+            "polymarket": self.tokens,
+        }
 
     def instruments(self) -> tuple[str, str, tuple[TeamLeg, ...]]:
         """What identifies the tradable pair (a change means retire + add, not an update)."""
@@ -201,7 +209,7 @@ class Discovery:
     Attributes:
         games: game id -> spec, for every matched game.
         report: the full match report (with the converters' rejections).
-        fee_defaults: markets whose Polymarket fee fell back to the default rate.
+        fee_defaults: matched games with a fee model that is a venue's default.
     """
 
     games: Mapping[str, GameSpec]
@@ -209,33 +217,28 @@ class Discovery:
     fee_defaults: int = 0
 
 
-def poly_fee_terms(fees: PolymarketFees) -> tuple[str, int, bool]:
-    """``(rate, exponent, defaulted)`` of a Polymarket market's fee fields.
+_M = TypeVar("_M", KalshiFeeModel, PolymarketFeeModel)
 
-    ``feesEnabled: false`` -> ``("0", 1)``. A usable ``feeSchedule`` (rate in [0, 1), whole
-    exponent 1-4) -> its rate and exponent. Anything else -> :data:`DEFAULT_POLY_FEE_RATE`
-    and ``defaulted=True``.
-    """
-    if fees.fees_enabled is False:
-        return "0", 1, False
-    rate, exponent = fees.rate, fees.exponent
-    if (
-        rate is not None
-        and exponent is not None
-        and rate.is_finite()
-        and 0 <= rate < 1
-        and exponent.is_finite()
-        and exponent == exponent.to_integral_value()
-        and 1 <= exponent <= 4
-    ):
-        return format(rate.normalize(), "f"), int(exponent), False
-    return DEFAULT_POLY_FEE_RATE, 1, True
+
+def _market_fees(
+    inputs: MatchInputs, venue: str, market: str, missing: _M, *, guessed: bool
+) -> tuple[_M, bool]:
+    """``(model, defaulted)`` of ``venue``'s ``market``; ``(missing, guessed)`` without one."""
+    found = inputs.fees.get(venue, {}).get(market)
+    if found is not None and isinstance(found.model, type(missing)):
+        return found.model, found.defaulted
+    return missing, guessed
 
 
 def game_spec(game: MatchedGame, inputs: MatchInputs) -> tuple[GameSpec, bool]:
-    """The spec of a matched game; the flag says the Polymarket fee was defaulted."""
-    series = game.kalshi_event_ticker.split("-", 1)[0]
-    rate, exponent, defaulted = poly_fee_terms(game.polymarket_fees)
+    """The spec of a matched game; the flag says a fee model was a venue's default."""
+    # a series whose fee info was not fetched: its documented multiplier (1 for games)
+    k_model, k_defaulted = _market_fees(
+        inputs, "kalshi", game.kalshi_event_ticker, _KALSHI_UNFETCHED, guessed=False
+    )
+    p_model, p_defaulted = _market_fees(
+        inputs, "polymarket", game.polymarket_condition_id, _POLY_DEFAULT, guessed=True
+    )
     start_ms = None if game.start_time is None else int(game.start_time.timestamp() * 1000)
     spec = GameSpec(
         game_id=game.kalshi_event_ticker,
@@ -243,15 +246,13 @@ def game_spec(game: MatchedGame, inputs: MatchInputs) -> tuple[GameSpec, bool]:
         kalshi_event_ticker=game.kalshi_event_ticker,
         condition_id=game.polymarket_condition_id,
         teams=tuple(TeamLeg(t.team_id, t.kalshi_ticker, t.polymarket_token_id) for t in game.teams),
-        kalshi_fee_multiplier=inputs.kalshi_fee_multipliers.get(
-            series, DEFAULT_KALSHI_FEE_MULTIPLIER
-        ),
-        poly_fee_rate=rate,
-        poly_fee_exponent=exponent,
-        poly_min_order_size=inputs.poly_min_order_sizes.get(game.polymarket_condition_id),
+        kalshi_fee_multiplier=format(k_model.multiplier, "f"),
+        poly_fee_rate=format(p_model.rate, "f") if p_model.enabled else "0",
+        poly_fee_exponent=p_model.exponent if p_model.enabled else 1,
+        poly_min_order_size=p_model.min_order_size,
         start_time_ms=start_ms,
     )
-    return spec, defaulted
+    return spec, k_defaulted or p_defaulted
 
 
 def discover_games(
@@ -267,9 +268,11 @@ def discover_games(
         if defaulted:
             defaults += 1
             log.warning(
-                "polymarket %s has no readable fee schedule: using rate %s",
-                spec.condition_id,
-                DEFAULT_POLY_FEE_RATE,
+                "game %s: a venue gave no readable fee schedule, its default is used "
+                "(kalshi multiplier %s, polymarket rate %s)",
+                spec.game_id,
+                spec.kalshi_fee_multiplier,
+                spec.poly_fee_rate,
             )
         games[spec.game_id] = spec
     return Discovery(games, report, defaults)

@@ -19,7 +19,7 @@ import attrs
 
 from arbees.arb import Event, PairFees, VenueTerms
 from arbees.errors import ArbeesError, ConfigError
-from arbees.identifiers import is_token_id
+from arbees.identifiers import INSTRUMENT_CHECKS, InstrumentChecks
 from arbees.kernel import MAX_OUTCOMES, contract_index
 from arbees.messages import MAX_SAME_CONTRACTS, EventContract, MarketAssignment
 
@@ -27,21 +27,24 @@ __all__ = ["EVENT_VENUES", "EventGame", "event_game", "instrument_problem"]
 
 EVENT_VENUES: Final = MAX_SAME_CONTRACTS
 """Kernel slots per (outcome, side) of an event: the contracts buying the same thing."""
-_MAX_TICKER: Final = 100
+_FEE_VENUES: Final = {"kalshi": "Kalshi ticker", "polymarket": "Polymarket token id"}
+"""The venues an assignment carries fee terms for, with what their instrument ids are called."""
 
 
-def instrument_problem(venue: str, instrument: str) -> str | None:
-    """Why ``instrument`` is not something ``venue``'s source can stream, or None."""
-    if venue == "kalshi":
-        printable = instrument.isascii() and instrument.isprintable() and " " not in instrument
-        if not (0 < len(instrument) <= _MAX_TICKER and printable):
-            return f"not a Kalshi ticker: {instrument[:40]!r}"
-        return None
-    if venue == "polymarket":
-        return (
-            None if is_token_id(instrument) else f"not a Polymarket token id: {instrument[:40]!r}"
-        )
-    return f"no fee terms for venue {venue[:20]!r}"
+def instrument_problem(
+    venue: str, instrument: str, checks: InstrumentChecks = INSTRUMENT_CHECKS
+) -> str | None:
+    """Why ``instrument`` is not something ``venue``'s source can stream, or None.
+
+    ``checks`` holds each venue's own instrument-id check (the wiring passes the
+    registry's); a venue an assignment carries no fee terms for is refused.
+    """
+    if venue not in _FEE_VENUES:
+        return f"no fee terms for venue {venue[:20]!r}"
+    accepts = checks.get(venue)
+    if accepts is None or not accepts(instrument):
+        return f"not a {_FEE_VENUES[venue]}: {instrument[:40]!r}"
+    return None
 
 
 @attrs.frozen(slots=True)
@@ -77,12 +80,17 @@ class EventGame:
         return list(dict.fromkeys((c.venue, c.instrument) for c in self.contracts))
 
 
-def event_game(assignment: MarketAssignment, fees: PairFees, game_id: str) -> EventGame:
+def event_game(
+    assignment: MarketAssignment,
+    fees: PairFees,
+    game_id: str,
+    checks: InstrumentChecks = INSTRUMENT_CHECKS,
+) -> EventGame:
     """The event game of a valid assignment; :class:`ConfigError` saying why otherwise."""
     problem = assignment.event_problem()
     if problem is None:
         for c in assignment.contracts:
-            problem = instrument_problem(c.venue, c.instrument)
+            problem = instrument_problem(c.venue, c.instrument, checks)
             if problem is not None:
                 break
     if problem is not None:

@@ -139,8 +139,9 @@ class PolymarketMonitor:
         heartbeat_interval: seconds between health heartbeats.
         depth: ask levels carried per side in each price update (at most
             :data:`~arbees.messages.PUBLISHED_DEPTH`, the most the bus codec accepts).
-        accepts: the check of a token id (by default the one the Polymarket feed applies);
-            a token it refuses is rejected on arrival, before any feed sees it. With
+        accepts: the check of a token id (the wiring passes the Polymarket venue's
+            ``accepts``, the one its feed applies; by default the same check); a token it
+            refuses is rejected on arrival, before any feed sees it. With
             ``None``, a token the feed itself refuses is found and dropped when the feed is
             built.
         max_tokens: tokens streamed at most (and so sockets); further assignments are

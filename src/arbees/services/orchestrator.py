@@ -31,7 +31,7 @@ import trio
 
 from arbees.bus.base import Bus, Subscription
 from arbees.errors import BusError, ConfigError, DecodeError
-from arbees.identifiers import is_token_id
+from arbees.identifiers import INSTRUMENT_CHECKS, InstrumentChecks
 from arbees.messages import (
     GAME_ASSIGNMENTS_HASH,
     TOKEN_ASSIGNMENTS_HASH,
@@ -68,6 +68,9 @@ class Orchestrator:
         source: where games come from.
         config: timing knobs.
         registry: Prometheus registry to register metrics in (optional).
+        instrument_checks: each venue's instrument-id check, by venue id (the wiring
+            passes the registered venues'): a stored assignment naming an instrument its
+            venue refuses is never restored.
     """
 
     def __init__(
@@ -77,8 +80,10 @@ class Orchestrator:
         config: OrchestratorConfig | None = None,
         *,
         registry: Registry | None = None,
+        instrument_checks: InstrumentChecks = INSTRUMENT_CHECKS,
     ) -> None:
         self.bus = bus
+        self.instrument_checks = instrument_checks
         self.source = source
         self.config = config or OrchestratorConfig()
         self.stats = OrchestratorStats()
@@ -187,8 +192,10 @@ class Orchestrator:
                 # What a shard or the monitor would refuse is never restored and republished
                 # (it would also outlive every Redis restart): the next discovery rebuilds it.
                 fees_for(msg)
-                if not all(is_token_id(t) for t in spec.tokens):
-                    raise DecodeError("a token id the feed refuses", field="poly_token")
+                for venue, instruments in spec.venue_instruments().items():
+                    accepts = self.instrument_checks[venue]
+                    if not all(accepts(i) for i in instruments):
+                        raise DecodeError(f"an instrument {venue} refuses", field=venue)
             except (DecodeError, ConfigError) as exc:
                 log.warning("stored assignment %.100s unusable: %s", field, exc)
                 bad_games.append(field)

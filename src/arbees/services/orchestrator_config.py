@@ -69,7 +69,7 @@ class OrchestratorStats:
         consecutive_failures: failures since the last success.
         matched: games matched by the last discovery.
         rejections: rejections of the last discovery, by reason.
-        fee_defaults: matched games whose Polymarket fee fell back to the default rate.
+        fee_defaults: matched games with a fee model that is a venue's default.
         games: games currently known.
         unowned: games currently waiting for a shard.
         shards_live: live shards.

@@ -63,6 +63,7 @@ from arbees.arb import (
 from arbees.book import Level
 from arbees.errors import ArbeesError, ConfigError
 from arbees.fees import KalshiFeeModel, PolymarketFeeModel
+from arbees.identifiers import INSTRUMENT_CHECKS, InstrumentChecks
 from arbees.kernel import MAX_OUTCOMES, EventBatch, contract_index, prefilter_edge
 from arbees.messages import (
     MAX_LIST_ITEMS,
@@ -244,13 +245,13 @@ def _kernel_params(fees: PairFees) -> tuple[int, int] | None:
         return None
 
 
-def _check_instruments(teams: tuple[TeamLeg, ...]) -> None:
+def _check_instruments(teams: tuple[TeamLeg, ...], checks: InstrumentChecks) -> None:
     """Raise :class:`ConfigError` unless both teams have instruments a source can stream."""
     tickers = [t.kalshi_ticker for t in teams]
     tokens = [t.poly_token for t in teams]
     for venue, instruments in (("kalshi", tickers), ("polymarket", tokens)):
         for instrument in instruments:
-            problem = instrument_problem(venue, instrument)
+            problem = instrument_problem(venue, instrument, checks)
             if problem is not None:
                 raise ConfigError(problem)
     if len(set(tickers)) != len(tickers) or len(set(tokens)) != len(tokens):
@@ -290,6 +291,9 @@ class ShardEngine:
         edge_delta: an open signal is re-sent when its edge moves at least this much.
         size_ratio: ... or its size changes by at least this fraction.
         clock: wall clock in ns (injectable for tests).
+        instrument_checks: each venue's instrument-id check, by venue id (the wiring
+            passes the registered venues'); an assignment naming an instrument its venue
+            refuses is rejected.
     """
 
     def __init__(
@@ -304,8 +308,10 @@ class ShardEngine:
         edge_delta: Fixed = CENT // 2,
         size_ratio: float = 0.1,
         clock: Callable[[], int] = time.time_ns,
+        instrument_checks: InstrumentChecks = INSTRUMENT_CHECKS,
     ) -> None:
         self.shard_id = shard_id
+        self.instrument_checks = instrument_checks
         self.max_age_ns = max_age_ns
         self.max_quote_age_ns = max_quote_age_ns
         if not 1 <= max_games <= MAX_LIST_ITEMS:  # its heartbeat lists every game it runs
@@ -353,9 +359,9 @@ class ShardEngine:
         try:
             fees = fees_for(assignment)
             if is_event:
-                game = event_game(assignment, fees, game_id)
+                game = event_game(assignment, fees, game_id, self.instrument_checks)
             else:
-                _check_instruments(assignment.teams)
+                _check_instruments(assignment.teams, self.instrument_checks)
                 teams = (assignment.teams[0], assignment.teams[1])
                 game = Game(game_id, assignment.sport, teams, fees, assignment.epoch)
         except ConfigError as exc:

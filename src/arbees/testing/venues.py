@@ -24,6 +24,11 @@ Standalone::
 writes the URLs, the key id and path, and the slate to the state file (atomically, once
 everything listens); ``kill -USR1 <pid>`` (or ``--move-after``) applies the price move and
 records ``moved_ms`` in the same file. SIGINT/SIGTERM stop it cleanly.
+
+:data:`FAKE_VENUES` is the registry of fake servers keyed by venue id, one per entry of
+:data:`arbees.venues.VENUES` (a test holds the two equal): how to build a venue's fake, point
+the venue's own feed at it and script a top of book in venue-neutral terms.
+:func:`serve_fake` runs one for a block.
 """
 
 from __future__ import annotations
@@ -35,10 +40,12 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -46,21 +53,98 @@ import trio
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from arbees.testing.fake_kalshi import FakeKalshi
-from arbees.testing.fake_polymarket import FakePolymarket
+from arbees.polymarket.feed import FeedConfig
+from arbees.testing.fake_kalshi import FakeKalshi, FakeKalshiUrls
+from arbees.testing.fake_polymarket import FakePolymarket, FakeUrls
 from arbees.testing.kalshi_keys import TEST_KEY_ID, generate_test_key
+from arbees.wsdriver import Backoff
 
 __all__ = [
+    "FAKE_VENUES",
+    "FakeVenue",
     "SlateGame",
     "VenueUrls",
     "Venues",
     "build_slate",
     "main",
     "open_venues",
+    "serve_fake",
     "write_json_atomic",
 ]
 
 log = logging.getLogger(__name__)
+
+
+@attrs.frozen
+class FakeVenue:
+    """One venue's fake server, as the tests and the demo run it.
+
+    Attributes:
+        id: the venue's id (its key in :data:`arbees.venues.VENUES` and here).
+        server: builds the fake (keyword options are the fake's own); ``run`` serves it
+            and is ``started`` with its URLs.
+        feed_options: the keywords of the venue's feed factory (``Venue.feed``) that point
+            it at a served fake: ``(urls, backoff) -> options``.
+        set_top: scripts one instrument's best YES bid and ask (decimal strings, 10
+            contracts each) on a fake, listing the instrument first where the venue
+            needs it: ``(fake, instrument, bid, ask)``.
+    """
+
+    id: str
+    server: Callable[..., Any] = attrs.field(repr=False)
+    feed_options: Callable[[Any, Backoff], dict[str, Any]] = attrs.field(repr=False)
+    set_top: Callable[[Any, str, str, str], None] = attrs.field(repr=False)
+
+
+def _kalshi_server(**options: Any) -> FakeKalshi:
+    return FakeKalshi(**{"require_auth": False, **options})
+
+
+def _kalshi_feed_options(urls: FakeKalshiUrls, backoff: Backoff) -> dict[str, Any]:
+    return {"url": urls.ws_url, "backoff": backoff}
+
+
+def _kalshi_top(fake: FakeKalshi, ticker: str, bid: str, ask: str) -> None:
+    fake.add_market(ticker)
+    # Kalshi books are bids per side: the YES ask is 1 - the best NO bid.
+    fake.set_book(ticker, yes=[(bid, 10)], no=[(str(Decimal(1) - Decimal(ask)), 10)])
+
+
+def _polymarket_feed_options(urls: FakeUrls, backoff: Backoff) -> dict[str, Any]:
+    return {"config": FeedConfig(url=urls.ws_url, backoff=backoff)}
+
+
+def _polymarket_top(fake: FakePolymarket, token: str, bid: str, ask: str) -> None:
+    fake.set_book(token, bids=[(bid, "10")], asks=[(ask, "10")])
+
+
+FAKE_VENUES: Mapping[str, FakeVenue] = MappingProxyType(
+    {
+        v.id: v
+        for v in (
+            FakeVenue("kalshi", _kalshi_server, _kalshi_feed_options, _kalshi_top),
+            FakeVenue("polymarket", FakePolymarket, _polymarket_feed_options, _polymarket_top),
+        )
+    }
+)
+"""Every venue's fake, by venue id."""
+
+
+@asynccontextmanager
+async def serve_fake(
+    venue_id: str, *, backoff: Backoff, **options: Any
+) -> AsyncIterator[tuple[Any, dict[str, Any]]]:
+    """Serve ``venue_id``'s fake (``options``: the fake's own) for the block; yields the
+    fake and the options of the venue's feed factory that point a feed at it."""
+    fake_venue = FAKE_VENUES[venue_id]
+    fake = fake_venue.server(**options)
+    async with trio.open_nursery() as nursery:
+        urls = await nursery.start(fake.run)
+        try:
+            yield fake, fake_venue.feed_options(urls, backoff)
+        finally:
+            nursery.cancel_scope.cancel()
+
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 POLY_FEE_SCHEDULE = {"rate": 0.05, "exponent": 1, "takerOnly": True, "rebateRate": 0.25}

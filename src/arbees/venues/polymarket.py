@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from typing import Final
 
+import httpx
+
+from arbees.errors import ConfigError, DecodeError, DecodeRejection, EgressError, VenueError
+from arbees.fees import POLYMARKET_SPORTS_RATE, MarketFees, PolymarketFeeModel
+from arbees.gate import ConnectGate
+from arbees.httpcap import DEFAULT_MAX_BODY, request_capped
+from arbees.identifiers import is_token_id
+from arbees.money import Fixed, parse_fixed
 from arbees.polymarket.audit import AuditConfig, AuditedFeed, AuditStats
 from arbees.polymarket.feed import BookUpdate, FeedConfig, PolymarketFeed
+from arbees.polymarket.models import GammaEvent, GammaMarket, parse_gamma_events
 from arbees.polymarket.rest import PolymarketRest
 from arbees.services.quotes import Quote, quote_from_view
-from arbees.venues.base import Venue
+from arbees.venues.base import Listing, Venue
 
-__all__ = ["POLYMARKET", "polymarket_feed", "polymarket_quote"]
+__all__ = [
+    "POLYMARKET",
+    "GammaListings",
+    "gamma_listing",
+    "polymarket_fee_model",
+    "polymarket_feed",
+    "polymarket_quote",
+]
+
+log = logging.getLogger(__name__)
+
+_MAX_GAMMA_PAGES: Final = 50
 
 
 def polymarket_feed(
@@ -35,4 +59,151 @@ def polymarket_quote(update: BookUpdate) -> Quote:
     return quote_from_view(update.view)
 
 
-POLYMARKET = Venue("polymarket", feed=polymarket_feed, quote=polymarket_quote)
+def polymarket_fee_model(market: GammaMarket) -> MarketFees:
+    """A market's fee model from its Gamma fee fields and ``orderMinSize``.
+
+    ``feesEnabled: false`` -> no fee. A schedule the fee model takes (rate in [0, 1) with at
+    most 6 decimals, whole exponent 1-4) -> its rate and exponent. Anything else (no
+    schedule, an unusable one) -> :data:`~arbees.fees.POLYMARKET_SPORTS_RATE`, marked
+    ``defaulted``: a fee is never guessed low.
+    """
+    size = _min_order_size(market)
+    if market.fees_enabled is False:
+        return MarketFees(PolymarketFeeModel(Decimal(0), enabled=False, min_order_size=size))
+    schedule = market.fee_schedule
+    if schedule is not None:
+        exponent = schedule.exponent
+        if exponent.is_finite() and exponent == exponent.to_integral_value():
+            try:
+                return MarketFees(
+                    PolymarketFeeModel(schedule.rate, int(exponent), min_order_size=size)
+                )
+            except ConfigError:
+                pass
+    return MarketFees(
+        PolymarketFeeModel(POLYMARKET_SPORTS_RATE, min_order_size=size), defaulted=True
+    )
+
+
+def _min_order_size(market: GammaMarket) -> Fixed | None:
+    """``orderMinSize`` in micro-shares; ``None`` when absent or unusable."""
+    if market.min_order_size is None:
+        return None
+    try:
+        size = parse_fixed(format(market.min_order_size, "f"), field="orderMinSize")
+    except DecodeError:
+        return None
+    return size if size >= 0 else None
+
+
+def gamma_listing(
+    events: Sequence[GammaEvent], rejected: Iterable[DecodeRejection] = ()
+) -> Listing:
+    """Decoded Gamma events as a :class:`Listing`: each market's fee model by condition id."""
+    fees = {
+        m.condition_id: polymarket_fee_model(m) for e in events for m in e.markets if m.condition_id
+    }
+    return Listing(tuple(events), tuple(rejected), fees)
+
+
+class GammaListings:
+    """Open Polymarket events from Gamma ``/events``, per league tag, each page decoded once
+    by :func:`~arbees.polymarket.models.parse_gamma_events` as it arrives.
+
+    Gamma is Polymarket: with a ``gate`` (the egress gate of
+    :func:`arbees.egress.open_polymarket_route`) no request leaves without a fresh verified
+    egress, a round is cancelled the moment egress is lost, and a 403/451 asks for a
+    re-check. Every body is read with a byte cap.
+
+    Args:
+        client: an ``httpx.AsyncClient`` for Gamma (owned by the caller).
+        url: Gamma base URL.
+        tags: Gamma tag slugs (``nba``...); none: every open event.
+        page_size: Gamma ``limit`` per page.
+        gate: asked before every request (``None``: none, tests only).
+        max_body: bytes per answer.
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        url: str,
+        tags: Sequence[str] = (),
+        page_size: int = 100,
+        gate: ConnectGate | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+    ) -> None:
+        self.client = client
+        self.url = url.rstrip("/")
+        self.tags = tuple(tags)
+        self.page_size = page_size
+        self.gate = gate
+        self.max_body = max_body
+
+    def __repr__(self) -> str:
+        return f"<GammaListings {self.url} tags={','.join(self.tags)}>"
+
+    async def fetch(self) -> Listing:
+        gate = self.gate
+        if gate is None:
+            return await self._pages()
+        await gate.ensure()  # fail this round now rather than wait for egress
+        async with gate.connection():
+            return await self._pages()
+        # only reached when the gate cancelled the block: egress was lost mid-round
+        raise EgressError("Gamma discovery stopped: egress was lost during the round")
+
+    async def _pages(self) -> Listing:
+        seen: dict[str, GammaEvent] = {}
+        rejected: dict[DecodeRejection, None] = {}  # a page seen under two tags refuses twice
+        for tag in self.tags or ("",):
+            for page in range(_MAX_GAMMA_PAGES):
+                params = {
+                    "closed": "false",
+                    "limit": str(self.page_size),
+                    "offset": str(page * self.page_size),
+                }
+                if tag:
+                    params["tag_slug"] = tag
+                body = await self._get("/events", params)
+                events, refused = parse_gamma_events(body, first_index=page * self.page_size)
+                for event in events:
+                    seen.setdefault(event.id or f"slug:{event.slug}", event)
+                rejected.update(dict.fromkeys(refused))
+                if len(body) < self.page_size:
+                    break
+            else:
+                log.warning("gamma: stopped after %d pages of tag %r", _MAX_GAMMA_PAGES, tag)
+        return gamma_listing(list(seen.values()), rejected)
+
+    async def _get(self, path: str, params: dict[str, str]) -> list[object]:
+        if self.gate is not None:
+            await self.gate.ensure()
+        try:
+            resp = await request_capped(
+                self.client, "GET", self.url + path, max_bytes=self.max_body, params=params
+            )
+        except httpx.HTTPError as exc:
+            raise VenueError(f"Gamma GET {path} failed: {type(exc).__name__}") from exc
+        if resp.status_code != 200 and self.gate is not None:
+            self.gate.refused(resp.status_code, f"Gamma GET {path}")
+        if resp.status_code != 200:
+            raise VenueError(f"Gamma GET {path}: HTTP {resp.status_code}")
+        try:
+            body = json.loads(resp.content, parse_float=Decimal)
+        except (ValueError, RecursionError):
+            raise DecodeError(f"Gamma GET {path}: body is not JSON") from None
+        if not isinstance(body, list):
+            raise DecodeError(f"Gamma GET {path}: expected an array", field="events")
+        return body
+
+
+POLYMARKET = Venue(
+    "polymarket",
+    feed=polymarket_feed,
+    quote=polymarket_quote,
+    accepts=is_token_id,
+    fee_model=polymarket_fee_model,
+    listings=GammaListings,
+)

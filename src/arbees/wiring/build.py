@@ -39,8 +39,8 @@ from arbees.services.orchestrator import Orchestrator
 from arbees.services.shard import GameShard
 from arbees.services.shard_engine import ShardEngine
 from arbees.services.sources import BusPolymarketSource, FeedQuoteSource, QuoteSource
-from arbees.venues import get_venue
-from arbees.wiring.discovery import VenueGameSource
+from arbees.venues import get_venue, instrument_checks
+from arbees.wiring.discovery import venue_game_source
 from arbees.wiring.metrics import (
     bus_gauges,
     latency_metrics,
@@ -106,6 +106,7 @@ async def build_monitor(
             instance=settings.instance,
             heartbeat_interval=settings.heartbeat_interval,
             max_tokens=settings.max_tokens,
+            accepts=polymarket.accepts,
         )
         if registry is not None:
             monitor_gauges(registry, bus, monitor, audit_stats)
@@ -131,6 +132,7 @@ async def build_shard(
         max_games=settings.max_games,
         min_edge=settings.min_edge,
         max_size=settings.max_size,
+        instrument_checks=instrument_checks(),
     )
     kalshi_options: dict[str, object] = {
         "silence_timeout": settings.kalshi_silence_timeout,
@@ -232,7 +234,7 @@ async def build_orchestrator(
         kalshi = KalshiRest(
             kalshi_client, base_url=settings.kalshi_rest_url, signer=settings.kalshi_signer
         )
-        source = VenueGameSource(
+        source = venue_game_source(
             kalshi,
             gamma.client,
             gamma_url=settings.gamma_url,
@@ -242,4 +244,10 @@ async def build_orchestrator(
         )
         if registry is not None:
             bus_gauges(registry, bus)
-        yield Orchestrator(bus, source, settings.config, registry=registry)
+        yield Orchestrator(
+            bus,
+            source,
+            settings.config,
+            registry=registry,
+            instrument_checks=instrument_checks(),
+        )
