@@ -188,7 +188,7 @@ def test_a_binary_game_and_an_event_game_run_side_by_side() -> None:
     eng, clock = engine()
     teams = (TeamLeg("NBA:OKC", "KX-OKC", "111"), TeamLeg("NBA:SAS", "KX-SAS", "222"))
     pair = soccer(game_id="nba-1", outcomes=(), contracts=(), teams=teams)
-    assert set(eng.apply(pair).add_kalshi) == {"KX-OKC", "KX-SAS"}
+    assert set(eng.apply(pair).add.get("kalshi", ())) == {"KX-OKC", "KX-SAS"}
     assert eng.game_ids() == ["epl-1", "nba-1"]
     quiet(eng, clock)
     (sig,) = eng.on_quote(quote(clock, "polymarket", "draw", *OPEN_DRAW))
