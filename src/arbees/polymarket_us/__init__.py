@@ -2,5 +2,7 @@
 
 Modules: ``auth`` (the Ed25519 request signer), ``wire`` + ``protocol`` + ``book`` (the
 sans-io markets socket: frames, exact books in both book shapes, subscriptions of at most
-100 markets).
+100 markets), ``models`` (the one decoder of its REST bodies: events and markets with
+their sports fields, books, best bid/offer) and ``rest`` (the public REST client, rate
+limited to ~20 requests/s, bodies byte-capped).
 """
