@@ -43,6 +43,12 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--budget-ms", type=float, default=300.0, help="detection budget (default 300 ms)"
     )
+    p.add_argument(
+        "--paper",
+        action="store_true",
+        help="fill the signals on paper and settle each game by its simulated fate "
+        "(one postponed, one cancelled)",
+    )
     p.add_argument("--json", action="store_true", help="print only the summary, as JSON")
     p.add_argument("--log-level", default="WARNING", help="log level on stderr (default WARNING)")
     p.set_defaults(handler=run)
@@ -60,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         shards=args.shards,
         bus_url=args.redis_url,
         budget_ms=args.budget_ms,
+        paper=args.paper,
         refresh_s=0.0 if args.json else 0.5,
     )
     tty = sys.stdout.isatty()

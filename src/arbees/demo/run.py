@@ -15,6 +15,7 @@ from typing import Any, TextIO
 import attrs
 import trio
 
+from arbees.demo.paper import settle_paper
 from arbees.demo.summary import build_summary, format_summary
 from arbees.demo.system import DemoSettings, open_demo_system
 from arbees.demo.view import show
@@ -38,6 +39,8 @@ class DemoOptions:
         grace_ms: how long after a window closes a signal for it is still justified.
         refresh_s: view refresh period (0: no live view).
         walk_rate: random-walk steps per second.
+        paper: fill the signals on paper and settle each game by its simulated fate
+            (one postponed, one cancelled), reported under ``paper`` in the summary.
     """
 
     seed: int = 1
@@ -49,6 +52,7 @@ class DemoOptions:
     grace_ms: float = 500.0
     refresh_s: float = 0.5
     walk_rate: float = 50.0
+    paper: bool = False
 
 
 async def run_demo(
@@ -67,7 +71,7 @@ async def run_demo(
             cooldown_s=0.5 if short else 0.8,
         )
     )
-    settings = DemoSettings(shards=options.shards, bus_url=options.bus_url)
+    settings = DemoSettings(shards=options.shards, bus_url=options.bus_url, paper=options.paper)
     async with open_demo_system(plan, settings) as system:
         started = time.monotonic()
         with trio.CancelScope() as market:
@@ -91,6 +95,8 @@ async def run_demo(
         summary = build_summary(
             system, score, duration_s=elapsed, budget_ms=options.budget_ms, bus_url=options.bus_url
         )
+        if options.paper:
+            summary["paper"] = settle_paper(plan, system.player, system.shards)
     return summary, score
 
 

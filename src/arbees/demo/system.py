@@ -38,6 +38,7 @@ from arbees.testing.fake_polymarket import FakePolymarket
 from arbees.wiring import (
     MonitorSettings,
     OrchestratorSettings,
+    PaperSettings,
     ShardSettings,
     build_monitor,
     build_orchestrator,
@@ -63,6 +64,7 @@ class DemoSettings:
         kalshi_silence_s: the shards' Kalshi silence timeout.
         egress_interval_s: seconds between egress checks.
         ready_timeout_s: how long start-up (discovery, assignment, first books) may take.
+        paper: each shard keeps a paper ledger (``arbees demo --paper``).
     """
 
     shards: int = 2
@@ -71,6 +73,7 @@ class DemoSettings:
     kalshi_silence_s: float = 1.5
     egress_interval_s: float = 0.5
     ready_timeout_s: float = 30.0
+    paper: bool = False
 
 
 @attrs.define
@@ -229,6 +232,7 @@ def demo_service_settings(
             heartbeat_interval=0.2,
             sweep_interval=0.05,
             reconnect=_FAST,
+            paper=PaperSettings(log_interval=0.0) if settings.paper else None,
         )
         for i in range(settings.shards)
     ]
