@@ -4,8 +4,10 @@ A recording is JSON Lines, one record per line, gzip-compressed when the file na
 ``.gz``:
 
 * a received frame: ``{"recv_ns": <time.time_ns()>, "frame": "<raw text exactly as
-  received>"}``, with ``"venue": "<venue id>"`` when the recorder knew it (the
-  record-everything mode always does; ``arbees record <venue>`` files do not need it);
+  received>"}``, with ``"venue": "<venue id>"`` when the recorder knew it and
+  ``"source": "<service>"``, the service whose connection received it (a shard's id, the
+  monitor's instance): the record-everything mode writes both, ``arbees record <venue>``
+  files need neither (one connection, one venue);
 * a shard assignment as the shard saw it: ``{"recv_ns": ..., "assignment": "<the bus
   payload, arbees.codec JSON>"}``, what ``arbees replay`` runs the shard engine on.
 
@@ -62,11 +64,14 @@ def open_text(path: str | Path, mode: str) -> IO[str]:
     return open(path, mode, encoding="utf-8")
 
 
-def record_line(recv_ns: int, frame: str, venue: str = "") -> str:
-    """One frame record (with its newline); ``venue`` is written when given."""
+def record_line(recv_ns: int, frame: str, venue: str = "", source: str = "") -> str:
+    """One frame record (with its newline); ``venue`` and ``source`` when given."""
+    record: dict[str, object] = {"recv_ns": recv_ns, "frame": frame}
     if venue:
-        return json.dumps({"recv_ns": recv_ns, "frame": frame, "venue": venue}) + "\n"
-    return json.dumps({"recv_ns": recv_ns, "frame": frame}) + "\n"
+        record["venue"] = venue
+    if source:
+        record["source"] = source
+    return json.dumps(record) + "\n"
 
 
 def assignment_line(recv_ns: int, assignment: MarketAssignment) -> str:
@@ -84,12 +89,14 @@ class Record:
         frame: the raw frame, or ``None`` for an assignment record.
         venue: the venue the recorder said the frame came from (``""``: not said).
         assignment: an assignment's bus payload (arbees.codec JSON), or ``None``.
+        source: the service whose connection received the frame (``""``: not said).
     """
 
     recv_ns: int
     frame: str | None
     venue: str = ""
     assignment: str | None = None
+    source: str = ""
 
 
 def read_records(path: str | Path) -> Iterator[Record]:
@@ -110,8 +117,10 @@ def read_records(path: str | Path) -> Iterator[Record]:
                     when = recv_ns if type(recv_ns) is int and recv_ns >= 0 else 0
                     venue = rec.get("venue")
                     venue = venue if isinstance(venue, str) else ""
+                    source = rec.get("source")
+                    source = source if isinstance(source, str) else ""
                     if isinstance(rec.get("frame"), str):
-                        yield Record(when, rec["frame"], venue)
+                        yield Record(when, rec["frame"], venue, source=source)
                         continue
                     if isinstance(rec.get("assignment"), str):
                         yield Record(when, None, assignment=rec["assignment"])
@@ -165,6 +174,7 @@ class Recorder:
         self.files: list[Path] = []
         self._written = 0
         self._file: IO[str] | None = None
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"Recorder({str(self.path)!r}, frames={self.frames}, files={len(self.files)})"
@@ -176,21 +186,27 @@ class Recorder:
         self.close()
 
     def close(self) -> None:
+        """Close the file; later records are dropped (a feed still unwinding)."""
+        self._closed = True
+        self._close_file()
+
+    def _close_file(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
 
-    def frame_hook(self, venue: str) -> Callable[[str | bytes, int], None]:
-        """A feed's ``on_frame``: records each frame of ``venue`` with its receive time."""
+    def frame_hook(self, venue: str, source: str = "") -> Callable[[str | bytes, int], None]:
+        """A feed's ``on_frame``: records each frame of ``venue`` with its receive time,
+        as received by ``source`` (the service: a shard's id, the monitor's instance)."""
 
         def hook(message: str | bytes, recv_ns: int) -> None:
             text = message if isinstance(message, str) else message.decode("utf-8", "replace")
-            self.frame(venue, text, recv_ns)
+            self.frame(venue, text, recv_ns, source)
 
         return hook
 
-    def frame(self, venue: str, text: str, recv_ns: int) -> None:
-        self._write(record_line(recv_ns, text, venue))
+    def frame(self, venue: str, text: str, recv_ns: int, source: str = "") -> None:
+        self._write(record_line(recv_ns, text, venue, source))
         self.frames += 1
 
     def assignment(self, assignment: MarketAssignment, recv_ns: int | None = None) -> None:
@@ -198,9 +214,11 @@ class Recorder:
         self.assignments += 1
 
     def _write(self, line: str) -> None:
+        if self._closed:
+            return
         try:
             if self._file is None or (self.max_bytes and self._written >= self.max_bytes):
-                self.close()
+                self._close_file()
                 target = rotated_path(self.path, len(self.files))
                 self._file = open_text(target, "w")
                 self.files.append(target)

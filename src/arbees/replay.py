@@ -7,7 +7,8 @@ are merged in time order (receive times; a raw frame without one is timed by the
 own timestamp when it has one, else by the record before it in its file) and played:
 
 * each frame through its venue's own protocol (:data:`REPLAYERS`: the sans-io replayers
-  of :mod:`arbees.kalshi.replay` and :mod:`arbees.polymarket.replay`), into the very
+  of :mod:`arbees.kalshi.replay` and :mod:`arbees.polymarket.replay`; one per venue and
+  recording source, as each live service had its own connections), into the very
   updates the live feed hands out, turned into quotes by the venue's ``quote``;
 * the quotes into one :class:`~arbees.services.shard_engine.ShardEngine` per shard id the
   assignments name (so signal ids are the live shards' own), each assignment applied to
@@ -16,7 +17,9 @@ own timestamp when it has one, else by the record before it in its file) and pla
 
 Deterministic: the engines', the ledger's and the signals' clock is the recorded receive
 time of the record being played, never the wall clock; each frame of a venue confirms that
-venue live as of its receive time (everything before it has been played), and the sweep
+venue live as of its receive time (everything before it has been played) to the shard that
+received it (a frame recorded by a shard) or to every shard (the monitor's, an untagged
+one), and the sweep
 that closes aged-out signals runs at every ``sweep_interval`` of recorded time. The same
 input gives the same output, whatever ``speed``.
 """
@@ -340,7 +343,7 @@ class Replay:
         self.settings = settings
         self.result = ReplayResult()
         self.engines: dict[str, ShardEngine] = {}
-        self._replayers: dict[str, Replayer] = {}
+        self._replayers: dict[tuple[str, str], Replayer] = {}
         self._quote: dict[str, Callable[[Any], Quote]] = {}
         self._windows: dict[str, Window] = {}
         self._pending: list[tuple[int, int, PendingFill, ShardEngine]] = []
@@ -394,10 +397,11 @@ class Replay:
             self._complete(pending, engine)
         self._pending = []
         self.result.windows = list(self._windows.values())
-        for venue, replayer in self._replayers.items():
+        for (_, venue), replayer in self._replayers.items():
             refused = replayer.rejected()
             if refused:
-                self.result.rejected[f"{venue}_frames"] = refused
+                key = f"{venue}_frames"
+                self.result.rejected[key] = self.result.rejected.get(key, 0) + refused
         return self.result
 
     # -- records ---------------------------------------------------------------------
@@ -433,20 +437,22 @@ class Replay:
         if factory is None:
             self._reject("unknown_venue")
             return []
-        replayer = self._replayers.get(venue)
+        replayer = self._replayers.get((record.source, venue))
         if replayer is None:
-            replayer = self._replayers[venue] = factory()
+            replayer = self._replayers[record.source, venue] = factory()
             self._quote[venue] = get_venue(venue).quote
         frames = self.result.frames
         frames[venue] = frames.get(venue, 0) + 1
         to_quote = self._quote[venue]
         quotes = [to_quote(update) for update in replayer.frame(record.frame, when_ns)]
         out: list[ArbSignal] = []
+        receiver = self.engines.get(record.source)
         for engine in self.engines.values():
             if quotes:
                 out.extend(self._emit(engine, engine.on_quotes(quotes)))
-            # Everything this venue sent up to now has been played: it is live as of now.
-            out.extend(self._emit(engine, engine.set_alive(venue, when_ns)))
+            if receiver is None or engine is receiver:
+                # Everything this connection sent up to now has been played: it is live.
+                out.extend(self._emit(engine, engine.set_alive(venue, when_ns)))
         return out
 
     def _advance(self, when_ns: int) -> list[ArbSignal]:

@@ -38,6 +38,8 @@ class DemoOptions:
         grace_ms: how long after a window closes a signal for it is still justified.
         refresh_s: view refresh period (0: no live view).
         walk_rate: random-walk steps per second.
+        record: record everything the monitor and shards see into this file (``""``: no).
+        record_max_bytes: rotate the recording after this many bytes (0: never).
     """
 
     seed: int = 1
@@ -49,6 +51,8 @@ class DemoOptions:
     grace_ms: float = 500.0
     refresh_s: float = 0.5
     walk_rate: float = 50.0
+    record: str = ""
+    record_max_bytes: int = 0
 
 
 async def run_demo(
@@ -67,7 +71,12 @@ async def run_demo(
             cooldown_s=0.5 if short else 0.8,
         )
     )
-    settings = DemoSettings(shards=options.shards, bus_url=options.bus_url)
+    settings = DemoSettings(
+        shards=options.shards,
+        bus_url=options.bus_url,
+        record=options.record,
+        record_max_bytes=options.record_max_bytes,
+    )
     async with open_demo_system(plan, settings) as system:
         started = time.monotonic()
         with trio.CancelScope() as market:
