@@ -15,11 +15,21 @@ from pathlib import Path
 import pytest
 import trio
 
-from arbees.cli import main
+from arbees.bus import open_bus
+from arbees.cli import build_parser, cmd_monitor, cmd_shard, main
+from arbees.cli.cmd_record import record_max_bytes
 from arbees.codec import encode
 from arbees.kalshi.replay import fold_recording
-from arbees.messages import MarketAssignment, TeamLeg
-from arbees.recording import Recorder, assignment_line, read_recording, record_line
+from arbees.messages import GAME_ASSIGNMENTS_HASH, Channel, MarketAssignment, TeamLeg
+from arbees.recording import (
+    AssignmentTap,
+    Record,
+    Recorder,
+    assignment_line,
+    read_recording,
+    read_records,
+    record_line,
+)
 from arbees.replay import (
     Replay,
     ReplayInput,
@@ -29,6 +39,8 @@ from arbees.replay import (
     run_replay,
     venue_time_ns,
 )
+from arbees.testing.fake_kalshi import FakeKalshi
+from arbees.wiring import ShardSettings, build_shard
 
 MS = 1_000_000
 T0 = 1_790_000_000_000 * MS  # epoch ns, in 2026
@@ -275,10 +287,55 @@ def test_recorder_rotates_by_size_and_book_still_reads_the_frames(tmp_path: Path
 
 def test_assignments_apply_to_every_shard_and_a_moved_game_follows() -> None:
     replay = Replay(ReplaySettings())
-    from arbees.recording import Record
 
     replay.play(T0, Record(T0, None, assignment=encode(assignment()).decode()))
     moved = assignment(shard_id="live-2", epoch=2)
     replay.play(T0 + 1, Record(T0 + 1, None, assignment=encode(moved).decode()))
     assert replay.engines["live-1"].game_ids() == []
     assert replay.engines["live-2"].game_ids() == ["g1"]
+
+
+async def test_a_recording_shard_records_its_frames_and_assignments(tmp_path: Path) -> None:
+    """``arbees record shard``'s path: the shard built with a recorder, the tap beside it."""
+
+    kalshi = FakeKalshi(require_auth=False)
+    kalshi.set_book(OKC, yes=[("0.40", "100")], no=[("0.55", "100")])
+    kalshi.set_book(SAS, yes=[("0.50", "100")], no=[("0.45", "100")])
+    path = tmp_path / "shard.jsonl"
+    stored, live = assignment(game_id="g0", epoch=1), assignment(epoch=2)
+    async with open_bus("memory://") as bus, trio.open_nursery() as nursery:
+        urls = await nursery.start(kalshi.run)
+        await bus.hset(GAME_ASSIGNMENTS_HASH, "g0", stored)
+        settings = ShardSettings(shard_id="live-1", kalshi_ws_url=urls.ws_url)
+        with Recorder(path) as recorder:
+            async with trio.open_nursery() as inner:
+                await inner.start(AssignmentTap(bus, recorder).run)
+                async with build_shard(settings, bus, recorder=recorder) as shard:
+                    await inner.start(shard.run)
+                    await bus.publish(Channel.MARKET_ASSIGNMENTS, live)
+                    with trio.fail_after(10):
+                        while recorder.frames < 3 or recorder.assignments < 2:  # noqa: ASYNC110
+                            await trio.sleep(0.01)
+                inner.cancel_scope.cancel()
+        nursery.cancel_scope.cancel()
+    records = list(read_records(path))
+    payloads = [r.assignment for r in records if r.assignment is not None]
+    assert payloads == [encode(stored).decode(), encode(live).decode()]
+    frames = [r for r in records if r.frame is not None]
+    assert {(r.venue, r.source) for r in frames} == {("kalshi", "live-1")}
+    assert {row.ticker for row in fold_recording(r.frame or "" for r in frames)} >= {OKC}
+
+
+def test_record_shard_and_monitor_take_the_services_options() -> None:
+
+    parser = build_parser()
+    args = parser.parse_args(
+        ["record", "shard", "--out", "s.jsonl.gz", "--rotate-mb", "1.5", "--shard-id", "s9"]
+    )
+    assert args.handler is cmd_shard.run
+    assert (args.record_out, args.shard_id) == ("s.jsonl.gz", "s9")
+    assert record_max_bytes(args) == 1_500_000
+    args = parser.parse_args(["record", "monitor", "--out", "m.jsonl", "--instance", "m1"])
+    assert args.handler is cmd_monitor.run
+    assert record_max_bytes(args) == 256_000_000
+    assert parser.parse_args(["shard"]).handler is cmd_shard.run  # unchanged
