@@ -1,21 +1,60 @@
-"""Recordings of raw venue frames, shared by both venues' record/replay.
+"""Recordings of raw venue frames (and the shard assignments that give them meaning).
 
-A recording is JSON Lines, one received frame per line: ``{"recv_ns": <time.time_ns()>,
-"frame": "<raw text exactly as received>"}``, gzip-compressed when the file name ends in
-``.gz``. Raw text keeps a recording useful when a parser changes, and a replay exercises the
-very code the live feed runs. :func:`read_recording` also accepts a plain file holding one
-raw frame per line.
+A recording is JSON Lines, one record per line, gzip-compressed when the file name ends in
+``.gz``:
+
+* a received frame: ``{"recv_ns": <time.time_ns()>, "frame": "<raw text exactly as
+  received>"}``, with ``"venue": "<venue id>"`` when the recorder knew it and
+  ``"source": "<service>"``, the service whose connection received it (a shard's id, the
+  monitor's instance): the record-everything mode writes both, ``arbees record <venue>``
+  files need neither (one connection, one venue);
+* a shard assignment as the shard saw it: ``{"recv_ns": ..., "assignment": "<the bus
+  payload, arbees.codec JSON>"}``, what ``arbees replay`` runs the shard engine on.
+
+Raw text keeps a recording useful when a parser changes, and a replay exercises the very
+code the live feed runs. :func:`read_recording` yields the frames only (``arbees book``);
+:func:`read_records` yields every record, and also accepts a plain file holding one raw
+frame per line (``recv_ns`` 0: unknown).
+
+:class:`Recorder` writes a recording rotated by size (``rec.jsonl``, ``rec.1.jsonl``,
+``rec.2.jsonl``, ...): the record-everything mode of ``arbees record shard|monitor`` and
+the demo's ``--record`` hand its :meth:`Recorder.frame_hook` to every feed they build and
+run an :class:`AssignmentTap` beside the shard.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
+import logging
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["open_text", "read_recording", "record_line"]
+import attrs
+import trio
+
+from arbees.bus.base import Bus
+from arbees.codec import encode
+from arbees.errors import BusError
+from arbees.messages import GAME_ASSIGNMENTS_HASH, Channel, MarketAssignment
+
+__all__ = [
+    "AssignmentTap",
+    "Record",
+    "Recorder",
+    "assignment_line",
+    "open_text",
+    "read_recording",
+    "read_records",
+    "record_line",
+    "rotated_path",
+]
+
+log = logging.getLogger(__name__)
+
+_PONG = "PONG"
 
 
 def open_text(path: str | Path, mode: str) -> IO[str]:
@@ -25,14 +64,44 @@ def open_text(path: str | Path, mode: str) -> IO[str]:
     return open(path, mode, encoding="utf-8")
 
 
-def record_line(recv_ns: int, frame: str) -> str:
-    """One recording line (with its newline)."""
-    return json.dumps({"recv_ns": recv_ns, "frame": frame}) + "\n"
+def record_line(recv_ns: int, frame: str, venue: str = "", source: str = "") -> str:
+    """One frame record (with its newline); ``venue`` and ``source`` when given."""
+    record: dict[str, object] = {"recv_ns": recv_ns, "frame": frame}
+    if venue:
+        record["venue"] = venue
+    if source:
+        record["source"] = source
+    return json.dumps(record) + "\n"
 
 
-def read_recording(path: str | Path) -> Iterator[tuple[int, str]]:
-    """Yield ``(recv_ns, frame)``: JSON Lines recordings, or raw frames one per line
-    (``recv_ns`` 0 when unknown)."""
+def assignment_line(recv_ns: int, assignment: MarketAssignment) -> str:
+    """One assignment record (with its newline): the assignment's bus payload."""
+    payload = encode(assignment).decode("utf-8")
+    return json.dumps({"recv_ns": recv_ns, "assignment": payload}) + "\n"
+
+
+@attrs.frozen(slots=True)
+class Record:
+    """One record of a recording.
+
+    Attributes:
+        recv_ns: receive time (epoch ns; 0 when the file did not say).
+        frame: the raw frame, or ``None`` for an assignment record.
+        venue: the venue the recorder said the frame came from (``""``: not said).
+        assignment: an assignment's bus payload (arbees.codec JSON), or ``None``.
+        source: the service whose connection received the frame (``""``: not said).
+    """
+
+    recv_ns: int
+    frame: str | None
+    venue: str = ""
+    assignment: str | None = None
+    source: str = ""
+
+
+def read_records(path: str | Path) -> Iterator[Record]:
+    """Every record of a recording, in file order; a line that is not a record is a raw
+    frame (a plain file of raw frames, one per line)."""
     with open_text(path, "r") as f:
         for line in f:
             line = line.rstrip("\r\n")
@@ -43,8 +112,150 @@ def read_recording(path: str | Path) -> Iterator[tuple[int, str]]:
                     rec = json.loads(line)
                 except ValueError:
                     rec = None
-                if isinstance(rec, dict) and isinstance(rec.get("frame"), str):
+                if isinstance(rec, dict):
                     recv_ns = rec.get("recv_ns")
-                    yield (recv_ns if isinstance(recv_ns, int) else 0), rec["frame"]
-                    continue
-            yield 0, line
+                    when = recv_ns if type(recv_ns) is int and recv_ns >= 0 else 0
+                    venue = rec.get("venue")
+                    venue = venue if isinstance(venue, str) else ""
+                    source = rec.get("source")
+                    source = source if isinstance(source, str) else ""
+                    if isinstance(rec.get("frame"), str):
+                        yield Record(when, rec["frame"], venue, source=source)
+                        continue
+                    if isinstance(rec.get("assignment"), str):
+                        yield Record(when, None, assignment=rec["assignment"])
+                        continue
+            yield Record(0, line)
+
+
+def read_recording(path: str | Path) -> Iterator[tuple[int, str]]:
+    """Yield ``(recv_ns, frame)`` of every frame record (assignments are skipped)."""
+    for record in read_records(path):
+        if record.frame is not None:
+            yield record.recv_ns, record.frame
+
+
+def rotated_path(path: str | Path, index: int) -> Path:
+    """The ``index``-th file of a rotated recording: ``rec.jsonl``, ``rec.1.jsonl``, ...
+    (the suffixes ``.jsonl`` / ``.jsonl.gz`` are kept at the end)."""
+    path = Path(path)
+    if index == 0:
+        return path
+    name = path.name
+    for suffix in (".jsonl.gz", ".jsonl", ".gz"):
+        if name.endswith(suffix):
+            return path.with_name(f"{name[: -len(suffix)]}.{index}{suffix}")
+    return path.with_name(f"{name}.{index}")
+
+
+class Recorder:
+    """Writes records to ``path``, starting the next file once one holds ``max_bytes``.
+
+    Args:
+        path: the first file (``.gz``: compressed); later ones are :func:`rotated_path`.
+        max_bytes: uncompressed bytes per file before rotating (0: never rotate).
+        clock: wall clock in ns, for the assignments' receive times.
+
+    Writes are synchronous and line-buffered by the OS; a failed write (disk full) is
+    counted and logged once, never raised into the feed that called the hook.
+    """
+
+    def __init__(
+        self, path: str | Path, *, max_bytes: int = 0, clock: Callable[[], int] = time.time_ns
+    ) -> None:
+        if max_bytes < 0:
+            raise ValueError(f"max_bytes must be >= 0: {max_bytes}")
+        self.path = Path(path)
+        self.max_bytes = max_bytes
+        self.clock = clock
+        self.frames = 0
+        self.assignments = 0
+        self.errors = 0
+        self.files: list[Path] = []
+        self._written = 0
+        self._file: IO[str] | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"Recorder({str(self.path)!r}, frames={self.frames}, files={len(self.files)})"
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file; later records are dropped (a feed still unwinding)."""
+        self._closed = True
+        self._close_file()
+
+    def _close_file(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def frame_hook(self, venue: str, source: str = "") -> Callable[[str | bytes, int], None]:
+        """A feed's ``on_frame``: records each frame of ``venue`` with its receive time,
+        as received by ``source`` (the service: a shard's id, the monitor's instance)."""
+
+        def hook(message: str | bytes, recv_ns: int) -> None:
+            text = message if isinstance(message, str) else message.decode("utf-8", "replace")
+            self.frame(venue, text, recv_ns, source)
+
+        return hook
+
+    def frame(self, venue: str, text: str, recv_ns: int, source: str = "") -> None:
+        self._write(record_line(recv_ns, text, venue, source))
+        self.frames += 1
+
+    def assignment(self, assignment: MarketAssignment, recv_ns: int | None = None) -> None:
+        self._write(assignment_line(self.clock() if recv_ns is None else recv_ns, assignment))
+        self.assignments += 1
+
+    def _write(self, line: str) -> None:
+        if self._closed:
+            return
+        try:
+            if self._file is None or (self.max_bytes and self._written >= self.max_bytes):
+                self._close_file()
+                target = rotated_path(self.path, len(self.files))
+                self._file = open_text(target, "w")
+                self.files.append(target)
+                self._written = 0
+            self._file.write(line)
+            self._written += len(line)
+        except OSError as exc:
+            self.errors += 1
+            if self.errors == 1 or self.errors % 10_000 == 0:
+                log.error("recording to %s failed (%d so far): %s", self.path, self.errors, exc)
+
+
+class AssignmentTap:
+    """Records every shard assignment on the bus (the stored ones first), as the shards
+    see them: run it beside the shard, before it, with ``nursery.start``.
+
+    Args:
+        bus: where the orchestrator publishes.
+        recorder: where they go.
+    """
+
+    def __init__(self, bus: Bus, recorder: Recorder) -> None:
+        self.bus = bus
+        self.recorder = recorder
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with self.bus.subscribe(Channel.MARKET_ASSIGNMENTS, buffer=65_536) as sub:
+            try:
+                stored = await self.bus.hgetall(GAME_ASSIGNMENTS_HASH)
+            except BusError as exc:
+                log.warning("recording: stored assignments not read: %s", exc)
+                stored = {}
+            for message in stored.values():
+                if isinstance(message, MarketAssignment) and message.platform == "kalshi":
+                    self.recorder.assignment(message)
+            task_status.started()
+            async for envelope in sub:
+                message = envelope.message
+                if isinstance(message, MarketAssignment) and message.platform == "kalshi":
+                    self.recorder.assignment(message, envelope.received_ns)

@@ -49,6 +49,16 @@ def register(sub: Any) -> None:
         help="fill the signals on paper and settle each game by its simulated fate "
         "(one postponed, one cancelled)",
     )
+    p.add_argument(
+        "--record",
+        default="",
+        metavar="FILE",
+        help="record everything the monitor and shards see (replay it with arbees replay "
+        "FILE --max-price-age-ms 1000)",
+    )
+    p.add_argument(
+        "--record-rotate-mb", type=float, default=0.0, help="rotate the recording (0: never)"
+    )
     p.add_argument("--json", action="store_true", help="print only the summary, as JSON")
     p.add_argument("--log-level", default="WARNING", help="log level on stderr (default WARNING)")
     p.set_defaults(handler=run)
@@ -68,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
         budget_ms=args.budget_ms,
         paper=args.paper,
         refresh_s=0.0 if args.json else 0.5,
+        record=args.record,
+        record_max_bytes=round(args.record_rotate_mb * 1_000_000),
     )
     tty = sys.stdout.isatty()
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -12,12 +13,14 @@ import trio
 from arbees.bus import Bus
 from arbees.cli._common import add_service_options, given, secret_environ
 from arbees.cli._run import run_service, secrets_from_env
+from arbees.cli.cmd_record import record_max_bytes
 from arbees.egress import EgressSettings
 from arbees.errors import ConfigError
 from arbees.obs.metrics import Registry
+from arbees.recording import Recorder
 from arbees.wiring import MonitorSettings, build_monitor
 
-__all__ = ["register", "run", "settings_from_args"]
+__all__ = ["add_options", "register", "run", "settings_from_args"]
 
 # Options that override a MonitorSettings field of the same name (and so its variable).
 OPTIONS = (
@@ -41,6 +44,12 @@ def register(sub: Any) -> None:
         "assigned tokens and publishes prices on polymarket:prices and the "
         "polymarket:latest_prices hash. Fails closed when egress is not verified.",
     )
+    add_options(p)
+    p.set_defaults(handler=run)
+
+
+def add_options(p: argparse.ArgumentParser) -> None:
+    """The service's options (shared with ``arbees record monitor``)."""
     add_service_options(p)
     p.add_argument(
         "--ws-url",
@@ -96,7 +105,6 @@ def register(sub: Any) -> None:
         "--instance",
         help="instance id for health (env MONITOR_ID; default: host name)",
     )
-    p.set_defaults(handler=run)
 
 
 def settings_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> MonitorSettings:
@@ -113,8 +121,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"arbees monitor: {exc}", file=sys.stderr)
         return 2
 
+    out = getattr(args, "record_out", None)  # ``arbees record monitor``
+
     async def body(bus: Bus, nursery: trio.Nursery, registry: Registry) -> None:
-        async with build_monitor(settings, bus, registry=registry) as monitor:
-            await monitor.run()
+        with contextlib.ExitStack() as stack:
+            recorder = None
+            if out is not None:
+                recorder = stack.enter_context(Recorder(out, max_bytes=record_max_bytes(args)))
+            async with build_monitor(
+                settings, bus, registry=registry, recorder=recorder
+            ) as monitor:
+                await monitor.run()
 
     return run_service(args, "monitor", body)

@@ -5,7 +5,14 @@ own by providing ``register_record(venue_subparsers)`` in ``arbees.<venue>.recor
 (imported lazily, so a missing venue never breaks the CLI).
 
 Output: JSON Lines ``{"recv_ns": ..., "frame": "<raw text>"}``, gzip when FILE ends in
-``.gz``; replay it with ``arbees book FILE --venue <venue>``.
+``.gz``; replay it with ``arbees book FILE --venue <venue>`` or ``arbees replay``.
+
+Record everything: ``arbees record shard --out FILE [shard options]`` and ``arbees record
+monitor --out FILE [monitor options]`` run the service exactly as ``arbees shard`` /
+``arbees monitor`` do and record every frame its feeds receive (venue, receive time,
+service) and, for a shard, every shard assignment on the bus; ``--rotate-mb`` starts a
+new file (``FILE``, ``FILE.1``, ... before the suffix) after so many megabytes. Replay a
+shard's recording (with its monitor's for Polymarket) with ``arbees replay``.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from typing import Any
 
 import trio
 
-__all__ = ["register"]
+__all__ = ["record_max_bytes", "register"]
 
 _OTHER_VENUES = ("kalshi",)
 
@@ -34,6 +41,8 @@ def register(sub: Any) -> None:
     venues = parser.add_subparsers(dest="venue", metavar="VENUE")
     venues.required = True
     _register_polymarket(venues)
+    _register_service(venues, "shard")
+    _register_service(venues, "monitor")
     for venue in _OTHER_VENUES:
         name = f"arbees.{venue}.record"
         try:
@@ -44,6 +53,31 @@ def register(sub: Any) -> None:
             _register_missing(venues, venue)
         else:
             module.register_record(venues)
+
+
+def _register_service(venues: Any, name: str) -> None:
+    module = importlib.import_module(f"arbees.cli.cmd_{name}")
+    p: argparse.ArgumentParser = venues.add_parser(
+        name,
+        help=f"run a {name} as `arbees {name}` does and record everything it sees "
+        "(for arbees replay)",
+    )
+    p.add_argument(
+        "--out", required=True, dest="record_out", help="recording (.jsonl or .jsonl.gz)"
+    )
+    p.add_argument(
+        "--rotate-mb",
+        type=float,
+        default=256.0,
+        help="start a new file after this many megabytes (default 256; 0: never)",
+    )
+    module.add_options(p)
+    p.set_defaults(handler=module.run)
+
+
+def record_max_bytes(args: argparse.Namespace) -> int:
+    """``--rotate-mb`` in bytes (0: never rotate)."""
+    return max(0, round(getattr(args, "rotate_mb", 0.0) * 1_000_000))
 
 
 def _register_missing(venues: Any, venue: str) -> None:

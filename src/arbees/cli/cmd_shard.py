@@ -12,12 +12,14 @@ import trio
 from arbees.bus import Bus
 from arbees.cli._common import add_service_options, given, secret_environ
 from arbees.cli._run import run_service, secrets_from_env
+from arbees.cli.cmd_record import record_max_bytes
 from arbees.errors import ConfigError
 from arbees.obs.metrics import Registry
+from arbees.recording import AssignmentTap, Recorder
 from arbees.wiring import PaperSettings, ShardSettings, build_shard
 from arbees.wiring.settings import parse_amount, parse_cents, parse_on_off
 
-__all__ = ["add_paper_options", "register", "run", "settings_from_args"]
+__all__ = ["add_options", "add_paper_options", "register", "run", "settings_from_args"]
 
 # Options that override a ShardSettings field of the same name (and so its variable).
 OPTIONS = (
@@ -52,6 +54,12 @@ def register(sub: Any) -> None:
         "POLYMARKET_VIA_REDIS=false) and publishes arbitrage signals on arbees:signals. "
         "Places no orders.",
     )
+    add_options(p)
+    p.set_defaults(handler=run)
+
+
+def add_options(p: argparse.ArgumentParser) -> None:
+    """The service's options (shared with ``arbees record shard``)."""
     add_service_options(p)
     p.add_argument(
         "--shard-id",
@@ -112,7 +120,6 @@ def register(sub: Any) -> None:
         "default 30)",
     )
     add_paper_options(p)
-    p.set_defaults(handler=run)
 
 
 def add_paper_options(p: argparse.ArgumentParser) -> None:
@@ -168,8 +175,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"arbees shard: {exc}", file=sys.stderr)
         return 2
 
+    out = getattr(args, "record_out", None)  # ``arbees record shard``
+
     async def body(bus: Bus, nursery: trio.Nursery, registry: Registry) -> None:
-        async with build_shard(settings, bus, registry=registry) as shard:
-            await shard.run()
+        if out is None:
+            async with build_shard(settings, bus, registry=registry) as shard:
+                await shard.run()
+            return
+        with Recorder(out, max_bytes=record_max_bytes(args)) as recorder:
+            async with trio.open_nursery() as inner:
+                # the assignments first: the shard's first ones are the stored ones
+                await inner.start(AssignmentTap(bus, recorder).run)
+                async with build_shard(
+                    settings, bus, registry=registry, recorder=recorder
+                ) as shard:
+                    await shard.run()
 
     return run_service(args, "shard", body)

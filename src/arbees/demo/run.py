@@ -41,6 +41,8 @@ class DemoOptions:
         walk_rate: random-walk steps per second.
         paper: fill the signals on paper and settle each game by its simulated fate
             (one postponed, one cancelled), reported under ``paper`` in the summary.
+        record: record everything the monitor and shards see into this file (``""``: no).
+        record_max_bytes: rotate the recording after this many bytes (0: never).
     """
 
     seed: int = 1
@@ -53,6 +55,8 @@ class DemoOptions:
     refresh_s: float = 0.5
     walk_rate: float = 50.0
     paper: bool = False
+    record: str = ""
+    record_max_bytes: int = 0
 
 
 async def run_demo(
@@ -71,7 +75,13 @@ async def run_demo(
             cooldown_s=0.5 if short else 0.8,
         )
     )
-    settings = DemoSettings(shards=options.shards, bus_url=options.bus_url, paper=options.paper)
+    settings = DemoSettings(
+        shards=options.shards,
+        bus_url=options.bus_url,
+        paper=options.paper,
+        record=options.record,
+        record_max_bytes=options.record_max_bytes,
+    )
     async with open_demo_system(plan, settings) as system:
         started = time.monotonic()
         with trio.CancelScope() as market:

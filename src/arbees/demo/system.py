@@ -27,6 +27,7 @@ import trio
 from arbees.bus import Bus, open_bus
 from arbees.egress import EgressSettings
 from arbees.messages import ArbSignal, Channel, PolymarketPriceUpdate
+from arbees.recording import AssignmentTap, Recorder
 from arbees.services.monitor import PolymarketMonitor
 from arbees.services.orchestrator import Orchestrator, OrchestratorConfig
 from arbees.services.shard import GameShard
@@ -65,6 +66,9 @@ class DemoSettings:
         egress_interval_s: seconds between egress checks.
         ready_timeout_s: how long start-up (discovery, assignment, first books) may take.
         paper: each shard keeps a paper ledger (``arbees demo --paper``).
+        record: record everything the monitor and the shards see into this file (frames
+            with receive times, the shards' assignments), for ``arbees replay``; ``""``: no.
+        record_max_bytes: rotate the recording after this many bytes (0: never).
     """
 
     shards: int = 2
@@ -74,6 +78,8 @@ class DemoSettings:
     egress_interval_s: float = 0.5
     ready_timeout_s: float = 30.0
     paper: bool = False
+    record: str = ""
+    record_max_bytes: int = 0
 
 
 @attrs.define
@@ -88,6 +94,7 @@ class DemoSystem:
         signals: every signal seen on ``arbees:signals`` (in arrival order).
         hop_us: monitor -> subscriber bus hop of price updates, microseconds.
         nursery: where everything runs.
+        recorder: the recording, when one was asked for.
     """
 
     plan: Plan
@@ -103,6 +110,7 @@ class DemoSystem:
     signals: list[ArbSignal] = attrs.Factory(list)
     hop_us: list[float] = attrs.Factory(list)
     price_updates: int = 0
+    recorder: Recorder | None = None
 
     def ready(self) -> bool:
         """Every game assigned, and every shard's books usable on both venues."""
@@ -172,8 +180,17 @@ async def open_demo_system(plan: Plan, settings: DemoSettings) -> AsyncIterator[
         # The services' nursery is innermost: they stop before what they were built
         # with (routes, clients) closes.
         async with contextlib.AsyncExitStack() as stack:
-            monitor = await stack.enter_async_context(build_monitor(monitor_settings, bus))
-            shards = [await stack.enter_async_context(build_shard(s, bus)) for s in shard_settings]
+            recorder = None
+            if settings.record:
+                recorder = Recorder(settings.record, max_bytes=settings.record_max_bytes)
+                stack.enter_context(recorder)
+            monitor = await stack.enter_async_context(
+                build_monitor(monitor_settings, bus, recorder=recorder)
+            )
+            shards = [
+                await stack.enter_async_context(build_shard(s, bus, recorder=recorder))
+                for s in shard_settings
+            ]
             orchestrator = await stack.enter_async_context(
                 build_orchestrator(orchestrator_settings, bus)
             )
@@ -181,7 +198,10 @@ async def open_demo_system(plan: Plan, settings: DemoSettings) -> AsyncIterator[
             system = DemoSystem(
                 plan, player, kalshi, poly, gluetun, bus, orchestrator, monitor, shards, nursery
             )
+            system.recorder = recorder
             nursery.start_soon(system._collect)
+            if recorder is not None:  # before the orchestrator assigns anything
+                await nursery.start(AssignmentTap(bus, recorder).run)
             for shard in shards:
                 await nursery.start(shard.run)
             await nursery.start(orchestrator.run)

@@ -8,8 +8,10 @@ the live feed runs. :func:`read_frames` also accepts a file of raw frames, one p
 :func:`fold_recording` replays frames through a :class:`KalshiProtocol` in ``auto_track``
 mode (it adopts the sids and tickers it sees, since a recording holds what was received,
 not what was subscribed) and returns the final YES top of book of every market as exact
-decimal strings — ``arbees book FILE --venue kalshi``. :func:`record` runs the real feed
-(auth, resyncs, reconnects) and writes every frame it receives — ``arbees record kalshi``.
+decimal strings — ``arbees book FILE --venue kalshi``. :class:`KalshiReplayer` does the
+same frame by frame and hands out the feed's own updates (``arbees replay``).
+:func:`record` runs the real feed (auth, resyncs, reconnects) and writes every frame it
+receives — ``arbees record kalshi``.
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ import attrs
 import trio
 
 from arbees.kalshi.auth import KalshiSigner
-from arbees.kalshi.feed import PROD_WS_URL, KalshiFeed
+from arbees.kalshi.book import DEFAULT_DEPTH
+from arbees.kalshi.events import BookChanged, BooksStale
+from arbees.kalshi.feed import PROD_WS_URL, KalshiBookUpdate, KalshiFeed
 from arbees.kalshi.protocol import KalshiProtocol
 from arbees.money import format_fixed
 from arbees.recording import open_text, read_recording, record_line
 from arbees.wsdriver import Message
 
-__all__ = ["TopRow", "fold_recording", "open_text", "read_frames", "record"]
+__all__ = ["KalshiReplayer", "TopRow", "fold_recording", "open_text", "read_frames", "record"]
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +94,81 @@ def fold_recording(frames: Iterable[str]) -> list[TopRow]:
             s.unknown_types,
         )
     return rows
+
+
+class KalshiReplayer:
+    """Recorded frames in, the feed's :class:`KalshiBookUpdate` values out (sans-io).
+
+    The protocol runs in ``auto_track`` mode (a recording holds what was received, not what
+    was subscribed); each book change or staleness becomes the update the live feed would
+    have offered, timed by the frame's receive time.
+
+    Args:
+        depth: levels per side in each view (the feed's default).
+    """
+
+    venue = "kalshi"
+
+    def __init__(self, *, depth: int = DEFAULT_DEPTH) -> None:
+        self.protocol = KalshiProtocol(cross_check=True, auto_track=True)
+        self.depth = depth
+
+    def frame(self, text: str, recv_ns: int) -> list[KalshiBookUpdate]:
+        """Apply one frame; the updates it produced (often one, maybe none)."""
+        books = self.protocol.books
+        out: list[KalshiBookUpdate] = []
+        for ev in self.protocol.receive(text, recv_ns):
+            if type(ev) is BookChanged:
+                book = books.get(ev.ticker)
+                if book is not None:
+                    out.append(
+                        self._update(
+                            ev.ticker, ev.kind, ev.sid, ev.seq, ev.venue_ts_ms, ev.received_ns
+                        )
+                    )
+            elif type(ev) is BooksStale:
+                for ticker in ev.tickers:
+                    book = books.get(ticker)
+                    if book is not None:
+                        out.append(
+                            self._update(
+                                ticker,
+                                "stale",
+                                ev.sid,
+                                book.seq,
+                                book.venue_ts_ms,
+                                ev.received_ns,
+                                ev.reason,
+                            )
+                        )
+        return out
+
+    def _update(
+        self,
+        ticker: str,
+        kind: str,
+        sid: int,
+        seq: int,
+        venue_ts_ms: int | None,
+        received_ns: int,
+        reason: str | None = None,
+    ) -> KalshiBookUpdate:
+        book = self.protocol.books[ticker]
+        return KalshiBookUpdate(
+            ticker,
+            book.yes_view(depth=self.depth, received_ns=received_ns),
+            book.no_view(depth=self.depth, received_ns=received_ns),
+            kind,  # type: ignore[arg-type]
+            sid,
+            seq,
+            venue_ts_ms,
+            received_ns,
+            book.stale_reason if reason is None else reason,
+        )
+
+    def rejected(self) -> int:
+        """Frames the protocol refused."""
+        return self.protocol.stats.rejected
 
 
 async def record(

@@ -100,6 +100,7 @@ class FeedConfig:
         message_queue_size: messages a connection may buffer ahead of the parser.
         gate: asked before every connection (the egress gate of
             :func:`arbees.egress.open_polymarket_route`); ``None``: none.
+        on_frame: called with every raw frame and its receive time (recording).
 
     A handshake refused with any status (Polymarket answers 403/451 to a forbidden
     region) is retried with backoff after telling the gate, never fatal: the market
@@ -121,6 +122,9 @@ class FeedConfig:
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
     message_queue_size: int = DEFAULT_MESSAGE_QUEUE_SIZE
     gate: ConnectGate | None = attrs.field(default=None, repr=False)
+    on_frame: Callable[[Message, int], None] | None = attrs.field(
+        default=None, repr=False, eq=False
+    )
 
     def __attrs_post_init__(self) -> None:
         if not 1 <= self.tokens_per_socket <= MAX_ASSETS_PER_SOCKET:
@@ -465,6 +469,8 @@ class PolymarketFeed:
                 self._queue(ev.token, "reconnect", ev.venue_ts_ms, now)
 
     def _on_frame(self, message: Message, recv_ns: int) -> None:
+        if self.config.on_frame is not None:
+            self.config.on_frame(message, recv_ns)
         books = self.protocol.books
         for ev in self.protocol.feed(message, recv_ns):
             if type(ev) is BookChanged:

@@ -8,7 +8,9 @@ parser changes, and replays exercise the very code path the live feed uses.
 
 :func:`fold_recording` runs frames through :class:`PolymarketProtocol` and returns the
 final top of book of every token as exact decimal strings (``arbees book FILE``).
-:func:`record` connects (sharded like the feed) and writes every data frame.
+:class:`PolymarketReplayer` does the same frame by frame and hands out the feed's own
+updates (``arbees replay``). :func:`record` connects (sharded like the feed) and writes
+every data frame.
 """
 
 from __future__ import annotations
@@ -24,14 +26,22 @@ from trio_websocket import WebSocketConnection
 
 from arbees.gate import ConnectGate
 from arbees.money import format_fixed
-from arbees.polymarket.feed import DEFAULT_WS_URL
-from arbees.polymarket.protocol import PolymarketProtocol
+from arbees.polymarket.events import BookChanged
+from arbees.polymarket.feed import DEFAULT_WS_URL, BookUpdate, FeedConfig
+from arbees.polymarket.protocol import TEXT_FRAMES, PolymarketProtocol
 from arbees.polymarket.subscriptions import MAX_ASSETS_PER_SOCKET
 from arbees.polymarket.wire import subscribe_frame
 from arbees.recording import open_text, read_recording, record_line
 from arbees.wsdriver import Backoff, Message, WsConfig, WsDriver
 
-__all__ = ["TopRow", "fold_recording", "open_text", "read_recording", "record"]
+__all__ = [
+    "PolymarketReplayer",
+    "TopRow",
+    "fold_recording",
+    "open_text",
+    "read_recording",
+    "record",
+]
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +86,43 @@ def fold_recording(frames: Iterable[str]) -> list[TopRow]:
             )
         )
     return rows
+
+
+class PolymarketReplayer:
+    """Recorded frames in, the feed's :class:`BookUpdate` values out (sans-io).
+
+    Every book change becomes the update the live feed would have offered, timed by the
+    frame's receive time; the socket's text frames (``PONG``) change nothing.
+
+    Args:
+        depth: levels per side in each view (the feed's default).
+    """
+
+    venue = "polymarket"
+
+    def __init__(self, *, depth: int | None = None) -> None:
+        self.protocol = PolymarketProtocol()
+        self.depth = FeedConfig().depth if depth is None else depth
+
+    def frame(self, text: str, recv_ns: int) -> list[BookUpdate]:
+        """Apply one frame; the updates it produced."""
+        if text in TEXT_FRAMES:
+            return []
+        books = self.protocol.books
+        out: list[BookUpdate] = []
+        for ev in self.protocol.feed(text, recv_ns):
+            if type(ev) is BookChanged:
+                book = books.get(ev.token)
+                if book is not None:
+                    view = book.view(self.depth)
+                    out.append(BookUpdate(view, ev.kind, ev.venue_ts_ms, recv_ns, recv_ns))
+        return out
+
+    def rejected(self) -> int:
+        """Frames or events the protocol refused or did not know (a frame of another
+        venue)."""
+        stats = self.protocol.stats
+        return stats.invalid_frames + stats.rejected + stats.unknown_events
 
 
 async def record(

@@ -12,7 +12,10 @@ Kalshi keepalive period or the egress guard of a Polymarket route exists once. E
 Polymarket route is :func:`arbees.egress.open_polymarket_route`: the monitor always checks
 its egress, a direct-mode shard and the orchestrator's Gamma discovery check it unless the
 settings carry the explicit opt-out. With a ``registry`` the service's gauges are
-registered on it (:mod:`arbees.wiring.metrics`).
+registered on it (:mod:`arbees.wiring.metrics`). With a ``recorder``
+(:class:`arbees.recording.Recorder`) every feed the service builds records each frame it
+receives, tagged with its venue (the record-everything mode; the caller runs an
+:class:`arbees.recording.AssignmentTap` beside a shard for its assignments).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from arbees.paper import PaperLedger, PaperTrader, RiskLimits
 from arbees.polymarket.audit import AuditConfig, AuditStats
 from arbees.polymarket.feed import FeedConfig
 from arbees.polymarket.rest import USER_AGENT, PolymarketRest, RestConfig
+from arbees.recording import Recorder
 from arbees.services.interfaces import InstrumentFeed
 from arbees.services.monitor import PolymarketMonitor
 from arbees.services.orchestrator import Orchestrator
@@ -55,7 +59,11 @@ __all__ = ["build_monitor", "build_orchestrator", "build_shard", "venue_source"]
 
 @asynccontextmanager
 async def build_monitor(
-    settings: MonitorSettings, bus: Bus, *, registry: Registry | None = None
+    settings: MonitorSettings,
+    bus: Bus,
+    *,
+    registry: Registry | None = None,
+    recorder: Recorder | None = None,
 ) -> AsyncIterator[PolymarketMonitor]:
     """The Polymarket monitor of ``settings`` on ``bus`` (start it with ``monitor.run``)."""
     audit = AuditConfig(interval=settings.audit_interval)
@@ -83,6 +91,9 @@ async def build_monitor(
         )
         if settings.reconnect is not None:
             config = attrs.evolve(config, backoff=settings.reconnect)
+        if recorder is not None:
+            hook = recorder.frame_hook("polymarket", settings.instance)
+            config = attrs.evolve(config, on_frame=hook)
         rest = PolymarketRest(
             route.client, RestConfig(clob_url=settings.clob_url, retries=0), gate=route.gate
         )
@@ -120,6 +131,7 @@ async def build_shard(
     *,
     registry: Registry | None = None,
     on_signal: Callable[[ArbSignal], None] | None = None,
+    recorder: Recorder | None = None,
 ) -> AsyncIterator[GameShard]:
     """The game shard of ``settings`` on ``bus`` (start it with ``shard.run``).
 
@@ -140,6 +152,8 @@ async def build_shard(
     }
     if settings.reconnect is not None:
         kalshi_options["backoff"] = settings.reconnect
+    if recorder is not None:
+        kalshi_options["on_frame"] = recorder.frame_hook("kalshi", settings.shard_id)
     kalshi = venue_source(
         "kalshi", url=settings.kalshi_ws_url, signer=settings.kalshi_signer, **kalshi_options
     )
@@ -164,6 +178,9 @@ async def build_shard(
             )
             if settings.reconnect is not None:
                 config = attrs.evolve(config, backoff=settings.reconnect)
+            if recorder is not None:
+                hook = recorder.frame_hook("polymarket", settings.shard_id)
+                config = attrs.evolve(config, on_frame=hook)
             polymarket = venue_source("polymarket", config=config)
         paper = None
         if settings.paper is not None:

@@ -1,0 +1,566 @@
+"""Replay recordings through the venue protocols, the shard engine and the paper ledger.
+
+``arbees replay`` is its command-line face. The inputs are recordings made by ``arbees
+record`` (a venue's frames, or everything a shard or monitor saw: frames tagged with their
+venue and the shard assignments) or plain files of raw frames, one per line. Their records
+are merged in time order (receive times; a raw frame without one is timed by the venue's
+own timestamp when it has one, else by the record before it in its file) and played:
+
+* each frame through its venue's own protocol (:data:`REPLAYERS`: the sans-io replayers
+  of :mod:`arbees.kalshi.replay` and :mod:`arbees.polymarket.replay`; one per venue and
+  recording source, as each live service had its own connections), into the very
+  updates the live feed hands out, turned into quotes by the venue's ``quote``;
+* the quotes into one :class:`~arbees.services.shard_engine.ShardEngine` per shard id the
+  assignments name (so signal ids are the live shards' own), each assignment applied to
+  every engine, as every live shard sees every assignment;
+* each signal, with ``--paper``, into a :class:`~arbees.paper.PaperLedger`.
+
+Deterministic: the engines', the ledger's and the signals' clock is the recorded receive
+time of the record being played, never the wall clock; each frame of a venue confirms that
+venue live as of its receive time (everything before it has been played) to the shard that
+received it (a frame recorded by a shard) or to every shard (the monitor's, an untagged
+one), and the sweep
+that closes aged-out signals runs at every ``sweep_interval`` of recorded time. The same
+input gives the same output, whatever ``speed``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Protocol
+
+import attrs
+import trio
+
+from arbees._wire import DecodeLimits
+from arbees.codec import decode
+from arbees.errors import DecodeError
+from arbees.kalshi.replay import KalshiReplayer
+from arbees.messages import ArbSignal, MarketAssignment
+from arbees.money import Fixed, format_fixed
+from arbees.paper import PaperLedger
+from arbees.paper.model import PendingFill
+from arbees.polymarket.replay import PolymarketReplayer
+from arbees.recording import Record, read_records
+from arbees.services.quotes import Quote
+from arbees.services.shard_engine import ShardEngine
+from arbees.venues import get_venue, instrument_checks
+
+__all__ = [
+    "REPLAYERS",
+    "Replay",
+    "ReplayInput",
+    "ReplayResult",
+    "ReplaySettings",
+    "Replayer",
+    "Window",
+    "merged_records",
+    "read_assignments",
+    "recognise_venue",
+    "run_replay",
+    "signal_dict",
+    "venue_time_ns",
+]
+
+
+class Replayer(Protocol):
+    """A venue's sans-io replayer: recorded frames in, its feed's updates out."""
+
+    venue: str
+
+    def frame(self, text: str, recv_ns: int) -> Sequence[Any]: ...
+
+    def rejected(self) -> int: ...
+
+
+REPLAYERS: dict[str, Callable[[], Replayer]] = {
+    "kalshi": KalshiReplayer,
+    "polymarket": PolymarketReplayer,
+}
+"""Each replayable venue's replayer factory, by venue id."""
+
+_KALSHI_TYPES = frozenset(
+    {
+        "orderbook_snapshot",
+        "orderbook_delta",
+        "ticker",
+        "ticker_v2",
+        "trade",
+        "subscribed",
+        "unsubscribed",
+        "ok",
+        "error",
+        "list_subscriptions",
+        "fill",
+        "market_lifecycle_v2",
+        "event_lifecycle",
+    }
+)
+
+
+def recognise_venue(frame: str) -> str:
+    """The venue a raw frame comes from, ``""`` when it cannot be told.
+
+    Polymarket's market channel sends JSON arrays or objects with an ``event_type`` (and
+    ``PONG``); Kalshi's objects carry a ``type`` of its own channel names and a ``sid``,
+    ``id`` or ``msg``.
+    """
+    text = frame.strip()
+    if text == "PONG":
+        return "polymarket"
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return ""
+    if isinstance(value, list):
+        return "polymarket"
+    if not isinstance(value, dict):
+        return ""
+    if "event_type" in value or "asset_id" in value:
+        return "polymarket"
+    if value.get("type") in _KALSHI_TYPES and ({"sid", "id", "msg"} & value.keys()):
+        return "kalshi"
+    return ""
+
+
+@attrs.frozen
+class ReplayInput:
+    """One file to replay.
+
+    Attributes:
+        path: a recording or a file of raw frames.
+        venue: the venue of its untagged frames (``""``: recognised frame by frame).
+    """
+
+    path: str
+    venue: str = ""
+
+
+@attrs.frozen
+class ReplaySettings:
+    """The shard engine's and the paper ledger's settings for a replay.
+
+    Attributes:
+        max_price_age_ms: the shard's ``MAX_PRICE_AGE_MS``.
+        max_quote_age_s: the shard's ``MAX_QUOTE_AGE_S``.
+        min_edge: minimum profit per contract (micro-dollars).
+        max_size: cap on contracts per signal (micro-units), None for none.
+        sweep_interval_ms: recorded time between sweeps that close aged-out signals.
+        paper: fill every signal on a paper ledger.
+        paper_latency_ms: the ledger's simulated latency (recorded time).
+    """
+
+    max_price_age_ms: int = 2000
+    max_quote_age_s: float = 600.0
+    min_edge: Fixed = 0
+    max_size: Fixed | None = None
+    sweep_interval_ms: int = 100
+    paper: bool = False
+    paper_latency_ms: int = 0
+
+
+@attrs.define
+class Window:
+    """One signal's life, from ``open`` to ``close`` (or the end of the recording).
+
+    Attributes:
+        signal_id: the signal.
+        game_id, team, combo: what it covers.
+        opened_ns: recorded time of its ``open``.
+        closed_ns: recorded time of its ``close`` (None: open at the end).
+        updates: ``update`` events in between.
+        open_profit: profit at the open (micro-dollars).
+        best_profit: the highest profit it reported (micro-dollars).
+    """
+
+    signal_id: str
+    game_id: str
+    team: str
+    combo: str
+    opened_ns: int
+    closed_ns: int | None = None
+    updates: int = 0
+    open_profit: Fixed = 0
+    best_profit: Fixed = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "signal_id": self.signal_id,
+            "game_id": self.game_id,
+            "team": self.team,
+            "combo": self.combo,
+            "opened_ns": self.opened_ns,
+            "closed_ns": self.closed_ns,
+            "duration_ms": None
+            if self.closed_ns is None
+            else (self.closed_ns - self.opened_ns) // 1_000_000,
+            "updates": self.updates,
+            "open_profit": format_fixed(self.open_profit),
+            "best_profit": format_fixed(self.best_profit),
+        }
+
+
+@attrs.define
+class ReplayResult:
+    """What a replay produced.
+
+    Attributes:
+        signals: every signal, in order, timed by the recording.
+        windows: every signal's window, in order of opening.
+        paper: the paper ledger (None without ``paper``).
+        frames: frames played, by venue id.
+        assignments: assignment records applied.
+        rejected: records refused, by reason (an unknown venue, an undecodable assignment,
+            frames a venue protocol refused); none of them stops the replay.
+        first_ns, last_ns: recorded times of the first and last records.
+    """
+
+    signals: list[ArbSignal] = attrs.Factory(list)
+    windows: list[Window] = attrs.Factory(list)
+    paper: PaperLedger | None = None
+    frames: dict[str, int] = attrs.Factory(dict)
+    assignments: int = 0
+    rejected: dict[str, int] = attrs.Factory(dict)
+    first_ns: int = 0
+    last_ns: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "signals": [signal_dict(s) for s in self.signals],
+            "windows": [w.as_dict() for w in self.windows],
+            "paper": None if self.paper is None else self.paper.summary(),
+            "frames": dict(sorted(self.frames.items())),
+            "assignments": self.assignments,
+            "rejected": dict(sorted(self.rejected.items())),
+            "first_ns": self.first_ns,
+            "last_ns": self.last_ns,
+        }
+
+
+def signal_dict(signal: ArbSignal) -> dict[str, Any]:
+    """A signal as JSON-ready values (amounts as exact decimal strings)."""
+    return {
+        "at_ns": signal.detect_ns,
+        "event": signal.event,
+        "signal_id": signal.signal_id,
+        "shard_id": signal.shard_id,
+        "game_id": signal.game_id,
+        "team": signal.team,
+        "combo": signal.combo,
+        "size": format_fixed(signal.size),
+        "cost": format_fixed(signal.cost),
+        "fees": format_fixed(signal.fees),
+        "profit": format_fixed(signal.profit),
+        "edge": format_fixed(signal.edge),
+        "legs": [
+            {
+                "venue": leg.venue,
+                "instrument": leg.instrument,
+                "side": leg.side,
+                "price": format_fixed(leg.price),
+                "size": format_fixed(leg.size),
+                "fee": format_fixed(leg.fee),
+            }
+            for leg in signal.legs
+        ],
+    }
+
+
+def venue_time_ns(frame: str) -> int:
+    """The venue's own timestamp of a raw frame in epoch ns, 0 when it has none: a
+    Polymarket ``timestamp`` (ms, also on the first event of an array), a Kalshi
+    ``msg.ts_ms``."""
+    try:
+        value = json.loads(frame)
+    except ValueError:
+        return 0
+    if isinstance(value, list) and value:
+        value = value[0]
+    if not isinstance(value, dict):
+        return 0
+    ms = value.get("timestamp")
+    msg = value.get("msg")
+    if ms is None and isinstance(msg, dict):
+        ms = msg.get("ts_ms")
+    if isinstance(ms, str) and ms.isdigit() and len(ms) <= 16:
+        ms = int(ms)
+    return ms * 1_000_000 if type(ms) is int and 0 < ms < 10**16 else 0
+
+
+def _timed(path: str, venue: str) -> Iterator[tuple[int, Record]]:
+    """A file's records with their play time (for a frame without a receive time, the
+    venue's own timestamp, else the previous record's) and the file's venue on untagged
+    frames."""
+    last = 0
+    for record in read_records(path):
+        when = record.recv_ns
+        if not when and record.frame is not None:
+            when = venue_time_ns(record.frame)
+        if when:
+            last = max(last, when)  # a file is played in its own order
+        if record.frame is not None and not record.venue and venue:
+            record = attrs.evolve(record, venue=venue)
+        yield last, record
+
+
+def merged_records(inputs: Iterable[ReplayInput]) -> Iterator[tuple[int, Record]]:
+    """Every file's records merged in time order (ties: the earlier file first)."""
+    streams = [_timed(i.path, i.venue) for i in inputs]
+    return heapq.merge(*streams, key=lambda item: item[0])
+
+
+def read_assignments(path: str) -> list[MarketAssignment]:
+    """Shard assignments from a file: assignment records, or one bus payload per line.
+
+    Raises :class:`~arbees.errors.DecodeError` naming the line of the first bad one (a
+    file given on purpose is all good or refused)."""
+    out: list[MarketAssignment] = []
+    limits = DecodeLimits(future_skew_ms=2**62 // 1_000_000)
+    for number, record in enumerate(read_records(path), 1):
+        payload = record.assignment if record.assignment is not None else record.frame
+        if payload is None:
+            continue
+        try:
+            out.append(decode(payload, MarketAssignment, limits=limits))
+        except DecodeError as exc:
+            raise DecodeError(f"{path}, record {number}: {exc}") from None
+    return out
+
+
+class Replay:
+    """Plays records one at a time (sans-io: no file, no sleeping; see the module doc).
+
+    Args:
+        settings: the engines' and the ledger's settings.
+        assignments: applied before the first record (``--assignments FILE``).
+    """
+
+    def __init__(
+        self, settings: ReplaySettings, assignments: Iterable[MarketAssignment] = ()
+    ) -> None:
+        self.settings = settings
+        self.result = ReplayResult()
+        self.engines: dict[str, ShardEngine] = {}
+        self._replayers: dict[tuple[str, str], Replayer] = {}
+        self._quote: dict[str, Callable[[Any], Quote]] = {}
+        self._windows: dict[str, Window] = {}
+        self._pending: list[tuple[int, int, PendingFill, ShardEngine]] = []
+        self._serial = 0
+        self._now = 0
+        self._next_sweep: int | None = None
+        self._sweep_ns = max(1, settings.sweep_interval_ms) * 1_000_000
+        self._started = False
+        self._initial = list(assignments)
+        if settings.paper:
+            self.result.paper = PaperLedger(
+                latency_ns=settings.paper_latency_ms * 1_000_000, clock=self._clock
+            )
+
+    def _clock(self) -> int:
+        return self._now
+
+    def _reject(self, reason: str) -> None:
+        self.result.rejected[reason] = self.result.rejected.get(reason, 0) + 1
+
+    def play(self, when_ns: int, record: Record) -> list[ArbSignal]:
+        """Play one record at recorded time ``when_ns``; the signals it caused (sweeps
+        and paper fills due before it included)."""
+        out: list[ArbSignal] = []
+        if not self._started:
+            self._started = True
+            self.result.first_ns = when_ns
+            self._now = when_ns
+            for assignment in self._initial:
+                out.extend(self._assign(assignment))
+        out.extend(self._advance(when_ns))
+        self._now = when_ns
+        self.result.last_ns = when_ns
+        if record.assignment is not None:
+            try:
+                limits = DecodeLimits(clock_ns=self._clock)
+                assignment = decode(record.assignment, MarketAssignment, limits=limits)
+            except DecodeError:
+                self._reject("assignment")
+                return out
+            out.extend(self._assign(assignment))
+            return out
+        if record.frame is None:
+            return out
+        out.extend(self._frame(record, when_ns))
+        return out
+
+    def finish(self) -> ReplayResult:
+        """The result; paper orders still in flight are completed on the last books."""
+        for _, _, pending, engine in sorted(self._pending, key=lambda p: (p[0], p[1])):
+            self._complete(pending, engine)
+        self._pending = []
+        self.result.windows = list(self._windows.values())
+        for (_, venue), replayer in self._replayers.items():
+            refused = replayer.rejected()
+            if refused:
+                key = f"{venue}_frames"
+                self.result.rejected[key] = self.result.rejected.get(key, 0) + refused
+        return self.result
+
+    # -- records ---------------------------------------------------------------------
+
+    def _assign(self, assignment: MarketAssignment) -> list[ArbSignal]:
+        self.result.assignments += 1
+        if assignment.platform == "kalshi" and assignment.shard_id not in self.engines:
+            self.engines[assignment.shard_id] = self._engine(assignment.shard_id)
+        out: list[ArbSignal] = []
+        for engine in self.engines.values():
+            delta = engine.apply(assignment)
+            if delta.rejected:
+                self._reject("assignment_refused")
+            out.extend(self._emit(engine, delta.signals))
+        return out
+
+    def _engine(self, shard_id: str) -> ShardEngine:
+        s = self.settings
+        return ShardEngine(
+            shard_id,
+            max_age_ns=s.max_price_age_ms * 1_000_000,
+            max_quote_age_ns=round(s.max_quote_age_s * 1_000_000_000),
+            min_edge=s.min_edge,
+            max_size=s.max_size,
+            clock=self._clock,
+            instrument_checks=instrument_checks(),
+        )
+
+    def _frame(self, record: Record, when_ns: int) -> list[ArbSignal]:
+        assert record.frame is not None
+        venue = record.venue or recognise_venue(record.frame)
+        factory = REPLAYERS.get(venue)
+        if factory is None:
+            self._reject("unknown_venue")
+            return []
+        replayer = self._replayers.get((record.source, venue))
+        if replayer is None:
+            replayer = self._replayers[record.source, venue] = factory()
+            self._quote[venue] = get_venue(venue).quote
+        frames = self.result.frames
+        frames[venue] = frames.get(venue, 0) + 1
+        to_quote = self._quote[venue]
+        quotes = [to_quote(update) for update in replayer.frame(record.frame, when_ns)]
+        out: list[ArbSignal] = []
+        receiver = self.engines.get(record.source)
+        for engine in self.engines.values():
+            if quotes:
+                out.extend(self._emit(engine, engine.on_quotes(quotes)))
+            if receiver is None or engine is receiver:
+                # Everything this connection sent up to now has been played: it is live.
+                out.extend(self._emit(engine, engine.set_alive(venue, when_ns)))
+        return out
+
+    def _advance(self, when_ns: int) -> list[ArbSignal]:
+        """Sweeps and paper completions due up to ``when_ns``, at their own times."""
+        out: list[ArbSignal] = []
+        if self._next_sweep is None:
+            self._next_sweep = when_ns + self._sweep_ns
+        while True:
+            due_paper = self._pending[0][0] if self._pending else None
+            due_sweep = self._next_sweep
+            idle = not any(e.open_signals() for e in self.engines.values())
+            if idle and due_sweep <= when_ns:  # nothing to close: skip the idle sweeps
+                skipped = (when_ns - due_sweep) // self._sweep_ns + 1
+                self._next_sweep = due_sweep = due_sweep + skipped * self._sweep_ns
+            if due_paper is not None and due_paper <= min(due_sweep, when_ns):
+                _, _, pending, engine = heapq.heappop(self._pending)
+                self._now = due_paper
+                self._complete(pending, engine)
+                continue
+            if due_sweep > when_ns:
+                return out
+            self._now = due_sweep
+            for engine in self.engines.values():
+                out.extend(self._emit(engine, engine.sweep()))
+            self._next_sweep = due_sweep + self._sweep_ns
+
+    # -- signals ---------------------------------------------------------------------
+
+    def _emit(self, engine: ShardEngine, signals: Iterable[ArbSignal]) -> list[ArbSignal]:
+        out: list[ArbSignal] = []
+        for signal in signals:
+            # the engine stamps its publication time from the wall clock: use the recording's
+            signal = attrs.evolve(
+                signal, timestamp_ms=self._now // 1_000_000, published_ns=self._now
+            )
+            self.result.signals.append(signal)
+            self._window(signal)
+            self._paper(engine, signal)
+            out.append(signal)
+        return out
+
+    def _window(self, signal: ArbSignal) -> None:
+        window = self._windows.get(signal.signal_id)
+        if window is None:
+            window = Window(
+                signal.signal_id,
+                signal.game_id,
+                signal.team,
+                signal.combo,
+                self._now,
+                open_profit=signal.profit,
+                best_profit=signal.profit,
+            )
+            self._windows[signal.signal_id] = window
+        elif signal.event == "close":
+            window.closed_ns = self._now
+        else:
+            window.updates += 1
+            window.best_profit = max(window.best_profit, signal.profit)
+
+    def _paper(self, engine: ShardEngine, signal: ArbSignal) -> None:
+        ledger = self.result.paper
+        if ledger is None:
+            return
+        books = engine.leg_asks(signal) if signal.event != "close" else None
+        filled = ledger.on_signal(signal, books, engine.pair_fees(signal.game_id))
+        if isinstance(filled, PendingFill):
+            self._serial += 1
+            heapq.heappush(self._pending, (filled.due_ns, self._serial, filled, engine))
+
+    def _complete(self, pending: PendingFill, engine: ShardEngine) -> None:
+        assert self.result.paper is not None
+        self.result.paper.complete(pending, engine.leg_asks(pending.signal))
+
+
+async def run_replay(
+    inputs: Sequence[ReplayInput],
+    settings: ReplaySettings,
+    *,
+    assignments: Iterable[MarketAssignment] = (),
+    speed: float | None = None,
+    on_signal: Callable[[ArbSignal], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ReplayResult:
+    """Replay ``inputs`` merged in time order; returns the result.
+
+    ``speed``: recorded seconds per real second (``None``: as fast as possible; the output
+    is the same). A file that cannot be read raises :class:`OSError`. ``on_signal`` sees
+    each signal as it is produced; ``progress`` is called with the number of records
+    played so far, every 1,000 and at the end.
+    """
+    replay = Replay(settings, assignments)
+    started = trio.current_time()
+    first: int | None = None
+    count = 0
+    for when_ns, record in merged_records(inputs):
+        if first is None:
+            first = when_ns
+        if speed is not None:
+            await trio.sleep_until(started + (when_ns - first) / 1e9 / speed)
+        elif count % 1000 == 0:
+            await trio.lowlevel.checkpoint()
+        for signal in replay.play(when_ns, record):
+            if on_signal is not None:
+                on_signal(signal)
+        count += 1
+        if progress is not None and count % 1000 == 0:
+            progress(count)
+    if progress is not None:
+        progress(count)
+    return replay.finish()
