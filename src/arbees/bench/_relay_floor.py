@@ -122,8 +122,8 @@ class Relay:
                     continue
                 sock, ws = key.data
                 for ev in self._events(sock, ws):
-                    if isinstance(ev, TextMessage) and ev.data.startswith("["):
-                        pending -= 1
+                    if isinstance(ev, TextMessage) and ev.message_finished:
+                        pending -= 1  # the snapshot (its last part)
 
     def _events(self, sock: socket.socket, ws: WSConnection) -> list[object]:
         data = sock.recv(262144)
@@ -143,6 +143,7 @@ class Relay:
     def run(self) -> None:
         """Relay until stopped: one pipelined write per socket read."""
         redis = self._redis
+        partial: dict[WSConnection, str] = {}
         while True:
             for key, _ in self._sel.select():
                 if key.data is None:
@@ -155,8 +156,12 @@ class Relay:
                 for ev in self._events(sock, ws):
                     if not isinstance(ev, TextMessage):
                         continue
+                    if not ev.message_finished:  # a message split across reads
+                        partial[ws] = partial.get(ws, "") + ev.data
+                        continue
+                    data = partial.pop(ws, "") + ev.data if partial else ev.data
                     self.frames += 1
-                    frame = _DECODE(ev.data)
+                    frame = _DECODE(data)
                     if isinstance(frame, list):
                         continue  # a snapshot dump
                     ts = frame.timestamp
