@@ -153,3 +153,15 @@ async def test_under_light_load_each_update_goes_out_alone_at_once() -> None:
     bus, seen = await run_monitor([], [update(A, 0.40, 1), update(B, 0.41, 2)])
     assert bus.batches == [[A], [B]]
     assert [m.venue_ts_ms for m in seen] == [1, 2]
+
+
+async def test_the_wired_monitor_feed_builds_views_at_the_published_depth() -> None:
+    """The view is built once, at the depth the monitor publishes (not 10, then cut)."""
+    from arbees.messages import PUBLISHED_DEPTH
+    from arbees.wiring.build import build_monitor
+    from arbees.wiring.settings import EgressSettings, MonitorSettings
+
+    settings = MonitorSettings(egress=EgressSettings(url="http://e"), instance="m")
+    async with build_monitor(settings, MemoryBus()) as monitor:
+        feed: Any = monitor.feed_factory([A])
+        assert feed.config.depth == PUBLISHED_DEPTH == monitor.depth
