@@ -30,7 +30,7 @@ import httpx
 from arbees.bus.base import Bus
 from arbees.egress import open_polymarket_route
 from arbees.kalshi.rest import KalshiRest
-from arbees.messages import ArbSignal
+from arbees.messages import PUBLISHED_DEPTH, ArbSignal
 from arbees.obs.metrics import Registry
 from arbees.paper import PaperLedger, PaperTrader, RiskLimits
 from arbees.polymarket.audit import AuditConfig, AuditStats
@@ -88,6 +88,8 @@ async def build_monitor(
             snapshot_timeout=settings.snapshot_timeout,
             proxy=settings.proxy,
             gate=route.gate,
+            # the view built once, at the depth the monitor publishes (not 10, then cut)
+            depth=PUBLISHED_DEPTH,
         )
         if settings.reconnect is not None:
             config = attrs.evolve(config, backoff=settings.reconnect)
