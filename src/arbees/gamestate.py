@@ -88,6 +88,10 @@ class GameStates:
             self.forgotten += 1
         return True
 
+    def reports(self) -> list[GameState]:
+        """Every report held, least recently updated first."""
+        return list(self._reports.values())
+
     def state(self, game_keys: Mapping[str, str]) -> GameState | None:
         """The folded state of the game known as ``game_keys`` (venue id -> key)."""
         return fold(
