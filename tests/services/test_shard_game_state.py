@@ -11,6 +11,8 @@ from arbees.messages import GAME_ASSIGNMENTS_HASH, ArbSignal, Channel, GameState
 from arbees.services.shard import open_game_shard
 from arbees.services.shard_engine import ShardEngine
 from tests.services.test_shard_engine import SEC, Clock, assignment, kq, pq
+from tests.services.test_shard_engine_events import OPEN_DRAW, quiet, quote
+from tests.services.test_shard_engine_events import engine as event_engine
 from tests.services.test_shard_isolation import ScriptedSource, live
 
 
@@ -204,3 +206,19 @@ async def test_a_game_assigned_after_it_ended_starts_halted() -> None:
         state = eng.game_state("g1")
         assert state is not None
         assert state.phase == "postponed"
+
+
+def test_an_event_game_that_is_cancelled_closes_its_cover_for_good() -> None:
+    eng, clock = event_engine()
+    quiet(eng, clock)
+    (sig,) = eng.on_quote(quote(clock, "polymarket", "draw", *OPEN_DRAW))
+    assert sig.event == "open"
+    (close,) = eng.set_game_state("epl-1", report("cancelled"))
+    assert (close.event, close.signal_id) == ("close", sig.signal_id)
+    assert close.game_state == (report("cancelled"),)
+    clock.now += SEC
+    quiet(eng, clock)
+    assert eng.on_quote(quote(clock, "polymarket", "draw", *OPEN_DRAW)) == []
+    for venue in ("kalshi", "polymarket"):
+        assert eng.set_alive(venue, clock.now) == []
+    assert eng.open_signals() == []
