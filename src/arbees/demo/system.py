@@ -242,6 +242,7 @@ def demo_service_settings(
         instance="demo-monitor",
         heartbeat_interval=0.2,
         reconnect=_FAST,
+        sports_ws_url=None,  # the demo's games have no fake sports channel yet
     )
     shards = [
         ShardSettings(

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -147,6 +147,9 @@ class PolymarketMonitor:
             built.
         max_tokens: tokens streamed at most (and so sockets); further assignments are
             refused, counted and alerted once, the tokens already held keep streaming.
+        companions: services run beside the feed, only while egress is verified (each
+            cancelled on a loss and started afresh on recovery), e.g. the sports-state
+            :class:`~arbees.services.game_states.GameStateRelay`.
     """
 
     def __init__(
@@ -160,6 +163,7 @@ class PolymarketMonitor:
         depth: int = PUBLISHED_DEPTH,
         accepts: Callable[[str], bool] | None = is_token_id,
         max_tokens: int = 2000,
+        companions: Sequence[Callable[[], Awaitable[object]]] = (),
     ) -> None:
         if not 1 <= depth <= PUBLISHED_DEPTH:
             raise ConfigError(f"depth must be in 1..{PUBLISHED_DEPTH}: {depth}")
@@ -188,6 +192,7 @@ class PolymarketMonitor:
         self.stream_id = f"{instance}-{time.time_ns()}"
         self._failed_seen = 0
         self._refused_at_start: list[tuple[str, str]] = []
+        self.companions = tuple(companions)
 
     def __repr__(self) -> str:
         return f"PolymarketMonitor(tokens={len(self.tokens)}, egress={self.guard.verified})"
@@ -234,6 +239,8 @@ class PolymarketMonitor:
             nursery.start_soon(self._watch_egress, first)
             nursery.start_soon(apply_live, assignments, "polymarket", self._apply)
             nursery.start_soon(self._refresh_after_bus_outage, self.heartbeat_interval)
+            for companion in self.companions:
+                nursery.start_soon(run_while_verified, self.guard, companion)
             if first.verified:
                 await nursery.start(self._feed_while_verified)
             else:

@@ -36,7 +36,9 @@ from arbees.paper import PaperLedger, PaperTrader, RiskLimits
 from arbees.polymarket.audit import AuditConfig, AuditStats
 from arbees.polymarket.feed import FeedConfig
 from arbees.polymarket.rest import USER_AGENT, PolymarketRest, RestConfig
+from arbees.polymarket.sports_feed import SportsFeed, SportsFeedConfig
 from arbees.recording import Recorder
+from arbees.services.game_states import GameStateRelay
 from arbees.services.interfaces import InstrumentFeed
 from arbees.services.monitor import PolymarketMonitor
 from arbees.services.orchestrator import Orchestrator
@@ -112,6 +114,20 @@ async def build_monitor(
                 audit_stats=audit_stats,
             )
 
+        companions = []
+        if settings.sports_ws_url is not None:
+            # Game states come over the same guarded route as the prices: the same proxy,
+            # each connection opened inside the route's gate, run only while verified.
+            sports = SportsFeedConfig(
+                url=settings.sports_ws_url,
+                silence_timeout=settings.sports_silence_timeout,
+                proxy=settings.proxy,
+                gate=route.gate,
+            )
+            if settings.reconnect is not None:
+                sports = attrs.evolve(sports, backoff=settings.reconnect)
+            relay = GameStateRelay(bus, lambda: SportsFeed(sports))
+            companions.append(relay.run)
         monitor = PolymarketMonitor(
             bus,
             feed_factory,
@@ -120,6 +136,7 @@ async def build_monitor(
             heartbeat_interval=settings.heartbeat_interval,
             max_tokens=settings.max_tokens,
             accepts=polymarket.accepts,
+            companions=companions,
         )
         if registry is not None:
             monitor_gauges(registry, bus, monitor, audit_stats)
@@ -143,6 +160,7 @@ async def build_shard(
         settings.shard_id,
         max_age_ns=settings.max_price_age_ms * 1_000_000,
         max_quote_age_ns=round(settings.max_quote_age_s * 1_000_000_000),
+        live_max_quote_age_ns=round(settings.live_max_quote_age_s * 1_000_000_000),
         max_games=settings.max_games,
         min_edge=settings.min_edge,
         max_size=settings.max_size,
