@@ -198,3 +198,6 @@ def test_summary_reports_realized_pnl_and_divergence_apart() -> None:
     assert open_position["worst_case"] == "3"
     assert open_position["scenarios"]["cancelled"] == "8"
     assert "settlement divergence 7" in led.summary_line()
+    rules = led.summary()["settlement_rules"]
+    assert rules["kalshi"]["postponed"] == "last_price"
+    assert rules["polymarket-us"]["confirmed"] is False
