@@ -383,7 +383,7 @@ class PaperStats:
             without settlement rules or a fee model, and rulings that could not be applied.
         rejected_levels: invalid ask levels dropped.
         pending: orders in flight right now.
-        settlements: games settled.
+        settlements: rulings applied (results, postponements, cancellations).
         alerts: risk-limit alerts raised.
     """
 
