@@ -5,7 +5,8 @@ settles on the same result. When a game is postponed or cancelled the venues par
 a hedged position can pay far from $1 without any market move. The paper ledger
 (:mod:`arbees.paper`) values every open position under every scenario with these rules, and
 settles positions with them; a user who knows a market's own rules better overrides a
-venue's entry (``PaperLedger(rules=...)``).
+venue's entry (``PaperLedger(rules=...)``; ``PAPER_SETTLEMENT_RULES`` or
+``--paper-settlement-rules`` for ``arbees shard --paper``, see :func:`parse_rules`).
 
 The payoffs (per contract of ``size`` micro-units; ``v`` is the YES settlement value):
 
@@ -61,6 +62,7 @@ __all__ = [
     "Ruling",
     "VenueRules",
     "contract_payout",
+    "parse_rules",
     "rules_for",
 ]
 
@@ -142,6 +144,44 @@ DEFAULT_RULES: Final[Mapping[str, VenueRules]] = {
     )
 }
 """The default rules by venue id (sources in the module docstring)."""
+
+
+def parse_rules(text: str, base: Mapping[str, VenueRules] = DEFAULT_RULES) -> dict[str, VenueRules]:
+    """``base`` with the overrides in ``text`` (``PAPER_SETTLEMENT_RULES``).
+
+    ``text``: ``VENUE:SCENARIO=PAYOFF[,SCENARIO=PAYOFF]`` entries joined by ``;``, e.g.
+    ``polymarket-us:postponed=last_price;polymarket:cancelled=last_price``. A scenario is
+    ``postponed`` or ``cancelled``, a payoff a :class:`Payoff` value. A venue not in
+    ``base`` must name both scenarios. Raises :class:`ConfigError` on anything else.
+    """
+    rules = dict(base)
+    for entry in filter(None, (e.strip() for e in text.split(";"))):
+        venue, sep, body = (part.strip() for part in entry.partition(":"))
+        if not sep or not venue:
+            raise ConfigError(f"settlement rule {entry[:80]!r}: expected VENUE:SCENARIO=PAYOFF")
+        given: dict[str, Payoff] = {}
+        for item in body.split(","):
+            scenario, eq, payoff = (part.strip() for part in item.partition("="))
+            if not eq or scenario not in ("postponed", "cancelled"):
+                raise ConfigError(f"settlement rule {entry[:80]!r}: bad scenario {scenario!r}")
+            try:
+                given[scenario] = Payoff(payoff)
+            except ValueError:
+                choices = ", ".join(p.value for p in Payoff)
+                raise ConfigError(
+                    f"settlement rule {entry[:80]!r}: payoff {payoff[:40]!r} is not one of "
+                    f"{choices}"
+                ) from None
+        old = rules.get(venue)
+        if old is None and len(given) < 2:
+            raise ConfigError(f"settlement rule for new venue {venue!r} must name both scenarios")
+        rules[venue] = VenueRules(
+            venue,
+            postponed=given.get("postponed", old.postponed if old else Payoff.RESULT),
+            cancelled=given.get("cancelled", old.cancelled if old else Payoff.RESULT),
+            source="configured (PAPER_SETTLEMENT_RULES)",
+        )
+    return rules
 
 
 def rules_for(rules: Mapping[str, VenueRules], venue: str) -> VenueRules:

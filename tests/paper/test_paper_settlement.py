@@ -75,12 +75,22 @@ def test_pair_under_postponement_kalshi_scalar_polymarket_open_until_played() ->
     assert led.postponed_games == {"g1"}
     assert led.scenarios(position)["NBA:OKC wins"] == d("2.9")
     assert led.scenarios(position)["(other) wins"] == d("12.9")
+    # The mark (and the day's P&L) now counts the worst played result, not $1 a contract.
+    assert position.pnl == d("2.9") - spent
+    assert led.daily_pnl == d("2.9") - spent
+    # No new fills on a postponed game (its Kalshi legs are already paid).
+    assert (
+        led.on_signal(signal(10, serial=2), (ladder(("0.30", 50)), ladder(("0.45", 50))), fees())
+        is None
+    )
+    assert led.stats.rejected == 1
     # The rescheduled game is played: SAS wins, the away token pays $1 a contract.
     assert led.settle("g1", "NBA:SAS") == d("12.9") - spent
     assert position.settled
     assert position.realized == d("12.9") - spent
     assert led.postponed_games == set()
     assert led.realized_pnl() == d("12.9") - spent
+    assert led.daily_pnl == d("12.9") - spent  # booked once in all: fill, re-mark, settlement
     assert led.divergence_exposure() == 0
 
 
@@ -114,6 +124,10 @@ def test_event_cover_of_three_legs_is_filled_and_locked_on_every_result() -> Non
         "cancelled": d("12.8"),  # 2.80 + 5.00 + 5.00
     }
     assert led.worst_case(position) == d("2.8")
+    # A winner none of the cover's outcomes is refused, counted; nothing is paid.
+    assert led.settle("ev1", "Home") == 0
+    assert (led.stats.rejected, position.settled, position.paid) == (1, False, 0)
+    assert "ev1" not in led.settled_games
     # Played to a result the cover pays $1 a contract, whoever wins.
     assert led.settle("ev1", "draw") == 10 * ONE - d("8.95")
     assert position.realized == 10 * ONE - d("8.95")
@@ -184,3 +198,6 @@ def test_summary_reports_realized_pnl_and_divergence_apart() -> None:
     assert open_position["worst_case"] == "3"
     assert open_position["scenarios"]["cancelled"] == "8"
     assert "settlement divergence 7" in led.summary_line()
+    rules = led.summary()["settlement_rules"]
+    assert rules["kalshi"]["postponed"] == "last_price"
+    assert rules["polymarket-us"]["confirmed"] is False

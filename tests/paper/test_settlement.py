@@ -14,6 +14,7 @@ from arbees.settlement import (
     Ruling,
     VenueRules,
     contract_payout,
+    parse_rules,
     rules_for,
 )
 
@@ -73,3 +74,17 @@ def test_a_rule_is_data_a_user_can_override() -> None:
     lfmp = VenueRules("polymarket", Payoff.OPEN_UNTIL_PLAYED, Payoff.LAST_PRICE, "market rules")
     rules = {**DEFAULT_RULES, "polymarket": lfmp}
     assert rules_for(rules, "polymarket").payoff("cancelled") is Payoff.LAST_PRICE
+
+
+def test_parse_rules_overrides_a_venue_or_adds_one_and_refuses_nonsense() -> None:
+    rules = parse_rules(" polymarket : cancelled = last_price ; betfair:postponed=result,"
+                        "cancelled=fifty_fifty")  # fmt: skip
+    assert rules["polymarket"].cancelled is Payoff.LAST_PRICE
+    assert rules["polymarket"].postponed is Payoff.OPEN_UNTIL_PLAYED  # kept
+    assert rules["betfair"].payoff("cancelled") is Payoff.FIFTY_FIFTY
+    assert rules["kalshi"] == DEFAULT_RULES["kalshi"]
+    assert parse_rules("") == dict(DEFAULT_RULES)
+    for bad in ("kalshi", "kalshi:abandoned=result", "kalshi:postponed=coin",
+                "betfair:postponed=result", ":postponed=result"):  # fmt: skip
+        with pytest.raises(ConfigError):
+            parse_rules(bad)

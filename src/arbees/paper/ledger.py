@@ -61,6 +61,7 @@ from arbees.paper.settle import (
     divergence,
     scenario_payouts,
     settle_position,
+    worst_played,
     yes_price,
 )
 from arbees.paper.summary import summarize, summary_line
@@ -221,9 +222,10 @@ class PaperLedger:
         position.reserved_cash -= pending.reserved
         self.stats.pending -= 1
         signal = pending.signal
-        if pending.key[0] in self.settled_games:
+        if pending.key[0] in self.settled_games or pending.key[0] in self.postponed_games:
             self.stats.rejected += 1
-            log.warning("paper: %s arrived after its game settled; dropped", signal.signal_id)
+            log.warning("paper: %s arrived after its game settled or was postponed; dropped",
+                        signal.signal_id)  # fmt: skip
             return None
         legs = range(len(pending.limits))
         later: Ladders = tuple(() for _ in legs)
@@ -307,6 +309,10 @@ class PaperLedger:
         total = gained = 0
         for position, now in zip(positions, paid, strict=True):
             if any(h.paid is None for h in position.holdings.values()):
+                if now:  # re-mark at the worst played result of what it now holds
+                    old_mark = position.mark_pnl
+                    position.marked_payout = worst_played(self.scenarios(position))
+                    gained += position.mark_pnl - old_mark
                 log.info("paper: %s %s: %s paid now, the rest stays open until played",
                          " ".join(position.key), ruling.scenario, format_fixed(now))  # fmt: skip
                 continue
@@ -395,6 +401,8 @@ class PaperLedger:
             problem = f"bad size {signal.size!r}"
         elif signal.game_id in self.settled_games:
             problem = "its game already settled"
+        elif signal.game_id in self.postponed_games:
+            problem = "its game is postponed (legs partly settled; no new fills)"
         if problem:
             self.stats.rejected += 1
             log.warning("paper: signal %s rejected: %s", signal.signal_id, problem)

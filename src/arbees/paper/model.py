@@ -299,6 +299,9 @@ class Position:
             settlement and the scenario payouts read).
         outcomes: every outcome the cover's legs name, filled or not (the scenarios range
             over them: a leg that got nothing still leaves its outcome uncovered).
+        marked_payout: once some legs were paid (a postponed game), the payout the mark
+            counts: the worst played result of what is paid and still held; None before
+            (the mark counts $1 per hedged contract).
     """
 
     key: PairKey
@@ -317,6 +320,7 @@ class Position:
     realized: Fixed = 0
     holdings: dict[Contract, Holding] = attrs.Factory(dict)
     outcomes: tuple[str, ...] = ()
+    marked_payout: Fixed | None = None
 
     @property
     def payout(self) -> Fixed:
@@ -347,8 +351,10 @@ class Position:
 
     @property
     def mark_pnl(self) -> Fixed:
-        """P&L marked to payout: hedged ``payout − cost − fees``; unhedged marked at 0."""
-        return self.contracts - self.cost - self.fees - self.naked_cost - self.naked_fees
+        """P&L marked to payout: hedged ``payout − cost − fees``; unhedged marked at 0 (once
+        legs were paid: ``marked_payout`` minus everything spent)."""
+        payout = self.contracts if self.marked_payout is None else self.marked_payout
+        return payout - self.spent
 
     @property
     def pnl(self) -> Fixed:
@@ -377,7 +383,7 @@ class PaperStats:
             without settlement rules or a fee model, and rulings that could not be applied.
         rejected_levels: invalid ask levels dropped.
         pending: orders in flight right now.
-        settlements: games settled.
+        settlements: rulings applied (results, postponements, cancellations).
         alerts: risk-limit alerts raised.
     """
 

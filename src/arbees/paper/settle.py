@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from arbees.errors import ConfigError
 from arbees.messages import ArbSignal
 from arbees.money import ONE, Fixed
 from arbees.paper.model import Position
@@ -40,6 +41,7 @@ __all__ = [
     "divergence",
     "scenario_payouts",
     "settle_position",
+    "worst_played",
     "yes_price",
 ]
 
@@ -146,13 +148,17 @@ def scenario_payouts(
     return out
 
 
+def worst_played(payouts: Mapping[str, Fixed]) -> Fixed:
+    """The least a position pays when the game is played (over its ``"... wins"``)."""
+    return min((v for k, v in payouts.items() if k.endswith(" wins")), default=0)
+
+
 def divergence(payouts: Mapping[str, Fixed]) -> Fixed:
     """Settlement-divergence exposure: how far the worst scenario pays below the worst
     played result (0 when postponement and cancellation cost nothing)."""
-    played = [v for k, v in payouts.items() if k.endswith(" wins")]
-    if not played:
+    if not payouts:
         return 0
-    return max(0, min(played) - min(payouts.values()))
+    return max(0, worst_played(payouts) - min(payouts.values()))
 
 
 def settle_position(
@@ -160,12 +166,16 @@ def settle_position(
 ) -> Fixed:
     """Pay every open holding of ``position`` that ``ruling`` settles; returns the cash
     paid now. A holding its venue keeps open (a postponed game) stays open. Raises
-    :class:`~arbees.errors.ConfigError` (nothing paid) for a venue without rules or a
-    scalar leg without a price.
+    :class:`~arbees.errors.ConfigError` (nothing paid) for a venue without rules, a
+    scalar leg without a price, or a winner none of the position's outcomes.
 
     ``prices``: each instrument's last traded YES price, ``ruling.prices`` first.
     """
     merged = {**prices, **ruling.prices}
+    if ruling.scenario == "result":
+        known = outcomes(position)
+        if ruling.winner not in known and OTHER not in known:
+            raise ConfigError(f"winner {ruling.winner[:40]!r} is none of {known}")
     payments = []  # computed first: a missing price raises before anything is paid
     for holding_contract, holding in position.holdings.items():
         if holding.paid is not None:

@@ -98,6 +98,15 @@ def summarize(ledger: PaperLedger, daily_pnl: int, daily_stopped: bool) -> dict[
         "latency_ms": format_fixed(ledger.latency_ns),  # ns / 1e6 = ms, exactly
         "stats": attrs.asdict(ledger.stats),
         "postponed_games": sorted(ledger.postponed_games),
+        "settlement_rules": {
+            venue: {
+                "postponed": rules.postponed.value,
+                "cancelled": rules.cancelled.value,
+                "confirmed": rules.confirmed,
+                "source": rules.source,
+            }
+            for venue, rules in sorted(ledger.rules.items())
+        },
         "positions": [position_dict(p, ledger) for p in positions],
     }
 

@@ -45,6 +45,7 @@ from arbees.services.orchestrator import Orchestrator
 from arbees.services.shard import GameShard
 from arbees.services.shard_engine import ShardEngine
 from arbees.services.sources import BusPolymarketSource, FeedQuoteSource, QuoteSource
+from arbees.settlement import parse_rules
 from arbees.venues import get_venue, instrument_checks
 from arbees.wiring.discovery import venue_game_source
 from arbees.wiring.metrics import (
@@ -209,7 +210,11 @@ async def build_shard(
                 max_exposure=settings.paper.max_exposure,
                 daily_loss_stop=settings.paper.daily_loss_stop,
             )
-            ledger = PaperLedger(limits, latency_ns=settings.paper.latency_ms * 1_000_000)
+            ledger = PaperLedger(
+                limits,
+                latency_ns=settings.paper.latency_ms * 1_000_000,
+                rules=parse_rules(settings.paper.settlement_rules),
+            )
             if registry is not None:
                 paper_gauges(registry, ledger)
             paper = PaperTrader(ledger, engine, bus=bus, log_interval=settings.paper.log_interval)

@@ -32,6 +32,7 @@ from arbees.polymarket.rest import DEFAULT_CLOB_URL as CLOB_URL
 from arbees.polymarket.rest import DEFAULT_GAMMA_URL as GAMMA_URL
 from arbees.polymarket.sports import SPORTS_WS_URL
 from arbees.services.orchestrator import OrchestratorConfig
+from arbees.settlement import parse_rules
 from arbees.wiring.discovery import DEFAULT_DISCOVERY_DEADLINE, DEFAULT_SERIES
 from arbees.wsdriver import Backoff
 
@@ -246,6 +247,8 @@ class PaperSettings:
         max_exposure: dollars in open positions (``PAPER_MAX_EXPOSURE``).
         daily_loss_stop: dollars lost in a UTC day (``PAPER_DAILY_LOSS_STOP``).
         log_interval: seconds between summary log lines, 0 = never (``PAPER_LOG_INTERVAL``).
+        settlement_rules: overrides of the venues' settlement rules
+            (``PAPER_SETTLEMENT_RULES``; :func:`arbees.settlement.parse_rules`).
     """
 
     latency_ms: int = 0
@@ -253,8 +256,10 @@ class PaperSettings:
     max_exposure: Fixed | None = None
     daily_loss_stop: Fixed | None = None
     log_interval: float = 60.0
+    settlement_rules: str = ""
 
     def __attrs_post_init__(self) -> None:
+        parse_rules(self.settlement_rules)  # a bad rule is a ConfigError here, not at start
         if self.latency_ms < 0:
             raise ConfigError(f"paper latency_ms must be >= 0, got {self.latency_ms}")
         if not self.log_interval >= 0:
@@ -274,6 +279,7 @@ class PaperSettings:
             max_exposure=r.get("max_exposure", "PAPER_MAX_EXPOSURE", parse_amount, None),
             daily_loss_stop=r.get("daily_loss_stop", "PAPER_DAILY_LOSS_STOP", parse_amount, None),
             log_interval=r.number("log_interval", "PAPER_LOG_INTERVAL", 60.0),
+            settlement_rules=r.text("settlement_rules", "PAPER_SETTLEMENT_RULES", ""),
             **r.overrides,
         )
 
