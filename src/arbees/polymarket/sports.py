@@ -55,10 +55,12 @@ log = logging.getLogger(__name__)
 SPORTS_WS_URL: Final = "wss://sports-api.polymarket.com/ws"
 """The public sports channel (no auth, no subscription)."""
 
-MAX_FRAME_BYTES: Final = 64 * 1024
-"""A result is a few hundred bytes; a larger frame is refused unread."""
-MAX_RESULTS_PER_FRAME: Final = 500
-"""Results of one frame at most (the docs send one object per frame)."""
+MAX_FRAME_BYTES: Final = 1024 * 1024
+"""A result is a few hundred bytes and the docs send one per frame; the cap leaves room for
+an undocumented batch (an array of every active game) and refuses anything larger unread
+(the feed's socket closes on it, see :mod:`arbees.polymarket.sports_feed`)."""
+MAX_RESULTS_PER_FRAME: Final = 5000
+"""Results of one frame at most."""
 MAX_FIELD_CHARS: Final = 64
 """Longest score, period, elapsed, status or league text accepted (``"000-000|2-0|Bo3"``
 is 15)."""
