@@ -73,6 +73,11 @@ def test_every_ping_is_answered_with_one_pong() -> None:
         ("Canceled", False, True, "cancelled"),
         ("Cancelled", False, False, "cancelled"),
         ("", False, True, "ended"),
+        ("Awarded", False, False, "ended"),
+        ("Break", False, False, "live"),  # half time in soccer
+        ("PenaltyShootout", True, False, "live"),
+        ("Suspended", False, False, "live"),  # paused mid-game: prices still move
+        ("Delayed", False, False, "scheduled"),
     ],
 )
 def test_phase_is_read_conservatively(status: str, live: bool, ended: bool, phase: str) -> None:

@@ -71,8 +71,15 @@ PONG: Final = "pong"
 
 _POSTPONED: Final = frozenset({"postponed"})
 _CANCELLED: Final = frozenset({"canceled", "cancelled"})
-_FINAL: Final = frozenset({"final", "f/ot", "f/so", "finished", "forfeit", "notnecessary"})
-_IN_PROGRESS: Final = frozenset({"inprogress", "in progress", "live"})
+# Status words by sport (the docs' tables; soccer adds Break, PenaltyShootout, Awarded):
+# a final or awarded result ends the game; a break, a shootout or a suspension mid-game
+# is still in play (its prices move on news, so it counts as live).
+_FINAL: Final = frozenset(
+    {"final", "f/ot", "f/so", "finished", "forfeit", "awarded", "notnecessary"}
+)
+_IN_PROGRESS: Final = frozenset(
+    {"inprogress", "in progress", "live", "break", "penaltyshootout", "suspended"}
+)
 
 
 def phase_of(*, status: str, live: bool, ended: bool) -> str:
