@@ -46,8 +46,8 @@ bot="$(hash_of bot)"
 cat <<ACL
 user default off resetpass resetkeys resetchannels -@all
 user healthcheck on nopass resetkeys resetchannels -@all +ping
-user monitor on #$monitor resetkeys resetchannels -@all +ping +subscribe +unsubscribe &orchestrator:market_assignments &arbees:bus:control:* (+publish &polymarket:prices &system:alerts &arbees:service_status) (+hgetall %R~orchestrator:token_assignments) (+hset ~polymarket:latest_prices) (+set +get ~arbees:health:monitor:*)
-user shard on #$shard resetkeys resetchannels -@all +ping +subscribe +unsubscribe &orchestrator:market_assignments &polymarket:prices &arbees:service_status &arbees:bus:control:* (+publish &arbees:signals &orchestrator:shard_heartbeats &system:alerts &arbees:service_status) (+hgetall %R~orchestrator:game_assignments) (+hget %R~polymarket:latest_prices) (+set +get ~arbees:health:shard:*)
+user monitor on #$monitor resetkeys resetchannels -@all +ping +subscribe +unsubscribe &orchestrator:market_assignments &arbees:bus:control:* (+publish &polymarket:prices &arbees:game_states &system:alerts &arbees:service_status) (+hgetall %R~orchestrator:token_assignments) (+hset ~polymarket:latest_prices) (+set +get ~arbees:health:monitor:*)
+user shard on #$shard resetkeys resetchannels -@all +ping +subscribe +unsubscribe &orchestrator:market_assignments &polymarket:prices &arbees:game_states &arbees:service_status &arbees:bus:control:* (+publish &arbees:signals &orchestrator:shard_heartbeats &system:alerts &arbees:service_status) (+hgetall %R~orchestrator:game_assignments) (+hget %R~polymarket:latest_prices) (+set +get ~arbees:health:shard:*)
 user orchestrator on #$orchestrator resetkeys resetchannels -@all +ping +subscribe +unsubscribe &orchestrator:shard_heartbeats &arbees:bus:control:* (+publish &orchestrator:market_assignments &system:alerts &arbees:service_status) (+hgetall +hset +hdel ~orchestrator:game_assignments ~orchestrator:token_assignments) (+set +get ~arbees:health:orchestrator:*)
 user bot on #$bot resetkeys resetchannels -@all +ping +subscribe +unsubscribe &arbees:signals &system:alerts &arbees:bus:control:*
 ACL

@@ -5,6 +5,7 @@ from __future__ import annotations
 from arbees.book import Level
 from arbees.messages import (
     ArbSignal,
+    GameState,
     MarketAssignment,
     Message,
     PolymarketPriceUpdate,
@@ -89,4 +90,14 @@ def every_message() -> list[Message]:
             venue_ts_ms=None,
         ),
         ShardHeartbeat(shard_id="shard-1", timestamp_ms=5, games=("g1", "g2"), capacity=4),
+        GameState(
+            venue="polymarket",
+            key="nba-okc-den-2025-01-01",
+            phase="live",
+            timestamp_ms=1_700_000_000_002,
+            score="54-50",
+            period="Q3",
+            elapsed="5:18",
+            status="InProgress",
+        ),
     ]

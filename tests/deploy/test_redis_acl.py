@@ -35,6 +35,7 @@ from arbees.messages import (
     TOKEN_ASSIGNMENTS_HASH,
     ArbSignal,
     Channel,
+    GameState,
     MarketAssignment,
     Message,
     PolymarketPriceUpdate,
@@ -186,6 +187,7 @@ async def test_every_role_does_its_services_bus_work(
         mon.subscribe(Channel.MARKET_ASSIGNMENTS) as mon_sub,
         shard.subscribe(Channel.MARKET_ASSIGNMENTS) as shard_assign_sub,
         shard.subscribe(Channel.POLYMARKET_PRICES, Channel.SERVICE_STATUS) as shard_price_sub,
+        shard.subscribe(Channel.GAME_STATES) as shard_state_sub,
         bot.subscribe(Channel.SIGNALS, Channel.SYSTEM_ALERTS) as bot_sub,
     ):
         # Orchestrator: reads both hashes, forgets, stores and publishes assignments, alerts.
@@ -209,6 +211,10 @@ async def test_every_role_does_its_services_bus_work(
         await mon.publish(Channel.SYSTEM_ALERTS, alert)
         assert await _receive(shard_price_sub, PolymarketPriceUpdate) == price
         assert await _receive(bot_sub, SystemAlert) == alert
+        # ... and the games' states from the sports socket.
+        state = _sample(GameState)
+        await mon.publish(Channel.GAME_STATES, state)
+        assert await _receive(shard_state_sub, GameState) == state
 
         # Shard: its stored games, the latest price, signals, heartbeats, alerts.
         assert await shard.hgetall(GAME_ASSIGNMENTS_HASH) == {assignment.game_id: assignment}
