@@ -1,9 +1,11 @@
-"""The codec reads the previous schema version: payloads written by version 1 decode.
+"""The codec reads the previous schema versions: payloads written by versions 1 and 2 decode.
 
 ``v1_payloads.jsonl`` holds one payload of every version-1 message type (and the monitor's
 assignment form), written by the version-1 encoder (``codec.encode`` at ``SCHEMA_VERSION
-= 1``, from :mod:`tests.bus.bus_samples`) before the version was bumped. It is never
-regenerated: it is what publishers still running version 1 send.
+= 1``, from :mod:`tests.bus.bus_samples`) before the version was bumped.
+``v2_payloads.jsonl`` is the same for version 2 (plus its event assignment and event
+signal), written by the version-2 encoder before the bump to version 3. Neither is ever
+regenerated: they are what publishers still running those versions send.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from arbees.messages import (
 )
 
 V1 = Path(__file__).with_name("v1_payloads.jsonl")
+V2 = Path(__file__).with_name("v2_payloads.jsonl")
 V1_KINDS = {
     "PolymarketPriceUpdate",
     "MarketAssignment",
@@ -37,8 +40,12 @@ V1_KINDS = {
 }
 
 
-def _lines() -> list[bytes]:
-    return [line for line in V1.read_bytes().splitlines() if line.strip()]
+def _lines(corpus: Path = V1) -> list[bytes]:
+    return [line for line in corpus.read_bytes().splitlines() if line.strip()]
+
+
+def _corpora() -> list[bytes]:
+    return _lines(V1) + _lines(V2)
 
 
 def _same(written: Any, read: Any) -> bool:
@@ -60,8 +67,18 @@ def test_the_corpus_covers_every_version_1_type() -> None:
     assert {json.loads(line)["schema"] for line in _lines()} == {1}
 
 
-@pytest.mark.parametrize("line", _lines(), ids=lambda b: json.loads(b)["kind"])
-def test_a_version_1_payload_decodes_to_the_same_fields(line: bytes) -> None:
+def test_the_v2_corpus_covers_every_version_2_type_and_the_event_forms() -> None:
+    objs = [json.loads(line) for line in _lines(V2)]
+    assert {o["kind"] for o in objs} == V1_KINDS
+    assert {o["schema"] for o in objs} == {2}
+    assert any(o["kind"] == "MarketAssignment" and o["contracts"] for o in objs)
+    assert any(o["kind"] == "ArbSignal" and o["legs"][0]["outcome"] for o in objs)
+
+
+@pytest.mark.parametrize(
+    "line", _corpora(), ids=lambda b: f"v{json.loads(b)['schema']}-{json.loads(b)['kind']}"
+)
+def test_an_older_payload_decodes_to_the_same_fields(line: bytes) -> None:
     written = json.loads(line)
     message = codec.decode(line)
     assert type(message).__name__ == written["kind"]
