@@ -15,6 +15,7 @@ from arbees.money import ONE
 from arbees.polymarket.models import FeeSchedule, GammaMarket
 from arbees.services.discovery import MatchInputs, discover_games
 from arbees.venues import get_venue
+from tests.fee_terms import pair_fields
 from tests.orchestrator.orch_fixtures import game_inputs, market_fees
 
 KALSHI = get_venue("kalshi")
@@ -89,10 +90,7 @@ def test_assignments_carry_the_venues_fee_models_and_count_their_defaults() -> N
     fees["polymarket"][p2.condition_id] = POLYMARKET.fee_model(_market(fees_enabled=True))
     found = discover_games(MatchInputs((k0, k1, k2), (p0, p1, p2), fees=fees))
     specs = [found.games[k.event_ticker] for k in (k0, k1, k2)]
-    fields = [
-        (s.kalshi_fee_multiplier, s.poly_fee_rate, s.poly_fee_exponent, s.poly_min_order_size)
-        for s in specs
-    ]
+    fields = [pair_fields(s) for s in specs]
     assert fields == [
         ("1.5", "0.05", 1, None),
         ("1.5", "0", 1, 5 * ONE),  # fees off on Polymarket

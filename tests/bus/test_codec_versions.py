@@ -24,6 +24,7 @@ from arbees.messages import (
     SCHEMA_VERSION,
     ArbSignal,
     EventContract,
+    FeeTerms,
     MarketAssignment,
     SignalLeg,
 )
@@ -83,12 +84,62 @@ def test_an_older_payload_decodes_to_the_same_fields(line: bytes) -> None:
     message = codec.decode(line)
     assert type(message).__name__ == written["kind"]
     read = json.loads(codec.encode(message))
-    assert read["schema"] == SCHEMA_VERSION
+    assert read["schema"] == SCHEMA_VERSION == 3
     del written["schema"], read["schema"]
+    if written["kind"] == "MarketAssignment":
+        # versions 1 and 2 named Kalshi's and Polymarket's fees; version 3 keys them by venue
+        assert read["fees"] == [
+            {"venue": "kalshi", "kind": "kalshi",
+             "multiplier": written.pop("kalshi_fee_multiplier"),
+             "rate": "0", "exponent": 1, "min_order_size": None},
+            {"venue": "polymarket", "kind": "polymarket", "multiplier": "1",
+             "rate": written.pop("poly_fee_rate"), "exponent": written.pop("poly_fee_exponent"),
+             "min_order_size": written.pop("poly_min_order_size")},
+        ]  # fmt: skip
+        assert not {"kalshi_fee_multiplier", "poly_fee_rate"} & set(read)
     assert _same(written, read)
 
 
-@pytest.mark.parametrize("version", [0, 3, "1", 1.0, None, True])
+LEGACY_ASSIGNMENT = {
+    "schema": 2, "kind": "MarketAssignment", "platform": "kalshi", "market_id": "KX-1",
+    "token_id": "", "shard_id": "s1", "sport": "NBA",
+}  # fmt: skip
+
+
+def test_a_legacy_assignment_without_fee_fields_gets_what_version_2_defaulted_to() -> None:
+    a = codec.decode(json.dumps(LEGACY_ASSIGNMENT), MarketAssignment)
+    assert a.fee_terms("kalshi") == FeeTerms("kalshi", "kalshi", multiplier="1")
+    assert a.fee_terms("polymarket") == FeeTerms("polymarket", "polymarket", rate="0")
+    assert len(a.fees) == 2
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("kalshi_fee_multiplier", "11"),
+        ("kalshi_fee_multiplier", 1),
+        ("poly_fee_rate", "NaN"),
+        ("poly_fee_rate", "0.0000001"),
+        ("poly_fee_rate", "abc"),
+        ("poly_fee_exponent", 9),
+        ("poly_fee_exponent", "1"),
+        ("poly_min_order_size", "-1"),
+    ],
+)
+def test_a_bad_legacy_fee_field_is_refused_by_its_own_name(field: str, value: Any) -> None:
+    for version in (1, 2):
+        with pytest.raises(DecodeError) as info:
+            codec.decode(json.dumps({**LEGACY_ASSIGNMENT, "schema": version, field: value}))
+        assert info.value.field == field
+
+
+def test_a_version_3_payload_with_the_legacy_fields_ignores_them() -> None:
+    """Version 3 reads only ``fees``: an old field name is an unknown key."""
+    obj = {**LEGACY_ASSIGNMENT, "schema": 3, "poly_fee_rate": "0.05"}
+    assert codec.decode(json.dumps(obj), MarketAssignment).fees == ()
+
+
+@pytest.mark.parametrize("version", [0, 4, "1", 1.0, "3", 3.0, None, True])
 def test_other_versions_are_refused(version: Any) -> None:
     obj = json.loads(_lines()[0])
     obj["schema"] = version
@@ -119,7 +170,7 @@ def test_a_version_2_event_signal_round_trips() -> None:
         profit=300_000, edge=42_857, timestamp_ms=1_700_000_000_000,
     )  # fmt: skip
     data = codec.encode(signal)
-    assert json.loads(data)["schema"] == 2
+    assert json.loads(data)["schema"] == SCHEMA_VERSION
     assert codec.decode(data) == signal
     too_many = attrs.evolve(signal, legs=legs + legs[:2])
     with pytest.raises(DecodeError) as info:

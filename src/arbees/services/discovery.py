@@ -26,7 +26,13 @@ from typing import Final, Protocol, TypeVar
 import attrs
 
 from arbees.errors import DecodeError
-from arbees.fees import POLYMARKET_SPORTS_RATE, KalshiFeeModel, MarketFees, PolymarketFeeModel
+from arbees.fees import (
+    POLYMARKET_SPORTS_RATE,
+    KalshiFeeModel,
+    MarketFees,
+    PolymarketFeeModel,
+    fee_terms,
+)
 from arbees.matching import (
     KalshiGame,
     MatchedGame,
@@ -35,8 +41,7 @@ from arbees.matching import (
     Rejection,
     match_games,
 )
-from arbees.messages import MarketAssignment, TeamLeg
-from arbees.money import Fixed
+from arbees.messages import FeeTerms, MarketAssignment, TeamLeg
 
 __all__ = [
     "DEFAULT_KALSHI_FEE_MULTIPLIER",
@@ -60,6 +65,10 @@ DEFAULT_POLY_FEE_RATE: Final = format(POLYMARKET_SPORTS_RATE, "f")
 
 _KALSHI_UNFETCHED: Final = KalshiFeeModel(multiplier=DEFAULT_KALSHI_FEE_MULTIPLIER)
 _POLY_DEFAULT: Final = PolymarketFeeModel(POLYMARKET_SPORTS_RATE)
+_DEFAULT_TERMS: Final = (
+    fee_terms("kalshi", _KALSHI_UNFETCHED),
+    fee_terms("polymarket", _POLY_DEFAULT),
+)
 
 
 @attrs.frozen
@@ -98,10 +107,9 @@ class GameSpec:
         kalshi_event_ticker: the Kalshi event.
         condition_id: the Polymarket market.
         teams: ``(away, home)`` with each team's Kalshi ticker and Polymarket token.
-        kalshi_fee_multiplier: exact decimal string.
-        poly_fee_rate: exact decimal string (``"0"`` when fees are disabled).
-        poly_fee_exponent: Polymarket fee exponent.
-        poly_min_order_size: micro-shares, when known.
+        fees: each venue's fee terms (from its ``fee_model``), keyed by venue id; the
+            default is each venue's documented default (Kalshi multiplier 1, Polymarket's
+            sports rate).
         start_time_ms: scheduled start, when known.
     """
 
@@ -110,11 +118,21 @@ class GameSpec:
     kalshi_event_ticker: str
     condition_id: str
     teams: tuple[TeamLeg, ...]
-    kalshi_fee_multiplier: str = DEFAULT_KALSHI_FEE_MULTIPLIER
-    poly_fee_rate: str = DEFAULT_POLY_FEE_RATE
-    poly_fee_exponent: int = 1
-    poly_min_order_size: Fixed | None = None
+    fees: tuple[FeeTerms, ...] = attrs.field(factory=lambda: _DEFAULT_TERMS)
     start_time_ms: int | None = None
+
+    def fee_terms(self, venue: str) -> FeeTerms | None:
+        """The fee terms of ``venue``, or None."""
+        return next((t for t in self.fees if t.venue == venue), None)
+
+    def fee_text(self) -> str:
+        """The fee terms in a log line: ``kalshi kalshi x1, polymarket polymarket 0.05^1``."""
+        return ", ".join(
+            f"{t.venue} {t.kind}"
+            + (f" x{t.multiplier}" if t.kind == "kalshi" else "")
+            + (f" {t.rate}^{t.exponent}" if t.kind == "polymarket" else "")
+            for t in self.fees
+        )
 
     @property
     def tokens(self) -> tuple[str, ...]:
@@ -145,10 +163,7 @@ class GameSpec:
             game_id=self.game_id,
             action=action,
             teams=self.teams,
-            kalshi_fee_multiplier=self.kalshi_fee_multiplier,
-            poly_fee_rate=self.poly_fee_rate,
-            poly_fee_exponent=self.poly_fee_exponent,
-            poly_min_order_size=self.poly_min_order_size,
+            fees=self.fees,
             start_time_ms=self.start_time_ms,
             epoch=epoch,
             timestamp_ms=timestamp_ms,
@@ -168,10 +183,7 @@ class GameSpec:
                 game_id=self.game_id,
                 action=action,
                 teams=(leg,),
-                kalshi_fee_multiplier=self.kalshi_fee_multiplier,
-                poly_fee_rate=self.poly_fee_rate,
-                poly_fee_exponent=self.poly_fee_exponent,
-                poly_min_order_size=self.poly_min_order_size,
+                fees=self.fees,
                 start_time_ms=self.start_time_ms,
                 epoch=epoch,
                 timestamp_ms=timestamp_ms,
@@ -194,10 +206,7 @@ class GameSpec:
             kalshi_event_ticker=message.market_id,
             condition_id=condition_id,
             teams=message.teams,
-            kalshi_fee_multiplier=message.kalshi_fee_multiplier,
-            poly_fee_rate=message.poly_fee_rate,
-            poly_fee_exponent=message.poly_fee_exponent,
-            poly_min_order_size=message.poly_min_order_size,
+            fees=message.fees,
             start_time_ms=message.start_time_ms,
         )
 
@@ -246,10 +255,7 @@ def game_spec(game: MatchedGame, inputs: MatchInputs) -> tuple[GameSpec, bool]:
         kalshi_event_ticker=game.kalshi_event_ticker,
         condition_id=game.polymarket_condition_id,
         teams=tuple(TeamLeg(t.team_id, t.kalshi_ticker, t.polymarket_token_id) for t in game.teams),
-        kalshi_fee_multiplier=format(k_model.multiplier, "f"),
-        poly_fee_rate=format(p_model.rate, "f") if p_model.enabled else "0",
-        poly_fee_exponent=p_model.exponent if p_model.enabled else 1,
-        poly_min_order_size=p_model.min_order_size,
+        fees=(fee_terms("kalshi", k_model), fee_terms("polymarket", p_model)),
         start_time_ms=start_ms,
     )
     return spec, k_defaulted or p_defaulted
@@ -268,11 +274,9 @@ def discover_games(
         if defaulted:
             defaults += 1
             log.warning(
-                "game %s: a venue gave no readable fee schedule, its default is used "
-                "(kalshi multiplier %s, polymarket rate %s)",
+                "game %s: a venue gave no readable fee schedule, its default is used (%s)",
                 spec.game_id,
-                spec.kalshi_fee_multiplier,
-                spec.poly_fee_rate,
+                spec.fee_text(),
             )
         games[spec.game_id] = spec
     return Discovery(games, report, defaults)
