@@ -697,21 +697,29 @@ class ShardEngine:
             for leg in opp.legs
         )
         quotes = [self._quotes.get((leg.venue, leg.instrument)) for leg in opp.legs]
-        monitor_recv_ns = max((q.monitor_recv_ns for q in quotes if q), default=0)
         return self._arb_signal(
-            event, signal_id, game.game_id, opp.label, "", legs, opp, monitor_recv_ns,
-            trigger, detect_ns,
-        )  # fmt: skip
+            event,
+            signal_id,
+            opp,
+            game_id=game.game_id,
+            combo=opp.label,
+            team="",
+            legs=legs,
+            monitor_recv_ns=max((q.monitor_recv_ns for q in quotes if q), default=0),
+            trigger=trigger,
+            detect_ns=detect_ns,
+        )
 
     def _arb_signal(
         self,
         event: str,
         signal_id: str,
+        opp: Opportunity | EventOpportunity,
+        *,
         game_id: str,
         combo: str,
         team: str,
         legs: Sequence[SignalLeg],
-        opp: Opportunity | EventOpportunity,
         monitor_recv_ns: int,
         trigger: Quote | None,
         detect_ns: int,
@@ -830,11 +838,18 @@ class ShardEngine:
                 )
             )
         poly = self._quotes.get(("polymarket", team.poly_token))
-        monitor_recv_ns = poly.monitor_recv_ns if poly else 0
         return self._arb_signal(
-            event, signal_id, game.game_id, opp.combo.label, team.team, legs, opp,
-            monitor_recv_ns, trigger, detect_ns,
-        )  # fmt: skip
+            event,
+            signal_id,
+            opp,
+            game_id=game.game_id,
+            combo=opp.combo.label,
+            team=team.team,
+            legs=legs,
+            monitor_recv_ns=poly.monitor_recv_ns if poly else 0,
+            trigger=trigger,
+            detect_ns=detect_ns,
+        )
 
     # -- views -----------------------------------------------------------------------
 
