@@ -342,13 +342,14 @@ def fee_terms(venue: str, model: FeeModel) -> FeeTerms:
 
     A Kalshi model gives ``kind="kalshi"`` and its multiplier (a waived one multiplier 0,
     which charges nothing); an enabled Polymarket model ``kind="polymarket"``, its rate and
-    exponent; a disabled one ``kind="none"``. The minimum order size goes along.
+    exponent; a disabled one, or one of rate 0, ``kind="none"``. The minimum order size goes
+    along.
     """
     if isinstance(model, KalshiFeeModel):
         multiplier = Decimal(0) if model.waived else model.multiplier
         return FeeTerms(venue=venue, kind="kalshi", multiplier=format(multiplier, "f"))
     size = model.min_order_size
-    if not model.enabled:
+    if not model.enabled or model.rate == 0:
         return FeeTerms(venue=venue, kind="none", min_order_size=size)
     return FeeTerms(
         venue=venue,
