@@ -9,11 +9,13 @@ every assignment. The venue-backed source lives in the wiring layer
 (:mod:`arbees.wiring.discovery`: it decodes each venue body once and converts the typed
 events with :mod:`arbees.matching.venues`); tests pass a scripted one.
 
-Fees are never guessed low: a venue whose metadata has no usable fee fields gives its
+Fees are never guessed low: a venue whose metadata has no fee fields gives its
 conservative default, marked ``defaulted`` (Polymarket: the sports rate), and each matched
 game with one is counted and logged; a Polymarket market absent from the fee models gets
-the same default. A schedule that cannot be decoded at all has its market refused by the
-Gamma decoder, with a rejection in the report.
+the same default. A schedule that cannot be decoded, or that the fee model refuses (a rate
+with more decimals than the fixed point holds), has its market refused by the venue's
+listing, with a rejection in the report. Each game's fees go into its assignments as fee
+terms keyed by venue id (:func:`arbees.fees.fee_terms`).
 """
 
 from __future__ import annotations
