@@ -59,7 +59,7 @@ def test_the_shard_engine_judges_instruments_with_the_checks_it_is_given() -> No
 
     eng = ShardEngine("s1", instrument_checks={**INSTRUMENT_CHECKS, "kalshi": nba_only})
     refused = eng.apply(assignment(game_id="nhl", market_id="m", teams=_teams("KXNHLGAME")))
-    assert refused.rejected == "not a Kalshi ticker: 'KXNHLGAME-26OCT20LALBOS-LAL'"
+    assert refused.rejected == "not a kalshi instrument: 'KXNHLGAME-26OCT20LALBOS-LAL'"
     accepted = eng.apply(assignment(game_id="nba", market_id="m", teams=_teams("KXNBAGAME")))
     assert not accepted.rejected
     assert set(eng.games) == {"nba"}

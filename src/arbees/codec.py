@@ -4,11 +4,13 @@ A payload is one JSON object: the message's fields at the top level (so
 ``redis-cli SUBSCRIBE polymarket:prices`` shows readable messages and consumers written
 against the seed's field names keep working), plus two tags::
 
-    {"schema": 2, "kind": "PolymarketPriceUpdate", "market_id": "0x…", "yes_bid": 0.43, …}
+    {"schema": 3, "kind": "PolymarketPriceUpdate", "market_id": "0x…", "yes_bid": 0.43, …}
 
 The encoder writes :data:`~arbees.messages.SCHEMA_VERSION`; the decoder also reads the
-previous version (:data:`~arbees.messages.READ_SCHEMA_VERSIONS`), so publishers can be
-upgraded one at a time.
+previous versions (:data:`~arbees.messages.READ_SCHEMA_VERSIONS`), so publishers can be
+upgraded one at a time. A version-1 or -2 ``MarketAssignment`` carried Kalshi's and
+Polymarket's fees in four named fields; they are read as the fee terms of ``"kalshi"`` and
+``"polymarket"`` (a bad one is refused naming that field, as those versions did).
 
 Decoding validates everything (types, required fields, prices, sizes, finite numbers;
 ``NaN``/``Infinity`` literals are refused) and ignores unknown extra keys; a field declared
@@ -23,7 +25,7 @@ Every payload is untrusted (anyone with bus access can publish), so decoding has
 * per field: id, text, list and map lengths, price ranges, sorted unique depth of at most
   :data:`~arbees.messages.PUBLISHED_DEPTH` levels, non-negative int64 counters, and wall
   clocks no later than now plus a skew (:class:`DecodeLimits`, see :mod:`arbees._wire`);
-* per message: a fresh price update is not crossed, an assignment's fee fields are usable
+* per message: a fresh price update is not crossed, an assignment's fee terms are usable
   (the fee models' own rules: :mod:`arbees.fees` is not part of the message vocabulary, so
   that check lives here rather than in ``MarketAssignment.from_dict``).
 
@@ -44,11 +46,12 @@ import msgspec
 
 from arbees._wire import DEFAULT_LIMITS, DecodeLimits
 from arbees.errors import ArbeesError, DecodeError
-from arbees.fees import KalshiFeeModel, PolymarketFeeModel
+from arbees.fees import terms_model
 from arbees.messages import (
     MESSAGE_TYPES,
     READ_SCHEMA_VERSIONS,
     SCHEMA_VERSION,
+    FeeTerms,
     MarketAssignment,
     Message,
 )
@@ -139,6 +142,8 @@ def decode(
     if size > cls.max_bytes:
         raise DecodeError(f"{kind} of {size} bytes, over {cls.max_bytes}")
     _check_depth(raw, obj)
+    if version < _FEE_TERMS_VERSION and cls is MarketAssignment:
+        obj = _legacy_fees(obj)
     message = cls.from_dict(obj, limits=limits)
     check = _CHECKS.get(cls)
     if check is not None:
@@ -147,17 +152,51 @@ def decode(
 
 
 def _check_fee_fields(a: MarketAssignment) -> None:
-    """An assignment's fee fields follow the fee models' own rules (ranges of rate,
-    multiplier and exponent), so a shard never meets a fee field it cannot use."""
-    for name, build in (
-        ("kalshi_fee_multiplier", lambda: KalshiFeeModel(a.kalshi_fee_multiplier)),
-        ("poly_fee_rate", lambda: PolymarketFeeModel(a.poly_fee_rate)),
-        ("poly_fee_exponent", lambda: PolymarketFeeModel(0, a.poly_fee_exponent)),
-    ):
+    """An assignment's fee terms follow the fee models' own rules (ranges of rate,
+    multiplier and exponent), so a shard never meets fee terms it cannot use."""
+    for terms in a.fees:
+        _check_terms(terms, "fees")
+
+
+def _check_terms(terms: FeeTerms, field: str) -> None:
+    try:
+        terms_model(terms)
+    except (ArbeesError, ArithmeticError) as exc:
+        raise DecodeError(f"{terms.venue}: {str(exc)[:100]}", field=field) from None
+
+
+_FEE_TERMS_VERSION: Final = 3
+"""The first schema version whose assignments carry ``fees`` (fee terms by venue id)."""
+
+_LEGACY_FEE_FIELDS: Final = {
+    # legacy field -> (venue, the fee terms' field, the default version 1/2 gave it)
+    "kalshi_fee_multiplier": ("kalshi", "multiplier", "1"),
+    "poly_fee_rate": ("polymarket", "rate", "0"),
+    "poly_fee_exponent": ("polymarket", "exponent", 1),
+    "poly_min_order_size": ("polymarket", "min_order_size", None),
+}
+
+
+def _legacy_fees(obj: dict[str, Any]) -> dict[str, Any]:
+    """A version-1/2 assignment's four fee fields as version 3's fee terms of Kalshi and
+    Polymarket (what those versions meant); each field is checked on its own, so a bad one
+    is refused naming it."""
+    obj = dict(obj)
+    entries: dict[str, dict[str, Any]] = {
+        "kalshi": {"venue": "kalshi", "kind": "kalshi"},
+        "polymarket": {"venue": "polymarket", "kind": "polymarket"},
+    }
+    for name, (venue, key, default) in _LEGACY_FEE_FIELDS.items():
+        value = obj.pop(name, default)
+        alone = {"venue": venue, "kind": entries[venue]["kind"], key: value}
         try:
-            build()
-        except (ArbeesError, ArithmeticError) as exc:
+            terms = FeeTerms.from_dict(alone)
+        except DecodeError as exc:
             raise DecodeError(str(exc)[:100], field=name) from None
+        _check_terms(terms, name)
+        entries[venue][key] = value
+    obj["fees"] = list(entries.values())
+    return obj
 
 
 _CHECKS: Final[dict[type[Message], Callable[[Any], None]]] = {

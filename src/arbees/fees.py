@@ -43,6 +43,7 @@ from typing import Final
 import attrs
 
 from arbees.errors import ConfigError, DecodeError, KernelError
+from arbees.messages import FeeTerms
 from arbees.money import CENT, ONE, Fixed, ceil_div
 
 __all__ = [
@@ -57,8 +58,10 @@ __all__ = [
     "MarketFees",
     "PolymarketFeeModel",
     "PolymarketUsFeeModel",
+    "fee_terms",
     "kalshi_fee",
     "polymarket_fee",
+    "terms_model",
     "to_factor",
 ]
 
@@ -427,3 +430,71 @@ class MarketFees:
 
     model: FeeModel
     defaulted: bool = False
+
+
+def fee_terms(venue: str, model: FeeModel) -> FeeTerms:
+    """``venue``'s fee terms for an assignment, from one market's fee model.
+
+    A Kalshi model gives ``kind="kalshi"`` and its multiplier (a waived one multiplier 0,
+    which charges nothing); an enabled Polymarket model ``kind="polymarket"``, its rate and
+    exponent; a disabled one, or one of rate 0, ``kind="none"``. The minimum order size goes
+    along.
+    """
+    if isinstance(model, KalshiFeeModel):
+        multiplier = Decimal(0) if model.waived else model.multiplier
+        return FeeTerms(venue=venue, kind="kalshi", multiplier=format(multiplier, "f"))
+    size = model.min_order_size
+    if not model.enabled or model.rate == 0:
+        return FeeTerms(venue=venue, kind="none", min_order_size=size)
+    return FeeTerms(
+        venue=venue,
+        kind="polymarket",
+        rate=format(model.rate, "f"),
+        exponent=model.exponent,
+        min_order_size=size,
+    )
+
+
+def terms_model(terms: FeeTerms) -> FeeModel:
+    """The fee model that ``terms`` describe (the inverse of :func:`fee_terms`).
+
+    ``kalshi``: :class:`KalshiFeeModel` of the multiplier. ``polymarket``:
+    :class:`PolymarketFeeModel` of the rate and exponent (a rate of 0 charges nothing).
+    ``none``: a disabled :class:`PolymarketFeeModel` (no fee on any order). Both
+    Polymarket forms carry the minimum order size.
+
+    Raises :class:`~arbees.errors.ConfigError` for terms the fee models refuse (not an
+    exact decimal within 1e-6, out of range, an unknown kind) — never a default.
+    """
+    size = terms.min_order_size
+    if size is not None and (type(size) is not int or size < 0):
+        raise ConfigError(f"min_order_size must be micro-units >= 0: {size!r:.40}")
+    if terms.kind == "kalshi":
+        return KalshiFeeModel(multiplier=_exact(terms.multiplier, "multiplier"))
+    if terms.kind == "polymarket":
+        rate = _exact(terms.rate, "rate")
+        return PolymarketFeeModel(
+            rate, terms.exponent, enabled=rate > 0, min_order_size=terms.min_order_size
+        )
+    if terms.kind == "none":
+        return PolymarketFeeModel(Decimal(0), enabled=False, min_order_size=terms.min_order_size)
+    raise ConfigError(f"unknown fee kind {terms.kind[:20]!r}")
+
+
+_MAX_FEE_TEXT: Final = 32  # "0.0175" needs 6; the longest sane rate or multiplier is far shorter
+
+
+def _exact(text: str, name: str) -> Decimal:
+    if len(text) > _MAX_FEE_TEXT:
+        raise ConfigError(f"{name}: {len(text)} characters is not a fee")
+    try:
+        value = Decimal(text)
+    except (ArithmeticError, ValueError) as exc:
+        raise ConfigError(f"{name}: not a decimal number: {text!r}") from exc
+    if not value.is_finite():
+        raise ConfigError(f"{name}: not a finite number: {text!r}")
+    try:
+        to_factor(value, name=name)  # exact in micro-units, or ConfigError
+    except ArithmeticError as exc:  # e.g. 1e999999 overflows the context
+        raise ConfigError(f"{name}: out of range: {text[:40]!r}") from exc
+    return value

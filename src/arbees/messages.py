@@ -46,10 +46,12 @@ from arbees.money import Fixed, format_fixed
 
 __all__ = [
     "COMBOS",
+    "FEE_KINDS",
     "GAME_ASSIGNMENTS_HASH",
     "GAME_PHASES",
     "LATEST_PRICES_HASH",
     "MAX_CONTRACTS",
+    "MAX_FEE_TERMS",
     "MAX_ID_CHARS",
     "MAX_LIST_ITEMS",
     "MAX_MAP_ENTRIES",
@@ -65,6 +67,7 @@ __all__ = [
     "Channel",
     "DecodeLimits",
     "EventContract",
+    "FeeTerms",
     "GameState",
     "MarketAssignment",
     "Message",
@@ -78,14 +81,18 @@ __all__ = [
     "now_ms",
 ]
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 """Written as ``"schema"`` in every payload. Version 2 added venue-neutral signals (legs of
-any venue, with an outcome; ``combo`` a free label); decoders also read version 1
-(:data:`READ_SCHEMA_VERSIONS`)."""
+any venue, with an outcome; ``combo`` a free label); version 3 replaced the assignment's
+Kalshi/Polymarket fee fields with fee terms keyed by venue id (``MarketAssignment.fees``).
+Decoders also read versions 1 and 2 (:data:`READ_SCHEMA_VERSIONS`)."""
 
-READ_SCHEMA_VERSIONS: Final = frozenset({1, 2})
-"""Versions the codec decodes: this one and the previous one (every version-1 payload is a
-valid version-2 payload: version 2 only added fields with defaults and widened choices)."""
+READ_SCHEMA_VERSIONS: Final = frozenset({1, 2, 3})
+"""Versions the codec decodes: this one and the previous ones. Every version-1 payload is a
+valid version-2 payload (version 2 only added fields with defaults and widened choices);
+the codec reads a version-1 or -2 assignment's four fee fields (``kalshi_fee_multiplier``,
+``poly_fee_rate``, ``poly_fee_exponent``, ``poly_min_order_size``) as the fee terms of
+``"kalshi"`` and ``"polymarket"`` (:func:`arbees.codec.decode`)."""
 
 
 class Channel(enum.StrEnum):
@@ -134,6 +141,11 @@ MAX_CONTRACTS: Final = MAX_OUTCOMES * 2 * MAX_SAME_CONTRACTS
 """Contracts of one event assignment."""
 MAX_LEGS: Final = 4
 """Legs of one signal (two for a binary pair, one per outcome at most for an event)."""
+MAX_FEE_TERMS: Final = 8
+"""Venues one assignment carries fee terms for."""
+FEE_KINDS: Final = ("kalshi", "polymarket", "none")
+"""Fee rules a venue's terms can name (the kinds :mod:`arbees.fees` implements, as in the
+``arbees arb`` file): Kalshi's per-order rule, Polymarket's, or no fee at all."""
 
 
 def _kind(kind: str, **meta: Any) -> dict[str, Any]:
@@ -404,6 +416,33 @@ class EventContract(Message):
 
 
 @attrs.frozen(slots=True)
+class FeeTerms(Message):
+    """What one venue charges and accepts for one game's markets, keyed by its venue id.
+
+    The shard builds each leg's fee model from the terms of the leg's venue
+    (:func:`arbees.fees.terms_model`), so a venue whose rule is one of :data:`FEE_KINDS`
+    needs no code in the shard. Discovery writes them from each venue's ``fee_model``
+    (:func:`arbees.fees.fee_terms`).
+
+    Attributes:
+        venue: the venue id (``"kalshi"``, ``"polymarket"``, ...).
+        kind: the fee rule, one of :data:`FEE_KINDS`.
+        multiplier: ``kind="kalshi"``: the series fee multiplier (exact decimal string).
+        rate: ``kind="polymarket"``: the taker fee rate (exact decimal string; ``"0"``
+            charges nothing).
+        exponent: ``kind="polymarket"``: the fee exponent.
+        min_order_size: the smallest order the venue takes, micro-units, when known.
+    """
+
+    venue: str = f("id")
+    kind: str = f("id", choices=FEE_KINDS)
+    multiplier: str = f("decimal", default="1")
+    rate: str = f("decimal", default="0")
+    exponent: int = f("int", default=1)
+    min_order_size: Fixed | None = f("size", default=None)
+
+
+@attrs.frozen(slots=True)
 class MarketAssignment(Message):
     """The orchestrator's instruction to a monitor or shard.
 
@@ -421,10 +460,8 @@ class MarketAssignment(Message):
         game_id: stable id of the matched game.
         action: ``"assign"`` or ``"unassign"``.
         teams: both teams' instruments (shard assignments).
-        kalshi_fee_multiplier: the Kalshi series fee multiplier (exact decimal string).
-        poly_fee_rate: Polymarket taker fee rate (exact decimal string, ``"0"`` when disabled).
-        poly_fee_exponent: Polymarket fee exponent.
-        poly_min_order_size: Polymarket minimum order size in micro-shares, when known.
+        fees: the fee terms of each venue the game trades on, one per venue id (a
+            shard refuses a contract on a venue without them).
         start_time_ms: scheduled start (epoch ms), when known.
         epoch: assignment generation; a newer epoch supersedes an older one.
         timestamp_ms: when the orchestrator published.
@@ -445,10 +482,7 @@ class MarketAssignment(Message):
     game_id: str = f("id", default="")
     action: str = f("id", default="assign", choices=("assign", "unassign"))
     teams: tuple[TeamLeg, ...] = f("nested", default=(), of=TeamLeg, max_items=MAX_TEAMS)
-    kalshi_fee_multiplier: str = f("decimal", default="1")
-    poly_fee_rate: str = f("decimal", default="0")
-    poly_fee_exponent: int = f("int", default=1)
-    poly_min_order_size: Fixed | None = f("size", default=None)
+    fees: tuple[FeeTerms, ...] = f("nested", default=(), of=FeeTerms, max_items=MAX_FEE_TERMS)
     start_time_ms: int | None = f("opt_int", default=None)
     epoch: int = f("int", default=0)
     timestamp_ms: int = f("ms", default=0)
@@ -459,9 +493,18 @@ class MarketAssignment(Message):
     game_keys: dict[str, str] = f("str_map", default=attrs.Factory(dict))
 
     def _check_decoded(self) -> None:
-        # (:func:`arbees.codec.decode` also holds the fee fields to the fee models' rules.)
+        # (:func:`arbees.codec.decode` also holds the fee terms to the fee models' rules.)
         if self.platform == "polymarket" and not self.token_id:
             raise DecodeError("a monitor assignment needs a token id", field="token_id")
+        venues = [t.venue for t in self.fees]
+        if len(set(venues)) != len(venues):
+            raise DecodeError("fee terms name a venue twice", field="fees")
+        if any(not v or len(v) > MAX_VENUE_CHARS for v in venues):
+            raise DecodeError(f"a fee venue id empty or over {MAX_VENUE_CHARS} chars", field="fees")
+
+    def fee_terms(self, venue: str) -> FeeTerms | None:
+        """The fee terms of ``venue``, or None when the assignment carries none."""
+        return next((t for t in self.fees if t.venue == venue), None)
 
     @property
     def is_event(self) -> bool:

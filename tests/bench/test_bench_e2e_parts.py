@@ -7,6 +7,7 @@ import argparse
 import os
 
 import attrs
+from tests.fee_terms import pair_fields
 
 from arbees.bench._e2e_load import Toggle, make_games
 from arbees.bench._e2e_measure import growing, match_toggles
@@ -85,7 +86,7 @@ def test_assignments_carry_the_simulators_fees() -> None:
     shard, *tokens = assignments_for(game, "s1")
     assert shard.platform == "kalshi"
     assert shard.teams == game.teams
-    assert (shard.poly_fee_rate, shard.kalshi_fee_multiplier) == ("0.05", "1")
+    assert pair_fields(shard)[:2] == ("1", "0.05")
     assert [t.token_id for t in tokens] == [t.poly_token for t in game.teams]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from arbees.book import Level
 from arbees.messages import (
     ArbSignal,
+    FeeTerms,
     GameState,
     MarketAssignment,
     Message,
@@ -61,7 +62,11 @@ def every_message() -> list[Message]:
             sport="NBA",
             game_id="nba:okc-den:2025-01-01",
             teams=(TeamLeg(team="NBA:OKC", kalshi_ticker="KX-OKC", poly_token=TOKEN),),
-            poly_min_order_size=5_000_000,
+            fees=(
+                FeeTerms("kalshi", "kalshi", multiplier="1.5"),
+                FeeTerms("polymarket", "polymarket", rate="0.03", min_order_size=5_000_000),
+                FeeTerms("exchange", "none", min_order_size=2_000_000),
+            ),
             start_time_ms=1_700_000_000_000,
             epoch=3,
         ),

@@ -18,6 +18,7 @@ from arbees.messages import (
     PUBLISHED_DEPTH,
     SCHEMA_VERSION,
     ArbSignal,
+    FeeTerms,
     MarketAssignment,
     Message,
     PolymarketPriceUpdate,
@@ -96,10 +97,19 @@ assignments = st.builds(
     game_id=ids,
     action=st.sampled_from(["assign", "unassign"]),
     teams=st.lists(st.builds(TeamLeg, ids, ids, digits), max_size=2).map(tuple),
-    kalshi_fee_multiplier=st.sampled_from(["1", "0.5", "10"]),
-    poly_fee_rate=st.sampled_from(["0", "0.05", "0.07"]),
-    poly_fee_exponent=st.integers(0, 4),
-    poly_min_order_size=opt_sizes,
+    fees=st.lists(
+        st.builds(
+            FeeTerms,
+            venue=st.sampled_from(["kalshi", "polymarket", "polymarket_us", "x" * 20]),
+            kind=st.sampled_from(["kalshi", "polymarket", "none"]),
+            multiplier=st.sampled_from(["1", "0.5", "10"]),
+            rate=st.sampled_from(["0", "0.05", "0.07"]),
+            exponent=st.integers(0, 4),
+            min_order_size=opt_sizes,
+        ),
+        max_size=3,
+        unique_by=lambda t: t.venue,
+    ).map(tuple),
     start_time_ms=st.none() | ints,
     epoch=ints,
     timestamp_ms=wall_ms,
@@ -217,7 +227,7 @@ def test_seed_fields_are_at_top_level_as_floats() -> None:
         assert key in obj
     assert obj["yes_ask"] == 0.45
     assert obj["yes_ask_exact"] == "0.45"
-    assert obj["schema"] == SCHEMA_VERSION == 2
+    assert obj["schema"] == SCHEMA_VERSION == 3
     assert obj["kind"] == "PolymarketPriceUpdate"
 
 

@@ -5,7 +5,6 @@ never changes how a valid payload decodes."""
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -15,7 +14,7 @@ from test_codec import messages, price_updates
 
 from arbees import codec
 from arbees.errors import DecodeError
-from arbees.fees import KalshiFeeModel, PolymarketFeeModel
+from arbees.fees import terms_model
 from arbees.messages import (
     MAX_ID_CHARS,
     MAX_LIST_ITEMS,
@@ -98,8 +97,8 @@ def assert_within_limits(message: Message, size: int) -> None:
         for bid, ask in ((message.yes_bid, message.yes_ask), (message.no_bid, message.no_ask)):
             assert bid is None or ask is None or bid < ask
     if isinstance(message, MarketAssignment):
-        KalshiFeeModel(Decimal(message.kalshi_fee_multiplier))
-        PolymarketFeeModel(Decimal(message.poly_fee_rate), message.poly_fee_exponent)
+        for terms in message.fees:
+            terms_model(terms)
         if message.platform == "polymarket":
             _check_token(message.token_id)
 

@@ -20,12 +20,14 @@ from arbees.messages import (
     MAX_MAP_VALUE_CHARS,
     MAX_TEXT_CHARS,
     PUBLISHED_DEPTH,
+    FeeTerms,
     MarketAssignment,
     PolymarketPriceUpdate,
     ShardHeartbeat,
     SystemAlert,
     TeamLeg,
 )
+from arbees.money import ONE
 from arbees.services.monitor import PolymarketMonitor
 from arbees.services.monitor import price_update as monitor_price_update
 
@@ -86,11 +88,22 @@ def assignment_payload(**changes: Any) -> bytes:
         sport="NBA",
         game_id="nba:okc-den:2027-01-15",
         teams=(TeamLeg("NBA:OKC", "KX-OKC", TOKEN),),
-        poly_fee_rate="0.05",
+        fees=(
+            FeeTerms("kalshi", "kalshi"),
+            FeeTerms("polymarket", "polymarket", rate="0.05", min_order_size=5 * ONE),
+        ),
         timestamp_ms=NOW_MS,
     )
     obj = json.loads(codec.encode(a))
     obj.update(changes)
+    return json.dumps(obj).encode()
+
+
+def fee_payload(of: str = "polymarket", **changes: Any) -> bytes:
+    """An assignment whose fee terms of venue ``of`` carry ``changes``."""
+    obj = json.loads(assignment_payload())
+    (terms,) = [t for t in obj["fees"] if t["venue"] == of]
+    terms.update(changes)
     return json.dumps(obj).encode()
 
 
@@ -108,7 +121,9 @@ def heartbeat_payload(**changes: Any) -> bytes:
 
 def test_the_valid_samples_decode() -> None:
     assert decode(payload()).token_id == TOKEN
-    assert decode(assignment_payload()).poly_fee_rate == "0.05"
+    terms = decode(assignment_payload()).fee_terms("polymarket")
+    assert terms is not None
+    assert (terms.rate, terms.min_order_size) == ("0.05", 5 * ONE)
     assert decode(alert_payload()).error == "e"
     assert decode(heartbeat_payload()).shard_id == "shard-1"
 
@@ -178,15 +193,22 @@ HOSTILE: list[tuple[str, bytes, str | None]] = [
     ("deep nesting everywhere", b"[" * 100_000 + b"]" * 100_000, None),
     ("nested object as a level", payload(yes_asks=[[{"a": 1}, "1"]]), "yes_asks[0]"),
     # assignments
-    ("fee rate 'abc'", assignment_payload(poly_fee_rate="abc"), "poly_fee_rate"),
-    ("fee rate NaN", assignment_payload(poly_fee_rate="NaN"), "poly_fee_rate"),
-    ("fee rate Infinity", assignment_payload(poly_fee_rate="Infinity"), "poly_fee_rate"),
-    ("fee rate 1e999999", assignment_payload(poly_fee_rate="1e999999"), "poly_fee_rate"),
-    ("fee rate of 100%", assignment_payload(poly_fee_rate="1"), "poly_fee_rate"),
-    ("negative fee rate", assignment_payload(poly_fee_rate="-0.05"), "poly_fee_rate"),
-    ("fee multiplier 11", assignment_payload(kalshi_fee_multiplier="11"),
-     "kalshi_fee_multiplier"),
-    ("fee exponent 9", assignment_payload(poly_fee_exponent=9), "poly_fee_exponent"),
+    ("fee rate 'abc'", fee_payload(rate="abc"), "fees"),
+    ("fee rate NaN", fee_payload(rate="NaN"), "fees"),
+    ("fee rate Infinity", fee_payload(rate="Infinity"), "fees"),
+    ("fee rate 1e999999", fee_payload(rate="1e999999"), "fees"),
+    ("fee rate of 100%", fee_payload(rate="1"), "fees"),
+    ("negative fee rate", fee_payload(rate="-0.05"), "fees"),
+    ("fee rate of 7 decimals", fee_payload(rate="0.0000001"), "fees"),
+    ("fee multiplier 11", fee_payload("kalshi", multiplier="11"), "fees"),
+    ("fee exponent 9", fee_payload(exponent=9), "fees"),
+    ("negative min order size", fee_payload(min_order_size="-1"), "fees"),
+    ("unknown fee kind", fee_payload(kind="betfair"), "fees"),
+    ("fee terms without a venue", fee_payload(venue=""), "fees"),
+    ("a venue's fee terms twice",
+     assignment_payload(fees=[{"venue": "kalshi", "kind": "kalshi"}] * 2), "fees"),
+    ("fee terms of 9 venues",
+     assignment_payload(fees=[{"venue": f"v{i}", "kind": "none"} for i in range(9)]), "fees"),
     ("assignment token of 79 digits", assignment_payload(token_id="1" * 79), "token_id"),
     ("monitor assignment without a token", assignment_payload(token_id=""), "token_id"),
     ("team token of 79 digits",

@@ -1,9 +1,11 @@
-"""The codec reads the previous schema version: payloads written by version 1 decode.
+"""The codec reads the previous schema versions: payloads written by versions 1 and 2 decode.
 
 ``v1_payloads.jsonl`` holds one payload of every version-1 message type (and the monitor's
 assignment form), written by the version-1 encoder (``codec.encode`` at ``SCHEMA_VERSION
-= 1``, from :mod:`tests.bus.bus_samples`) before the version was bumped. It is never
-regenerated: it is what publishers still running version 1 send.
+= 1``, from :mod:`tests.bus.bus_samples`) before the version was bumped.
+``v2_payloads.jsonl`` is the same for version 2 (plus its event assignment and event
+signal), written by the version-2 encoder before the bump to version 3. Neither is ever
+regenerated: they are what publishers still running those versions send.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from arbees.messages import (
     SCHEMA_VERSION,
     ArbSignal,
     EventContract,
+    FeeTerms,
     MarketAssignment,
     SignalLeg,
 )
 
 V1 = Path(__file__).with_name("v1_payloads.jsonl")
+V2 = Path(__file__).with_name("v2_payloads.jsonl")
 V1_KINDS = {
     "PolymarketPriceUpdate",
     "MarketAssignment",
@@ -37,8 +41,12 @@ V1_KINDS = {
 }
 
 
-def _lines() -> list[bytes]:
-    return [line for line in V1.read_bytes().splitlines() if line.strip()]
+def _lines(corpus: Path = V1) -> list[bytes]:
+    return [line for line in corpus.read_bytes().splitlines() if line.strip()]
+
+
+def _corpora() -> list[bytes]:
+    return _lines(V1) + _lines(V2)
 
 
 def _same(written: Any, read: Any) -> bool:
@@ -60,18 +68,78 @@ def test_the_corpus_covers_every_version_1_type() -> None:
     assert {json.loads(line)["schema"] for line in _lines()} == {1}
 
 
-@pytest.mark.parametrize("line", _lines(), ids=lambda b: json.loads(b)["kind"])
-def test_a_version_1_payload_decodes_to_the_same_fields(line: bytes) -> None:
+def test_the_v2_corpus_covers_every_version_2_type_and_the_event_forms() -> None:
+    objs = [json.loads(line) for line in _lines(V2)]
+    assert {o["kind"] for o in objs} == V1_KINDS
+    assert {o["schema"] for o in objs} == {2}
+    assert any(o["kind"] == "MarketAssignment" and o["contracts"] for o in objs)
+    assert any(o["kind"] == "ArbSignal" and o["legs"][0]["outcome"] for o in objs)
+
+
+@pytest.mark.parametrize(
+    "line", _corpora(), ids=lambda b: f"v{json.loads(b)['schema']}-{json.loads(b)['kind']}"
+)
+def test_an_older_payload_decodes_to_the_same_fields(line: bytes) -> None:
     written = json.loads(line)
     message = codec.decode(line)
     assert type(message).__name__ == written["kind"]
     read = json.loads(codec.encode(message))
-    assert read["schema"] == SCHEMA_VERSION
+    assert read["schema"] == SCHEMA_VERSION == 3
     del written["schema"], read["schema"]
+    if written["kind"] == "MarketAssignment":
+        # versions 1 and 2 named Kalshi's and Polymarket's fees; version 3 keys them by venue
+        assert read["fees"] == [
+            {"venue": "kalshi", "kind": "kalshi",
+             "multiplier": written.pop("kalshi_fee_multiplier"),
+             "rate": "0", "exponent": 1, "min_order_size": None},
+            {"venue": "polymarket", "kind": "polymarket", "multiplier": "1",
+             "rate": written.pop("poly_fee_rate"), "exponent": written.pop("poly_fee_exponent"),
+             "min_order_size": written.pop("poly_min_order_size")},
+        ]  # fmt: skip
+        assert not {"kalshi_fee_multiplier", "poly_fee_rate"} & set(read)
     assert _same(written, read)
 
 
-@pytest.mark.parametrize("version", [0, 3, "1", 1.0, None, True])
+LEGACY_ASSIGNMENT = {
+    "schema": 2, "kind": "MarketAssignment", "platform": "kalshi", "market_id": "KX-1",
+    "token_id": "", "shard_id": "s1", "sport": "NBA",
+}  # fmt: skip
+
+
+def test_a_legacy_assignment_without_fee_fields_gets_what_version_2_defaulted_to() -> None:
+    a = codec.decode(json.dumps(LEGACY_ASSIGNMENT), MarketAssignment)
+    assert a.fee_terms("kalshi") == FeeTerms("kalshi", "kalshi", multiplier="1")
+    assert a.fee_terms("polymarket") == FeeTerms("polymarket", "polymarket", rate="0")
+    assert len(a.fees) == 2
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("kalshi_fee_multiplier", "11"),
+        ("kalshi_fee_multiplier", 1),
+        ("poly_fee_rate", "NaN"),
+        ("poly_fee_rate", "0.0000001"),
+        ("poly_fee_rate", "abc"),
+        ("poly_fee_exponent", 9),
+        ("poly_fee_exponent", "1"),
+        ("poly_min_order_size", "-1"),
+    ],
+)
+def test_a_bad_legacy_fee_field_is_refused_by_its_own_name(field: str, value: Any) -> None:
+    for version in (1, 2):
+        with pytest.raises(DecodeError) as info:
+            codec.decode(json.dumps({**LEGACY_ASSIGNMENT, "schema": version, field: value}))
+        assert info.value.field == field
+
+
+def test_a_version_3_payload_with_the_legacy_fields_ignores_them() -> None:
+    """Version 3 reads only ``fees``: an old field name is an unknown key."""
+    obj = {**LEGACY_ASSIGNMENT, "schema": 3, "poly_fee_rate": "0.05"}
+    assert codec.decode(json.dumps(obj), MarketAssignment).fees == ()
+
+
+@pytest.mark.parametrize("version", [0, 4, "1", 1.0, "3", 3.0, None, True])
 def test_other_versions_are_refused(version: Any) -> None:
     obj = json.loads(_lines()[0])
     obj["schema"] = version
@@ -102,7 +170,7 @@ def test_a_version_2_event_signal_round_trips() -> None:
         profit=300_000, edge=42_857, timestamp_ms=1_700_000_000_000,
     )  # fmt: skip
     data = codec.encode(signal)
-    assert json.loads(data)["schema"] == 2
+    assert json.loads(data)["schema"] == SCHEMA_VERSION
     assert codec.decode(data) == signal
     too_many = attrs.evolve(signal, legs=legs + legs[:2])
     with pytest.raises(DecodeError) as info:

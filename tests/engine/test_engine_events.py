@@ -14,6 +14,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.fee_terms import pair_terms
 
 from arbees import kernel
 from arbees.arb import NO_EDGE, PairAsks, PairFees, check_top, check_top_edge, find_opportunities
@@ -318,9 +319,11 @@ def test_prefilter_never_misses_what_the_exact_engine_signals(
         sport="NBA",
         game_id="g",
         teams=TEAMS,
-        kalshi_fee_multiplier=str(Decimal(tenth) / 10),
-        poly_fee_rate=str(Decimal(rate) / ONE),
-        poly_min_order_size=min_order,
+        fees=pair_terms(
+            kalshi_fee_multiplier=str(Decimal(tenth) / 10),
+            poly_fee_rate=str(Decimal(rate) / ONE),
+            poly_min_order_size=min_order,
+        ),
         epoch=1,
     )
     assert not engine.apply(assignment).rejected

@@ -13,6 +13,7 @@ import httpx
 import pytest
 import trio
 from orch_shards import FakeShard, wait_for
+from tests.fee_terms import terms_of
 
 from arbees.bus import open_bus
 from arbees.cli import build_parser
@@ -86,10 +87,10 @@ async def test_venue_source_discovers_the_slate() -> None:
     gamma_pages = [p for m, p in gamma_fake.requests if p == "/events"]
     assert len(gamma_pages) >= 2 * 4  # two tags, 17 events in pages of 5
     spec = found.games["KXNBAGAME-26OCT20OKCSAS"]
-    assert spec.poly_min_order_size == 5 * ONE
+    assert terms_of(spec, "polymarket").min_order_size == 5 * ONE
     assert {t.team for t in spec.teams} == {"NBA:OKC", "NBA:SAS"}
     nhl = next(s for s in found.games.values() if s.sport == "NHL")
-    assert nhl.kalshi_fee_multiplier == "1.5"
+    assert terms_of(nhl, "kalshi").multiplier == "1.5"
 
 
 async def test_a_series_whose_fee_the_model_refuses_is_reported_not_priced() -> None:

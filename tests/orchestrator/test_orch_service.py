@@ -8,6 +8,7 @@ import attrs
 import trio
 from orch_fixtures import make_inputs, market_fees
 from orch_shards import FAST, FakeShard, Observer, wait_for
+from tests.fee_terms import pair_terms, terms_of
 
 from arbees.bus import MemoryBus
 from arbees.errors import VenueError
@@ -126,10 +127,12 @@ async def test_fee_update_republishes_to_the_same_owner_and_metrics_render() -> 
             inputs = source.inputs
             fees = market_fees(inputs.kalshi, inputs.polymarket, multiplier="2")
             source.inputs = attrs.evolve(inputs, fees=fees)
-            await wait_for(lambda: any(m.kalshi_fee_multiplier == "2" for m in shard.seen[-3:]), 2)
+            await wait_for(
+                lambda: any(terms_of(m, "kalshi").multiplier == "2" for m in shard.seen[-3:]), 2
+            )
             stored = await bus.hgetall(GAME_ASSIGNMENTS_HASH)
             assert all(
-                isinstance(m, MarketAssignment) and m.kalshi_fee_multiplier == "2"
+                isinstance(m, MarketAssignment) and terms_of(m, "kalshi").multiplier == "2"
                 for m in stored.values()
             )
             assert orch.stats.moves == orch.stats.retired == 0
@@ -225,7 +228,7 @@ async def test_poisoned_stored_games_are_dropped_on_restore_not_republished() ->
     found = discover_games(make_inputs(range(3)), start_window=timedelta(days=3650))
     specs = dict(sorted(found.games.items()))
     good, bad_fee, bad_token = specs
-    specs[bad_fee] = attrs.evolve(specs[bad_fee], poly_fee_rate="NaN")
+    specs[bad_fee] = attrs.evolve(specs[bad_fee], fees=pair_terms(poly_fee_rate="NaN"))
     legs = specs[bad_token].teams
     specs[bad_token] = attrs.evolve(
         specs[bad_token], teams=(attrs.evolve(legs[0], poly_token="9" * 100), legs[1])

@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 import pytest
 from paper_support import DAY, MS, P_SAS, Clock, d, fees, ladder, signal
+from tests.fee_terms import pair_terms
 
 from arbees.messages import SystemAlert
 from arbees.money import ONE
@@ -93,7 +94,7 @@ def test_fill_of_an_engine_signal_reproduces_its_numbers() -> None:
     engine.apply(
         MarketAssignment(
             platform="kalshi", market_id="E", token_id="", shard_id="s1", sport="NBA",
-            game_id="g1", poly_fee_rate="0.05", epoch=1,
+            game_id="g1", fees=pair_terms(poly_fee_rate="0.05"), epoch=1,
             teams=(TeamLeg("NBA:OKC", "K-OKC", "111"), TeamLeg("NBA:SAS", "K-SAS", "222")),
         )
     )  # fmt: skip

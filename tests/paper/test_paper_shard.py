@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import trio
 from paper_support import MS, d, ladder
+from tests.fee_terms import pair_terms
 
 from arbees.bus import open_bus
 from arbees.cli.cmd_shard import register, settings_from_args
@@ -56,7 +57,7 @@ def assignment() -> MarketAssignment:
         sport="NBA",
         game_id="g1",
         teams=(TeamLeg("NBA:OKC", K_OKC, "111"), TeamLeg("NBA:SAS", K_SAS, "222")),
-        poly_fee_rate="0.05",
+        fees=pair_terms(poly_fee_rate="0.05"),
         epoch=1,
     )
 

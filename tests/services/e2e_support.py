@@ -34,6 +34,7 @@ from arbees.testing.fake_polymarket import FakePolymarket
 from arbees.venues.polymarket import polymarket_feed
 from arbees.wiring.build import venue_source
 from arbees.wsdriver import Backoff
+from tests.fee_terms import pair_terms
 
 K_OKC = "KXNBAGAME-26OCT20OKCSAS-OKC"
 K_SAS = "KXNBAGAME-26OCT20OKCSAS-SAS"
@@ -53,7 +54,7 @@ def game_assignments(shard_id: str = "s1", epoch: int = 1) -> list[MarketAssignm
         sport="NBA",
         game_id="g1",
         teams=teams,
-        poly_fee_rate="0.05",
+        fees=pair_terms(poly_fee_rate="0.05"),
         epoch=epoch,
     )
     monitor = [

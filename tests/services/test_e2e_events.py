@@ -20,6 +20,7 @@ from arbees.messages import ArbSignal, Channel, EventContract, MarketAssignment
 from arbees.money import ONE, parse_fixed
 from arbees.testing.fake_kalshi import FakeKalshi
 from arbees.testing.fake_polymarket import FakePolymarket
+from tests.fee_terms import pair_terms
 from tests.services.e2e_support import open_stack, wait_for
 
 OUTCOMES = ("home", "draw", "away")
@@ -53,7 +54,7 @@ def assignments() -> list[MarketAssignment]:
         shard_id="s1",
         sport="EPL",
         game_id="epl-ars-che",
-        poly_fee_rate="0.05",
+        fees=pair_terms(poly_fee_rate="0.05"),
         epoch=1,
         outcomes=OUTCOMES,
         contracts=contracts,

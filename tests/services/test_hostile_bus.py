@@ -91,7 +91,9 @@ def _shard_poison(i: int) -> bytes:
     shard = game_assignments()[0]
     fee = ["NaN", "abc", "1e999999", "Infinity", "-1", "sNaN", "7" * 2000][i % 7]
     data = _valid_json(shard)
-    data.update(game_id=f"poison-{i}", market_id=f"KXNBAGAME-POISON{i}", poly_fee_rate=fee)
+    data.update(game_id=f"poison-{i}", market_id=f"KXNBAGAME-POISON{i}")
+    (poly,) = [terms for terms in data["fees"] if terms["venue"] == "polymarket"]
+    poly["rate"] = fee
     data["teams"][0]["kalshi_ticker"] = f"KXNBAGAME-POISON{i}-A"
     data["teams"][1]["kalshi_ticker"] = f"KXNBAGAME-POISON{i}-B"
     return json.dumps(data).encode()
@@ -274,7 +276,7 @@ async def test_hostile_bus_cannot_stop_the_services_or_make_them_lie(
             lambda: monitor.stats.rejected_assignments + by_field.get("token_id", 0) >= 600, 30
         )
         await wait_for(
-            lambda: shard.stats.rejected_assignments + by_field.get("poly_fee_rate", 0) >= 600, 30
+            lambda: shard.stats.rejected_assignments + by_field.get("fees", 0) >= 600, 30
         )
         # Heartbeats from the future: refused by the codec's clock-skew check, or by the
         # source's own when the codec lets one through.

@@ -12,6 +12,7 @@ from arbees.messages import ArbSignal, MarketAssignment, TeamLeg
 from arbees.money import ONE, parse_fixed
 from arbees.services.quotes import Quote
 from arbees.services.shard_engine import ShardEngine
+from tests.fee_terms import with_pair_terms
 
 SEC = 1_000_000_000
 
@@ -44,7 +45,7 @@ def assignment(**kw: object) -> MarketAssignment:
         "epoch": 1,
     }
     fields.update(kw)
-    return MarketAssignment(**fields)  # type: ignore[arg-type]
+    return MarketAssignment(**with_pair_terms(fields))
 
 
 def kq(clock: Clock, yes: str | None, no: str | None, size: int = 100, **kw: object) -> Quote:

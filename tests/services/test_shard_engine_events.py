@@ -25,6 +25,7 @@ from arbees.money import ONE, parse_fixed
 from arbees.services.quotes import Quote
 from arbees.services.shard import GameShard, open_game_shard
 from arbees.services.shard_engine import ShardEngine
+from tests.fee_terms import with_pair_terms
 from tests.services.test_shard_isolation import ScriptedSource
 
 SEC = 1_000_000_000
@@ -68,7 +69,7 @@ def soccer(**kw: object) -> MarketAssignment:
         "contracts": contracts(),
     }
     fields.update(kw)
-    return MarketAssignment(**fields)  # type: ignore[arg-type]
+    return MarketAssignment(**with_pair_terms(fields))
 
 
 def quote(clock: Clock, venue: str, outcome: str, yes: str, no: str, size: int = 100) -> Quote:
@@ -219,7 +220,7 @@ BAD = [
     (
         "not a token",
         {"contracts": (EventContract("polymarket", "tok", "home", "yes"),)},
-        "not a Polymarket token",
+        "not a polymarket instrument",
     ),
     (
         "five on one side of an outcome",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 import pytest
+from tests.fee_terms import pair_fields
 
 from arbees.arb import PairAsks
 from arbees.book import mirror_levels
@@ -171,6 +172,5 @@ def test_discovery_data_matches_every_game(plan: Plan) -> None:
     found = discover_games(inputs)
     assert set(found.games) == {g.game_id for g in plan.games}
     spec = found.games[plan.games[0].game_id]
-    assert spec.poly_fee_rate == "0.05"
-    assert spec.poly_min_order_size == 5 * ONE
+    assert pair_fields(spec)[1:] == ("0.05", 1, 5 * ONE)
     assert [t.poly_token for t in spec.teams] == [plan.games[0].token_a, plan.games[0].token_b]

@@ -31,6 +31,7 @@ from arbees.messages import (
     TOKEN_ASSIGNMENTS_HASH,
     ArbSignal,
     Channel,
+    FeeTerms,
     MarketAssignment,
     PolymarketPriceUpdate,
     ServiceStatus,
@@ -84,9 +85,15 @@ def assignments_for(game: BenchGame, shard_id: str, epoch: int = 1) -> list[Mark
         kalshi_event_ticker=game.game_id,
         condition_id=game.condition_id,
         teams=game.teams,
-        kalshi_fee_multiplier=game.kalshi_fee_multiplier,
-        poly_fee_rate=game.poly_fee_rate,
-        poly_min_order_size=game.poly_min_order_size,
+        fees=(
+            FeeTerms("kalshi", "kalshi", multiplier=game.kalshi_fee_multiplier),
+            FeeTerms(
+                "polymarket",
+                "polymarket",
+                rate=game.poly_fee_rate,
+                min_order_size=game.poly_min_order_size,
+            ),
+        ),
     )
     now = int(time.time() * 1000)
     return [

@@ -46,7 +46,7 @@ from arbees import kernel
 from arbees.arb import PairFees, check_top
 from arbees.book import Level
 from arbees.fees import KalshiFeeModel, PolymarketFeeModel
-from arbees.messages import MarketAssignment, TeamLeg
+from arbees.messages import FeeTerms, MarketAssignment, TeamLeg
 from arbees.money import CENT, ONE
 from arbees.services.quotes import Quote
 from arbees.services.shard_engine import ShardEngine
@@ -266,7 +266,10 @@ def _shard_load(games: int, batch: int, seed: int) -> _ShardLoad:
                 sport="NBA",
                 game_id=f"g{g}",
                 teams=teams,
-                poly_fee_rate="0.05",
+                fees=(
+                    FeeTerms("kalshi", "kalshi"),
+                    FeeTerms("polymarket", "polymarket", rate="0.05"),
+                ),
                 epoch=1,
             )
         )

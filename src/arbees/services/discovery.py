@@ -9,11 +9,13 @@ every assignment. The venue-backed source lives in the wiring layer
 (:mod:`arbees.wiring.discovery`: it decodes each venue body once and converts the typed
 events with :mod:`arbees.matching.venues`); tests pass a scripted one.
 
-Fees are never guessed low: a venue whose metadata has no usable fee fields gives its
+Fees are never guessed low: a venue whose metadata has no fee fields gives its
 conservative default, marked ``defaulted`` (Polymarket: the sports rate), and each matched
 game with one is counted and logged; a Polymarket market absent from the fee models gets
-the same default. A schedule that cannot be decoded at all has its market refused by the
-Gamma decoder, with a rejection in the report.
+the same default. A schedule that cannot be decoded, or that the fee model refuses (a rate
+with more decimals than the fixed point holds), has its market refused by the venue's
+listing, with a rejection in the report. Each game's fees go into its assignments as fee
+terms keyed by venue id (:func:`arbees.fees.fee_terms`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,13 @@ from typing import Final, Protocol, TypeVar
 import attrs
 
 from arbees.errors import DecodeError
-from arbees.fees import POLYMARKET_SPORTS_RATE, KalshiFeeModel, MarketFees, PolymarketFeeModel
+from arbees.fees import (
+    POLYMARKET_SPORTS_RATE,
+    KalshiFeeModel,
+    MarketFees,
+    PolymarketFeeModel,
+    fee_terms,
+)
 from arbees.matching import (
     KalshiGame,
     MatchedGame,
@@ -35,8 +43,7 @@ from arbees.matching import (
     Rejection,
     match_games,
 )
-from arbees.messages import MarketAssignment, TeamLeg
-from arbees.money import Fixed
+from arbees.messages import FeeTerms, MarketAssignment, TeamLeg
 
 __all__ = [
     "DEFAULT_KALSHI_FEE_MULTIPLIER",
@@ -60,6 +67,10 @@ DEFAULT_POLY_FEE_RATE: Final = format(POLYMARKET_SPORTS_RATE, "f")
 
 _KALSHI_UNFETCHED: Final = KalshiFeeModel(multiplier=DEFAULT_KALSHI_FEE_MULTIPLIER)
 _POLY_DEFAULT: Final = PolymarketFeeModel(POLYMARKET_SPORTS_RATE)
+_DEFAULT_TERMS: Final = (
+    fee_terms("kalshi", _KALSHI_UNFETCHED),
+    fee_terms("polymarket", _POLY_DEFAULT),
+)
 
 
 @attrs.frozen
@@ -98,10 +109,9 @@ class GameSpec:
         kalshi_event_ticker: the Kalshi event.
         condition_id: the Polymarket market.
         teams: ``(away, home)`` with each team's Kalshi ticker and Polymarket token.
-        kalshi_fee_multiplier: exact decimal string.
-        poly_fee_rate: exact decimal string (``"0"`` when fees are disabled).
-        poly_fee_exponent: Polymarket fee exponent.
-        poly_min_order_size: micro-shares, when known.
+        fees: each venue's fee terms (from its ``fee_model``), keyed by venue id; the
+            default is each venue's documented default (Kalshi multiplier 1, Polymarket's
+            sports rate).
         start_time_ms: scheduled start, when known.
         polymarket_event_slug: the Polymarket event slug, the game's key in Polymarket's
             game-state reports (``""`` when unknown).
@@ -112,12 +122,22 @@ class GameSpec:
     kalshi_event_ticker: str
     condition_id: str
     teams: tuple[TeamLeg, ...]
-    kalshi_fee_multiplier: str = DEFAULT_KALSHI_FEE_MULTIPLIER
-    poly_fee_rate: str = DEFAULT_POLY_FEE_RATE
-    poly_fee_exponent: int = 1
-    poly_min_order_size: Fixed | None = None
+    fees: tuple[FeeTerms, ...] = attrs.field(factory=lambda: _DEFAULT_TERMS)
     start_time_ms: int | None = None
     polymarket_event_slug: str = ""
+
+    def fee_terms(self, venue: str) -> FeeTerms | None:
+        """The fee terms of ``venue``, or None."""
+        return next((t for t in self.fees if t.venue == venue), None)
+
+    def fee_text(self) -> str:
+        """The fee terms in a log line: ``kalshi kalshi x1, polymarket polymarket 0.05^1``."""
+        return ", ".join(
+            f"{t.venue} {t.kind}"
+            + (f" x{t.multiplier}" if t.kind == "kalshi" else "")
+            + (f" {t.rate}^{t.exponent}" if t.kind == "polymarket" else "")
+            for t in self.fees
+        )
 
     @property
     def tokens(self) -> tuple[str, ...]:
@@ -148,10 +168,7 @@ class GameSpec:
             game_id=self.game_id,
             action=action,
             teams=self.teams,
-            kalshi_fee_multiplier=self.kalshi_fee_multiplier,
-            poly_fee_rate=self.poly_fee_rate,
-            poly_fee_exponent=self.poly_fee_exponent,
-            poly_min_order_size=self.poly_min_order_size,
+            fees=self.fees,
             start_time_ms=self.start_time_ms,
             epoch=epoch,
             timestamp_ms=timestamp_ms,
@@ -174,10 +191,7 @@ class GameSpec:
                 game_id=self.game_id,
                 action=action,
                 teams=(leg,),
-                kalshi_fee_multiplier=self.kalshi_fee_multiplier,
-                poly_fee_rate=self.poly_fee_rate,
-                poly_fee_exponent=self.poly_fee_exponent,
-                poly_min_order_size=self.poly_min_order_size,
+                fees=self.fees,
                 start_time_ms=self.start_time_ms,
                 epoch=epoch,
                 timestamp_ms=timestamp_ms,
@@ -200,10 +214,7 @@ class GameSpec:
             kalshi_event_ticker=message.market_id,
             condition_id=condition_id,
             teams=message.teams,
-            kalshi_fee_multiplier=message.kalshi_fee_multiplier,
-            poly_fee_rate=message.poly_fee_rate,
-            poly_fee_exponent=message.poly_fee_exponent,
-            poly_min_order_size=message.poly_min_order_size,
+            fees=message.fees,
             start_time_ms=message.start_time_ms,
             polymarket_event_slug=message.game_keys.get("polymarket", ""),
         )
@@ -253,10 +264,7 @@ def game_spec(game: MatchedGame, inputs: MatchInputs) -> tuple[GameSpec, bool]:
         kalshi_event_ticker=game.kalshi_event_ticker,
         condition_id=game.polymarket_condition_id,
         teams=tuple(TeamLeg(t.team_id, t.kalshi_ticker, t.polymarket_token_id) for t in game.teams),
-        kalshi_fee_multiplier=format(k_model.multiplier, "f"),
-        poly_fee_rate=format(p_model.rate, "f") if p_model.enabled else "0",
-        poly_fee_exponent=p_model.exponent if p_model.enabled else 1,
-        poly_min_order_size=p_model.min_order_size,
+        fees=(fee_terms("kalshi", k_model), fee_terms("polymarket", p_model)),
         start_time_ms=start_ms,
         polymarket_event_slug=game.polymarket_event_slug,
     )
@@ -276,11 +284,9 @@ def discover_games(
         if defaulted:
             defaults += 1
             log.warning(
-                "game %s: a venue gave no readable fee schedule, its default is used "
-                "(kalshi multiplier %s, polymarket rate %s)",
+                "game %s: a venue gave no readable fee schedule, its default is used (%s)",
                 spec.game_id,
-                spec.kalshi_fee_multiplier,
-                spec.poly_fee_rate,
+                spec.fee_text(),
             )
         games[spec.game_id] = spec
     return Discovery(games, report, defaults)

@@ -6,6 +6,11 @@ venue) runs as one :class:`EventGame`: every quote of its contracts goes into on
 of the native kernel (:class:`arbees.kernel.EventBatch`), and where that flags, the exact
 cover search of :func:`arbees.arb.event_opportunities` sizes it over the books' depth.
 
+Every contract's fees come from the fee terms the assignment carries for its venue
+(:func:`venue_terms`), and its instrument is judged by its venue's own check: a venue the
+registry knows whose fee rule is one of :data:`arbees.messages.FEE_KINDS` needs no code
+here. A contract on a venue without fee terms is a refusal of the assignment.
+
 Pure values and checks, no I/O: :func:`event_game` refuses (``ConfigError``) what the
 shard cannot run, so the engine counts and reports it and runs every other game.
 """
@@ -19,16 +24,22 @@ import attrs
 
 from arbees.arb import Event, PairFees, VenueTerms
 from arbees.errors import ArbeesError, ConfigError
+from arbees.fees import KalshiFeeModel, PolymarketFeeModel, terms_model
 from arbees.identifiers import INSTRUMENT_CHECKS, InstrumentChecks
 from arbees.kernel import MAX_OUTCOMES, contract_index
 from arbees.messages import MAX_SAME_CONTRACTS, EventContract, MarketAssignment
 
-__all__ = ["EVENT_VENUES", "EventGame", "event_game", "instrument_problem"]
+__all__ = [
+    "EVENT_VENUES",
+    "EventGame",
+    "event_game",
+    "instrument_problem",
+    "pair_fees",
+    "venue_terms",
+]
 
 EVENT_VENUES: Final = MAX_SAME_CONTRACTS
 """Kernel slots per (outcome, side) of an event: the contracts buying the same thing."""
-_FEE_VENUES: Final = {"kalshi": "Kalshi ticker", "polymarket": "Polymarket token id"}
-"""The venues an assignment carries fee terms for, with what their instrument ids are called."""
 
 
 def instrument_problem(
@@ -37,14 +48,46 @@ def instrument_problem(
     """Why ``instrument`` is not something ``venue``'s source can stream, or None.
 
     ``checks`` holds each venue's own instrument-id check (the wiring passes the
-    registry's); a venue an assignment carries no fee terms for is refused.
+    registry's); a venue without one is refused.
     """
-    if venue not in _FEE_VENUES:
-        return f"no fee terms for venue {venue[:20]!r}"
     accepts = checks.get(venue)
-    if accepts is None or not accepts(instrument):
-        return f"not a {_FEE_VENUES[venue]}: {instrument[:40]!r}"
+    if accepts is None:
+        return f"no instrument check for venue {venue[:20]!r}"
+    if not accepts(instrument):
+        return f"not a {venue[:20]} instrument: {instrument[:40]!r}"
     return None
+
+
+def venue_terms(assignment: MarketAssignment) -> dict[str, VenueTerms]:
+    """Each venue's fee model and minimum order size, from the assignment's fee terms.
+
+    Raises :class:`~arbees.errors.ConfigError` for any unusable terms (not a finite exact
+    decimal, out of the fee models' ranges, absurdly long) — never a default: a fee that
+    cannot be read must stop that game, not be guessed.
+    """
+    out: dict[str, VenueTerms] = {}
+    for terms in assignment.fees:
+        if terms.venue in out:
+            raise ConfigError(f"fee terms for {terms.venue[:20]!r} twice")
+        try:
+            model = terms_model(terms)
+            out[terms.venue] = VenueTerms(model, min_order_size=terms.min_order_size or 0)
+        except ArbeesError as exc:
+            raise ConfigError(f"unusable fee ({terms.venue[:20]}): {exc}") from None
+        except (ArithmeticError, ValueError, TypeError) as exc:  # decimal signals, conversions
+            raise ConfigError(f"unusable fee ({terms.venue[:20]}, {type(exc).__name__})") from None
+    return out
+
+
+def pair_fees(terms: Mapping[str, VenueTerms]) -> PairFees | None:
+    """The Kalshi x Polymarket pair's fee models, when ``terms`` hold both of their kinds
+    (a two-team game is that pair; None otherwise)."""
+    k, p = terms.get("kalshi"), terms.get("polymarket")
+    if k is None or p is None:
+        return None
+    if not isinstance(k.fees, KalshiFeeModel) or not isinstance(p.fees, PolymarketFeeModel):
+        return None
+    return PairFees(kalshi=k.fees, poly=p.fees)
 
 
 @attrs.frozen(slots=True)
@@ -56,8 +99,10 @@ class EventGame:
         sport: league.
         event: the outcomes.
         contracts: what can be bought (the assignment's, validated).
-        fees: the fee models of the assignment (Kalshi's and Polymarket's).
-        terms: each venue's fees and minimum order size, for the exact search.
+        terms: each venue's fees and minimum order size (from the assignment's fee
+            terms), for the exact search.
+        fees: the Kalshi x Polymarket fee models when the assignment carries both
+            (what the paper trader asks for), else None.
         epoch: the assignment generation that gave it to us.
         slots: per contract, its index in the kernel's columns of event 0 (add
             ``e * MAX_OUTCOMES * 2 * EVENT_VENUES`` for event ``e`` of a batch).
@@ -69,8 +114,8 @@ class EventGame:
     sport: str
     event: Event
     contracts: tuple[EventContract, ...]
-    fees: PairFees
     terms: Mapping[str, VenueTerms]
+    fees: PairFees | None
     epoch: int
     slots: tuple[int, ...]
     kernel_fees: tuple[tuple[int, int], ...] | None
@@ -82,15 +127,22 @@ class EventGame:
 
 def event_game(
     assignment: MarketAssignment,
-    fees: PairFees,
+    terms: Mapping[str, VenueTerms],
     game_id: str,
     checks: InstrumentChecks = INSTRUMENT_CHECKS,
 ) -> EventGame:
-    """The event game of a valid assignment; :class:`ConfigError` saying why otherwise."""
+    """The event game of a valid assignment; :class:`ConfigError` saying why otherwise.
+
+    ``terms`` are the assignment's (:func:`venue_terms`): a contract on a venue without
+    fee terms, or with an instrument its venue's check refuses, refuses the assignment.
+    """
     problem = assignment.event_problem()
     if problem is None:
         for c in assignment.contracts:
-            problem = instrument_problem(c.venue, c.instrument, checks)
+            if c.venue not in terms:
+                problem = f"no fee terms for venue {c.venue[:20]!r}"
+            else:
+                problem = instrument_problem(c.venue, c.instrument, checks)
             if problem is not None:
                 break
     if problem is not None:
@@ -104,28 +156,32 @@ def event_game(
         block = (index[c.outcome], 0 if c.side == "yes" else 1)
         venue = used[block] = used.get(block, -1) + 1
         slots.append(contract_index(0, block[0], block[1], venue, EVENT_VENUES))
-    terms = {
-        "kalshi": VenueTerms(fees.kalshi),
-        "polymarket": VenueTerms(fees.poly, min_order_size=fees.poly.min_order_size or 0),
-    }
     return EventGame(
         game_id=game_id,
         sport=assignment.sport,
         event=Event(assignment.outcomes),
         contracts=assignment.contracts,
-        fees=fees,
-        terms=terms,
+        terms=dict(terms),
+        fees=pair_fees(terms),
         epoch=assignment.epoch,
         slots=tuple(slots),
-        kernel_fees=_kernel_fees(assignment.contracts, fees),
+        kernel_fees=_kernel_fees(assignment.contracts, terms),
     )
 
 
 def _kernel_fees(
-    contracts: tuple[EventContract, ...], fees: PairFees
+    contracts: tuple[EventContract, ...], terms: Mapping[str, VenueTerms]
 ) -> tuple[tuple[int, int], ...] | None:
+    """Per contract ``(k_coef, p_rate)`` by the fee rule of its venue's model (not by the
+    venue's name), or None when a schedule is beyond the kernel."""
+    out: list[tuple[int, int]] = []
     try:
-        k, p = fees.kalshi.kernel_coef, fees.poly.kernel_rate
+        for c in contracts:
+            model = terms[c.venue].fees
+            if isinstance(model, KalshiFeeModel):
+                out.append((model.kernel_coef, 0))
+            else:
+                out.append((0, model.kernel_rate))
     except ArbeesError:
         return None
-    return tuple((k, 0) if c.venue == "kalshi" else (0, p) for c in contracts)
+    return tuple(out)

@@ -23,10 +23,11 @@ Correctness rules, enforced here so every transport gets them:
   confirms), never produces a signal — and closes any open one. Times from the future
   (a forged or badly clocked heartbeat or quote) count as *now*, never later, so no message
   can keep a price fresh beyond these bounds;
-* each assignment is judged on its own: one with an unusable fee field (``"abc"``,
-  ``"NaN"``, ``"1e999999"``, a negative rate, an absurd multiplier or exponent) is refused
-  and the game is not run — a fee is never guessed, least of all as zero — while every
-  other game keeps running; beyond ``max_games`` new games are refused;
+* each assignment is judged on its own: one with unusable fee terms (``"abc"``,
+  ``"NaN"``, ``"1e999999"``, a negative rate, an absurd multiplier or exponent), or a
+  contract on a venue it carries no fee terms for, is refused and the game is not run — a
+  fee is never guessed, least of all as zero — while every other game keeps running;
+  beyond ``max_games`` new games are refused;
 * one ``open`` signal when an opportunity appears, ``update`` only on a material change
   (edge or size), ``close`` when it disappears: no spam on every tick;
 * every decision is exact integer arithmetic (:mod:`arbees.arb`);
@@ -50,8 +51,7 @@ before.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import attrs
 
@@ -62,12 +62,12 @@ from arbees.arb import (
     Opportunity,
     PairAsks,
     PairFees,
+    VenueTerms,
     event_opportunities,
     find_opportunities,
 )
 from arbees.book import Level
 from arbees.errors import ArbeesError, ConfigError
-from arbees.fees import KalshiFeeModel, PolymarketFeeModel
 from arbees.identifiers import INSTRUMENT_CHECKS, InstrumentChecks
 from arbees.kernel import MAX_OUTCOMES, EventBatch, contract_index, prefilter_edge
 from arbees.messages import (
@@ -80,7 +80,14 @@ from arbees.messages import (
     now_ms,
 )
 from arbees.money import CENT, ONE, Fixed
-from arbees.services.event_game import EVENT_VENUES, EventGame, event_game, instrument_problem
+from arbees.services.event_game import (
+    EVENT_VENUES,
+    EventGame,
+    event_game,
+    instrument_problem,
+    pair_fees,
+    venue_terms,
+)
 from arbees.services.quotes import Quote
 
 __all__ = ["AssignmentDelta", "Game", "ShardEngine", "ShardEngineStats"]
@@ -187,38 +194,18 @@ class _OpenEvent:
     opportunity: EventOpportunity
 
 
-_MAX_FEE_TEXT = 32  # "0.0175" needs 6; the longest sane rate or multiplier is far shorter
+def fees_for(assignment: MarketAssignment) -> dict[str, VenueTerms]:
+    """Each venue's fee model and minimum order size from an assignment's fee terms
+    (:func:`~arbees.services.event_game.venue_terms`); a two-team game also needs
+    Kalshi's and Polymarket's, of their own fee kinds (it is that pair).
 
-
-def fees_for(assignment: MarketAssignment) -> PairFees:
-    """Both venues' fee models from an assignment's fee fields.
-
-    Raises :class:`~arbees.errors.ConfigError` for any unusable field (not a finite exact
-    decimal, out of the fee models' ranges, absurdly long) — never a default: a fee that
-    cannot be read must stop that game, not be guessed.
+    Raises :class:`~arbees.errors.ConfigError` for any unusable or missing terms — never a
+    default: a fee that cannot be read must stop that game, not be guessed.
     """
-    texts = {
-        "poly_fee_rate": assignment.poly_fee_rate,
-        "kalshi_fee_multiplier": assignment.kalshi_fee_multiplier,
-    }
-    for name, text in texts.items():
-        if len(text) > _MAX_FEE_TEXT:
-            raise ConfigError(f"{name}: {len(text)} characters is not a fee")
-    try:
-        rate = Decimal(assignment.poly_fee_rate)
-        return PairFees(
-            kalshi=KalshiFeeModel(multiplier=assignment.kalshi_fee_multiplier),
-            poly=PolymarketFeeModel(
-                rate=assignment.poly_fee_rate,
-                exponent=assignment.poly_fee_exponent,
-                enabled=rate.is_finite() and rate > 0,
-                min_order_size=assignment.poly_min_order_size,
-            ),
-        )
-    except ArbeesError as exc:
-        raise ConfigError(f"unusable fee: {exc}") from None
-    except (ArithmeticError, ValueError, TypeError) as exc:  # decimal signals, conversions
-        raise ConfigError(f"unusable fee ({type(exc).__name__})") from None
+    terms = venue_terms(assignment)
+    if not assignment.is_event and pair_fees(terms) is None:
+        raise ConfigError("a two-team game needs kalshi and polymarket fee terms of their kinds")
+    return terms
 
 
 # A pair as a kernel event: outcome 0 = this team wins (Kalshi YES asks, its Polymarket
@@ -378,12 +365,14 @@ class ShardEngine:
             return AssignmentDelta()  # an older assignment arriving late
         game: Game | EventGame
         try:
-            fees = fees_for(assignment)
+            terms = fees_for(assignment)
             if is_event:
-                game = event_game(assignment, fees, game_id, self.instrument_checks)
+                game = event_game(assignment, terms, game_id, self.instrument_checks)
             else:
                 _check_instruments(assignment.teams, self.instrument_checks)
                 teams = (assignment.teams[0], assignment.teams[1])
+                fees = pair_fees(terms)
+                assert fees is not None  # (fees_for holds it)
                 game = Game(game_id, assignment.sport, teams, fees, assignment.epoch)
         except ConfigError as exc:
             # Never run a game on fees we cannot read (not even the previous ones: the
@@ -744,14 +733,43 @@ class ShardEngine:
             for leg in opp.legs
         )
         quotes = [self._quotes.get((leg.venue, leg.instrument)) for leg in opp.legs]
-        return ArbSignal(
-            signal_id=signal_id,
-            event=event,
-            shard_id=self.shard_id,
+        return self._arb_signal(
+            event,
+            signal_id,
+            opp,
             game_id=game.game_id,
             combo=opp.label,
             team="",
             legs=legs,
+            monitor_recv_ns=max((q.monitor_recv_ns for q in quotes if q), default=0),
+            trigger=trigger,
+            detect_ns=detect_ns,
+        )
+
+    def _arb_signal(
+        self,
+        event: str,
+        signal_id: str,
+        opp: Opportunity | EventOpportunity,
+        *,
+        game_id: str,
+        combo: str,
+        team: str,
+        legs: Sequence[SignalLeg],
+        monitor_recv_ns: int,
+        trigger: Quote | None,
+        detect_ns: int,
+    ) -> ArbSignal:
+        """The one place a signal is built, for a pair's and an event game's opportunity
+        alike: its totals from ``opp``, its latencies from the quote that triggered it."""
+        return ArbSignal(
+            signal_id=signal_id,
+            event=event,
+            shard_id=self.shard_id,
+            game_id=game_id,
+            combo=combo,
+            team=team,
+            legs=tuple(legs),
             size=opp.size,
             cost=opp.cost + opp.fees,
             fees=opp.fees,
@@ -759,11 +777,11 @@ class ShardEngine:
             edge=opp.edge_per_contract,
             timestamp_ms=now_ms(),
             venue_ts_ms=trigger.venue_ts_ms if trigger else None,
-            monitor_recv_ns=max((q.monitor_recv_ns for q in quotes if q), default=0),
+            monitor_recv_ns=monitor_recv_ns,
             bus_recv_ns=(trigger.bus_recv_ns or trigger.received_ns) if trigger else 0,
             detect_ns=detect_ns,
             published_ns=detect_ns,
-            game_state=self._carried(game.game_id),
+            game_state=self._carried(game_id),
         )
 
     def _evaluate(self, game_id: str, index: int, trigger: Quote) -> list[ArbSignal]:
@@ -859,26 +877,17 @@ class ShardEngine:
                 )
             )
         poly = self._quotes.get(("polymarket", team.poly_token))
-        return ArbSignal(
-            signal_id=signal_id,
-            event=event,
-            shard_id=self.shard_id,
+        return self._arb_signal(
+            event,
+            signal_id,
+            opp,
             game_id=game.game_id,
             combo=opp.combo.label,
             team=team.team,
-            legs=tuple(legs),
-            size=opp.size,
-            cost=opp.cost + opp.fees,
-            fees=opp.fees,
-            profit=opp.profit,
-            edge=opp.edge_per_contract,
-            timestamp_ms=now_ms(),
-            venue_ts_ms=trigger.venue_ts_ms if trigger else None,
+            legs=legs,
             monitor_recv_ns=poly.monitor_recv_ns if poly else 0,
-            bus_recv_ns=(trigger.bus_recv_ns or trigger.received_ns) if trigger else 0,
+            trigger=trigger,
             detect_ns=detect_ns,
-            published_ns=detect_ns,
-            game_state=self._carried(game.game_id),
         )
 
     # -- game state ------------------------------------------------------------------
@@ -979,7 +988,8 @@ class ShardEngine:
         return tuple(out)
 
     def pair_fees(self, game_id: str) -> PairFees | None:
-        """Both venues' fee models of a game this shard runs."""
+        """Kalshi's and Polymarket's fee models of a game this shard runs (None for an
+        unknown game, or an event game without both)."""
         game = self.games.get(game_id) or self.events.get(game_id)
         return game.fees if game else None
 

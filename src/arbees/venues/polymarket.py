@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Final
 
+import attrs
 import httpx
 
 from arbees.errors import ConfigError, DecodeError, DecodeRejection, EgressError, VenueError
@@ -63,26 +64,30 @@ def polymarket_fee_model(market: GammaMarket) -> MarketFees:
     """A market's fee model from its Gamma fee fields and ``orderMinSize``.
 
     ``feesEnabled: false`` -> no fee. A schedule the fee model takes (rate in [0, 1) with at
-    most 6 decimals, whole exponent 1-4) -> its rate and exponent. Anything else (no
-    schedule, an unusable one) -> :data:`~arbees.fees.POLYMARKET_SPORTS_RATE`, marked
-    ``defaulted``: a fee is never guessed low.
+    most 6 decimals, whole exponent 0-4) -> its rate and exponent. No schedule ->
+    :data:`~arbees.fees.POLYMARKET_SPORTS_RATE`, marked ``defaulted``.
+
+    Raises :class:`~arbees.errors.ConfigError` for a schedule the fee model does not take
+    (a rate with more decimals than the fixed point holds, out of range; an exponent that is
+    not a whole number 0-4): such a market is refused (:func:`gamma_listing`), never priced
+    on a guess — the sports rate could be below its real one.
     """
     size = _min_order_size(market)
     if market.fees_enabled is False:
         return MarketFees(PolymarketFeeModel(Decimal(0), enabled=False, min_order_size=size))
     schedule = market.fee_schedule
-    if schedule is not None:
-        exponent = schedule.exponent
-        if exponent.is_finite() and exponent == exponent.to_integral_value():
-            try:
-                return MarketFees(
-                    PolymarketFeeModel(schedule.rate, int(exponent), min_order_size=size)
-                )
-            except ConfigError:
-                pass
-    return MarketFees(
-        PolymarketFeeModel(POLYMARKET_SPORTS_RATE, min_order_size=size), defaulted=True
-    )
+    if schedule is None:
+        return MarketFees(
+            PolymarketFeeModel(POLYMARKET_SPORTS_RATE, min_order_size=size), defaulted=True
+        )
+    exponent = schedule.exponent
+    if not exponent.is_finite() or exponent != exponent.to_integral_value():
+        raise ConfigError(f"fee exponent is not a whole number: {exponent}")
+    try:
+        model = PolymarketFeeModel(schedule.rate, int(exponent), min_order_size=size)
+    except (ArithmeticError, ValueError) as exc:  # a rate Decimal cannot scale
+        raise ConfigError(f"unusable fee rate: {schedule.rate}") from exc
+    return MarketFees(model)
 
 
 def _min_order_size(market: GammaMarket) -> Fixed | None:
@@ -99,11 +104,34 @@ def _min_order_size(market: GammaMarket) -> Fixed | None:
 def gamma_listing(
     events: Sequence[GammaEvent], rejected: Iterable[DecodeRejection] = ()
 ) -> Listing:
-    """Decoded Gamma events as a :class:`Listing`: each market's fee model by condition id."""
-    fees = {
-        m.condition_id: polymarket_fee_model(m) for e in events for m in e.markets if m.condition_id
-    }
-    return Listing(tuple(events), tuple(rejected), fees)
+    """Decoded Gamma events as a :class:`Listing`: each market's fee model by condition id.
+
+    A market whose fee schedule the fee model refuses (:func:`polymarket_fee_model`) is
+    taken out of its event and refused (logged, and counted in the match report), so it is
+    never matched and priced on a default.
+    """
+    fees: dict[str, MarketFees] = {}
+    refused = list(rejected)
+    kept: list[GammaEvent] = []
+    for event in events:
+        markets = []
+        for m in event.markets:
+            try:
+                model = polymarket_fee_model(m)
+            except ConfigError as exc:
+                item = m.condition_id or m.id
+                log.warning("polymarket market %.80s refused: unusable fee (%s)", item, exc)
+                refused.append(DecodeRejection(item, f"unusable fee: {exc}", "feeSchedule"))
+                continue
+            markets.append(m)
+            if m.condition_id:
+                fees[m.condition_id] = model
+        kept.append(event if len(markets) == len(event.markets) else _with(event, markets))
+    return Listing(tuple(kept), tuple(refused), fees)
+
+
+def _with(event: GammaEvent, markets: list[GammaMarket]) -> GammaEvent:
+    return attrs.evolve(event, markets=tuple(markets))
 
 
 class GammaListings:
