@@ -443,6 +443,17 @@ def fee_terms(venue: str, model: FeeModel) -> FeeTerms:
     if isinstance(model, KalshiFeeModel):
         multiplier = Decimal(0) if model.waived else model.multiplier
         return FeeTerms(venue=venue, kind="kalshi", multiplier=format(multiplier, "f"))
+    if isinstance(model, PolymarketUsFeeModel):
+        if model.round_to != CENT:
+            raise ConfigError("Polymarket US fee terms carry the cent rounding only")
+        return FeeTerms(
+            venue=venue,
+            kind="polymarket-us",
+            schedule=model.schedule,
+            taker_bps=model.taker_bps,
+            rate=format(model.rate, "f"),
+            min_order_size=model.min_order_size,
+        )
     size = model.min_order_size
     if not model.enabled or model.rate == 0:
         return FeeTerms(venue=venue, kind="none", min_order_size=size)
@@ -460,8 +471,9 @@ def terms_model(terms: FeeTerms) -> FeeModel:
 
     ``kalshi``: :class:`KalshiFeeModel` of the multiplier. ``polymarket``:
     :class:`PolymarketFeeModel` of the rate and exponent (a rate of 0 charges nothing).
-    ``none``: a disabled :class:`PolymarketFeeModel` (no fee on any order). Both
-    Polymarket forms carry the minimum order size.
+    ``polymarket-us``: :class:`PolymarketUsFeeModel` of the schedule, notional bps and
+    curve rate. ``none``: a disabled :class:`PolymarketFeeModel` (no fee on any order).
+    Every form but Kalshi's carries the minimum order size.
 
     Raises :class:`~arbees.errors.ConfigError` for terms the fee models refuse (not an
     exact decimal within 1e-6, out of range, an unknown kind) — never a default.
@@ -475,6 +487,13 @@ def terms_model(terms: FeeTerms) -> FeeModel:
         rate = _exact(terms.rate, "rate")
         return PolymarketFeeModel(
             rate, terms.exponent, enabled=rate > 0, min_order_size=terms.min_order_size
+        )
+    if terms.kind == "polymarket-us":
+        return PolymarketUsFeeModel(
+            schedule=terms.schedule,
+            taker_bps=terms.taker_bps,
+            rate=_exact(terms.rate, "rate"),
+            min_order_size=terms.min_order_size,
         )
     if terms.kind == "none":
         return PolymarketFeeModel(Decimal(0), enabled=False, min_order_size=terms.min_order_size)

@@ -59,6 +59,7 @@ __all__ = [
     "MAX_TEXT_CHARS",
     "MAX_TOKEN_ID_DIGITS",
     "MESSAGE_TYPES",
+    "PMUS_FEE_SCHEDULES",
     "PUBLISHED_DEPTH",
     "READ_SCHEMA_VERSIONS",
     "SCHEMA_VERSION",
@@ -143,9 +144,13 @@ MAX_LEGS: Final = 4
 """Legs of one signal (two for a binary pair, one per outcome at most for an event)."""
 MAX_FEE_TERMS: Final = 8
 """Venues one assignment carries fee terms for."""
-FEE_KINDS: Final = ("kalshi", "polymarket", "none")
+FEE_KINDS: Final = ("kalshi", "polymarket", "polymarket-us", "none")
 """Fee rules a venue's terms can name (the kinds :mod:`arbees.fees` implements, as in the
-``arbees arb`` file): Kalshi's per-order rule, Polymarket's, or no fee at all."""
+``arbees arb`` file): Kalshi's per-order rule, Polymarket's, Polymarket US's (the higher
+of its two published taker fees, or either alone), or no fee at all."""
+
+PMUS_FEE_SCHEDULES: Final = ("higher", "notional", "curve")
+"""Polymarket US fee schedules (:class:`arbees.fees.PolymarketUsFeeModel`)."""
 
 
 def _kind(kind: str, **meta: Any) -> dict[str, Any]:
@@ -429,9 +434,13 @@ class FeeTerms(Message):
         kind: the fee rule, one of :data:`FEE_KINDS`.
         multiplier: ``kind="kalshi"``: the series fee multiplier (exact decimal string).
         rate: ``kind="polymarket"``: the taker fee rate (exact decimal string; ``"0"``
-            charges nothing).
+            charges nothing); ``kind="polymarket-us"``: the coefficient of its
+            ``rate x C x p x (1 - p)`` fee.
         exponent: ``kind="polymarket"``: the fee exponent.
         min_order_size: the smallest order the venue takes, micro-units, when known.
+        schedule: ``kind="polymarket-us"``: which of its published fees applies, one of
+            :data:`PMUS_FEE_SCHEDULES` (``"higher"``: the larger of the two, per fill).
+        taker_bps: ``kind="polymarket-us"``: its notional fee in basis points.
     """
 
     venue: str = f("id")
@@ -440,6 +449,8 @@ class FeeTerms(Message):
     rate: str = f("decimal", default="0")
     exponent: int = f("int", default=1)
     min_order_size: Fixed | None = f("size", default=None)
+    schedule: str = f("id", default="higher", choices=PMUS_FEE_SCHEDULES)
+    taker_bps: int = f("int", default=30)
 
 
 @attrs.frozen(slots=True)

@@ -91,10 +91,12 @@ def test_an_older_payload_decodes_to_the_same_fields(line: bytes) -> None:
         assert read["fees"] == [
             {"venue": "kalshi", "kind": "kalshi",
              "multiplier": written.pop("kalshi_fee_multiplier"),
-             "rate": "0", "exponent": 1, "min_order_size": None},
+             "rate": "0", "exponent": 1, "min_order_size": None,
+             "schedule": "higher", "taker_bps": 30},
             {"venue": "polymarket", "kind": "polymarket", "multiplier": "1",
              "rate": written.pop("poly_fee_rate"), "exponent": written.pop("poly_fee_exponent"),
-             "min_order_size": written.pop("poly_min_order_size")},
+             "min_order_size": written.pop("poly_min_order_size"),
+             "schedule": "higher", "taker_bps": 30},
         ]  # fmt: skip
         assert not {"kalshi_fee_multiplier", "poly_fee_rate"} & set(read)
     assert _same(written, read)

@@ -87,6 +87,10 @@ X3_KINDS = [
         kalshi_fee(p("0.42"), 100 * ONE, multiplier=Decimal("0.5")),
     ),
     (FeeTerms(THIRD, "none"), 0),
+    # Polymarket US's default: the higher of 30 bps of notional ($0.126) and
+    # 0.05 x 100 x 0.42 x 0.58 ($1.218) per fill, rounded up to the cent.
+    (FeeTerms(THIRD, "polymarket-us", rate="0.05"), p("1.22")),
+    (FeeTerms(THIRD, "polymarket-us", schedule="notional"), p("0.13")),
 ]
 
 

@@ -37,7 +37,7 @@ import attrs
 from arbees.arb.model import COMBOS, Combo, Leg, Opportunity, PairAsks, PairFees
 from arbees.book import Level
 from arbees.errors import KernelError
-from arbees.fees import KalshiFeeModel, PolymarketFeeModel
+from arbees.fees import FeeModel
 from arbees.money import ONE, Fixed, ceil_div
 
 __all__ = ["MAX_EVAL", "ArbStats", "find_opportunities", "size_combo", "stats"]
@@ -66,9 +66,6 @@ class ArbStats:
 
 stats = ArbStats()
 """The default counters."""
-
-FeeModel = KalshiFeeModel | PolymarketFeeModel
-"""Any venue's fee schedule: ``raw``/``round_raw`` per whole order (:mod:`arbees.fees`)."""
 
 
 class Ladder:

@@ -47,10 +47,11 @@ from typing import Final, Literal
 
 import attrs
 
-from arbees.arb.depth import ArbStats, FeeModel, Ladder, check_args, search_size, stats
+from arbees.arb.depth import ArbStats, Ladder, check_args, search_size, stats
 from arbees.arb.model import COMBOS
 from arbees.book import Level
 from arbees.errors import KernelError
+from arbees.fees import FeeModel
 from arbees.money import ONE, Fixed, ceil_div
 
 __all__ = [
@@ -130,8 +131,7 @@ class VenueTerms:
     """What one venue charges and accepts.
 
     Attributes:
-        fees: the fee schedule (:class:`~arbees.fees.KalshiFeeModel`,
-            :class:`~arbees.fees.PolymarketFeeModel`); each leg is one order.
+        fees: the fee schedule (any :data:`~arbees.fees.FeeModel`); each leg is one order.
         min_order_size: the smallest order the venue takes, micro-units of contracts
             (0: no minimum).
 

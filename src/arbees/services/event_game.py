@@ -180,8 +180,13 @@ def _kernel_fees(
             model = terms[c.venue].fees
             if isinstance(model, KalshiFeeModel):
                 out.append((model.kernel_coef, 0))
-            else:
+            elif isinstance(model, PolymarketFeeModel):
                 out.append((0, model.kernel_rate))
+            else:
+                # A schedule the kernel has no column for (Polymarket US's higher-of-two):
+                # no fee at all is a lower bound of every fee, so the prefilter may flag
+                # more but never misses what the exact walk (which charges it) would find.
+                out.append((0, 0))
     except ArbeesError:
         return None
     return tuple(out)
