@@ -21,7 +21,7 @@ import trio
 
 __all__ = ["register"]
 
-_OTHER_VENUES = ("kalshi",)
+_OTHER_VENUES = ("kalshi", "polymarket_us")
 
 
 def register(sub: Any) -> None:

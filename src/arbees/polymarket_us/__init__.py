@@ -7,5 +7,7 @@ their sports fields, books, best bid/offer) and ``rest`` (the public REST client
 limited to ~20 requests/s, bodies byte-capped), ``maintenance`` (the weekly window) and
 ``feed`` (the market-data feed on ``wsdriver``: one socket per 100 markets, the common
 feed surface, the maintenance window sat out quietly). Its fake is
-``arbees.testing.fake_polymarket_us``.
+``arbees.testing.fake_polymarket_us``; ``replay`` (record and fold: ``arbees record
+polymarket-us``, ``arbees book FILE --venue polymarket-us``) and ``record`` (that CLI
+sub-command, found by ``arbees.cli.cmd_record``).
 """

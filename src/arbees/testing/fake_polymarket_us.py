@@ -97,6 +97,7 @@ class FakePolymarketUs:
         self.total_connections = 0
         self.down = False
         self.requests: list[str] = []
+        self.subscribed = trio.Event()  # set by the first subscription (tests wait on it)
 
     # -- state ----------------------------------------------------------------------------
 
@@ -183,6 +184,7 @@ class FakePolymarketUs:
         for slug in conn.subscriptions[request_id]:
             if slug in self.books:
                 self._send(conn, self._market_data(request_id, slug))
+        self.subscribed.set()
 
     # -- sockets --------------------------------------------------------------------------
 
