@@ -8,15 +8,18 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 import trio
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from arbees.book import Level
 from arbees.errors import AuthError
+from arbees.polymarket_us.audit import AuditConfig
 from arbees.polymarket_us.auth import PolymarketUsSigner, parse_private_key
 from arbees.polymarket_us.feed import PolymarketUsFeed, PolymarketUsUpdate
 from arbees.polymarket_us.maintenance import MaintenanceWindow
+from arbees.polymarket_us.rest import PolymarketUsRest, RestConfig
 from arbees.testing.fake_polymarket_us import FakePolymarketUs
 from arbees.wsdriver import Backoff, WsAuthError, WsConfig, WsDriver
 
@@ -204,3 +207,38 @@ async def test_a_feed_started_inside_the_window_waits_for_its_end() -> None:
         assert fresh.view.bids == (Level(400_000, 1_000_000),)
         assert fake.total_connections == 1
         nursery.cancel_scope.cancel()
+
+
+async def test_rest_audit_distrusts_a_silently_stalled_book() -> None:
+    fake = FakePolymarketUs()
+    fake.set_book("m-1", bids=[("0.40", "1")], offers=[("0.45", "1")])
+    async with trio.open_nursery() as nursery:
+        urls = await nursery.start(fake.run)
+        async with httpx.AsyncClient() as client:
+            rest = PolymarketUsRest(client, RestConfig(base_url=urls.rest_url, retries=0))
+            feed = PolymarketUsFeed(
+                ["m-1"],
+                signer=None,
+                url=urls.ws_url,
+                backoff=FAST,
+                rest=rest,
+                audit=AuditConfig(interval=0, confirm_after=2),
+            )
+            await nursery.start(feed.run)
+            auditor = feed.auditor
+            assert auditor is not None
+            await auditor.audit_once()
+            assert auditor.stats.matches == 1
+            _drain(feed)
+            fake.stalled = True  # the socket goes quiet; the venue's book moves on
+            fake.set_book("m-1", bids=[("0.42", "3")], offers=[("0.44", "2")])
+            await auditor.audit_once()
+            assert auditor.suspects == {"m-1": 1}
+            assert not feed.protocol.books["m-1"].stale  # one mismatch is not enough
+            await auditor.audit_once()
+            assert auditor.stats.invalidated == 1
+            stale = await _next(feed, lambda u: u.view.stale)
+            assert stale.kind == "stale"
+            fresh = await _next(feed, lambda u: not u.view.stale)
+            assert fresh.view.bids == (Level(420_000, 3_000_000),)
+            nursery.cancel_scope.cancel()

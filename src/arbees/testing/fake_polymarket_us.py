@@ -18,7 +18,9 @@ REST (another port): ``GET /v1/events``, ``GET /v1/markets`` (``limit``/``offset
 ``GET /v1/markets/{slug}/book`` and ``/bbo`` (``bidDepth``/``askDepth`` = level counts).
 
 Knobs: :meth:`FakePolymarketUs.disconnect_all`, :meth:`FakePolymarketUs.send_raw`,
-:attr:`FakePolymarketUs.down` (refuse every upgrade with 503: a maintenance window).
+:attr:`FakePolymarketUs.down` (refuse every upgrade with 503: a maintenance window),
+:attr:`FakePolymarketUs.stalled` (book changes are not broadcast, REST stays true: a
+silently stalled socket; a new subscription still gets its snapshots).
 """
 
 from __future__ import annotations
@@ -98,15 +100,19 @@ class FakePolymarketUs:
         self.down = False
         self.requests: list[str] = []
         self.subscribed = trio.Event()  # set by the first subscription (tests wait on it)
+        self.stalled = False
 
     # -- state ----------------------------------------------------------------------------
 
     def set_book(self, slug: str, bids: Levels = (), offers: Levels = ()) -> None:
-        """Replace a market's book and broadcast it to the subscriptions holding it."""
+        """Replace a market's book and broadcast it to the subscriptions holding it (not
+        while :attr:`stalled`: REST still serves the true book)."""
         self.books[slug] = (
             {parse_fixed(p): parse_fixed(q) for p, q in bids},
             {parse_fixed(p): parse_fixed(q) for p, q in offers},
         )
+        if self.stalled:
+            return
         for conn in self.connections:
             for request_id, slugs in conn.subscriptions.items():
                 if slug in slugs:
