@@ -242,3 +242,21 @@ async def test_rest_audit_distrusts_a_silently_stalled_book() -> None:
             fresh = await _next(feed, lambda u: not u.view.stale)
             assert fresh.view.bids == (Level(420_000, 3_000_000),)
             nursery.cancel_scope.cancel()
+
+
+async def test_silence_watchdog_reconnects_a_socket_that_says_nothing() -> None:
+    fake = FakePolymarketUs()  # no heartbeats: a subscribed quiet market sends nothing
+    fake.set_book("m-1", bids=[("0.40", "1")])
+    async with trio.open_nursery() as nursery:
+        urls = await nursery.start(fake.run)
+        feed = PolymarketUsFeed(
+            ["m-1"], signer=None, url=urls.ws_url, backoff=FAST, silence_timeout=0.3
+        )
+        await nursery.start(feed.run)
+        _drain(feed)
+        stale = await _next(feed, lambda u: u.view.stale)
+        assert stale.kind == "stale"
+        await _next(feed, lambda u: not u.view.stale)  # the new socket's snapshot
+        assert feed.drivers[0].stats.watchdog_fires >= 1
+        assert fake.total_connections >= 2
+        nursery.cancel_scope.cancel()
