@@ -174,6 +174,7 @@ async def test_maintenance_window_closes_sockets_quietly_and_reconnects_after(
         assert "maintenance" in feed.protocol.books["m-1"].stale_reason
         assert stale.kind == "stale"
         assert feed.stats.maintenance_windows == 1
+        assert feed.counters()["reconnects"] == 1  # monotonic over the closed sockets
         await trio.sleep(0.3)  # inside the window: no reconnect attempts at all
         assert fake.total_connections == 1
         assert not fake.connections
@@ -259,4 +260,21 @@ async def test_silence_watchdog_reconnects_a_socket_that_says_nothing() -> None:
         await _next(feed, lambda u: not u.view.stale)  # the new socket's snapshot
         assert feed.drivers[0].stats.watchdog_fires >= 1
         assert fake.total_connections >= 2
+        nursery.cancel_scope.cancel()
+
+
+async def test_markets_added_one_by_one_share_one_new_socket() -> None:
+    fake = FakePolymarketUs()
+    for slug in ("m-1", "m-2"):
+        fake.set_book(slug, bids=[("0.40", "1")])
+    async with trio.open_nursery() as nursery:
+        urls = await nursery.start(fake.run)
+        feed = PolymarketUsFeed((), signer=None, url=urls.ws_url, backoff=FAST)
+        await nursery.start(feed.run)
+        await feed.add(["m-1"])
+        await feed.add(["m-2"])  # before the first socket even connected
+        for slug in ("m-1", "m-2"):
+            await _next(feed, lambda u, s=slug: u.slug == s and not u.view.stale)
+        assert len(feed.drivers) == 1
+        assert fake.total_connections == 1
         nursery.cancel_scope.cancel()

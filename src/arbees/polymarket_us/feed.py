@@ -176,6 +176,7 @@ class PolymarketUsFeed:
             send, self._build
         )
         self.drivers: dict[int, WsDriver] = {}
+        self._past_reconnects = 0
         self._sockets: trio.Nursery | None = None
         self._ready = trio.Event()
         self.auditor = None if rest is None else BookAuditor(self, rest, audit)
@@ -205,7 +206,7 @@ class PolymarketUsFeed:
                     async with trio.open_nursery() as sockets:
                         self._sockets = sockets
                         for index in range(self.subscriptions.socket_count):
-                            await sockets.start(self._run_socket, index)
+                            await sockets.start(self._driver(index).run)
                         if not started:
                             started = True
                             if not self.protocol.books:
@@ -239,7 +240,8 @@ class PolymarketUsFeed:
         """The feed's counters under the names every venue feed uses."""
         stats = self.protocol.stats
         return {
-            "reconnects": sum(d.stats.reconnects for d in self.drivers.values()),
+            "reconnects": self._past_reconnects
+            + sum(d.stats.reconnects for d in self.drivers.values()),
             "rejected": stats.rejected + stats.invalid_frames,
             "mismatches": stats.crossed,
             "coalesced": self._sender.stats.coalesced,
@@ -280,9 +282,9 @@ class PolymarketUsFeed:
         return changed
 
     # ------------------------------------------------------------------ sockets
-    async def _run_socket(
-        self, index: int, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-    ) -> None:
+    def _driver(self, index: int) -> WsDriver:
+        """Socket ``index``'s driver, registered at once (so a second change to the same
+        new socket, made before it runs, never starts a second one)."""
         driver = WsDriver(
             WsConfig(
                 self.url,
@@ -298,7 +300,7 @@ class PolymarketUsFeed:
             on_disconnect=lambda reason: self._on_disconnect(index, reason),
         )
         self.drivers[index] = driver
-        await driver.run(task_status=task_status)
+        return driver
 
     def _headers(self) -> list[tuple[str, str]]:
         if self._signer is None:
@@ -330,7 +332,7 @@ class PolymarketUsFeed:
             driver = self.drivers.get(index)
             if driver is None:
                 if self._sockets is not None:
-                    self._sockets.start_soon(self._run_socket, index)
+                    self._sockets.start_soon(self._driver(index).run)
                 continue  # not running yet: its first connect subscribes everything
             if not driver.connected:
                 continue  # its next connect subscribes everything
@@ -364,6 +366,9 @@ class PolymarketUsFeed:
             seconds,
         )
         self._stale(list(self.protocol.books), "venue maintenance window")
+        # counters stay monotonic: the closed sockets' reconnects, and one for each
+        # socket that reconnects after the window
+        self._past_reconnects += sum(d.stats.reconnects + 1 for d in self.drivers.values())
         self.drivers.clear()
         await trio.sleep(seconds)
 
