@@ -278,3 +278,20 @@ async def test_markets_added_one_by_one_share_one_new_socket() -> None:
         assert len(feed.drivers) == 1
         assert fake.total_connections == 1
         nursery.cancel_scope.cancel()
+
+
+async def test_delta_shape_end_to_end() -> None:
+    fake = FakePolymarketUs(shape="delta")
+    fake.set_book("m-1", bids=[("0.40", "1"), ("0.39", "2")], offers=[("0.45", "1")])
+    async with trio.open_nursery() as nursery:
+        urls = await nursery.start(fake.run)
+        feed = PolymarketUsFeed(["m-1"], signer=None, url=urls.ws_url, backoff=FAST, shape="delta")
+        await nursery.start(feed.run)
+        _drain(feed)
+        fake.set_book("m-1", bids=[("0.39", "2.5")], offers=[("0.45", "1"), ("0.46", "0.01")])
+        update = await _next(feed, lambda u: u.kind == "delta")
+        assert update.view.bids == (Level(390_000, 2_500_000),)
+        assert update.view.asks == (Level(450_000, 1_000_000), Level(460_000, 10_000))
+        assert not update.view.stale
+        assert feed.protocol.stats.deltas == 1
+        nursery.cancel_scope.cancel()
