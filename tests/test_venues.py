@@ -23,7 +23,7 @@ COUNTERS = {"reconnects", "rejected", "mismatches", "coalesced", "updates"}
 
 
 def test_the_registry_names_each_venue_by_its_own_id() -> None:
-    assert set(VENUES) == {"kalshi", "polymarket"}
+    assert set(VENUES) == {"kalshi", "polymarket", "polymarket-us"}
     for venue_id, venue in VENUES.items():
         assert isinstance(venue, Venue)
         assert venue.id == venue_id
@@ -33,7 +33,9 @@ def test_the_registry_names_each_venue_by_its_own_id() -> None:
 
 
 def test_an_unknown_venue_is_a_clear_config_error() -> None:
-    with pytest.raises(ConfigError, match=r"unknown venue 'betfair' \(known: kalshi, polymarket\)"):
+    with pytest.raises(
+        ConfigError, match=r"unknown venue 'betfair' \(known: kalshi, polymarket, polymarket-us\)"
+    ):
         get_venue("betfair")
 
 
@@ -43,7 +45,7 @@ def test_every_registered_venue_has_a_fake() -> None:
         assert fake.id == venue_id
 
 
-INSTRUMENTS = {"kalshi": TICKER, "polymarket": TOKEN}
+INSTRUMENTS = {"kalshi": TICKER, "polymarket": TOKEN, "polymarket-us": "nba-okc-sas-2026-10-20"}
 
 
 @pytest.mark.parametrize("venue_id", sorted(VENUES))

@@ -1,4 +1,4 @@
-"""Exact trading fees of both venues, for whole orders.
+"""Exact trading fees of every venue, for whole orders.
 
 Why a module of its own: the seed priced fees per contract with floats, assumed Polymarket
 was fee-free and truncated ``0.43`` to 42 cents. Every one of those errors can turn a losing
@@ -16,6 +16,12 @@ Polymarket (docs: ``polymarket.md`` "Fees", taker only, fee-enabled markets only
 
 The docs say "rounded to 5 decimals" without a mode; we round **half-up** (ties away from
 zero; fees are never negative) and say so wherever it matters.
+
+Polymarket US (issue 17: two published versions; :class:`PolymarketUsFeeModel`, taker
+only)::
+
+    fee = round_up_to_cent(max(bps / 10_000 × C × P, rate × C × P × (1 − P)))   per fill,
+          bps = 30, rate = 0.05 by default; a market's own schedule picks one of the two
 
 Factors (``multiplier``, ``rate``) are plain numbers given as :class:`~decimal.Decimal`,
 ``int`` (a whole number: ``multiplier=1`` means 1×) or an exact decimal string; they are held

@@ -71,7 +71,7 @@ InstrumentChecks = Mapping[str, Callable[[str], bool]]
 """Venue id -> that venue's instrument-id check."""
 
 INSTRUMENT_CHECKS: Final[InstrumentChecks] = MappingProxyType(
-    {"kalshi": is_kalshi_ticker, "polymarket": is_token_id}
+    {"kalshi": is_kalshi_ticker, "polymarket": is_token_id, "polymarket-us": is_market_slug}
 )
 """The built-in venues' checks: what a service uses when built without the wiring, which
 passes every registered venue's own (:func:`arbees.venues.instrument_checks`)."""

@@ -8,15 +8,18 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 import trio
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from arbees.book import Level
 from arbees.errors import AuthError
+from arbees.polymarket_us.audit import AuditConfig
 from arbees.polymarket_us.auth import PolymarketUsSigner, parse_private_key
 from arbees.polymarket_us.feed import PolymarketUsFeed, PolymarketUsUpdate
 from arbees.polymarket_us.maintenance import MaintenanceWindow
+from arbees.polymarket_us.rest import PolymarketUsRest, RestConfig
 from arbees.testing.fake_polymarket_us import FakePolymarketUs
 from arbees.wsdriver import Backoff, WsAuthError, WsConfig, WsDriver
 
@@ -171,6 +174,7 @@ async def test_maintenance_window_closes_sockets_quietly_and_reconnects_after(
         assert "maintenance" in feed.protocol.books["m-1"].stale_reason
         assert stale.kind == "stale"
         assert feed.stats.maintenance_windows == 1
+        assert feed.counters()["reconnects"] == 1  # monotonic over the closed sockets
         await trio.sleep(0.3)  # inside the window: no reconnect attempts at all
         assert fake.total_connections == 1
         assert not fake.connections
@@ -203,4 +207,91 @@ async def test_a_feed_started_inside_the_window_waits_for_its_end() -> None:
         fresh = await _next(feed, lambda u: not u.view.stale)
         assert fresh.view.bids == (Level(400_000, 1_000_000),)
         assert fake.total_connections == 1
+        nursery.cancel_scope.cancel()
+
+
+async def test_rest_audit_distrusts_a_silently_stalled_book() -> None:
+    fake = FakePolymarketUs()
+    fake.set_book("m-1", bids=[("0.40", "1")], offers=[("0.45", "1")])
+    async with trio.open_nursery() as nursery:
+        urls = await nursery.start(fake.run)
+        async with httpx.AsyncClient() as client:
+            rest = PolymarketUsRest(client, RestConfig(base_url=urls.rest_url, retries=0))
+            feed = PolymarketUsFeed(
+                ["m-1"],
+                signer=None,
+                url=urls.ws_url,
+                backoff=FAST,
+                rest=rest,
+                audit=AuditConfig(interval=0, confirm_after=2),
+            )
+            await nursery.start(feed.run)
+            auditor = feed.auditor
+            assert auditor is not None
+            await auditor.audit_once()
+            assert auditor.stats.matches == 1
+            _drain(feed)
+            fake.stalled = True  # the socket goes quiet; the venue's book moves on
+            fake.set_book("m-1", bids=[("0.42", "3")], offers=[("0.44", "2")])
+            await auditor.audit_once()
+            assert auditor.suspects == {"m-1": 1}
+            assert not feed.protocol.books["m-1"].stale  # one mismatch is not enough
+            await auditor.audit_once()
+            assert auditor.stats.invalidated == 1
+            stale = await _next(feed, lambda u: u.view.stale)
+            assert stale.kind == "stale"
+            fresh = await _next(feed, lambda u: not u.view.stale)
+            assert fresh.view.bids == (Level(420_000, 3_000_000),)
+            nursery.cancel_scope.cancel()
+
+
+async def test_silence_watchdog_reconnects_a_socket_that_says_nothing() -> None:
+    fake = FakePolymarketUs()  # no heartbeats: a subscribed quiet market sends nothing
+    fake.set_book("m-1", bids=[("0.40", "1")])
+    async with trio.open_nursery() as nursery:
+        urls = await nursery.start(fake.run)
+        feed = PolymarketUsFeed(
+            ["m-1"], signer=None, url=urls.ws_url, backoff=FAST, silence_timeout=0.3
+        )
+        await nursery.start(feed.run)
+        _drain(feed)
+        stale = await _next(feed, lambda u: u.view.stale)
+        assert stale.kind == "stale"
+        await _next(feed, lambda u: not u.view.stale)  # the new socket's snapshot
+        assert feed.drivers[0].stats.watchdog_fires >= 1
+        assert fake.total_connections >= 2
+        nursery.cancel_scope.cancel()
+
+
+async def test_markets_added_one_by_one_share_one_new_socket() -> None:
+    fake = FakePolymarketUs()
+    for slug in ("m-1", "m-2"):
+        fake.set_book(slug, bids=[("0.40", "1")])
+    async with trio.open_nursery() as nursery:
+        urls = await nursery.start(fake.run)
+        feed = PolymarketUsFeed((), signer=None, url=urls.ws_url, backoff=FAST)
+        await nursery.start(feed.run)
+        await feed.add(["m-1"])
+        await feed.add(["m-2"])  # before the first socket even connected
+        for slug in ("m-1", "m-2"):
+            await _next(feed, lambda u, s=slug: u.slug == s and not u.view.stale)
+        assert len(feed.drivers) == 1
+        assert fake.total_connections == 1
+        nursery.cancel_scope.cancel()
+
+
+async def test_delta_shape_end_to_end() -> None:
+    fake = FakePolymarketUs(shape="delta")
+    fake.set_book("m-1", bids=[("0.40", "1"), ("0.39", "2")], offers=[("0.45", "1")])
+    async with trio.open_nursery() as nursery:
+        urls = await nursery.start(fake.run)
+        feed = PolymarketUsFeed(["m-1"], signer=None, url=urls.ws_url, backoff=FAST, shape="delta")
+        await nursery.start(feed.run)
+        _drain(feed)
+        fake.set_book("m-1", bids=[("0.39", "2.5")], offers=[("0.45", "1"), ("0.46", "0.01")])
+        update = await _next(feed, lambda u: u.kind == "delta")
+        assert update.view.bids == (Level(390_000, 2_500_000),)
+        assert update.view.asks == (Level(450_000, 1_000_000), Level(460_000, 10_000))
+        assert not update.view.stale
+        assert feed.protocol.stats.deltas == 1
         nursery.cancel_scope.cancel()

@@ -245,3 +245,16 @@ def test_reconnect_and_resync_subscribe_again() -> None:
     assert plan.snapshot == ("m-1",)
     with pytest.raises(DecodeError):
         subs.add(["bad slug"])
+
+
+@pytest.mark.parametrize("shape", ["full", "delta"])
+def test_a_market_that_is_not_open_is_stale_until_it_reopens(shape: str) -> None:
+    proto = _proto(shape)
+    proto.feed(_frame(bids=[("0.40", "10")], offers=[("0.45", "3")], state=1))
+    events = proto.feed(_frame(bids=[("0.40", "10")], state="MARKET_STATE_HALTED"))
+    assert [e.kind for e in events if isinstance(e, BookChanged)] == ["not_open"]
+    assert proto.books[SLUG].stale
+    assert proto.stats.not_open == 1
+    proto.feed(_frame(bids=[("0.41", "1")], state="MARKET_STATE_OPEN"))
+    assert not proto.books[SLUG].stale
+    assert proto.books[SLUG].best_bid == 410_000

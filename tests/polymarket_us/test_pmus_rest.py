@@ -22,7 +22,7 @@ from arbees.polymarket_us.models import (
     parse_events,
     parse_markets,
 )
-from arbees.polymarket_us.rest import PolymarketUsRest, RestConfig
+from arbees.polymarket_us.rest import PolymarketUsRest, RestConfig, open_polymarket_us_http
 from arbees.wsdriver import Backoff
 
 DATA = Path(__file__).parent.parent / "data" / "polymarket_us"
@@ -157,3 +157,12 @@ async def test_oversized_body_is_a_decode_error() -> None:
         rest = PolymarketUsRest(client, RestConfig(max_body=1000))
         with pytest.raises(DecodeError):
             await rest.book(SLUG)
+
+
+async def test_the_client_goes_direct_whatever_the_environment_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://vpn:8888")
+    async with open_polymarket_us_http() as client:
+        assert client.trust_env is False  # an ambient proxy never routes it through the VPN
+        assert client.headers["user-agent"].startswith("arbees/")

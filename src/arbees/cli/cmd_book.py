@@ -1,9 +1,10 @@
-"""``arbees book FILE --venue polymarket|kalshi [--json]``: fold a recording, print the tops.
+"""``arbees book FILE --venue polymarket|kalshi|polymarket-us [--json]``: fold, print tops.
 
 Reads a recording made by ``arbees record`` (or a file with one raw frame per line), runs
 every frame through the venue's protocol and prints the final top of book of every
 instrument as exact decimal strings. Kalshi's folding lives in ``arbees.kalshi.replay``
-(``fold_recording(frames) -> list[TopRow]``), imported lazily.
+(``fold_recording(frames) -> list[TopRow]``), imported lazily; Polymarket US's in
+``arbees.polymarket_us.replay``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", help="recording (.jsonl / .jsonl.gz) or one raw frame per line")
-    p.add_argument("--venue", choices=("polymarket", "kalshi"), default="polymarket")
+    p.add_argument(
+        "--venue", choices=("polymarket", "kalshi", "polymarket-us"), default="polymarket"
+    )
     p.add_argument("--json", action="store_true", help="print a JSON array")
     p.set_defaults(handler=_main)
 
@@ -54,6 +57,10 @@ def _main(args: argparse.Namespace) -> int:
             from arbees.polymarket.replay import fold_recording
 
             rows: Iterable[object] = fold_recording(_frames(args.file))
+        elif args.venue == "polymarket-us":
+            from arbees.polymarket_us.replay import fold_recording as fold_us
+
+            rows = fold_us(_frames(args.file))
         else:
             try:
                 replay = importlib.import_module("arbees.kalshi.replay")

@@ -28,7 +28,7 @@ import trio
 
 __all__ = ["record_max_bytes", "register"]
 
-_OTHER_VENUES = ("kalshi",)
+_OTHER_VENUES = ("kalshi", "polymarket_us")
 
 
 def register(sub: Any) -> None:

@@ -15,6 +15,9 @@ socket, and offers the feed surface every venue offers
   the feed closes every socket when it starts, marks every book stale, logs ONE line,
   and reconnects when it ends, instead of a reconnect-and-warn loop against a venue that
   is down on purpose;
+- with a REST client, a :class:`~arbees.polymarket_us.audit.BookAuditor` compares a few
+  books per round with the venue's REST books and distrusts (stale + resubscribe) one
+  that keeps disagreeing: a silently stalled socket does not pass for a quiet market;
 - updates reach the consumer through the shared :class:`~arbees.coalesce.CoalescingSender`
   (the reader never blocks; newest state wins; first-change order).
 
@@ -36,7 +39,9 @@ from trio_websocket import WebSocketConnection
 from arbees.book import BookView
 from arbees.coalesce import CoalescingSender
 from arbees.errors import AuthError
+from arbees.polymarket_us.audit import AuditConfig, BookAuditor
 from arbees.polymarket_us.auth import PolymarketUsSigner
+from arbees.polymarket_us.book import MarketBook
 from arbees.polymarket_us.maintenance import MaintenanceWindow
 from arbees.polymarket_us.protocol import (
     BookChanged,
@@ -46,6 +51,7 @@ from arbees.polymarket_us.protocol import (
     SocketPlan,
     Subscriptions,
 )
+from arbees.polymarket_us.rest import PolymarketUsRest
 from arbees.wsdriver import DEFAULT_MAX_MESSAGE_SIZE, Backoff, Message, WsConfig, WsDriver
 
 __all__ = [
@@ -126,6 +132,8 @@ class PolymarketUsFeed:
         now: the wall clock (aware), injectable for tests.
         on_frame: called with every raw frame and its receive time (recording).
         max_message_size: larger WebSocket messages drop the connection.
+        rest: the venue's REST client: with it, the books are audited against REST.
+        audit: the audit's rounds (default :class:`AuditConfig`; ``interval=0``: off).
     """
 
     def __init__(
@@ -146,6 +154,8 @@ class PolymarketUsFeed:
         now: Callable[[], datetime] = _utc_now,
         on_frame: Callable[[Message, int], None] | None = None,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        rest: PolymarketUsRest | None = None,
+        audit: AuditConfig | None = None,
     ) -> None:
         self.protocol = PolymarketUsProtocol(shape=shape)
         self.subscriptions = Subscriptions(per_socket=per_socket, debounce=debounce)
@@ -166,9 +176,10 @@ class PolymarketUsFeed:
             send, self._build
         )
         self.drivers: dict[int, WsDriver] = {}
+        self._past_reconnects = 0
         self._sockets: trio.Nursery | None = None
         self._ready = trio.Event()
-        self._in_maintenance = False
+        self.auditor = None if rest is None else BookAuditor(self, rest, audit)
         self.add_now(slugs)
 
     def __repr__(self) -> str:
@@ -183,6 +194,8 @@ class PolymarketUsFeed:
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._sender.run)
+                if self.auditor is not None:
+                    nursery.start_soon(self.auditor.run)
                 while True:
                     if self.maintenance is not None and self.maintenance.active(self._now()):
                         if not started:
@@ -193,7 +206,7 @@ class PolymarketUsFeed:
                     async with trio.open_nursery() as sockets:
                         self._sockets = sockets
                         for index in range(self.subscriptions.socket_count):
-                            await sockets.start(self._run_socket, index)
+                            await sockets.start(self._driver(index).run)
                         if not started:
                             started = True
                             if not self.protocol.books:
@@ -227,7 +240,8 @@ class PolymarketUsFeed:
         """The feed's counters under the names every venue feed uses."""
         stats = self.protocol.stats
         return {
-            "reconnects": sum(d.stats.reconnects for d in self.drivers.values()),
+            "reconnects": self._past_reconnects
+            + sum(d.stats.reconnects for d in self.drivers.values()),
             "rejected": stats.rejected + stats.invalid_frames,
             "mismatches": stats.crossed,
             "coalesced": self._sender.stats.coalesced,
@@ -248,6 +262,17 @@ class PolymarketUsFeed:
             self._sender.discard(slug)
         await self._apply(changed)
 
+    def audited_books(self) -> dict[str, MarketBook]:
+        """The tracked books, by slug (what the REST audit compares)."""
+        return self.protocol.books
+
+    def invalidate(self, slug: str, reason: str) -> None:
+        """Distrust a book: stale at once, its socket resubscribed for a fresh snapshot."""
+        self._stale([slug], reason)
+        changed = self.subscriptions.resync([slug])
+        if self._sockets is not None:
+            self._sockets.start_soon(self._apply, changed)
+
     def add_now(self, instruments: Iterable[str]) -> set[int]:
         """Track markets without sending (before :meth:`run`); returns the sockets changed."""
         slugs = [s for s in instruments if s not in self.subscriptions]
@@ -257,9 +282,9 @@ class PolymarketUsFeed:
         return changed
 
     # ------------------------------------------------------------------ sockets
-    async def _run_socket(
-        self, index: int, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-    ) -> None:
+    def _driver(self, index: int) -> WsDriver:
+        """Socket ``index``'s driver, registered at once (so a second change to the same
+        new socket, made before it runs, never starts a second one)."""
         driver = WsDriver(
             WsConfig(
                 self.url,
@@ -275,7 +300,7 @@ class PolymarketUsFeed:
             on_disconnect=lambda reason: self._on_disconnect(index, reason),
         )
         self.drivers[index] = driver
-        await driver.run(task_status=task_status)
+        return driver
 
     def _headers(self) -> list[tuple[str, str]]:
         if self._signer is None:
@@ -307,7 +332,7 @@ class PolymarketUsFeed:
             driver = self.drivers.get(index)
             if driver is None:
                 if self._sockets is not None:
-                    self._sockets.start_soon(self._run_socket, index)
+                    self._sockets.start_soon(self._driver(index).run)
                 continue  # not running yet: its first connect subscribes everything
             if not driver.connected:
                 continue  # its next connect subscribes everything
@@ -341,6 +366,9 @@ class PolymarketUsFeed:
             seconds,
         )
         self._stale(list(self.protocol.books), "venue maintenance window")
+        # counters stay monotonic: the closed sockets' reconnects, and one for each
+        # socket that reconnects after the window
+        self._past_reconnects += sum(d.stats.reconnects + 1 for d in self.drivers.values())
         self.drivers.clear()
         await trio.sleep(seconds)
 

@@ -22,6 +22,9 @@ Rejection policy (never a crash, never a silently wrong book):
   it is applied, and the market it names, when tracked, goes stale until its next
   snapshot (in the delta shape it also asks for a resubscribe, :meth:`take_resyncs`);
 * a book left crossed (bid >= ask) is counted (``crossed``) and goes stale the same way;
+* a book whose message says the market is not open (``state`` other than ``1`` /
+  ``"MARKET_STATE_OPEN"``: halted, closed, suspended...) is applied but stale
+  (``not_open``) until a message says it is open again: a closed market is never traded;
 * data for an untracked market is counted (``unknown_market``) and ignored.
 """
 
@@ -69,6 +72,8 @@ log = logging.getLogger(__name__)
 BookShape = Literal["full", "delta"]
 DEFAULT_MAX_FRAME_BYTES: Final = 1024 * 1024
 DEFAULT_MAX_LEVELS: Final = 1000
+_OPEN_STATES: Final = frozenset({1, "1", "MARKET_STATE_OPEN"})
+_NOT_OPEN: Final = "market not open"
 _ISO: Final = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)")
 
 
@@ -84,7 +89,8 @@ class BookChanged:
         slug: the market slug.
         kind: ``"snapshot"``, ``"delta"``, ``"rejected"`` (an update was invalid, the
             book is stale), ``"crossed"`` (the book crossed and is stale) or
-            ``"reconnect"`` (the feed lost the socket).
+            ``"reconnect"`` (the feed lost the socket) or ``"not_open"`` (the venue says
+            the market is not open: stale).
         venue_ts_ms: the venue's ``transact_time`` in epoch ms, when it sent a readable one.
         received_ns: ``time.time_ns()`` when the frame was received.
     """
@@ -129,6 +135,7 @@ class ProtocolStats:
             trusted, each level is keyed by its price).
         bad_timestamps: unreadable ``transact_time`` values (the update is applied
             without a venue time).
+        not_open: messages saying the market is not open (its book stays stale).
     """
 
     frames: int = 0
@@ -142,6 +149,7 @@ class ProtocolStats:
     crossed: int = 0
     unsorted: int = 0
     bad_timestamps: int = 0
+    not_open: int = 0
 
 
 def _epoch_ms(text: str) -> int | None:
@@ -332,9 +340,16 @@ class PolymarketUsProtocol:
                 book.set_ask(price, size)
             self.stats.deltas += 1
             kind = "delta"
+            if md.state is not None and book.stale_reason.startswith(_NOT_OPEN):
+                book.stale = False  # open again: the levels kept flowing as deltas
+                book.stale_reason = ""
         book.venue_ts_ms = ts
         book.received_ns = recv_ns
-        if book.crossed:
+        if md.state is not None and md.state not in _OPEN_STATES:
+            self.stats.not_open += 1
+            book.mark_stale(f"{_NOT_OPEN} (state {str(md.state)[:40]})")
+            kind = "not_open"
+        elif book.crossed:
             self.stats.crossed += 1
             book.mark_stale("crossed book")
             if self.shape == "delta":

@@ -11,6 +11,9 @@ Faithful to the venue's documentation (docs.polymarket.us; see
   more than 100 slugs is an error frame; otherwise each known market's full book is sent
   (``market_data``, levels best first), and every later book change is broadcast to the
   subscriptions holding the market as a full replacement;
+* ``shape="delta"`` (the other reading of the venue's books): a subscription still starts
+  with full books, but later changes carry only the levels that changed, as new totals
+  (``qty`` ``"0"`` removes a level);
 * ``{"unsubscribe": {"request_id"}}`` ends that subscription;
 * optional server heartbeats (``{"heartbeat": {}}`` every ``heartbeat_interval``).
 
@@ -18,7 +21,9 @@ REST (another port): ``GET /v1/events``, ``GET /v1/markets`` (``limit``/``offset
 ``GET /v1/markets/{slug}/book`` and ``/bbo`` (``bidDepth``/``askDepth`` = level counts).
 
 Knobs: :meth:`FakePolymarketUs.disconnect_all`, :meth:`FakePolymarketUs.send_raw`,
-:attr:`FakePolymarketUs.down` (refuse every upgrade with 503: a maintenance window).
+:attr:`FakePolymarketUs.down` (refuse every upgrade with 503: a maintenance window),
+:attr:`FakePolymarketUs.stalled` (book changes are not broadcast, REST stays true: a
+silently stalled socket; a new subscription still gets its snapshots).
 """
 
 from __future__ import annotations
@@ -77,6 +82,7 @@ class FakePolymarketUs:
         public_key: verify every upgrade's signature with it; ``None`` accepts unsigned.
         key_id: the key id the signatures must name (with ``public_key``).
         heartbeat_interval: seconds between server heartbeats (``None``: none).
+        shape: ``"full"`` (every book message a full book) or ``"delta"``.
     """
 
     def __init__(
@@ -85,7 +91,9 @@ class FakePolymarketUs:
         public_key: ed25519.Ed25519PublicKey | None = None,
         key_id: str | None = None,
         heartbeat_interval: float | None = None,
+        shape: str = "full",
     ) -> None:
+        self.shape = shape
         self.public_key = public_key
         self.key_id = key_id
         self.heartbeat_interval = heartbeat_interval
@@ -97,19 +105,36 @@ class FakePolymarketUs:
         self.total_connections = 0
         self.down = False
         self.requests: list[str] = []
+        self.subscribed = trio.Event()  # set by the first subscription (tests wait on it)
+        self.stalled = False
 
     # -- state ----------------------------------------------------------------------------
 
     def set_book(self, slug: str, bids: Levels = (), offers: Levels = ()) -> None:
-        """Replace a market's book and broadcast it to the subscriptions holding it."""
-        self.books[slug] = (
+        """Replace a market's book and broadcast it to the subscriptions holding it (not
+        while :attr:`stalled`: REST still serves the true book)."""
+        old = self.books.get(slug)
+        self.books[slug] = new = (
             {parse_fixed(p): parse_fixed(q) for p, q in bids},
             {parse_fixed(p): parse_fixed(q) for p, q in offers},
         )
+        if self.stalled:
+            return
+        change: tuple[dict[int, int], dict[int, int]] | None = None
+        if self.shape == "delta" and old is not None:
+
+            def diff(before: dict[int, int], after: dict[int, int]) -> dict[int, int]:
+                return {
+                    p: after.get(p, 0)
+                    for p in before.keys() | after.keys()
+                    if before.get(p) != after.get(p)
+                }
+
+            change = (diff(old[0], new[0]), diff(old[1], new[1]))
         for conn in self.connections:
             for request_id, slugs in conn.subscriptions.items():
                 if slug in slugs:
-                    self._send(conn, self._market_data(request_id, slug))
+                    self._send(conn, self._market_data(request_id, slug, change))
 
     def disconnect_all(self) -> None:
         """Drop every socket (the client should reconnect and resubscribe)."""
@@ -128,8 +153,13 @@ class FakePolymarketUs:
 
     # -- frames ---------------------------------------------------------------------------
 
-    def _market_data(self, request_id: str, slug: str) -> str:
-        bids, offers = self.books[slug]
+    def _market_data(
+        self,
+        request_id: str,
+        slug: str,
+        change: tuple[dict[int, int], dict[int, int]] | None = None,
+    ) -> str:
+        bids, offers = self.books[slug] if change is None else change
 
         def side(levels: dict[int, int], best_high: bool) -> list[dict[str, object]]:
             return [
@@ -183,6 +213,7 @@ class FakePolymarketUs:
         for slug in conn.subscriptions[request_id]:
             if slug in self.books:
                 self._send(conn, self._market_data(request_id, slug))
+        self.subscribed.set()
 
     # -- sockets --------------------------------------------------------------------------
 

@@ -56,6 +56,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from arbees.polymarket.feed import FeedConfig
 from arbees.testing.fake_kalshi import FakeKalshi, FakeKalshiUrls
 from arbees.testing.fake_polymarket import FakePolymarket, FakeUrls
+from arbees.testing.fake_polymarket_us import FakePolymarketUs, FakePolymarketUsUrls
 from arbees.testing.kalshi_keys import TEST_KEY_ID, generate_test_key
 from arbees.wsdriver import Backoff
 
@@ -118,12 +119,27 @@ def _polymarket_top(fake: FakePolymarket, token: str, bid: str, ask: str) -> Non
     fake.set_book(token, bids=[(bid, "10")], asks=[(ask, "10")])
 
 
+def _polymarket_us_feed_options(urls: FakePolymarketUsUrls, backoff: Backoff) -> dict[str, Any]:
+    # No maintenance window on a fake: a test run on a Thursday morning must not pause.
+    return {"url": urls.ws_url, "backoff": backoff, "maintenance": None}
+
+
+def _polymarket_us_top(fake: FakePolymarketUs, slug: str, bid: str, ask: str) -> None:
+    fake.set_book(slug, bids=[(bid, "10")], offers=[(ask, "10")])
+
+
 FAKE_VENUES: Mapping[str, FakeVenue] = MappingProxyType(
     {
         v.id: v
         for v in (
             FakeVenue("kalshi", _kalshi_server, _kalshi_feed_options, _kalshi_top),
             FakeVenue("polymarket", FakePolymarket, _polymarket_feed_options, _polymarket_top),
+            FakeVenue(
+                "polymarket-us",
+                FakePolymarketUs,
+                _polymarket_us_feed_options,
+                _polymarket_us_top,
+            ),
         )
     }
 )

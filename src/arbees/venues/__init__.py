@@ -18,10 +18,13 @@ from arbees.errors import ConfigError
 from arbees.venues.base import Listing, Listings, Venue
 from arbees.venues.kalshi import KALSHI
 from arbees.venues.polymarket import POLYMARKET
+from arbees.venues.polymarket_us import POLYMARKET_US
 
 __all__ = ["VENUES", "Listing", "Listings", "Venue", "get_venue", "instrument_checks"]
 
-VENUES: Mapping[str, Venue] = MappingProxyType({v.id: v for v in (KALSHI, POLYMARKET)})
+VENUES: Mapping[str, Venue] = MappingProxyType(
+    {v.id: v for v in (KALSHI, POLYMARKET, POLYMARKET_US)}
+)
 """Every venue, by id."""
 
 

@@ -47,7 +47,7 @@ from arbees.services.shard_engine import ShardEngine
 from arbees.services.sources import BusPolymarketSource, FeedQuoteSource, QuoteSource
 from arbees.settlement import parse_rules
 from arbees.venues import get_venue, instrument_checks
-from arbees.wiring.discovery import venue_game_source
+from arbees.wiring.discovery import open_polymarket_us_rest, venue_game_source
 from arbees.wiring.metrics import (
     bus_gauges,
     latency_metrics,
@@ -272,6 +272,7 @@ async def build_orchestrator(
             settings=settings.egress,
             check=settings.polymarket_egress_check,
         ) as gamma,
+        open_polymarket_us_rest(settings.polymarket_us_rest_url) as polymarket_us,
     ):
         kalshi = KalshiRest(
             kalshi_client, base_url=settings.kalshi_rest_url, signer=settings.kalshi_signer
@@ -283,6 +284,7 @@ async def build_orchestrator(
             series=settings.series,
             gamma_gate=gamma.gate,
             deadline=settings.discovery_deadline,
+            polymarket_us=polymarket_us,
         )
         if registry is not None:
             bus_gauges(registry, bus)

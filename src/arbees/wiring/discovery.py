@@ -17,7 +17,8 @@ venue that answers slowly (or never) costs one failed round
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, Final
 
 import httpx
@@ -34,6 +35,7 @@ from arbees.matching.venues import (
     kalshi_games,
     polymarket_games,
 )
+from arbees.polymarket_us.rest import PolymarketUsRest, RestConfig, open_polymarket_us_http
 from arbees.services.discovery import MatchInputs
 from arbees.venues import VENUES, Listing, Listings
 
@@ -43,6 +45,7 @@ __all__ = [
     "VenueGameSource",
     "gamma_tags_for",
     "match_inputs",
+    "open_polymarket_us_rest",
     "venue_game_source",
 ]
 
@@ -133,10 +136,12 @@ def venue_game_source(
     gamma_gate: ConnectGate | None = None,
     deadline: float = DEFAULT_DISCOVERY_DEADLINE,
     max_body: int = DEFAULT_MAX_BODY,
+    polymarket_us: PolymarketUsRest | None = None,
 ) -> VenueGameSource:
     """The orchestrator's source: the listings of every registered venue, each built by
     its ``Venue.listings`` with its own options (Kalshi: the REST client and the series;
-    Polymarket: Gamma's client, URL, the series' league tags, the egress gate)."""
+    Polymarket: Gamma's client, URL, the series' league tags, the egress gate; Polymarket
+    US: its REST client, direct, or ``None`` for no Polymarket US discovery)."""
     options: dict[str, dict[str, Any]] = {
         "kalshi": {"rest": kalshi, "series": series},
         "polymarket": {
@@ -147,6 +152,7 @@ def venue_game_source(
             "gate": gamma_gate,
             "max_body": max_body,
         },
+        "polymarket-us": {"rest": polymarket_us},
     }
     if unknown := sorted(set(VENUES) - set(options)):
         raise ConfigError(f"no discovery options for venue(s) {', '.join(unknown)}")
@@ -154,3 +160,14 @@ def venue_game_source(
         {venue.id: venue.listings(**options[venue.id]) for venue in VENUES.values()},
         deadline=deadline,
     )
+
+
+@asynccontextmanager
+async def open_polymarket_us_rest(url: str | None) -> AsyncIterator[PolymarketUsRest | None]:
+    """Polymarket US's REST client for discovery at ``url`` (direct: no proxy, no egress
+    gate), or ``None`` when ``url`` is unset (no Polymarket US discovery)."""
+    if not url:
+        yield None
+        return
+    async with open_polymarket_us_http() as client:
+        yield PolymarketUsRest(client, RestConfig(base_url=url.rstrip("/")))

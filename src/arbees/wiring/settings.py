@@ -441,6 +441,9 @@ class OrchestratorSettings:
         config: the service's timings (``DISCOVERY_INTERVAL``, ``SHARD_TIMEOUT``,
             ``REPUBLISH_INTERVAL``, ``SETTLE_DELAY``, ``START_WINDOW_MINUTES``,
             ``ORCHESTRATOR_ID``).
+        polymarket_us_rest_url: Polymarket US REST gateway (``POLYMARKET_US_REST_URL``,
+            e.g. ``https://gateway.polymarket.us``), reached directly; unset: no Polymarket
+            US discovery (its listings are not matched yet).
     """
 
     kalshi_rest_url: str = KALSHI_REST_URL
@@ -454,6 +457,7 @@ class OrchestratorSettings:
     polymarket_egress_check: bool = True
     discovery_deadline: float = DEFAULT_DISCOVERY_DEADLINE
     config: OrchestratorConfig = attrs.Factory(OrchestratorConfig)
+    polymarket_us_rest_url: str | None = None
 
     def __attrs_post_init__(self) -> None:
         _positive("discovery_deadline")(self)
@@ -524,6 +528,9 @@ class OrchestratorSettings:
                 "discovery_deadline", "DISCOVERY_DEADLINE", DEFAULT_DISCOVERY_DEADLINE
             ),
             config=config,
+            polymarket_us_rest_url=r.get(
+                "polymarket_us_rest_url", "POLYMARKET_US_REST_URL", str, None
+            ),
             **r.overrides,
         )
 
