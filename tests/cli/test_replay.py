@@ -214,6 +214,9 @@ def test_cli_json_and_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert "open   live-1:g1:NBA:OKC:KalshiYes+PolyNo:1" in text
     assert "lasted 0.497s" in text
     assert "paper:" in text
+    assert main(["replay", str(path), "--json", "--progress"]) == 0
+    bar = capsys.readouterr().err
+    assert bar.endswith("] 100% 6 records\n")
 
 
 def test_bad_records_are_counted_never_fatal(tmp_path: Path) -> None:
@@ -339,3 +342,5 @@ def test_record_shard_and_monitor_take_the_services_options() -> None:
     assert args.handler is cmd_monitor.run
     assert record_max_bytes(args) == 256_000_000
     assert parser.parse_args(["shard"]).handler is cmd_shard.run  # unchanged
+    with pytest.raises(SystemExit):
+        parser.parse_args(["record", "shard", "--out", "s.jsonl", "--rotate-mb", "-1"])

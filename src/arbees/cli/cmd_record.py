@@ -67,12 +67,19 @@ def _register_service(venues: Any, name: str) -> None:
     )
     p.add_argument(
         "--rotate-mb",
-        type=float,
+        type=_megabytes,
         default=256.0,
         help="start a new file after this many megabytes (default 256; 0: never)",
     )
     module.add_options(p)
     p.set_defaults(handler=module.run)
+
+
+def _megabytes(text: str) -> float:
+    value = float(text)
+    if not value >= 0:  # also NaN
+        raise argparse.ArgumentTypeError(f"not a size in megabytes: {text!r:.20}")
+    return value
 
 
 def record_max_bytes(args: argparse.Namespace) -> int:

@@ -224,7 +224,7 @@ def _print_report(result: ReplayResult, out: TextIO) -> None:
             f"profit {format_fixed(w.open_profit)} (best {format_fixed(w.best_profit)})\n"
         )
     if result.paper is not None:
-        out.write(f"paper: {result.paper.summary_line()}\n")
+        out.write(f"{result.paper.summary_line()}\n")
     frames = ", ".join(f"{v} {n}" for v, n in sorted(result.frames.items())) or "none"
     span = (result.last_ns - result.first_ns) / 1e9
     out.write(f"played: frames {frames}; assignments {result.assignments}; {span:.3f}s recorded\n")
