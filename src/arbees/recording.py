@@ -9,7 +9,9 @@ A recording is JSON Lines, one record per line, gzip-compressed when the file na
   monitor's instance): the record-everything mode writes both, ``arbees record <venue>``
   files need neither (one connection, one venue);
 * a shard assignment as the shard saw it: ``{"recv_ns": ..., "assignment": "<the bus
-  payload, arbees.codec JSON>"}``, what ``arbees replay`` runs the shard engine on.
+  payload, arbees.codec JSON>"}``, what ``arbees replay`` runs the shard engine on;
+* a shard's decision settings: ``{"recv_ns": ..., "shard": {"shard_id": ...,
+  "max_price_age_ms": "2000", ...}}`` (text values), so a replay decides as that shard did.
 
 Raw text keeps a recording useful when a parser changes, and a replay exercises the very
 code the live feed runs. :func:`read_recording` yields the frames only (``arbees book``);
@@ -28,7 +30,7 @@ import gzip
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -50,6 +52,7 @@ __all__ = [
     "read_records",
     "record_line",
     "rotated_path",
+    "shard_line",
 ]
 
 log = logging.getLogger(__name__)
@@ -80,6 +83,11 @@ def assignment_line(recv_ns: int, assignment: MarketAssignment) -> str:
     return json.dumps({"recv_ns": recv_ns, "assignment": payload}) + "\n"
 
 
+def shard_line(recv_ns: int, shard_id: str, settings: Mapping[str, str]) -> str:
+    """One shard-settings record (with its newline)."""
+    return json.dumps({"recv_ns": recv_ns, "shard": {**settings, "shard_id": shard_id}}) + "\n"
+
+
 @attrs.frozen(slots=True)
 class Record:
     """One record of a recording.
@@ -90,6 +98,7 @@ class Record:
         venue: the venue the recorder said the frame came from (``""``: not said).
         assignment: an assignment's bus payload (arbees.codec JSON), or ``None``.
         source: the service whose connection received the frame (``""``: not said).
+        shard: a shard's settings (text values, ``shard_id`` included), or ``None``.
     """
 
     recv_ns: int
@@ -97,6 +106,7 @@ class Record:
     venue: str = ""
     assignment: str | None = None
     source: str = ""
+    shard: Mapping[str, str] | None = None
 
 
 def read_records(path: str | Path) -> Iterator[Record]:
@@ -124,6 +134,10 @@ def read_records(path: str | Path) -> Iterator[Record]:
                         continue
                     if isinstance(rec.get("assignment"), str):
                         yield Record(when, None, assignment=rec["assignment"])
+                        continue
+                    shard = rec.get("shard")
+                    if isinstance(shard, dict) and all(isinstance(v, str) for v in shard.values()):
+                        yield Record(when, None, shard=shard)
                         continue
             yield Record(0, line)
 
@@ -212,6 +226,10 @@ class Recorder:
     def assignment(self, assignment: MarketAssignment, recv_ns: int | None = None) -> None:
         self._write(assignment_line(self.clock() if recv_ns is None else recv_ns, assignment))
         self.assignments += 1
+
+    def shard_settings(self, shard_id: str, settings: Mapping[str, str]) -> None:
+        """Record a shard's decision settings (``build_shard`` does, with a recorder)."""
+        self._write(shard_line(self.clock(), shard_id, settings))
 
     def _write(self, line: str) -> None:
         if self._closed:

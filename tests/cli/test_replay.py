@@ -219,6 +219,26 @@ def test_cli_json_and_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert bar.endswith("] 100% 6 records\n")
 
 
+def test_each_shard_decides_with_its_recorded_settings_unless_overridden(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "rec.jsonl"
+    with Recorder(path) as recorder:
+        # 5 cents of minimum edge: the 3.26-cent opportunity is not one for this shard
+        recorder.shard_settings("live-1", {"min_edge": "0.05", "max_price_age_ms": "abc"})
+        recorder.assignment(assignment(), T0)
+        for recv_ns, venue, frame in frames():
+            recorder.frame(venue, frame, recv_ns)
+    assert main(["replay", str(path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["signals"] == []
+    assert report["rejected"] == {"shard_settings": 1}  # the unreadable one: the default
+    assert main(["replay", str(path), "--json", "--min-edge-cents", "3"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [s["event"] for s in report["signals"]] == ["open", "close"]
+    assert main(["replay", str(path), "--min-edge-cents", "-1"]) == 2
+
+
 def test_bad_records_are_counted_never_fatal(tmp_path: Path) -> None:
     path = tmp_path / "rec.jsonl"
     write_everything(path)
@@ -322,6 +342,15 @@ async def test_a_recording_shard_records_its_frames_and_assignments(tmp_path: Pa
                 inner.cancel_scope.cancel()
         nursery.cancel_scope.cancel()
     records = list(read_records(path))
+    (settings_record,) = [r.shard for r in records if r.shard is not None]
+    assert settings_record == {
+        "shard_id": "live-1",
+        "max_price_age_ms": "2000",
+        "max_quote_age_s": "600.0",
+        "min_edge": "0",
+        "max_size": "",
+        "sweep_interval_ms": "100",
+    }
     payloads = [r.assignment for r in records if r.assignment is not None]
     assert payloads == [encode(stored).decode(), encode(live).decode()]
     frames = [r for r in records if r.frame is not None]

@@ -23,8 +23,8 @@ from arbees.messages import ArbSignal
 from arbees.replay import signal_dict
 from arbees.sim.plan import PlanConfig, make_plan
 
-# the demo's shard settings (DemoSettings.max_age_s, demo_service_settings' sweep)
-REPLAY_OPTIONS = ["--max-price-age-ms", "1000", "--sweep-interval-ms", "50", "--json"]
+# nothing but the file: the demo shards' settings (1 s price age, 50 ms sweeps) are recorded
+REPLAY_OPTIONS = ["--json"]
 
 
 async def record_demo(path: Path) -> list[ArbSignal]:
