@@ -50,6 +50,7 @@ from arbees.wiring.settings import (
     KALSHI_REST_URL,
     KALSHI_WS_URL,
     POLYMARKET_WS_URL,
+    SPORTS_WS_URL,
 )
 from arbees.wsdriver import Backoff
 
@@ -156,6 +157,7 @@ async def run_monitor(
     instance: str = "monitor",
     heartbeat_interval: float = 1.0,
     reconnect: Backoff | None = None,
+    sports_ws_url: str | None = SPORTS_WS_URL,
     task_status: trio.TaskStatus[PolymarketMonitor] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the Polymarket monitor until cancelled; ``started`` with it once ready.
@@ -167,6 +169,8 @@ async def run_monitor(
     (and, when ``required_countries`` is set, when not in it). Every ``audit_interval``
     seconds (0 disables) a rotating batch of live books is compared with the CLOB's
     ``POST /books`` at ``clob_url``, so a socket that silently stopped delivering is caught.
+    Game states from Polymarket's sports WebSocket (``sports_ws_url``, ``None`` for none)
+    are published on ``arbees:game_states`` for the shards, over the same verified route.
 
     Example::
 
@@ -189,6 +193,7 @@ async def run_monitor(
         instance=instance,
         heartbeat_interval=heartbeat_interval,
         reconnect=reconnect,
+        sports_ws_url=sports_ws_url,
     )
     async with build_monitor(settings, bus) as monitor, trio.open_nursery() as nursery:
         await nursery.start(monitor.run)

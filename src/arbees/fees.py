@@ -49,11 +49,14 @@ __all__ = [
     "KALSHI_MAKER_RATE",
     "KALSHI_TAKER_RATE",
     "POLYMARKET_SPORTS_RATE",
+    "POLYMARKET_US_CURVE_RATE",
+    "POLYMARKET_US_TAKER_BPS",
     "Factor",
     "FeeModel",
     "KalshiFeeModel",
     "MarketFees",
     "PolymarketFeeModel",
+    "PolymarketUsFeeModel",
     "kalshi_fee",
     "polymarket_fee",
     "to_factor",
@@ -316,7 +319,99 @@ class PolymarketFeeModel:
         return self._rate
 
 
-FeeModel = KalshiFeeModel | PolymarketFeeModel
+_PMUS_RAW_EXP: Final = 24  # rate(1e-6) x count(1e-6) x P(1e-6) x (1-P or 1)(1e-6)
+_PMUS_SCHEDULES: Final = ("higher", "notional", "curve")
+POLYMARKET_US_TAKER_BPS: Final = 30
+"""Polymarket US's first published taker fee: 30 bps of the notional (maker rebate aside)."""
+POLYMARKET_US_CURVE_RATE: Final = Decimal("0.05")
+"""Polymarket US's later published taker fee coefficient: ``0.05 × C × p × (1 − p)``."""
+
+
+@attrs.frozen(slots=True)
+class PolymarketUsFeeModel:
+    """The taker fee of one Polymarket US market.
+
+    Two versions were published (issue 17): ``taker_bps`` basis points of the notional
+    (``bps / 10_000 × C × p``, with a maker rebate arbees never earns: it takes liquidity)
+    and ``rate × C × p × (1 − p)``. ``schedule`` says which applies: ``"notional"``,
+    ``"curve"``, or ``"higher"`` (the default when the market's metadata does not say:
+    each fill pays the larger of the two at its price, so an order pays at least the
+    higher of the two totals). Fees are exact and rounded once per order UP (against the
+    user) to ``round_to`` micro-units (a cent by default: the venue documents no rounding).
+
+    Attributes:
+        schedule: ``"higher"``, ``"notional"`` or ``"curve"``.
+        taker_bps: the notional fee in basis points (whole number, 0..10000).
+        rate: the curve coefficient (plain number in [0, 1)).
+        round_to: rounding unit in micro-units (>= 1), rounding up.
+        min_order_size: smallest order in micro-units of contracts (0.01 by default).
+
+    Example::
+
+        PolymarketUsFeeModel().fee(500_000, 100 * ONE)  # 1250000: 0.05 x 100 x 0.25 > $0.15
+    """
+
+    schedule: str = "higher"
+    taker_bps: int = POLYMARKET_US_TAKER_BPS
+    rate: Decimal = attrs.field(default=POLYMARKET_US_CURVE_RATE, converter=_to_decimal_factor)
+    round_to: Fixed = CENT
+    min_order_size: Fixed | None = ONE // 100
+    _notional: int = attrs.field(init=False, repr=False, eq=False)
+    _curve: int = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.schedule not in _PMUS_SCHEDULES:
+            raise ConfigError(f"Polymarket US fee schedule must be one of {_PMUS_SCHEDULES}")
+        if type(self.taker_bps) is not int or not 0 <= self.taker_bps <= 10_000:
+            raise ConfigError(f"taker_bps must be a whole number 0..10000: {self.taker_bps!r}")
+        r = to_factor(self.rate, name="rate")
+        if not 0 <= r < ONE:
+            raise ConfigError(f"rate must be in [0, 1): {self.rate}")
+        if type(self.round_to) is not int or self.round_to < 1:
+            raise ConfigError(f"round_to must be micro-units >= 1: {self.round_to!r}")
+        if self.min_order_size is not None and (
+            type(self.min_order_size) is not int or self.min_order_size < 0
+        ):
+            raise ConfigError(f"min_order_size must be micro-units >= 0: {self.min_order_size!r}")
+        notional = self.taker_bps * 100 * ONE if self.schedule != "curve" else 0
+        object.__setattr__(self, "_notional", notional)
+        object.__setattr__(self, "_curve", r if self.schedule != "notional" else 0)
+
+    @property
+    def raw_exp(self) -> int:
+        """Raw fees (:meth:`raw`) count units of ``10 ** -raw_exp`` dollars."""
+        return _PMUS_RAW_EXP
+
+    def raw(self, price: Fixed, count: Fixed) -> int:
+        """Unrounded fee of one fill: the larger of the schedules in force, at its price."""
+        notional: int = self._notional * count * price
+        curve: int = self._curve * count * price * (ONE - price)
+        return notional if notional > curve else curve
+
+    def round_raw(self, raw: int) -> Fixed:
+        """The fee charged for an order whose fills' raw fees sum to ``raw`` (rounded up)."""
+        unit = self.round_to * 10 ** (_PMUS_RAW_EXP - 6)
+        return ceil_div(raw, unit) * self.round_to
+
+    def fee(self, price: Fixed, count: Fixed) -> Fixed:
+        """Fee of one order of ``count`` contracts at ``price`` (micro-units)."""
+        _check_price(price, count)
+        return self.round_raw(self.raw(price, count))
+
+    def order_fee(self, fills: Iterable[tuple[Fixed, Fixed]]) -> Fixed:
+        """Fee of one order filled as ``(price, count)`` pieces, rounded once."""
+        total = 0
+        for price, count in fills:
+            _check_price(price, count)
+            total += self.raw(price, count)
+        return self.round_raw(total)
+
+    def unit_fee(self, price: Fixed) -> Fixed:
+        """Fee of a 1-contract order at ``price``."""
+        return self.fee(price, ONE)
+
+
+FeeModel = KalshiFeeModel | PolymarketFeeModel | PolymarketUsFeeModel
 """A venue's fee model for one market."""
 
 

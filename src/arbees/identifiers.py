@@ -14,10 +14,12 @@ from typing import Final
 
 __all__ = [
     "INSTRUMENT_CHECKS",
+    "MAX_SLUG_CHARS",
     "MAX_TICKER_CHARS",
     "MAX_UINT256",
     "InstrumentChecks",
     "is_kalshi_ticker",
+    "is_market_slug",
     "is_token_id",
 ]
 
@@ -43,6 +45,25 @@ def is_kalshi_ticker(value: object) -> bool:
         and value.isascii()
         and value.isprintable()
         and " " not in value
+    )
+
+
+MAX_SLUG_CHARS: Final = 200
+"""A Polymarket US market slug is ~20-60 characters; anything past this is not one."""
+
+
+def is_market_slug(value: object) -> bool:
+    """True for a Polymarket US market slug: 1..200 of ``[A-Za-z0-9._-]``, alphanumeric first.
+
+    Slugs key every Polymarket US market (REST paths, WebSocket subscriptions); the check
+    keeps them safe to put in a URL path and a JSON frame unescaped.
+    """
+    return (
+        type(value) is str
+        and 0 < len(value) <= MAX_SLUG_CHARS
+        and value.isascii()
+        and value[0].isalnum()
+        and all(c.isalnum() or c in "._-" for c in value)
     )
 
 

@@ -47,6 +47,7 @@ from arbees.money import Fixed, format_fixed
 __all__ = [
     "COMBOS",
     "GAME_ASSIGNMENTS_HASH",
+    "GAME_PHASES",
     "LATEST_PRICES_HASH",
     "MAX_CONTRACTS",
     "MAX_ID_CHARS",
@@ -64,6 +65,7 @@ __all__ = [
     "Channel",
     "DecodeLimits",
     "EventContract",
+    "GameState",
     "MarketAssignment",
     "Message",
     "PolymarketPriceUpdate",
@@ -95,6 +97,7 @@ class Channel(enum.StrEnum):
     SIGNALS = "arbees:signals"
     SHARD_HEARTBEATS = "orchestrator:shard_heartbeats"
     SERVICE_STATUS = "arbees:service_status"
+    GAME_STATES = "arbees:game_states"
 
 
 LATEST_PRICES_HASH: Final = "polymarket:latest_prices"
@@ -429,6 +432,9 @@ class MarketAssignment(Message):
             ``("home", "draw", "away")``); empty for a binary two-team game.
         contracts: an event game's contracts, each naming one of ``outcomes``; the shard
             covers the outcomes with them (see :meth:`event_problem`).
+        game_keys: the game's key in each venue's game-state reports, by venue id (e.g.
+            ``{"polymarket": "nba-okc-sas-2026-10-20"}``, its event slug); empty when
+            unknown (payloads written before it decode to empty).
     """
 
     platform: str = f("id", choices=("polymarket", "kalshi"))
@@ -450,6 +456,7 @@ class MarketAssignment(Message):
     contracts: tuple[EventContract, ...] = f(
         "nested", default=(), of=EventContract, max_items=MAX_CONTRACTS
     )
+    game_keys: dict[str, str] = f("str_map", default=attrs.Factory(dict))
 
     def _check_decoded(self) -> None:
         # (:func:`arbees.codec.decode` also holds the fee fields to the fee models' rules.)
@@ -546,6 +553,46 @@ class SignalLeg(Message):
     outcome: str = f("id", default="")
 
 
+GAME_PHASES: Final = ("scheduled", "live", "ended", "postponed", "cancelled")
+"""A game's phases (see :mod:`arbees.gamestate`): the last three stop its signals."""
+
+
+@attrs.frozen(slots=True)
+class GameState(Message):
+    """One venue's report of a game's state, on ``arbees:game_states``; also what a signal
+    carries (:attr:`ArbSignal.game_state`): there, the report that decided the game's
+    folded state (:func:`arbees.gamestate.fold`).
+
+    Attributes:
+        venue: the reporting venue's id (``"polymarket"``).
+        key: the game's key at that venue (Polymarket: the event slug, e.g.
+            ``"nba-okc-sas-2026-10-20"``); assignments map games to it
+            (:attr:`MarketAssignment.game_keys`).
+        phase: one of :data:`GAME_PHASES`.
+        score: the venue's score text (format varies by sport: ``"3-16"``), ``""`` if none.
+        period: the venue's period text (``"Q4"``, ``"2H"``, ``"HT"``), ``""`` if none.
+        elapsed: time elapsed in the period as the venue writes it (``"5:18"``), or ``""``.
+        status: the venue's own status word (``"InProgress"``, ``"Postponed"``), or ``""``.
+        timestamp_ms: when the report was received (epoch ms).
+    """
+
+    max_bytes: ClassVar[int] = 4 * 1024
+
+    venue: str = f("id")
+    key: str = f("id")
+    phase: str = f("id", choices=GAME_PHASES)
+    timestamp_ms: int = f("ms")
+    score: str = f("text", default="", converter=clip_text)
+    period: str = f("text", default="", converter=clip_text)
+    elapsed: str = f("text", default="", converter=clip_text)
+    status: str = f("text", default="", converter=clip_text)
+
+    @property
+    def halted(self) -> bool:
+        """Ended, postponed or cancelled: no signal may be open or opened."""
+        return self.phase in ("ended", "postponed", "cancelled")
+
+
 @attrs.frozen(slots=True)
 class ArbSignal(Message):
     """An arbitrage opportunity's life: ``open``, ``update`` (material change), ``close``.
@@ -575,6 +622,10 @@ class ArbSignal(Message):
         detect_ns: when the shard finished the math.
         published_ns: when the signal was published.
         timestamp_ms: epoch ms of publication.
+        game_state: the game's state when the signal was made: empty when the shard has no
+            report of it (and in payloads written before it), else one
+            :class:`GameState`, the report that decided it (a ``close`` because the game
+            ended carries the ``ended`` report).
     """
 
     signal_id: str = f("id")
@@ -595,6 +646,7 @@ class ArbSignal(Message):
     bus_recv_ns: int = f("ns", default=0)
     detect_ns: int = f("ns", default=0)
     published_ns: int = f("ns", default=0)
+    game_state: tuple[GameState, ...] = f("nested", default=(), of=GameState, max_items=1)
 
 
 @attrs.frozen(slots=True)
@@ -648,6 +700,7 @@ MESSAGE_TYPES: Final[dict[str, type[Message]]] = {
         ArbSignal,
         ShardHeartbeat,
         ServiceStatus,
+        GameState,
     )
 }
 """Top-level message types by their wire ``type`` tag."""

@@ -156,6 +156,9 @@ async def _monitor(nursery: trio.Nursery, bus: Bus, stack: Stack) -> PolymarketM
             audit_interval=0.5,
             heartbeat_interval=0.2,
             reconnect=FAST,
+            # no real host from a test; the sports socket's own egress test is
+            # tests/services/test_game_state_relay.py
+            sports_ws_url=None,
         )
     )
     return monitor

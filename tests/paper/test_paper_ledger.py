@@ -148,28 +148,28 @@ def test_bad_input_is_counted_never_a_crash() -> None:
     assert led.stats.rejected == 1
 
 
-def test_an_event_cover_is_refused_with_a_reason_never_filled(
+def test_a_venue_without_settlement_rules_or_fees_is_refused_with_a_reason(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Settling a 3-outcome cover needs per-outcome positions the ledger does not keep:
-    it is counted and logged as rejected, never filled as if it were a binary pair."""
+    """Event covers are accepted (tests/paper/test_paper_settlement.py); a leg on a venue
+    the ledger cannot settle or price is counted and logged as rejected, never guessed."""
     led, _, _ = ledger()
-    label = "kalshi YES home + polymarket YES draw + polymarket YES away"
-    legs = tuple(
-        attrs.evolve(leg, outcome=outcome)
-        for leg, outcome in zip(signal(5).legs * 2, ("home", "draw", "away"), strict=False)
-    )
-    event_signal = attrs.evolve(signal(5, team="", combo=label), legs=legs)
-    with caplog.at_level("WARNING"):
-        assert led.on_signal(event_signal, (KALSHI, POLY, POLY), fees()) is None
-    assert (led.stats.rejected, led.stats.fills) == (1, 0)
-    assert led.positions == {}
-    assert "paper settles binary pairs only" in caplog.text
     other_venue = attrs.evolve(
         signal(5), legs=(attrs.evolve(signal(5).legs[0], venue="betfair"), signal(5).legs[1])
     )
-    assert led.on_signal(other_venue, BOOKS, fees()) is None
+    with caplog.at_level("WARNING"):
+        assert led.on_signal(other_venue, BOOKS, fees()) is None
+    assert (led.stats.rejected, led.stats.fills) == (1, 0)
+    assert led.positions == {}
+    assert "no settlement rules for venue 'betfair'" in caplog.text
+    # Polymarket US has settlement rules but no fee model in PairFees yet.
+    us = attrs.evolve(
+        signal(5), legs=(attrs.evolve(signal(5).legs[0], venue="polymarket-us"), signal(5).legs[1])
+    )
+    with caplog.at_level("WARNING"):
+        assert led.on_signal(us, BOOKS, fees()) is None
     assert led.stats.rejected == 2
+    assert "no fee model for venue 'polymarket-us'" in caplog.text
 
 
 def test_size_cut_that_loses_after_fees_is_not_taken() -> None:

@@ -37,6 +37,7 @@ from arbees.services.quotes import Quote
 from arbees.services.shard import open_game_shard
 from arbees.services.shard_engine import ShardEngine
 from arbees.services.sources import Alive, SourceItem
+from arbees.settlement import DEFAULT_RULES, Payoff
 from arbees.wiring import PaperSettings, ShardSettings, build_shard
 
 K_OKC, K_SAS = "K-OKC", "K-SAS"
@@ -223,3 +224,21 @@ async def test_cli_paper_options_and_env_defaults() -> None:
         parse(["--max-exposure", "1e3"])
     with pytest.raises(SystemExit):
         parse(["--daily-loss-stop", "-5"])
+
+
+async def test_settlement_rules_are_configurable_from_cli_and_env() -> None:
+    rule = "polymarket-us:postponed=last_price"
+    paper = paper_settings(["--paper", "--paper-settlement-rules", rule])
+    assert paper is not None
+    assert paper.settlement_rules == rule
+    async with (
+        open_bus("memory://") as bus,
+        build_shard(ShardSettings(paper=paper), bus) as shard,
+    ):
+        assert shard.paper is not None
+        us = shard.paper.ledger.rules["polymarket-us"]
+        assert (us.postponed, us.cancelled) == (Payoff.LAST_PRICE, Payoff.FIFTY_FIFTY)
+        assert shard.paper.ledger.rules["kalshi"] == DEFAULT_RULES["kalshi"]
+    environ = {"PAPER": "1", "PAPER_SETTLEMENT_RULES": "kalshi:cancelled=coin_flip"}
+    with pytest.raises(ConfigError, match="coin_flip"):
+        paper_settings([], environ)

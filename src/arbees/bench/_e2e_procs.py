@@ -139,12 +139,14 @@ class ServiceGroup:
         self.grace = grace
         self.procs: list[ServiceProc] = []
 
-    def start(self, name: str, argv: list[str], env: dict[str, str]) -> ServiceProc:
-        """Start ``python -m arbees *argv`` in its own session."""
+    def start(
+        self, name: str, argv: list[str], env: dict[str, str], *, module: str = "arbees"
+    ) -> ServiceProc:
+        """Start ``python -m MODULE *argv`` (``arbees`` by default) in its own session."""
         log_path = self.log_dir / f"{name}-{len(self.procs)}.log"
         with log_path.open("wb") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "arbees", *argv],
+                [sys.executable, "-m", module, *argv],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

@@ -1,14 +1,22 @@
 """``arbees bench e2e``: the deployed topology on one machine, at a fixed offered rate.
 
 A private redis-server, ``arbees monitor`` and ``arbees shard`` as SEPARATE OS PROCESSES,
-and in this process the fake venues, a fake Gluetun and the load driver
-(:mod:`arbees.bench._e2e_load`). Phases, all in one run:
+a fake Gluetun in a process of its own (a saturated bench process must not fail the
+monitor's egress checks), and in this process the fake venues and the load driver
+(:mod:`arbees.bench._e2e_load`, pre-rendered frames, one socket write per batch). A monitor
+reconnect or fail-closed period is reported (``events``), never a crash of the bench.
+Phases, all in one run:
 
 1. **floor** — raw redis-py PUBLISH -> receive on the same server, one in flight
    (:mod:`arbees.bench._bus_floor` in a fresh interpreter);
 2. **main** — ``--rate`` Polymarket updates/s over ``--tokens`` tokens (plus Kalshi updates,
    a tenth of that) for ``--duration`` s: tick-to-signal, monitor lag, bus hops, loss, CPU
-   and peak RSS of every process (definitions in :mod:`arbees.bench._e2e_measure`);
+   and peak RSS of every process, CPU µs per update of the monitor and the shard
+   (definitions in :mod:`arbees.bench._e2e_measure`);
+2b. **relay** — the relay floor (:mod:`arbees.bench._relay_floor`) joins the monitor on
+   the same fake venue and the same Redis for the same rate: the least a Python monitor
+   can cost per update here; ``monitor_vs_relay`` is the monitor's CPU per update over the
+   relay's, both in that phase;
 3. **ramp** — the offered rate rises step by step until a step does not hold (updates
    coalesced by the monitor, a signal lost, p99 over 100 ms or lag growing within the
    step); the last rate that held is ``max_throughput_per_s``. A step the bench process
@@ -25,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -54,7 +63,6 @@ from arbees.bench._e2e_procs import (
 from arbees.bench._e2e_stack import BusTap, monitor_argv, shard_argv, wait_until, write_assignments
 from arbees.bus import Bus, open_bus
 from arbees.messages import TOKEN_ASSIGNMENTS_HASH, MarketAssignment
-from arbees.testing.fake_gluetun import FakeGluetun
 from arbees.testing.fake_kalshi import FakeKalshi
 from arbees.testing.redis_server import RedisServer
 
@@ -63,6 +71,9 @@ __all__ = ["register", "run_bench"]
 SHARD = "bench-shard"
 MONITOR = "bench-monitor"
 MONITOR_10K = "bench-monitor-10k"
+RELAY = "relay"
+RELAY_MODULE = "arbees.bench._relay_floor"
+_GLUETUN_URL = re.compile(r"fake Gluetun control server on (http://\S+)")
 RAMP = (500, 1_000, 1_500, 2_000, 3_000, 5_000, 7_500, 10_000, 15_000, 20_000, 30_000, 40_000)
 
 
@@ -83,6 +94,8 @@ def register(sub: Any) -> None:
     p.add_argument("--ramp-step", type=float, default=4.0, help="seconds per ramp step (4)")
     p.add_argument("--max-rate", type=float, default=40_000.0, help="highest ramp rate")
     p.add_argument("--no-ramp", action="store_true", help="skip the throughput ramp")
+    p.add_argument("--relay-duration", type=float, default=10.0,
+                   help="seconds of the relay-floor phase (10; 0 skips it)")  # fmt: skip
     p.add_argument("--big-tokens", type=int, default=10_000,
                    help="tokens of the RSS phase (10000; 0 skips it)")  # fmt: skip
     p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds (2)")
@@ -110,7 +123,6 @@ class _Run:
         self.kalshi = FakeKalshi(require_auth=False, heartbeat_interval=1.0)
         self.poly = LoadPolymarket()
         self.api_key = secrets.token_hex(16)
-        self.gluetun = FakeGluetun(country="United Kingdom", api_key=self.api_key)
         install_books(self.games, self.kalshi, self.poly)
         self.driver = LoadDriver(self.poly, self.kalshi, self.games, toggle_every=args.toggle_every)
         self.services: dict[str, ServiceProc] = {}
@@ -144,7 +156,7 @@ class _Run:
     async def start(self, nursery: trio.Nursery, bus: Bus) -> BusTap:
         k_urls = await nursery.start(self.kalshi.run)
         p_urls = await nursery.start(self.poly.run)
-        g_url = await nursery.start(self.gluetun.run)
+        g_url = await self.start_gluetun()
         self.egress_url = f"{g_url}/v1/publicip/ip"
         self.ws_url = p_urls.ws_url
         self.clob_url = p_urls.clob_url
@@ -176,6 +188,25 @@ class _Run:
         await self.probe(tap)
         return tap
 
+    async def start_gluetun(self) -> str:
+        """The fake Gluetun in its own process; its base URL once it listens."""
+        proc = self.group.start(
+            "gluetun",
+            ["--port", "0", "--country", "United Kingdom", "--api-key-env", "BENCH_GLUETUN_KEY"],
+            service_env(BENCH_GLUETUN_KEY=self.api_key),
+            module="arbees.testing.fake_gluetun",
+        )
+        found: list[str] = []
+
+        def listening() -> bool:
+            match = _GLUETUN_URL.search(proc.log_tail())
+            if match:
+                found.append(match.group(1))
+            return bool(found)
+
+        await wait_until(listening, 30, "the fake Gluetun", check=self.check)
+        return found[0]
+
     async def probe(self, tap: BusTap) -> None:
         """Toggle game 0 until its open and close signals come back (end-to-end ready)."""
         deadline = time.monotonic() + 30
@@ -206,6 +237,9 @@ class _Run:
         log = PriceLog(self.driver.toggles)
         tap.on_price = log
         seen0 = tap.prices_seen
+        conns0 = self.poly.total_connections
+        closed0 = self.poly.closed_while_sending
+        health0 = len(tap.health_log)
         s0, m0 = self.samples(), machine_busy()
         achieved = await self.driver.run(rate, duration, name)
         s1, m1 = self.samples(), machine_busy()
@@ -214,6 +248,7 @@ class _Run:
         self.check()
         tap.on_price = None
         sent = self.driver.sent - sent0
+        processes = cpu_figures(s0, s1)
         result = match_toggles(
             self.driver.phase_toggles(name),
             [g.game_id for g in self.games],
@@ -236,9 +271,58 @@ class _Run:
             "bus_hop_shard_us": percentiles(result.shard_hop_us),
             "bus_hop_tap_us": percentiles(log.hop_us),
             "growing_lag": growing(result.latency_us),
-            "processes": cpu_figures(s0, s1),
+            "processes": processes,
+            # CPU of a process over the load, per Polymarket update the venue sent
+            "cpu_us_per_update": {
+                name: round(1e6 * p["cpu_s"] / sent, 1) if p["cpu_s"] is not None and sent else None
+                for name, p in processes.items()
+            },
+            # reported, never fatal: reconnects, fail-closed periods, health changes
+            "events": {
+                "venue_connections": self.poly.total_connections - conns0,
+                "venue_writes_to_closed": self.poly.closed_while_sending - closed0,
+                "health_changes": [
+                    {"service": svc, "instance": inst, "healthy": ok, "reason": why}
+                    for _, svc, inst, ok, why in tap.health_log[health0:]
+                ],
+            },
             # share of all cores busy (everything on the machine, not only this run)
             "machine_busy_pct": round(100 * (m1[0] - m0[0]) / max(m1[1] - m0[1], 1e-9), 1),
+        }
+
+    async def relay(self, tap: BusTap) -> dict[str, Any]:
+        """The relay floor beside the monitor, same venue, same Redis, same rate."""
+        tokens = [t.poly_token for g in self.games for t in g.teams]
+        tokens_file = self.group.log_dir / "relay-tokens.txt"
+        tokens_file.write_text("\n".join(tokens) + "\n")
+        ready = self.group.log_dir / "relay-ready"
+        argv = ["--ws-url", self.ws_url, "--redis-port", str(self.server.port)]
+        argv += ["--tokens-file", str(tokens_file), "--ready-file", str(ready)]
+        proc = self.services[RELAY] = self.group.start(
+            RELAY, argv, service_env(), module=RELAY_MODULE
+        )
+        try:
+            await wait_until(ready.exists, 60, "the relay floor's snapshots", check=self.check)
+            step = await self.phase(tap, self.args.rate, self.args.relay_duration, RELAY)
+        finally:
+            self.services.pop(RELAY, None)
+            self.group.stop(proc)
+        counts: dict[str, Any] = {}
+        for line in reversed(proc.log_tail().splitlines()):
+            if line.startswith("{"):
+                counts = json.loads(line)
+                break
+        per = step["cpu_us_per_update"]
+        return {
+            "rate": step["rate"],
+            "achieved_rate": step["achieved_rate"],
+            "updates_sent": step["updates_sent"],
+            "relay_counts": counts,
+            "cpu_us_per_update": per,
+            "processes": step["processes"],
+            "machine_busy_pct": step["machine_busy_pct"],
+            "monitor_vs_relay": _ratio(per.get("monitor") or 0.0, per.get(RELAY) or 0.0),
+            "events": step["events"],
         }
 
     async def ramp(self, tap: BusTap) -> tuple[list[dict[str, Any]], float, str]:
@@ -262,6 +346,7 @@ class _Run:
             step["held"] = not problems
             step["problems"] = problems
             step.pop("processes")
+            step.pop("events")
             steps.append(step)
             if problems:
                 why = f"{rate:g}/s: " + "; ".join(problems)
@@ -336,6 +421,8 @@ async def _main(
             await run.driver.run(args.rate, args.warmup, "warmup")
             run.driver.close_all("warmup")
             out["main"] = await run.phase(tap, args.rate, args.duration, "main")
+            if args.relay_duration > 0:
+                out["relay"] = await run.relay(tap)
             if not args.no_ramp:
                 steps, held, why = await run.ramp(tap)
                 out["ramp"] = steps
@@ -351,6 +438,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     """Run every phase; returns the figures (see the module docstring)."""
     if not args.timeout:
         args.timeout = args.duration + 240 + (0 if args.no_ramp else 13 * (args.ramp_step + 4))
+        args.timeout += args.relay_duration + 30 if args.relay_duration > 0 else 0
     with (
         RedisServer() as server,
         ServiceGroup() as group,
@@ -383,6 +471,8 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             "unexpected_signals": main["unexpected_signals"],
         },
         "processes": main["processes"],
+        "cpu_us_per_update": main["cpu_us_per_update"],
+        "events": main["events"],
         "machine_busy_pct": main["machine_busy_pct"],
         "achieved_rate": main["achieved_rate"],
         "startup_s": detail["startup_s"],
@@ -391,7 +481,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     result["lost"]["total"] = (
         result["lost"]["updates_not_published"] + result["lost"]["signals_lost"]
     )
-    for key in ("ramp", "max_throughput_per_s", "ramp_stop", "big"):
+    for key in ("relay", "ramp", "max_throughput_per_s", "ramp_stop", "big"):
         if key in detail:
             result[key] = detail[key]
     return result
@@ -447,6 +537,20 @@ def _format(r: dict[str, Any]) -> str:
     for name, p in r["processes"].items():
         lines.append(
             f"  {name:<8} {p['cpu_s']} s  {p['cpu_pct']} %  {p['rss_mb']} / {p['peak_rss_mb']} MB"
+            f"  {r['cpu_us_per_update'].get(name)} µs/update"
+        )
+    ev = r["events"]
+    lines.append(
+        f"events: venue connections opened {ev['venue_connections']}, writes to a closed "
+        f"socket {ev['venue_writes_to_closed']}, health changes {len(ev['health_changes'])}"
+    )
+    if "relay" in r:
+        rl = r["relay"]
+        per = rl["cpu_us_per_update"]
+        lines.append(
+            f"relay floor ({rl['achieved_rate']}/s, same venue and Redis, beside the monitor): "
+            f"relay {per.get(RELAY)} µs/update, monitor {per.get('monitor')} µs/update "
+            f"(monitor / relay {rl['monitor_vs_relay']}); relay counts {rl['relay_counts']}"
         )
     if "ramp" in r:
         lines.append("throughput ramp (offered/s -> held?):")

@@ -101,6 +101,19 @@ class Outbox:
             self.waker()
         return ok
 
+    def put_many(self, items: Sequence[Outgoing]) -> int:
+        """Append a batch and wake the writer ONCE (the batch goes out as one write);
+        drop-oldest as :meth:`put`. Returns how many items were dropped."""
+        queue = self.items
+        dropped = max(0, len(queue) + len(items) - self.maxlen)
+        for _ in range(min(dropped, len(queue))):
+            queue.popleft()
+        queue.extend(items[max(0, len(items) - self.maxlen) :])
+        self.dropped += dropped
+        if self.waker is not None:
+            self.waker()
+        return dropped
+
     def take(self, limit: int) -> list[Outgoing]:
         n = min(limit, len(self.items))
         popleft = self.items.popleft

@@ -87,6 +87,15 @@ class PublishSide:
             if dropped in (1, 10, 100) or dropped % 10_000 == 0:
                 log.warning("publish queue full: dropped %d oldest so far", dropped)
 
+    def enqueue_many(self, items: list[Outgoing]) -> None:
+        """Queue a batch with one wake-up of the writer (see :meth:`Outbox.put_many`)."""
+        before = self._outbox.dropped
+        self._outbox.put_many(items)
+        dropped = self._outbox.dropped - before
+        if dropped:
+            self.stats.publish_failed += dropped
+            log.warning("publish queue full: dropped %d oldest", dropped)
+
     async def run(self) -> None:
         """Drain the outbox until it is closed and flushed (then set ``flushed``); while
         Redis is unreachable discard, count, retry with backoff, and alert once back."""

@@ -223,6 +223,19 @@ class Bus(abc.ABC):
         await self.hset(key, field, message)
         await self.publish(channel, message)
 
+    async def publish_and_hset_many(
+        self, channel: str, key: str, items: Sequence[tuple[str, Message]]
+    ) -> None:
+        """:meth:`publish_and_hset` for a batch: each ``(field, message)`` stored under
+        ``field`` of hash ``key`` and published on ``channel``, in order.
+
+        The hot path of a price publisher that coalesced a socket read's changes. This
+        default does the pairs in turn; a transport may write the whole batch at once
+        (Redis: one pipelined write).
+        """
+        for field, message in items:
+            await self.publish_and_hset(channel, message, key, field)
+
     @abc.abstractmethod
     async def aclose(self) -> None:
         """Close the bus; live subscriptions end."""

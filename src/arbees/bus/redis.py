@@ -49,7 +49,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -282,6 +282,17 @@ class RedisBus(Bus):
         self._check_open(self._closed)
         await trio.lowlevel.checkpoint_if_cancelled()
         self._pub.enqueue(Outgoing(channel, codec.encode(message), key, field))
+        await trio.lowlevel.cancel_shielded_checkpoint()
+
+    async def publish_and_hset_many(
+        self, channel: str, key: str, items: Sequence[tuple[str, Message]]
+    ) -> None:
+        """The whole batch queued at once, so it goes out in one pipelined write (one
+        wake-up of the publisher connection, not one per item)."""
+        self._check_open(self._closed)
+        await trio.lowlevel.checkpoint_if_cancelled()
+        encode = codec.encode
+        self._pub.enqueue_many([Outgoing(channel, encode(m), key, f) for f, m in items])
         await trio.lowlevel.cancel_shielded_checkpoint()
 
     def _params_or_fail(self) -> ConnParams:

@@ -44,6 +44,12 @@ def register(sub: Any) -> None:
         "--budget-ms", type=float, default=300.0, help="detection budget (default 300 ms)"
     )
     p.add_argument(
+        "--paper",
+        action="store_true",
+        help="fill the signals on paper and settle each game by its simulated fate "
+        "(one postponed, one cancelled)",
+    )
+    p.add_argument(
         "--record",
         default="",
         metavar="FILE",
@@ -69,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         shards=args.shards,
         bus_url=args.redis_url,
         budget_ms=args.budget_ms,
+        paper=args.paper,
         refresh_s=0.0 if args.json else 0.5,
         record=args.record,
         record_max_bytes=round(args.record_rotate_mb * 1_000_000),

@@ -42,6 +42,7 @@ PAPER_OPTIONS = {
     "max_exposure": "max_exposure",
     "daily_loss_stop": "daily_loss_stop",
     "paper_log_interval": "log_interval",
+    "paper_settlement_rules": "settlement_rules",
 }
 
 
@@ -153,6 +154,12 @@ def add_paper_options(p: argparse.ArgumentParser) -> None:
         type=float,
         help="seconds between paper summary log lines (env PAPER_LOG_INTERVAL; 0 = never; "
         "default 60)",
+    )
+    g.add_argument(
+        "--paper-settlement-rules",
+        help="override venues' settlement rules, e.g. 'polymarket-us:postponed=last_price,"
+        "cancelled=fifty_fifty' (env PAPER_SETTLEMENT_RULES; payoffs: result, "
+        "open_until_played, last_price, fifty_fifty)",
     )
 
 

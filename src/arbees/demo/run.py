@@ -15,6 +15,7 @@ from typing import Any, TextIO
 import attrs
 import trio
 
+from arbees.demo.paper import settle_paper
 from arbees.demo.summary import build_summary, format_summary
 from arbees.demo.system import DemoSettings, open_demo_system
 from arbees.demo.view import show
@@ -38,6 +39,8 @@ class DemoOptions:
         grace_ms: how long after a window closes a signal for it is still justified.
         refresh_s: view refresh period (0: no live view).
         walk_rate: random-walk steps per second.
+        paper: fill the signals on paper and settle each game by its simulated fate
+            (one postponed, one cancelled), reported under ``paper`` in the summary.
         record: record everything the monitor and shards see into this file (``""``: no).
         record_max_bytes: rotate the recording after this many bytes (0: never).
     """
@@ -51,6 +54,7 @@ class DemoOptions:
     grace_ms: float = 500.0
     refresh_s: float = 0.5
     walk_rate: float = 50.0
+    paper: bool = False
     record: str = ""
     record_max_bytes: int = 0
 
@@ -74,6 +78,7 @@ async def run_demo(
     settings = DemoSettings(
         shards=options.shards,
         bus_url=options.bus_url,
+        paper=options.paper,
         record=options.record,
         record_max_bytes=options.record_max_bytes,
     )
@@ -100,6 +105,8 @@ async def run_demo(
         summary = build_summary(
             system, score, duration_s=elapsed, budget_ms=options.budget_ms, bus_url=options.bus_url
         )
+        if options.paper:
+            summary["paper"] = settle_paper(plan, system.player, system.shards)
     return summary, score
 
 

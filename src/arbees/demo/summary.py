@@ -73,6 +73,22 @@ def format_summary(summary: dict[str, Any], score: Score) -> str:
         f"  max {lat['max']:.0f}  (n={lat['count']})",
         f"  bus hop (us)       p50 {hop['p50']:.0f}  p99 {hop['p99']:.0f}  max {hop['max']:.0f}",
     ]
+    paper = summary.get("paper")
+    if paper is not None:
+        lines.append(
+            f"  paper ledger       {paper['positions']:>8} positions ({paper['settled']} settled, "
+            f"{paper['open']} open): realized P&L {paper['realized_pnl']}, settlement "
+            f"divergence exposure {paper['divergence_exposure']}, worst-case P&L of the open "
+            f"{paper['worst_case_pnl']}"
+        )
+        lines.append(
+            f"  before settlement  divergence exposure {paper['divergence_before_settlement']} "
+            "(what postponement or cancellation could cost the open positions)"
+        )
+        lines.append(
+            f"  fates              postponed {', '.join(paper['postponed']) or '-'}; "
+            f"cancelled {', '.join(paper['cancelled']) or '-'}"
+        )
     for sig in score.unjustified[:5]:
         lines.append(
             f"  ! unjustified {sig.event} {sig.game_id} {sig.team} {sig.combo} "

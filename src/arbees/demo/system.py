@@ -39,6 +39,7 @@ from arbees.testing.fake_polymarket import FakePolymarket
 from arbees.wiring import (
     MonitorSettings,
     OrchestratorSettings,
+    PaperSettings,
     ShardSettings,
     build_monitor,
     build_orchestrator,
@@ -64,6 +65,7 @@ class DemoSettings:
         kalshi_silence_s: the shards' Kalshi silence timeout.
         egress_interval_s: seconds between egress checks.
         ready_timeout_s: how long start-up (discovery, assignment, first books) may take.
+        paper: each shard keeps a paper ledger (``arbees demo --paper``).
         record: record everything the monitor and the shards see into this file (frames
             with receive times, the shards' assignments), for ``arbees replay``; ``""``: no.
         record_max_bytes: rotate the recording after this many bytes (0: never).
@@ -75,6 +77,7 @@ class DemoSettings:
     kalshi_silence_s: float = 1.5
     egress_interval_s: float = 0.5
     ready_timeout_s: float = 30.0
+    paper: bool = False
     record: str = ""
     record_max_bytes: int = 0
 
@@ -239,6 +242,7 @@ def demo_service_settings(
         instance="demo-monitor",
         heartbeat_interval=0.2,
         reconnect=_FAST,
+        sports_ws_url=None,  # the demo's games have no fake sports channel yet
     )
     shards = [
         ShardSettings(
@@ -249,6 +253,7 @@ def demo_service_settings(
             heartbeat_interval=0.2,
             sweep_interval=0.05,
             reconnect=_FAST,
+            paper=PaperSettings(log_interval=0.0) if settings.paper else None,
         )
         for i in range(settings.shards)
     ]

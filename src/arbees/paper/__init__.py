@@ -1,8 +1,9 @@
 """Paper handling of arbitrage signals: fills on the detection books, P&L, risk limits.
 
 arbees places no orders. The paper ledger answers "what would these signals have earned":
-see :mod:`arbees.paper.ledger` for the rules, :mod:`arbees.paper.trader` for running it in
-the shard (``arbees shard --paper``).
+see :mod:`arbees.paper.ledger` for the rules, :mod:`arbees.paper.settle` for settlement
+and the scenario payouts, :mod:`arbees.paper.trader` for running it in the shard
+(``arbees shard --paper``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from arbees.paper.ledger import Books, PaperLedger
 from arbees.paper.model import (
     PAPER_RISK_LIMIT,
+    Holding,
     LegFill,
     PairKey,
     PaperFill,
@@ -27,6 +29,7 @@ __all__ = [
     "PAPER_RISK_LIMIT",
     "BookSource",
     "Books",
+    "Holding",
     "LegFill",
     "LegQuote",
     "PairKey",

@@ -15,9 +15,16 @@ answers that with the same exact arithmetic as the detector (:mod:`arbees.paper.
   books as they are ``latency`` later: the hedged size is what both legs got, slippage is
   recorded against the detection books, and a leg that gets nothing leaves the other one
   unhedged — a "leg risk" event, marked at 0 until the game settles;
-* a hedged pair pays $1 per contract whichever team wins, so its P&L is locked at
-  ``payout − cost − fees``; :meth:`PaperLedger.settle` makes it realized (and pays or
-  voids the unhedged legs);
+* every cover is accepted: a binary Kalshi x Polymarket pair or an event cover of any
+  number of legs over any venues that have a fee model and settlement rules (a venue
+  without them is refused, counted, never guessed); every leg fills the same size;
+* a hedged cover pays $1 per contract whichever outcome happens when the game is played,
+  so its mark is ``payout − cost − fees``; a postponed or cancelled game pays each
+  venue's legs by that venue's rule (:mod:`arbees.settlement`), so every open position
+  also shows its payout in each scenario and its worst case (:mod:`arbees.paper.settle`);
+  :meth:`PaperLedger.settle_game` settles by a :class:`~arbees.settlement.Ruling` (a leg
+  kept open until the game is played stays open), and the P&L becomes realized once
+  every leg is paid;
 * risk limits (:class:`~arbees.paper.model.RiskLimits`) cut sizes and, once exhausted,
   MUTE signals: counted, logged, and reported once per scope as a ``PAPER_RISK_LIMIT``
   :class:`~arbees.messages.SystemAlert` through ``on_alert``.
@@ -30,14 +37,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from arbees.arb import PairFees
 from arbees.book import Level
-from arbees.messages import COMBOS, ArbSignal, SignalLeg, SystemAlert
+from arbees.errors import ConfigError
+from arbees.messages import ArbSignal, SignalLeg, SystemAlert
 from arbees.money import ONE, Fixed, format_fixed
 from arbees.paper.model import (
+    Holding,
     PairKey,
     PaperFill,
     PaperStats,
@@ -46,14 +55,26 @@ from arbees.paper.model import (
     RiskLimits,
 )
 from arbees.paper.risk import RiskGate
+from arbees.paper.settle import (
+    contract_of,
+    cover_outcomes,
+    divergence,
+    scenario_payouts,
+    settle_position,
+    worst_played,
+    yes_price,
+)
 from arbees.paper.summary import summarize, summary_line
 from arbees.paper.walk import FeeModel, LegQuote, clean_levels, depth, largest_size, quote_leg
+from arbees.settlement import DEFAULT_RULES, Ruling, VenueRules
 
 __all__ = ["Books", "PaperLedger"]
 
 log = logging.getLogger(__name__)
 
-_PAIR_VENUES = ("kalshi", "polymarket")
+_FEE_VENUES = ("kalshi", "polymarket")  # the venues PairFees carries a fee model for
+
+Ladders = tuple[tuple[Level, ...], ...]
 
 Books = Sequence[Sequence[Level]]
 """Ask ladders per leg of a signal, in the signal's leg order (best first)."""
@@ -70,6 +91,9 @@ class PaperLedger:
         on_alert: called with a ``PAPER_RISK_LIMIT`` alert when a limit starts muting.
         step: size granularity when a limit cuts a size (default whole contracts).
         service: ``SystemAlert.service`` of the alerts.
+        rules: settlement rules by venue id (default
+            :data:`~arbees.settlement.DEFAULT_RULES`); a signal with a leg on a venue
+            without rules is refused.
     """
 
     def __init__(
@@ -81,6 +105,7 @@ class PaperLedger:
         on_alert: Callable[[SystemAlert], None] | None = None,
         step: Fixed = ONE,
         service: str = "shard",
+        rules: Mapping[str, VenueRules] = DEFAULT_RULES,
     ) -> None:
         if type(latency_ns) is not int or latency_ns < 0:
             raise ValueError(f"latency_ns must be an int >= 0: {latency_ns!r}")
@@ -93,8 +118,11 @@ class PaperLedger:
         self.step = step
         self.service = service
         self.stats = PaperStats()
+        self.rules = dict(rules)
         self.positions: dict[PairKey, Position] = {}
         self.settled_games: set[str] = set()
+        self.postponed_games: set[str] = set()
+        self.last_prices: dict[tuple[str, str], Fixed] = {}
         self.risk = RiskGate(self.limits, self.stats, clock=clock, emit=self._emit, service=service)
 
     def __repr__(self) -> str:
@@ -127,14 +155,15 @@ class PaperLedger:
         if checked is None:
             return None
         ladders, key = checked
-        models = (_model(fees, signal.legs[0]), _model(fees, signal.legs[1]))
+        models = tuple(_model(fees, leg) for leg in signal.legs)
+        self._note_prices(signal)
         if self.risk.stopped:
             self._mute("daily_loss_stop", "all", signal)
             return None
         position = self.positions.get(key)
         if position is None:
-            position = Position(key)
-        size = min(signal.size, depth(ladders[0]), depth(ladders[1]))
+            position = Position(key, naked=[0] * len(signal.legs), outcomes=cover_outcomes(signal))
+        size = min(signal.size, *(depth(ladder) for ladder in ladders))
         cap = self.limits.max_contracts_per_pair
         if cap is not None:
             room = cap - position.held
@@ -150,7 +179,7 @@ class PaperLedger:
         if size <= 0:
             return None  # muted (counted, reported) by _exposure_cap
         reduced = size < signal.size
-        quotes = (quote_leg(ladders[0], size, models[0]), quote_leg(ladders[1], size, models[1]))
+        quotes = tuple(quote_leg(lad, size, m) for lad, m in zip(ladders, models, strict=True))
         if not self._worth_taking(signal, fees, quotes, size):
             return None
         if reduced:
@@ -161,8 +190,8 @@ class PaperLedger:
             fill = PaperFill.hedged(
                 signal, quotes, quotes, reduced=reduced, latency_ns=0, filled_ns=now
             )
-            return self._record(fill)
-        reserved = quotes[0].total + quotes[1].total
+            return self._record(fill, signal)
+        reserved = sum(q.total for q in quotes)
         position.reserved_contracts += size
         position.reserved_cash += reserved
         self.stats.pending += 1
@@ -170,7 +199,7 @@ class PaperLedger:
             signal=signal,
             key=key,
             size=size,
-            limits=(quotes[0].worst_price, quotes[1].worst_price),
+            limits=tuple(q.worst_price for q in quotes),
             detected=ladders,
             models=models,
             expected=quotes,
@@ -184,7 +213,7 @@ class PaperLedger:
         """Fill orders in flight on the books as they are now (``latency`` after detection).
 
         Each leg takes up to ``pending.size`` at prices no worse than its limit; the hedged
-        size is what BOTH legs got. A leg that got nothing leaves the other leg unhedged (a
+        size is what EVERY leg got. A leg that got nothing leaves the others unhedged (a
         leg-risk event). Slippage is measured against the detection books.
         """
         self.risk.roll()
@@ -193,79 +222,126 @@ class PaperLedger:
         position.reserved_cash -= pending.reserved
         self.stats.pending -= 1
         signal = pending.signal
-        if pending.key[0] in self.settled_games:
+        if pending.key[0] in self.settled_games or pending.key[0] in self.postponed_games:
             self.stats.rejected += 1
-            log.warning("paper: %s arrived after its game settled; dropped", signal.signal_id)
+            log.warning("paper: %s arrived after its game settled or was postponed; dropped",
+                        signal.signal_id)  # fmt: skip
             return None
-        later: tuple[tuple[Level, ...], tuple[Level, ...]] = ((), ())
-        if books is not None and len(books) == 2:
-            later = (self._clean(books[0]), self._clean(books[1]))
+        legs = range(len(pending.limits))
+        later: Ladders = tuple(() for _ in legs)
+        if books is not None and len(books) == len(pending.limits):
+            later = tuple(self._clean(book) for book in books)
         got = tuple(
             quote_leg(later[i], pending.size, pending.models[i], limit=pending.limits[i])
-            for i in (0, 1)
+            for i in legs
         )
         now = self.clock()
-        hedged = min(got[0].size, got[1].size)
+        hedged = min(q.size for q in got)
         if hedged > 0:
-            quotes = (
-                quote_leg(later[0], hedged, pending.models[0], limit=pending.limits[0]),
-                quote_leg(later[1], hedged, pending.models[1], limit=pending.limits[1]),
+            quotes = tuple(
+                quote_leg(later[i], hedged, pending.models[i], limit=pending.limits[i])
+                for i in legs
             )
-            expected = (
-                quote_leg(pending.detected[0], hedged, pending.models[0]),
-                quote_leg(pending.detected[1], hedged, pending.models[1]),
+            expected = tuple(
+                quote_leg(pending.detected[i], hedged, pending.models[i]) for i in legs
             )
             reduced = pending.reduced or hedged < pending.size
             latency = now - pending.detected_ns
             fill = PaperFill.hedged(
                 signal, quotes, expected, reduced=reduced, latency_ns=latency, filled_ns=now
             )
-            return self._record(fill)
-        if got[0].size == 0 and got[1].size == 0:
+            return self._record(fill, signal)
+        if all(q.size == 0 for q in got):
             self.stats.missed += 1
-            log.info("paper: %s: neither leg filled after latency", signal.signal_id)
+            log.info("paper: %s: no leg filled after latency", signal.signal_id)
             return None
-        index = 0 if got[0].size > 0 else 1
-        expected_one = quote_leg(pending.detected[index], got[index].size, pending.models[index])
-        fill = PaperFill.one_legged(
-            signal,
-            index,
-            got[index],
-            expected_one,
-            latency_ns=now - pending.detected_ns,
-            filled_ns=now,
+        expected_got = tuple(
+            quote_leg(pending.detected[i], got[i].size, pending.models[i]) for i in legs
         )
-        return self._record_leg_risk(fill, index)
+        fill = PaperFill.one_legged(
+            signal, got, expected_got, latency_ns=now - pending.detected_ns, filled_ns=now
+        )
+        return self._record_leg_risk(fill, signal)
 
     # -- settlement and P&L --------------------------------------------------------------
 
     def settle(self, game_id: str, winner_team: str) -> Fixed:
-        """Settle every pair of ``game_id``: returns the game's realized P&L.
+        """Settle every position of ``game_id`` played to a result: ``winner_team`` (an
+        outcome) happened. Returns the realized P&L of the positions settled now.
 
-        A hedged contract pays $1 either way; an unhedged YES leg (index 0) pays $1 if
-        ``winner_team`` is its pair's team, an unhedged NO leg if it is not.
+        A hedged contract pays $1 whoever wins; an unhedged leg pays $1 when its contract
+        does (a binary pair's leg 0 if ``winner_team`` is its team, leg 1 if not).
+        """
+        return self.settle_game(game_id, Ruling.result(winner_team))
+
+    def settle_game(self, game_id: str, ruling: Ruling) -> Fixed:
+        """Settle every position of ``game_id`` by ``ruling`` (a result, a postponement or
+        a cancellation), each leg by its venue's rule: returns the realized P&L of the
+        positions fully settled now.
+
+        A leg its venue keeps open (Polymarket's rule for a postponed game) stays held
+        until a later ruling (the rescheduled game's result) settles it. A scalar leg is
+        paid at ``ruling.prices`` or, failing that, the last price the ledger saw. A ruling
+        that cannot be applied (a scalar leg without any price) is refused, counted and
+        logged; nothing is paid.
         """
         self.risk.roll()
         if game_id in self.settled_games:
             log.warning("paper: game %s settled twice; ignored", game_id)
             return 0
-        self.settled_games.add(game_id)
+        positions = [p for k, p in self.positions.items() if k[0] == game_id and not p.settled]
+        snapshot = [{c: h.paid for c, h in p.holdings.items()} for p in positions]
+        try:
+            paid = [settle_position(p, ruling, self.rules, self.last_prices) for p in positions]
+        except ConfigError as exc:
+            for position, before in zip(positions, snapshot, strict=True):
+                for contract, holding in position.holdings.items():
+                    holding.paid = before[contract]
+            self.stats.rejected += 1
+            log.error("paper: cannot settle %s as %s: %s", game_id, ruling.scenario, exc)
+            return 0
+        if ruling.scenario == "postponed":
+            self.postponed_games.add(game_id)
+        else:
+            self.settled_games.add(game_id)
+            self.postponed_games.discard(game_id)
         self.stats.settlements += 1
         total = gained = 0
-        for key, position in self.positions.items():
-            if key[0] != game_id or position.settled:
+        for position, now in zip(positions, paid, strict=True):
+            if any(h.paid is None for h in position.holdings.values()):
+                if now:  # re-mark at the worst played result of what it now holds
+                    old_mark = position.mark_pnl
+                    position.marked_payout = worst_played(self.scenarios(position))
+                    gained += position.mark_pnl - old_mark
+                log.info("paper: %s %s: %s paid now, the rest stays open until played",
+                         " ".join(position.key), ruling.scenario, format_fixed(now))  # fmt: skip
                 continue
-            won = position.naked[0] if winner_team == key[1] else position.naked[1]
-            realized = position.mark_pnl + won
+            realized = position.paid - position.spent
+            gained += realized - position.mark_pnl  # the fills booked the mark already
             position.settled = True
             position.realized = realized
-            gained += won  # the mark already booked everything else
             total += realized
         self.risk.rearm("max_exposure", "all")  # exposure fell
-        log.info("paper: settled %s (winner %s): realized %s", game_id, winner_team,
-                 format_fixed(total))  # fmt: skip
+        log.info("paper: settled %s (%s%s): realized %s", game_id, ruling.scenario,
+                 f" {ruling.winner}" if ruling.winner else "", format_fixed(total))  # fmt: skip
         self.risk.book(gained)
         return total
+
+    def scenarios(self, position: Position) -> dict[str, Fixed]:
+        """``position``'s payout in every scenario: each outcome wins, postponed,
+        cancelled (see :mod:`arbees.paper.settle`)."""
+        return scenario_payouts(position, self.rules, self.last_prices)
+
+    def worst_case(self, position: Position) -> Fixed:
+        """The least ``position`` pays in any scenario (its payout once settled)."""
+        if position.settled:
+            return position.paid
+        return min(self.scenarios(position).values(), default=0)
+
+    def divergence_exposure(self) -> Fixed:
+        """Over open positions: how far postponement or cancellation can pay below the
+        worst played result (what the venues' settlement rules put at risk)."""
+        return sum(divergence(self.scenarios(p)) for p in self.positions.values() if not p.settled)
 
     def exposure(self) -> Fixed:
         """Cash tied up in unsettled positions (orders in flight excluded)."""
@@ -276,8 +352,12 @@ class PaperLedger:
         return sum(p.reserved_cash for p in self.positions.values())
 
     def pnl(self) -> Fixed:
-        """Total P&L: realized for settled pairs, marked to payout for the others."""
+        """Total P&L: realized for settled positions, marked to payout for the others."""
         return sum(p.pnl for p in self.positions.values())
+
+    def realized_pnl(self) -> Fixed:
+        """P&L of the settled positions only."""
+        return sum(p.realized for p in self.positions.values() if p.settled)
 
     @property
     def daily_pnl(self) -> Fixed:
@@ -308,32 +388,32 @@ class PaperLedger:
         self.stats.rejected_levels += rejected
         return good
 
-    def _check(
-        self, signal: ArbSignal, books: Books
-    ) -> tuple[tuple[tuple[Level, ...], tuple[Level, ...]], PairKey] | None:
+    def _check(self, signal: ArbSignal, books: Books) -> tuple[Ladders, PairKey] | None:
         problem = ""
-        if signal.combo not in COMBOS or any(leg.venue not in _PAIR_VENUES for leg in signal.legs):
-            # Settling an event cover (3 outcomes, other venues) needs per-outcome
-            # positions the ledger does not keep yet: refused, counted, never guessed.
-            problem = f"event cover {signal.combo[:80]!r}: paper settles binary pairs only"
-        elif len(signal.legs) != 2 or len(books) != 2:
-            problem = "needs exactly two legs and two books"
+        venues = {leg.venue for leg in signal.legs}
+        if len(signal.legs) < 2 or len(books) != len(signal.legs):
+            problem = "needs two legs or more and one book per leg"
+        elif unruled := sorted(v for v in venues if v not in self.rules):
+            problem = f"no settlement rules for venue {unruled[0][:40]!r}"
+        elif unpriced := sorted(v for v in venues if v not in _FEE_VENUES):
+            problem = f"no fee model for venue {unpriced[0][:40]!r}"
         elif type(signal.size) is not int or signal.size <= 0:
             problem = f"bad size {signal.size!r}"
         elif signal.game_id in self.settled_games:
             problem = "its game already settled"
+        elif signal.game_id in self.postponed_games:
+            problem = "its game is postponed (legs partly settled; no new fills)"
         if problem:
             self.stats.rejected += 1
             log.warning("paper: signal %s rejected: %s", signal.signal_id, problem)
             return None
-        ladders = (self._clean(books[0]), self._clean(books[1]))
-        return ladders, (signal.game_id, signal.team, signal.combo)
+        return tuple(self._clean(book) for book in books), _key(signal)
 
     def _exposure_cap(
         self,
         signal: ArbSignal,
-        ladders: tuple[tuple[Level, ...], tuple[Level, ...]],
-        models: tuple[FeeModel, FeeModel],
+        ladders: Ladders,
+        models: tuple[FeeModel, ...],
         size: Fixed,
     ) -> Fixed:
         """``size`` cut to the exposure room (a multiple of ``step``); 0 = muted."""
@@ -347,7 +427,7 @@ class PaperLedger:
         return size
 
     def _worth_taking(
-        self, signal: ArbSignal, fees: PairFees, quotes: tuple[LegQuote, LegQuote], size: Fixed
+        self, signal: ArbSignal, fees: PairFees, quotes: tuple[LegQuote, ...], size: Fixed
     ) -> bool:
         minimum = fees.poly.min_order_size
         if minimum and size < minimum and any(leg.venue == "polymarket" for leg in signal.legs):
@@ -355,7 +435,7 @@ class PaperLedger:
             log.info("paper: %s cut to %s, below the Polymarket minimum order; not filled",
                      signal.signal_id, format_fixed(size))  # fmt: skip
             return False
-        profit = size - quotes[0].total - quotes[1].total
+        profit = size - sum(q.total for q in quotes)
         if profit <= 0:
             self.stats.unprofitable += 1
             log.info("paper: %s at size %s would not profit after fees (%s); not filled",
@@ -363,27 +443,48 @@ class PaperLedger:
             return False
         return True
 
-    def _record(self, fill: PaperFill) -> PaperFill:
+    def _record(self, fill: PaperFill, signal: ArbSignal) -> PaperFill:
         position = self.positions[fill.key]
         position.contracts += fill.size
         position.cost += fill.cost
         position.fees += fill.fees
+        self._hold(position, fill, signal)
         self._book(position, fill)
         return fill
 
-    def _record_leg_risk(self, fill: PaperFill, index: int) -> PaperFill:
+    def _record_leg_risk(self, fill: PaperFill, signal: ArbSignal) -> PaperFill:
         position = self.positions[fill.key]
-        leg = fill.legs[index]
-        position.naked[index] += leg.size
-        position.naked_cost += leg.notional
-        position.naked_fees += leg.fee
+        for index, leg in enumerate(fill.legs):
+            if leg.size == 0:
+                continue
+            position.naked[index] += leg.size
+            position.naked_cost += leg.notional
+            position.naked_fees += leg.fee
+            log.warning("paper: LEG RISK on %s: leg %d (%s) filled without the others "
+                        "(%s contracts, %s); position unhedged", fill.signal_id, index,
+                        leg.venue, format_fixed(leg.size),
+                        format_fixed(leg.notional + leg.fee))  # fmt: skip
         position.leg_risk += 1
         self.stats.leg_risk += 1
-        log.warning("paper: LEG RISK on %s: only the %s leg filled (%s contracts, %s); "
-                    "position unhedged", fill.signal_id, leg.venue, format_fixed(leg.size),
-                    format_fixed(leg.notional + leg.fee))  # fmt: skip
+        self._hold(position, fill, signal)
         self._book(position, fill)
         return fill
+
+    def _hold(self, position: Position, fill: PaperFill, signal: ArbSignal) -> None:
+        """Add each leg's contracts to the position's holdings (what settlement pays)."""
+        for index, leg in enumerate(fill.legs):
+            if leg.size == 0:
+                continue
+            contract = contract_of(signal, index)
+            position.holdings.setdefault(contract, Holding()).size += leg.size
+            self.last_prices[(leg.venue, leg.instrument)] = yes_price(leg.side, leg.avg_price)
+
+    def _note_prices(self, signal: ArbSignal) -> None:
+        """Each leg's price is the latest known price of its instrument (what a scalar
+        settlement is valued at until the venue's own last price is known)."""
+        for leg in signal.legs:
+            if 0 < leg.price < ONE:
+                self.last_prices[(leg.venue, leg.instrument)] = yes_price(leg.side, leg.price)
 
     def _book(self, position: Position, fill: PaperFill) -> None:
         position.fills += 1

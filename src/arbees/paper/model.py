@@ -16,9 +16,11 @@ from arbees.errors import ConfigError
 from arbees.messages import ArbSignal
 from arbees.money import Fixed
 from arbees.paper.walk import FeeModel, LegQuote
+from arbees.settlement import Contract
 
 __all__ = [
     "PAPER_RISK_LIMIT",
+    "Holding",
     "LegFill",
     "PairKey",
     "PaperFill",
@@ -32,7 +34,8 @@ PAPER_RISK_LIMIT: Final = "PAPER_RISK_LIMIT"
 """``SystemAlert.type`` sent when a risk limit starts muting signals."""
 
 PairKey = tuple[str, str, str]
-"""``(game_id, team, combo)``: one hedged pair, e.g. ``("g1", "NBA:OKC", "KalshiYes+PolyNo")``."""
+"""``(game_id, team, combo)``: one hedged cover, e.g. ``("g1", "NBA:OKC", "KalshiYes+PolyNo")``;
+an event cover has ``team`` ``""`` and its legs' label as ``combo``."""
 
 
 def _optional_amount(
@@ -67,7 +70,7 @@ class LegFill:
     """One leg of a paper fill.
 
     Attributes:
-        venue: ``"kalshi"`` or ``"polymarket"``.
+        venue: the venue id (``"kalshi"``, ``"polymarket"``, ...).
         instrument: the market ticker or token bought.
         side: ``"yes"`` or ``"no"`` of that instrument.
         size: contracts bought (0 when this leg did not fill).
@@ -113,16 +116,18 @@ class PaperFill:
     Attributes:
         signal_id: the signal filled.
         event: its event (``"open"`` or ``"update"``).
-        key: the pair ``(game_id, team, combo)``.
-        size: hedged contracts (the same on both legs; 0 for a one-legged fill).
-        legs: the YES leg (pays if ``team`` wins) then the NO leg.
-        cost: both legs' notional.
-        fees: both legs' fees.
-        payout: locked-in payout of the hedged contracts (``size``, i.e. $1 each).
+        key: the cover ``(game_id, team, combo)``.
+        size: hedged contracts (the same on every leg; 0 when a leg got nothing).
+        legs: one per leg of the signal, in its order (a binary pair: the YES leg, which
+            pays if ``team`` wins, then the NO leg).
+        cost: every leg's notional.
+        fees: every leg's fees.
+        payout: locked-in payout of the hedged contracts (``size``, i.e. $1 each) when
+            the game is played to a result.
         pnl: this fill's P&L marked to payout (unhedged contracts marked at 0).
-        slippage: both legs' slippage (see :class:`LegFill`).
+        slippage: every leg's slippage (see :class:`LegFill`).
         latency_ns: the simulated latency between detection and this fill.
-        leg_risk: only one leg filled: an unhedged position was taken.
+        leg_risk: some leg got nothing: the legs that filled are unhedged.
         reduced: the size was cut below the signal's by depth or a risk limit.
         filled_ns: ledger clock at the fill.
     """
@@ -131,7 +136,7 @@ class PaperFill:
     event: str
     key: PairKey
     size: Fixed
-    legs: tuple[LegFill, LegFill]
+    legs: tuple[LegFill, ...]
     cost: Fixed
     fees: Fixed
     payout: Fixed
@@ -146,18 +151,20 @@ class PaperFill:
     def hedged(
         cls,
         signal: ArbSignal,
-        quotes: tuple[LegQuote, LegQuote],
-        expected: tuple[LegQuote, LegQuote],
+        quotes: tuple[LegQuote, ...],
+        expected: tuple[LegQuote, ...],
         *,
         reduced: bool,
         latency_ns: int,
         filled_ns: int,
     ) -> PaperFill:
-        """Both legs filled ``quotes[i].size`` (equal); ``expected``: the detection cost."""
-        legs = (_leg(signal, 0, quotes[0], expected[0]), _leg(signal, 1, quotes[1], expected[1]))
+        """Every leg filled ``quotes[i].size`` (equal); ``expected``: the detection cost."""
+        legs = tuple(
+            _leg(signal, i, q, e) for i, (q, e) in enumerate(zip(quotes, expected, strict=True))
+        )
         size = quotes[0].size
-        cost = quotes[0].notional + quotes[1].notional
-        fees = quotes[0].fee + quotes[1].fee
+        cost = sum(q.notional for q in quotes)
+        fees = sum(q.fee for q in quotes)
         return cls(
             signal_id=signal.signal_id,
             event=signal.event,
@@ -168,7 +175,7 @@ class PaperFill:
             fees=fees,
             payout=size,
             pnl=size - cost - fees,
-            slippage=legs[0].slippage + legs[1].slippage,
+            slippage=sum(leg.slippage for leg in legs),
             latency_ns=latency_ns,
             leg_risk=False,
             reduced=reduced,
@@ -179,33 +186,40 @@ class PaperFill:
     def one_legged(
         cls,
         signal: ArbSignal,
-        index: int,
-        got: LegQuote,
-        expected: LegQuote,
+        got: tuple[LegQuote, ...],
+        expected: tuple[LegQuote, ...],
         *,
         latency_ns: int,
         filled_ns: int,
     ) -> PaperFill:
-        """Only leg ``index`` filled (``got``): an unhedged position, marked at 0."""
-        empty = LegQuote(size=0, notional=0, fee=0, avg_price=0, worst_price=0)
-        filled = _leg(signal, index, got, expected)
-        other = _leg(signal, 1 - index, empty, empty)
+        """Some leg got nothing: the legs that got ``got[i].size`` are unhedged, marked at 0."""
+        legs = tuple(
+            _leg(signal, i, q, e) for i, (q, e) in enumerate(zip(got, expected, strict=True))
+        )
+        total = sum(q.total for q in got)
         return cls(
             signal_id=signal.signal_id,
             event=signal.event,
             key=(signal.game_id, signal.team, signal.combo),
             size=0,
-            legs=(filled, other) if index == 0 else (other, filled),
-            cost=got.notional,
-            fees=got.fee,
+            legs=legs,
+            cost=sum(q.notional for q in got),
+            fees=sum(q.fee for q in got),
             payout=0,
-            pnl=-got.total,
-            slippage=filled.slippage,
+            pnl=-total,
+            slippage=sum(leg.slippage for leg in legs),
             latency_ns=latency_ns,
             leg_risk=True,
             reduced=True,
             filled_ns=filled_ns,
         )
+
+
+def _legs(
+    signal: ArbSignal, quotes: tuple[LegQuote, ...], expected: tuple[LegQuote, ...]
+) -> tuple[LegFill, ...]:
+    pairs = zip(quotes, expected, strict=True)
+    return tuple(_leg(signal, i, q, e) for i, (q, e) in enumerate(pairs))
 
 
 def _leg(signal: ArbSignal, index: int, quote: LegQuote, expected: LegQuote) -> LegFill:
@@ -221,7 +235,7 @@ class PendingFill:
 
     Attributes:
         signal: the signal being filled.
-        key: the pair ``(game_id, team, combo)``.
+        key: the cover ``(game_id, team, combo)``.
         size: contracts asked on each leg.
         limits: per-leg limit prices (the worst price taken at detection).
         detected: the detection books (clean ask ladders), per leg, for slippage.
@@ -236,10 +250,10 @@ class PendingFill:
     signal: ArbSignal
     key: PairKey
     size: Fixed
-    limits: tuple[Fixed, Fixed]
-    detected: tuple[tuple[Level, ...], tuple[Level, ...]]
-    models: tuple[FeeModel, FeeModel]
-    expected: tuple[LegQuote, LegQuote]
+    limits: tuple[Fixed, ...]
+    detected: tuple[tuple[Level, ...], ...]
+    models: tuple[FeeModel, ...]
+    expected: tuple[LegQuote, ...]
     reserved: Fixed
     reduced: bool
     detected_ns: int
@@ -247,15 +261,31 @@ class PendingFill:
 
 
 @attrs.define
+class Holding:
+    """Contracts of one instrument held in a position (mutable; owned by the ledger).
+
+    Attributes:
+        size: contracts held (hedged and unhedged).
+        paid: what they were paid at settlement; None while they are open (a postponed
+            game on a venue that keeps it open until played).
+    """
+
+    size: Fixed = 0
+    paid: Fixed | None = None
+
+
+@attrs.define
 class Position:
-    """What the ledger holds on one pair (mutable; owned by the ledger).
+    """What the ledger holds on one cover (mutable; owned by the ledger).
 
     Attributes:
         key: ``(game_id, team, combo)``.
-        contracts: hedged contracts: each pays $1 whichever team wins.
-        cost: notional of the hedged contracts (both legs).
-        fees: fees of the hedged contracts (both legs).
-        naked: unhedged contracts per leg (index 0 pays if ``team`` wins, 1 if it loses).
+        contracts: hedged contracts: each pays $1 whichever outcome happens, when the
+            game is played to a result.
+        cost: notional of the hedged contracts (every leg).
+        fees: fees of the hedged contracts (every leg).
+        naked: unhedged contracts per leg (a binary pair: index 0 pays if ``team`` wins,
+            1 if it loses).
         naked_cost: notional of the unhedged contracts.
         naked_fees: fees of the unhedged contracts.
         fills: paper fills into this position.
@@ -263,8 +293,15 @@ class Position:
         leg_risk: one-legged fills.
         reserved_contracts: contracts of orders in flight.
         reserved_cash: expected cash of orders in flight.
-        settled: the game settled; ``realized`` is final.
+        settled: every holding was paid; ``realized`` is final.
         realized: realized P&L (valid once settled).
+        holdings: every contract held, by :class:`~arbees.settlement.Contract` (what
+            settlement and the scenario payouts read).
+        outcomes: every outcome the cover's legs name, filled or not (the scenarios range
+            over them: a leg that got nothing still leaves its outcome uncovered).
+        marked_payout: once some legs were paid (a postponed game), the payout the mark
+            counts: the worst played result of what is paid and still held; None before
+            (the mark counts $1 per hedged contract).
     """
 
     key: PairKey
@@ -281,11 +318,24 @@ class Position:
     reserved_cash: Fixed = 0
     settled: bool = False
     realized: Fixed = 0
+    holdings: dict[Contract, Holding] = attrs.Factory(dict)
+    outcomes: tuple[str, ...] = ()
+    marked_payout: Fixed | None = None
 
     @property
     def payout(self) -> Fixed:
         """Locked-in payout: $1 per hedged contract, whichever side wins."""
         return self.contracts
+
+    @property
+    def spent(self) -> Fixed:
+        """Cash paid for every contract held: notional plus fees, hedged and unhedged."""
+        return self.cost + self.fees + self.naked_cost + self.naked_fees
+
+    @property
+    def paid(self) -> Fixed:
+        """Cash already paid out on settled holdings (a scalar leg of a postponed game)."""
+        return sum(h.paid for h in self.holdings.values() if h.paid is not None)
 
     @property
     def held(self) -> Fixed:
@@ -301,8 +351,10 @@ class Position:
 
     @property
     def mark_pnl(self) -> Fixed:
-        """P&L marked to payout: hedged ``payout − cost − fees``; unhedged marked at 0."""
-        return self.contracts - self.cost - self.fees - self.naked_cost - self.naked_fees
+        """P&L marked to payout: hedged ``payout − cost − fees``; unhedged marked at 0 (once
+        legs were paid: ``marked_payout`` minus everything spent)."""
+        payout = self.contracts if self.marked_payout is None else self.marked_payout
+        return payout - self.spent
 
     @property
     def pnl(self) -> Fixed:
@@ -327,11 +379,11 @@ class PaperStats:
         missed: orders in flight that found nothing on either leg.
         leg_risk: one-legged fills.
         no_books: signals without books (game gone, quotes missing).
-        rejected: malformed signals or books, signals for settled games, and event covers
-            (not binary Kalshi x Polymarket pairs: not settled on paper yet).
+        rejected: malformed signals or books, signals for settled games, legs on a venue
+            without settlement rules or a fee model, and rulings that could not be applied.
         rejected_levels: invalid ask levels dropped.
         pending: orders in flight right now.
-        settlements: games settled.
+        settlements: rulings applied (results, postponements, cancellations).
         alerts: risk-limit alerts raised.
     """
 

@@ -3,6 +3,11 @@
 Why apart from the ledger: reporting is formatting only (exact decimal strings from
 micro-units via :func:`arbees.money.format_fixed`, never floats), and keeping it out of the
 ledger keeps the fill logic short enough to read in one sitting.
+
+Realized P&L (settled positions) and settlement-divergence exposure (what postponement or
+cancellation could cost the open positions, :func:`arbees.paper.settle.divergence`) are
+reported apart: the first is money made, the second money at risk from the venues'
+settlement rules alone.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import attrs
 
 from arbees.money import format_fixed
 from arbees.paper.model import Position
+from arbees.paper.settle import divergence
 
 if TYPE_CHECKING:
     from arbees.paper.ledger import PaperLedger
@@ -24,9 +30,20 @@ def _opt(value: int | None) -> str | None:
     return None if value is None else format_fixed(value)
 
 
-def position_dict(position: Position) -> dict[str, Any]:
-    """One position as a JSON-ready dict (amounts as decimal strings)."""
+def position_dict(position: Position, ledger: PaperLedger | None = None) -> dict[str, Any]:
+    """One position as a JSON-ready dict (amounts as decimal strings); with its ledger,
+    also its payout in every scenario, worst case and divergence (open positions)."""
     game_id, team, combo = position.key
+    extra: dict[str, Any] = {}
+    if ledger is not None and not position.settled:
+        payouts = ledger.scenarios(position)
+        worst = min(payouts.values(), default=0)
+        extra = {
+            "scenarios": {name: format_fixed(v) for name, v in payouts.items()},
+            "worst_case": format_fixed(worst),
+            "worst_case_pnl": format_fixed(worst - position.spent),
+            "divergence": format_fixed(divergence(payouts)),
+        }
     return {
         "game_id": game_id,
         "team": team,
@@ -37,6 +54,7 @@ def position_dict(position: Position) -> dict[str, Any]:
         "payout": format_fixed(position.payout),
         "unhedged_yes": format_fixed(position.naked[0]),
         "unhedged_no": format_fixed(position.naked[1]),
+        "unhedged": [format_fixed(n) for n in position.naked],
         "unhedged_cost": format_fixed(position.naked_cost + position.naked_fees),
         "exposure": format_fixed(position.exposure),
         "pnl": format_fixed(position.pnl),
@@ -45,6 +63,8 @@ def position_dict(position: Position) -> dict[str, Any]:
         "leg_risk": position.leg_risk,
         "slippage": format_fixed(position.slippage),
         "in_flight": format_fixed(position.reserved_contracts),
+        "paid": format_fixed(position.paid),
+        **extra,
     }
 
 
@@ -63,6 +83,8 @@ def summarize(ledger: PaperLedger, daily_pnl: int, daily_stopped: bool) -> dict[
             "fees": format_fixed(sum(p.fees + p.naked_fees for p in positions)),
             "mark_pnl": format_fixed(sum(p.mark_pnl for p in open_)),
             "realized_pnl": format_fixed(sum(p.realized for p in settled)),
+            "divergence_exposure": format_fixed(ledger.divergence_exposure()),
+            "worst_case_pnl": format_fixed(sum(ledger.worst_case(p) - p.spent for p in open_)),
             "pnl": format_fixed(ledger.pnl()),
             "daily_pnl": format_fixed(daily_pnl),
             "slippage": format_fixed(sum(p.slippage for p in positions)),
@@ -75,7 +97,17 @@ def summarize(ledger: PaperLedger, daily_pnl: int, daily_stopped: bool) -> dict[
         },
         "latency_ms": format_fixed(ledger.latency_ns),  # ns / 1e6 = ms, exactly
         "stats": attrs.asdict(ledger.stats),
-        "positions": [position_dict(p) for p in positions],
+        "postponed_games": sorted(ledger.postponed_games),
+        "settlement_rules": {
+            venue: {
+                "postponed": rules.postponed.value,
+                "cancelled": rules.cancelled.value,
+                "confirmed": rules.confirmed,
+                "source": rules.source,
+            }
+            for venue, rules in sorted(ledger.rules.items())
+        },
+        "positions": [position_dict(p, ledger) for p in positions],
     }
 
 
@@ -88,6 +120,8 @@ def summary_line(ledger: PaperLedger, daily_pnl: int, daily_stopped: bool) -> st
         f"paper: {len(open_)} open pairs, "
         f"{format_fixed(sum(p.contracts for p in open_))} contracts, "
         f"exposure {format_fixed(ledger.exposure())}, pnl {format_fixed(ledger.pnl())} "
+        f"(realized {format_fixed(ledger.realized_pnl())}, settlement divergence "
+        f"{format_fixed(ledger.divergence_exposure())}) "
         f"(today {format_fixed(daily_pnl)}{', STOPPED' if daily_stopped else ''}), "
         f"fills {stats.fills}, muted {muted}, leg risk {stats.leg_risk}, "
         f"in flight {stats.pending}"

@@ -109,21 +109,21 @@ def quote_leg(
 
 
 def largest_size(
-    ladders: tuple[tuple[Level, ...], tuple[Level, ...]],
-    models: tuple[FeeModel, FeeModel],
+    ladders: tuple[tuple[Level, ...], ...],
+    models: tuple[FeeModel, ...],
     size: Fixed,
     room: Fixed,
     step: Fixed,
 ) -> Fixed:
-    """The largest pair size — ``size`` itself, or a multiple of ``step`` below it — whose
-    cash (both legs' notional plus fees) fits in ``room``; 0 if none does.
+    """The largest cover size — ``size`` itself, or a multiple of ``step`` below it — whose
+    cash (every leg's notional plus fees) fits in ``room``; 0 if none does.
 
     Cash never falls as size grows (levels are walked best first and fees only grow), so a
     binary search over multiples of ``step`` is exact.
     """
 
     def cash(s: Fixed) -> Fixed:
-        return quote_leg(ladders[0], s, models[0]).total + quote_leg(ladders[1], s, models[1]).total
+        return sum(quote_leg(lad, s, m).total for lad, m in zip(ladders, models, strict=True))
 
     if cash(size) <= room:
         return size

@@ -103,6 +103,8 @@ class GameSpec:
         poly_fee_exponent: Polymarket fee exponent.
         poly_min_order_size: micro-shares, when known.
         start_time_ms: scheduled start, when known.
+        polymarket_event_slug: the Polymarket event slug, the game's key in Polymarket's
+            game-state reports (``""`` when unknown).
     """
 
     game_id: str
@@ -115,6 +117,7 @@ class GameSpec:
     poly_fee_exponent: int = 1
     poly_min_order_size: Fixed | None = None
     start_time_ms: int | None = None
+    polymarket_event_slug: str = ""
 
     @property
     def tokens(self) -> tuple[str, ...]:
@@ -152,6 +155,9 @@ class GameSpec:
             start_time_ms=self.start_time_ms,
             epoch=epoch,
             timestamp_ms=timestamp_ms,
+            game_keys=(
+                {"polymarket": self.polymarket_event_slug} if self.polymarket_event_slug else {}
+            ),
         )
 
     def monitor_assignments(
@@ -199,6 +205,7 @@ class GameSpec:
             poly_fee_exponent=message.poly_fee_exponent,
             poly_min_order_size=message.poly_min_order_size,
             start_time_ms=message.start_time_ms,
+            polymarket_event_slug=message.game_keys.get("polymarket", ""),
         )
 
 
@@ -251,6 +258,7 @@ def game_spec(game: MatchedGame, inputs: MatchInputs) -> tuple[GameSpec, bool]:
         poly_fee_exponent=p_model.exponent if p_model.enabled else 1,
         poly_min_order_size=p_model.min_order_size,
         start_time_ms=start_ms,
+        polymarket_event_slug=game.polymarket_event_slug,
     )
     return spec, k_defaulted or p_defaulted
 

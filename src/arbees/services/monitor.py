@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -42,6 +42,7 @@ from arbees.messages import (
     TOKEN_ASSIGNMENTS_HASH,
     Channel,
     MarketAssignment,
+    Message,
     PolymarketPriceUpdate,
     ServiceStatus,
     now_ms,
@@ -146,6 +147,9 @@ class PolymarketMonitor:
             built.
         max_tokens: tokens streamed at most (and so sockets); further assignments are
             refused, counted and alerted once, the tokens already held keep streaming.
+        companions: services run beside the feed, only while egress is verified (each
+            cancelled on a loss and started afresh on recovery), e.g. the sports-state
+            :class:`~arbees.services.game_states.GameStateRelay`.
     """
 
     def __init__(
@@ -159,6 +163,7 @@ class PolymarketMonitor:
         depth: int = PUBLISHED_DEPTH,
         accepts: Callable[[str], bool] | None = is_token_id,
         max_tokens: int = 2000,
+        companions: Sequence[Callable[[], Awaitable[object]]] = (),
     ) -> None:
         if not 1 <= depth <= PUBLISHED_DEPTH:
             raise ConfigError(f"depth must be in 1..{PUBLISHED_DEPTH}: {depth}")
@@ -187,6 +192,7 @@ class PolymarketMonitor:
         self.stream_id = f"{instance}-{time.time_ns()}"
         self._failed_seen = 0
         self._refused_at_start: list[tuple[str, str]] = []
+        self.companions = tuple(companions)
 
     def __repr__(self) -> str:
         return f"PolymarketMonitor(tokens={len(self.tokens)}, egress={self.guard.verified})"
@@ -233,6 +239,8 @@ class PolymarketMonitor:
             nursery.start_soon(self._watch_egress, first)
             nursery.start_soon(apply_live, assignments, "polymarket", self._apply)
             nursery.start_soon(self._refresh_after_bus_outage, self.heartbeat_interval)
+            for companion in self.companions:
+                nursery.start_soon(run_while_verified, self.guard, companion)
             if first.verified:
                 await nursery.start(self._feed_while_verified)
             else:
@@ -363,36 +371,63 @@ class PolymarketMonitor:
         await run_while_verified(self.guard, one_verified_period)
 
     async def _publish_updates(self, feed: InstrumentFeed) -> None:
-        async for update in feed.updates:
-            if not self.guard.verified:  # the scope is being cancelled; never leak one
-                self.stats.withheld += 1
-                continue
-            view: BookView = update.view
-            if view.instrument not in self.tokens:
-                continue
-            await self._publish_view(view, update.venue_ts_ms, update.received_ns)
+        """Publish every update waiting, as one batch per wake-up.
+
+        Each wake-up takes the update that woke it and every one already queued behind it
+        (what the socket reads since the last batch delivered), coalesces them per token
+        (newest wins, first-change order) and writes the batch to the bus at once (Redis:
+        one pipelined write). Under light load a batch is the one update: it goes out at
+        once, with no added wait.
+        """
+        receive = feed.updates
+        async for first in receive:
+            batch: dict[str, Any] = {}
+            update = first
+            while True:
+                if not self.guard.verified:  # the scope is being cancelled; never leak one
+                    self.stats.withheld += 1
+                else:
+                    instrument = update.view.instrument
+                    if instrument in self.tokens:
+                        batch[instrument] = update
+                try:
+                    update = receive.receive_nowait()
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+            if batch:
+                await self._publish_batch(
+                    [(u.view, u.venue_ts_ms, u.received_ns) for u in batch.values()]
+                )
 
     async def _publish_view(
         self, view: BookView, venue_ts_ms: int | None, received_ns: int
     ) -> None:
-        seq = self._seq.get(view.market, 0) + 1
-        self._seq[view.market] = seq
-        self._stream_seq += 1
-        message = price_update(
-            view,
-            seq=seq,
-            venue_ts_ms=venue_ts_ms,
-            received_ns=received_ns,
-            depth=self.depth,
-            stream_seq=self._stream_seq,
-        )
-        await self.bus.publish_and_hset(
-            Channel.POLYMARKET_PRICES, message, LATEST_PRICES_HASH, view.instrument
-        )
-        self._published_seq = max(self._published_seq, message.stream_seq)
-        self.stats.published += 1
-        if view.stale:
-            self.stats.stale_published += 1
+        await self._publish_batch([(view, venue_ts_ms, received_ns)])
+
+    async def _publish_batch(self, views: list[tuple[BookView, int | None, int]]) -> None:
+        """One bus write for ``views`` (each a token's book, its venue time and receipt)."""
+        items: list[tuple[str, Message]] = []
+        seqs = self._seq
+        stale = 0
+        for view, venue_ts_ms, received_ns in views:
+            seq = seqs.get(view.market, 0) + 1
+            seqs[view.market] = seq
+            self._stream_seq += 1
+            message = price_update(
+                view,
+                seq=seq,
+                venue_ts_ms=venue_ts_ms,
+                received_ns=received_ns,
+                depth=self.depth,
+                stream_seq=self._stream_seq,
+            )
+            items.append((view.instrument, message))
+            stale += view.stale
+        last = self._stream_seq  # this batch's last number (a refresh may follow meanwhile)
+        await self.bus.publish_and_hset_many(Channel.POLYMARKET_PRICES, LATEST_PRICES_HASH, items)
+        self._published_seq = max(self._published_seq, last)
+        self.stats.published += len(items)
+        self.stats.stale_published += stale
 
     async def _refresh_after_bus_outage(self, interval: float) -> None:
         """Republish every current book once the bus took messages again after losing some.

@@ -8,6 +8,13 @@ or its own feed on rollback. Every quote goes through the
 :class:`~arbees.messages.ArbSignal` on ``arbees:signals`` (and, with a paper ledger, filled
 on paper).
 
+Game state: the shard reads ``arbees:game_states`` (each venue's
+:class:`~arbees.messages.GameState` reports), keeps the latest per (venue, key) in a
+:class:`~arbees.gamestate.GameStates` and gives the engine each game's folded state, the
+game known by its assignment's ``game_keys``: a live game's quotes age out sooner, an
+ended, postponed or cancelled one closes its signals for good (see
+:meth:`~arbees.services.shard_engine.ShardEngine.set_game_state`).
+
 Readiness (``task_status.started()``): assignments loaded, both sources running, heartbeats
 flowing. Cancellation stops everything.
 
@@ -29,12 +36,14 @@ from typing import Any
 import attrs
 import trio
 
-from arbees.bus.base import Bus
+from arbees.bus.base import Bus, Subscription
 from arbees.errors import ArbeesError, BusError, ConfigError
+from arbees.gamestate import GameStates
 from arbees.messages import (
     GAME_ASSIGNMENTS_HASH,
     ArbSignal,
     Channel,
+    GameState,
     MarketAssignment,
     ServiceStatus,
     ShardHeartbeat,
@@ -69,6 +78,7 @@ class ShardStats:
         assignments: assignment messages applied.
         rejected_assignments: assignments refused (unusable field, an instrument a source
             refused, beyond the game cap); each distinct one is alerted once.
+        game_states: game-state reports received (newer than the one held).
     """
 
     quotes: int = 0
@@ -76,6 +86,7 @@ class ShardStats:
     publish_errors: int = 0
     assignments: int = 0
     rejected_assignments: int = 0
+    game_states: int = 0
 
 
 class GameShard:
@@ -125,6 +136,10 @@ class GameShard:
         self.rejections = Rejections(bus, "shard")
         self.started_ms = now_ms()
         self._running = False
+        self.game_states = GameStates()
+        """The latest report of each (venue, key) (see :mod:`arbees.gamestate`)."""
+        self._game_keys: dict[str, dict[str, str]] = {}  # game -> venue -> key
+        self._games_by_key: dict[tuple[str, str], set[str]] = {}
 
     @property
     def shard_id(self) -> str:
@@ -154,6 +169,7 @@ class GameShard:
         async with (
             trio.open_nursery() as nursery,
             self.bus.subscribe(Channel.MARKET_ASSIGNMENTS) as assignments,
+            self.bus.subscribe(Channel.GAME_STATES) as game_states,
         ):
             if self.paper is not None:
                 await nursery.start(self.paper.run)
@@ -162,6 +178,7 @@ class GameShard:
                 await nursery.start(partial(source.run, send.clone()))
             send.close()
             nursery.start_soon(apply_live, assignments, "kalshi", self._apply)
+            nursery.start_soon(self._read_game_states, game_states)
             nursery.start_soon(self._process, receive)
             nursery.start_soon(self._sweep)
             await nursery.start(self._announce)
@@ -195,6 +212,43 @@ class GameShard:
             # A source refused an instrument of this game: run the others without it.
             await self._watch(self.engine.drop(game), best_effort=True)
             await self._refused(game, AssignmentDelta(rejected=f"source refused it: {exc}"))
+        running = game in self.engine.games or game in self.engine.events
+        await self._key_game(game, assignment.game_keys if running else {})
+
+    # -- game state --------------------------------------------------------------------
+
+    async def _key_game(self, game: str, keys: dict[str, str]) -> None:
+        """File a running game under its venues' keys and give the engine its state."""
+        for item in self._game_keys.pop(game, {}).items():
+            games = self._games_by_key.get(item)
+            if games is not None:
+                games.discard(game)
+                if not games:
+                    del self._games_by_key[item]
+        if not keys:
+            return
+        self._game_keys[game] = dict(keys)
+        for item in keys.items():
+            self._games_by_key.setdefault(item, set()).add(game)
+        state = self.game_states.state(keys)
+        if state is not None:
+            await self._publish(self.engine.set_game_state(game, state))
+
+    async def _read_game_states(self, sub: Subscription) -> None:
+        async for envelope in sub:
+            message = envelope.message
+            if isinstance(message, GameState):
+                await self.on_game_state(message)
+
+    async def on_game_state(self, report: GameState) -> None:
+        """Take one venue's report: each game filed under its key gets its folded state."""
+        if not self.game_states.report(report):
+            return
+        self.stats.game_states += 1
+        for game in sorted(self._games_by_key.get((report.venue, report.key), ())):
+            state = self.game_states.state(self._game_keys[game])
+            if state is not None:
+                await self._publish(self.engine.set_game_state(game, state))
 
     async def _watch(self, delta: AssignmentDelta, *, best_effort: bool = False) -> None:
         await self._publish(delta.signals)

@@ -29,7 +29,12 @@ Correctness rules, enforced here so every transport gets them:
   other game keeps running; beyond ``max_games`` new games are refused;
 * one ``open`` signal when an opportunity appears, ``update`` only on a material change
   (edge or size), ``close`` when it disappears: no spam on every tick;
-* every decision is exact integer arithmetic (:mod:`arbees.arb`).
+* every decision is exact integer arithmetic (:mod:`arbees.arb`);
+* a game's state (:meth:`ShardEngine.set_game_state`, folded by :mod:`arbees.gamestate`)
+  rules too: while it is live, its quotes are usable only while younger than
+  ``live_max_quote_age_ns`` (prices move with the score); once it has ended, is postponed
+  or cancelled, its open signals close and no new one opens for as long as the shard runs
+  it, whatever a later report says. Every signal carries the state it was made under.
 
 The hot path (:meth:`ShardEngine.on_quotes`): one batch of quotes is stored, then the event
 kernel (:class:`arbees.kernel.EventBatch`, the reusable form of
@@ -68,6 +73,7 @@ from arbees.kernel import MAX_OUTCOMES, EventBatch, contract_index, prefilter_ed
 from arbees.messages import (
     MAX_LIST_ITEMS,
     ArbSignal,
+    GameState,
     MarketAssignment,
     SignalLeg,
     TeamLeg,
@@ -150,6 +156,7 @@ class ShardEngineStats:
         kernel_scanned: pairs and event games scanned (once per batch that touched them).
         kernel_flagged: scanned pairs and event games the kernel flagged for the exact
             depth walk.
+        halted: games stopped because they ended, were postponed or cancelled.
     """
 
     quotes: int = 0
@@ -165,6 +172,7 @@ class ShardEngineStats:
     kernel_batches: int = 0
     kernel_scanned: int = 0
     kernel_flagged: int = 0
+    halted: int = 0
 
 
 @attrs.define
@@ -294,6 +302,8 @@ class ShardEngine:
         instrument_checks: each venue's instrument-id check, by venue id (the wiring
             passes the registered venues'); an assignment naming an instrument its venue
             refuses is rejected.
+        live_max_quote_age_ns: while a game is live, its quotes are usable only while
+            younger than this (at most ``max_quote_age_ns``); ``None``: no tighter limit.
     """
 
     def __init__(
@@ -309,6 +319,7 @@ class ShardEngine:
         size_ratio: float = 0.1,
         clock: Callable[[], int] = time.time_ns,
         instrument_checks: InstrumentChecks = INSTRUMENT_CHECKS,
+        live_max_quote_age_ns: int | None = None,
     ) -> None:
         self.shard_id = shard_id
         self.instrument_checks = instrument_checks
@@ -335,6 +346,16 @@ class ShardEngine:
         self._serial = 0
         self._kernel = EventBatch(_VENUES)
         self._event_kernel = EventBatch(EVENT_VENUES)
+        if live_max_quote_age_ns is not None and live_max_quote_age_ns <= 0:
+            raise ConfigError(f"live_max_quote_age_ns must be > 0: {live_max_quote_age_ns}")
+        self.live_max_quote_age_ns = min(
+            max_quote_age_ns if live_max_quote_age_ns is None else live_max_quote_age_ns,
+            max_quote_age_ns,
+        )
+        self._states: dict[str, GameState] = {}  # game -> the state its signals carry
+        self._halted: set[str] = set()  # games ended, postponed or cancelled
+        self._live_ids: set[str] = set()  # games live now
+        self._live_keys: set[Key] = set()  # the quotes they read
 
     # -- assignments ---------------------------------------------------------------
 
@@ -426,6 +447,7 @@ class ShardEngine:
             del self.events[game_id]
         else:
             del self.games[game_id]
+        self._forget_state(game_id)
         remove: dict[str, list[str]] = {}
         for key, index in _watch_keys(game):
             watchers = self._watch.get(key, [])
@@ -492,6 +514,12 @@ class ShardEngine:
         if quote is None or quote.stale or quote.venue in self._down:
             return False
         if now_ns - quote.received_ns > self.max_quote_age_ns:
+            return False
+        if (
+            self._live_keys
+            and now_ns - quote.received_ns > self.live_max_quote_age_ns
+            and (quote.venue, quote.instrument) in self._live_keys
+        ):
             return False
         confirmed = max(quote.received_ns, self._alive.get(quote.venue, 0))
         return now_ns - confirmed <= self.max_age_ns
@@ -655,6 +683,7 @@ class ShardEngine:
             for opp in event_opportunities(
                 game.event, contracts, game.terms, min_edge=self.min_edge, max_size=self.max_size
             )
+            if game_id not in self._halted
         }
         detect_ns = self.clock()
         out: list[ArbSignal] = []
@@ -727,6 +756,7 @@ class ShardEngine:
             bus_recv_ns=(trigger.bus_recv_ns or trigger.received_ns) if trigger else 0,
             detect_ns=detect_ns,
             published_ns=detect_ns,
+            game_state=self._carried(game.game_id),
         )
 
     def _evaluate(self, game_id: str, index: int, trigger: Quote) -> list[ArbSignal]:
@@ -737,7 +767,9 @@ class ShardEngine:
         now = self.clock()
         self.stats.evaluations += 1
         found: dict[Combo, Opportunity] = {}
-        if k is not None and p is not None and self.usable(k, now) and self.usable(p, now):
+        if game_id in self._halted:
+            pass  # ended, postponed or cancelled: whatever the books say
+        elif k is not None and p is not None and self.usable(k, now) and self.usable(p, now):
             books = PairAsks(k.yes_asks, k.no_asks, p.yes_asks, p.no_asks)
             for opp in find_opportunities(
                 books, game.fees, min_edge=self.min_edge, max_size=self.max_size
@@ -839,7 +871,68 @@ class ShardEngine:
             bus_recv_ns=(trigger.bus_recv_ns or trigger.received_ns) if trigger else 0,
             detect_ns=detect_ns,
             published_ns=detect_ns,
+            game_state=self._carried(game.game_id),
         )
+
+    # -- game state ------------------------------------------------------------------
+
+    def set_game_state(self, game_id: str, state: GameState) -> list[ArbSignal]:
+        """Apply the folded state of a game this shard runs (others are ignored).
+
+        Live tightens its quotes' age limit; ended, postponed or cancelled halts the game:
+        its open signals close now (carrying this state) and none opens again while the
+        shard runs it, whatever a later report says.
+        """
+        if game_id not in self.games and game_id not in self.events:
+            return []
+        if game_id in self._halted:
+            return []  # final on this side: the close carried the halting state
+        self._states[game_id] = state
+        if not state.halted:
+            self._set_live(game_id, state.phase == "live")
+            return []
+        self._halted.add(game_id)
+        self.stats.halted += 1
+        self._set_live(game_id, False)
+        now = self.clock()
+        return [
+            self._close(key, now_ns=now, trigger=None)
+            for key in [k for k in self._open if k[0] == game_id]
+        ] + [
+            self._close_event(key, now_ns=now, trigger=None)
+            for key in [k for k in self._event_open if k[0] == game_id]
+        ]
+
+    def game_state(self, game_id: str) -> GameState | None:
+        """The state a game's signals carry now (``None``: no report of it)."""
+        return self._states.get(game_id)
+
+    def halted(self, game_id: str) -> bool:
+        """Whether the game ended, was postponed or cancelled while this shard ran it."""
+        return game_id in self._halted
+
+    def _carried(self, game_id: str) -> tuple[GameState, ...]:
+        state = self._states.get(game_id)
+        return () if state is None else (state,)
+
+    def _set_live(self, game_id: str, live: bool) -> None:
+        if live:
+            self._live_ids.add(game_id)
+        else:
+            self._live_ids.discard(game_id)
+        self._live_keys = {
+            key
+            for live_id in self._live_ids
+            for game in (self.games.get(live_id) or self.events.get(live_id),)
+            if game is not None
+            for key, _index in _watch_keys(game)
+        }
+
+    def _forget_state(self, game_id: str) -> None:
+        self._states.pop(game_id, None)
+        self._halted.discard(game_id)
+        if game_id in self._live_ids:
+            self._set_live(game_id, False)
 
     # -- views -----------------------------------------------------------------------
 

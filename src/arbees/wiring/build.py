@@ -30,20 +30,23 @@ import httpx
 from arbees.bus.base import Bus
 from arbees.egress import open_polymarket_route
 from arbees.kalshi.rest import KalshiRest
-from arbees.messages import ArbSignal
+from arbees.messages import PUBLISHED_DEPTH, ArbSignal
 from arbees.money import format_fixed
 from arbees.obs.metrics import Registry
 from arbees.paper import PaperLedger, PaperTrader, RiskLimits
 from arbees.polymarket.audit import AuditConfig, AuditStats
 from arbees.polymarket.feed import FeedConfig
 from arbees.polymarket.rest import USER_AGENT, PolymarketRest, RestConfig
+from arbees.polymarket.sports_feed import SportsFeed, SportsFeedConfig
 from arbees.recording import Recorder
+from arbees.services.game_states import GameStateRelay
 from arbees.services.interfaces import InstrumentFeed
 from arbees.services.monitor import PolymarketMonitor
 from arbees.services.orchestrator import Orchestrator
 from arbees.services.shard import GameShard
 from arbees.services.shard_engine import ShardEngine
 from arbees.services.sources import BusPolymarketSource, FeedQuoteSource, QuoteSource
+from arbees.settlement import parse_rules
 from arbees.venues import get_venue, instrument_checks
 from arbees.wiring.discovery import venue_game_source
 from arbees.wiring.metrics import (
@@ -89,6 +92,8 @@ async def build_monitor(
             snapshot_timeout=settings.snapshot_timeout,
             proxy=settings.proxy,
             gate=route.gate,
+            # the view built once, at the depth the monitor publishes (not 10, then cut)
+            depth=PUBLISHED_DEPTH,
         )
         if settings.reconnect is not None:
             config = attrs.evolve(config, backoff=settings.reconnect)
@@ -111,6 +116,20 @@ async def build_monitor(
                 audit_stats=audit_stats,
             )
 
+        companions = []
+        if settings.sports_ws_url is not None:
+            # Game states come over the same guarded route as the prices: the same proxy,
+            # each connection opened inside the route's gate, run only while verified.
+            sports = SportsFeedConfig(
+                url=settings.sports_ws_url,
+                silence_timeout=settings.sports_silence_timeout,
+                proxy=settings.proxy,
+                gate=route.gate,
+            )
+            if settings.reconnect is not None:
+                sports = attrs.evolve(sports, backoff=settings.reconnect)
+            relay = GameStateRelay(bus, lambda: SportsFeed(sports))
+            companions.append(relay.run)
         monitor = PolymarketMonitor(
             bus,
             feed_factory,
@@ -119,6 +138,7 @@ async def build_monitor(
             heartbeat_interval=settings.heartbeat_interval,
             max_tokens=settings.max_tokens,
             accepts=polymarket.accepts,
+            companions=companions,
         )
         if registry is not None:
             monitor_gauges(registry, bus, monitor, audit_stats)
@@ -142,6 +162,7 @@ async def build_shard(
         settings.shard_id,
         max_age_ns=settings.max_price_age_ms * 1_000_000,
         max_quote_age_ns=round(settings.max_quote_age_s * 1_000_000_000),
+        live_max_quote_age_ns=round(settings.live_max_quote_age_s * 1_000_000_000),
         max_games=settings.max_games,
         min_edge=settings.min_edge,
         max_size=settings.max_size,
@@ -191,7 +212,11 @@ async def build_shard(
                 max_exposure=settings.paper.max_exposure,
                 daily_loss_stop=settings.paper.daily_loss_stop,
             )
-            ledger = PaperLedger(limits, latency_ns=settings.paper.latency_ms * 1_000_000)
+            ledger = PaperLedger(
+                limits,
+                latency_ns=settings.paper.latency_ms * 1_000_000,
+                rules=parse_rules(settings.paper.settlement_rules),
+            )
             if registry is not None:
                 paper_gauges(registry, ledger)
             paper = PaperTrader(ledger, engine, bus=bus, log_interval=settings.paper.log_interval)

@@ -30,7 +30,9 @@ from arbees.obs.health import default_instance
 from arbees.polymarket.feed import DEFAULT_WS_URL as POLYMARKET_WS_URL
 from arbees.polymarket.rest import DEFAULT_CLOB_URL as CLOB_URL
 from arbees.polymarket.rest import DEFAULT_GAMMA_URL as GAMMA_URL
+from arbees.polymarket.sports import SPORTS_WS_URL
 from arbees.services.orchestrator import OrchestratorConfig
+from arbees.settlement import parse_rules
 from arbees.wiring.discovery import DEFAULT_DISCOVERY_DEADLINE, DEFAULT_SERIES
 from arbees.wsdriver import Backoff
 
@@ -41,6 +43,7 @@ __all__ = [
     "KALSHI_REST_URL",
     "KALSHI_WS_URL",
     "POLYMARKET_WS_URL",
+    "SPORTS_WS_URL",
     "MonitorSettings",
     "OrchestratorSettings",
     "PaperSettings",
@@ -173,6 +176,11 @@ class MonitorSettings:
         resync_interval: minimum seconds between forced resyncs of one socket.
         snapshot_timeout: seconds to wait for the snapshot of an added token.
         reconnect: reconnect backoff of the sockets (``None``: the feed's own).
+        sports_ws_url: Polymarket's sports WebSocket, whose game states the monitor
+            publishes on ``arbees:game_states`` behind the same verified egress
+            (``POLYMARKET_SPORTS_WS_URL``, ``off`` for none); ``None``: no game states.
+        sports_silence_timeout: reconnect the sports socket after this long without a
+            frame, its pings included (``POLYMARKET_SPORTS_SILENCE_TIMEOUT``).
     """
 
     egress: EgressSettings
@@ -188,9 +196,16 @@ class MonitorSettings:
     resync_interval: float = 30.0
     snapshot_timeout: float = 10.0
     reconnect: Backoff | None = None
+    sports_ws_url: str | None = SPORTS_WS_URL
+    sports_silence_timeout: float = 15.0
 
     def __attrs_post_init__(self) -> None:
         _positive("tokens_per_socket", "max_tokens", "silence_timeout", "heartbeat_interval")(self)
+        _positive("sports_silence_timeout")(self)
+        if self.sports_ws_url is not None and not self.sports_ws_url.startswith(
+            ("ws://", "wss://")
+        ):
+            raise ConfigError(f"sports_ws_url must be ws(s)://, got {self.sports_ws_url!r:.60}")
         if not self.audit_interval >= 0:
             raise ConfigError(f"audit_interval must be >= 0, got {self.audit_interval!r}")
         if self.audit_interval > 0 and not self.clob_url.startswith(("http://", "https://")):
@@ -211,6 +226,12 @@ class MonitorSettings:
             max_tokens=r.integer("max_tokens", "MONITOR_MAX_TOKENS", 2000),
             silence_timeout=r.number("silence_timeout", "POLYMARKET_SILENCE_TIMEOUT", 60.0),
             instance=r.text("instance", "MONITOR_ID", socket.gethostname()),
+            sports_ws_url=r.get(
+                "sports_ws_url", "POLYMARKET_SPORTS_WS_URL", _url_or_off, _SPORTS_DEFAULT
+            ),
+            sports_silence_timeout=r.number(
+                "sports_silence_timeout", "POLYMARKET_SPORTS_SILENCE_TIMEOUT", 15.0
+            ),
             **r.overrides,
         )
 
@@ -226,6 +247,8 @@ class PaperSettings:
         max_exposure: dollars in open positions (``PAPER_MAX_EXPOSURE``).
         daily_loss_stop: dollars lost in a UTC day (``PAPER_DAILY_LOSS_STOP``).
         log_interval: seconds between summary log lines, 0 = never (``PAPER_LOG_INTERVAL``).
+        settlement_rules: overrides of the venues' settlement rules
+            (``PAPER_SETTLEMENT_RULES``; :func:`arbees.settlement.parse_rules`).
     """
 
     latency_ms: int = 0
@@ -233,8 +256,10 @@ class PaperSettings:
     max_exposure: Fixed | None = None
     daily_loss_stop: Fixed | None = None
     log_interval: float = 60.0
+    settlement_rules: str = ""
 
     def __attrs_post_init__(self) -> None:
+        parse_rules(self.settlement_rules)  # a bad rule is a ConfigError here, not at start
         if self.latency_ms < 0:
             raise ConfigError(f"paper latency_ms must be >= 0, got {self.latency_ms}")
         if not self.log_interval >= 0:
@@ -254,6 +279,7 @@ class PaperSettings:
             max_exposure=r.get("max_exposure", "PAPER_MAX_EXPOSURE", parse_amount, None),
             daily_loss_stop=r.get("daily_loss_stop", "PAPER_DAILY_LOSS_STOP", parse_amount, None),
             log_interval=r.number("log_interval", "PAPER_LOG_INTERVAL", 60.0),
+            settlement_rules=r.text("settlement_rules", "PAPER_SETTLEMENT_RULES", ""),
             **r.overrides,
         )
 
@@ -284,6 +310,9 @@ class ShardSettings:
         sweep_interval: seconds between sweeps for books gone stale.
         reconnect: reconnect backoff of the venue sockets (``None``: the feeds' own).
         paper: the paper ledger (``PAPER=true``), ``None``: off.
+        live_max_quote_age_s: while a game is live (its venues' game state), never use
+            one of its quotes older than this (``LIVE_MAX_QUOTE_AGE_S``; capped at
+            ``max_quote_age_s``): its prices move with the score.
     """
 
     shard_id: str = "local"
@@ -305,11 +334,13 @@ class ShardSettings:
     sweep_interval: float = 0.1
     reconnect: Backoff | None = None
     paper: PaperSettings | None = None
+    live_max_quote_age_s: float = 30.0
 
     def __attrs_post_init__(self) -> None:
         _positive(
             "max_price_age_ms",
             "max_quote_age_s",
+            "live_max_quote_age_s",
             "max_games",
             "kalshi_silence_timeout",
             "heartbeat_interval",
@@ -367,8 +398,22 @@ class ShardSettings:
                 "kalshi_silence_timeout", "KALSHI_SILENCE_TIMEOUT", 30.0
             ),
             paper=paper,
+            live_max_quote_age_s=r.number("live_max_quote_age_s", "LIVE_MAX_QUOTE_AGE_S", 30.0),
             **r.overrides,
         )
+
+
+_SPORTS_DEFAULT: str | None = SPORTS_WS_URL
+"""The deployed monitor's sports socket unless ``POLYMARKET_SPORTS_WS_URL=off``."""
+
+
+def _url_or_off(raw: str) -> str | None:
+    """A WebSocket URL, or ``off`` (also ``false``, ``no``, ``0``) for none."""
+    if raw.lower() in ("off", "false", "no", "0", "none"):
+        return None
+    if not raw.startswith(("ws://", "wss://")):
+        raise ValueError(f"expected a ws(s):// URL or off, got {raw!r:.60}")
+    return raw
 
 
 def parse_on_off(raw: str) -> bool:

@@ -1,0 +1,41 @@
+"""The simulated games' fates: one postponed, one cancelled, the rest played (seeded)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from arbees.book import Level
+from arbees.money import parse_fixed
+from arbees.sim.books import KalshiBook
+from arbees.sim.fates import game_fates, kalshi_last_price
+from arbees.sim.plan import PlanConfig, make_plan
+
+
+def test_the_busiest_game_is_postponed_the_next_cancelled_the_rest_played() -> None:
+    plan = make_plan(PlanConfig(seed=3, games=6))
+    assert plan.windows
+    fates = game_fates(plan)
+    assert fates == game_fates(plan)  # deterministic
+    assert [f.game_id for f in fates] == [g.game_id for g in plan.games]
+    by_scenario = Counter(f.scenario for f in fates)
+    assert by_scenario == {"result": 4, "postponed": 1, "cancelled": 1}
+    windows = Counter(w.game for w in plan.windows)
+    index = {g.game_id: g.index for g in plan.games}
+    postponed = next(f for f in fates if f.scenario == "postponed")
+    cancelled = next(f for f in fates if f.scenario == "cancelled")
+    assert windows[index[postponed.game_id]] == max(windows.values())
+    assert windows[index[cancelled.game_id]] >= max(
+        windows[index[f.game_id]] for f in fates if f.scenario == "result"
+    )
+    for fate, game in zip(fates, plan.games, strict=True):
+        if fate.scenario == "result":
+            assert fate.winner in game.team_ids
+        else:
+            assert fate.winner == ""
+
+
+def test_kalshi_last_price_is_the_top_of_book_midpoint_exactly() -> None:
+    p = parse_fixed
+    book = KalshiBook(yes_bids=(Level(p("0.41"), 5),), no_bids=(Level(p("0.56"), 5),))
+    assert kalshi_last_price(book) == p("0.425")  # bid 0.41, ask 1 - 0.56 = 0.44
+    assert kalshi_last_price(KalshiBook(yes_bids=(), no_bids=book.no_bids)) == 0
