@@ -10,6 +10,8 @@ A recording is JSON Lines, one record per line, gzip-compressed when the file na
   files need neither (one connection, one venue);
 * a shard assignment as the shard saw it: ``{"recv_ns": ..., "assignment": "<the bus
   payload, arbees.codec JSON>"}``, what ``arbees replay`` runs the shard engine on;
+* a game-state report as the shard saw it: ``{"recv_ns": ..., "game_state": "<the bus
+  payload>"}``;
 * a shard's decision settings: ``{"recv_ns": ..., "shard": {"shard_id": ...,
   "max_price_age_ms": "2000", ...}}`` (text values), so a replay decides as that shard did.
 
@@ -40,13 +42,14 @@ import trio
 from arbees.bus.base import Bus
 from arbees.codec import encode
 from arbees.errors import BusError
-from arbees.messages import GAME_ASSIGNMENTS_HASH, Channel, MarketAssignment
+from arbees.messages import GAME_ASSIGNMENTS_HASH, Channel, GameState, MarketAssignment
 
 __all__ = [
     "AssignmentTap",
     "Record",
     "Recorder",
     "assignment_line",
+    "game_state_line",
     "open_text",
     "read_recording",
     "read_records",
@@ -83,6 +86,12 @@ def assignment_line(recv_ns: int, assignment: MarketAssignment) -> str:
     return json.dumps({"recv_ns": recv_ns, "assignment": payload}) + "\n"
 
 
+def game_state_line(recv_ns: int, report: GameState) -> str:
+    """One game-state record (with its newline): the report's bus payload."""
+    payload = encode(report).decode("utf-8")
+    return json.dumps({"recv_ns": recv_ns, "game_state": payload}) + "\n"
+
+
 def shard_line(recv_ns: int, shard_id: str, settings: Mapping[str, str]) -> str:
     """One shard-settings record (with its newline)."""
     return json.dumps({"recv_ns": recv_ns, "shard": {**settings, "shard_id": shard_id}}) + "\n"
@@ -99,6 +108,7 @@ class Record:
         assignment: an assignment's bus payload (arbees.codec JSON), or ``None``.
         source: the service whose connection received the frame (``""``: not said).
         shard: a shard's settings (text values, ``shard_id`` included), or ``None``.
+        game_state: a game-state report's bus payload, or ``None``.
     """
 
     recv_ns: int
@@ -107,6 +117,7 @@ class Record:
     assignment: str | None = None
     source: str = ""
     shard: Mapping[str, str] | None = None
+    game_state: str | None = None
 
 
 def read_records(path: str | Path) -> Iterator[Record]:
@@ -134,6 +145,9 @@ def read_records(path: str | Path) -> Iterator[Record]:
                         continue
                     if isinstance(rec.get("assignment"), str):
                         yield Record(when, None, assignment=rec["assignment"])
+                        continue
+                    if isinstance(rec.get("game_state"), str):
+                        yield Record(when, None, game_state=rec["game_state"])
                         continue
                     shard = rec.get("shard")
                     if isinstance(shard, dict) and all(isinstance(v, str) for v in shard.values()):
@@ -184,6 +198,7 @@ class Recorder:
         self.clock = clock
         self.frames = 0
         self.assignments = 0
+        self.game_states = 0
         self.errors = 0
         self.files: list[Path] = []
         self._written = 0
@@ -227,6 +242,10 @@ class Recorder:
         self._write(assignment_line(self.clock() if recv_ns is None else recv_ns, assignment))
         self.assignments += 1
 
+    def game_state(self, report: GameState, recv_ns: int | None = None) -> None:
+        self._write(game_state_line(self.clock() if recv_ns is None else recv_ns, report))
+        self.game_states += 1
+
     def shard_settings(self, shard_id: str, settings: Mapping[str, str]) -> None:
         """Record a shard's decision settings (``build_shard`` does, with a recorder)."""
         self._write(shard_line(self.clock(), shard_id, settings))
@@ -250,8 +269,9 @@ class Recorder:
 
 
 class AssignmentTap:
-    """Records every shard assignment on the bus (the stored ones first), as the shards
-    see them: run it beside the shard, before it, with ``nursery.start``.
+    """Records every shard assignment on the bus (the stored ones first) and every
+    game-state report, as the shards see them: run it beside the shard, before it, with
+    ``nursery.start``.
 
     Args:
         bus: where the orchestrator publishes.
@@ -263,7 +283,8 @@ class AssignmentTap:
         self.recorder = recorder
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        async with self.bus.subscribe(Channel.MARKET_ASSIGNMENTS, buffer=65_536) as sub:
+        channels = (Channel.MARKET_ASSIGNMENTS, Channel.GAME_STATES)
+        async with self.bus.subscribe(*channels, buffer=65_536) as sub:
             try:
                 stored = await self.bus.hgetall(GAME_ASSIGNMENTS_HASH)
             except BusError as exc:
@@ -277,3 +298,5 @@ class AssignmentTap:
                 message = envelope.message
                 if isinstance(message, MarketAssignment) and message.platform == "kalshi":
                     self.recorder.assignment(message, envelope.received_ns)
+                elif isinstance(message, GameState):
+                    self.recorder.game_state(message, envelope.received_ns)

@@ -14,6 +14,9 @@ own timestamp when it has one, else by the record before it in its file) and pla
   assignments name (so signal ids are the live shards' own), each assignment applied to
   every engine, as every live shard sees every assignment; each engine decides with its
   shard's recorded settings unless :class:`ReplaySettings` overrides them;
+* each recorded game-state report folded per game (:class:`arbees.gamestate.GameStates`,
+  each game filed under its assignment's ``game_keys``) into its engine, as the shard
+  does: a live game tightens the price age, an ended or postponed one closes for good;
 * each signal, with ``--paper``, into a :class:`~arbees.paper.PaperLedger`.
 
 Deterministic: the engines', the ledger's and the signals' clock is the recorded receive
@@ -38,8 +41,9 @@ import trio
 from arbees._wire import DecodeLimits
 from arbees.codec import decode
 from arbees.errors import DecodeError
+from arbees.gamestate import GameStates
 from arbees.kalshi.replay import KalshiReplayer
-from arbees.messages import ArbSignal, MarketAssignment
+from arbees.messages import ArbSignal, GameState, MarketAssignment
 from arbees.money import Fixed, format_fixed, parse_fixed
 from arbees.paper import PaperLedger
 from arbees.paper.model import PendingFill
@@ -399,6 +403,8 @@ class Replay:
         self._now = 0
         self._next_sweep: int | None = None
         self._recorded: dict[str, dict[str, Any]] = {}
+        self._states = GameStates()
+        self._game_keys: dict[tuple[str, str], dict[str, str]] = {}  # (shard, game) -> keys
         self._sweep_ns = self._sweep_interval_ns()
         self._started = False
         self._initial = list(assignments)
@@ -438,6 +444,15 @@ class Replay:
         if record.shard is not None:
             self._shard_settings(record.shard)
             return out
+        if record.game_state is not None:
+            try:
+                limits = DecodeLimits(clock_ns=self._clock)
+                report = decode(record.game_state, GameState, limits=limits)
+            except DecodeError:
+                self._reject("game_state")
+                return out
+            out.extend(self._game_state(report))
+            return out
         if record.frame is None:
             return out
         out.extend(self._frame(record, when_ns))
@@ -463,11 +478,35 @@ class Replay:
         if assignment.platform == "kalshi" and assignment.shard_id not in self.engines:
             self.engines[assignment.shard_id] = self._engine(assignment.shard_id)
         out: list[ArbSignal] = []
+        game = assignment.game_id or assignment.market_id
         for engine in self.engines.values():
             delta = engine.apply(assignment)
             if delta.rejected:
                 self._reject("assignment_refused")
             out.extend(self._emit(engine, delta.signals))
+            running = game in engine.games or game in engine.events
+            keys = dict(assignment.game_keys) if running else {}
+            if not keys:
+                self._game_keys.pop((engine.shard_id, game), None)
+                continue
+            self._game_keys[engine.shard_id, game] = keys
+            state = self._states.state(keys)
+            if state is not None:
+                out.extend(self._emit(engine, engine.set_game_state(game, state)))
+        return out
+
+    def _game_state(self, report: GameState) -> list[ArbSignal]:
+        """One venue's report: each game filed under its key gets its folded state."""
+        out: list[ArbSignal] = []
+        if not self._states.report(report):
+            return out
+        for (shard_id, game), keys in sorted(self._game_keys.items()):
+            if keys.get(report.venue) != report.key:
+                continue
+            state = self._states.state(keys)
+            engine = self.engines.get(shard_id)
+            if state is not None and engine is not None:
+                out.extend(self._emit(engine, engine.set_game_state(game, state)))
         return out
 
     def _engine(self, shard_id: str) -> ShardEngine:

@@ -20,7 +20,13 @@ from arbees.cli import build_parser, cmd_monitor, cmd_shard, main
 from arbees.cli.cmd_record import record_max_bytes
 from arbees.codec import encode
 from arbees.kalshi.replay import fold_recording
-from arbees.messages import GAME_ASSIGNMENTS_HASH, Channel, MarketAssignment, TeamLeg
+from arbees.messages import (
+    GAME_ASSIGNMENTS_HASH,
+    Channel,
+    GameState,
+    MarketAssignment,
+    TeamLeg,
+)
 from arbees.recording import (
     AssignmentTap,
     Record,
@@ -239,6 +245,32 @@ def test_each_shard_decides_with_its_recorded_settings_unless_overridden(
     assert main(["replay", str(path), "--min-edge-cents", "-1"]) == 2
 
 
+def test_a_recorded_game_end_closes_the_open_signal_for_good(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    keyed = assignment(game_keys={"polymarket": "nba-okc-sas-2026-10-20"})
+    ended = GameState(
+        venue="polymarket",
+        key="nba-okc-sas-2026-10-20",
+        phase="ended",
+        timestamp_ms=T0 // MS + 100,
+        score="101-99",
+    )
+    with Recorder(path) as recorder:
+        recorder.assignment(keyed, T0)
+        for recv_ns, venue, frame in frames()[:4]:  # crossed at +3 ms
+            recorder.frame(venue, frame, recv_ns)
+        recorder.game_state(ended, T0 + 100 * MS)
+        # the books cross again after the end: no new signal
+        recorder.frame("polymarket", frames()[3][2], T0 + 200 * MS)
+    result = trio.run(lambda: run_replay([ReplayInput(str(path))], ReplaySettings()))
+    assert [(s.event, s.detect_ns) for s in result.signals] == [
+        ("open", T0 + 3 * MS),
+        ("close", T0 + 100 * MS),
+    ]
+    assert result.signals[1].game_state == (ended,)
+    assert list(read_records(path))[5].game_state == encode(ended).decode()
+
+
 def test_bad_records_are_counted_never_fatal(tmp_path: Path) -> None:
     path = tmp_path / "rec.jsonl"
     write_everything(path)
@@ -246,10 +278,12 @@ def test_bad_records_are_counted_never_fatal(tmp_path: Path) -> None:
         f.write(json.dumps({"recv_ns": T0 + 600 * MS, "assignment": '{"nope": 1}'}) + "\n")
         f.write(record_line(T0 + 601 * MS, "not a frame of any venue"))
         f.write(record_line(T0 + 602 * MS, '{"type": "orderbook_delta", "sid": 1}', "kalshi"))
+        f.write(json.dumps({"recv_ns": T0 + 603 * MS, "game_state": "{}"}) + "\n")
     result = trio.run(lambda: run_replay([ReplayInput(str(path))], ReplaySettings()))
     assert result.rejected["assignment"] == 1
     assert result.rejected["unknown_venue"] == 1
     assert result.rejected["kalshi_frames"] >= 1
+    assert result.rejected["game_state"] == 1
     assert [s.event for s in result.signals] == ["open", "close"]
 
 
