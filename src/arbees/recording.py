@@ -184,8 +184,9 @@ class Recorder:
         max_bytes: uncompressed bytes per file before rotating (0: never rotate).
         clock: wall clock in ns, for the assignments' receive times.
 
-    Writes are synchronous and line-buffered by the OS; a failed write (disk full) is
-    counted and logged once, never raised into the feed that called the hook.
+    The first file is created at once (:class:`OSError` when it cannot be); writes are
+    synchronous and buffered; a failed write or rotation (disk full) is counted and
+    logged, never raised into the feed that called the hook.
     """
 
     def __init__(
@@ -204,6 +205,7 @@ class Recorder:
         self._written = 0
         self._file: IO[str] | None = None
         self._closed = False
+        self._open_next()  # a path that cannot be written fails here, not silently later
 
     def __repr__(self) -> str:
         return f"Recorder({str(self.path)!r}, frames={self.frames}, files={len(self.files)})"
@@ -218,6 +220,13 @@ class Recorder:
         """Close the file; later records are dropped (a feed still unwinding)."""
         self._closed = True
         self._close_file()
+
+    def _open_next(self) -> None:
+        self._close_file()
+        target = rotated_path(self.path, len(self.files))
+        self._file = open_text(target, "w")
+        self.files.append(target)
+        self._written = 0
 
     def _close_file(self) -> None:
         if self._file is not None:
@@ -255,11 +264,8 @@ class Recorder:
             return
         try:
             if self._file is None or (self.max_bytes and self._written >= self.max_bytes):
-                self._close_file()
-                target = rotated_path(self.path, len(self.files))
-                self._file = open_text(target, "w")
-                self.files.append(target)
-                self._written = 0
+                self._open_next()
+            assert self._file is not None
             self._file.write(line)
             self._written += len(line)
         except OSError as exc:

@@ -407,3 +407,13 @@ def test_record_shard_and_monitor_take_the_services_options() -> None:
     assert parser.parse_args(["shard"]).handler is cmd_shard.run  # unchanged
     with pytest.raises(SystemExit):
         parser.parse_args(["record", "shard", "--out", "s.jsonl", "--rotate-mb", "-1"])
+
+
+@pytest.mark.parametrize("service", ["shard", "monitor"])
+def test_record_service_refuses_an_unwritable_file_before_starting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], service: str
+) -> None:
+    out = tmp_path / "missing-dir" / "rec.jsonl"
+    egress = ["--egress-url", "http://127.0.0.1:9/ip"] if service == "monitor" else []
+    assert main(["record", service, "--out", str(out), *egress]) == 2
+    assert f"arbees record {service}: cannot write {out}" in capsys.readouterr().err

@@ -22,11 +22,13 @@ import importlib
 import logging
 import os
 import sys
-from typing import Any
+from typing import Any, Literal
 
 import trio
 
-__all__ = ["record_max_bytes", "register"]
+from arbees.recording import Recorder
+
+__all__ = ["open_recorder", "record_max_bytes", "register"]
 
 _OTHER_VENUES = ("kalshi",)
 
@@ -85,6 +87,21 @@ def _megabytes(text: str) -> float:
 def record_max_bytes(args: argparse.Namespace) -> int:
     """``--rotate-mb`` in bytes (0: never rotate)."""
     return max(0, round(getattr(args, "rotate_mb", 0.0) * 1_000_000))
+
+
+def open_recorder(args: argparse.Namespace, service: str) -> Recorder | Literal[False] | None:
+    """The recorder of ``arbees record <service> --out FILE`` (None: not recording; False:
+    FILE cannot be written, said on stderr)."""
+    out = getattr(args, "record_out", None)
+    if out is None:
+        return None
+    try:
+        return Recorder(out, max_bytes=record_max_bytes(args))
+    except OSError as exc:
+        print(
+            f"arbees record {service}: cannot write {out}: {exc.strerror or exc}", file=sys.stderr
+        )
+        return False
 
 
 def _register_missing(venues: Any, venue: str) -> None:
