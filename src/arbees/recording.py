@@ -156,10 +156,12 @@ def read_records(path: str | Path) -> Iterator[Record]:
             yield Record(0, line)
 
 
-def read_recording(path: str | Path) -> Iterator[tuple[int, str]]:
-    """Yield ``(recv_ns, frame)`` of every frame record (assignments are skipped)."""
+def read_recording(path: str | Path, venue: str = "") -> Iterator[tuple[int, str]]:
+    """Yield ``(recv_ns, frame)`` of every frame record (assignments are skipped); with
+    ``venue``, a frame tagged with another venue is skipped too (a record-everything
+    recording holds every venue's)."""
     for record in read_records(path):
-        if record.frame is not None:
+        if record.frame is not None and not (venue and record.venue not in ("", venue)):
             yield record.recv_ns, record.frame
 
 

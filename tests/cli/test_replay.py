@@ -206,6 +206,19 @@ def test_venue_files_with_assignments_given_apart_and_venues_recognised(
     assert report["rejected"]["polymarket_frames"] == 2
 
 
+def test_book_reads_one_venue_of_a_record_everything_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "rec.jsonl"
+    write_everything(path)
+    assert main(["book", str(path), "--venue", "polymarket", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["token"], r["best_bid"]) for r in rows] == [
+        (TOKEN_OKC, "0.42"),
+        (TOKEN_SAS, "0.47"),
+    ]
+
+
 def test_cli_json_and_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "rec.jsonl"
     write_everything(path)
@@ -332,14 +345,12 @@ def test_recorder_rotates_by_size_and_book_still_reads_the_frames(tmp_path: Path
     merged = [ReplayInput(str(f)) for f in reversed(recorder.files)]
     result = trio.run(lambda: run_replay(merged, ReplaySettings()))
     assert [s.event for s in result.signals] == ["open", "close"]
-    # the frames-only reader (``arbees book``) skips the assignment records
-    kalshi = [
-        frame
-        for f in recorder.files
-        for _, frame in read_recording(f)
-        if recognise_venue(frame) == "kalshi"
-    ]
+    # the frames-only reader (``arbees book``) skips the assignment records, and the
+    # frames of other venues when asked for one
+    kalshi = [frame for f in recorder.files for _, frame in read_recording(f, "kalshi")]
+    assert {recognise_venue(frame) for frame in kalshi} == {"kalshi"}
     assert [row.ticker for row in fold_recording(kalshi)] == [OKC, SAS]
+    assert len([1 for f in recorder.files for _ in read_recording(f)]) == len(frames())
 
 
 def test_assignments_apply_to_every_shard_and_a_moved_game_follows() -> None:
