@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from arbees.polymarket.sports import MAX_FRAME_BYTES, SportsProtocol, phase_of
+from arbees.polymarket.sports import (
+    MAX_FRAME_BYTES,
+    MAX_RESULTS_PER_FRAME,
+    SportsProtocol,
+    phase_of,
+)
 
 DATA = Path(__file__).parent.parent / "data" / "polymarket" / "sports"
 
@@ -68,6 +73,11 @@ def test_every_ping_is_answered_with_one_pong() -> None:
         ("Canceled", False, True, "cancelled"),
         ("Cancelled", False, False, "cancelled"),
         ("", False, True, "ended"),
+        ("Awarded", False, False, "ended"),
+        ("Break", False, False, "live"),  # half time in soccer
+        ("PenaltyShootout", True, False, "live"),
+        ("Suspended", False, False, "live"),  # paused mid-game: prices still move
+        ("Delayed", False, False, "scheduled"),
     ],
 )
 def test_phase_is_read_conservatively(status: str, live: bool, ended: bool, phase: str) -> None:
@@ -86,10 +96,10 @@ def test_phase_is_read_conservatively(status: str, live: bool, ended: bool, phas
         ('{"slug": "nba-x", "period": "' + "Q" * 100 + '"}', "bad_field"),
         ('{"slug": "nba-x", "gameId": "12"}', "bad_field"),
         ("[1]", "not_object"),
-        ("[" + ",".join(['{"slug":"a"}'] * 501) + "]", "too_many"),
+        ("[" + ",".join(['{"slug":"a"}'] * (MAX_RESULTS_PER_FRAME + 1)) + "]", "too_many"),
         ("x" * (MAX_FRAME_BYTES + 1), "oversized"),
         (b"\xff\xfe", "not_utf8"),
-        ("[" * 100_000 + "]" * 100_000, "oversized"),
+        ("[" * MAX_FRAME_BYTES + "]" * MAX_FRAME_BYTES, "oversized"),
     ],
 )
 def test_bad_frames_are_counted_by_reason_never_raised(frame: str | bytes, reason: str) -> None:

@@ -186,6 +186,8 @@ async def test_shard_reads_game_states_from_the_bus_and_closes_an_ended_game() -
                 raise AssertionError(f"a halted game signalled again: {extra}")
             assert eng.open_signals() == []
             assert eng.halted("g1")
+            details = shard.status().details
+            assert (details["game_states"], details["halted"]) == ("4", "1")
 
 
 async def test_a_game_assigned_after_it_ended_starts_halted() -> None:

@@ -55,10 +55,12 @@ log = logging.getLogger(__name__)
 SPORTS_WS_URL: Final = "wss://sports-api.polymarket.com/ws"
 """The public sports channel (no auth, no subscription)."""
 
-MAX_FRAME_BYTES: Final = 64 * 1024
-"""A result is a few hundred bytes; a larger frame is refused unread."""
-MAX_RESULTS_PER_FRAME: Final = 500
-"""Results of one frame at most (the docs send one object per frame)."""
+MAX_FRAME_BYTES: Final = 1024 * 1024
+"""A result is a few hundred bytes and the docs send one per frame; the cap leaves room for
+an undocumented batch (an array of every active game) and refuses anything larger unread
+(the feed's socket closes on it, see :mod:`arbees.polymarket.sports_feed`)."""
+MAX_RESULTS_PER_FRAME: Final = 5000
+"""Results of one frame at most."""
 MAX_FIELD_CHARS: Final = 64
 """Longest score, period, elapsed, status or league text accepted (``"000-000|2-0|Bo3"``
 is 15)."""
@@ -69,8 +71,15 @@ PONG: Final = "pong"
 
 _POSTPONED: Final = frozenset({"postponed"})
 _CANCELLED: Final = frozenset({"canceled", "cancelled"})
-_FINAL: Final = frozenset({"final", "f/ot", "f/so", "finished", "forfeit", "notnecessary"})
-_IN_PROGRESS: Final = frozenset({"inprogress", "in progress", "live"})
+# Status words by sport (the docs' tables; soccer adds Break, PenaltyShootout, Awarded):
+# a final or awarded result ends the game; a break, a shootout or a suspension mid-game
+# is still in play (its prices move on news, so it counts as live).
+_FINAL: Final = frozenset(
+    {"final", "f/ot", "f/so", "finished", "forfeit", "awarded", "notnecessary"}
+)
+_IN_PROGRESS: Final = frozenset(
+    {"inprogress", "in progress", "live", "break", "penaltyshootout", "suspended"}
+)
 
 
 def phase_of(*, status: str, live: bool, ended: bool) -> str:

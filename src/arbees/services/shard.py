@@ -160,6 +160,8 @@ class GameShard:
                 "signals": str(self.stats.signals),
                 "open": str(len(self.engine.open_signals())),
                 "rejected": str(self.stats.rejected_assignments),
+                "game_states": str(self.stats.game_states),
+                "halted": str(self.engine.stats.halted),
                 **({"paper_pnl": format_fixed(self.paper.ledger.pnl())} if self.paper else {}),
             },
         )

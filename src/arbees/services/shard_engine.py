@@ -678,13 +678,20 @@ class ShardEngine:
         if stale:
             self.stats.suppressed_stale += 1
             self._blocked.add((game_id, EVENT))
-        found = {
-            opp.label: opp
-            for opp in event_opportunities(
-                game.event, contracts, game.terms, min_edge=self.min_edge, max_size=self.max_size
-            )
-            if game_id not in self._halted
-        }
+        found = (
+            {}  # ended, postponed or cancelled: whatever the books say
+            if game_id in self._halted
+            else {
+                opp.label: opp
+                for opp in event_opportunities(
+                    game.event,
+                    contracts,
+                    game.terms,
+                    min_edge=self.min_edge,
+                    max_size=self.max_size,
+                )
+            }
+        )
         detect_ns = self.clock()
         out: list[ArbSignal] = []
         for key in [k for k in self._event_open if k[0] == game_id and k[1] not in found]:
