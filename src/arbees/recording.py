@@ -9,7 +9,11 @@ A recording is JSON Lines, one record per line, gzip-compressed when the file na
   monitor's instance): the record-everything mode writes both, ``arbees record <venue>``
   files need neither (one connection, one venue);
 * a shard assignment as the shard saw it: ``{"recv_ns": ..., "assignment": "<the bus
-  payload, arbees.codec JSON>"}``, what ``arbees replay`` runs the shard engine on.
+  payload, arbees.codec JSON>"}``, what ``arbees replay`` runs the shard engine on;
+* a game-state report as the shard saw it: ``{"recv_ns": ..., "game_state": "<the bus
+  payload>"}``;
+* a shard's decision settings: ``{"recv_ns": ..., "shard": {"shard_id": ...,
+  "max_price_age_ms": "2000", ...}}`` (text values), so a replay decides as that shard did.
 
 Raw text keeps a recording useful when a parser changes, and a replay exercises the very
 code the live feed runs. :func:`read_recording` yields the frames only (``arbees book``);
@@ -28,7 +32,7 @@ import gzip
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -38,18 +42,20 @@ import trio
 from arbees.bus.base import Bus
 from arbees.codec import encode
 from arbees.errors import BusError
-from arbees.messages import GAME_ASSIGNMENTS_HASH, Channel, MarketAssignment
+from arbees.messages import GAME_ASSIGNMENTS_HASH, Channel, GameState, MarketAssignment
 
 __all__ = [
     "AssignmentTap",
     "Record",
     "Recorder",
     "assignment_line",
+    "game_state_line",
     "open_text",
     "read_recording",
     "read_records",
     "record_line",
     "rotated_path",
+    "shard_line",
 ]
 
 log = logging.getLogger(__name__)
@@ -80,6 +86,17 @@ def assignment_line(recv_ns: int, assignment: MarketAssignment) -> str:
     return json.dumps({"recv_ns": recv_ns, "assignment": payload}) + "\n"
 
 
+def game_state_line(recv_ns: int, report: GameState) -> str:
+    """One game-state record (with its newline): the report's bus payload."""
+    payload = encode(report).decode("utf-8")
+    return json.dumps({"recv_ns": recv_ns, "game_state": payload}) + "\n"
+
+
+def shard_line(recv_ns: int, shard_id: str, settings: Mapping[str, str]) -> str:
+    """One shard-settings record (with its newline)."""
+    return json.dumps({"recv_ns": recv_ns, "shard": {**settings, "shard_id": shard_id}}) + "\n"
+
+
 @attrs.frozen(slots=True)
 class Record:
     """One record of a recording.
@@ -90,6 +107,8 @@ class Record:
         venue: the venue the recorder said the frame came from (``""``: not said).
         assignment: an assignment's bus payload (arbees.codec JSON), or ``None``.
         source: the service whose connection received the frame (``""``: not said).
+        shard: a shard's settings (text values, ``shard_id`` included), or ``None``.
+        game_state: a game-state report's bus payload, or ``None``.
     """
 
     recv_ns: int
@@ -97,6 +116,8 @@ class Record:
     venue: str = ""
     assignment: str | None = None
     source: str = ""
+    shard: Mapping[str, str] | None = None
+    game_state: str | None = None
 
 
 def read_records(path: str | Path) -> Iterator[Record]:
@@ -125,13 +146,22 @@ def read_records(path: str | Path) -> Iterator[Record]:
                     if isinstance(rec.get("assignment"), str):
                         yield Record(when, None, assignment=rec["assignment"])
                         continue
+                    if isinstance(rec.get("game_state"), str):
+                        yield Record(when, None, game_state=rec["game_state"])
+                        continue
+                    shard = rec.get("shard")
+                    if isinstance(shard, dict) and all(isinstance(v, str) for v in shard.values()):
+                        yield Record(when, None, shard=shard)
+                        continue
             yield Record(0, line)
 
 
-def read_recording(path: str | Path) -> Iterator[tuple[int, str]]:
-    """Yield ``(recv_ns, frame)`` of every frame record (assignments are skipped)."""
+def read_recording(path: str | Path, venue: str = "") -> Iterator[tuple[int, str]]:
+    """Yield ``(recv_ns, frame)`` of every frame record (assignments are skipped); with
+    ``venue``, a frame tagged with another venue is skipped too (a record-everything
+    recording holds every venue's)."""
     for record in read_records(path):
-        if record.frame is not None:
+        if record.frame is not None and not (venue and record.venue not in ("", venue)):
             yield record.recv_ns, record.frame
 
 
@@ -156,8 +186,9 @@ class Recorder:
         max_bytes: uncompressed bytes per file before rotating (0: never rotate).
         clock: wall clock in ns, for the assignments' receive times.
 
-    Writes are synchronous and line-buffered by the OS; a failed write (disk full) is
-    counted and logged once, never raised into the feed that called the hook.
+    The first file is created at once (:class:`OSError` when it cannot be); writes are
+    synchronous and buffered; a failed write or rotation (disk full) is counted and
+    logged, never raised into the feed that called the hook.
     """
 
     def __init__(
@@ -170,11 +201,13 @@ class Recorder:
         self.clock = clock
         self.frames = 0
         self.assignments = 0
+        self.game_states = 0
         self.errors = 0
         self.files: list[Path] = []
         self._written = 0
         self._file: IO[str] | None = None
         self._closed = False
+        self._open_next()  # a path that cannot be written fails here, not silently later
 
     def __repr__(self) -> str:
         return f"Recorder({str(self.path)!r}, frames={self.frames}, files={len(self.files)})"
@@ -189,6 +222,13 @@ class Recorder:
         """Close the file; later records are dropped (a feed still unwinding)."""
         self._closed = True
         self._close_file()
+
+    def _open_next(self) -> None:
+        self._close_file()
+        target = rotated_path(self.path, len(self.files))
+        self._file = open_text(target, "w")
+        self.files.append(target)
+        self._written = 0
 
     def _close_file(self) -> None:
         if self._file is not None:
@@ -213,16 +253,21 @@ class Recorder:
         self._write(assignment_line(self.clock() if recv_ns is None else recv_ns, assignment))
         self.assignments += 1
 
+    def game_state(self, report: GameState, recv_ns: int | None = None) -> None:
+        self._write(game_state_line(self.clock() if recv_ns is None else recv_ns, report))
+        self.game_states += 1
+
+    def shard_settings(self, shard_id: str, settings: Mapping[str, str]) -> None:
+        """Record a shard's decision settings (``build_shard`` does, with a recorder)."""
+        self._write(shard_line(self.clock(), shard_id, settings))
+
     def _write(self, line: str) -> None:
         if self._closed:
             return
         try:
             if self._file is None or (self.max_bytes and self._written >= self.max_bytes):
-                self._close_file()
-                target = rotated_path(self.path, len(self.files))
-                self._file = open_text(target, "w")
-                self.files.append(target)
-                self._written = 0
+                self._open_next()
+            assert self._file is not None
             self._file.write(line)
             self._written += len(line)
         except OSError as exc:
@@ -232,8 +277,9 @@ class Recorder:
 
 
 class AssignmentTap:
-    """Records every shard assignment on the bus (the stored ones first), as the shards
-    see them: run it beside the shard, before it, with ``nursery.start``.
+    """Records every shard assignment on the bus (the stored ones first) and every
+    game-state report, as the shards see them: run it beside the shard, before it, with
+    ``nursery.start``.
 
     Args:
         bus: where the orchestrator publishes.
@@ -245,7 +291,8 @@ class AssignmentTap:
         self.recorder = recorder
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        async with self.bus.subscribe(Channel.MARKET_ASSIGNMENTS, buffer=65_536) as sub:
+        channels = (Channel.MARKET_ASSIGNMENTS, Channel.GAME_STATES)
+        async with self.bus.subscribe(*channels, buffer=65_536) as sub:
             try:
                 stored = await self.bus.hgetall(GAME_ASSIGNMENTS_HASH)
             except BusError as exc:
@@ -259,3 +306,5 @@ class AssignmentTap:
                 message = envelope.message
                 if isinstance(message, MarketAssignment) and message.platform == "kalshi":
                     self.recorder.assignment(message, envelope.received_ns)
+                elif isinstance(message, GameState):
+                    self.recorder.game_state(message, envelope.received_ns)

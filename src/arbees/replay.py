@@ -12,7 +12,11 @@ own timestamp when it has one, else by the record before it in its file) and pla
   updates the live feed hands out, turned into quotes by the venue's ``quote``;
 * the quotes into one :class:`~arbees.services.shard_engine.ShardEngine` per shard id the
   assignments name (so signal ids are the live shards' own), each assignment applied to
-  every engine, as every live shard sees every assignment;
+  every engine, as every live shard sees every assignment; each engine decides with its
+  shard's recorded settings unless :class:`ReplaySettings` overrides them;
+* each recorded game-state report folded per game (:class:`arbees.gamestate.GameStates`,
+  each game filed under its assignment's ``game_keys``) into its engine, as the shard
+  does: a live game tightens the price age, an ended or postponed one closes for good;
 * each signal, with ``--paper``, into a :class:`~arbees.paper.PaperLedger`.
 
 Deterministic: the engines', the ledger's and the signals' clock is the recorded receive
@@ -28,8 +32,8 @@ from __future__ import annotations
 
 import heapq
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Final, Protocol
 
 import attrs
 import trio
@@ -37,9 +41,10 @@ import trio
 from arbees._wire import DecodeLimits
 from arbees.codec import decode
 from arbees.errors import DecodeError
+from arbees.gamestate import GameStates
 from arbees.kalshi.replay import KalshiReplayer
-from arbees.messages import ArbSignal, MarketAssignment
-from arbees.money import Fixed, format_fixed
+from arbees.messages import ArbSignal, GameState, MarketAssignment
+from arbees.money import Fixed, format_fixed, parse_fixed
 from arbees.paper import PaperLedger
 from arbees.paper.model import PendingFill
 from arbees.polymarket.replay import PolymarketReplayer
@@ -140,25 +145,72 @@ class ReplayInput:
 
 @attrs.frozen
 class ReplaySettings:
-    """The shard engine's and the paper ledger's settings for a replay.
+    """The shard engines' and the paper ledger's settings for a replay.
+
+    A decision setting left ``None`` is the recorded shard's (its settings record, see
+    :mod:`arbees.recording`), else the shard's default; a value given here overrides the
+    recording for every shard.
 
     Attributes:
-        max_price_age_ms: the shard's ``MAX_PRICE_AGE_MS``.
-        max_quote_age_s: the shard's ``MAX_QUOTE_AGE_S``.
-        min_edge: minimum profit per contract (micro-dollars).
-        max_size: cap on contracts per signal (micro-units), None for none.
-        sweep_interval_ms: recorded time between sweeps that close aged-out signals.
+        max_price_age_ms: the shard's ``MAX_PRICE_AGE_MS`` (default 2000).
+        max_quote_age_s: the shard's ``MAX_QUOTE_AGE_S`` (default 600).
+        min_edge: minimum profit per contract (micro-dollars; default 0).
+        max_size: cap on contracts per signal (micro-units; default none).
+        sweep_interval_ms: recorded time between sweeps that close aged-out signals
+            (default 100; recorded: the shortest of the recorded shards').
         paper: fill every signal on a paper ledger.
         paper_latency_ms: the ledger's simulated latency (recorded time).
     """
 
-    max_price_age_ms: int = 2000
-    max_quote_age_s: float = 600.0
-    min_edge: Fixed = 0
+    max_price_age_ms: int | None = None
+    max_quote_age_s: float | None = None
+    min_edge: Fixed | None = None
     max_size: Fixed | None = None
-    sweep_interval_ms: int = 100
+    sweep_interval_ms: int | None = None
     paper: bool = False
     paper_latency_ms: int = 0
+
+
+_DEFAULTS: Final = {
+    "max_price_age_ms": 2000,
+    "max_quote_age_s": 600.0,
+    "min_edge": 0,
+    "max_size": None,
+    "sweep_interval_ms": 100,
+}
+_DEFAULT_SWEEP_MS: Final = 100
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError(text)
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise ValueError(text)
+    return value
+
+
+def _amount(text: str) -> Fixed | None:
+    if not text:
+        return None
+    value = parse_fixed(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
+_PARSERS: Final[dict[str, Callable[[str], Any]]] = {
+    "max_price_age_ms": _positive_int,
+    "max_quote_age_s": _positive_float,
+    "min_edge": _amount,
+    "max_size": _amount,
+    "sweep_interval_ms": _positive_int,
+}
 
 
 @attrs.define
@@ -350,7 +402,10 @@ class Replay:
         self._serial = 0
         self._now = 0
         self._next_sweep: int | None = None
-        self._sweep_ns = max(1, settings.sweep_interval_ms) * 1_000_000
+        self._recorded: dict[str, dict[str, Any]] = {}
+        self._states = GameStates()
+        self._game_keys: dict[tuple[str, str], dict[str, str]] = {}  # (shard, game) -> keys
+        self._sweep_ns = self._sweep_interval_ns()
         self._started = False
         self._initial = list(assignments)
         if settings.paper:
@@ -386,6 +441,18 @@ class Replay:
                 return out
             out.extend(self._assign(assignment))
             return out
+        if record.shard is not None:
+            self._shard_settings(record.shard)
+            return out
+        if record.game_state is not None:
+            try:
+                limits = DecodeLimits(clock_ns=self._clock)
+                report = decode(record.game_state, GameState, limits=limits)
+            except DecodeError:
+                self._reject("game_state")
+                return out
+            out.extend(self._game_state(report))
+            return out
         if record.frame is None:
             return out
         out.extend(self._frame(record, when_ns))
@@ -411,24 +478,81 @@ class Replay:
         if assignment.platform == "kalshi" and assignment.shard_id not in self.engines:
             self.engines[assignment.shard_id] = self._engine(assignment.shard_id)
         out: list[ArbSignal] = []
+        game = assignment.game_id or assignment.market_id
         for engine in self.engines.values():
             delta = engine.apply(assignment)
             if delta.rejected:
                 self._reject("assignment_refused")
             out.extend(self._emit(engine, delta.signals))
+            running = game in engine.games or game in engine.events
+            keys = dict(assignment.game_keys) if running else {}
+            if not keys:
+                self._game_keys.pop((engine.shard_id, game), None)
+                continue
+            self._game_keys[engine.shard_id, game] = keys
+            state = self._states.state(keys)
+            if state is not None:
+                out.extend(self._emit(engine, engine.set_game_state(game, state)))
+        return out
+
+    def _game_state(self, report: GameState) -> list[ArbSignal]:
+        """One venue's report: each game filed under its key gets its folded state."""
+        out: list[ArbSignal] = []
+        if not self._states.report(report):
+            return out
+        for (shard_id, game), keys in sorted(self._game_keys.items()):
+            if keys.get(report.venue) != report.key:
+                continue
+            state = self._states.state(keys)
+            engine = self.engines.get(shard_id)
+            if state is not None and engine is not None:
+                out.extend(self._emit(engine, engine.set_game_state(game, state)))
         return out
 
     def _engine(self, shard_id: str) -> ShardEngine:
-        s = self.settings
-        return ShardEngine(
-            shard_id,
-            max_age_ns=s.max_price_age_ms * 1_000_000,
-            max_quote_age_ns=round(s.max_quote_age_s * 1_000_000_000),
-            min_edge=s.min_edge,
-            max_size=s.max_size,
-            clock=self._clock,
-            instrument_checks=instrument_checks(),
-        )
+        engine = ShardEngine(shard_id, clock=self._clock, instrument_checks=instrument_checks())
+        self._configure(engine)
+        return engine
+
+    def _setting(self, shard_id: str, name: str) -> Any:
+        """Given, else recorded for ``shard_id``, else the default."""
+        given = getattr(self.settings, name)
+        if given is not None:
+            return given
+        return self._recorded.get(shard_id, {}).get(name, _DEFAULTS[name])
+
+    def _configure(self, engine: ShardEngine) -> None:
+        shard = engine.shard_id
+        engine.max_age_ns = self._setting(shard, "max_price_age_ms") * 1_000_000
+        engine.max_quote_age_ns = round(self._setting(shard, "max_quote_age_s") * 1e9)
+        engine.min_edge = self._setting(shard, "min_edge")
+        engine.max_size = self._setting(shard, "max_size")
+
+    def _sweep_interval_ns(self) -> int:
+        given = self.settings.sweep_interval_ms
+        recorded: list[int] = [
+            r["sweep_interval_ms"] for r in self._recorded.values() if "sweep_interval_ms" in r
+        ]
+        ms: int = given if given is not None else min(recorded, default=_DEFAULT_SWEEP_MS)
+        return max(1, ms) * 1_000_000
+
+    def _shard_settings(self, settings: Mapping[str, str]) -> None:
+        """A recorded shard's settings: they apply to its engine, now and later."""
+        shard_id = settings.get("shard_id", "")
+        values: dict[str, Any] = {}
+        for name, parse in _PARSERS.items():
+            text = settings.get(name)
+            if text is None:
+                continue
+            try:
+                values[name] = parse(text)
+            except (ValueError, ArithmeticError, DecodeError):
+                self._reject("shard_settings")
+        self._recorded[shard_id] = values
+        engine = self.engines.get(shard_id)
+        if engine is not None:
+            self._configure(engine)
+        self._sweep_ns = self._sweep_interval_ns()
 
     def _frame(self, record: Record, when_ns: int) -> list[ArbSignal]:
         assert record.frame is not None

@@ -20,7 +20,13 @@ from arbees.cli import build_parser, cmd_monitor, cmd_shard, main
 from arbees.cli.cmd_record import record_max_bytes
 from arbees.codec import encode
 from arbees.kalshi.replay import fold_recording
-from arbees.messages import GAME_ASSIGNMENTS_HASH, Channel, MarketAssignment, TeamLeg
+from arbees.messages import (
+    GAME_ASSIGNMENTS_HASH,
+    Channel,
+    GameState,
+    MarketAssignment,
+    TeamLeg,
+)
 from arbees.recording import (
     AssignmentTap,
     Record,
@@ -200,6 +206,19 @@ def test_venue_files_with_assignments_given_apart_and_venues_recognised(
     assert report["rejected"]["polymarket_frames"] == 2
 
 
+def test_book_reads_one_venue_of_a_record_everything_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "rec.jsonl"
+    write_everything(path)
+    assert main(["book", str(path), "--venue", "polymarket", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["token"], r["best_bid"]) for r in rows] == [
+        (TOKEN_OKC, "0.42"),
+        (TOKEN_SAS, "0.47"),
+    ]
+
+
 def test_cli_json_and_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "rec.jsonl"
     write_everything(path)
@@ -214,6 +233,55 @@ def test_cli_json_and_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert "open   live-1:g1:NBA:OKC:KalshiYes+PolyNo:1" in text
     assert "lasted 0.497s" in text
     assert "paper:" in text
+    assert main(["replay", str(path), "--json", "--progress"]) == 0
+    bar = capsys.readouterr().err
+    assert bar.endswith("] 100% 6 records\n")
+
+
+def test_each_shard_decides_with_its_recorded_settings_unless_overridden(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "rec.jsonl"
+    with Recorder(path) as recorder:
+        # 5 cents of minimum edge: the 3.26-cent opportunity is not one for this shard
+        recorder.shard_settings("live-1", {"min_edge": "0.05", "max_price_age_ms": "abc"})
+        recorder.assignment(assignment(), T0)
+        for recv_ns, venue, frame in frames():
+            recorder.frame(venue, frame, recv_ns)
+    assert main(["replay", str(path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["signals"] == []
+    assert report["rejected"] == {"shard_settings": 1}  # the unreadable one: the default
+    assert main(["replay", str(path), "--json", "--min-edge-cents", "3"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [s["event"] for s in report["signals"]] == ["open", "close"]
+    assert main(["replay", str(path), "--min-edge-cents", "-1"]) == 2
+
+
+def test_a_recorded_game_end_closes_the_open_signal_for_good(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    keyed = assignment(game_keys={"polymarket": "nba-okc-sas-2026-10-20"})
+    ended = GameState(
+        venue="polymarket",
+        key="nba-okc-sas-2026-10-20",
+        phase="ended",
+        timestamp_ms=T0 // MS + 100,
+        score="101-99",
+    )
+    with Recorder(path) as recorder:
+        recorder.assignment(keyed, T0)
+        for recv_ns, venue, frame in frames()[:4]:  # crossed at +3 ms
+            recorder.frame(venue, frame, recv_ns)
+        recorder.game_state(ended, T0 + 100 * MS)
+        # the books cross again after the end: no new signal
+        recorder.frame("polymarket", frames()[3][2], T0 + 200 * MS)
+    result = trio.run(lambda: run_replay([ReplayInput(str(path))], ReplaySettings()))
+    assert [(s.event, s.detect_ns) for s in result.signals] == [
+        ("open", T0 + 3 * MS),
+        ("close", T0 + 100 * MS),
+    ]
+    assert result.signals[1].game_state == (ended,)
+    assert list(read_records(path))[5].game_state == encode(ended).decode()
 
 
 def test_bad_records_are_counted_never_fatal(tmp_path: Path) -> None:
@@ -223,10 +291,12 @@ def test_bad_records_are_counted_never_fatal(tmp_path: Path) -> None:
         f.write(json.dumps({"recv_ns": T0 + 600 * MS, "assignment": '{"nope": 1}'}) + "\n")
         f.write(record_line(T0 + 601 * MS, "not a frame of any venue"))
         f.write(record_line(T0 + 602 * MS, '{"type": "orderbook_delta", "sid": 1}', "kalshi"))
+        f.write(json.dumps({"recv_ns": T0 + 603 * MS, "game_state": "{}"}) + "\n")
     result = trio.run(lambda: run_replay([ReplayInput(str(path))], ReplaySettings()))
     assert result.rejected["assignment"] == 1
     assert result.rejected["unknown_venue"] == 1
     assert result.rejected["kalshi_frames"] >= 1
+    assert result.rejected["game_state"] == 1
     assert [s.event for s in result.signals] == ["open", "close"]
 
 
@@ -275,14 +345,12 @@ def test_recorder_rotates_by_size_and_book_still_reads_the_frames(tmp_path: Path
     merged = [ReplayInput(str(f)) for f in reversed(recorder.files)]
     result = trio.run(lambda: run_replay(merged, ReplaySettings()))
     assert [s.event for s in result.signals] == ["open", "close"]
-    # the frames-only reader (``arbees book``) skips the assignment records
-    kalshi = [
-        frame
-        for f in recorder.files
-        for _, frame in read_recording(f)
-        if recognise_venue(frame) == "kalshi"
-    ]
+    # the frames-only reader (``arbees book``) skips the assignment records, and the
+    # frames of other venues when asked for one
+    kalshi = [frame for f in recorder.files for _, frame in read_recording(f, "kalshi")]
+    assert {recognise_venue(frame) for frame in kalshi} == {"kalshi"}
     assert [row.ticker for row in fold_recording(kalshi)] == [OKC, SAS]
+    assert len([1 for f in recorder.files for _ in read_recording(f)]) == len(frames())
 
 
 def test_assignments_apply_to_every_shard_and_a_moved_game_follows() -> None:
@@ -319,6 +387,15 @@ async def test_a_recording_shard_records_its_frames_and_assignments(tmp_path: Pa
                 inner.cancel_scope.cancel()
         nursery.cancel_scope.cancel()
     records = list(read_records(path))
+    (settings_record,) = [r.shard for r in records if r.shard is not None]
+    assert settings_record == {
+        "shard_id": "live-1",
+        "max_price_age_ms": "2000",
+        "max_quote_age_s": "600.0",
+        "min_edge": "0",
+        "max_size": "",
+        "sweep_interval_ms": "100",
+    }
     payloads = [r.assignment for r in records if r.assignment is not None]
     assert payloads == [encode(stored).decode(), encode(live).decode()]
     frames = [r for r in records if r.frame is not None]
@@ -339,3 +416,15 @@ def test_record_shard_and_monitor_take_the_services_options() -> None:
     assert args.handler is cmd_monitor.run
     assert record_max_bytes(args) == 256_000_000
     assert parser.parse_args(["shard"]).handler is cmd_shard.run  # unchanged
+    with pytest.raises(SystemExit):
+        parser.parse_args(["record", "shard", "--out", "s.jsonl", "--rotate-mb", "-1"])
+
+
+@pytest.mark.parametrize("service", ["shard", "monitor"])
+def test_record_service_refuses_an_unwritable_file_before_starting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], service: str
+) -> None:
+    out = tmp_path / "missing-dir" / "rec.jsonl"
+    egress = ["--egress-url", "http://127.0.0.1:9/ip"] if service == "monitor" else []
+    assert main(["record", service, "--out", str(out), *egress]) == 2
+    assert f"arbees record {service}: cannot write {out}" in capsys.readouterr().err

@@ -36,10 +36,10 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=_main)
 
 
-def _frames(path: str) -> Iterator[str]:
-    from arbees.polymarket.replay import read_recording
+def _frames(path: str, venue: str = "") -> Iterator[str]:
+    from arbees.recording import read_recording
 
-    for _, frame in read_recording(path):
+    for _, frame in read_recording(path, venue):  # a frame tagged with another venue: skipped
         yield frame
 
 
@@ -56,11 +56,11 @@ def _main(args: argparse.Namespace) -> int:
         if args.venue == "polymarket":
             from arbees.polymarket.replay import fold_recording
 
-            rows: Iterable[object] = fold_recording(_frames(args.file))
+            rows: Iterable[object] = fold_recording(_frames(args.file, args.venue))
         elif args.venue == "polymarket-us":
             from arbees.polymarket_us.replay import fold_recording as fold_us
 
-            rows = fold_us(_frames(args.file))
+            rows = fold_us(_frames(args.file, args.venue))
         else:
             try:
                 replay = importlib.import_module("arbees.kalshi.replay")
@@ -69,7 +69,7 @@ def _main(args: argparse.Namespace) -> int:
                     raise
                 print("kalshi replay is not available (arbees.kalshi.replay)", file=sys.stderr)
                 return 2
-            rows = replay.fold_recording(_frames(args.file))
+            rows = replay.fold_recording(_frames(args.file, args.venue))
     except OSError as exc:
         print(f"cannot read {args.file}: {exc}", file=sys.stderr)
         return 1

@@ -53,8 +53,7 @@ def register(sub: Any) -> None:
         "--record",
         default="",
         metavar="FILE",
-        help="record everything the monitor and shards see (replay it with arbees replay "
-        "FILE --max-price-age-ms 1000)",
+        help="record everything the monitor and shards see (replay it: arbees replay FILE)",
     )
     p.add_argument(
         "--record-rotate-mb", type=float, default=0.0, help="rotate the recording (0: never)"

@@ -13,11 +13,10 @@ import trio
 from arbees.bus import Bus
 from arbees.cli._common import add_service_options, given, secret_environ
 from arbees.cli._run import run_service, secrets_from_env
-from arbees.cli.cmd_record import record_max_bytes
+from arbees.cli.cmd_record import open_recorder
 from arbees.egress import EgressSettings
 from arbees.errors import ConfigError
 from arbees.obs.metrics import Registry
-from arbees.recording import Recorder
 from arbees.wiring import MonitorSettings, build_monitor
 
 __all__ = ["add_options", "register", "run", "settings_from_args"]
@@ -121,16 +120,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"arbees monitor: {exc}", file=sys.stderr)
         return 2
 
-    out = getattr(args, "record_out", None)  # ``arbees record monitor``
+    recorder = open_recorder(args, "monitor")  # ``arbees record monitor``
+    if recorder is False:
+        return 2
 
     async def body(bus: Bus, nursery: trio.Nursery, registry: Registry) -> None:
-        with contextlib.ExitStack() as stack:
-            recorder = None
-            if out is not None:
-                recorder = stack.enter_context(Recorder(out, max_bytes=record_max_bytes(args)))
-            async with build_monitor(
-                settings, bus, registry=registry, recorder=recorder
-            ) as monitor:
-                await monitor.run()
+        async with build_monitor(
+            settings, bus, registry=registry, recorder=recorder or None
+        ) as monitor:
+            await monitor.run()
 
-    return run_service(args, "monitor", body)
+    with recorder or contextlib.nullcontext():
+        return run_service(args, "monitor", body)

@@ -22,11 +22,13 @@ import importlib
 import logging
 import os
 import sys
-from typing import Any
+from typing import Any, Literal
 
 import trio
 
-__all__ = ["record_max_bytes", "register"]
+from arbees.recording import Recorder
+
+__all__ = ["open_recorder", "record_max_bytes", "register"]
 
 _OTHER_VENUES = ("kalshi", "polymarket_us")
 
@@ -67,7 +69,7 @@ def _register_service(venues: Any, name: str) -> None:
     )
     p.add_argument(
         "--rotate-mb",
-        type=float,
+        type=_megabytes,
         default=256.0,
         help="start a new file after this many megabytes (default 256; 0: never)",
     )
@@ -75,9 +77,31 @@ def _register_service(venues: Any, name: str) -> None:
     p.set_defaults(handler=module.run)
 
 
+def _megabytes(text: str) -> float:
+    value = float(text)
+    if not value >= 0:  # also NaN
+        raise argparse.ArgumentTypeError(f"not a size in megabytes: {text!r:.20}")
+    return value
+
+
 def record_max_bytes(args: argparse.Namespace) -> int:
     """``--rotate-mb`` in bytes (0: never rotate)."""
     return max(0, round(getattr(args, "rotate_mb", 0.0) * 1_000_000))
+
+
+def open_recorder(args: argparse.Namespace, service: str) -> Recorder | Literal[False] | None:
+    """The recorder of ``arbees record <service> --out FILE`` (None: not recording; False:
+    FILE cannot be written, said on stderr)."""
+    out = getattr(args, "record_out", None)
+    if out is None:
+        return None
+    try:
+        return Recorder(out, max_bytes=record_max_bytes(args))
+    except OSError as exc:
+        print(
+            f"arbees record {service}: cannot write {out}: {exc.strerror or exc}", file=sys.stderr
+        )
+        return False
 
 
 def _register_missing(venues: Any, venue: str) -> None:

@@ -8,10 +8,12 @@ records are merged in time order and played through the venues' own protocols, t
 engine and (``--paper``) the paper ledger: no network, and the same output for the same
 input (the decisions run on the recorded receive times, never the clock).
 
-The games come from the assignments in the recordings; for recordings without them (a
-venue recording), give them with ``--assignments FILE`` (assignment records, or one bus
-payload per line). An untagged frame's venue is ``--venue`` (once for every file, or once
-per file in order; ``auto`` recognises it from the frame), or recognised from the frame.
+The games come from the assignments in the recordings, and each shard decides with its
+recorded settings (price ages, minimum edge, sweep period) unless an option overrides
+them; for recordings without assignments (a venue recording), give them with
+``--assignments FILE`` (assignment records, or one bus payload per line). An untagged
+frame's venue is ``--venue`` (once for every file, or once per file in order; ``auto``,
+the default, recognises it from the frame).
 
 Prints each signal as it comes (at its recorded time, UTC), then every signal's window
 (open to close), the paper P&L and what was played; ``--json`` prints one JSON object
@@ -74,26 +76,24 @@ def register(sub: Any) -> None:
         "--assignments",
         help="shard assignments for recordings without them (records or bus payloads)",
     )
-    p.add_argument(
-        "--max-price-age-ms",
-        type=int,
-        default=2000,
-        help="the shard's MAX_PRICE_AGE_MS (default 2000; the demo runs 1000)",
+    g = p.add_argument_group(
+        "shard settings (default: each recorded shard's own, else the shard's default)"
     )
-    p.add_argument(
-        "--max-quote-age-s", type=float, default=600.0, help="the shard's MAX_QUOTE_AGE_S"
+    g.add_argument(
+        "--max-price-age-ms", type=int, help="the shard's MAX_PRICE_AGE_MS (default 2000)"
     )
-    p.add_argument(
+    g.add_argument(
+        "--max-quote-age-s", type=float, help="the shard's MAX_QUOTE_AGE_S (default 600)"
+    )
+    g.add_argument(
         "--min-edge-cents",
         dest="min_edge",
         type=parse_cents,
-        default=0,
         help="minimum profit per contract after fees, in cents (default 0)",
     )
-    p.add_argument(
+    g.add_argument(
         "--sweep-interval-ms",
         type=int,
-        default=100,
         help="recorded time between sweeps closing aged-out signals (default 100)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -121,6 +121,14 @@ def _inputs(args: argparse.Namespace) -> list[ReplayInput] | str:
 def _main(args: argparse.Namespace) -> int:
     if args.speed is not None and not args.speed > 0:
         print("arbees replay: --speed must be positive", file=sys.stderr)
+        return 2
+    for name in ("max_price_age_ms", "max_quote_age_s", "sweep_interval_ms"):
+        value = getattr(args, name)
+        if value is not None and not 0 < value < float("inf"):
+            print(f"arbees replay: --{name.replace('_', '-')} must be positive", file=sys.stderr)
+            return 2
+    if args.min_edge is not None and args.min_edge < 0:
+        print("arbees replay: --min-edge-cents must be >= 0", file=sys.stderr)
         return 2
     inputs = _inputs(args)
     if isinstance(inputs, str):
@@ -224,7 +232,7 @@ def _print_report(result: ReplayResult, out: TextIO) -> None:
             f"profit {format_fixed(w.open_profit)} (best {format_fixed(w.best_profit)})\n"
         )
     if result.paper is not None:
-        out.write(f"paper: {result.paper.summary_line()}\n")
+        out.write(f"{result.paper.summary_line()}\n")
     frames = ", ".join(f"{v} {n}" for v, n in sorted(result.frames.items())) or "none"
     span = (result.last_ns - result.first_ns) / 1e9
     out.write(f"played: frames {frames}; assignments {result.assignments}; {span:.3f}s recorded\n")

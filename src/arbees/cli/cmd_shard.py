@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -12,10 +13,10 @@ import trio
 from arbees.bus import Bus
 from arbees.cli._common import add_service_options, given, secret_environ
 from arbees.cli._run import run_service, secrets_from_env
-from arbees.cli.cmd_record import record_max_bytes
+from arbees.cli.cmd_record import open_recorder
 from arbees.errors import ConfigError
 from arbees.obs.metrics import Registry
-from arbees.recording import AssignmentTap, Recorder
+from arbees.recording import AssignmentTap
 from arbees.wiring import PaperSettings, ShardSettings, build_shard
 from arbees.wiring.settings import parse_amount, parse_cents, parse_on_off
 
@@ -182,20 +183,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"arbees shard: {exc}", file=sys.stderr)
         return 2
 
-    out = getattr(args, "record_out", None)  # ``arbees record shard``
+    recorder = open_recorder(args, "shard")  # ``arbees record shard``
+    if recorder is False:
+        return 2
 
     async def body(bus: Bus, nursery: trio.Nursery, registry: Registry) -> None:
-        if out is None:
+        if recorder is None:
             async with build_shard(settings, bus, registry=registry) as shard:
                 await shard.run()
             return
-        with Recorder(out, max_bytes=record_max_bytes(args)) as recorder:
-            async with trio.open_nursery() as inner:
-                # the assignments first: the shard's first ones are the stored ones
-                await inner.start(AssignmentTap(bus, recorder).run)
-                async with build_shard(
-                    settings, bus, registry=registry, recorder=recorder
-                ) as shard:
-                    await shard.run()
+        async with trio.open_nursery() as inner:
+            # the assignments first: the shard's first ones are the stored ones
+            await inner.start(AssignmentTap(bus, recorder).run)
+            async with build_shard(settings, bus, registry=registry, recorder=recorder) as shard:
+                await shard.run()
 
-    return run_service(args, "shard", body)
+    with recorder or contextlib.nullcontext():
+        return run_service(args, "shard", body)

@@ -31,6 +31,7 @@ from arbees.bus.base import Bus
 from arbees.egress import open_polymarket_route
 from arbees.kalshi.rest import KalshiRest
 from arbees.messages import PUBLISHED_DEPTH, ArbSignal
+from arbees.money import format_fixed
 from arbees.obs.metrics import Registry
 from arbees.paper import PaperLedger, PaperTrader, RiskLimits
 from arbees.polymarket.audit import AuditConfig, AuditStats
@@ -175,6 +176,7 @@ async def build_shard(
         kalshi_options["backoff"] = settings.reconnect
     if recorder is not None:
         kalshi_options["on_frame"] = recorder.frame_hook("kalshi", settings.shard_id)
+        recorder.shard_settings(settings.shard_id, _decision_settings(settings))
     kalshi = venue_source(
         "kalshi", url=settings.kalshi_ws_url, signer=settings.kalshi_signer, **kalshi_options
     )
@@ -231,6 +233,17 @@ async def build_shard(
         if registry is not None:
             shard_gauges(registry, bus, shard)
         yield shard
+
+
+def _decision_settings(settings: ShardSettings) -> dict[str, str]:
+    """What a replay needs to decide as this shard does (see :mod:`arbees.replay`)."""
+    return {
+        "max_price_age_ms": str(settings.max_price_age_ms),
+        "max_quote_age_s": repr(float(settings.max_quote_age_s)),
+        "min_edge": format_fixed(settings.min_edge),
+        "max_size": "" if settings.max_size is None else format_fixed(settings.max_size),
+        "sweep_interval_ms": str(round(settings.sweep_interval * 1000)),
+    }
 
 
 def venue_source(venue_id: str, **options: object) -> FeedQuoteSource:
