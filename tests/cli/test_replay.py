@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import trio
+from tests.fee_terms import pair_terms
 
 from arbees.bus import open_bus
 from arbees.cli import build_parser, cmd_monitor, cmd_shard, main
@@ -63,7 +64,7 @@ def assignment(**kw: object) -> MarketAssignment:
         "sport": "NBA",
         "game_id": "g1",
         "teams": (TeamLeg("NBA:OKC", OKC, TOKEN_OKC), TeamLeg("NBA:SAS", SAS, TOKEN_SAS)),
-        "poly_fee_rate": "0",
+        "fees": pair_terms(poly_fee_rate="0"),
         "epoch": 1,
         "timestamp_ms": T0 // MS,
     }
