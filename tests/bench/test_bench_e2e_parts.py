@@ -181,6 +181,7 @@ def test_bench_e2e_runs_end_to_end_and_reports_the_contract() -> None:
     assert set(result["processes"]) == {"monitor", "shard", "redis", "bench"}
     assert result["cpu_us_per_update"]["monitor"] > 0
     assert result["cpu_us_per_update"]["shard"] > 0
+    assert result["monitor_cpu_us_per_published"] > 0
     relay = result["relay"]
     # the relay floor read the same frames and wrote them to Redis, once per update at most
     assert relay["updates_sent"] > 0

@@ -277,6 +277,12 @@ class _Run:
                 name: round(1e6 * p["cpu_s"] / sent, 1) if p["cpu_s"] is not None and sent else None
                 for name, p in processes.items()
             },
+            # the monitor's CPU per update it published (what it sent on, after coalescing)
+            "monitor_cpu_us_per_published": (
+                round(1e6 * processes["monitor"]["cpu_s"] / (after_pub - before_pub), 1)
+                if processes.get("monitor", {}).get("cpu_s") is not None and after_pub > before_pub
+                else None
+            ),
             # reported, never fatal: reconnects, fail-closed periods, health changes
             "events": {
                 "venue_connections": self.poly.total_connections - conns0,
@@ -319,6 +325,7 @@ class _Run:
             "updates_sent": step["updates_sent"],
             "relay_counts": counts,
             "cpu_us_per_update": per,
+            "monitor_cpu_us_per_published": step["monitor_cpu_us_per_published"],
             "processes": step["processes"],
             "machine_busy_pct": step["machine_busy_pct"],
             "monitor_vs_relay": _ratio(per.get("monitor") or 0.0, per.get(RELAY) or 0.0),
@@ -472,6 +479,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         },
         "processes": main["processes"],
         "cpu_us_per_update": main["cpu_us_per_update"],
+        "monitor_cpu_us_per_published": main["monitor_cpu_us_per_published"],
         "events": main["events"],
         "machine_busy_pct": main["machine_busy_pct"],
         "achieved_rate": main["achieved_rate"],
@@ -539,6 +547,7 @@ def _format(r: dict[str, Any]) -> str:
             f"  {name:<8} {p['cpu_s']} s  {p['cpu_pct']} %  {p['rss_mb']} / {p['peak_rss_mb']} MB"
             f"  {r['cpu_us_per_update'].get(name)} µs/update"
         )
+    lines.append(f"  monitor per update it published: {r['monitor_cpu_us_per_published']} µs")
     ev = r["events"]
     lines.append(
         f"events: venue connections opened {ev['venue_connections']}, writes to a closed "
