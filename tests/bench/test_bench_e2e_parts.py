@@ -168,7 +168,7 @@ def test_bench_e2e_runs_end_to_end_and_reports_the_contract() -> None:
     args = argparse.Namespace(
         json=True, rate=100.0, tokens=20, duration=1.5, toggle_every=5, ramp_step=1.0,
         max_rate=100.0, no_ramp=False, big_tokens=0, floor_count=200, timeout=0.0, warmup=0.3,
-        relay_duration=1.0,
+        relay_duration=1.0, services_src="",
     )  # fmt: skip
     result = run_bench(args)
     for key in ("tick_to_signal_us", "floor_us"):

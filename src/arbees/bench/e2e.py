@@ -86,6 +86,13 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--services-src",
+        default="",
+        metavar="DIR",
+        help="run the monitor and the shard from this source directory (another checkout's "
+        "src/, e.g. an A/B of two versions on the same machine)",
+    )
     p.add_argument("--rate", type=float, default=2000.0, help="Polymarket updates/s (2000)")
     p.add_argument("--tokens", type=int, default=500, help="Polymarket tokens (500)")
     p.add_argument("--duration", type=float, default=20.0, help="main phase seconds (20)")
@@ -164,7 +171,7 @@ class _Run:
         tap = BusTap(bus)
         await nursery.start(tap.run)
         await nursery.start(tap.prices)
-        env = service_env(EGRESS_CHECK_API_KEY=self.api_key)
+        env = self.service_env()
         url = self.server.url
         self.services["monitor"] = self.group.start(
             "monitor",
@@ -187,6 +194,13 @@ class _Run:
         )
         await self.probe(tap)
         return tap
+
+    def service_env(self) -> dict[str, str]:
+        """The monitor's and the shard's environment (``--services-src``: their code)."""
+        extra = {"EGRESS_CHECK_API_KEY": self.api_key}
+        if self.args.services_src:
+            extra["PYTHONPATH"] = self.args.services_src
+        return service_env(**extra)
 
     async def start_gluetun(self) -> str:
         """The fake Gluetun in its own process; its base URL once it listens."""
@@ -384,7 +398,7 @@ class _Run:
             )
         tokens = have + extra
         conns0 = self.poly.total_connections
-        env = service_env(EGRESS_CHECK_API_KEY=self.api_key)
+        env = self.service_env()
         monitor = self.services["monitor"] = self.group.start(
             "monitor-10k",
             monitor_argv(
