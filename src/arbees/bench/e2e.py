@@ -170,7 +170,7 @@ class _Run:
         await write_assignments(bus, self.games, SHARD)
         tap = BusTap(bus)
         await nursery.start(tap.run)
-        await nursery.start(tap.prices)
+        await nursery.start(tap.price_stamps, self.server.port)
         env = self.service_env()
         url = self.server.url
         self.services["monitor"] = self.group.start(
