@@ -8,7 +8,9 @@ caller starts it the Trio way and keeps the block open while it runs::
         await nursery.start(shard.run)
 
 The CLI, :mod:`arbees.api` and the demo all build through here, so a rule such as the
-Kalshi keepalive period or the egress guard of a Polymarket route exists once. Every
+Kalshi keepalive period or the egress guard of a Polymarket route exists once. Polymarket
+US (a shard's ``SHARD_VENUES``) is built through its registry entry too, and reached
+directly: no VPN route, no egress check. Every
 Polymarket route is :func:`arbees.egress.open_polymarket_route`: the monitor always checks
 its egress, a direct-mode shard and the orchestrator's Gamma discovery check it unless the
 settings carry the explicit opt-out. With a ``registry`` the service's gauges are
@@ -38,6 +40,7 @@ from arbees.polymarket.audit import AuditConfig, AuditStats
 from arbees.polymarket.feed import FeedConfig
 from arbees.polymarket.rest import USER_AGENT, PolymarketRest, RestConfig
 from arbees.polymarket.sports_feed import SportsFeed, SportsFeedConfig
+from arbees.polymarket_us.rest import PolymarketUsRest
 from arbees.recording import Recorder
 from arbees.services.game_states import GameStateRelay
 from arbees.services.interfaces import InstrumentFeed
@@ -183,8 +186,10 @@ async def build_shard(
     if registry is not None:
         on_signal = _both(latency_metrics(registry), on_signal)
     async with contextlib.AsyncExitStack() as stack:
-        polymarket: QuoteSource
-        if settings.polymarket_ws_url is None:
+        polymarket: QuoteSource | None
+        if "polymarket" not in settings.venues:
+            polymarket = None  # a US-only shard: no monitor, no VPN route
+        elif settings.polymarket_ws_url is None:
             polymarket = BusPolymarketSource(bus)
         else:
             route = await stack.enter_async_context(
@@ -205,6 +210,12 @@ async def build_shard(
                 hook = recorder.frame_hook("polymarket", settings.shard_id)
                 config = attrs.evolve(config, on_frame=hook)
             polymarket = venue_source("polymarket", config=config)
+        others = []
+        if "polymarket-us" in settings.venues:
+            us_rest = await stack.enter_async_context(
+                open_polymarket_us_rest(settings.polymarket_us_rest_url)
+            )
+            others.append(_polymarket_us_source(settings, us_rest, recorder))
         paper = None
         if settings.paper is not None:
             limits = RiskLimits(
@@ -225,6 +236,7 @@ async def build_shard(
             engine,
             kalshi,
             polymarket,
+            others=others,
             paper=paper,
             on_signal=on_signal,
             heartbeat_interval=settings.heartbeat_interval,
@@ -233,6 +245,25 @@ async def build_shard(
         if registry is not None:
             shard_gauges(registry, bus, shard)
         yield shard
+
+
+def _polymarket_us_source(
+    settings: ShardSettings, rest: PolymarketUsRest | None, recorder: Recorder | None
+) -> FeedQuoteSource:
+    """Polymarket US read directly: its own signed sockets, never the VPN route or the
+    egress check; its books audited over REST when ``rest`` is given."""
+    options: dict[str, object] = {
+        "url": settings.polymarket_us_ws_url,
+        "signer": settings.polymarket_us_signer,
+        "rest": rest,
+    }
+    if not settings.polymarket_us_maintenance:
+        options["maintenance"] = None
+    if settings.reconnect is not None:
+        options["backoff"] = settings.reconnect
+    if recorder is not None:
+        options["on_frame"] = recorder.frame_hook("polymarket-us", settings.shard_id)
+    return venue_source("polymarket-us", **options)
 
 
 def _decision_settings(settings: ShardSettings) -> dict[str, str]:
