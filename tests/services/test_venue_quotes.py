@@ -13,11 +13,14 @@ from collections.abc import Iterable
 from typing import Any
 
 import attrs
+import pytest
 import trio
 import trio.testing
 
 from arbees.book import BookView, Level
 from arbees.bus.memory import MemoryBus
+from arbees.egress import EgressGuard
+from arbees.errors import ConfigError
 from arbees.identifiers import is_market_slug
 from arbees.messages import (
     GAME_ASSIGNMENTS_HASH,
@@ -292,3 +295,25 @@ async def test_another_venues_quote_on_the_channel_is_distrusted() -> None:
     quotes = [i for i in h.items[VENUE] if isinstance(i, Quote)]
     assert [(q.venue, q.stale, q.yes_asks) for q in quotes] == [(VENUE, True, ())]
     assert h.us.rejected_updates == 1
+
+
+class _NeverChecked:
+    async def check(self, policy: Any) -> Any:
+        raise AssertionError("not run in this test")
+
+
+def test_the_polymarket_monitor_keeps_its_heartbeat_and_needs_its_guard() -> None:
+    guard = EgressGuard(_NeverChecked(), interval=60, name="t")
+    status = PolymarketMonitor(MemoryBus(), lambda tokens: None, guard).status()  # type: ignore[arg-type, return-value]
+    assert set(status.details) == {
+        "egress",
+        "country",
+        "tokens",
+        "published",
+        "stale_published",
+        "rejected",
+        "stream_id",
+        "stream_seq",
+    }  # no "venue": a Polymarket monitor's heartbeat is what it was
+    with pytest.raises(ConfigError, match="egress"):
+        PolymarketMonitor(MemoryBus(), lambda tokens: None, None)  # type: ignore[arg-type, return-value]
