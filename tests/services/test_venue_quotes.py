@@ -317,3 +317,31 @@ def test_the_polymarket_monitor_keeps_its_heartbeat_and_needs_its_guard() -> Non
     }  # no "venue": a Polymarket monitor's heartbeat is what it was
     with pytest.raises(ConfigError, match="egress"):
         PolymarketMonitor(MemoryBus(), lambda tokens: None, None)  # type: ignore[arg-type, return-value]
+
+
+async def test_an_instrument_the_feed_refuses_is_held_by_no_game() -> None:
+    bus = MemoryBus()
+    log: list[tuple[str, list[str]]] = []
+
+    class Refusing(Feed):
+        async def add(self, instruments: Iterable[str]) -> None:
+            await super().add(instruments)
+            raise ConfigError("refused by the venue")
+
+    monitor = PolymarketMonitor(
+        bus, lambda slugs: Refusing(slugs, log), None, venue=VENUE, accepts=is_market_slug
+    )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(monitor.run)
+        await bus.publish(Channel.MARKET_ASSIGNMENTS, game("g1", (SLUG_B,)))
+        await trio.testing.wait_all_tasks_blocked()
+        assert monitor.tokens == {}
+        assert monitor.stats.rejected_assignments == 1
+        # A later game naming it tries again (nothing counted it as held), and dropping the
+        # first game removes nothing it never held.
+        await bus.publish(Channel.MARKET_ASSIGNMENTS, game("g2", (SLUG_B,)))
+        await bus.publish(Channel.MARKET_ASSIGNMENTS, game("g1", (), action="unassign"))
+        await trio.testing.wait_all_tasks_blocked()
+        nursery.cancel_scope.cancel()
+    assert log == [("start", []), ("add", [SLUG_B]), ("add", [SLUG_B])]
+    assert monitor.stats.rejected_assignments == 2

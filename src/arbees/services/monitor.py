@@ -410,8 +410,9 @@ class PolymarketMonitor:
                 continue
             self._holders[instrument] = 1
             self.tokens[instrument] = assignment
-            kept.add(instrument)
             await self._feed_call("add", [instrument])
+            if instrument in self.tokens:  # the feed took it (a refusal is reported)
+                kept.add(instrument)
         if assignment.action == "assign":
             self._games[game] = (assignment.epoch, frozenset(kept))
         else:
@@ -461,6 +462,7 @@ class PolymarketMonitor:
                 self.feed_factory([token])
             except ArbeesError as exc:
                 self.tokens.pop(token)
+                self._holders.pop(token, None)
                 self._refused_at_start.append((token, str(exc)))
         return self.feed_factory(sorted(self.tokens))
 
