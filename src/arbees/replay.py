@@ -642,7 +642,7 @@ class Replay:
         if ledger is None:
             return
         books = engine.leg_asks(signal) if signal.event != "close" else None
-        filled = ledger.on_signal(signal, books, engine.pair_fees(signal.game_id))
+        filled = ledger.on_signal(signal, books, engine.venue_terms(signal.game_id))
         if isinstance(filled, PendingFill):
             self._serial += 1
             heapq.heappush(self._pending, (filled.due_ns, self._serial, filled, engine))

@@ -16,8 +16,11 @@ answers that with the same exact arithmetic as the detector (:mod:`arbees.paper.
   recorded against the detection books, and a leg that gets nothing leaves the other one
   unhedged — a "leg risk" event, marked at 0 until the game settles;
 * every cover is accepted: a binary Kalshi x Polymarket pair or an event cover of any
-  number of legs over any venues that have a fee model and settlement rules (a venue
-  without them is refused, counted, never guessed); every leg fills the same size;
+  number of legs over any venues that have fee terms and settlement rules (a venue
+  without them is refused, counted, never guessed); every leg fills the same size. Each
+  leg is priced by its venue's :class:`~arbees.arb.VenueTerms` (the fee model and
+  minimum order size the game's assignment carries, :func:`arbees.fees.terms_model`), so
+  a Polymarket US leg fills like any other;
 * a hedged cover pays $1 per contract whichever outcome happens when the game is played,
   so its mark is ``payout − cost − fees``; a postponed or cancelled game pays each
   venue's legs by that venue's rule (:mod:`arbees.settlement`), so every open position
@@ -40,10 +43,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from arbees.arb import PairFees
+from arbees.arb import VenueTerms
 from arbees.book import Level
 from arbees.errors import ConfigError
-from arbees.messages import ArbSignal, SignalLeg, SystemAlert
+from arbees.messages import ArbSignal, SystemAlert
 from arbees.money import ONE, Fixed, format_fixed
 from arbees.paper.model import (
     Holding,
@@ -68,16 +71,17 @@ from arbees.paper.summary import summarize, summary_line
 from arbees.paper.walk import FeeModel, LegQuote, clean_levels, depth, largest_size, quote_leg
 from arbees.settlement import DEFAULT_RULES, Ruling, VenueRules
 
-__all__ = ["Books", "PaperLedger"]
+__all__ = ["Books", "PaperLedger", "Terms"]
 
 log = logging.getLogger(__name__)
-
-_FEE_VENUES = ("kalshi", "polymarket")  # the venues PairFees carries a fee model for
 
 Ladders = tuple[tuple[Level, ...], ...]
 
 Books = Sequence[Sequence[Level]]
 """Ask ladders per leg of a signal, in the signal's leg order (best first)."""
+
+Terms = Mapping[str, VenueTerms]
+"""Each venue's fee model and minimum order size by venue id (a game's fee terms)."""
 
 
 class PaperLedger:
@@ -134,9 +138,10 @@ class PaperLedger:
     # -- signals -----------------------------------------------------------------------
 
     def on_signal(
-        self, signal: ArbSignal, books: Books | None, fees: PairFees | None
+        self, signal: ArbSignal, books: Books | None, terms: Terms | None
     ) -> PaperFill | PendingFill | None:
-        """Fill ``signal`` on the ask ladders ``books`` (one per leg, as at detection).
+        """Fill ``signal`` on the ask ladders ``books`` (one per leg, as at detection),
+        each leg priced by ``terms`` of its venue (the game's fee terms by venue id).
 
         Returns the fill, the orders in flight (with a latency: complete them with
         :meth:`complete` once ``due_ns`` has passed), or None when nothing was filled
@@ -147,15 +152,15 @@ class PaperLedger:
         if signal.event == "close":
             self.stats.closes_ignored += 1
             return None
-        if books is None or fees is None:
+        if books is None or terms is None:
             self.stats.no_books += 1
             log.info("paper: no books for %s; not filled", signal.signal_id)
             return None
-        checked = self._check(signal, books)
+        checked = self._check(signal, books, terms)
         if checked is None:
             return None
         ladders, key = checked
-        models = tuple(_model(fees, leg) for leg in signal.legs)
+        models = tuple(terms[leg.venue].fees for leg in signal.legs)
         self._note_prices(signal)
         if self.risk.stopped:
             self._mute("daily_loss_stop", "all", signal)
@@ -180,7 +185,7 @@ class PaperLedger:
             return None  # muted (counted, reported) by _exposure_cap
         reduced = size < signal.size
         quotes = tuple(quote_leg(lad, size, m) for lad, m in zip(ladders, models, strict=True))
-        if not self._worth_taking(signal, fees, quotes, size):
+        if not self._worth_taking(signal, terms, quotes, size):
             return None
         if reduced:
             self.stats.reduced += 1
@@ -388,15 +393,17 @@ class PaperLedger:
         self.stats.rejected_levels += rejected
         return good
 
-    def _check(self, signal: ArbSignal, books: Books) -> tuple[Ladders, PairKey] | None:
+    def _check(
+        self, signal: ArbSignal, books: Books, terms: Terms
+    ) -> tuple[Ladders, PairKey] | None:
         problem = ""
         venues = {leg.venue for leg in signal.legs}
         if len(signal.legs) < 2 or len(books) != len(signal.legs):
             problem = "needs two legs or more and one book per leg"
         elif unruled := sorted(v for v in venues if v not in self.rules):
             problem = f"no settlement rules for venue {unruled[0][:40]!r}"
-        elif unpriced := sorted(v for v in venues if v not in _FEE_VENUES):
-            problem = f"no fee model for venue {unpriced[0][:40]!r}"
+        elif unpriced := sorted(v for v in venues if v not in terms):
+            problem = f"no fee terms for venue {unpriced[0][:40]!r}"
         elif type(signal.size) is not int or signal.size <= 0:
             problem = f"bad size {signal.size!r}"
         elif signal.game_id in self.settled_games:
@@ -427,13 +434,13 @@ class PaperLedger:
         return size
 
     def _worth_taking(
-        self, signal: ArbSignal, fees: PairFees, quotes: tuple[LegQuote, ...], size: Fixed
+        self, signal: ArbSignal, terms: Terms, quotes: tuple[LegQuote, ...], size: Fixed
     ) -> bool:
-        minimum = fees.poly.min_order_size
-        if minimum and size < minimum and any(leg.venue == "polymarket" for leg in signal.legs):
+        short = sorted({leg.venue for leg in signal.legs if size < terms[leg.venue].min_order_size})
+        if short:
             self.stats.below_min_size += 1
-            log.info("paper: %s cut to %s, below the Polymarket minimum order; not filled",
-                     signal.signal_id, format_fixed(size))  # fmt: skip
+            log.info("paper: %s cut to %s, below the minimum order of %s; not filled",
+                     signal.signal_id, format_fixed(size), short[0][:40])  # fmt: skip
             return False
         profit = size - sum(q.total for q in quotes)
         if profit <= 0:
@@ -521,7 +528,3 @@ def _key(signal: ArbSignal) -> PairKey:
 
 def _label(key: PairKey) -> str:
     return " ".join(key)
-
-
-def _model(fees: PairFees, leg: SignalLeg) -> FeeModel:
-    return fees.kalshi if leg.venue == "kalshi" else fees.poly

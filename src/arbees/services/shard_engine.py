@@ -109,6 +109,8 @@ class Game:
         teams: the two teams' instruments.
         fees: both venues' fee models for this game.
         epoch: the assignment generation that gave it to us.
+        terms: each venue's fee model and minimum order size, from the assignment's fee
+            terms (what the paper ledger prices each leg with).
         kernel_fees: ``(k_coef, p_rate)`` of ``fees`` for the event kernel, or None when
             the schedule is beyond it (see :func:`_kernel_params`); derived.
     """
@@ -118,6 +120,7 @@ class Game:
     teams: tuple[TeamLeg, TeamLeg]
     fees: PairFees
     epoch: int
+    terms: Mapping[str, VenueTerms] = attrs.field(factory=dict)
     kernel_fees: tuple[int, int] | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -373,7 +376,7 @@ class ShardEngine:
                 teams = (assignment.teams[0], assignment.teams[1])
                 fees = pair_fees(terms)
                 assert fees is not None  # (fees_for holds it)
-                game = Game(game_id, assignment.sport, teams, fees, assignment.epoch)
+                game = Game(game_id, assignment.sport, teams, fees, assignment.epoch, terms)
         except ConfigError as exc:
             # Never run a game on fees we cannot read (not even the previous ones: the
             # orchestrator says they changed), nor on contracts we cannot cover.
@@ -987,11 +990,11 @@ class ShardEngine:
                 out.append(quote.yes_asks if own else quote.no_asks)
         return tuple(out)
 
-    def pair_fees(self, game_id: str) -> PairFees | None:
-        """Kalshi's and Polymarket's fee models of a game this shard runs (None for an
-        unknown game, or an event game without both)."""
+    def venue_terms(self, game_id: str) -> Mapping[str, VenueTerms] | None:
+        """Each venue's fee model and minimum order size of a game this shard runs, by
+        venue id, as its assignment's fee terms gave them (None for an unknown game)."""
         game = self.games.get(game_id) or self.events.get(game_id)
-        return game.fees if game else None
+        return game.terms if game else None
 
     def open_signals(self) -> list[str]:
         return [o.signal_id for o in self._open.values()] + [
