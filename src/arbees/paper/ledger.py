@@ -27,7 +27,10 @@ answers that with the same exact arithmetic as the detector (:mod:`arbees.paper.
   also shows its payout in each scenario and its worst case (:mod:`arbees.paper.settle`);
   :meth:`PaperLedger.settle_game` settles by a :class:`~arbees.settlement.Ruling` (a leg
   kept open until the game is played stays open), and the P&L becomes realized once
-  every leg is paid;
+  every leg is paid; a running shard calls :meth:`PaperLedger.settle_state` with each
+  game's folded state: postponed and cancelled settle at once, ``ended`` only when the
+  report decides the winner without guessing (:func:`~arbees.paper.settle.ruling_of`),
+  else the position stays open and ``awaiting_result`` says why;
 * risk limits (:class:`~arbees.paper.model.RiskLimits`) cut sizes and, once exhausted,
   MUTE signals: counted, logged, and reported once per scope as a ``PAPER_RISK_LIMIT``
   :class:`~arbees.messages.SystemAlert` through ``on_alert``.
@@ -46,7 +49,7 @@ from typing import Any
 from arbees.arb import VenueTerms
 from arbees.book import Level
 from arbees.errors import ConfigError
-from arbees.messages import ArbSignal, SystemAlert
+from arbees.messages import ArbSignal, GameState, SystemAlert
 from arbees.money import ONE, Fixed, format_fixed
 from arbees.paper.model import (
     Holding,
@@ -62,6 +65,7 @@ from arbees.paper.settle import (
     contract_of,
     cover_outcomes,
     divergence,
+    ruling_of,
     scenario_payouts,
     settle_position,
     worst_played,
@@ -127,6 +131,9 @@ class PaperLedger:
         self.settled_games: set[str] = set()
         self.postponed_games: set[str] = set()
         self.last_prices: dict[tuple[str, str], Fixed] = {}
+        self.awaiting_result: dict[str, str] = {}
+        """Games that ended with open positions but no winner known without guessing:
+        why, by game id (they stay open until :meth:`settle_game`)."""
         self.risk = RiskGate(self.limits, self.stats, clock=clock, emit=self._emit, service=service)
 
     def __repr__(self) -> str:
@@ -310,6 +317,7 @@ class PaperLedger:
         else:
             self.settled_games.add(game_id)
             self.postponed_games.discard(game_id)
+            self.awaiting_result.pop(game_id, None)
         self.stats.settlements += 1
         total = gained = 0
         for position, now in zip(positions, paid, strict=True):
@@ -331,6 +339,39 @@ class PaperLedger:
                  f" {ruling.winner}" if ruling.winner else "", format_fixed(total))  # fmt: skip
         self.risk.book(gained)
         return total
+
+    def settle_state(
+        self,
+        game_id: str,
+        state: GameState,
+        outcomes: Sequence[str],
+        prices: Mapping[tuple[str, str], Fixed],
+    ) -> Fixed:
+        """Settle ``game_id`` (outcomes ``outcomes``) by its folded game state, if it
+        halts the game and the ledger holds positions of it: returns the P&L realized now.
+
+        Postponed and cancelled settle each venue's legs by its rule, a scalar leg at
+        ``prices`` (the last prices the caller saw; else the ledger's own). ``ended``
+        settles only when :func:`~arbees.paper.settle.ruling_of` finds the winner without
+        guessing; otherwise the positions stay open and :attr:`awaiting_result` (and the
+        summary) say why. A ruling already applied (a report repeated) is not applied again.
+        """
+        if not state.halted or game_id in self.settled_games:
+            return 0
+        if state.phase == "postponed" and game_id in self.postponed_games:
+            return 0
+        if not any(k[0] == game_id and not p.settled for k, p in self.positions.items()):
+            return 0
+        ruling = ruling_of(state, outcomes, prices)
+        if isinstance(ruling, str):
+            if self.awaiting_result.get(game_id) != ruling:
+                self.stats.awaiting_result += 1
+                log.warning("paper: %s %s: positions stay open (%s)", game_id, state.phase,
+                            ruling)  # fmt: skip
+            self.awaiting_result[game_id] = ruling
+            return 0
+        self.awaiting_result.pop(game_id, None)
+        return self.settle_game(game_id, ruling)
 
     def scenarios(self, position: Position) -> dict[str, Fixed]:
         """``position``'s payout in every scenario: each outcome wins, postponed,

@@ -922,6 +922,14 @@ class ShardEngine:
             for key in [k for k in self._event_open if k[0] == game_id]
         ]
 
+    def outcomes(self, game_id: str) -> tuple[str, ...]:
+        """The outcomes of a game this shard runs (a two-team game: its teams, as its
+        signals' legs name them; ``()`` for an unknown game)."""
+        if game_id in self.events:
+            return self.events[game_id].event.outcomes
+        game = self.games.get(game_id)
+        return tuple(t.team for t in game.teams) if game else ()
+
     def game_state(self, game_id: str) -> GameState | None:
         """The state a game's signals carry now (``None``: no report of it)."""
         return self._states.get(game_id)
@@ -995,6 +1003,20 @@ class ShardEngine:
         venue id, as its assignment's fee terms gave them (None for an unknown game)."""
         game = self.games.get(game_id) or self.events.get(game_id)
         return game.terms if game else None
+
+    def last_prices(self, game_id: str) -> dict[tuple[str, str], Fixed]:
+        """Each instrument of a game this shard runs at the last price its books showed:
+        the YES midpoint of the best ask and the best bid (a NO ask mirrored) of the
+        latest quote, rounded down to the micro-unit; an instrument without both sides
+        is left out. What a scalar settlement of a halted game is paid at."""
+        game = self.games.get(game_id) or self.events.get(game_id)
+        out: dict[tuple[str, str], Fixed] = {}
+        for key, _index in _watch_keys(game) if game else ():
+            quote = self._quotes.get(key)
+            if quote is not None and quote.yes_asks and quote.no_asks:
+                ask, bid = quote.yes_asks[0].price, ONE - quote.no_asks[0].price
+                out[key] = (ask + bid) // 2
+        return out
 
     def open_signals(self) -> list[str]:
         return [o.signal_id for o in self._open.values()] + [
