@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import attrs
@@ -27,6 +28,7 @@ __all__ = [
     "Series",
     "parse_events",
     "parse_orderbook",
+    "parse_series_list",
     "parse_time",
 ]
 
@@ -68,22 +70,70 @@ class Series:
         title: display title.
         fee_type: ``quadratic``, ``quadratic_with_maker_fees``, ``flat``...
         fee_multiplier: exact multiplier in micro-units (1 → 1_000_000).
+        category: the series category (``"Sports"``...), ``""`` when absent.
+        tags: the series tags (``("Football",)``...).
     """
 
     ticker: str
     title: str
     fee_type: str
     fee_multiplier: Fixed
+    category: str = ""
+    tags: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Series:
         raw = obj.get("fee_multiplier", 1)
+        tags = obj.get("tags") or []
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise DecodeError("expected an array of strings", field="tags")
         return cls(
             _str(obj, "ticker", required=True),
             _str(obj, "title"),
             _str(obj, "fee_type") or "quadratic",
             parse_fixed(raw, field="fee_multiplier"),
+            _str(obj, "category"),
+            tuple(tags),
         )
+
+
+def parse_series_list(body: object) -> tuple[list[Series], list[DecodeRejection]]:
+    """Decode a ``GET /series`` body (``{"series": [...]}``): each series once.
+
+    A series that cannot be decoded is refused alone (named by its ticker, else its
+    position). Raises :class:`DecodeError` only when the body is not a series list.
+    """
+    raw_series = body.get("series") if isinstance(body, dict) else None
+    if not isinstance(raw_series, list):
+        raise DecodeError("Kalshi body is not {'series': [...]}", field="series")
+    found: list[Series] = []
+    rejected: list[DecodeRejection] = []
+    for i, raw in enumerate(raw_series):
+        try:
+            if not isinstance(raw, dict):
+                raise DecodeError("series is not an object")
+            found.append(Series.from_json(raw))
+        except HOSTILE_INPUT_ERRORS as exc:
+            ticker = raw.get("ticker") if isinstance(raw, dict) else None
+            ident = ticker[:100] if isinstance(ticker, str) and ticker else f"series[{i}]"
+            rejected.append(DecodeRejection.of(ident, exc))
+            log.info("kalshi series %s rejected", ident)
+    return found, rejected
+
+
+def _strike(obj: dict[str, Any], key: str) -> Decimal | None:
+    value = obj.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise DecodeError(f"expected a number, got {type(value).__name__}", field=key)
+    try:
+        strike = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation:
+        raise DecodeError(f"not a number: {str(value)[:40]!r}", field=key) from None
+    if not strike.is_finite():
+        raise DecodeError("not a finite number", field=key)
+    return strike
 
 
 @attrs.frozen
@@ -102,6 +152,10 @@ class Market:
         fee_waiver_expiration_time: fees are waived until then, when set.
         yes_bid: best YES bid from the listing, when sent.
         yes_ask: best YES ask from the listing, when sent.
+        strike_type: ``"greater"``, ``"less"``, ``"between"``... for a market on a number
+            (a total, a spread), ``""`` otherwise.
+        floor_strike: YES pays when the number is above it (``strike_type="greater"``).
+        cap_strike: YES pays when the number is below it (``strike_type="less"``).
     """
 
     ticker: str
@@ -115,6 +169,9 @@ class Market:
     fee_waiver_expiration_time: datetime | None
     yes_bid: Fixed | None
     yes_ask: Fixed | None
+    strike_type: str = ""
+    floor_strike: Decimal | None = None
+    cap_strike: Decimal | None = None
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Market:
@@ -134,6 +191,9 @@ class Market:
             parse_time(obj.get("fee_waiver_expiration_time"), "fee_waiver_expiration_time"),
             price("yes_bid_dollars"),
             price("yes_ask_dollars"),
+            _str(obj, "strike_type"),
+            _strike(obj, "floor_strike"),
+            _strike(obj, "cap_strike"),
         )
 
     def fees_waived(self, now: datetime) -> bool:
