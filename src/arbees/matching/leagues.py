@@ -12,7 +12,7 @@ games can end level (soccer): their winner markets are 3-way (home / draw / away
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Final
 
@@ -23,9 +23,11 @@ __all__ = [
     "League",
     "SeriesKind",
     "gamma_league",
+    "gamma_slugs",
     "kalshi_league",
     "kalshi_series_kind",
     "league",
+    "select_series",
 ]
 
 
@@ -103,3 +105,45 @@ def kalshi_league(code: str) -> League | None:
 def gamma_league(slug: str) -> League | None:
     """The league of a Gamma sport slug (``cbb`` -> NCAAB)."""
     return _BY_GAMMA.get(slug.lower())
+
+
+_KIND_TYPES: Final[Mapping[str, str]] = MappingProxyType(
+    {SeriesKind.GAME: "moneyline", SeriesKind.TOTAL: "total", SeriesKind.SPREAD: "spread"}
+)
+
+
+def select_series(
+    tickers: Iterable[str],
+    *,
+    leagues: Iterable[str] = (),
+    exclude_leagues: Iterable[str] = (),
+    market_types: Iterable[str] = (),
+) -> list[str]:
+    """The Kalshi series to discover among ``tickers`` (sorted): the game / total / spread
+    series of a league in the table, narrowed to ``leagues`` (empty: every league) minus
+    ``exclude_leagues``, and to ``market_types`` (``moneyline``, ``total``, ``spread``;
+    empty: all)."""
+    include, exclude, kinds = set(leagues), set(exclude_leagues), set(market_types)
+    chosen = set()
+    for ticker in tickers:
+        parsed = kalshi_series_kind(ticker)
+        lg = None if parsed is None else kalshi_league(parsed[0])
+        if parsed is None or lg is None:
+            continue
+        if (include and lg.key not in include) or lg.key in exclude:
+            continue
+        if kinds and _KIND_TYPES[parsed[1]] not in kinds:
+            continue
+        chosen.add(ticker)
+    return sorted(chosen)
+
+
+def gamma_slugs(leagues: Iterable[str] = (), exclude_leagues: Iterable[str] = ()) -> list[str]:
+    """The Gamma sport slugs (tags) of ``leagues`` (empty: every league) minus
+    ``exclude_leagues``, sorted."""
+    include, exclude = set(leagues), set(exclude_leagues)
+    return sorted(
+        lg.gamma[0]
+        for lg in LEAGUE_TABLE
+        if (not include or lg.key in include) and lg.key not in exclude
+    )

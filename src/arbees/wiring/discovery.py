@@ -28,8 +28,8 @@ from arbees.gate import ConnectGate
 from arbees.httpcap import DEFAULT_MAX_BODY
 from arbees.kalshi.rest import KalshiRest
 from arbees.matching import Venue
+from arbees.matching.leagues import gamma_slugs, kalshi_league, kalshi_series_kind
 from arbees.matching.venues import (
-    KALSHI_GAME_SERIES,
     decode_rejections,
     kalshi_games,
     polymarket_games,
@@ -74,8 +74,15 @@ def match_inputs(listings: Mapping[str, Listing]) -> MatchInputs:
 
 
 def gamma_tags_for(series: Sequence[str]) -> tuple[str, ...]:
-    """Gamma tag slugs of the leagues of the Kalshi series (``KXNBAGAME`` -> ``nba``)."""
-    return tuple(sorted({KALSHI_GAME_SERIES[s].lower() for s in series if s in KALSHI_GAME_SERIES}))
+    """Gamma tag slugs of the leagues of the Kalshi series (``KXNBAGAME`` -> ``nba``,
+    ``KXNCAAMBGAME`` -> ``cbb``)."""
+    slugs = set()
+    for ticker in series:
+        parsed = kalshi_series_kind(ticker)
+        league = None if parsed is None else kalshi_league(parsed[0])
+        if league is not None:
+            slugs.add(league.gamma[0])
+    return tuple(sorted(slugs))
 
 
 class VenueGameSource:
@@ -133,16 +140,30 @@ def venue_game_source(
     gamma_gate: ConnectGate | None = None,
     deadline: float = DEFAULT_DISCOVERY_DEADLINE,
     max_body: int = DEFAULT_MAX_BODY,
+    leagues: Sequence[str] = (),
+    exclude_leagues: Sequence[str] = (),
+    market_types: Sequence[str] = (),
 ) -> VenueGameSource:
     """The orchestrator's source: the listings of every registered venue, each built by
     its ``Venue.listings`` with its own options (Kalshi: the REST client and the series;
-    Polymarket: Gamma's client, URL, the series' league tags, the egress gate)."""
+    Polymarket: Gamma's client, URL, the series' league tags, the egress gate).
+
+    With ``series`` empty, Kalshi's sports series are discovered from the venue (narrowed
+    by ``leagues`` / ``exclude_leagues`` / ``market_types``) and Gamma is asked for the
+    same leagues' tags."""
+    tags = gamma_tags_for(series) if series else tuple(gamma_slugs(leagues, exclude_leagues))
     options: dict[str, dict[str, Any]] = {
-        "kalshi": {"rest": kalshi, "series": series},
+        "kalshi": {
+            "rest": kalshi,
+            "series": series,
+            "leagues": leagues,
+            "exclude_leagues": exclude_leagues,
+            "market_types": market_types,
+        },
         "polymarket": {
             "client": gamma_client,
             "url": gamma_url,
-            "tags": gamma_tags_for(series),
+            "tags": tags,
             "page_size": page_size,
             "gate": gamma_gate,
             "max_body": max_body,
