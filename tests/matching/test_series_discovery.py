@@ -102,3 +102,22 @@ async def test_a_rate_limit_stops_the_round() -> None:
         with pytest.raises(RateLimitedError):
             await KalshiListings(rest).fetch()
     assert sum(p.endswith("/events") for p in calls) == 1
+
+
+async def test_gamma_teams_are_fetched_page_by_page_for_the_catalogue() -> None:
+    teams = json.loads((DATA / "gamma_teams.json").read_text(encoding="utf-8"))
+    offsets: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/teams"
+        offset, limit = int(request.url.params["offset"]), int(request.url.params["limit"])
+        offsets.append(str(offset))
+        return httpx.Response(200, json=teams[offset : offset + limit])
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        rest = KalshiRest(client, base_url="http://fake/trade-api/v2")
+        source = venue_game_source(rest, client, gamma_url="http://gamma", page_size=10)
+        assert source.teams is not None
+        catalogue = await source.teams.catalogue()
+    assert offsets == ["0", "10"]
+    assert catalogue.by_name("NCAAB", "North Carolina").team is not None

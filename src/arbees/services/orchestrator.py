@@ -171,9 +171,11 @@ class Orchestrator:
         stored = await self.bus.hgetall(GAME_ASSIGNMENTS_HASH)
         tokens = await self.bus.hgetall(TOKEN_ASSIGNMENTS_HASH)
         conditions: dict[str, str] = {}
+        token_markets: dict[str, dict[str, str]] = {}
         for msg in tokens.values():
             if isinstance(msg, MarketAssignment) and msg.platform == "polymarket":
                 conditions[msg.game_id] = msg.market_id
+                token_markets.setdefault(msg.game_id, {})[msg.token_id] = msg.market_id
         now = trio.current_time()
         bad_games: list[str] = []
         for field, msg in sorted(stored.items()):
@@ -188,7 +190,9 @@ class Orchestrator:
                 bad_games.append(field)
                 continue
             try:
-                spec = GameSpec.from_assignment(msg, conditions[field])
+                spec = GameSpec.from_assignment(
+                    msg, conditions[field], token_markets.get(field, {})
+                )
                 # What a shard or the monitor would refuse is never restored and republished
                 # (it would also outlive every Redis restart): the next discovery rebuilds it.
                 fees_for(msg)
@@ -493,7 +497,7 @@ class Orchestrator:
             await self.bus.publish_and_hset(
                 Channel.MARKET_ASSIGNMENTS, msg, TOKEN_ASSIGNMENTS_HASH, msg.token_id
             )
-        self.stats.assigns_sent += 1 + len(spec.teams)
+        self.stats.assigns_sent += 1 + len(spec.tokens)
 
     async def _alert(self, kind: str, error: str, details: dict[str, str]) -> None:
         alert = SystemAlert(kind, SERVICE, error[:300], now_ms(), "warning", details)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, Final
 
 import httpx
@@ -28,7 +29,10 @@ from arbees.gate import ConnectGate
 from arbees.httpcap import DEFAULT_MAX_BODY
 from arbees.kalshi.rest import KalshiRest
 from arbees.matching import Venue
+from arbees.matching.catalogue import TeamCatalogue
+from arbees.matching.events import ListedGame
 from arbees.matching.leagues import gamma_slugs, kalshi_league, kalshi_series_kind
+from arbees.matching.venue_listings import kalshi_listings, polymarket_listings
 from arbees.matching.venues import (
     decode_rejections,
     kalshi_games,
@@ -36,6 +40,8 @@ from arbees.matching.venues import (
 )
 from arbees.services.discovery import MatchInputs
 from arbees.venues import VENUES, Listing, Listings
+from arbees.venues.polymarket import GammaListings
+from arbees.wiring.team_catalogue import TeamCatalogueSource
 
 __all__ = [
     "DEFAULT_DISCOVERY_DEADLINE",
@@ -52,9 +58,12 @@ DEFAULT_SERIES: Final = ("KXNBAGAME", "KXNHLGAME")
 DEFAULT_DISCOVERY_DEADLINE: Final = 120.0
 
 
-def match_inputs(listings: Mapping[str, Listing]) -> MatchInputs:
+def match_inputs(
+    listings: Mapping[str, Listing], catalogue: TeamCatalogue | None = None
+) -> MatchInputs:
     """:class:`MatchInputs` from every venue's listing (by venue id): the matcher's games
-    from Kalshi's and Polymarket's, every venue's refusals, every venue's fee models."""
+    from Kalshi's and Polymarket's, every venue's refusals, every venue's fee models, and
+    with a ``catalogue`` the event matcher's listings of every league and market type."""
     kalshi = listings.get("kalshi", Listing(()))
     polymarket = listings.get("polymarket", Listing(()))
     k_games, k_rej = kalshi_games(kalshi.events)
@@ -65,11 +74,24 @@ def match_inputs(listings: Mapping[str, Listing]) -> MatchInputs:
         *k_rej,
         *p_rej,
     )
+    games: list[ListedGame] = []
+    if catalogue is not None:
+        k_list, k_refused = kalshi_listings(kalshi.events, catalogue)
+        p_list, p_refused = polymarket_listings(polymarket.events)
+        games = [*k_list, *p_list]
+        log.info(
+            "discovery: %d game listings (%d Kalshi and %d Polymarket items refused)",
+            len(games),
+            len(k_refused),
+            len(p_refused),
+        )
     return MatchInputs(
         kalshi=tuple(k_games),
         polymarket=tuple(p_games),
         rejections=tuple(sorted(rejections)),
         fees={venue: listing.fees for venue, listing in listings.items()},
+        listings=tuple(games),
+        catalogue=catalogue,
     )
 
 
@@ -92,6 +114,8 @@ class VenueGameSource:
         listings: each venue's discovery, by venue id (:func:`venue_game_source` builds one
             for every registered venue).
         deadline: seconds for one whole discovery (every venue).
+        teams: the team catalogue (every league and market type is matched with it;
+            ``None``: the NBA/NHL team pairs only).
     """
 
     def __init__(
@@ -99,11 +123,13 @@ class VenueGameSource:
         listings: Mapping[str, Listings],
         *,
         deadline: float = DEFAULT_DISCOVERY_DEADLINE,
+        teams: TeamCatalogueSource | None = None,
     ) -> None:
         if not deadline > 0:
             raise ConfigError(f"discovery deadline must be > 0 s, got {deadline!r}")
         self.listings = dict(listings)
         self.deadline = float(deadline)
+        self.teams = teams
 
     def __repr__(self) -> str:
         return f"<VenueGameSource {list(self.listings.values())}>"
@@ -127,7 +153,8 @@ class VenueGameSource:
                 venue,
                 len(listing.rejected),
             )
-        return match_inputs(found)
+        catalogue = None if self.teams is None else await self.teams.catalogue()
+        return match_inputs(found, catalogue)
 
 
 def venue_game_source(
@@ -143,6 +170,7 @@ def venue_game_source(
     leagues: Sequence[str] = (),
     exclude_leagues: Sequence[str] = (),
     market_types: Sequence[str] = (),
+    teams_cache: Path | None = None,
 ) -> VenueGameSource:
     """The orchestrator's source: the listings of every registered venue, each built by
     its ``Venue.listings`` with its own options (Kalshi: the REST client and the series;
@@ -150,7 +178,8 @@ def venue_game_source(
 
     With ``series`` empty, Kalshi's sports series are discovered from the venue (narrowed
     by ``leagues`` / ``exclude_leagues`` / ``market_types``) and Gamma is asked for the
-    same leagues' tags."""
+    same leagues' tags. Gamma's team catalogue (cached in ``teams_cache``) lets every
+    league and market type be matched."""
     tags = gamma_tags_for(series) if series else tuple(gamma_slugs(leagues, exclude_leagues))
     options: dict[str, dict[str, Any]] = {
         "kalshi": {
@@ -171,7 +200,11 @@ def venue_game_source(
     }
     if unknown := sorted(set(VENUES) - set(options)):
         raise ConfigError(f"no discovery options for venue(s) {', '.join(unknown)}")
-    return VenueGameSource(
-        {venue.id: venue.listings(**options[venue.id]) for venue in VENUES.values()},
-        deadline=deadline,
+    built = {venue.id: venue.listings(**options[venue.id]) for venue in VENUES.values()}
+    gamma = built.get("polymarket")
+    teams = (
+        TeamCatalogueSource(gamma.teams, path=teams_cache)
+        if isinstance(gamma, GammaListings)
+        else None
     )
+    return VenueGameSource(built, deadline=deadline, teams=teams)
