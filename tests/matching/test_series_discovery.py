@@ -121,3 +121,30 @@ async def test_gamma_teams_are_fetched_page_by_page_for_the_catalogue() -> None:
         catalogue = await source.teams.catalogue()
     assert offsets == ["0", "10"]
     assert catalogue.by_name("NCAAB", "North Carolina").team is not None
+
+
+def test_settings_default_to_every_league_and_narrow_by_env(tmp_path: Path) -> None:
+    from arbees.errors import ConfigError
+    from arbees.wiring.settings import OrchestratorSettings
+
+    base = {"POLYMARKET_EGRESS_CHECK": "off"}
+    default = OrchestratorSettings.from_env(base)
+    assert (default.series, default.leagues, default.market_types) == ((), (), ())
+    assert OrchestratorSettings.from_env({**base, "KALSHI_SERIES": "sports"}).series == ()
+    narrowed = OrchestratorSettings.from_env(
+        {
+            **base,
+            "LEAGUES": "nfl, epl",
+            "EXCLUDE_LEAGUES": "MLS",
+            "MARKET_TYPES": "Moneyline,total",
+            "TEAM_CATALOGUE_CACHE": str(tmp_path / "teams.json"),
+        }
+    )
+    assert narrowed.leagues == ("NFL", "EPL")
+    assert narrowed.exclude_leagues == ("MLS",)
+    assert narrowed.market_types == ("moneyline", "total")
+    assert narrowed.teams_cache == tmp_path / "teams.json"
+    with pytest.raises(ConfigError, match="XFL"):
+        OrchestratorSettings.from_env({**base, "LEAGUES": "XFL"})
+    with pytest.raises(ConfigError, match="props"):
+        OrchestratorSettings.from_env({**base, "MARKET_TYPES": "props"})

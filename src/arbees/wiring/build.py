@@ -239,6 +239,10 @@ async def build_orchestrator(
             gamma.client,
             gamma_url=settings.gamma_url,
             series=settings.series,
+            leagues=settings.leagues,
+            exclude_leagues=settings.exclude_leagues,
+            market_types=settings.market_types,
+            teams_cache=settings.teams_cache,
             gamma_gate=gamma.gate,
             deadline=settings.discovery_deadline,
         )
