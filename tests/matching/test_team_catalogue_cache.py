@@ -80,3 +80,18 @@ async def test_an_unreadable_cache_is_fetched_again(tmp_path: Path) -> None:
 def test_max_age_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_age"):
         TeamCatalogueSource(Fetcher(), max_age=0)
+
+
+async def test_a_failed_fetch_is_retried_after_a_pause_not_every_round() -> None:
+    now = [0.0]
+    fetch = Fetcher()
+    fetch.error = VenueError("Gamma GET /teams: HTTP 404")
+    source = TeamCatalogueSource(fetch, max_age=3600, clock=lambda: now[0])
+    await source.catalogue()
+    now[0] = 60.0
+    await source.catalogue()
+    assert fetch.calls == 1
+    now[0] = 400.0
+    fetch.error = None
+    assert (await source.catalogue()).by_code("EPL", "MCI").team is not None
+    assert fetch.calls == 2

@@ -271,6 +271,11 @@ class Orchestrator:
             len(found.report.rejections),
             s.rejections,
         )
+        if found.events is not None:
+            counts = found.events.counts()
+            log.info(
+                "discovery events: %s", {f"{lg}/{kind}": c for (lg, kind), c in counts.items()}
+            )
         self._pending = found
         self._sync_metrics()
         self._wake.set()

@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 DEFAULT_TEAMS_MAX_AGE: Final = 24 * 3600.0
 """Seconds a fetched team catalogue is used before it is fetched again."""
 
+RETRY_AFTER: Final = 300.0
+"""Seconds after a failed fetch before the next try (Gamma is not asked every round)."""
+
 Fetch = Callable[[], Awaitable[tuple[list[GammaTeam], list[DecodeRejection]]]]
 
 
@@ -75,6 +78,7 @@ class TeamCatalogueSource:
         self._teams: list[GammaTeam] | None = None
         self._fetched_at = 0.0
         self._catalogue: TeamCatalogue | None = None
+        self._failed_at: float | None = None
 
     def __repr__(self) -> str:
         return f"<TeamCatalogueSource path={self.path} max_age={self.max_age:g}s>"
@@ -82,6 +86,7 @@ class TeamCatalogueSource:
     def refresh(self) -> None:
         """Fetch again at the next :meth:`catalogue` call."""
         self._fetched_at = 0.0
+        self._failed_at = None
 
     async def _load(self) -> None:
         if self.path is None or self._teams is not None:
@@ -101,10 +106,15 @@ class TeamCatalogueSource:
         """The catalogue: cached while younger than ``max_age``, else fetched (and saved)."""
         await self._load()
         now = self.clock()
-        if self._teams is None or now - self._fetched_at >= self.max_age:
+        due = self._teams is None or now - self._fetched_at >= self.max_age
+        retry = self._failed_at is None or now - self._failed_at >= min(RETRY_AFTER, self.max_age)
+        if due and not retry:
+            return self._build() if self._teams is not None else build_catalogue()
+        if due:
             try:
                 teams, refused = await self.fetch()
             except ArbeesError as exc:
+                self._failed_at = now
                 if self._teams is None:
                     log.warning("Gamma /teams failed (%s): built-in NBA/NHL teams only", exc)
                     return build_catalogue()
@@ -113,6 +123,7 @@ class TeamCatalogueSource:
             if refused:
                 log.info("Gamma /teams: %d teams refused", len(refused))
             self._teams, self._fetched_at, self._catalogue = teams, now, None
+            self._failed_at = None
             if self.path is not None:
                 try:
                     await trio.Path(self.path).write_text(_dump(teams, now), encoding="utf-8")
