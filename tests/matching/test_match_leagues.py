@@ -188,6 +188,14 @@ def test_the_spread_that_reads_like_a_moneyline_never_enters_the_winner_event(
     assert not poly & set(json.loads(decoy["clobTokenIds"]))
 
 
+def test_an_nfl_winner_notes_that_a_tie_pays_neither_team(slate: Any) -> None:
+    catalogue, kalshi, gamma = slate
+    report = match_venue_events(kalshi, gamma, catalogue)
+    by_id = {m.event_id: m for m in report.matches}
+    assert any("tie is possible" in n for n in by_id["NFL:20261206:BUF-KC:moneyline"].notes)
+    assert not any("tie" in n for n in by_id["NCAAB:20261206:DUKE-UNC:moneyline"].notes)
+
+
 def test_result_does_not_depend_on_input_order(slate: Any) -> None:
     catalogue, kalshi, gamma = slate
     a = match_venue_events(kalshi, gamma, catalogue)

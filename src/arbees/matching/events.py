@@ -63,6 +63,10 @@ UNDER: Final = "under"
 COVER: Final = "cover"
 NO_COVER: Final = "no_cover"
 _HALF: Final = Decimal("0.5")
+TIE_NOTE: Final = (
+    "a tie is possible in this league: neither team's winner contract pays then and the "
+    "venues may settle it differently, so a cover of both teams is not risk-free"
+)
 
 
 class MarketType(StrEnum):
@@ -472,6 +476,9 @@ def _moneyline(
         legs=tuple(sorted(legs)),
         venue_events=tuple(sorted((r.game.venue, r.game.event_id) for r in ok)),
         evidence=(*_evidence(ok), f"outcomes {' / '.join(outcomes)} listed on every venue"),
+        notes=(POSTPONEMENT_NOTE, TIE_NOTE)
+        if lg is not None and lg.rare_ties
+        else (POSTPONEMENT_NOTE,),
     )
 
 

@@ -40,16 +40,19 @@ class League:
         kalshi: league codes in Kalshi series tickers (``"NCAAMB"``).
         gamma: Gamma sport slugs (``"cbb"``).
         draws: a game can end level, so the winner market is 3-way.
+        rare_ties: a 2-way game can still end tied (NFL regular season): neither team's
+            contract pays then, and the venues settle it differently (noted on matches).
     """
 
     key: str
     kalshi: tuple[str, ...]
     gamma: tuple[str, ...]
     draws: bool = False
+    rare_ties: bool = False
 
 
 LEAGUE_TABLE: Final = (
-    League("NFL", ("NFL",), ("nfl",)),
+    League("NFL", ("NFL",), ("nfl",), rare_ties=True),
     League("NCAAF", ("NCAAF",), ("cfb", "ncaaf")),
     League("NBA", ("NBA",), ("nba",)),
     League("NCAAB", ("NCAAMB",), ("cbb", "ncaab")),
