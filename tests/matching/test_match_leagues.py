@@ -99,16 +99,13 @@ def test_slate_pairs_every_game_both_venues_list_and_reports_the_rest(slate: Any
             ),
             Reason.LINE_ONE_VENUE,
         ),
-        (
-            "polymarket",
-            "nfl-buf-kc-2026-12-06@"
-            + next(
-                m["conditionId"]
+        (  # the spread whose question reads like the moneyline: whose line is it?
+            next(
+                ("polymarket", m["conditionId"], Reason.MALFORMED)
                 for e in body("gamma_events.json")
                 for m in e["markets"]
                 if m["slug"] == "nfl-buf-kc-2026-12-06-spread-away-1pt5"
-            ),
-            Reason.LINE_ONE_VENUE,
+            )
         ),
     }
     counts = report.counts()
@@ -389,3 +386,35 @@ def test_cli_audits_every_league_with_counts_and_evidence(
     with pytest.raises(SystemExit):
         main([*args, "--league", "XFL"])
     assert main([*args[:-1], str(DATA / "missing.json")]) == 2
+
+
+def _nfl_event_with(question: str, line: str, smt: str = "spreads") -> Any:
+    raw = [e for e in body("gamma_events.json") if e["slug"] == "nfl-buf-kc-2026-12-06"]
+    market = next(m for m in raw[0]["markets"] if m["slug"].endswith("home-2pt5"))
+    market.update(question=question, line=line, sportsMarketType=smt)
+    if smt == "totals":
+        market["outcomes"] = '["Over", "Under"]'
+    raw[0]["markets"] = [market]
+    events, bad = parse_gamma_events(raw)
+    assert bad == []
+    return events
+
+
+def test_a_spread_or_total_whose_question_disagrees_with_its_line_is_refused() -> None:
+    for question, line, smt in (
+        ("Spread: Bills (-2.5)", "-2.5", "spreads"),  # the line is the Chiefs' (first outcome)
+        ("Spread: Chiefs (-3.5)", "-2.5", "spreads"),
+        ("Bills vs. Chiefs: O/U 47.5", "46.5", "totals"),
+    ):
+        games, refused = polymarket_listings(_nfl_event_with(question, line, smt))
+        assert games == [], question
+        assert [u.reason for u in refused] == [Reason.MALFORMED], question
+
+
+def test_a_positive_spread_line_makes_the_other_outcome_the_favourite() -> None:
+    # outcomes are ["Chiefs", "Bills"]: Chiefs +2.5 means the Bills must win by more than 2.5
+    games, refused = polymarket_listings(_nfl_event_with("Spread: Chiefs (+2.5)", "2.5"))
+    assert refused == []
+    (contract,) = games[0].contracts
+    assert contract.team == TeamClaim(name="Bills")
+    assert contract.line == Decimal("2.5")

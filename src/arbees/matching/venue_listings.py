@@ -53,6 +53,7 @@ from arbees.matching.leagues import (
 )
 from arbees.matching.matcher import DEFAULT_START_WINDOW
 from arbees.matching.model import Reason
+from arbees.matching.teams import normalize_name
 from arbees.polymarket.models import GammaEvent, GammaMarket, GammaTeam
 
 __all__ = [
@@ -88,6 +89,8 @@ _TYPES: Final = {
     "spreads": MarketType.SPREAD,
 }
 _YES_NO: Final = ("yes", "no")
+_SPREAD_QUESTION = re.compile(r"^Spread:\s*(?P<team>.+?)\s*\((?P<line>[+-]?\d+(?:\.\d+)?)\)$", re.I)
+_TOTAL_QUESTION = re.compile(r"\bO/U\s*(?P<line>\d+(?:\.\d+)?)\b", re.I)
 
 
 class _Reject(Exception):
@@ -284,6 +287,13 @@ def _gamma_teams(event: GammaEvent) -> tuple[TeamClaim, TeamClaim]:
     return TeamClaim(codes[0], names[0]), TeamClaim(codes[1], names[1])
 
 
+def _number(text: str) -> Decimal | None:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
+
+
 def _line(market: GammaMarket) -> Decimal:
     try:
         value = Decimal(market.line) if market.line is not None else None
@@ -320,8 +330,24 @@ def _gamma_contracts(kind: MarketType, market: GammaMarket) -> list[ListedContra
     if kind is MarketType.TOTAL:
         if labels != ("over", "under"):
             raise _Reject(Reason.MALFORMED, f"a totals market with outcomes {labels}")
+        said = _TOTAL_QUESTION.search(market.question)
+        if said is not None and _number(said["line"]) != line:
+            raise _Reject(
+                Reason.MALFORMED, f"question {market.question!r} disagrees with line {line}"
+            )
         return [ListedContract(outcomes[0].token_id, cid, ContractKind.OVER, line=line)]
-    # spreads: the line is the first outcome's handicap
+    # spreads: the line is the first outcome's handicap, which the question must confirm
+    # ("Spread: Chiefs (-2.5)"); a spread that does not say whose line it is is refused
+    said = _SPREAD_QUESTION.match(market.question.strip())
+    if (
+        said is None
+        or normalize_name(said["team"]) != normalize_name(outcomes[0].label)
+        or _number(said["line"]) != line
+    ):
+        raise _Reject(
+            Reason.MALFORMED,
+            f"spread question {market.question!r} does not confirm {outcomes[0].label} at {line}",
+        )
     fav, margin = (outcomes[0], -line) if line < 0 else (outcomes[1], line)
     return [ListedContract(fav.token_id, cid, ContractKind.TEAM, TeamClaim(name=fav.label), margin)]
 
@@ -361,7 +387,8 @@ def polymarket_listings(
                     )
                 if market.closed:
                     raise _Reject(Reason.CLOSED, "market is closed")
-                by_type[kind].extend(_gamma_contracts(kind, market))
+                contracts = _gamma_contracts(kind, market)
+                by_type[kind].extend(contracts)
             except _Reject as rej:
                 shown = "" if kind is None else kind.value
                 refused.append(Unmatched(POLYMARKET, mid, lg, shown, rej.reason, rej.detail))
