@@ -418,3 +418,20 @@ def test_a_positive_spread_line_makes_the_other_outcome_the_favourite() -> None:
     (contract,) = games[0].contracts
     assert contract.team == TeamClaim(name="Bills")
     assert contract.line == Decimal("2.5")
+
+
+def test_cli_takes_one_body_per_series(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from arbees.cli import main
+
+    raw = json.loads((DATA / "kalshi_events.json").read_text(encoding="utf-8"))
+    files = []
+    for series in sorted({e["series_ticker"] for e in raw["events"]}):
+        path = tmp_path / f"{series}.json"
+        events = [e for e in raw["events"] if e["series_ticker"] == series]
+        path.write_text(json.dumps({"events": events, "cursor": ""}), encoding="utf-8")
+        files += ["--kalshi", str(path)]
+    args = ["match", *files, "--polymarket", str(DATA / "gamma_events.json")]
+    assert len(files) > 4
+    assert main([*args, "--teams", str(DATA / "gamma_teams.json"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert {m["event_id"] for m in doc["matches"]} == EXPECTED

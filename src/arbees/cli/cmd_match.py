@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from arbees.errors import DecodeError, DecodeRejection
-from arbees.kalshi.models import parse_events
+from arbees.kalshi.models import Event, parse_events
 from arbees.matching import DEFAULT_START_WINDOW, Venue, report_to_json, report_to_text
 from arbees.matching.events import MarketType, Unmatched
 from arbees.matching.leagues import LEAGUE_TABLE
@@ -32,7 +32,7 @@ from arbees.matching.model import Reason
 from arbees.matching.render import events_to_json, events_to_text
 from arbees.matching.venue_listings import build_catalogue, match_venue_events
 from arbees.matching.venues import decode_rejections, match_events
-from arbees.polymarket.models import GammaTeam, parse_gamma_events, parse_gamma_teams
+from arbees.polymarket.models import GammaEvent, GammaTeam, parse_gamma_events, parse_gamma_teams
 
 __all__ = ["register"]
 
@@ -44,9 +44,19 @@ def register(sub: Any) -> None:
         description="Run the game matcher on a saved Kalshi /events?with_nested_markets=true "
         "body and a saved Polymarket Gamma /events body; print matches and rejections.",
     )
-    parser.add_argument("--kalshi", required=True, metavar="FILE", help="Kalshi /events JSON")
     parser.add_argument(
-        "--polymarket", required=True, metavar="FILE", help="Polymarket Gamma /events JSON"
+        "--kalshi",
+        required=True,
+        action="append",
+        metavar="FILE",
+        help="Kalshi /events JSON (repeatable: one body per series or page)",
+    )
+    parser.add_argument(
+        "--polymarket",
+        required=True,
+        action="append",
+        metavar="FILE",
+        help="Polymarket Gamma /events JSON (repeatable)",
     )
     parser.add_argument(
         "--start-window-minutes",
@@ -95,15 +105,15 @@ def _run(args: argparse.Namespace) -> int:
         print("arbees match: --start-window-minutes must be >= 0", file=sys.stderr)
         return 2
     try:
-        kalshi = _load(args.kalshi, "Kalshi")
-        poly = _load(args.polymarket, "Polymarket")
+        kalshi = [_load(path, "Kalshi") for path in args.kalshi]
+        poly = [_load(path, "Polymarket") for path in args.polymarket]
     except _Unreadable:
         return 2
     if args.teams or args.league or args.market_type:
         return _run_events(args, kalshi, poly)
     try:
-        kalshi_events, kalshi_rejected = parse_events(kalshi)
-        gamma_events, gamma_rejected = parse_gamma_events(poly)
+        kalshi_events, kalshi_rejected = _kalshi_bodies(kalshi)
+        gamma_events, gamma_rejected = _gamma_bodies(poly)
         report = match_events(
             kalshi_events,
             gamma_events,
@@ -127,15 +137,35 @@ def _refused(venue: str, rejected: list[DecodeRejection]) -> list[Unmatched]:
     return [Unmatched(venue, r.item, "", "", Reason.MALFORMED, r.reason) for r in rejected]
 
 
-def _run_events(args: argparse.Namespace, kalshi: object, poly: object) -> int:
+def _kalshi_bodies(bodies: list[object]) -> tuple[list[Event], list[DecodeRejection]]:
+    events: list[Event] = []
+    rejected: list[DecodeRejection] = []
+    for body in bodies:
+        found, refused = parse_events(body)
+        events += found
+        rejected += refused
+    return events, rejected
+
+
+def _gamma_bodies(bodies: list[object]) -> tuple[list[GammaEvent], list[DecodeRejection]]:
+    events: list[GammaEvent] = []
+    rejected: list[DecodeRejection] = []
+    for body in bodies:
+        found, refused = parse_gamma_events(body)
+        events += found
+        rejected += refused
+    return events, rejected
+
+
+def _run_events(args: argparse.Namespace, kalshi: list[object], poly: list[object]) -> int:
     teams: list[GammaTeam] = []
     refused: list[Unmatched] = []
     try:
         if args.teams:
             teams, bad_teams = parse_gamma_teams(_load(args.teams, "Gamma /teams"))
             refused += _refused("polymarket", bad_teams)
-        kalshi_events, kalshi_rejected = parse_events(kalshi)
-        gamma_events, gamma_rejected = parse_gamma_events(poly)
+        kalshi_events, kalshi_rejected = _kalshi_bodies(kalshi)
+        gamma_events, gamma_rejected = _gamma_bodies(poly)
     except _Unreadable:
         return 2
     except DecodeError as exc:
