@@ -435,3 +435,35 @@ def test_cli_takes_one_body_per_series(tmp_path: Path, capsys: pytest.CaptureFix
     assert main([*args, "--teams", str(DATA / "gamma_teams.json"), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert {m["event_id"] for m in doc["matches"]} == EXPECTED
+
+
+def test_a_doubleheader_pairs_by_start_time_and_a_kalshi_hhmm_is_its_start(slate: Any) -> None:
+    from datetime import UTC, datetime
+
+    catalogue, kalshi, _ = slate
+    game = next(e for e in kalshi if e.event_ticker == "KXMLBGAME-26SEP26NYYBOS")
+    ticker = "KXMLBGAME-26SEP261310NYYBOS"
+    early = attrs.evolve(
+        game,
+        event_ticker=ticker,
+        markets=tuple(
+            attrs.evolve(m, ticker=m.ticker.replace(game.event_ticker, ticker))
+            for m in game.markets
+        ),
+    )
+    (listed,), refused = kalshi_listings([early], catalogue)
+    assert refused == []
+    assert listed.start_time == datetime(2026, 9, 26, 17, 10, tzinfo=UTC)
+    first = attrs.evolve(
+        listed,
+        venue="polymarket",
+        event_id="G1",
+        start_time=datetime(2026, 9, 26, 17, 5, tzinfo=UTC),
+    )
+    second = attrs.evolve(
+        first, event_id="G2", start_time=datetime(2026, 9, 26, 23, 10, tzinfo=UTC)
+    )
+    report = match_listings([listed, first, second], catalogue)
+    (event,) = report.matches
+    assert dict(event.venue_events)["polymarket"] == "G1"
+    assert {(u.id, u.reason) for u in report.unmatched} == {("G2", Reason.START_WINDOW)}
