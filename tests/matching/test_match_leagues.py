@@ -467,3 +467,43 @@ def test_a_doubleheader_pairs_by_start_time_and_a_kalshi_hhmm_is_its_start(slate
     (event,) = report.matches
     assert dict(event.venue_events)["polymarket"] == "G1"
     assert {(u.id, u.reason) for u in report.unmatched} == {("G2", Reason.START_WINDOW)}
+
+
+def test_a_soccer_yes_no_spread_in_a_more_markets_event_pairs_with_kalshis(slate: Any) -> None:
+    # shapes as Gamma lists soccer spreads: a separate "... - More Markets" event whose
+    # spread markets are Yes/No, the team and line in the question
+    catalogue = slate[0]
+    raw = next(e for e in body("gamma_events.json") if e["slug"] == "epl-mun-mci-2026-12-06")
+    more = dict(raw, slug="epl-mun-mci-2026-12-06-more-markets", id="1")
+    more["title"] = "Manchester United vs. Manchester City - More Markets"
+    market = dict(raw["markets"][2])  # a Yes/No market of the event, re-purposed
+    market.update(question="Spread: Manchester City (-1.5)", sportsMarketType="spreads", line=-1.5)
+    more["markets"] = [market]
+    gamma, bad = parse_gamma_events([more])
+    assert bad == []
+    k_raw = next(
+        e for e in body("kalshi_events.json")["events"] if e["series_ticker"] == "KXEPLGAME"
+    )
+    event = "KXEPLSPREAD-26DEC06MUNMCI"
+    k_market = dict(
+        k_raw["markets"][1],
+        ticker=f"{event}-MCI1",
+        event_ticker=event,
+        strike_type="greater",
+        floor_strike=Decimal("1.5"),
+    )
+    kalshi, _ = parse_events(
+        {
+            "events": [
+                dict(k_raw, event_ticker=event, series_ticker="KXEPLSPREAD", markets=[k_market])
+            ]
+        }
+    )
+    report = match_venue_events(kalshi, gamma, catalogue)
+    (match,) = report.matches
+    assert match.event_id == "EPL:20261206:MCI-MUN:spread:MCI:1.5"
+    yes_token = json.loads(market["clobTokenIds"])[0]
+    assert {(leg.venue, leg.instrument) for leg in match.legs} == {
+        ("kalshi", f"{event}-MCI1"),
+        ("polymarket", yes_token),
+    }

@@ -82,7 +82,11 @@ _TICKER = re.compile(
 _SPREAD_SUFFIX = re.compile(r"^(?P<code>[A-Z]+)(?P<n>\d+)$")
 _CLOSED: Final = frozenset({"closed", "determined", "finalized", "settled"})
 _TIE: Final = "TIE"
-_SLUG = re.compile(r"^(?P<league>[a-z0-9]+)-(?P<codes>[a-z0-9-]+?)-(?P<date>\d{4}-\d{2}-\d{2})$")
+_SLUG = re.compile(
+    r"^(?P<league>[a-z0-9]+)-(?P<codes>[a-z0-9-]+?)-(?P<date>\d{4}-\d{2}-\d{2})"
+    r"(?:-more-markets)?$"
+)
+_TITLE_SUFFIX = re.compile(r"\s+-\s+more markets$", re.I)
 _TYPES: Final = {
     "moneyline": MarketType.MONEYLINE,
     "totals": MarketType.TOTAL,
@@ -277,7 +281,8 @@ def _gamma_league(event: GammaEvent) -> str:
 def _gamma_teams(event: GammaEvent) -> tuple[TeamClaim, TeamClaim]:
     m = _SLUG.match(event.slug)
     codes = m["codes"].split("-") if m is not None else []
-    names = re.split(r"\s+vs\.?\s+", event.title.strip(), flags=re.IGNORECASE)
+    title = _TITLE_SUFFIX.sub("", event.title.strip())
+    names = re.split(r"\s+vs\.?\s+", title, flags=re.IGNORECASE)
     if len(codes) != 2:
         codes = ["", ""]
     if len(names) != 2:
@@ -337,8 +342,17 @@ def _gamma_contracts(kind: MarketType, market: GammaMarket) -> list[ListedContra
             )
         return [ListedContract(outcomes[0].token_id, cid, ContractKind.OVER, line=line)]
     # spreads: the line is the first outcome's handicap, which the question must confirm
-    # ("Spread: Chiefs (-2.5)"); a spread that does not say whose line it is is refused
+    # ("Spread: Chiefs (-2.5)"); a spread that does not say whose line it is is refused.
+    # A Yes/No spread (soccer's "more markets") names its team in the question only.
     said = _SPREAD_QUESTION.match(market.question.strip())
+    if labels == _YES_NO:
+        if said is None or _number(said["line"]) != line or line > 0:
+            raise _Reject(
+                Reason.MALFORMED,
+                f"Yes/No spread {market.question!r} is not 'Spread: TEAM (-line)' at {line}",
+            )
+        claim = TeamClaim(name=said["team"])
+        return [ListedContract(outcomes[0].token_id, cid, ContractKind.TEAM, claim, -line)]
     if (
         said is None
         or normalize_name(said["team"]) != normalize_name(outcomes[0].label)
