@@ -83,9 +83,17 @@ def test_slate_pairs_every_game_both_venues_list_and_reports_the_rest(slate: Any
     assert {m.event_id for m in report.matches} == EXPECTED
     unmatched = {(u.venue, u.id, u.reason) for u in report.unmatched}
     assert unmatched == {
-        ("kalshi", "KXMLBTOTAL-26SEP26NYYBOS@KXMLBTOTAL-26SEP26NYYBOS-7", Reason.LINE_ONE_VENUE),
-        ("kalshi", "KXMLBTOTAL-26SEP26NYYBOS@KXMLBTOTAL-26SEP26NYYBOS-9", Reason.LINE_ONE_VENUE),
-        ("kalshi", "KXNFLSPREAD-26DEC06BUFKC@KXNFLSPREAD-26DEC06BUFKC-KC5", Reason.LINE_ONE_VENUE),
+        (
+            "kalshi",
+            "KXMLBTOTAL-26SEP261910NYYBOS@KXMLBTOTAL-26SEP261910NYYBOS-8",
+            Reason.LINE_ONE_VENUE,
+        ),
+        (
+            "kalshi",
+            "KXMLBTOTAL-26SEP261910NYYBOS@KXMLBTOTAL-26SEP261910NYYBOS-10",
+            Reason.LINE_ONE_VENUE,
+        ),
+        ("kalshi", "KXNFLSPREAD-26DEC06BUFKC@KXNFLSPREAD-26DEC06BUFKC-KC6", Reason.LINE_ONE_VENUE),
         ("kalshi", "KXNCAAMBGAME-26DEC09UNCDUKE", Reason.DATE_MISMATCH),
         ("polymarket", "nfl-buf-kc-2027-01-17", Reason.DATE_MISMATCH),
         (
@@ -157,14 +165,14 @@ def test_totals_and_spreads_use_the_over_and_the_favourite(slate: Any) -> None:
     assert total.line == Decimal("8.5")
     over = gamma_token(raw, "mlb-nyy-bos-2026-09-26", "Yankees vs. Red Sox: O/U 8.5", "Over")
     assert {(leg.venue, leg.instrument) for leg in total.legs} == {
-        ("kalshi", "KXMLBTOTAL-26SEP26NYYBOS-8"),
+        ("kalshi", "KXMLBTOTAL-26SEP261910NYYBOS-9"),
         ("polymarket", over),
     }
     assert {leg.outcome for leg in total.legs} == {"over"}
     spread = next(m for m in report.matches if m.market_type is MarketType.SPREAD)
     chiefs = gamma_token(raw, "nfl-buf-kc-2026-12-06", "Spread: Chiefs (-2.5)", "Chiefs")
     assert {(leg.venue, leg.instrument) for leg in spread.legs} == {
-        ("kalshi", "KXNFLSPREAD-26DEC06BUFKC-KC2"),
+        ("kalshi", "KXNFLSPREAD-26DEC06BUFKC-KC3"),
         ("polymarket", chiefs),
     }
 
@@ -441,7 +449,7 @@ def test_a_doubleheader_pairs_by_start_time_and_a_kalshi_hhmm_is_its_start(slate
     from datetime import UTC, datetime
 
     catalogue, kalshi, _ = slate
-    game = next(e for e in kalshi if e.event_ticker == "KXMLBGAME-26SEP26NYYBOS")
+    game = next(e for e in kalshi if e.event_ticker == "KXMLBGAME-26SEP261910NYYBOS")
     ticker = "KXMLBGAME-26SEP261310NYYBOS"
     early = attrs.evolve(
         game,

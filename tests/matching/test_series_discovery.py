@@ -70,7 +70,7 @@ async def test_a_failing_series_does_not_stop_the_others() -> None:
         listing = await KalshiListings(rest).fetch()
     tickers = {e.event_ticker for e in listing.events}
     assert "KXNFLGAME-26DEC06BUFKC" in tickers
-    assert "KXMLBTOTAL-26SEP26NYYBOS" in tickers
+    assert "KXMLBTOTAL-26SEP261910NYYBOS" in tickers
     assert not any(t.startswith("KXEPLGAME") for t in tickers)
     assert [r.item for r in listing.rejected] == ["KXEPLGAME"]
     assert set(listing.fees) == tickers

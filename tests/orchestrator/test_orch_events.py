@@ -77,7 +77,7 @@ def test_every_matched_event_becomes_a_spec_with_a_runnable_assignment() -> None
     assert restored == spec
     total = found.games[TOTAL]
     assert total.outcomes == ("over", "under")
-    assert total.venue_instruments()["kalshi"] == ("KXMLBTOTAL-26SEP26NYYBOS-8",)
+    assert total.venue_instruments()["kalshi"] == ("KXMLBTOTAL-26SEP261910NYYBOS-9",)
 
 
 def test_an_event_uses_the_highest_fee_of_its_polymarket_markets() -> None:
