@@ -495,7 +495,7 @@ def test_a_soccer_yes_no_spread_in_a_more_markets_event_pairs_with_kalshis(slate
     event = "KXEPLSPREAD-26DEC06MUNMCI"
     k_market = dict(
         k_raw["markets"][1],
-        ticker=f"{event}-MCI1",
+        ticker=f"{event}-MCI2",
         event_ticker=event,
         strike_type="greater",
         floor_strike=Decimal("1.5"),
@@ -512,6 +512,20 @@ def test_a_soccer_yes_no_spread_in_a_more_markets_event_pairs_with_kalshis(slate
     assert match.event_id == "EPL:20261206:MCI-MUN:spread:MCI:1.5"
     yes_token = json.loads(market["clobTokenIds"])[0]
     assert {(leg.venue, leg.instrument) for leg in match.legs} == {
-        ("kalshi", f"{event}-MCI1"),
+        ("kalshi", f"{event}-MCI2"),
         ("polymarket", yes_token),
     }
+
+
+def test_a_kalshi_line_whose_ticker_suffix_disagrees_with_its_strike_is_refused(
+    slate: Any,
+) -> None:
+    catalogue, kalshi, _ = slate
+    total = next(e for e in kalshi if e.series_ticker == "KXMLBTOTAL")
+    wrong = attrs.evolve(
+        total,
+        markets=(attrs.evolve(total.markets[0], floor_strike=Decimal("8.5")),),  # "-8" is 7.5
+    )
+    games, refused = kalshi_listings([wrong], catalogue)
+    assert games == []
+    assert [u.reason for u in refused] == [Reason.BAD_TICKER]

@@ -80,6 +80,7 @@ _TICKER = re.compile(
     r"(?P<codes>[A-Z]{2,16})$"
 )
 _SPREAD_SUFFIX = re.compile(r"^(?P<code>[A-Z]+)(?P<n>\d+)$")
+_HALF_POINT: Final = Decimal("0.5")
 _CLOSED: Final = frozenset({"closed", "determined", "finalized", "settled"})
 _TIE: Final = "TIE"
 _SLUG = re.compile(
@@ -217,12 +218,19 @@ def _kalshi_game(event: Event, catalogue: TeamCatalogue) -> ListedGame:
         teams = (TeamClaim(away), TeamClaim(home))
         for market in event.markets:
             line = _over_line(market)
+            suffix = _suffix(event.event_ticker, market)
+            digits = suffix.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+            if digits.isdigit() and Decimal(digits) - line != _HALF_POINT:
+                raise _Reject(
+                    Reason.BAD_TICKER,
+                    f"market {market.ticker!r}: suffix {digits} disagrees with floor_strike {line}",
+                )
             if kind == SeriesKind.TOTAL:
                 contracts.append(
                     ListedContract(market.ticker, market.ticker, ContractKind.OVER, line=line)
                 )
                 continue
-            m = _SPREAD_SUFFIX.match(_suffix(event.event_ticker, market))
+            m = _SPREAD_SUFFIX.match(suffix)
             if m is None or m["code"] not in (away, home):
                 raise _Reject(
                     Reason.BAD_TICKER, f"spread market {market.ticker!r} names no team of {codes!r}"
