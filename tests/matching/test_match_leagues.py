@@ -277,7 +277,7 @@ def test_a_third_venue_joins_the_same_event() -> None:
     games = [listing("kalshi", "K"), listing("polymarket", "P"), listing("polymarket-us", "U")]
     report = match_listings(games, CAT)
     (event,) = report.matches
-    assert event.venues == ("kalshi", "polymarket", "polymarket-us")
+    assert tuple(v for v, _ in event.venue_events) == ("kalshi", "polymarket", "polymarket-us")
     assert len(event.legs) == 18
 
 

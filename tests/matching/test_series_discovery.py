@@ -24,12 +24,16 @@ SERIES = json.loads((DATA / "kalshi_series.json").read_text(encoding="utf-8"), p
 EVENTS = json.loads((DATA / "kalshi_events.json").read_text(encoding="utf-8"), parse_float=Decimal)
 
 
-def test_series_list_decodes_category_tags_and_fees() -> None:
+def test_series_list_decodes_each_series_with_its_fees() -> None:
     series, refused = parse_series_list(SERIES)
     assert refused == []
     nfl = next(s for s in series if s.ticker == "KXNFLGAME")
-    assert (nfl.category, nfl.tags, nfl.fee_multiplier) == ("Sports", ("Football",), 1_000_000)
-    bad = {"series": [{"ticker": "KXBAD", "tags": "Football"}, 7, *SERIES["series"][:1]]}
+    assert (nfl.title, nfl.fee_type, nfl.fee_multiplier) == (
+        "Pro Football Game",
+        "quadratic",
+        1_000_000,
+    )
+    bad = {"series": [{"ticker": "KXBAD", "fee_multiplier": "x"}, 7, *SERIES["series"][:1]]}
     series, refused = parse_series_list(bad)
     assert [s.ticker for s in series] == ["KXNFLGAME"]
     assert [r.item for r in refused] == ["KXBAD", "series[1]"]

@@ -70,30 +70,21 @@ class Series:
         title: display title.
         fee_type: ``quadratic``, ``quadratic_with_maker_fees``, ``flat``...
         fee_multiplier: exact multiplier in micro-units (1 → 1_000_000).
-        category: the series category (``"Sports"``...), ``""`` when absent.
-        tags: the series tags (``("Football",)``...).
     """
 
     ticker: str
     title: str
     fee_type: str
     fee_multiplier: Fixed
-    category: str = ""
-    tags: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Series:
         raw = obj.get("fee_multiplier", 1)
-        tags = obj.get("tags") or []
-        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            raise DecodeError("expected an array of strings", field="tags")
         return cls(
             _str(obj, "ticker", required=True),
             _str(obj, "title"),
             _str(obj, "fee_type") or "quadratic",
             parse_fixed(raw, field="fee_multiplier"),
-            _str(obj, "category"),
-            tuple(tags),
         )
 
 
@@ -153,9 +144,8 @@ class Market:
         yes_bid: best YES bid from the listing, when sent.
         yes_ask: best YES ask from the listing, when sent.
         strike_type: ``"greater"``, ``"less"``, ``"between"``... for a market on a number
-            (a total, a spread), ``""`` otherwise.
+            (a total, a spread), ``""`` otherwise (only ``"greater"`` is matched).
         floor_strike: YES pays when the number is above it (``strike_type="greater"``).
-        cap_strike: YES pays when the number is below it (``strike_type="less"``).
     """
 
     ticker: str
@@ -171,7 +161,6 @@ class Market:
     yes_ask: Fixed | None
     strike_type: str = ""
     floor_strike: Decimal | None = None
-    cap_strike: Decimal | None = None
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Market:
@@ -193,7 +182,6 @@ class Market:
             price("yes_ask_dollars"),
             _str(obj, "strike_type"),
             _strike(obj, "floor_strike"),
-            _strike(obj, "cap_strike"),
         )
 
     def fees_waived(self, now: datetime) -> bool:

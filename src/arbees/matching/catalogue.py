@@ -143,16 +143,9 @@ class TeamCatalogue:
     def __repr__(self) -> str:
         return f"<TeamCatalogue {len(self._teams)} teams in {len(self.leagues())} leagues>"
 
-    def __len__(self) -> int:
-        return len(self._teams)
-
     def leagues(self) -> tuple[str, ...]:
         """The leagues with at least one team."""
         return tuple(sorted({t.league for t in self._teams.values()}))
-
-    def team(self, team_id: str) -> CatalogueRow | None:
-        """The team with id ``team_id``."""
-        return self._teams.get(team_id)
 
     def has_code(self, league: str, code: str) -> bool:
         """``code`` names exactly one team of ``league``."""

@@ -221,11 +221,6 @@ class MatchedEvent:
     evidence: tuple[str, ...]
     notes: tuple[str, ...] = (POSTPONEMENT_NOTE,)
 
-    @property
-    def venues(self) -> tuple[str, ...]:
-        """The venues taking part."""
-        return tuple(v for v, _ in self.venue_events)
-
 
 @attrs.frozen
 class EventReport:

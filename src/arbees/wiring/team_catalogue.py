@@ -2,7 +2,7 @@
 
 Gamma's catalogue changes rarely (a promoted club, a renamed franchise) and is large, so it
 is fetched at most once per ``max_age`` seconds and kept in a JSON file (``path``) that
-survives restarts; :meth:`TeamCatalogueSource.refresh` forces the next round to fetch. A
+survives restarts (delete the file to fetch at the next round). A
 failed fetch falls back to the cached copy, however old (logged), and without one to the
 built-in NBA/NHL tables: a league without teams then matches nothing (every listing is an
 ``unknown_team``), never something wrong.
@@ -82,11 +82,6 @@ class TeamCatalogueSource:
 
     def __repr__(self) -> str:
         return f"<TeamCatalogueSource path={self.path} max_age={self.max_age:g}s>"
-
-    def refresh(self) -> None:
-        """Fetch again at the next :meth:`catalogue` call."""
-        self._fetched_at = 0.0
-        self._failed_at = None
 
     async def _load(self) -> None:
         if self.path is None or self._teams is not None:
