@@ -83,12 +83,10 @@ class Lookup:
 
     Attributes:
         team: the one team it names, else ``None``.
-        by: ``"code"`` or ``"name"`` (what matched), ``""`` when nothing did.
         ambiguous: the team ids it could mean when it names several (never resolved).
     """
 
     team: CatalogueRow | None
-    by: str = ""
     ambiguous: tuple[str, ...] = ()
 
 
@@ -153,13 +151,13 @@ class TeamCatalogue:
 
     def by_code(self, league: str, code: str) -> Lookup:
         """The team of ``league`` whose code (or overridden venue code) is ``code``."""
-        return self._pick(self._codes.get((league, code.strip().upper()), ()), "code")
+        return self._pick(self._codes.get((league, code.strip().upper()), ()))
 
     def by_name(self, league: str, name: str) -> Lookup:
         """The team of ``league`` with this name or alias (normalized)."""
-        return self._pick(self._names.get((league, normalize_name(name)), ()), "name")
+        return self._pick(self._names.get((league, normalize_name(name)), ()))
 
-    def _pick(self, ids: tuple[str, ...], by: str) -> Lookup:
+    def _pick(self, ids: tuple[str, ...]) -> Lookup:
         if len(ids) == 1:
-            return Lookup(self._teams[ids[0]], by)
-        return Lookup(None, "", ids)
+            return Lookup(self._teams[ids[0]])
+        return Lookup(None, ids)
