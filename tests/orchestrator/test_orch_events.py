@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import httpx
 import trio
 from orch_fixtures import make_inputs
 from orch_shards import FAST, FakeShard, wait_for
@@ -123,3 +124,57 @@ async def test_the_orchestrator_assigns_events_and_restores_them() -> None:
             assert again.stats.restored == 9
             assert again.stats.dropped_stored == 0
         nursery.cancel_scope.cancel()
+
+
+async def test_venue_discovery_over_http_finds_every_league_on_the_fakes(tmp_path: Path) -> None:
+    from arbees.kalshi.rest import KalshiRest
+    from arbees.testing.fake_kalshi_rest import API_ROOT, FakeKalshiRest
+    from arbees.testing.fake_polymarket import FakePolymarket
+    from arbees.wiring.discovery import venue_game_source
+
+    kalshi_fake = FakeKalshiRest()
+    for series in body("kalshi_series.json")["series"]:
+        kalshi_fake.add_series(series["ticker"], fee_multiplier=series["fee_multiplier"])
+    for event in body("kalshi_events.json")["events"]:
+        kalshi_fake.event_titles[event["event_ticker"]] = event["title"]
+        for m in event["markets"]:
+            strike = m.get("floor_strike")
+            kalshi_fake.add_market(
+                m["ticker"],
+                event_ticker=event["event_ticker"],
+                series_ticker=event["series_ticker"],
+                yes_sub_title=m["yes_sub_title"],
+                no_sub_title=m["no_sub_title"],
+                strike_type=m.get("strike_type", ""),
+                floor_strike=None if strike is None else str(strike),
+            )
+    gamma_fake = FakePolymarket()
+    gamma_fake.events.extend(json.loads((DATA / "gamma_events.json").read_text(encoding="utf-8")))
+    gamma_fake.teams.extend(json.loads((DATA / "gamma_teams.json").read_text(encoding="utf-8")))
+    cache = tmp_path / "teams.json"
+    async with trio.open_nursery() as nursery:
+        urls = await nursery.start(gamma_fake.run)
+        async with (
+            httpx.AsyncClient(transport=kalshi_fake.mock_transport()) as kclient,
+            httpx.AsyncClient() as gclient,
+        ):
+            kalshi = KalshiRest(kclient, base_url=f"http://kalshi.test{API_ROOT}")
+            source = venue_game_source(
+                kalshi, gclient, gamma_url=urls.gamma_url, series=(), teams_cache=cache
+            )
+            found = discover_games(await source.discover())
+        nursery.cancel_scope.cancel()
+    assert set(found.games) == {
+        "MLB:20260926:BOS-NYY:moneyline",
+        TOTAL,
+        EPL,
+        "MLS:20261206:MIA-VAN:moneyline",
+        "NCAAB:20261206:DUKE-UNC:moneyline",
+        "NCAAB:20261206:NCST-WAKE:moneyline",
+        "NFL:20261206:BUF-KC:moneyline",
+        "NFL:20261206:BUF-KC:spread:KC:2.5",
+        "SERIEA:20261206:INT-MIL:moneyline",
+    }
+    assert cache.exists()
+    assert ("GET", "/teams") in gamma_fake.requests
+    assert not any("KXNFLMVP" in target for _, target in kalshi_fake.rest_requests)

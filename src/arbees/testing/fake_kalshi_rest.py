@@ -67,6 +67,8 @@ class FakeMarket:
         market_id: a uuid.
         yes: YES bids price → size (micro-units).
         no: NO bids price → size.
+        strike_type: ``"greater"`` for a total / spread market (``""``: none).
+        floor_strike: the line YES is above (a decimal string), when set.
     """
 
     ticker: str
@@ -82,6 +84,8 @@ class FakeMarket:
     market_id: str = attrs.field(factory=lambda: str(uuid.uuid4()))
     yes: dict[Fixed, Fixed] = attrs.field(factory=dict)
     no: dict[Fixed, Fixed] = attrs.field(factory=dict)
+    strike_type: str = ""
+    floor_strike: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -100,6 +104,10 @@ class FakeMarket:
         }
         if self.fee_waiver_expiration_time is not None:
             out["fee_waiver_expiration_time"] = self.fee_waiver_expiration_time
+        if self.strike_type:
+            out["strike_type"] = self.strike_type
+        if self.floor_strike is not None:
+            out["floor_strike"] = self.floor_strike
         return out
 
 
