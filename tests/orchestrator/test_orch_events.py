@@ -178,3 +178,46 @@ async def test_venue_discovery_over_http_finds_every_league_on_the_fakes(tmp_pat
     assert cache.exists()
     assert ("GET", "/teams") in gamma_fake.requests
     assert not any("KXNFLMVP" in target for _, target in kalshi_fake.rest_requests)
+
+
+async def test_a_failed_series_keeps_its_games_until_it_answers_again() -> None:
+    bus = MemoryBus()
+    full = slate_inputs()
+    duke = "NCAAB:20261206:DUKE-UNC:moneyline"
+    # EPL's series failed this round; the college games are simply gone
+    without_epl = attrs.evolve(
+        full,
+        listings=tuple(g for g in full.listings if g.league not in ("EPL", "NCAAB")),
+        unavailable=("KXEPLGAME-",),
+    )
+    source = StaticGameSource(full)
+    async with trio.open_nursery() as nursery:
+        shard = FakeShard(bus, "s1")
+        await nursery.start(shard.run)
+        async with open_orchestrator(bus, source, QUICK) as orch:
+            await wait_for(lambda: len(shard.games) == 9, 3)
+            source.inputs = without_epl
+            await wait_for(lambda: duke not in shard.games, 3)  # that round was applied
+            assert EPL in orch.games
+            assert EPL in shard.games
+            assert orch.stats.retired == 2
+            source.inputs = attrs.evolve(without_epl, unavailable=())  # it answered: gone
+            await wait_for(lambda: EPL not in shard.games, 3)
+            assert orch.stats.retired == 3
+        nursery.cancel_scope.cancel()
+
+
+def test_a_series_refused_under_series_marks_its_games_unavailable() -> None:
+    from arbees.errors import DecodeRejection
+
+    listings = {
+        "kalshi": Listing(
+            (),
+            (
+                DecodeRejection("KXEPLGAME", "series refused: HTTP 500", "series"),
+                DecodeRejection("KXNHLGAME", "unusable fee: 11", "fee_multiplier"),
+            ),
+        ),
+        "polymarket": Listing(()),
+    }
+    assert match_inputs(listings).unavailable == ("KXEPLGAME-",)

@@ -79,6 +79,8 @@ class MatchInputs:
         listings: every venue's game listings of every league and market type (the event
             matcher's inputs, :mod:`arbees.matching.events`).
         catalogue: the team catalogue the listings are resolved in (``None``: no events).
+        unavailable: prefixes of Kalshi event tickers (``"KXEPLGAME-"``) whose series failed
+            this round: their games are kept as they are, not retired.
     """
 
     kalshi: tuple[KalshiGame, ...]
@@ -87,6 +89,7 @@ class MatchInputs:
     fees: Mapping[str, Mapping[str, MarketFees]] = attrs.field(factory=dict)
     listings: tuple[ListedGame, ...] = ()
     catalogue: TeamCatalogue | None = None
+    unavailable: tuple[str, ...] = ()
 
 
 class GameSource(Protocol):
@@ -276,12 +279,14 @@ class Discovery:
         report: the full match report (with the converters' rejections).
         fee_defaults: matched games with a fee model that is a venue's default.
         events: the event matcher's report (every league and market type), when run.
+        unavailable: :attr:`MatchInputs.unavailable`.
     """
 
     games: Mapping[str, GameSpec]
     report: MatchReport
     fee_defaults: int = 0
     events: EventReport | None = None
+    unavailable: tuple[str, ...] = ()
 
 
 _M = TypeVar("_M", KalshiFeeModel, PolymarketFeeModel)
@@ -410,7 +415,7 @@ def discover_games(
             )
         games[spec.game_id] = spec
     events, event_defaults = _event_games(inputs, games, start_window)
-    return Discovery(games, report, defaults + event_defaults, events)
+    return Discovery(games, report, defaults + event_defaults, events, inputs.unavailable)
 
 
 class StaticGameSource:

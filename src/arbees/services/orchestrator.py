@@ -383,6 +383,10 @@ class Orchestrator:
     async def _apply_discovery(self, found: Discovery) -> None:
         for game in sorted(self.games):
             new = found.games.get(game)
+            if new is None and self.games[game].kalshi_event_ticker.startswith(
+                found.unavailable or ("\0",)
+            ):
+                continue  # its series failed this round: kept as it is
             if new is None or new.instruments() != self.games[game].instruments():
                 await self._retire(game, "gone" if new is None else "instruments changed")
         for game, spec in sorted(found.games.items()):

@@ -85,6 +85,9 @@ def match_inputs(
             len(k_refused),
             len(p_refused),
         )
+    # a Kalshi series that failed this round (refused under "series" by KalshiListings):
+    # its games stay as they are rather than being retired until the next round
+    unavailable = tuple(sorted(f"{r.item}-" for r in kalshi.rejected if r.field == "series"))
     return MatchInputs(
         kalshi=tuple(k_games),
         polymarket=tuple(p_games),
@@ -92,6 +95,7 @@ def match_inputs(
         fees={venue: listing.fees for venue, listing in listings.items()},
         listings=tuple(games),
         catalogue=catalogue,
+        unavailable=unavailable,
     )
 
 
