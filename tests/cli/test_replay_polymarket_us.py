@@ -70,7 +70,8 @@ def test_the_replayer_hands_out_the_feeds_updates() -> None:
         7,
     )
     bid, ask = update.view.best_bid, update.view.best_ask
-    assert bid is not None and ask is not None
+    assert bid is not None
+    assert ask is not None
     assert (bid.price, bid.size) == (440_000, 12_500_000)  # a partial-contract size
     assert (ask.price, ask.size) == (465_000, 3_000_000)  # a half-cent tick, exact
     assert replayer.frame('{"heartbeat": {}}', 8) == []
