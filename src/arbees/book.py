@@ -15,13 +15,14 @@ US protocols keep (one token, one market); each venue's book class adds its own 
 from __future__ import annotations
 
 import heapq
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import attrs
 
 from arbees.money import ONE, Fixed
 
-__all__ = ["BookView", "Level", "LevelBook", "mirror_levels"]
+__all__ = ["BookView", "Level", "LevelBook", "Top", "mirror_levels", "top_of"]
 
 
 class Level(NamedTuple):
@@ -29,6 +30,22 @@ class Level(NamedTuple):
 
     price: Fixed
     size: Fixed
+
+
+Top = tuple[Fixed | None, Fixed, Fixed | None, Fixed]
+"""Top of book: best bid price, its size, best ask price, its size (``None``/0: no level)."""
+
+
+def top_of(bids: Sequence[Level], asks: Sequence[Level]) -> Top:
+    """The :data:`Top` of levels given best first (a REST book's)."""
+    bid = bids[0] if bids else None
+    ask = asks[0] if asks else None
+    return (
+        bid.price if bid else None,
+        bid.size if bid else 0,
+        ask.price if ask else None,
+        ask.size if ask else 0,
+    )
 
 
 def mirror_levels(levels: tuple[Level, ...]) -> tuple[Level, ...]:
@@ -151,6 +168,16 @@ class LevelBook:
         if not self.stale:
             self.stale = True
             self.stale_reason = reason
+
+    def best_levels(self) -> Top:
+        """The :data:`Top` of this book."""
+        bb, ba = self.best_bid, self.best_ask
+        return (
+            bb,
+            self.bids[bb] if bb is not None else 0,
+            ba,
+            self.asks[ba] if ba is not None else 0,
+        )
 
     @property
     def crossed(self) -> bool:

@@ -85,14 +85,7 @@ class TokenBook(LevelBook):
 
     def top(self) -> TopOfBook:
         """Best bid/ask with their sizes."""
-        bb, ba = self.best_bid, self.best_ask
-        return TopOfBook(
-            bb,
-            self.bids[bb] if bb is not None else 0,
-            ba,
-            self.asks[ba] if ba is not None else 0,
-            self.stale,
-        )
+        return TopOfBook(*self.best_levels(), self.stale)
 
     def view(self, depth: int = 10) -> BookView:
         """A venue-neutral immutable :class:`~arbees.book.BookView` of this token."""
