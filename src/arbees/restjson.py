@@ -21,11 +21,13 @@ import json
 import random
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Protocol
+from types import MappingProxyType
+from typing import Final, Protocol
 
 import httpx
 import trio
 
+from arbees import __version__
 from arbees.errors import (
     HOSTILE_INPUT_ERRORS,
     AuthError,
@@ -37,7 +39,19 @@ from arbees.errors import (
 from arbees.httpcap import request_capped
 from arbees.wsdriver import Backoff
 
-__all__ = ["RetrySettings", "RetryStats", "error_text", "request_json"]
+__all__ = [
+    "JSON_HEADERS",
+    "USER_AGENT",
+    "RetrySettings",
+    "RetryStats",
+    "error_text",
+    "request_json",
+]
+
+USER_AGENT: Final = f"arbees/{__version__} (market-data reader; +https://github.com/arbees)"
+"""What every venue's REST client says it is: a market-data reader, with its version."""
+JSON_HEADERS: Final = MappingProxyType({"User-Agent": USER_AGENT, "Accept": "application/json"})
+"""The headers of a venue's REST client (``httpx.AsyncClient(headers=...)``)."""
 
 
 class RetrySettings(Protocol):

@@ -25,7 +25,6 @@ from contextlib import asynccontextmanager
 import attrs
 import httpx
 
-from arbees import __version__
 from arbees.config import redact_url
 from arbees.errors import DecodeError
 from arbees.gate import ConnectGate
@@ -38,7 +37,7 @@ from arbees.polymarket.models import (
     parse_gamma_market,
     parse_rest_book,
 )
-from arbees.restjson import request_json
+from arbees.restjson import JSON_HEADERS, USER_AGENT, request_json
 from arbees.wsdriver import Backoff
 
 __all__ = [
@@ -55,7 +54,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CLOB_URL = "https://clob.polymarket.com"
 DEFAULT_GAMMA_URL = "https://gamma-api.polymarket.com"
-USER_AGENT = f"arbees/{__version__} (market-data reader; +https://github.com/arbees)"
 
 
 @attrs.frozen
@@ -104,7 +102,7 @@ async def open_polymarket_http(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An ``httpx.AsyncClient`` with a real User-Agent and an optional proxy."""
     async with httpx.AsyncClient(
-        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        headers=JSON_HEADERS,
         proxy=proxy,
         timeout=request_timeout,
     ) as client:

@@ -26,7 +26,6 @@ import attrs
 import httpx
 import trio
 
-from arbees import __version__
 from arbees.errors import ConfigError, DecodeError, DecodeRejection
 from arbees.httpcap import DEFAULT_MAX_BODY
 from arbees.identifiers import is_market_slug
@@ -40,7 +39,7 @@ from arbees.polymarket_us.models import (
     parse_events,
     parse_markets,
 )
-from arbees.restjson import request_json
+from arbees.restjson import JSON_HEADERS, request_json
 from arbees.wsdriver import Backoff
 
 __all__ = [
@@ -55,7 +54,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_REST_URL = "https://gateway.polymarket.us"
-USER_AGENT = f"arbees/{__version__} (market-data reader; +https://github.com/arbees)"
 
 
 @attrs.frozen
@@ -138,7 +136,7 @@ async def open_polymarket_us_http(
     """An ``httpx.AsyncClient`` with a real User-Agent, direct (no proxy, ``trust_env`` off
     so an ambient ``HTTPS_PROXY`` cannot route it through the VPN)."""
     async with httpx.AsyncClient(
-        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        headers=JSON_HEADERS,
         timeout=request_timeout,
         trust_env=False,
     ) as client:
