@@ -73,6 +73,7 @@ async def run_demo(
             window_s=(0.6, 1.0) if short else (0.8, 1.4),
             scenario_gap_s=(0.12, 0.3) if short else (0.25, 0.6),
             cooldown_s=0.5 if short else 0.8,
+            event_games=True,
         )
     )
     settings = DemoSettings(
