@@ -23,6 +23,8 @@ def test_bench_bus_reports_every_figure(redis_server: RedisServer) -> None:
     assert result["memory_received"] == 1000
     assert result["codec_us"]["encode"] > 0
     assert result["codec_us"]["decode"] > 0
+    assert result["codec_us"]["decode_generic"] > 0
+    assert result["codec_us"]["json_floor"] > 0
     assert result["ratio_p50"] == pytest.approx(
         result["redis_latency_us"]["p50"] / result["floor_latency_us"]["p50"], abs=0.01
     )

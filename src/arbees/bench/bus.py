@@ -12,7 +12,10 @@ on a free loopback port, then:
   the pipelining) to show what batching buys. Received counts are reported, losses
   included;
 * **codec** — µs per ``codec.encode`` and ``codec.decode`` of the same price update (best
-  of 5 runs of 2,000), a fixed share of every latency figure above.
+  of 5 runs of 2,000), a fixed share of every latency figure above; in the same run, the
+  decode of the same update with one extra key (a seed-style publisher's form, which the
+  codec's fast path leaves to its generic path: the A/B of the fast path) and the floor,
+  ``msgspec.json.decode`` of the payload to a dict alone.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import time
 import timeit
 from typing import Any
 
+import msgspec
 import trio
 
 from arbees import codec
@@ -114,9 +118,15 @@ def _codec_us(number: int = 2000, repeat: int = 5) -> dict[str, float]:
     data = codec.encode(message)
     encode = min(timeit.repeat(lambda: codec.encode(message), number=number, repeat=repeat))
     decode = min(timeit.repeat(lambda: codec.decode(data), number=number, repeat=repeat))
+    extra = data[:-1] + b',"x":0}'
+    generic = min(timeit.repeat(lambda: codec.decode(extra), number=number, repeat=repeat))
+    floor = min(timeit.repeat(lambda: msgspec.json.decode(data), number=number, repeat=repeat))
     return {
         "encode": round(encode / number * 1e6, 2),
         "decode": round(decode / number * 1e6, 2),
+        "decode_generic": round(generic / number * 1e6, 2),
+        "json_floor": round(floor / number * 1e6, 2),
+        "decode_ratio": round(decode / floor, 2),
         "bytes": len(data),
     }
 
@@ -179,7 +189,8 @@ def _handler(args: argparse.Namespace) -> int:
     print(f"  ratio                     p50 {result['ratio_p50']:8}  p99 {result['ratio_p99']:8}")
     c = result["codec_us"]
     print(f"codec, one price update ({c['bytes']} bytes):", end="")
-    print(f" encode {c['encode']} µs, decode {c['decode']} µs")
+    print(f" encode {c['encode']} µs, decode {c['decode']} µs", end="")
+    print(f" (generic path {c['decode_generic']} µs; msgspec to a dict alone {c['json_floor']} µs)")
     print("throughput (messages/s, many in flight):")
     print(
         f"  MemoryBus                 {result['memory_throughput_per_s']:>10,}"
