@@ -19,6 +19,7 @@ from arbees.demo.paper import settle_paper
 from arbees.demo.summary import build_summary, format_summary
 from arbees.demo.system import DemoSettings, open_demo_system
 from arbees.demo.view import show
+from arbees.errors import ConfigError
 from arbees.sim.plan import PlanConfig, make_plan
 from arbees.sim.score import Score, score_signals
 
@@ -43,6 +44,7 @@ class DemoOptions:
             (one postponed, one cancelled), reported under ``paper`` in the summary.
         record: record everything the monitor and shards see into this file (``""``: no).
         record_max_bytes: rotate the recording after this many bytes (0: never).
+        venues: the venues the shards read (:data:`arbees.demo.system.DEMO_VENUES`).
     """
 
     seed: int = 1
@@ -57,12 +59,15 @@ class DemoOptions:
     paper: bool = False
     record: str = ""
     record_max_bytes: int = 0
+    venues: tuple[str, ...] = ("kalshi", "polymarket")
 
 
 async def run_demo(
     options: DemoOptions, *, out: TextIO | None = None, tty: bool = False
 ) -> tuple[dict[str, Any], Score]:
     """Run the whole demo; returns ``(summary dict, score)``."""
+    if options.paper and "polymarket-us" in options.venues:
+        raise ConfigError("--paper does not settle Polymarket US legs yet: drop --paper")
     short = options.duration_s < 10  # short runs: denser, shorter scenarios
     plan = make_plan(
         PlanConfig(
@@ -73,7 +78,9 @@ async def run_demo(
             window_s=(0.6, 1.0) if short else (0.8, 1.4),
             scenario_gap_s=(0.12, 0.3) if short else (0.25, 0.6),
             cooldown_s=0.5 if short else 0.8,
-            event_games=True,
+            # the event games reach the shards through discovery, which a Polymarket
+            # US demo (games assigned from the plan) does not run
+            event_games="polymarket-us" not in options.venues,
         )
     )
     settings = DemoSettings(
@@ -82,6 +89,7 @@ async def run_demo(
         paper=options.paper,
         record=options.record,
         record_max_bytes=options.record_max_bytes,
+        venues=options.venues,
     )
     async with open_demo_system(plan, settings) as system:
         started = time.monotonic()
@@ -98,7 +106,7 @@ async def run_demo(
         score = score_signals(
             plan,
             system.player,
-            list(system.signals),
+            system.scored_signals(),
             budget_ns=int(options.budget_ms * 1e6),
             grace_ns=int(options.grace_ms * 1e6),
             end_ns=end_ns,

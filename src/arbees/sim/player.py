@@ -26,6 +26,7 @@ from arbees.sim.games import install_discovery
 from arbees.sim.plan import Plan, Step
 from arbees.testing.fake_kalshi import FakeKalshi
 from arbees.testing.fake_polymarket import FakePolymarket
+from arbees.testing.fake_polymarket_us import FakePolymarketUs
 
 __all__ = ["MarketPlayer"]
 
@@ -49,6 +50,10 @@ class MarketPlayer:
         plan: the timeline.
         kalshi: the fake Kalshi (its ``on_send`` hook is taken).
         poly: the fake Polymarket (its ``on_send`` hook is taken).
+        us: a fake Polymarket US that lists each game as one market (its slug, its long
+            side the away team: token A's book, whose bids mirror into the home team's
+            asks), played alongside Polymarket (``arbees demo --venues
+            kalshi,polymarket-us``).
 
     Attributes:
         applied_ns: wall clock at which each step was applied (0 = not yet).
@@ -60,10 +65,18 @@ class MarketPlayer:
             steps (:attr:`Plan.events`).
     """
 
-    def __init__(self, plan: Plan, kalshi: FakeKalshi, poly: FakePolymarket) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        kalshi: FakeKalshi,
+        poly: FakePolymarket,
+        *,
+        us: FakePolymarketUs | None = None,
+    ) -> None:
         self.plan = plan
         self.kalshi = kalshi
         self.poly = poly
+        self.us = us
         self.applied_ns = [0] * len(plan.steps)
         self.sent_ns: dict[tuple[int, str], int] = {}
         self.books: list[GameBooks] = list(plan.initial)
@@ -192,6 +205,8 @@ class MarketPlayer:
     def _set_poly(self, game_index: int, book: TokenBook) -> None:
         game = self.plan.games[game_index]
         self._set_token(game.token_a, game.token_b, game.condition_id, book)
+        if self.us is not None:
+            self.us.set_book(game.slug, bids=_levels(book.bids), offers=_levels(book.asks))
 
     def _set_token(self, token: str, mirror_token: str, market: str, book: TokenBook) -> None:
         """A Polymarket market's books: the first token's, then its mirror's."""
