@@ -58,10 +58,12 @@ __all__ = [
     "EventTrap",
     "EventWindow",
     "SimEvent",
+    "event_contracts",
     "event_truth",
     "install_events",
     "make_events",
     "plan_events",
+    "raw_cover_sum",
 ]
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -428,7 +430,9 @@ def _quiet_books(event: SimEvent, rng: random.Random) -> EventBooks:
     raise AssertionError(f"no quiet books for {event.game_id}")  # pragma: no cover
 
 
-def _cheapen(book: KalshiBook | TokenBook, mirror: bool, side: str, k: int, size: Fixed) -> Any:
+def _cheapen(
+    book: KalshiBook | TokenBook, mirror: bool, side: str, k: int, size: Fixed
+) -> KalshiBook | TokenBook | None:
     """``book`` with the ask of one contract (its ``side`` of the first token, or of the
     mirror token) ``k`` ticks lower at ``size``; ``None`` past the price range."""
     if isinstance(book, KalshiBook):
@@ -599,7 +603,7 @@ def plan_events(
         if not free:
             continue
         event = min(free, key=lambda i: (played[i], i))
-        if played[event] < len(_FIRST) and played[event] == 0:
+        if played[event] == 0:
             kind = _FIRST[event % len(_FIRST)]
         else:
             kind = rng.choice(("window", "window", "fees", "depth"))
