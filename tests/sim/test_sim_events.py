@@ -132,6 +132,12 @@ def test_event_windows_are_the_truth_of_the_books_and_traps_pay_nothing(plan: Pl
     events = plan.events
     assert {events.events[w.event].kind for w in events.windows} == {"3-way", "moneyline", "total"}
     assert {t.kind for t in events.traps} == {"fees", "depth"}
+    # a 3-way cover across venues: YES on each of the three outcomes, both venues' legs
+    three_way = [w.label for w in events.windows if events.events[w.event].kind == "3-way"]
+    assert any(
+        label.count(" YES ") == 3 and "kalshi" in label and "polymarket" in label
+        for label in three_way
+    ), three_way
     history = _replay(events)
     for ev, books in zip(events.events, events.initial, strict=True):
         assert event_truth(ev, books) == {}  # quiet at the start
