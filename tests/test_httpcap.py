@@ -116,7 +116,12 @@ async def test_polymarket_rest_caps_bodies() -> None:
 
 
 async def test_gamma_discovery_caps_bodies() -> None:
-    async with _client(_endless) as client:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "kalshi":  # no Kalshi series: only Gamma's bodies are endless
+            return httpx.Response(200, json={"series": []})
+        return _endless(request)
+
+    async with _client(handler) as client:
         kalshi = KalshiRest(client, base_url="http://kalshi/trade-api/v2")
         source = venue_game_source(
             kalshi, client, gamma_url="http://gamma", series=(), max_body=10_000

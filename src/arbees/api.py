@@ -205,7 +205,10 @@ async def run_orchestrator(
     *,
     kalshi_rest_url: str = KALSHI_REST_URL,
     gamma_url: str = GAMMA_URL,
-    series: Sequence[str] = DEFAULT_SERIES,
+    series: Sequence[str] = (),
+    leagues: Sequence[str] = (),
+    exclude_leagues: Sequence[str] = (),
+    market_types: Sequence[str] = (),
     kalshi_signer: KalshiSigner | None = None,
     config: OrchestratorConfig | None = None,
     egress_url: str | None = None,
@@ -220,8 +223,10 @@ async def run_orchestrator(
 ) -> None:
     """Run the orchestrator until cancelled; ``started`` with it once it discovered once.
 
-    It discovers the games of the Kalshi ``series`` (REST, signed when a signer is given)
-    and Polymarket Gamma, matches them and assigns each to a live shard over the bus.
+    It discovers the games of the Kalshi ``series`` (REST, signed when a signer is given;
+    empty: every game / total / spread series of Kalshi's Sports category, narrowed by
+    ``leagues``, ``exclude_leagues`` and ``market_types``) and Polymarket Gamma, matches
+    them and assigns each to a live shard over the bus.
 
     Gamma is Polymarket: its requests go through ``polymarket_proxy`` (when given) and only
     on a fresh verified egress of that route, checked at ``egress_url`` (see
@@ -241,6 +246,9 @@ async def run_orchestrator(
         kalshi_signer=kalshi_signer,
         gamma_url=gamma_url,
         series=series,
+        leagues=leagues,
+        exclude_leagues=exclude_leagues,
+        market_types=market_types,
         polymarket_proxy=polymarket_proxy,
         egress=_egress_settings(
             egress_url, egress_api_key, forbidden_countries, required_countries, egress_interval

@@ -496,6 +496,7 @@ class Replay:
             state = self._states.state(keys)
             if state is not None:
                 out.extend(self._emit(engine, engine.set_game_state(game, state)))
+                self._settle(engine, game, state)
         return out
 
     def _game_state(self, report: GameState) -> list[ArbSignal]:
@@ -510,7 +511,15 @@ class Replay:
             engine = self.engines.get(shard_id)
             if state is not None and engine is not None:
                 out.extend(self._emit(engine, engine.set_game_state(game, state)))
+                self._settle(engine, game, state)
         return out
+
+    def _settle(self, engine: ShardEngine, game: str, state: GameState) -> None:
+        """Settle the paper ledger by a game's folded state, as a live shard does
+        (:meth:`~arbees.paper.ledger.PaperLedger.settle_state`; a repeat is a no-op)."""
+        ledger = self.result.paper
+        if ledger is not None and state.halted:
+            ledger.settle_state(game, state, engine.outcomes(game), engine.last_prices(game))
 
     def _engine(self, shard_id: str) -> ShardEngine:
         engine = ShardEngine(shard_id, clock=self._clock, instrument_checks=instrument_checks())
@@ -645,7 +654,7 @@ class Replay:
         if ledger is None:
             return
         books = engine.leg_asks(signal) if signal.event != "close" else None
-        filled = ledger.on_signal(signal, books, engine.pair_fees(signal.game_id))
+        filled = ledger.on_signal(signal, books, engine.venue_terms(signal.game_id))
         if isinstance(filled, PendingFill):
             self._serial += 1
             heapq.heappush(self._pending, (filled.due_ns, self._serial, filled, engine))

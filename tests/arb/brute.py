@@ -16,12 +16,15 @@ MICRO = Decimal("0.000001")
 
 @attrs.frozen
 class Venue:
-    """``kind`` is "kalshi" (factor = multiplier), "polymarket" (factor = rate) or "none"."""
+    """``kind`` is "kalshi" (factor = multiplier), "polymarket" (factor = rate),
+    "polymarket-us" (factor = the curve rate; ``schedule`` and ``taker_bps``) or "none"."""
 
     kind: str
     factor: Decimal = Decimal(0)
     exponent: int = 1
     min_order: int = 0  # whole contracts
+    schedule: str = "higher"
+    taker_bps: int = 30
 
     def fee(self, fills: Sequence[tuple[Decimal, int]]) -> Decimal:
         if self.kind == "kalshi":
@@ -34,6 +37,12 @@ class Venue:
                 (c * self.factor * (p * (1 - p)) ** self.exponent for p, c in fills), Decimal()
             )
             return raw.quantize(Decimal("0.00001"), rounding=ROUND_HALF_UP)
+        if self.kind == "polymarket-us":  # per fill the schedule's fee (or the higher), then
+            # the order's total rounded up to the cent
+            notional = Decimal(self.taker_bps) / 10_000 if self.schedule != "curve" else 0
+            curve = self.factor if self.schedule != "notional" else 0
+            raw = sum((max(notional * c * p, curve * c * p * (1 - p)) for p, c in fills), Decimal())
+            return (raw / CENT).to_integral_value(rounding=ROUND_CEILING) * CENT
         return Decimal(0)
 
 

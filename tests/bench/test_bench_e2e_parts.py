@@ -169,7 +169,7 @@ def test_bench_e2e_runs_end_to_end_and_reports_the_contract() -> None:
     args = argparse.Namespace(
         json=True, rate=100.0, tokens=20, duration=1.5, toggle_every=5, ramp_step=1.0,
         max_rate=100.0, no_ramp=False, big_tokens=0, floor_count=200, timeout=0.0, warmup=0.3,
-        relay_duration=1.0,
+        relay_duration=1.0, services_src="",
     )  # fmt: skip
     result = run_bench(args)
     for key in ("tick_to_signal_us", "floor_us"):
@@ -182,6 +182,7 @@ def test_bench_e2e_runs_end_to_end_and_reports_the_contract() -> None:
     assert set(result["processes"]) == {"monitor", "shard", "redis", "bench"}
     assert result["cpu_us_per_update"]["monitor"] > 0
     assert result["cpu_us_per_update"]["shard"] > 0
+    assert result["monitor_cpu_us_per_published"] > 0
     relay = result["relay"]
     # the relay floor read the same frames and wrote them to Redis, once per update at most
     assert relay["updates_sent"] > 0

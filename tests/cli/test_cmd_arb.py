@@ -27,9 +27,15 @@ def independent_best(data: dict[str, Any]) -> tuple[Any, ...]:
     venues = {}
     for name, v in data["venues"].items():
         fees = v["fees"]
-        factor = Decimal(fees.get("multiplier", fees.get("rate", "0")))
+        us = fees["kind"] == "polymarket-us"  # Polymarket US's published fees by default
+        factor = Decimal(fees.get("multiplier", fees.get("rate", "0.05" if us else "0")))
         venues[name] = Venue(
-            fees["kind"], factor, fees.get("exponent", 1), int(v.get("min_order_size", "0"))
+            fees["kind"],
+            factor,
+            fees.get("exponent", 1),
+            int(v.get("min_order_size", "0")),
+            fees.get("schedule", "higher"),
+            fees.get("taker_bps", 30),
         )
     specs = [
         Spec(
@@ -77,6 +83,34 @@ def test_worked_examples_are_answered_as_the_help_says(
     assert f"-> {example.answer}\n" in capsys.readouterr().out
 
 
+def test_polymarket_us_fee_fields_default_to_its_published_fees(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Left out, schedule/taker_bps/rate are the venue's published higher-of-two fee (the
+    example's own values); a "notional" schedule charges 30 bps of the notional only."""
+    data = copy.deepcopy(EXAMPLES[3].data)
+    data["venues"]["polymarket-us"]["fees"] = {"kind": "polymarket-us"}
+    assert run(tmp_path, data) == 0
+    assert capsys.readouterr().out.splitlines()[0] == EXAMPLES[3].answer
+    data["venues"]["polymarket-us"]["fees"] = {"kind": "polymarket-us", "schedule": "notional"}
+    assert run(tmp_path, data, "--json") == 0
+    got = json.loads(capsys.readouterr().out)
+    legs, size, cost, fees, profit = independent_best(data)
+    assert {(g["venue"], g["instrument"], g["outcome"], g["side"]) for g in got["legs"]} == legs
+    assert [Decimal(got[k]) for k in ("size", "cost", "fees", "profit")] == [
+        size,
+        cost,
+        fees,
+        profit,
+    ]
+    (us,) = [leg for leg in got["legs"] if leg["venue"] == "polymarket-us"]
+    # 30 bps of the notional, rounded up to the cent
+    notional = Decimal(us["notional"])
+    assert Decimal(us["fee"]) == (notional * Decimal("0.003") / Decimal("0.01")).to_integral_value(
+        rounding="ROUND_CEILING"
+    ) * Decimal("0.01")
+
+
 def test_no_opportunity(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = copy.deepcopy(EXAMPLES[0].data)
     data["min_edge"] = "0.05"  # the best cover earns ~2 cents per contract
@@ -112,6 +146,13 @@ def _edit(path: str, value: object) -> dict[str, Any]:
     return data
 
 
+def _us(key: str, value: object) -> dict[str, Any]:
+    """A copy of the Polymarket US example with its fee field ``key`` set to ``value``."""
+    data = copy.deepcopy(EXAMPLES[3].data)
+    data["venues"]["polymarket-us"]["fees"][key] = value
+    return data
+
+
 BAD = [
     (_edit("contracts.1.asks.0", ["1.3", "5"]), "contracts[1].asks[0]: price must be in (0, 1)"),
     (_edit("contracts.0.asks.0", ["0.5", "0"]), "contracts[0].asks[0]: size must be > 0"),
@@ -141,6 +182,11 @@ BAD = [
     (_edit("venues.polymarket.fees.exponent", 9), "venues.polymarket.fees: exponent must be"),
     (_edit("venues.polymarket.min_order_size", "-1"), "venues.polymarket.min_order_size: must"),
     (_edit("venues.kalshi", []), "venues.kalshi: expected an object"),
+    (_us("schedule", "lowest"), "venues.polymarket-us.fees.schedule: 'lowest' is not one of"),
+    (_us("taker_bps", "30"), "venues.polymarket-us.fees.taker_bps: expected an integer"),
+    (_us("taker_bps", 20_000), "venues.polymarket-us.fees: taker_bps must be a whole number"),
+    (_us("rate", "1"), "venues.polymarket-us.fees: rate must be in [0, 1)"),
+    (_us("exponent", 1), "venues.polymarket-us.fees.exponent: not a field of polymarket-us"),
     (_edit("contracts", {}), "contracts: expected a list"),
     (_edit("extra", 1), "extra: unknown field"),
     ([1, 2], "expected an object"),

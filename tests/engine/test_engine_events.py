@@ -327,7 +327,7 @@ def test_prefilter_never_misses_what_the_exact_engine_signals(
         epoch=1,
     )
     assert not engine.apply(assignment).rejected
-    fees = engine.pair_fees("g")
+    fees = engine.games["g"].fees
     assert fees is not None
     signals = engine.on_quotes(
         [

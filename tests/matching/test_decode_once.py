@@ -109,8 +109,12 @@ async def test_one_discovery_decodes_each_payload_once(monkeypatch: pytest.Monke
         inputs = await source.discover()
     gamma_pages = [p for _m, p in gamma_fake.requests if p == "/events"]
     # One JSON parse per Gamma answer, one decode per market in it (the fake ignores the
-    # tag, so each of the two tags pages through all 17 events: 23 markets each time).
-    assert len(loads) == len(gamma_pages) == 2 * 4
+    # tag, so each of the two tags pages through all 17 events: 23 markets each time); the
+    # team catalogue's /teams answer (one empty page here) is parsed once too.
+    teams_pages = [p for _m, p in gamma_fake.requests if p == "/teams"]
+    assert len(teams_pages) == 1
+    assert len(gamma_pages) == 2 * 4
+    assert len(loads) == len(gamma_pages) + len(teams_pages)
     gamma = source.listings["polymarket"]
     assert isinstance(gamma, GammaListings)
     assert len(gamma_markets) == len(gamma.tags) * 23

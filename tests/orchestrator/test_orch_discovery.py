@@ -134,7 +134,9 @@ async def test_venue_source_failures_are_project_errors() -> None:
 
 
 def test_gamma_tags_follow_the_series() -> None:
-    assert gamma_tags_for(["KXNBAGAME", "KXNHLGAME", "KXMLBGAME"]) == ("nba", "nhl")
+    # every league of the league table is matched now (issue 16), MLB included
+    assert gamma_tags_for(["KXNBAGAME", "KXNHLGAME", "KXMLBGAME"]) == ("mlb", "nba", "nhl")
+    assert gamma_tags_for(["KXNBAGAME", "KXNFLMVP", "KXXYZGAME"]) == ("nba",)
 
 
 def _args(*argv: str) -> argparse.Namespace:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from arbees.arb import PairFees
+from arbees.arb import VenueTerms
 from arbees.book import Level
-from arbees.fees import KalshiFeeModel, PolymarketFeeModel
+from arbees.fees import KalshiFeeModel, PolymarketFeeModel, PolymarketUsFeeModel
 from arbees.messages import ArbSignal, SignalLeg
 from arbees.money import ONE, parse_fixed
 
@@ -36,11 +36,19 @@ def ladder(*levels: tuple[str, int]) -> tuple[Level, ...]:
     return tuple(Level(d(price), size * ONE) for price, size in levels)
 
 
-def fees(poly_rate: str = "0.05", multiplier: str = "1", min_order: int | None = None) -> PairFees:
-    return PairFees(
-        kalshi=KalshiFeeModel(multiplier=Decimal(multiplier)),
-        poly=PolymarketFeeModel(rate=Decimal(poly_rate), min_order_size=min_order),
-    )
+def fees(
+    poly_rate: str = "0.05", multiplier: str = "1", min_order: int | None = None
+) -> dict[str, VenueTerms]:
+    """Fee terms by venue id, as a shard's engine gives them to the ledger (Polymarket US
+    at its default "higher" schedule: 30 bps or 0.05 x p x (1 - p), per fill)."""
+    return {
+        "kalshi": VenueTerms(KalshiFeeModel(multiplier=Decimal(multiplier))),
+        "polymarket": VenueTerms(
+            PolymarketFeeModel(rate=Decimal(poly_rate), min_order_size=min_order),
+            min_order_size=min_order or 0,
+        ),
+        "polymarket-us": VenueTerms(PolymarketUsFeeModel(), min_order_size=ONE // 100),
+    }
 
 
 def signal(

@@ -22,6 +22,7 @@ from arbees.paper import (
     Position,
     RiskLimits,
 )
+from arbees.settlement import Ruling
 
 # Detection books of the KalshiYes+PolyNo signal (leg 0 Kalshi YES, leg 1 SAS token).
 KALSHI = ladder(("0.30", 10), ("0.50", 20))
@@ -113,7 +114,7 @@ def test_fill_of_an_engine_signal_reproduces_its_numbers() -> None:
     for sig in signals:
         books = engine.leg_asks(sig)
         assert books == expected[sig.combo]
-        fill = filled(led.on_signal(sig, books, engine.pair_fees("g1")))
+        fill = filled(led.on_signal(sig, books, engine.venue_terms("g1")))
         assert fill.size == sig.size
         assert fill.cost + fill.fees == sig.cost
         assert fill.fees == sig.fees
@@ -121,7 +122,7 @@ def test_fill_of_an_engine_signal_reproduces_its_numbers() -> None:
         assert [leg.fee for leg in fill.legs] == [leg.fee for leg in sig.legs]
         assert [leg.worst_price for leg in fill.legs] == [leg.worst_price for leg in sig.legs]
     assert engine.leg_asks(attrs.evolve(signals[0], game_id="nope")) is None
-    assert engine.pair_fees("nope") is None
+    assert engine.venue_terms("nope") is None
 
 
 def test_fill_fails_to_fill_when_a_leg_has_no_book() -> None:
@@ -163,14 +164,37 @@ def test_a_venue_without_settlement_rules_or_fees_is_refused_with_a_reason(
     assert (led.stats.rejected, led.stats.fills) == (1, 0)
     assert led.positions == {}
     assert "no settlement rules for venue 'betfair'" in caplog.text
-    # Polymarket US has settlement rules but no fee model in PairFees yet.
+    # Polymarket US has settlement rules; a game whose terms do not price it is refused.
     us = attrs.evolve(
         signal(5), legs=(attrs.evolve(signal(5).legs[0], venue="polymarket-us"), signal(5).legs[1])
     )
+    unpriced = {venue: t for venue, t in fees().items() if venue != "polymarket-us"}
     with caplog.at_level("WARNING"):
-        assert led.on_signal(us, BOOKS, fees()) is None
-    assert led.stats.rejected == 2
-    assert "no fee model for venue 'polymarket-us'" in caplog.text
+        assert led.on_signal(us, BOOKS, unpriced) is None
+    assert (led.stats.rejected, led.stats.fills) == (2, 0)
+    assert "no fee terms for venue 'polymarket-us'" in caplog.text
+
+
+def test_a_polymarket_us_leg_is_priced_by_its_terms_filled_and_settled() -> None:
+    """Polymarket US's fee (the higher of 30 bps of the notional and 0.05 x C x p x (1-p),
+    rounded up to the cent) from the game's terms, like any other venue's."""
+    led, _, _ = ledger()
+    sig = signal(10)
+    us = attrs.evolve(sig, legs=(attrs.evolve(sig.legs[0], venue="polymarket-us"), sig.legs[1]))
+    books = (ladder(("0.40", 50)), ladder(("0.55", 50)))
+    fill = filled(led.on_signal(us, books, fees()))
+    # US: 10 x 0.40 = 4.00; fee max(0.0030 x 4.00 = 0.012, 0.05 x 10 x 0.4 x 0.6 = 0.12) = 0.12.
+    # Polymarket: 10 x 0.55 = 5.50; fee 10 x 0.05 x 0.55 x 0.45 = 0.12375.
+    assert [(leg.venue, leg.notional, leg.fee) for leg in fill.legs] == [
+        ("polymarket-us", d("4.00"), d("0.12")),
+        ("polymarket", d("5.50"), d("0.12375")),
+    ]
+    assert fill.pnl == d("10") - d("9.50") - d("0.24375")
+    position = led.positions[fill.key]
+    # cancelled: both venues pay 50-50; postponed: both keep it open (worst played: $10)
+    assert led.scenarios(position)["cancelled"] == d("10")
+    assert led.settle_game("g1", Ruling("cancelled")) == d("0.25625")
+    assert led.realized_pnl() == d("0.25625")
 
 
 def test_size_cut_that_loses_after_fees_is_not_taken() -> None:

@@ -170,7 +170,7 @@ def test_leg_asks_and_fees_of_an_event_signal() -> None:
     books = eng.leg_asks(sig)
     assert books is not None
     assert [ladder[0].price for ladder in books] == [p("0.40"), p("0.26"), p("0.28")]
-    assert eng.pair_fees("epl-1") is not None
+    assert set(eng.venue_terms("epl-1") or {}) == {"kalshi", "polymarket"}
 
 
 def test_unassign_closes_open_covers_and_unwatches_every_instrument() -> None:

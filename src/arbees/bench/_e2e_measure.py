@@ -25,9 +25,12 @@ import attrs
 
 from arbees.bench._e2e_load import Toggle
 from arbees.bench._e2e_procs import ProcSample
-from arbees.bench._e2e_stack import ReceivedSignal
+from arbees.bench._e2e_stack import PriceStamp, ReceivedSignal
 from arbees.messages import ArbSignal, PolymarketPriceUpdate
 from arbees.sim.score import percentiles
+
+Stamped = PolymarketPriceUpdate | PriceStamp
+"""What the bench's price subscriber hands on: a full update, or its :class:`PriceStamp`."""
 
 __all__ = ["PriceLog", "ToggleResult", "cpu_figures", "growing", "match_toggles", "percentiles"]
 
@@ -44,9 +47,9 @@ class PriceLog:
 
     toggles: dict[int, Toggle]
     hop_us: list[float] = attrs.Factory(list)
-    updates: dict[int, PolymarketPriceUpdate] = attrs.Factory(dict)
+    updates: dict[int, Stamped] = attrs.Factory(dict)
 
-    def __call__(self, update: PolymarketPriceUpdate, received_ns: int) -> None:
+    def __call__(self, update: Stamped, received_ns: int) -> None:
         if update.published_ns:
             self.hop_us.append((received_ns - update.published_ns) / 1000)
         ts = update.venue_ts_ms
@@ -88,7 +91,7 @@ def match_toggles(
     toggles: Sequence[Toggle],
     game_ids: Sequence[str],
     signals: Iterable[ReceivedSignal],
-    updates: dict[int, PolymarketPriceUpdate] | None = None,
+    updates: dict[int, Stamped] | None = None,
 ) -> ToggleResult:
     """Match ``toggles`` (one phase) with ``signals`` (that phase's).
 

@@ -23,9 +23,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
+import msgspec
 import trio
 
 from arbees.bus import Bus
+from arbees.bus._resp import RespParser, encode_command
 from arbees.messages import (
     GAME_ASSIGNMENTS_HASH,
     TOKEN_ASSIGNMENTS_HASH,
@@ -43,6 +45,7 @@ from arbees.services.discovery import GameSpec
 __all__ = [
     "BenchGame",
     "BusTap",
+    "PriceStamp",
     "ReceivedSignal",
     "assignments_for",
     "monitor_argv",
@@ -151,6 +154,26 @@ def shard_argv(
     ]  # fmt: skip
 
 
+class PriceStamp(msgspec.Struct):
+    """The parts of a price update the bench measures with (decoded by ``msgspec`` alone:
+    the bench's subscriber must not cost what the full codec costs per update).
+
+    Attributes:
+        token_id: the token.
+        venue_ts_ms: the venue frame's timestamp.
+        published_ns: when the monitor published it.
+        monitor_recv_ns: when the monitor read the frame.
+    """
+
+    token_id: str = ""
+    venue_ts_ms: int | None = None
+    published_ns: int = 0
+    monitor_recv_ns: int = 0
+
+
+_STAMP = msgspec.json.Decoder(PriceStamp).decode
+
+
 @attrs.frozen
 class ReceivedSignal:
     """A signal as the tap saw it.
@@ -181,7 +204,7 @@ class BusTap:
     bus: Bus
     signals: list[ReceivedSignal] = attrs.Factory(list)
     status: dict[tuple[str, str], ServiceStatus] = attrs.Factory(dict)
-    on_price: Callable[[PolymarketPriceUpdate, int], None] | None = None
+    on_price: Callable[[Any, int], None] | None = None
     prices_seen: int = 0
     health_log: list[tuple[int, str, str, bool, str]] = attrs.Factory(list)
 
@@ -215,6 +238,33 @@ class BusTap:
                     self.prices_seen += 1
                     if self.on_price is not None:
                         self.on_price(message, envelope.received_ns)
+
+    async def price_stamps(
+        self, port: int, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Like :meth:`prices`, on a raw RESP connection to the Redis at 127.0.0.1:``port``,
+        each payload decoded into a :class:`PriceStamp` (``on_price`` gets those)."""
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        async with stream:
+            await stream.send_all(encode_command(b"SUBSCRIBE", Channel.POLYMARKET_PRICES))
+            parser = RespParser()
+            started = False
+            while data := await stream.receive_some(262_144):
+                now = time.time_ns()
+                for value in parser.feed(data):
+                    if type(value) is not list or len(value) != 3:
+                        continue
+                    if value[0] == b"message":
+                        try:
+                            stamp = _STAMP(value[2])
+                        except msgspec.DecodeError:
+                            continue
+                        self.prices_seen += 1
+                        if self.on_price is not None:
+                            self.on_price(stamp, now)
+                    elif value[0] == b"subscribe" and not started:
+                        started = True
+                        task_status.started()
 
     def detail(self, service: str, instance: str, key: str, default: int = 0) -> int:
         """An integer detail of a service's latest heartbeat (``default`` when unknown)."""

@@ -86,6 +86,13 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--services-src",
+        default="",
+        metavar="DIR",
+        help="run the monitor and the shard from this source directory (another checkout's "
+        "src/, e.g. an A/B of two versions on the same machine)",
+    )
     p.add_argument("--rate", type=float, default=2000.0, help="Polymarket updates/s (2000)")
     p.add_argument("--tokens", type=int, default=500, help="Polymarket tokens (500)")
     p.add_argument("--duration", type=float, default=20.0, help="main phase seconds (20)")
@@ -163,8 +170,8 @@ class _Run:
         await write_assignments(bus, self.games, SHARD)
         tap = BusTap(bus)
         await nursery.start(tap.run)
-        await nursery.start(tap.prices)
-        env = service_env(EGRESS_CHECK_API_KEY=self.api_key)
+        await nursery.start(tap.price_stamps, self.server.port)
+        env = self.service_env()
         url = self.server.url
         self.services["monitor"] = self.group.start(
             "monitor",
@@ -187,6 +194,13 @@ class _Run:
         )
         await self.probe(tap)
         return tap
+
+    def service_env(self) -> dict[str, str]:
+        """The monitor's and the shard's environment (``--services-src``: their code)."""
+        extra = {"EGRESS_CHECK_API_KEY": self.api_key}
+        if self.args.services_src:
+            extra["PYTHONPATH"] = self.args.services_src
+        return service_env(**extra)
 
     async def start_gluetun(self) -> str:
         """The fake Gluetun in its own process; its base URL once it listens."""
@@ -277,6 +291,12 @@ class _Run:
                 name: round(1e6 * p["cpu_s"] / sent, 1) if p["cpu_s"] is not None and sent else None
                 for name, p in processes.items()
             },
+            # the monitor's CPU per update it published (what it sent on, after coalescing)
+            "monitor_cpu_us_per_published": (
+                round(1e6 * processes["monitor"]["cpu_s"] / (after_pub - before_pub), 1)
+                if processes.get("monitor", {}).get("cpu_s") is not None and after_pub > before_pub
+                else None
+            ),
             # reported, never fatal: reconnects, fail-closed periods, health changes
             "events": {
                 "venue_connections": self.poly.total_connections - conns0,
@@ -319,6 +339,7 @@ class _Run:
             "updates_sent": step["updates_sent"],
             "relay_counts": counts,
             "cpu_us_per_update": per,
+            "monitor_cpu_us_per_published": step["monitor_cpu_us_per_published"],
             "processes": step["processes"],
             "machine_busy_pct": step["machine_busy_pct"],
             "monitor_vs_relay": _ratio(per.get("monitor") or 0.0, per.get(RELAY) or 0.0),
@@ -377,7 +398,7 @@ class _Run:
             )
         tokens = have + extra
         conns0 = self.poly.total_connections
-        env = service_env(EGRESS_CHECK_API_KEY=self.api_key)
+        env = self.service_env()
         monitor = self.services["monitor"] = self.group.start(
             "monitor-10k",
             monitor_argv(
@@ -472,6 +493,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         },
         "processes": main["processes"],
         "cpu_us_per_update": main["cpu_us_per_update"],
+        "monitor_cpu_us_per_published": main["monitor_cpu_us_per_published"],
         "events": main["events"],
         "machine_busy_pct": main["machine_busy_pct"],
         "achieved_rate": main["achieved_rate"],
@@ -539,6 +561,7 @@ def _format(r: dict[str, Any]) -> str:
             f"  {name:<8} {p['cpu_s']} s  {p['cpu_pct']} %  {p['rss_mb']} / {p['peak_rss_mb']} MB"
             f"  {r['cpu_us_per_update'].get(name)} µs/update"
         )
+    lines.append(f"  monitor per update it published: {r['monitor_cpu_us_per_published']} µs")
     ev = r["events"]
     lines.append(
         f"events: venue connections opened {ev['venue_connections']}, writes to a closed "

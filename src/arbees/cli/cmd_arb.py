@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from decimal import Decimal
 from typing import Any, Final
 
 import attrs
@@ -32,8 +31,9 @@ from arbees.arb import (
 )
 from arbees.book import Level
 from arbees.errors import ConfigError, DecodeError, KernelError
-from arbees.fees import KalshiFeeModel, PolymarketFeeModel
-from arbees.money import ONE, Fixed, format_fixed, parse_fixed, to_decimal
+from arbees.fees import POLYMARKET_US_CURVE_RATE, POLYMARKET_US_TAKER_BPS, terms_model
+from arbees.messages import FeeTerms
+from arbees.money import ONE, Fixed, format_fixed, parse_fixed
 
 __all__ = ["EXAMPLES", "Example", "register"]
 
@@ -176,6 +176,54 @@ EXAMPLES: Final = (
         },
         "polymarket YES over + exchange NO over: size 20, cost 19.3, fees 0.15, profit 0.55",
     ),
+    Example(
+        "binary moneyline, Kalshi x Polymarket US (the higher of its two taker fees, per fill)",
+        {
+            "outcomes": ["home", "away"],
+            "venues": {
+                "kalshi": {"fees": {"kind": "kalshi", "multiplier": "1"}},
+                "polymarket-us": {
+                    "fees": {
+                        "kind": "polymarket-us",
+                        "schedule": "higher",
+                        "taker_bps": 30,
+                        "rate": "0.05",
+                    }
+                },
+            },
+            "contracts": [
+                {
+                    "venue": "kalshi",
+                    "instrument": "KXNBAGAME-HOME",
+                    "outcome": "home",
+                    "side": "yes",
+                    "asks": [["0.40", "100"]],
+                },
+                {
+                    "venue": "kalshi",
+                    "instrument": "KXNBAGAME-HOME",
+                    "outcome": "home",
+                    "side": "no",
+                    "asks": [["0.62", "100"]],
+                },
+                {
+                    "venue": "polymarket-us",
+                    "instrument": "aec-nba-home-away-2026-10-20",
+                    "outcome": "home",
+                    "side": "yes",
+                    "asks": [["0.44", "100"]],
+                },
+                {
+                    "venue": "polymarket-us",
+                    "instrument": "aec-nba-home-away-2026-10-20",
+                    "outcome": "home",
+                    "side": "no",
+                    "asks": [["0.55", "60"], ["0.57", "100"]],
+                },
+            ],
+        },
+        "kalshi YES home + polymarket-us NO home: size 94, cost 89.98, fees 2.74, profit 1.28",
+    ),
 )
 """The worked examples of the help; a test runs each and checks its answer independently."""
 
@@ -188,6 +236,9 @@ FILE (JSON):
                   "asks": [["0.31", "120"], ...]}, ...]}     # [price, size], any order
   FEES: {"kind": "kalshi", "multiplier": "1"} | {"kind": "none"}
       | {"kind": "polymarket", "rate": "0.03", "exponent": 1}
+      | {"kind": "polymarket-us", "schedule": "higher", "taker_bps": 30, "rate": "0.05"}
+        (Polymarket US: "notional" = taker_bps of C x p, "curve" = rate x C x p x (1 - p),
+        "higher" = the larger of the two per fill; these values when left out)
   YES on an outcome pays $1 when it happens; NO pays $1 when any other outcome happens.
   Numbers are exact decimal strings (or JSON numbers). Every leg buys the same size, each
   leg is one order paying its venue's fee, and the size maximizes profit - min_edge x size.
@@ -296,7 +347,7 @@ def _decode(data: object) -> tuple[Event, list[Contract], dict[str, VenueTerms],
     venues = top["venues"]
     if not isinstance(venues, dict) or not venues:
         raise DecodeError("expected a non-empty object", field="venues")
-    terms = {name: _venue(value, f"venues.{name}") for name, value in venues.items()}
+    terms = {name: _venue(name, value, f"venues.{name}") for name, value in venues.items()}
     seen: dict[tuple[str, str, str, str], int] = {}
     contracts = []
     for i, value in enumerate(_list(top["contracts"], "contracts")):
@@ -312,43 +363,60 @@ def _decode(data: object) -> tuple[Event, list[Contract], dict[str, VenueTerms],
     return Event(tuple(outcomes)), contracts, terms, min_edge
 
 
-def _venue(value: object, path: str) -> VenueTerms:
+_FEE_FIELDS: Final[dict[str, frozenset[str]]] = {
+    "kalshi": frozenset({"multiplier"}),
+    "polymarket": frozenset({"rate", "exponent"}),
+    "polymarket-us": frozenset({"schedule", "taker_bps", "rate"}),
+    "none": frozenset(),
+}
+"""The fields of each fee kind the file may give (every kind of :data:`FEE_KINDS`)."""
+
+_REQUIRED_FEE_FIELDS: Final[dict[str, frozenset[str]]] = {"polymarket": frozenset({"rate"})}
+
+_PMUS_DEFAULTS: Final = {
+    "schedule": "higher",
+    "taker_bps": POLYMARKET_US_TAKER_BPS,
+    "rate": format(POLYMARKET_US_CURVE_RATE, "f"),
+}
+"""Polymarket US's published fees, for the fields a file leaves out: the higher of 30 bps
+of the notional and ``0.05 x C x p x (1 - p)`` (:class:`arbees.fees.PolymarketUsFeeModel`)."""
+
+
+def _venue(name: str, value: object, path: str) -> VenueTerms:
+    """One venue's terms, read as the shard reads an assignment's: the fee object as a
+    :class:`~arbees.messages.FeeTerms` payload, its model from :func:`~arbees.fees.terms_model`."""
     venue = _fields(value, path, {"fees"}, {"min_order_size"})
     fees_path = f"{path}.fees"
-    spec = _fields(venue["fees"], fees_path, {"kind"}, {"multiplier", "rate", "exponent"})
+    spec = _fields(venue["fees"], fees_path, {"kind"}, set().union(*_FEE_FIELDS.values()))
     kind = spec["kind"]
-    allowed = {"kalshi": {"multiplier"}, "polymarket": {"rate", "exponent"}, "none": set()}
-    if kind not in allowed:
+    if kind not in _FEE_FIELDS:
         raise DecodeError(
-            f"must be one of {', '.join(sorted(allowed))}, got {kind!r:.40}",
+            f"must be one of {', '.join(sorted(_FEE_FIELDS))}, got {kind!r:.40}",
             field=f"{fees_path}.kind",
         )
     for key in spec:
-        if key != "kind" and key not in allowed[kind]:
+        if key != "kind" and key not in _FEE_FIELDS[kind]:
             raise DecodeError(f"not a field of {kind} fees", field=f"{fees_path}.{key}")
+    for key in sorted(_REQUIRED_FEE_FIELDS.get(kind, ())):
+        if key not in spec:
+            raise DecodeError("missing", field=f"{fees_path}.{key}")
     min_order_size = parse_fixed(venue.get("min_order_size", "0"), field=f"{path}.min_order_size")
     if min_order_size < 0:
         raise DecodeError("must be >= 0", field=f"{path}.min_order_size")
+    payload: dict[str, Any] = {**(_PMUS_DEFAULTS if kind == "polymarket-us" else {}), **spec}
+    for key in ("multiplier", "rate"):  # exact decimal strings, or JSON numbers read exactly
+        if key in payload and not isinstance(payload[key], str):
+            payload[key] = format_fixed(parse_fixed(payload[key], field=f"{fees_path}.{key}"))
+    payload.update(venue=name, min_order_size=format_fixed(min_order_size))
     try:
-        fees: KalshiFeeModel | PolymarketFeeModel
-        if kind == "kalshi":
-            fees = KalshiFeeModel(multiplier=_factor(spec, "multiplier", "1", fees_path))
-        elif kind == "polymarket":
-            if "rate" not in spec:
-                raise DecodeError("missing", field=f"{fees_path}.rate")
-            exponent = spec.get("exponent", 1)
-            if type(exponent) is not int:
-                raise DecodeError("expected a whole number", field=f"{fees_path}.exponent")
-            fees = PolymarketFeeModel(_factor(spec, "rate", "0", fees_path), exponent=exponent)
-        else:  # a fee-disabled schedule charges nothing on any order
-            fees = PolymarketFeeModel(Decimal(0), enabled=False)
+        terms = FeeTerms.from_dict(payload)
+    except DecodeError as exc:
+        where = f"{fees_path}.{exc.field}" if exc.field else fees_path
+        raise DecodeError(str(exc).removeprefix(f"{exc.field}: "), field=where) from None
+    try:
+        return VenueTerms(terms_model(terms), min_order_size)
     except ConfigError as exc:
         raise DecodeError(str(exc), field=fees_path) from exc
-    return VenueTerms(fees, min_order_size)
-
-
-def _factor(spec: dict[str, Any], key: str, default: str, path: str) -> Decimal:
-    return to_decimal(parse_fixed(spec.get(key, default), field=f"{path}.{key}"))
 
 
 def _contract(

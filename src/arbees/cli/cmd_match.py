@@ -7,6 +7,11 @@ decoder, then :func:`arbees.matching.match_events`), so what it reports is what 
 orchestrator would see, including every item a decoder refused.
 Exit 0 when it ran (rejections are normal), 2 when an input cannot be read or has the
 wrong shape.
+
+With ``--teams`` (a saved Gamma ``/teams`` body), ``--league`` or ``--market-type`` it audits
+every league instead (:func:`arbees.matching.venue_listings.match_venue_events`): winner
+markets (2-way and soccer's 3-way), totals and spreads at a line both venues list, with
+matched / unmatched / ambiguous counts per league and market type and each match's evidence.
 """
 
 from __future__ import annotations
@@ -18,11 +23,16 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from arbees.errors import DecodeError
-from arbees.kalshi.models import parse_events
+from arbees.errors import DecodeError, DecodeRejection
+from arbees.kalshi.models import Event, parse_events
 from arbees.matching import DEFAULT_START_WINDOW, Venue, report_to_json, report_to_text
+from arbees.matching.events import MarketType, Unmatched
+from arbees.matching.leagues import LEAGUE_TABLE
+from arbees.matching.model import Reason
+from arbees.matching.render import events_to_json, events_to_text
+from arbees.matching.venue_listings import build_catalogue, match_venue_events
 from arbees.matching.venues import decode_rejections, match_events
-from arbees.polymarket.models import parse_gamma_events
+from arbees.polymarket.models import GammaEvent, GammaTeam, parse_gamma_events, parse_gamma_teams
 
 __all__ = ["register"]
 
@@ -34,9 +44,19 @@ def register(sub: Any) -> None:
         description="Run the game matcher on a saved Kalshi /events?with_nested_markets=true "
         "body and a saved Polymarket Gamma /events body; print matches and rejections.",
     )
-    parser.add_argument("--kalshi", required=True, metavar="FILE", help="Kalshi /events JSON")
     parser.add_argument(
-        "--polymarket", required=True, metavar="FILE", help="Polymarket Gamma /events JSON"
+        "--kalshi",
+        required=True,
+        action="append",
+        metavar="FILE",
+        help="Kalshi /events JSON (repeatable: one body per series or page)",
+    )
+    parser.add_argument(
+        "--polymarket",
+        required=True,
+        action="append",
+        metavar="FILE",
+        help="Polymarket Gamma /events JSON (repeatable)",
     )
     parser.add_argument(
         "--start-window-minutes",
@@ -46,6 +66,23 @@ def register(sub: Any) -> None:
         help="max start-time difference when both venues give one (default: %(default)s)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--teams",
+        metavar="FILE",
+        help="Polymarket Gamma /teams JSON: audit every league (team catalogue)",
+    )
+    parser.add_argument(
+        "--league",
+        action="append",
+        choices=[lg.key for lg in LEAGUE_TABLE],
+        help="audit only this league (repeatable; implies the every-league audit)",
+    )
+    parser.add_argument(
+        "--market-type",
+        action="append",
+        choices=[t.value for t in MarketType],
+        help="audit only this market type (repeatable; implies the every-league audit)",
+    )
     parser.set_defaults(handler=_run)
 
 
@@ -68,13 +105,15 @@ def _run(args: argparse.Namespace) -> int:
         print("arbees match: --start-window-minutes must be >= 0", file=sys.stderr)
         return 2
     try:
-        kalshi = _load(args.kalshi, "Kalshi")
-        poly = _load(args.polymarket, "Polymarket")
+        kalshi = [_load(path, "Kalshi") for path in args.kalshi]
+        poly = [_load(path, "Polymarket") for path in args.polymarket]
     except _Unreadable:
         return 2
+    if args.teams or args.league or args.market_type:
+        return _run_events(args, kalshi, poly)
     try:
-        kalshi_events, kalshi_rejected = parse_events(kalshi)
-        gamma_events, gamma_rejected = parse_gamma_events(poly)
+        kalshi_events, kalshi_rejected = _kalshi_bodies(kalshi)
+        gamma_events, gamma_rejected = _gamma_bodies(poly)
         report = match_events(
             kalshi_events,
             gamma_events,
@@ -91,4 +130,59 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(report_to_json(report), indent=2))
     else:
         print(report_to_text(report))
+    return 0
+
+
+def _refused(venue: str, rejected: list[DecodeRejection]) -> list[Unmatched]:
+    return [Unmatched(venue, r.item, "", "", Reason.MALFORMED, r.reason) for r in rejected]
+
+
+def _kalshi_bodies(bodies: list[object]) -> tuple[list[Event], list[DecodeRejection]]:
+    events: list[Event] = []
+    rejected: list[DecodeRejection] = []
+    for body in bodies:
+        found, refused = parse_events(body)
+        events += found
+        rejected += refused
+    return events, rejected
+
+
+def _gamma_bodies(bodies: list[object]) -> tuple[list[GammaEvent], list[DecodeRejection]]:
+    events: list[GammaEvent] = []
+    rejected: list[DecodeRejection] = []
+    for body in bodies:
+        found, refused = parse_gamma_events(body)
+        events += found
+        rejected += refused
+    return events, rejected
+
+
+def _run_events(args: argparse.Namespace, kalshi: list[object], poly: list[object]) -> int:
+    teams: list[GammaTeam] = []
+    refused: list[Unmatched] = []
+    try:
+        if args.teams:
+            teams, bad_teams = parse_gamma_teams(_load(args.teams, "Gamma /teams"))
+            refused += _refused("polymarket", bad_teams)
+        kalshi_events, kalshi_rejected = _kalshi_bodies(kalshi)
+        gamma_events, gamma_rejected = _gamma_bodies(poly)
+    except _Unreadable:
+        return 2
+    except DecodeError as exc:
+        print(f"arbees match: unexpected input shape: {exc}", file=sys.stderr)
+        return 2
+    refused += _refused("kalshi", kalshi_rejected) + _refused("polymarket", gamma_rejected)
+    report = match_venue_events(
+        kalshi_events,
+        gamma_events,
+        build_catalogue(teams),
+        refused=refused,
+        start_window=timedelta(minutes=args.start_window_minutes),
+        leagues=tuple(args.league or ()),
+        market_types=tuple(args.market_type or ()),
+    )
+    if args.json:
+        print(json.dumps(events_to_json(report), indent=2))
+    else:
+        print(events_to_text(report))
     return 0

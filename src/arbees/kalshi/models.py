@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import attrs
@@ -27,6 +28,7 @@ __all__ = [
     "Series",
     "parse_events",
     "parse_orderbook",
+    "parse_series_list",
     "parse_time",
 ]
 
@@ -86,6 +88,45 @@ class Series:
         )
 
 
+def parse_series_list(body: object) -> tuple[list[Series], list[DecodeRejection]]:
+    """Decode a ``GET /series`` body (``{"series": [...]}``): each series once.
+
+    A series that cannot be decoded is refused alone (named by its ticker, else its
+    position). Raises :class:`DecodeError` only when the body is not a series list.
+    """
+    raw_series = body.get("series") if isinstance(body, dict) else None
+    if not isinstance(raw_series, list):
+        raise DecodeError("Kalshi body is not {'series': [...]}", field="series")
+    found: list[Series] = []
+    rejected: list[DecodeRejection] = []
+    for i, raw in enumerate(raw_series):
+        try:
+            if not isinstance(raw, dict):
+                raise DecodeError("series is not an object")
+            found.append(Series.from_json(raw))
+        except HOSTILE_INPUT_ERRORS as exc:
+            ticker = raw.get("ticker") if isinstance(raw, dict) else None
+            ident = ticker[:100] if isinstance(ticker, str) and ticker else f"series[{i}]"
+            rejected.append(DecodeRejection.of(ident, exc))
+            log.info("kalshi series %s rejected", ident)
+    return found, rejected
+
+
+def _strike(obj: dict[str, Any], key: str) -> Decimal | None:
+    value = obj.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise DecodeError(f"expected a number, got {type(value).__name__}", field=key)
+    try:
+        strike = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation:
+        raise DecodeError(f"not a number: {str(value)[:40]!r}", field=key) from None
+    if not strike.is_finite():
+        raise DecodeError("not a finite number", field=key)
+    return strike
+
+
 @attrs.frozen
 class Market:
     """One binary market.
@@ -102,6 +143,9 @@ class Market:
         fee_waiver_expiration_time: fees are waived until then, when set.
         yes_bid: best YES bid from the listing, when sent.
         yes_ask: best YES ask from the listing, when sent.
+        strike_type: ``"greater"``, ``"less"``, ``"between"``... for a market on a number
+            (a total, a spread), ``""`` otherwise (only ``"greater"`` is matched).
+        floor_strike: YES pays when the number is above it (``strike_type="greater"``).
     """
 
     ticker: str
@@ -115,6 +159,8 @@ class Market:
     fee_waiver_expiration_time: datetime | None
     yes_bid: Fixed | None
     yes_ask: Fixed | None
+    strike_type: str = ""
+    floor_strike: Decimal | None = None
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Market:
@@ -134,6 +180,8 @@ class Market:
             parse_time(obj.get("fee_waiver_expiration_time"), "fee_waiver_expiration_time"),
             price("yes_bid_dollars"),
             price("yes_ask_dollars"),
+            _str(obj, "strike_type"),
+            _strike(obj, "floor_strike"),
         )
 
     def fees_waived(self, now: datetime) -> bool:

@@ -37,6 +37,7 @@ from arbees.kalshi.models import (
     Series,
     parse_events,
     parse_orderbook,
+    parse_series_list,
 )
 
 __all__ = [
@@ -180,6 +181,13 @@ class KalshiRest:
         if not isinstance(series, dict):
             raise DecodeError("missing", field="series")
         return Series.from_json(series)
+
+    async def list_series(
+        self, *, category: str | None = None
+    ) -> tuple[list[Series], list[DecodeRejection]]:
+        """``GET /series`` (of one ``category``, e.g. ``"Sports"``), each series decoded once
+        by :func:`~arbees.kalshi.models.parse_series_list` (with its fee fields)."""
+        return parse_series_list(await self._get("/series", {"category": category}))
 
     async def iter_events(
         self,

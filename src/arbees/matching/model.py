@@ -85,6 +85,15 @@ class Reason(StrEnum):
     """More than one candidate remained; the detail lists them."""
     NO_COUNTERPART = "no_counterpart"
     """No game with these teams exists on the other venue."""
+    LINE_ONE_VENUE = "line_one_venue"
+    """A total or spread line that only one venue lists for the game."""
+    PUSH_LINE = "push_line"
+    """A whole-number line: the game can land on it, and the venues settle a push
+    differently."""
+    OUTCOMES_DIFFER = "outcomes_differ"
+    """The venues' winner markets have different outcomes (a draw on one venue only)."""
+    INCOMPLETE = "incomplete"
+    """A venue's winner market lacks an outcome (a team or the draw) or lists one twice."""
 
 
 @attrs.frozen(order=True)

@@ -10,9 +10,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from arbees.matching.events import EventReport, MatchedEvent
 from arbees.matching.model import MatchedGame, MatchedTeam, MatchReport, Rejection
 
-__all__ = ["report_to_json", "report_to_text"]
+__all__ = ["events_to_json", "events_to_text", "report_to_json", "report_to_text"]
 
 
 def _team_json(role: str, team: MatchedTeam) -> dict[str, str]:
@@ -142,4 +143,81 @@ def report_to_text(report: MatchReport) -> str:
     )
     notes = sorted({note for game in report.matches for note in game.notes})
     lines.extend(f"note: {note}" for note in notes)
+    return "\n".join(lines)
+
+
+def _event_json(event: MatchedEvent) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "league": event.league,
+        "market_type": event.market_type.value,
+        "eastern_date": event.eastern_date.isoformat(),
+        "start_time": None if event.start_time is None else event.start_time.isoformat(),
+        "teams": list(event.teams),
+        "line": None if event.line is None else str(event.line),
+        "outcomes": list(event.outcomes),
+        "venue_events": [{"venue": v, "event": e} for v, e in event.venue_events],
+        "contracts": [
+            {
+                "venue": leg.venue,
+                "instrument": leg.instrument,
+                "market": leg.market,
+                "outcome": leg.outcome,
+                "side": leg.side,
+            }
+            for leg in event.legs
+        ],
+        "evidence": list(event.evidence),
+        "notes": list(event.notes),
+    }
+
+
+def events_to_json(report: EventReport) -> dict[str, Any]:
+    """The event report as JSON-ready data: counts per league and market type, every match
+    with its contracts and evidence, every unmatched item with its reason."""
+    return {
+        "summary": [
+            {"league": league, "market_type": kind, **counts}
+            for (league, kind), counts in report.counts().items()
+        ],
+        "matches": [_event_json(m) for m in report.matches],
+        "unmatched": [
+            {
+                "venue": u.venue,
+                "id": u.id,
+                "league": u.league,
+                "market_type": u.market_type,
+                "reason": u.reason.value,
+                "detail": u.detail,
+            }
+            for u in report.unmatched
+        ],
+    }
+
+
+def events_to_text(report: EventReport) -> str:
+    """The event report as a text table (counts first, then matches, then the rest)."""
+    lines = ["league      type        matched  unmatched  ambiguous"]
+    for (league, kind), c in report.counts().items():
+        lines.append(
+            f"{league or '?':<11} {kind or '?':<11} {c['matched']:>7}  {c['unmatched']:>9}  "
+            f"{c['ambiguous']:>9}"
+        )
+    lines.append("")
+    lines.append(f"MATCHED EVENTS ({len(report.matches)})")
+    for m in report.matches:
+        start = "start unknown" if m.start_time is None else m.start_time.isoformat()
+        lines.append(f"  {m.event_id}  [{' / '.join(m.outcomes)}]  {start}")
+        for venue, event in m.venue_events:
+            lines.append(f"    {venue}: {event}")
+        for leg in m.legs:
+            if leg.side == "yes":
+                lines.append(f"      {leg.outcome:<14} {leg.venue}: {leg.instrument}")
+        for line in m.evidence:
+            lines.append(f"    evidence: {line}")
+    lines.append("")
+    lines.append(f"UNMATCHED ({len(report.unmatched)})")
+    for u in report.unmatched:
+        where = f"{u.league or '?'}/{u.market_type or '?'}"
+        lines.append(f"  {u.venue:<11} {where:<18} {u.reason.value:<16} {u.id}: {u.detail}")
     return "\n".join(lines)

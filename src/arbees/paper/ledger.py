@@ -16,15 +16,21 @@ answers that with the same exact arithmetic as the detector (:mod:`arbees.paper.
   recorded against the detection books, and a leg that gets nothing leaves the other one
   unhedged — a "leg risk" event, marked at 0 until the game settles;
 * every cover is accepted: a binary Kalshi x Polymarket pair or an event cover of any
-  number of legs over any venues that have a fee model and settlement rules (a venue
-  without them is refused, counted, never guessed); every leg fills the same size;
+  number of legs over any venues that have fee terms and settlement rules (a venue
+  without them is refused, counted, never guessed); every leg fills the same size. Each
+  leg is priced by its venue's :class:`~arbees.arb.VenueTerms` (the fee model and
+  minimum order size the game's assignment carries, :func:`arbees.fees.terms_model`), so
+  a Polymarket US leg fills like any other;
 * a hedged cover pays $1 per contract whichever outcome happens when the game is played,
   so its mark is ``payout − cost − fees``; a postponed or cancelled game pays each
   venue's legs by that venue's rule (:mod:`arbees.settlement`), so every open position
   also shows its payout in each scenario and its worst case (:mod:`arbees.paper.settle`);
   :meth:`PaperLedger.settle_game` settles by a :class:`~arbees.settlement.Ruling` (a leg
   kept open until the game is played stays open), and the P&L becomes realized once
-  every leg is paid;
+  every leg is paid; a running shard calls :meth:`PaperLedger.settle_state` with each
+  game's folded state: postponed and cancelled settle at once, ``ended`` only when the
+  report decides the winner without guessing (:func:`~arbees.paper.settle.ruling_of`),
+  else the position stays open and ``awaiting_result`` says why;
 * risk limits (:class:`~arbees.paper.model.RiskLimits`) cut sizes and, once exhausted,
   MUTE signals: counted, logged, and reported once per scope as a ``PAPER_RISK_LIMIT``
   :class:`~arbees.messages.SystemAlert` through ``on_alert``.
@@ -40,10 +46,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from arbees.arb import PairFees
+from arbees.arb import VenueTerms
 from arbees.book import Level
 from arbees.errors import ConfigError
-from arbees.messages import ArbSignal, SignalLeg, SystemAlert
+from arbees.messages import ArbSignal, GameState, SystemAlert
 from arbees.money import ONE, Fixed, format_fixed
 from arbees.paper.model import (
     Holding,
@@ -59,6 +65,7 @@ from arbees.paper.settle import (
     contract_of,
     cover_outcomes,
     divergence,
+    ruling_of,
     scenario_payouts,
     settle_position,
     worst_played,
@@ -68,16 +75,17 @@ from arbees.paper.summary import summarize, summary_line
 from arbees.paper.walk import FeeModel, LegQuote, clean_levels, depth, largest_size, quote_leg
 from arbees.settlement import DEFAULT_RULES, Ruling, VenueRules
 
-__all__ = ["Books", "PaperLedger"]
+__all__ = ["Books", "PaperLedger", "Terms"]
 
 log = logging.getLogger(__name__)
-
-_FEE_VENUES = ("kalshi", "polymarket")  # the venues PairFees carries a fee model for
 
 Ladders = tuple[tuple[Level, ...], ...]
 
 Books = Sequence[Sequence[Level]]
 """Ask ladders per leg of a signal, in the signal's leg order (best first)."""
+
+Terms = Mapping[str, VenueTerms]
+"""Each venue's fee model and minimum order size by venue id (a game's fee terms)."""
 
 
 class PaperLedger:
@@ -123,6 +131,9 @@ class PaperLedger:
         self.settled_games: set[str] = set()
         self.postponed_games: set[str] = set()
         self.last_prices: dict[tuple[str, str], Fixed] = {}
+        self.awaiting_result: dict[str, str] = {}
+        """Games that ended with open positions but no winner known without guessing:
+        why, by game id (they stay open until :meth:`settle_game`)."""
         self.risk = RiskGate(self.limits, self.stats, clock=clock, emit=self._emit, service=service)
 
     def __repr__(self) -> str:
@@ -134,9 +145,10 @@ class PaperLedger:
     # -- signals -----------------------------------------------------------------------
 
     def on_signal(
-        self, signal: ArbSignal, books: Books | None, fees: PairFees | None
+        self, signal: ArbSignal, books: Books | None, terms: Terms | None
     ) -> PaperFill | PendingFill | None:
-        """Fill ``signal`` on the ask ladders ``books`` (one per leg, as at detection).
+        """Fill ``signal`` on the ask ladders ``books`` (one per leg, as at detection),
+        each leg priced by ``terms`` of its venue (the game's fee terms by venue id).
 
         Returns the fill, the orders in flight (with a latency: complete them with
         :meth:`complete` once ``due_ns`` has passed), or None when nothing was filled
@@ -147,15 +159,15 @@ class PaperLedger:
         if signal.event == "close":
             self.stats.closes_ignored += 1
             return None
-        if books is None or fees is None:
+        if books is None or terms is None:
             self.stats.no_books += 1
             log.info("paper: no books for %s; not filled", signal.signal_id)
             return None
-        checked = self._check(signal, books)
+        checked = self._check(signal, books, terms)
         if checked is None:
             return None
         ladders, key = checked
-        models = tuple(_model(fees, leg) for leg in signal.legs)
+        models = tuple(terms[leg.venue].fees for leg in signal.legs)
         self._note_prices(signal)
         if self.risk.stopped:
             self._mute("daily_loss_stop", "all", signal)
@@ -180,7 +192,7 @@ class PaperLedger:
             return None  # muted (counted, reported) by _exposure_cap
         reduced = size < signal.size
         quotes = tuple(quote_leg(lad, size, m) for lad, m in zip(ladders, models, strict=True))
-        if not self._worth_taking(signal, fees, quotes, size):
+        if not self._worth_taking(signal, terms, quotes, size):
             return None
         if reduced:
             self.stats.reduced += 1
@@ -305,6 +317,7 @@ class PaperLedger:
         else:
             self.settled_games.add(game_id)
             self.postponed_games.discard(game_id)
+            self.awaiting_result.pop(game_id, None)
         self.stats.settlements += 1
         total = gained = 0
         for position, now in zip(positions, paid, strict=True):
@@ -326,6 +339,39 @@ class PaperLedger:
                  f" {ruling.winner}" if ruling.winner else "", format_fixed(total))  # fmt: skip
         self.risk.book(gained)
         return total
+
+    def settle_state(
+        self,
+        game_id: str,
+        state: GameState,
+        outcomes: Sequence[str],
+        prices: Mapping[tuple[str, str], Fixed],
+    ) -> Fixed:
+        """Settle ``game_id`` (outcomes ``outcomes``) by its folded game state, if it
+        halts the game and the ledger holds positions of it: returns the P&L realized now.
+
+        Postponed and cancelled settle each venue's legs by its rule, a scalar leg at
+        ``prices`` (the last prices the caller saw; else the ledger's own). ``ended``
+        settles only when :func:`~arbees.paper.settle.ruling_of` finds the winner without
+        guessing; otherwise the positions stay open and :attr:`awaiting_result` (and the
+        summary) say why. A ruling already applied (a report repeated) is not applied again.
+        """
+        if not state.halted or game_id in self.settled_games:
+            return 0
+        if state.phase == "postponed" and game_id in self.postponed_games:
+            return 0
+        if not any(k[0] == game_id and not p.settled for k, p in self.positions.items()):
+            return 0
+        ruling = ruling_of(state, outcomes, prices)
+        if isinstance(ruling, str):
+            if self.awaiting_result.get(game_id) != ruling:
+                self.stats.awaiting_result += 1
+                log.warning("paper: %s %s: positions stay open (%s)", game_id, state.phase,
+                            ruling)  # fmt: skip
+            self.awaiting_result[game_id] = ruling
+            return 0
+        self.awaiting_result.pop(game_id, None)
+        return self.settle_game(game_id, ruling)
 
     def scenarios(self, position: Position) -> dict[str, Fixed]:
         """``position``'s payout in every scenario: each outcome wins, postponed,
@@ -388,15 +434,17 @@ class PaperLedger:
         self.stats.rejected_levels += rejected
         return good
 
-    def _check(self, signal: ArbSignal, books: Books) -> tuple[Ladders, PairKey] | None:
+    def _check(
+        self, signal: ArbSignal, books: Books, terms: Terms
+    ) -> tuple[Ladders, PairKey] | None:
         problem = ""
         venues = {leg.venue for leg in signal.legs}
         if len(signal.legs) < 2 or len(books) != len(signal.legs):
             problem = "needs two legs or more and one book per leg"
         elif unruled := sorted(v for v in venues if v not in self.rules):
             problem = f"no settlement rules for venue {unruled[0][:40]!r}"
-        elif unpriced := sorted(v for v in venues if v not in _FEE_VENUES):
-            problem = f"no fee model for venue {unpriced[0][:40]!r}"
+        elif unpriced := sorted(v for v in venues if v not in terms):
+            problem = f"no fee terms for venue {unpriced[0][:40]!r}"
         elif type(signal.size) is not int or signal.size <= 0:
             problem = f"bad size {signal.size!r}"
         elif signal.game_id in self.settled_games:
@@ -427,13 +475,13 @@ class PaperLedger:
         return size
 
     def _worth_taking(
-        self, signal: ArbSignal, fees: PairFees, quotes: tuple[LegQuote, ...], size: Fixed
+        self, signal: ArbSignal, terms: Terms, quotes: tuple[LegQuote, ...], size: Fixed
     ) -> bool:
-        minimum = fees.poly.min_order_size
-        if minimum and size < minimum and any(leg.venue == "polymarket" for leg in signal.legs):
+        short = sorted({leg.venue for leg in signal.legs if size < terms[leg.venue].min_order_size})
+        if short:
             self.stats.below_min_size += 1
-            log.info("paper: %s cut to %s, below the Polymarket minimum order; not filled",
-                     signal.signal_id, format_fixed(size))  # fmt: skip
+            log.info("paper: %s cut to %s, below the minimum order of %s; not filled",
+                     signal.signal_id, format_fixed(size), short[0][:40])  # fmt: skip
             return False
         profit = size - sum(q.total for q in quotes)
         if profit <= 0:
@@ -521,7 +569,3 @@ def _key(signal: ArbSignal) -> PairKey:
 
 def _label(key: PairKey) -> str:
     return " ".join(key)
-
-
-def _model(fees: PairFees, leg: SignalLeg) -> FeeModel:
-    return fees.kalshi if leg.venue == "kalshi" else fees.poly

@@ -384,6 +384,8 @@ class PaperStats:
         rejected_levels: invalid ask levels dropped.
         pending: orders in flight right now.
         settlements: rulings applied (results, postponements, cancellations).
+        awaiting_result: games that ended with open positions and no winner known
+            without guessing (see :meth:`~arbees.paper.ledger.PaperLedger.settle_state`).
         alerts: risk-limit alerts raised.
     """
 
@@ -404,3 +406,4 @@ class PaperStats:
     pending: int = 0
     settlements: int = 0
     alerts: int = 0
+    awaiting_result: int = 0

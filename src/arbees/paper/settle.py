@@ -19,10 +19,12 @@ exact micro-units.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
+from typing import Final
 
 from arbees.errors import ConfigError
-from arbees.messages import ArbSignal
+from arbees.messages import ArbSignal, GameState
 from arbees.money import ONE, Fixed
 from arbees.paper.model import Position
 from arbees.settlement import (
@@ -35,10 +37,12 @@ from arbees.settlement import (
 )
 
 __all__ = [
+    "DRAW",
     "OTHER",
     "contract_of",
     "cover_outcomes",
     "divergence",
+    "ruling_of",
     "scenario_payouts",
     "settle_position",
     "worst_played",
@@ -48,7 +52,15 @@ __all__ = [
 OTHER = "(other)"
 """The outcome name standing for "none of the outcomes the position's contracts name"."""
 
+DRAW: Final = "draw"
+"""The outcome name of a tie (``("home", "draw", "away")``, see
+:attr:`~arbees.messages.MarketAssignment.outcomes`)."""
+
 Prices = Mapping[tuple[str, str], Fixed]
+
+_SCORE: Final = re.compile(r"([0-9]{1,3})-([0-9]{1,3})")
+"""A plain two-sided score, ``"1-1"``; anything else (``"000-000|2-0|Bo3"``, ``"2-2 (4-3)"``)
+is free-form text arbees does not read."""
 
 
 def contract_of(signal: ArbSignal, index: int) -> Contract:
@@ -187,3 +199,38 @@ def settle_position(
     for holding, paid in payments:
         holding.paid = paid
     return sum(paid for _, paid in payments)
+
+
+def _ended_winner(state: GameState, outcomes: Sequence[str]) -> tuple[str, str]:
+    """``(winner, "")``: the outcome an ``ended`` report decides without guessing; or
+    ``("", why)`` when it decides none (see :func:`ruling_of`).
+    """
+    if state.phase != "ended":
+        return "", f"the game is {state.phase}, not over"
+    found = _SCORE.fullmatch(state.score.strip())
+    if found is None:
+        return "", f"ended; its score {state.score[:40]!r} is not a plain 'a-b' score"
+    if int(found[1]) != int(found[2]):
+        return "", f"ended {found[0]}; the report does not say which side is whose"
+    if DRAW not in outcomes:
+        return "", f"ended level at {found[0]}, and the event has no {DRAW!r} outcome"
+    return DRAW, ""
+
+
+def ruling_of(state: GameState, outcomes: Sequence[str], prices: Prices) -> Ruling | str:
+    """The :class:`~arbees.settlement.Ruling` a halting report gives a game whose
+    outcomes are ``outcomes``, or why it gives none (the position stays open).
+
+    Postponed and cancelled are rulings as they stand, each venue's legs then paid by its
+    rule; a scalar leg at ``prices`` (the last prices the shard saw). ``ended`` is a
+    result only when the report decides its winner without guessing: a report names no
+    teams and no venue documents which side of its score is whose, so a score with a
+    leader never does; a level score (``"1-1"``) does when the event has a :data:`DRAW`
+    outcome (extra time is only played from a level score, so a level final score was
+    level at full time, what a three-way market settles on). Anything else stays open
+    for a person to settle.
+    """
+    if state.phase in ("postponed", "cancelled"):
+        return Ruling(state.phase, prices=dict(prices))
+    winner, why = _ended_winner(state, outcomes)
+    return Ruling.result(winner) if winner else why

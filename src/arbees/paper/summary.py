@@ -98,6 +98,7 @@ def summarize(ledger: PaperLedger, daily_pnl: int, daily_stopped: bool) -> dict[
         "latency_ms": format_fixed(ledger.latency_ns),  # ns / 1e6 = ms, exactly
         "stats": attrs.asdict(ledger.stats),
         "postponed_games": sorted(ledger.postponed_games),
+        "awaiting_result": dict(sorted(ledger.awaiting_result.items())),
         "settlement_rules": {
             venue: {
                 "postponed": rules.postponed.value,
@@ -125,4 +126,9 @@ def summary_line(ledger: PaperLedger, daily_pnl: int, daily_stopped: bool) -> st
         f"(today {format_fixed(daily_pnl)}{', STOPPED' if daily_stopped else ''}), "
         f"fills {stats.fills}, muted {muted}, leg risk {stats.leg_risk}, "
         f"in flight {stats.pending}"
+        + (
+            f", {len(ledger.awaiting_result)} ended games awaiting a known result"
+            if ledger.awaiting_result
+            else ""
+        )
     )

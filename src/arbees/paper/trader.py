@@ -17,12 +17,11 @@ from typing import Any, Protocol
 
 import trio
 
-from arbees.arb import PairFees
 from arbees.book import Level
 from arbees.bus.base import Bus
 from arbees.errors import BusError
 from arbees.messages import ArbSignal, Channel, SystemAlert
-from arbees.paper.ledger import PaperLedger
+from arbees.paper.ledger import PaperLedger, Terms
 from arbees.paper.model import PaperFill, PendingFill
 
 __all__ = ["BookSource", "PaperTrader", "open_paper_trader"]
@@ -31,13 +30,14 @@ log = logging.getLogger(__name__)
 
 
 class BookSource(Protocol):
-    """Where the trader reads books and fees (the shard's engine satisfies it)."""
+    """Where the trader reads books and fee terms (the shard's engine satisfies it)."""
 
     def leg_asks(self, signal: ArbSignal) -> tuple[tuple[Level, ...], ...] | None:
         """The ask ladder of each leg of ``signal`` as of now (None if unknown)."""
 
-    def pair_fees(self, game_id: str) -> PairFees | None:
-        """Both venues' fee models of a game (None if unknown)."""
+    def venue_terms(self, game_id: str) -> Terms | None:
+        """Each venue's fee model and minimum order size for a game, by venue id (from
+        its assignment's fee terms; None if the game is unknown)."""
 
 
 class PaperTrader:
@@ -87,8 +87,8 @@ class PaperTrader:
         """Fill ``signal`` on the books as they stand now (call it at detection)."""
         try:
             books = self.source.leg_asks(signal) if signal.event != "close" else None
-            fees = self.source.pair_fees(signal.game_id)
-            result = self.ledger.on_signal(signal, books, fees)
+            terms = self.source.venue_terms(signal.game_id)
+            result = self.ledger.on_signal(signal, books, terms)
         except Exception:  # paper is a side show: it must never stop detection
             self.errors += 1
             log.exception("paper: could not handle %s", signal.signal_id)

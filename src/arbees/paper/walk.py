@@ -18,14 +18,12 @@ from collections.abc import Iterable
 import attrs
 
 from arbees.book import Level
-from arbees.fees import KalshiFeeModel, PolymarketFeeModel
+from arbees.fees import FeeModel
 from arbees.money import ONE, Fixed, ceil_div
 
 __all__ = ["FeeModel", "LegQuote", "clean_levels", "depth", "largest_size", "quote_leg"]
 
 log = logging.getLogger(__name__)
-
-FeeModel = KalshiFeeModel | PolymarketFeeModel
 
 
 @attrs.frozen(slots=True)

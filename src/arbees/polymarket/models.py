@@ -35,6 +35,7 @@ __all__ = [
     "GammaEvent",
     "GammaMarket",
     "GammaTag",
+    "GammaTeam",
     "Geoblock",
     "Outcome",
     "RestBook",
@@ -43,6 +44,7 @@ __all__ = [
     "parse_gamma_event",
     "parse_gamma_events",
     "parse_gamma_market",
+    "parse_gamma_teams",
     "parse_geoblock",
     "parse_midpoint",
     "parse_price_response",
@@ -110,6 +112,9 @@ class GammaMarket:
         min_order_size: minimum order size when given.
         end_date: end date (aware UTC) when given.
         line: the spread/total line as text when given.
+        group_item_title: ``groupItemTitle`` (the outcome a market of a multi-market event
+            stands for, e.g. ``"Arsenal"`` or ``"Draw (Arsenal vs. Chelsea)"``), ``""`` when
+            absent.
     """
 
     id: str
@@ -129,6 +134,7 @@ class GammaMarket:
     min_order_size: Decimal | None = None
     end_date: datetime | None = None
     line: str | None = None
+    group_item_title: str = ""
 
     @property
     def token_ids(self) -> tuple[str, ...]:
@@ -170,6 +176,7 @@ class GammaEvent:
         markets: the event's markets that could be decoded.
         tags: the event's tags, in venue order.
         series_slug: ``seriesSlug`` when given (``"nba"``...).
+        game_id: ``gameId`` (the sports data provider's game id) as text, when given.
     """
 
     id: str
@@ -180,6 +187,61 @@ class GammaEvent:
     markets: tuple[GammaMarket, ...]
     tags: tuple[GammaTag, ...] = ()
     series_slug: str | None = None
+    game_id: str | None = None
+
+
+@attrs.frozen
+class GammaTeam:
+    """One team of Gamma's ``/teams`` catalogue.
+
+    Attributes:
+        id: Gamma team id as text.
+        name: team name (``"Manchester United"``, ``"Lakers"``).
+        league: the league slug (``"epl"``, ``"nba"``...), lower case.
+        abbreviation: the team's code (``"mun"``), lower case, ``""`` when absent.
+        alias: a short name (``"Man United"``), ``""`` when absent.
+    """
+
+    id: str
+    name: str
+    league: str
+    abbreviation: str = ""
+    alias: str = ""
+
+
+def parse_gamma_teams(body: object) -> tuple[list[GammaTeam], list[DecodeRejection]]:
+    """Decode a Gamma ``/teams`` body (a list of teams): each team once.
+
+    A team without a name or a league, or with a field of the wrong type, is refused alone
+    (named by its id, else its position). Raises :class:`DecodeError` only when the body
+    is not a list.
+    """
+    if not isinstance(body, list):
+        raise DecodeError("Gamma /teams body is not a list", field="teams")
+    teams: list[GammaTeam] = []
+    rejected: list[DecodeRejection] = []
+    for i, obj in enumerate(body):
+        raw_id = obj.get("id") if isinstance(obj, Mapping) else None
+        ident = f"team:{raw_id}" if isinstance(raw_id, int | str) else f"teams[{i}]"
+        try:
+            if not isinstance(obj, Mapping):
+                raise DecodeError("team is not an object")
+            name = _str(obj, "name", "").strip()
+            league = _str(obj, "league", "").strip().lower()
+            if not name or not league:
+                raise DecodeError("a team needs a name and a league", field="name")
+            teams.append(
+                GammaTeam(
+                    id="" if raw_id is None else str(raw_id),
+                    name=name,
+                    league=league,
+                    abbreviation=_str(obj, "abbreviation", "").strip().lower(),
+                    alias=_str(obj, "alias", "").strip(),
+                )
+            )
+        except HOSTILE_INPUT_ERRORS as exc:
+            rejected.append(_refuse(DecodeRejection.of(ident, exc), "team"))
+    return teams, rejected
 
 
 @attrs.frozen
@@ -353,6 +415,7 @@ def parse_gamma_market(obj: object) -> GammaMarket:
         min_order_size=_decimal(obj.get("orderMinSize"), "orderMinSize"),
         end_date=parse_datetime(obj.get("endDate"), "endDate"),
         line=_text(obj.get("line"), "line"),
+        group_item_title=_str(obj, "groupItemTitle", ""),
     )
 
 
@@ -400,6 +463,7 @@ def _event(obj: Mapping[str, object], markets: tuple[GammaMarket, ...]) -> Gamma
         markets=markets,
         tags=_tags(obj.get("tags")),
         series_slug=series_slug or None,
+        game_id=_text(obj.get("gameId"), "gameId") or None,
     )
 
 

@@ -43,7 +43,9 @@ from arbees.matching import (
     Rejection,
     match_games,
 )
-from arbees.messages import FeeTerms, MarketAssignment, TeamLeg
+from arbees.matching.catalogue import TeamCatalogue
+from arbees.matching.events import EventReport, ListedGame, MatchedEvent, match_listings
+from arbees.messages import EventContract, FeeTerms, MarketAssignment, TeamLeg
 
 __all__ = [
     "DEFAULT_KALSHI_FEE_MULTIPLIER",
@@ -54,6 +56,7 @@ __all__ = [
     "MatchInputs",
     "StaticGameSource",
     "discover_games",
+    "event_spec",
     "game_spec",
 ]
 
@@ -84,12 +87,20 @@ class MatchInputs:
             match's).
         fees: venue id -> the id of a market its assignments name (Kalshi event ticker,
             Polymarket condition id) -> that market's fee model from the venue's metadata.
+        listings: every venue's game listings of every league and market type (the event
+            matcher's inputs, :mod:`arbees.matching.events`).
+        catalogue: the team catalogue the listings are resolved in (``None``: no events).
+        unavailable: prefixes of Kalshi event tickers (``"KXEPLGAME-"``) whose series failed
+            this round: their games are kept as they are, not retired.
     """
 
     kalshi: tuple[KalshiGame, ...]
     polymarket: tuple[PolymarketGame, ...]
     rejections: tuple[Rejection, ...] = ()
     fees: Mapping[str, Mapping[str, MarketFees]] = attrs.field(factory=dict)
+    listings: tuple[ListedGame, ...] = ()
+    catalogue: TeamCatalogue | None = None
+    unavailable: tuple[str, ...] = ()
 
 
 class GameSource(Protocol):
@@ -115,6 +126,9 @@ class GameSpec:
         start_time_ms: scheduled start, when known.
         polymarket_event_slug: the Polymarket event slug, the game's key in Polymarket's
             game-state reports (``""`` when unknown).
+        outcomes: an event game's outcomes (empty for a two-team game).
+        contracts: an event game's contracts (``teams`` is then empty).
+        token_markets: an event game's ``(Polymarket token, condition id)`` pairs.
     """
 
     game_id: str
@@ -124,6 +138,9 @@ class GameSpec:
     teams: tuple[TeamLeg, ...]
     fees: tuple[FeeTerms, ...] = attrs.field(factory=lambda: _DEFAULT_TERMS)
     start_time_ms: int | None = None
+    outcomes: tuple[str, ...] = ()
+    contracts: tuple[EventContract, ...] = ()
+    token_markets: tuple[tuple[str, str], ...] = ()
     polymarket_event_slug: str = ""
 
     def fee_terms(self, venue: str) -> FeeTerms | None:
@@ -141,19 +158,33 @@ class GameSpec:
 
     @property
     def tokens(self) -> tuple[str, ...]:
-        """The Polymarket tokens, one per team."""
+        """The Polymarket tokens, one per team (an event game: each contract's)."""
+        if self.contracts:
+            return tuple(sorted({c.instrument for c in self.contracts if c.venue == "polymarket"}))
         return tuple(t.poly_token for t in self.teams)
 
     def venue_instruments(self) -> dict[str, tuple[str, ...]]:
         """Every instrument the game streams, by venue id (each one venue's check judges)."""
+        if self.contracts:
+            found: dict[str, set[str]] = {}
+            for c in self.contracts:
+                found.setdefault(c.venue, set()).add(c.instrument)
+            return {venue: tuple(sorted(ids)) for venue, ids in sorted(found.items())}
         return {
             "kalshi": tuple(t.kalshi_ticker for t in self.teams),
             "polymarket": self.tokens,
         }
 
-    def instruments(self) -> tuple[str, str, tuple[TeamLeg, ...]]:
-        """What identifies the tradable pair (a change means retire + add, not an update)."""
-        return (self.kalshi_event_ticker, self.condition_id, self.teams)
+    def instruments(self) -> tuple[object, ...]:
+        """What identifies the tradable game (a change means retire + add, not an update)."""
+        return (
+            self.kalshi_event_ticker,
+            self.condition_id,
+            self.teams,
+            self.outcomes,
+            self.contracts,
+            self.token_markets,
+        )
 
     def shard_assignment(
         self, shard_id: str, *, action: str, epoch: int, timestamp_ms: int
@@ -175,12 +206,32 @@ class GameSpec:
             game_keys=(
                 {"polymarket": self.polymarket_event_slug} if self.polymarket_event_slug else {}
             ),
+            outcomes=self.outcomes,
+            contracts=self.contracts,
         )
 
     def monitor_assignments(
         self, shard_id: str, *, action: str, epoch: int, timestamp_ms: int
     ) -> list[MarketAssignment]:
         """The monitor's (``platform="polymarket"``) messages, one per token."""
+        if self.contracts:
+            markets = dict(self.token_markets)
+            return [
+                MarketAssignment(
+                    platform="polymarket",
+                    market_id=markets.get(token, self.condition_id),
+                    token_id=token,
+                    shard_id=shard_id,
+                    sport=self.sport,
+                    game_id=self.game_id,
+                    action=action,
+                    fees=self.fees,
+                    start_time_ms=self.start_time_ms,
+                    epoch=epoch,
+                    timestamp_ms=timestamp_ms,
+                )
+                for token in self.tokens
+            ]
         return [
             MarketAssignment(
                 platform="polymarket",
@@ -200,14 +251,25 @@ class GameSpec:
         ]
 
     @classmethod
-    def from_assignment(cls, message: MarketAssignment, condition_id: str = "") -> GameSpec:
+    def from_assignment(
+        cls,
+        message: MarketAssignment,
+        condition_id: str = "",
+        token_markets: Mapping[str, str] | None = None,
+    ) -> GameSpec:
         """Rebuild a spec from a stored shard assignment (orchestrator restart).
 
         A shard assignment names the Kalshi event, not the Polymarket market: pass the
-        ``condition_id`` found in the stored token assignments.
+        ``condition_id`` found in the stored token assignments (an event game: every
+        token's market, ``token_markets``).
         """
-        if message.platform != "kalshi" or len(message.teams) != 2 or not message.game_id:
+        teams_ok = len(message.teams) == 2 or (message.is_event and not message.teams)
+        if message.platform != "kalshi" or not teams_ok or not message.game_id:
             raise DecodeError("not a stored shard assignment", field="platform")
+        if message.is_event:
+            problem = message.event_problem()
+            if problem is not None:
+                raise DecodeError(f"stored event unusable: {problem}", field="contracts")
         return cls(
             game_id=message.game_id,
             sport=message.sport,
@@ -217,6 +279,9 @@ class GameSpec:
             fees=message.fees,
             start_time_ms=message.start_time_ms,
             polymarket_event_slug=message.game_keys.get("polymarket", ""),
+            outcomes=message.outcomes,
+            contracts=message.contracts,
+            token_markets=tuple(sorted((token_markets or {}).items())) if message.is_event else (),
         )
 
 
@@ -228,11 +293,15 @@ class Discovery:
         games: game id -> spec, for every matched game.
         report: the full match report (with the converters' rejections).
         fee_defaults: matched games with a fee model that is a venue's default.
+        events: the event matcher's report (every league and market type), when run.
+        unavailable: :attr:`MatchInputs.unavailable`.
     """
 
     games: Mapping[str, GameSpec]
     report: MatchReport
     fee_defaults: int = 0
+    events: EventReport | None = None
+    unavailable: tuple[str, ...] = ()
 
 
 _M = TypeVar("_M", KalshiFeeModel, PolymarketFeeModel)
@@ -271,10 +340,79 @@ def game_spec(game: MatchedGame, inputs: MatchInputs) -> tuple[GameSpec, bool]:
     return spec, k_defaulted or p_defaulted
 
 
+def event_spec(event: MatchedEvent, inputs: MatchInputs) -> tuple[GameSpec, bool]:
+    """The spec of a matched event (3-way winner, total, spread, or a two-team winner of a
+    league the team-pair matcher does not cover); the flag says a fee model was a venue's
+    default. Its Polymarket markets may publish different schedules: the highest rate is
+    used (a fee is never guessed low)."""
+    venue_events = dict(event.venue_events)
+    kalshi_event = venue_events.get("kalshi", event.event_id)
+    k_model, k_defaulted = _market_fees(
+        inputs, "kalshi", kalshi_event, _KALSHI_UNFETCHED, guessed=False
+    )
+    token_markets = sorted(
+        {(leg.instrument, leg.market) for leg in event.legs if leg.venue == "polymarket"}
+    )
+    conditions = sorted({market for _, market in token_markets})
+    p_models = [
+        _market_fees(inputs, "polymarket", c, _POLY_DEFAULT, guessed=True) for c in conditions
+    ] or [(_POLY_DEFAULT, True)]
+    enabled = [(m, d) for m, d in p_models if m.enabled]
+    # the highest rate, then the lowest exponent ((p(1-p))**e falls as e grows)
+    p_model = max(
+        (m for m, _ in enabled), key=lambda m: (m.rate, -m.exponent), default=p_models[0][0]
+    )
+    sizes = [m.min_order_size for m, _ in p_models if m.min_order_size is not None]
+    start_ms = None if event.start_time is None else int(event.start_time.timestamp() * 1000)
+    spec = GameSpec(
+        game_id=event.event_id,
+        sport=event.league,
+        kalshi_event_ticker=kalshi_event,
+        condition_id=conditions[0] if conditions else "",
+        teams=(),
+        fees=(
+            fee_terms("kalshi", k_model),
+            attrs.evolve(
+                fee_terms("polymarket", p_model), min_order_size=max(sizes) if sizes else None
+            ),
+        ),
+        start_time_ms=start_ms,
+        outcomes=event.outcomes,
+        contracts=tuple(
+            EventContract(leg.venue, leg.instrument, leg.outcome, leg.side) for leg in event.legs
+        ),
+        token_markets=tuple(token_markets),
+    )
+    return spec, k_defaulted or any(d for _, d in p_models)
+
+
+def _event_games(
+    inputs: MatchInputs, games: dict[str, GameSpec], start_window: timedelta
+) -> tuple[EventReport | None, int]:
+    """Add the matched events to ``games`` (an event whose instruments a two-team game
+    already streams is left to that game); returns the report and the fee defaults."""
+    if inputs.catalogue is None or not inputs.listings:
+        return None, 0
+    report = match_listings(inputs.listings, inputs.catalogue, start_window=start_window)
+    taken = {i for spec in games.values() for ids in spec.venue_instruments().values() for i in ids}
+    defaults = 0
+    for event in report.matches:
+        spec, defaulted = event_spec(event, inputs)
+        if spec.game_id in games or any(
+            i in taken for ids in spec.venue_instruments().values() for i in ids
+        ):
+            log.debug("event %s is already a two-team game", spec.game_id)
+            continue
+        defaults += defaulted
+        games[spec.game_id] = spec
+    return report, defaults
+
+
 def discover_games(
     inputs: MatchInputs, *, start_window: timedelta = timedelta(hours=3)
 ) -> Discovery:
-    """Match ``inputs`` and build the specs (pure; the matcher does not depend on order)."""
+    """Match ``inputs`` and build the specs (pure; the matcher does not depend on order):
+    the two-team games of the team-pair matcher, then every other matched event."""
     matched = match_games(inputs.kalshi, inputs.polymarket, start_window=start_window)
     report = MatchReport(matched.matches, tuple(sorted((*inputs.rejections, *matched.rejections))))
     games: dict[str, GameSpec] = {}
@@ -289,7 +427,8 @@ def discover_games(
                 spec.fee_text(),
             )
         games[spec.game_id] = spec
-    return Discovery(games, report, defaults)
+    events, event_defaults = _event_games(inputs, games, start_window)
+    return Discovery(games, report, defaults + event_defaults, events, inputs.unavailable)
 
 
 class StaticGameSource:

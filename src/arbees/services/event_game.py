@@ -101,8 +101,6 @@ class EventGame:
         contracts: what can be bought (the assignment's, validated).
         terms: each venue's fees and minimum order size (from the assignment's fee
             terms), for the exact search.
-        fees: the Kalshi x Polymarket fee models when the assignment carries both
-            (what the paper trader asks for), else None.
         epoch: the assignment generation that gave it to us.
         slots: per contract, its index in the kernel's columns of event 0 (add
             ``e * MAX_OUTCOMES * 2 * EVENT_VENUES`` for event ``e`` of a batch).
@@ -115,7 +113,6 @@ class EventGame:
     event: Event
     contracts: tuple[EventContract, ...]
     terms: Mapping[str, VenueTerms]
-    fees: PairFees | None
     epoch: int
     slots: tuple[int, ...]
     kernel_fees: tuple[tuple[int, int], ...] | None
@@ -162,7 +159,6 @@ def event_game(
         event=Event(assignment.outcomes),
         contracts=assignment.contracts,
         terms=dict(terms),
-        fees=pair_fees(terms),
         epoch=assignment.epoch,
         slots=tuple(slots),
         kernel_fees=_kernel_fees(assignment.contracts, terms),

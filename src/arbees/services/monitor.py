@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 
 SERVICE = "monitor"
 UNHEALTHY_ALERT = "POLYMARKET_MONITOR_UNHEALTHY"
+# Scheduler rounds one batch may gather over (bounds a batch's delay under a flood).
+_MAX_BATCH_ROUNDS = 16
 
 
 @attrs.define
@@ -373,31 +375,46 @@ class PolymarketMonitor:
     async def _publish_updates(self, feed: InstrumentFeed) -> None:
         """Publish every update waiting, as one batch per wake-up.
 
-        Each wake-up takes the update that woke it and every one already queued behind it
-        (what the socket reads since the last batch delivered), coalesces them per token
-        (newest wins, first-change order) and writes the batch to the bus at once (Redis:
-        one pipelined write). Under light load a batch is the one update: it goes out at
-        once, with no added wait.
+        Each wake-up takes the update that woke it and every one queued behind it, round
+        after scheduler round while rounds bring more (what the socket reads delivered),
+        coalesces them per token (newest wins, first-change order) and writes the batch to
+        the bus at once (Redis: one pipelined write). Under light load a batch is the one
+        update: it goes out after one scheduler round, with no timer and no wait for more.
         """
         receive = feed.updates
         async for first in receive:
             batch: dict[str, Any] = {}
-            update = first
+            self._take(first, batch)
+            # The frames of one socket read reach this channel one scheduler round apart
+            # (trio-websocket hands them over one at a time): keep taking while a round
+            # brings more, so a read's changes leave together. A lone update costs one
+            # round (no timer, no wait for more).
+            rounds = 0
             while True:
-                if not self.guard.verified:  # the scope is being cancelled; never leak one
-                    self.stats.withheld += 1
-                else:
-                    instrument = update.view.instrument
-                    if instrument in self.tokens:
-                        batch[instrument] = update
-                try:
-                    update = receive.receive_nowait()
-                except (trio.WouldBlock, trio.EndOfChannel):
+                taken = 0
+                while True:
+                    try:
+                        update = receive.receive_nowait()
+                    except (trio.WouldBlock, trio.EndOfChannel):
+                        break
+                    self._take(update, batch)
+                    taken += 1
+                if (rounds and not taken) or rounds == _MAX_BATCH_ROUNDS:
                     break
+                rounds += 1
+                await trio.lowlevel.checkpoint()
             if batch:
                 await self._publish_batch(
                     [(u.view, u.venue_ts_ms, u.received_ns) for u in batch.values()]
                 )
+
+    def _take(self, update: Any, batch: dict[str, Any]) -> None:
+        if not self.guard.verified:  # the scope is being cancelled; never leak one
+            self.stats.withheld += 1
+            return
+        instrument = update.view.instrument
+        if instrument in self.tokens:
+            batch[instrument] = update  # newest wins, first-change order kept
 
     async def _publish_view(
         self, view: BookView, venue_ts_ms: int | None, received_ns: int

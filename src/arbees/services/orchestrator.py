@@ -171,9 +171,11 @@ class Orchestrator:
         stored = await self.bus.hgetall(GAME_ASSIGNMENTS_HASH)
         tokens = await self.bus.hgetall(TOKEN_ASSIGNMENTS_HASH)
         conditions: dict[str, str] = {}
+        token_markets: dict[str, dict[str, str]] = {}
         for msg in tokens.values():
             if isinstance(msg, MarketAssignment) and msg.platform == "polymarket":
                 conditions[msg.game_id] = msg.market_id
+                token_markets.setdefault(msg.game_id, {})[msg.token_id] = msg.market_id
         now = trio.current_time()
         bad_games: list[str] = []
         for field, msg in sorted(stored.items()):
@@ -188,7 +190,9 @@ class Orchestrator:
                 bad_games.append(field)
                 continue
             try:
-                spec = GameSpec.from_assignment(msg, conditions[field])
+                spec = GameSpec.from_assignment(
+                    msg, conditions[field], token_markets.get(field, {})
+                )
                 # What a shard or the monitor would refuse is never restored and republished
                 # (it would also outlive every Redis restart): the next discovery rebuilds it.
                 fees_for(msg)
@@ -267,6 +271,11 @@ class Orchestrator:
             len(found.report.rejections),
             s.rejections,
         )
+        if found.events is not None:
+            counts = found.events.counts()
+            log.info(
+                "discovery events: %s", {f"{lg}/{kind}": c for (lg, kind), c in counts.items()}
+            )
         self._pending = found
         self._sync_metrics()
         self._wake.set()
@@ -374,6 +383,10 @@ class Orchestrator:
     async def _apply_discovery(self, found: Discovery) -> None:
         for game in sorted(self.games):
             new = found.games.get(game)
+            if new is None and self.games[game].kalshi_event_ticker.startswith(
+                found.unavailable or ("\0",)
+            ):
+                continue  # its series failed this round: kept as it is
             if new is None or new.instruments() != self.games[game].instruments():
                 await self._retire(game, "gone" if new is None else "instruments changed")
         for game, spec in sorted(found.games.items()):
@@ -493,7 +506,7 @@ class Orchestrator:
             await self.bus.publish_and_hset(
                 Channel.MARKET_ASSIGNMENTS, msg, TOKEN_ASSIGNMENTS_HASH, msg.token_id
             )
-        self.stats.assigns_sent += 1 + len(spec.teams)
+        self.stats.assigns_sent += 1 + len(spec.tokens)
 
     async def _alert(self, kind: str, error: str, details: dict[str, str]) -> None:
         alert = SystemAlert(kind, SERVICE, error[:300], now_ms(), "warning", details)

@@ -13,7 +13,12 @@ Game state: the shard reads ``arbees:game_states`` (each venue's
 :class:`~arbees.gamestate.GameStates` and gives the engine each game's folded state, the
 game known by its assignment's ``game_keys``: a live game's quotes age out sooner, an
 ended, postponed or cancelled one closes its signals for good (see
-:meth:`~arbees.services.shard_engine.ShardEngine.set_game_state`).
+:meth:`~arbees.services.shard_engine.ShardEngine.set_game_state`). With a paper ledger, the
+same folded state settles the game's positions
+(:meth:`~arbees.paper.ledger.PaperLedger.settle_state`): postponed and cancelled by each
+venue's rule at the last prices the shard's books showed
+(:meth:`~arbees.services.shard_engine.ShardEngine.last_prices`), ended only by a winner
+known without guessing (else they stay open, said in the paper summary).
 
 Readiness (``task_status.started()``): assignments loaded, every source running, heartbeats
 flowing. Cancellation stops everything.
@@ -241,7 +246,7 @@ class GameShard:
             self._games_by_key.setdefault(item, set()).add(game)
         state = self.game_states.state(keys)
         if state is not None:
-            await self._publish(self.engine.set_game_state(game, state))
+            await self._game_state(game, state)
 
     async def _read_game_states(self, sub: Subscription) -> None:
         async for envelope in sub:
@@ -257,7 +262,22 @@ class GameShard:
         for game in sorted(self._games_by_key.get((report.venue, report.key), ())):
             state = self.game_states.state(self._game_keys[game])
             if state is not None:
-                await self._publish(self.engine.set_game_state(game, state))
+                await self._game_state(game, state)
+
+    async def _game_state(self, game: str, state: GameState) -> None:
+        """Give the engine a game's folded state (closing what it halts), then settle the
+        paper ledger's positions of the game by it."""
+        await self._publish(self.engine.set_game_state(game, state))
+        if self.paper is None or not state.halted:
+            return
+        engine = self.engine
+        try:
+            self.paper.ledger.settle_state(
+                game, state, engine.outcomes(game), engine.last_prices(game)
+            )
+        except Exception:  # paper is a side show: it must never stop the shard
+            self.paper.errors += 1
+            log.exception("paper: could not settle %s (%s)", game, state.phase)
 
     async def _watch(self, delta: AssignmentDelta, *, best_effort: bool = False) -> None:
         await self._publish(delta.signals)

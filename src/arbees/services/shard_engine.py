@@ -109,6 +109,8 @@ class Game:
         teams: the two teams' instruments.
         fees: both venues' fee models for this game.
         epoch: the assignment generation that gave it to us.
+        terms: each venue's fee model and minimum order size, from the assignment's fee
+            terms (what the paper ledger prices each leg with).
         kernel_fees: ``(k_coef, p_rate)`` of ``fees`` for the event kernel, or None when
             the schedule is beyond it (see :func:`_kernel_params`); derived.
     """
@@ -118,6 +120,7 @@ class Game:
     teams: tuple[TeamLeg, TeamLeg]
     fees: PairFees
     epoch: int
+    terms: Mapping[str, VenueTerms] = attrs.field(factory=dict)
     kernel_fees: tuple[int, int] | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -373,7 +376,7 @@ class ShardEngine:
                 teams = (assignment.teams[0], assignment.teams[1])
                 fees = pair_fees(terms)
                 assert fees is not None  # (fees_for holds it)
-                game = Game(game_id, assignment.sport, teams, fees, assignment.epoch)
+                game = Game(game_id, assignment.sport, teams, fees, assignment.epoch, terms)
         except ConfigError as exc:
             # Never run a game on fees we cannot read (not even the previous ones: the
             # orchestrator says they changed), nor on contracts we cannot cover.
@@ -919,6 +922,14 @@ class ShardEngine:
             for key in [k for k in self._event_open if k[0] == game_id]
         ]
 
+    def outcomes(self, game_id: str) -> tuple[str, ...]:
+        """The outcomes of a game this shard runs (a two-team game: its teams, as its
+        signals' legs name them; ``()`` for an unknown game)."""
+        if game_id in self.events:
+            return self.events[game_id].event.outcomes
+        game = self.games.get(game_id)
+        return tuple(t.team for t in game.teams) if game else ()
+
     def game_state(self, game_id: str) -> GameState | None:
         """The state a game's signals carry now (``None``: no report of it)."""
         return self._states.get(game_id)
@@ -987,11 +998,25 @@ class ShardEngine:
                 out.append(quote.yes_asks if own else quote.no_asks)
         return tuple(out)
 
-    def pair_fees(self, game_id: str) -> PairFees | None:
-        """Kalshi's and Polymarket's fee models of a game this shard runs (None for an
-        unknown game, or an event game without both)."""
+    def venue_terms(self, game_id: str) -> Mapping[str, VenueTerms] | None:
+        """Each venue's fee model and minimum order size of a game this shard runs, by
+        venue id, as its assignment's fee terms gave them (None for an unknown game)."""
         game = self.games.get(game_id) or self.events.get(game_id)
-        return game.fees if game else None
+        return game.terms if game else None
+
+    def last_prices(self, game_id: str) -> dict[tuple[str, str], Fixed]:
+        """Each instrument of a game this shard runs at the last price its books showed:
+        the YES midpoint of the best ask and the best bid (a NO ask mirrored) of the
+        latest quote, rounded down to the micro-unit; an instrument without both sides
+        is left out. What a scalar settlement of a halted game is paid at."""
+        game = self.games.get(game_id) or self.events.get(game_id)
+        out: dict[tuple[str, str], Fixed] = {}
+        for key, _index in _watch_keys(game) if game else ():
+            quote = self._quotes.get(key)
+            if quote is not None and quote.yes_asks and quote.no_asks:
+                ask, bid = quote.yes_asks[0].price, ONE - quote.no_asks[0].price
+                out[key] = (ask + bid) // 2
+        return out
 
     def open_signals(self) -> list[str]:
         return [o.signal_id for o in self._open.values()] + [

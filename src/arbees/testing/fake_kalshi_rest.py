@@ -2,11 +2,12 @@
 
 :class:`FakeKalshiRest` holds the scriptable market state shared with the WebSocket half
 (:class:`~arbees.testing.fake_kalshi.FakeKalshi` derives from it) and answers
-``/series/{t}``, ``/events`` (nested markets, cursor pagination), ``/markets`` (filters,
-pagination), ``/markets/{t}`` and ``/markets/{t}/orderbook`` (``orderbook_fp``) under
-``/trade-api/v2``. Requests that carry ``KALSHI-ACCESS-*`` headers are verified (path
-without query) and answered 401 when wrong. :meth:`FakeKalshiRest.rate_limit_next` makes
-the next requests answer 429 ``{"error": "too many requests"}`` like the venue.
+``/series`` (by ``category``), ``/series/{t}``, ``/events`` (nested markets, cursor
+pagination), ``/markets`` (filters, pagination), ``/markets/{t}`` and
+``/markets/{t}/orderbook`` (``orderbook_fp``) under ``/trade-api/v2``. Requests that carry
+``KALSHI-ACCESS-*`` headers are verified (path without query) and answered 401 when wrong.
+:meth:`FakeKalshiRest.rate_limit_next` makes the next requests answer 429
+``{"error": "too many requests"}`` like the venue.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ class FakeMarket:
         market_id: a uuid.
         yes: YES bids price → size (micro-units).
         no: NO bids price → size.
+        strike_type: ``"greater"`` for a total / spread market (``""``: none).
+        floor_strike: the line YES is above (a decimal string), when set.
     """
 
     ticker: str
@@ -81,6 +84,8 @@ class FakeMarket:
     market_id: str = attrs.field(factory=lambda: str(uuid.uuid4()))
     yes: dict[Fixed, Fixed] = attrs.field(factory=dict)
     no: dict[Fixed, Fixed] = attrs.field(factory=dict)
+    strike_type: str = ""
+    floor_strike: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -99,6 +104,10 @@ class FakeMarket:
         }
         if self.fee_waiver_expiration_time is not None:
             out["fee_waiver_expiration_time"] = self.fee_waiver_expiration_time
+        if self.strike_type:
+            out["strike_type"] = self.strike_type
+        if self.floor_strike is not None:
+            out["floor_strike"] = self.floor_strike
         return out
 
 
@@ -176,6 +185,13 @@ class FakeKalshiRest:
             return 404, {"error": "not found"}
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         route = path[len(API_ROOT) + 1 :].split("/")
+        if route[0] == "series" and len(route) == 1:  # GET /series?category=
+            listed = [
+                s
+                for s in self.series.values()
+                if "category" not in query or s["category"] == query["category"]
+            ]
+            return 200, {"series": listed, "cursor": ""}
         if route[0] == "series" and len(route) == 2:
             series = self.series.get(route[1])
             return (200, {"series": series}) if series else (404, {"error": "not found"})

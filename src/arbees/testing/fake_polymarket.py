@@ -24,7 +24,8 @@ The REST books always serve the TRUE state (every ``set_book`` / ``set_level`` a
 while sockets are stalled), as the live venue does when a socket has silently stopped.
 ``on_send(frame, time_ns)`` is called for each data frame sent (latency measurements).
 
-REST (same port): ``GET /book``, ``POST /books`` (CLOB) and ``GET /events``, ``GET /markets``
+REST (same port): ``GET /book``, ``POST /books`` (CLOB) and ``GET /events``, ``GET /markets``,
+``GET /teams``
 (Gamma, ``limit``/``offset`` pagination, JSON arrays encoded as strings as live).
 :meth:`FakePolymarket.fail_next` makes the next requests answer 429/5xx.
 
@@ -105,6 +106,7 @@ class FakePolymarket:
         self.books: dict[str, _Book] = {}
         self.markets: list[dict[str, object]] = []
         self.events: list[dict[str, object]] = []
+        self.teams: list[dict[str, object]] = []
         self.connections: list[_Conn] = []
         self.stalled = False
         self.accept_delay = 0.0
@@ -358,6 +360,10 @@ class FakePolymarket:
             except (ValueError, TypeError, KeyError):
                 return 400, {"error": "Invalid payload"}
             return 200, [self._rest_book(t) for t in wanted if t in self.books]
+        if method == "GET" and path == "/teams":
+            offset = int((query.get("offset") or ["0"])[0])
+            limit = int((query.get("limit") or ["20"])[0])
+            return 200, self.teams[offset : offset + limit]
         if method == "GET" and path in ("/events", "/markets"):
             items = self.events if path == "/events" else self.markets
             closed = (query.get("closed") or ["false"])[0] == "true"

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Final
 
-from arbees.errors import ConfigError, DecodeRejection
+from arbees.errors import ArbeesError, ConfigError, DecodeRejection, RateLimitedError
 from arbees.fees import KalshiFeeModel, MarketFees
 from arbees.identifiers import is_kalshi_ticker
 from arbees.kalshi.auth import KalshiSigner
 from arbees.kalshi.feed import PROD_WS_URL, KalshiBookUpdate, KalshiFeed
 from arbees.kalshi.models import Event, Series
 from arbees.kalshi.rest import KalshiRest
+from arbees.matching.leagues import select_series
 from arbees.money import format_fixed
 from arbees.services.quotes import Quote
 from arbees.venues.base import Listing, Venue
@@ -20,6 +22,9 @@ from arbees.venues.base import Listing, Venue
 __all__ = ["KALSHI", "KalshiListings", "kalshi_fee_model", "kalshi_feed", "kalshi_quote"]
 
 log = logging.getLogger(__name__)
+
+_PROGRESS_AFTER: Final = 5.0
+"""Seconds of discovery after which progress is logged."""
 
 
 def kalshi_feed(
@@ -60,38 +65,96 @@ class KalshiListings:
     (cursor pagination, signing, rate limit, 429 backoff; each page decoded once by
     :func:`~arbees.kalshi.models.parse_events`), each event priced by its series' fee model.
 
+    With ``series`` empty the series come from the venue itself: ``GET /series`` of
+    ``category``, narrowed by :func:`arbees.matching.leagues.select_series` (every game /
+    total / spread series of a league in the league table, or ``leagues`` minus
+    ``exclude_leagues``, of ``market_types``). A series that fails (HTTP error, bad body,
+    unusable fee) is logged and refused alone; the others are still fetched. Only a rate
+    limit that outlasts the client's retries stops the whole round (the venue asks us to
+    slow down; the orchestrator keeps its games and retries next round).
+
     Args:
         rest: the Kalshi REST client.
-        series: series tickers (``KXNBAGAME``...).
+        series: series tickers (``KXNBAGAME``...); empty: discovered by category.
+        category: the series category to discover (``"Sports"``).
+        leagues: league keys to keep (empty: all).
+        exclude_leagues: league keys to leave out.
+        market_types: ``moneyline`` / ``total`` / ``spread`` to keep (empty: all).
     """
 
-    def __init__(self, rest: KalshiRest, *, series: Sequence[str]) -> None:
+    def __init__(
+        self,
+        rest: KalshiRest,
+        *,
+        series: Sequence[str] = (),
+        category: str = "Sports",
+        leagues: Sequence[str] = (),
+        exclude_leagues: Sequence[str] = (),
+        market_types: Sequence[str] = (),
+    ) -> None:
         self.rest = rest
         self.series = tuple(series)
+        self.category = category
+        self.leagues = tuple(leagues)
+        self.exclude_leagues = tuple(exclude_leagues)
+        self.market_types = tuple(market_types)
 
     def __repr__(self) -> str:
-        return f"<KalshiListings series={','.join(self.series)}>"
+        shown = ",".join(self.series) or f"category={self.category}"
+        return f"<KalshiListings series={shown}>"
+
+    async def _series(self, rejected: list[DecodeRejection]) -> dict[str, Series | None]:
+        if self.series:
+            return dict.fromkeys(self.series)
+        listed, refused = await self.rest.list_series(category=self.category)
+        rejected.extend(refused)
+        by_ticker = {s.ticker: s for s in listed}
+        chosen = select_series(
+            by_ticker,
+            leagues=self.leagues,
+            exclude_leagues=self.exclude_leagues,
+            market_types=self.market_types,
+        )
+        log.info("kalshi: %d of %d %s series chosen", len(chosen), len(listed), self.category)
+        return {ticker: by_ticker[ticker] for ticker in chosen}
 
     async def fetch(self) -> Listing:
-        """Every open event of every series; a series whose fee fields the fee model
-        refuses has its events refused (one rejection naming the series)."""
+        """Every open event of every series; a series that fails or whose fee fields the
+        fee model refuses has its events refused (one rejection naming the series)."""
         events: list[Event] = []
         rejected: list[DecodeRejection] = []
         fees: dict[str, MarketFees] = {}
-        for series in self.series:
-            info = await self.rest.get_series(series)
+        chosen = await self._series(rejected)
+        started = time.monotonic()
+        for done, (series, known) in enumerate(chosen.items(), 1):
             try:
-                series_fees = kalshi_fee_model(info)
-            except ConfigError as exc:
-                log.warning("kalshi series %s refused: unusable fee (%s)", series, exc)
-                rejected.append(DecodeRejection(series, f"unusable fee: {exc}", "fee_multiplier"))
+                info = known if known is not None else await self.rest.get_series(series)
+                try:
+                    series_fees = kalshi_fee_model(info)
+                except ConfigError as exc:
+                    log.warning("kalshi series %s refused: unusable fee (%s)", series, exc)
+                    rejected.append(
+                        DecodeRejection(series, f"unusable fee: {exc}", "fee_multiplier")
+                    )
+                    continue
+                found: list[Event] = []
+                async for page, refused in self.rest.iter_event_pages(
+                    series_ticker=series, status="open", with_nested_markets=True
+                ):
+                    found.extend(page)
+                    rejected.extend(refused)
+            except RateLimitedError:
+                raise  # the venue is throttling: this round stops, the next one retries
+            except ArbeesError as exc:
+                log.warning("kalshi series %s refused: %s", series, exc)
+                rejected.append(DecodeRejection(series, f"series refused: {exc}", "series"))
                 continue
-            async for page, refused in self.rest.iter_event_pages(
-                series_ticker=series, status="open", with_nested_markets=True
-            ):
-                events.extend(page)
-                rejected.extend(refused)
-                fees.update(dict.fromkeys((e.event_ticker for e in page), series_fees))
+            events.extend(found)
+            fees.update(dict.fromkeys((e.event_ticker for e in found), series_fees))
+            if time.monotonic() - started > _PROGRESS_AFTER and done % 10 == 0:
+                log.info(
+                    "kalshi discovery: %d of %d series, %d events", done, len(chosen), len(events)
+                )
         return Listing(tuple(events), tuple(rejected), fees)
 
 

@@ -19,7 +19,13 @@ from arbees.identifiers import is_token_id
 from arbees.money import Fixed, parse_fixed
 from arbees.polymarket.audit import AuditConfig, AuditedFeed, AuditStats
 from arbees.polymarket.feed import BookUpdate, FeedConfig, PolymarketFeed
-from arbees.polymarket.models import GammaEvent, GammaMarket, parse_gamma_events
+from arbees.polymarket.models import (
+    GammaEvent,
+    GammaMarket,
+    GammaTeam,
+    parse_gamma_events,
+    parse_gamma_teams,
+)
 from arbees.polymarket.rest import PolymarketRest
 from arbees.services.quotes import Quote, quote_from_view
 from arbees.venues.base import Listing, Venue
@@ -182,6 +188,30 @@ class GammaListings:
         # only reached when the gate cancelled the block: egress was lost mid-round
         raise EgressError("Gamma discovery stopped: egress was lost during the round")
 
+    async def teams(self) -> tuple[list[GammaTeam], list[DecodeRejection]]:
+        """Gamma's team catalogue (``/teams``, every page), each page decoded once by
+        :func:`~arbees.polymarket.models.parse_gamma_teams`, under the same gate."""
+        gate = self.gate
+        if gate is None:
+            return await self._team_pages()
+        await gate.ensure()
+        async with gate.connection():
+            return await self._team_pages()
+        raise EgressError("Gamma /teams stopped: egress was lost during the request")
+
+    async def _team_pages(self) -> tuple[list[GammaTeam], list[DecodeRejection]]:
+        teams: list[GammaTeam] = []
+        rejected: list[DecodeRejection] = []
+        for page in range(_MAX_GAMMA_PAGES):
+            params = {"limit": str(self.page_size), "offset": str(page * self.page_size)}
+            body = await self._get("/teams", params, field="teams")
+            found, refused = parse_gamma_teams(body)
+            teams.extend(found)
+            rejected.extend(refused)
+            if len(body) < self.page_size:
+                break
+        return teams, rejected
+
     async def _pages(self) -> Listing:
         seen: dict[str, GammaEvent] = {}
         rejected: dict[DecodeRejection, None] = {}  # a page seen under two tags refuses twice
@@ -205,7 +235,9 @@ class GammaListings:
                 log.warning("gamma: stopped after %d pages of tag %r", _MAX_GAMMA_PAGES, tag)
         return gamma_listing(list(seen.values()), rejected)
 
-    async def _get(self, path: str, params: dict[str, str]) -> list[object]:
+    async def _get(
+        self, path: str, params: dict[str, str], *, field: str = "events"
+    ) -> list[object]:
         if self.gate is not None:
             await self.gate.ensure()
         try:
@@ -223,7 +255,7 @@ class GammaListings:
         except (ValueError, RecursionError):
             raise DecodeError(f"Gamma GET {path}: body is not JSON") from None
         if not isinstance(body, list):
-            raise DecodeError(f"Gamma GET {path}: expected an array", field="events")
+            raise DecodeError(f"Gamma GET {path}: expected an array", field=field)
         return body
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, Final
 
 import httpx
@@ -29,8 +30,11 @@ from arbees.gate import ConnectGate
 from arbees.httpcap import DEFAULT_MAX_BODY
 from arbees.kalshi.rest import KalshiRest
 from arbees.matching import Venue
+from arbees.matching.catalogue import TeamCatalogue
+from arbees.matching.events import ListedGame
+from arbees.matching.leagues import gamma_slugs, kalshi_league, kalshi_series_kind
+from arbees.matching.venue_listings import kalshi_listings, polymarket_listings
 from arbees.matching.venues import (
-    KALSHI_GAME_SERIES,
     decode_rejections,
     kalshi_games,
     polymarket_games,
@@ -38,6 +42,8 @@ from arbees.matching.venues import (
 from arbees.polymarket_us.rest import PolymarketUsRest, RestConfig, open_polymarket_us_http
 from arbees.services.discovery import MatchInputs
 from arbees.venues import VENUES, Listing, Listings
+from arbees.venues.polymarket import GammaListings
+from arbees.wiring.team_catalogue import TeamCatalogueSource
 
 __all__ = [
     "DEFAULT_DISCOVERY_DEADLINE",
@@ -55,9 +61,12 @@ DEFAULT_SERIES: Final = ("KXNBAGAME", "KXNHLGAME")
 DEFAULT_DISCOVERY_DEADLINE: Final = 120.0
 
 
-def match_inputs(listings: Mapping[str, Listing]) -> MatchInputs:
+def match_inputs(
+    listings: Mapping[str, Listing], catalogue: TeamCatalogue | None = None
+) -> MatchInputs:
     """:class:`MatchInputs` from every venue's listing (by venue id): the matcher's games
-    from Kalshi's and Polymarket's, every venue's refusals, every venue's fee models."""
+    from Kalshi's and Polymarket's, every venue's refusals, every venue's fee models, and
+    with a ``catalogue`` the event matcher's listings of every league and market type."""
     kalshi = listings.get("kalshi", Listing(()))
     polymarket = listings.get("polymarket", Listing(()))
     k_games, k_rej = kalshi_games(kalshi.events)
@@ -68,17 +77,41 @@ def match_inputs(listings: Mapping[str, Listing]) -> MatchInputs:
         *k_rej,
         *p_rej,
     )
+    games: list[ListedGame] = []
+    if catalogue is not None:
+        k_list, k_refused = kalshi_listings(kalshi.events, catalogue)
+        p_list, p_refused = polymarket_listings(polymarket.events)
+        games = [*k_list, *p_list]
+        log.info(
+            "discovery: %d game listings (%d Kalshi and %d Polymarket items refused)",
+            len(games),
+            len(k_refused),
+            len(p_refused),
+        )
+    # a Kalshi series that failed this round (refused under "series" by KalshiListings):
+    # its games stay as they are rather than being retired until the next round
+    unavailable = tuple(sorted(f"{r.item}-" for r in kalshi.rejected if r.field == "series"))
     return MatchInputs(
         kalshi=tuple(k_games),
         polymarket=tuple(p_games),
         rejections=tuple(sorted(rejections)),
         fees={venue: listing.fees for venue, listing in listings.items()},
+        listings=tuple(games),
+        catalogue=catalogue,
+        unavailable=unavailable,
     )
 
 
 def gamma_tags_for(series: Sequence[str]) -> tuple[str, ...]:
-    """Gamma tag slugs of the leagues of the Kalshi series (``KXNBAGAME`` -> ``nba``)."""
-    return tuple(sorted({KALSHI_GAME_SERIES[s].lower() for s in series if s in KALSHI_GAME_SERIES}))
+    """Gamma tag slugs of the leagues of the Kalshi series (``KXNBAGAME`` -> ``nba``,
+    ``KXNCAAMBGAME`` -> ``cbb``)."""
+    slugs = set()
+    for ticker in series:
+        parsed = kalshi_series_kind(ticker)
+        league = None if parsed is None else kalshi_league(parsed[0])
+        if league is not None:
+            slugs.add(league.gamma[0])
+    return tuple(sorted(slugs))
 
 
 class VenueGameSource:
@@ -88,6 +121,8 @@ class VenueGameSource:
         listings: each venue's discovery, by venue id (:func:`venue_game_source` builds one
             for every registered venue).
         deadline: seconds for one whole discovery (every venue).
+        teams: the team catalogue (every league and market type is matched with it;
+            ``None``: the NBA/NHL team pairs only).
     """
 
     def __init__(
@@ -95,11 +130,13 @@ class VenueGameSource:
         listings: Mapping[str, Listings],
         *,
         deadline: float = DEFAULT_DISCOVERY_DEADLINE,
+        teams: TeamCatalogueSource | None = None,
     ) -> None:
         if not deadline > 0:
             raise ConfigError(f"discovery deadline must be > 0 s, got {deadline!r}")
         self.listings = dict(listings)
         self.deadline = float(deadline)
+        self.teams = teams
 
     def __repr__(self) -> str:
         return f"<VenueGameSource {list(self.listings.values())}>"
@@ -123,7 +160,8 @@ class VenueGameSource:
                 venue,
                 len(listing.rejected),
             )
-        return match_inputs(found)
+        catalogue = None if self.teams is None else await self.teams.catalogue()
+        return match_inputs(found, catalogue)
 
 
 def venue_game_source(
@@ -136,18 +174,34 @@ def venue_game_source(
     gamma_gate: ConnectGate | None = None,
     deadline: float = DEFAULT_DISCOVERY_DEADLINE,
     max_body: int = DEFAULT_MAX_BODY,
+    leagues: Sequence[str] = (),
+    exclude_leagues: Sequence[str] = (),
+    market_types: Sequence[str] = (),
+    teams_cache: Path | None = None,
     polymarket_us: PolymarketUsRest | None = None,
 ) -> VenueGameSource:
     """The orchestrator's source: the listings of every registered venue, each built by
     its ``Venue.listings`` with its own options (Kalshi: the REST client and the series;
     Polymarket: Gamma's client, URL, the series' league tags, the egress gate; Polymarket
-    US: its REST client, direct, or ``None`` for no Polymarket US discovery)."""
+    US: its REST client, direct, or ``None`` for no Polymarket US discovery).
+
+    With ``series`` empty, Kalshi's sports series are discovered from the venue (narrowed
+    by ``leagues`` / ``exclude_leagues`` / ``market_types``) and Gamma is asked for the
+    same leagues' tags. Gamma's team catalogue (cached in ``teams_cache``) lets every
+    league and market type be matched."""
+    tags = gamma_tags_for(series) if series else tuple(gamma_slugs(leagues, exclude_leagues))
     options: dict[str, dict[str, Any]] = {
-        "kalshi": {"rest": kalshi, "series": series},
+        "kalshi": {
+            "rest": kalshi,
+            "series": series,
+            "leagues": leagues,
+            "exclude_leagues": exclude_leagues,
+            "market_types": market_types,
+        },
         "polymarket": {
             "client": gamma_client,
             "url": gamma_url,
-            "tags": gamma_tags_for(series),
+            "tags": tags,
             "page_size": page_size,
             "gate": gamma_gate,
             "max_body": max_body,
@@ -156,10 +210,14 @@ def venue_game_source(
     }
     if unknown := sorted(set(VENUES) - set(options)):
         raise ConfigError(f"no discovery options for venue(s) {', '.join(unknown)}")
-    return VenueGameSource(
-        {venue.id: venue.listings(**options[venue.id]) for venue in VENUES.values()},
-        deadline=deadline,
+    built = {venue.id: venue.listings(**options[venue.id]) for venue in VENUES.values()}
+    gamma = built.get("polymarket")
+    teams = (
+        TeamCatalogueSource(gamma.teams, path=teams_cache)
+        if isinstance(gamma, GammaListings)
+        else None
     )
+    return VenueGameSource(built, deadline=deadline, teams=teams)
 
 
 @asynccontextmanager

@@ -13,6 +13,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 
@@ -26,6 +27,7 @@ from arbees.kalshi.feed import DEMO_WS_URL as KALSHI_DEMO_WS_URL
 from arbees.kalshi.feed import PROD_WS_URL as KALSHI_WS_URL
 from arbees.kalshi.rest import DEMO_REST_URL as KALSHI_DEMO_REST_URL
 from arbees.kalshi.rest import PROD_REST_URL as KALSHI_REST_URL
+from arbees.matching.leagues import LEAGUE_TABLE
 from arbees.money import CENT, Fixed, parse_fixed
 from arbees.obs.health import default_instance
 from arbees.polymarket.feed import DEFAULT_WS_URL as POLYMARKET_WS_URL
@@ -522,7 +524,13 @@ class OrchestratorSettings:
         kalshi_rest_url: Kalshi REST root (``KALSHI_REST_URL``; ``KALSHI_ENV=demo``: demo).
         kalshi_signer: signs Kalshi REST requests (optional for discovery).
         gamma_url: Polymarket Gamma root (``POLYMARKET_GAMMA_URL``).
-        series: Kalshi game series (``KALSHI_SERIES``, comma-separated).
+        series: Kalshi series (``KALSHI_SERIES``, comma-separated); empty (the default, or
+            ``sports``): every game / total / spread series of the Sports category.
+        leagues: league keys to watch (``LEAGUES``, e.g. ``NFL,EPL``; empty: every league
+            both venues list).
+        exclude_leagues: league keys left out (``EXCLUDE_LEAGUES``).
+        market_types: ``moneyline`` / ``total`` / ``spread`` (``MARKET_TYPES``; empty: all).
+        teams_cache: file caching Gamma's team catalogue (``TEAM_CATALOGUE_CACHE``).
         polymarket_proxy: CONNECT proxy of the Gamma route (``POLYMARKET_PROXY_URL``).
         egress: egress check of the Gamma route (``EGRESS_*``).
         polymarket_egress_check: ``False``: the explicit opt-out (``POLYMARKET_EGRESS_CHECK``).
@@ -538,7 +546,11 @@ class OrchestratorSettings:
     kalshi_rest_url: str = KALSHI_REST_URL
     kalshi_signer: KalshiSigner | None = None
     gamma_url: str = GAMMA_URL
-    series: tuple[str, ...] = attrs.field(default=DEFAULT_SERIES, converter=_strings)
+    series: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    leagues: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    exclude_leagues: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    market_types: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    teams_cache: Path | None = None
     polymarket_proxy: str | None = attrs.field(
         default=None, repr=lambda p: "None" if p is None else "***"
     )
@@ -550,8 +562,14 @@ class OrchestratorSettings:
 
     def __attrs_post_init__(self) -> None:
         _positive("discovery_deadline")(self)
-        if not self.series:
-            raise ConfigError("series is empty (KALSHI_SERIES)")
+        known = {lg.key for lg in LEAGUE_TABLE}
+        for name in ("leagues", "exclude_leagues"):
+            unknown = sorted(set(getattr(self, name)) - known)
+            if unknown:
+                raise ConfigError(f"{name}: unknown league(s) {unknown}; known: {sorted(known)}")
+        bad_types = sorted(set(self.market_types) - {"moneyline", "total", "spread"})
+        if bad_types:
+            raise ConfigError(f"market_types: unknown {bad_types} (moneyline, total, spread)")
         if self.polymarket_egress_check and self.egress is None:
             raise ConfigError(
                 "Gamma (Polymarket) is reached only on a verified egress: set the egress "
@@ -598,9 +616,18 @@ class OrchestratorSettings:
             start_window=timedelta(minutes=timings["start_window_minutes"]),
             instance=r.text("instance", "ORCHESTRATOR_ID", default_instance()),
         )
-        series: tuple[str, ...] | str = r.get(
-            "series", "KALSHI_SERIES", _series, tuple(DEFAULT_SERIES)
-        )
+        none: tuple[str, ...] = ()
+        series: tuple[str, ...] | str = r.get("series", "KALSHI_SERIES", _series, none)
+        narrowing: dict[str, tuple[str, ...]] = {
+            name: r.get(name, var, _keys, none)
+            for name, var in (
+                ("leagues", "LEAGUES"),
+                ("exclude_leagues", "EXCLUDE_LEAGUES"),
+                ("market_types", "MARKET_TYPES"),
+            )
+        }
+        narrowing["market_types"] = tuple(t.lower() for t in narrowing["market_types"])
+        cache = r.get("teams_cache", "TEAM_CATALOGUE_CACHE", Path, None)
         return cls(
             kalshi_rest_url=r.text(
                 "kalshi_rest_url",
@@ -610,6 +637,8 @@ class OrchestratorSettings:
             kalshi_signer=signer,
             gamma_url=r.text("gamma_url", "POLYMARKET_GAMMA_URL", GAMMA_URL),
             series=_series(series) if isinstance(series, str) else series,
+            teams_cache=cache,
+            **narrowing,
             polymarket_proxy=r.get("polymarket_proxy", "POLYMARKET_PROXY_URL", str, None),
             egress=egress,
             polymarket_egress_check=check,
@@ -625,7 +654,10 @@ class OrchestratorSettings:
 
 
 def _series(text: str) -> tuple[str, ...]:
+    """``KXNBAGAME,KXNHLGAME`` -> the series; ``sports`` -> ``()`` (discover the category)."""
     series = tuple(s.strip().upper() for s in text.split(",") if s.strip())
-    if not series:
-        raise ConfigError("series is empty (KALSHI_SERIES)")
-    return series
+    return () if series == ("SPORTS",) else series
+
+
+def _keys(text: str) -> tuple[str, ...]:
+    return tuple(s.strip().upper() for s in text.split(",") if s.strip())
