@@ -21,6 +21,7 @@ from arbees.testing.fake_kalshi import FakeKalshi
 from arbees.testing.fake_polymarket_us import FakePolymarketUs
 from arbees.wiring import ShardSettings, build_shard
 from arbees.wsdriver import Backoff
+from tests.services.e2e_support import game_assignments
 
 KEY_ID = "pmus-key-id-0123456789"
 SEED = bytes(range(32))  # a fixed, obviously fake key
@@ -145,6 +146,9 @@ async def test_build_shard_reads_polymarket_us_directly_with_a_signed_socket(
         k_urls = await nursery.start(kalshi.run)
         us_urls = await nursery.start(us.run)
         await bus.hset(GAME_ASSIGNMENTS_HASH, "okc-sas", _event())
+        # a two-team Kalshi x Polymarket game: this shard reads no Polymarket
+        pair = game_assignments("s1")[0]
+        await bus.hset(GAME_ASSIGNMENTS_HASH, pair.game_id, pair)
         environ = {
             "SHARD_ID": "s1",
             "SHARD_VENUES": "kalshi,polymarket-us",
@@ -170,4 +174,8 @@ async def test_build_shard_reads_polymarket_us_directly_with_a_signed_socket(
             assert [level[0] for level in quote.yes_asks][:1] == [580_000]
             assert us.rejected_upgrades == 0  # the signature covered /v1/ws/markets
             assert shard.engine.game_ids() == ["okc-sas"]
+            # ... refused and counted, the other game running
+            assert shard.stats.rejected_assignments == 1
+            kalshi_feed = shard.sources["kalshi"].feed  # type: ignore[attr-defined]
+            assert set(kalshi_feed.protocol.wanted) == {K_MARKET}
         nursery.cancel_scope.cancel()
