@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 import arbees.wiring.build as build_module
 from arbees.bus import open_bus
+from arbees.cli import build_parser, cmd_shard
 from arbees.errors import ConfigError
 from arbees.messages import GAME_ASSIGNMENTS_HASH, EventContract, FeeTerms, MarketAssignment
 from arbees.polymarket_us.feed import PolymarketUsFeed
@@ -179,3 +180,17 @@ async def test_build_shard_reads_polymarket_us_directly_with_a_signed_socket(
             kalshi_feed = shard.sources["kalshi"].feed  # type: ignore[attr-defined]
             assert set(kalshi_feed.protocol.wanted) == {K_MARKET}
         nursery.cancel_scope.cancel()
+
+
+def test_arbees_shard_takes_venues_and_refuses_a_bad_set(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["shard", "--venues", "kalshi,polymarket-us", "--shard-id", "s9"]
+    args = build_parser().parse_args(argv)
+    environ = {"POLYMARKET_US_WS_URL": "ws://127.0.0.1:1/v1/ws/markets"}
+    settings = cmd_shard.settings_from_args(args, environ)
+    assert (settings.shard_id, settings.venues) == ("s9", ("kalshi", "polymarket-us"))
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(["shard", "--venues", "polymarket"])
+    assert info.value.code == 2
+    assert "reads kalshi" in capsys.readouterr().err  # a usage error, not a traceback
