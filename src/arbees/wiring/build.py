@@ -48,7 +48,12 @@ from arbees.services.monitor import PolymarketMonitor
 from arbees.services.orchestrator import Orchestrator
 from arbees.services.shard import GameShard
 from arbees.services.shard_engine import ShardEngine
-from arbees.services.sources import BusPolymarketSource, FeedQuoteSource, QuoteSource
+from arbees.services.sources import (
+    BusPolymarketSource,
+    BusVenueSource,
+    FeedQuoteSource,
+    QuoteSource,
+)
 from arbees.settlement import parse_rules
 from arbees.venues import get_venue, instrument_checks
 from arbees.wiring.discovery import open_polymarket_us_rest, venue_game_source
@@ -72,7 +77,13 @@ async def build_monitor(
     registry: Registry | None = None,
     recorder: Recorder | None = None,
 ) -> AsyncIterator[PolymarketMonitor]:
-    """The Polymarket monitor of ``settings`` on ``bus`` (start it with ``monitor.run``)."""
+    """The Polymarket monitor of ``settings`` on ``bus`` (start it with ``monitor.run``);
+    with ``settings.venue="polymarket-us"``, the Polymarket US monitor
+    (:func:`_build_venue_monitor`)."""
+    if settings.venue != "polymarket":
+        async with _build_venue_monitor(settings, bus, registry, recorder) as monitor:
+            yield monitor
+        return
     audit = AuditConfig(interval=settings.audit_interval)
     audit_stats = AuditStats()  # shared by the auditor of every verified period
     # The egress check and the REST audit take the same route (proxy) as the Polymarket
@@ -149,6 +160,47 @@ async def build_monitor(
 
 
 @asynccontextmanager
+async def _build_venue_monitor(
+    settings: MonitorSettings, bus: Bus, registry: Registry | None, recorder: Recorder | None
+) -> AsyncIterator[PolymarketMonitor]:
+    """The monitor of a venue other than Polymarket (``MONITOR_VENUE=polymarket-us``): the
+    venue's feed through its registry entry, reached directly (no VPN route, no egress
+    guard: this venue is not behind the VPN), its books audited over REST when
+    ``POLYMARKET_US_REST_URL`` is set; it publishes ``VenueQuote`` s on ``quotes:<venue>``."""
+    venue = get_venue(settings.venue)
+    options: dict[str, object] = {
+        "url": settings.polymarket_us_ws_url,
+        "signer": settings.polymarket_us_signer,
+        "silence_timeout": settings.silence_timeout,
+        "depth": PUBLISHED_DEPTH,
+    }
+    if not settings.polymarket_us_maintenance:
+        options["maintenance"] = None
+    if settings.reconnect is not None:
+        options["backoff"] = settings.reconnect
+    if recorder is not None:
+        options["on_frame"] = recorder.frame_hook(venue.id, settings.instance)
+    async with open_polymarket_us_rest(settings.polymarket_us_rest_url) as rest:
+
+        def feed_factory(instruments: list[str]) -> InstrumentFeed:
+            return venue.feed(instruments, rest=rest, **options)
+
+        monitor = PolymarketMonitor(
+            bus,
+            feed_factory,
+            None,
+            instance=settings.instance,
+            heartbeat_interval=settings.heartbeat_interval,
+            max_tokens=settings.max_tokens,
+            accepts=venue.accepts,
+            venue=venue.id,
+        )
+        if registry is not None:
+            monitor_gauges(registry, bus, monitor, AuditStats())
+        yield monitor
+
+
+@asynccontextmanager
 async def build_shard(
     settings: ShardSettings,
     bus: Bus,
@@ -210,8 +262,10 @@ async def build_shard(
                 hook = recorder.frame_hook("polymarket", settings.shard_id)
                 config = attrs.evolve(config, on_frame=hook)
             polymarket = venue_source("polymarket", config=config)
-        others = []
-        if "polymarket-us" in settings.venues:
+        others: list[QuoteSource] = []
+        if "polymarket-us" in settings.venues and settings.polymarket_us_via_bus:
+            others.append(BusVenueSource(bus, "polymarket-us"))  # its monitor's VenueQuotes
+        elif "polymarket-us" in settings.venues:
             us_rest = await stack.enter_async_context(
                 open_polymarket_us_rest(settings.polymarket_us_rest_url)
             )

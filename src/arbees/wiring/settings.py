@@ -47,6 +47,7 @@ __all__ = [
     "GAMMA_URL",
     "KALSHI_REST_URL",
     "KALSHI_WS_URL",
+    "MONITOR_VENUES",
     "POLYMARKET_US_WS_URL",
     "POLYMARKET_WS_URL",
     "SHARD_VENUES",
@@ -69,6 +70,11 @@ once. Kalshi and Polymarket US are read directly; Polymarket from the monitor ov
 or directly behind its egress check."""
 
 _LOOPBACK_HOSTS: Final = ("127.0.0.1", "localhost", "[::1]")
+
+MONITOR_VENUES: Final = ("polymarket", "polymarket-us")
+"""The venues a monitor can stream (``MONITOR_VENUE``): Polymarket (the seed's price updates
+on ``polymarket:prices``, behind the egress guard) or Polymarket US (``VenueQuote`` s on
+``quotes:polymarket-us``, direct: no VPN route, no egress check)."""
 
 # The floor of the Kalshi keepalive period (seconds): see kalshi_keepalive_interval.
 KEEPALIVE_FLOOR: Final = 0.25
@@ -195,9 +201,18 @@ class MonitorSettings:
             (``POLYMARKET_SPORTS_WS_URL``, ``off`` for none); ``None``: no game states.
         sports_silence_timeout: reconnect the sports socket after this long without a
             frame, its pings included (``POLYMARKET_SPORTS_SILENCE_TIMEOUT``).
+        venue: the venue streamed (``MONITOR_VENUE``, one of :data:`MONITOR_VENUES`;
+            default ``polymarket``). ``polymarket-us``: one process holding Polymarket US's
+            sockets for every shard (its subscriptions are limited per key), publishing
+            ``VenueQuote`` s; no egress check (``egress`` unused), no sports socket.
+        polymarket_us_ws_url, polymarket_us_signer, polymarket_us_rest_url,
+            polymarket_us_maintenance: the Polymarket US feed of a ``polymarket-us``
+            monitor, as a shard's (``POLYMARKET_US_WS_URL``, ``POLYMARKET_US_KEY_ID`` +
+            ``POLYMARKET_US_PRIVATE_KEY_PATH``, ``POLYMARKET_US_REST_URL``,
+            ``POLYMARKET_US_MAINTENANCE``).
     """
 
-    egress: EgressSettings
+    egress: EgressSettings | None
     ws_url: str = POLYMARKET_WS_URL
     clob_url: str = CLOB_URL
     audit_interval: float = 5.0
@@ -212,8 +227,20 @@ class MonitorSettings:
     reconnect: Backoff | None = None
     sports_ws_url: str | None = SPORTS_WS_URL
     sports_silence_timeout: float = 15.0
+    venue: str = "polymarket"
+    polymarket_us_ws_url: str = POLYMARKET_US_WS_URL
+    polymarket_us_signer: PolymarketUsSigner | None = None
+    polymarket_us_rest_url: str | None = None
+    polymarket_us_maintenance: bool = True
 
     def __attrs_post_init__(self) -> None:
+        if self.venue not in MONITOR_VENUES:
+            known = ", ".join(MONITOR_VENUES)
+            raise ConfigError(f"unknown monitor venue {self.venue[:30]!r} (known: {known})")
+        if self.venue == "polymarket" and self.egress is None:
+            raise ConfigError("the Polymarket monitor always checks its egress: set EGRESS_*")
+        if self.venue == "polymarket-us":
+            _check_polymarket_us(self.polymarket_us_ws_url, self.polymarket_us_signer)
         _positive("tokens_per_socket", "max_tokens", "silence_timeout", "heartbeat_interval")(self)
         _positive("sports_silence_timeout")(self)
         if self.sports_ws_url is not None and not self.sports_ws_url.startswith(
@@ -227,10 +254,31 @@ class MonitorSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> MonitorSettings:
-        """The monitor's variables (``EGRESS_*`` too, unless ``egress`` is given)."""
+        """The monitor's variables (``EGRESS_*`` too, unless ``egress`` is given or the
+        venue is not Polymarket)."""
         r = _Reader(environ, dict(overrides))
-        egress = r.overrides.pop("egress", None) or EgressSettings.from_env(environ)
+        venue = r.get("venue", "MONITOR_VENUE", _monitor_venue, "polymarket")
+        egress = r.overrides.pop("egress", None)
+        if egress is None and venue == "polymarket":
+            egress = EgressSettings.from_env(environ)
+        if "polymarket_us_signer" in overrides:
+            us_signer = r.overrides.pop("polymarket_us_signer")
+        elif venue == "polymarket-us":
+            us_signer = PolymarketUsSigner.from_env(environ)
+        else:
+            us_signer = None  # its key file is read only by a monitor of that venue
         return cls(
+            venue=venue,
+            polymarket_us_ws_url=r.text(
+                "polymarket_us_ws_url", "POLYMARKET_US_WS_URL", POLYMARKET_US_WS_URL
+            ),
+            polymarket_us_signer=us_signer,
+            polymarket_us_rest_url=r.get(
+                "polymarket_us_rest_url", "POLYMARKET_US_REST_URL", str, None
+            ),
+            polymarket_us_maintenance=r.get(
+                "polymarket_us_maintenance", "POLYMARKET_US_MAINTENANCE", parse_on_off, True
+            ),
             egress=egress,
             ws_url=r.text("ws_url", "POLYMARKET_WS_URL", POLYMARKET_WS_URL),
             clob_url=r.text("clob_url", "POLYMARKET_CLOB_URL", CLOB_URL),
@@ -342,6 +390,10 @@ class ShardSettings:
         polymarket_us_maintenance: sit out the weekly maintenance window (Thursdays
             02:00-06:00 US-Eastern): books stale, one log line, no reconnect loop
             (``POLYMARKET_US_MAINTENANCE``, default on).
+        polymarket_us_via_bus: read Polymarket US from its monitor over the bus
+            (``POLYMARKET_US_VIA_REDIS=true``: the ``VenueQuote`` s of a
+            ``MONITOR_VENUE=polymarket-us`` monitor, which holds the venue's sockets and key
+            for every shard); default off: the shard's own signed sockets.
     """
 
     shard_id: str = "local"
@@ -369,10 +421,11 @@ class ShardSettings:
     polymarket_us_signer: PolymarketUsSigner | None = None
     polymarket_us_rest_url: str | None = None
     polymarket_us_maintenance: bool = True
+    polymarket_us_via_bus: bool = False
 
     def __attrs_post_init__(self) -> None:
         _check_venues(self.venues)
-        if "polymarket-us" in self.venues:
+        if "polymarket-us" in self.venues and not self.polymarket_us_via_bus:
             _check_polymarket_us(self.polymarket_us_ws_url, self.polymarket_us_signer)
         _positive(
             "max_price_age_ms",
@@ -419,13 +472,15 @@ class ShardSettings:
             paper = r.overrides.pop("paper")
         else:
             paper = PaperSettings.from_env(environ)
+        us_via_bus = r.get("polymarket_us_via_bus", "POLYMARKET_US_VIA_REDIS", parse_on_off, False)
         if "polymarket_us_signer" in overrides:
             us_signer = r.overrides.pop("polymarket_us_signer")
-        elif "polymarket-us" in venues:
+        elif "polymarket-us" in venues and not us_via_bus:
             us_signer = PolymarketUsSigner.from_env(environ)
         else:
             us_signer = None  # its key file is read only by a shard that reads the venue
         return cls(
+            polymarket_us_via_bus=us_via_bus,
             venues=venues,
             polymarket_us_ws_url=r.text(
                 "polymarket_us_ws_url", "POLYMARKET_US_WS_URL", POLYMARKET_US_WS_URL
@@ -457,6 +512,13 @@ class ShardSettings:
             live_max_quote_age_s=r.number("live_max_quote_age_s", "LIVE_MAX_QUOTE_AGE_S", 30.0),
             **r.overrides,
         )
+
+
+def _monitor_venue(text: str) -> str:
+    venue = text.strip().lower()
+    if venue not in MONITOR_VENUES:
+        raise ValueError(f"expected one of {', '.join(MONITOR_VENUES)}, got {text[:30]!r}")
+    return venue
 
 
 def parse_venues(text: str) -> tuple[str, ...]:
