@@ -219,5 +219,5 @@ def events_to_text(report: EventReport) -> str:
     lines.append(f"UNMATCHED ({len(report.unmatched)})")
     for u in report.unmatched:
         where = f"{u.league or '?'}/{u.market_type or '?'}"
-        lines.append(f"  {u.venue:<11} {where:<18} {u.reason.value:<16} {u.id}: {u.detail}")
+        lines.append(f"  {u.venue:<13} {where:<18} {u.reason.value:<16} {u.id}: {u.detail}")
     return "\n".join(lines)
