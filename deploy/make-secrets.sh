@@ -8,14 +8,16 @@
 # deploy/redis/users-acl.sh) and gluetun_api_key (the monitor's key for Gluetun's control
 # server). gluetun_auth.toml, Gluetun's role file, is rewritten from gluetun_api_key on every
 # run so the two always match. openvpn_user, openvpn_password and wireguard_private_key are
-# created EMPTY for you to fill in (NordVPN service credentials, or the WireGuard key).
+# created EMPTY for you to fill in (NordVPN service credentials, or the WireGuard key), and
+# so is polymarket_us_private_key (a verified Polymarket US account's Ed25519 key, read by
+# the shards only when SHARD_VENUES names polymarket-us).
 # The Kalshi PEM is yours to copy (KALSHI_PRIVATE_KEY_FILE, default
 # deploy/secrets/kalshi_private_key.pem).
 #
 # Files are mode 0600 in a mode 0711 directory (others may reach a file they know the name
 # of, so `docker compose` run by a non-root user can find them, but cannot list or read
 # them). The arbees containers run as uid 10001 and read
-# the four Redis passwords, gluetun_api_key and the Kalshi PEM: run as root, this script
+# the four Redis passwords, gluetun_api_key, polymarket_us_private_key and the Kalshi PEM: run as root, this script
 # gives those files to uid 10001; otherwise it prints the command to do so.
 set -eu
 
@@ -63,7 +65,14 @@ for name in openvpn_user openvpn_password wireguard_private_key; do
   fi
 done
 
-readers="redis_monitor_password redis_shard_password redis_orchestrator_password redis_bot_password gluetun_api_key"
+if [ -e "$dir/polymarket_us_private_key" ]; then
+  echo "kept     $dir/polymarket_us_private_key"
+else
+  : >"$dir/polymarket_us_private_key"
+  echo "created  $dir/polymarket_us_private_key (empty: your Polymarket US key, if a shard reads it)"
+fi
+
+readers="polymarket_us_private_key redis_monitor_password redis_shard_password redis_orchestrator_password redis_bot_password gluetun_api_key"
 if [ "$(id -u)" = 0 ]; then
   for name in $readers; do chown 10001 "$dir/$name"; done
   echo "gave the files the arbees containers read to uid 10001"

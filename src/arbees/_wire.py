@@ -11,7 +11,8 @@ Wire conventions (chosen so a consumer written against the seed keeps working):
   payload is rounded conservatively (``bid``-like fields down, ``ask``-like fields up).
   ``null`` means "no price" — never zero.
 * ``size`` / ``money`` — exact decimal strings (``money`` may be negative).
-* ``levels`` — ``[["0.43", "100"], ...]`` best first.
+* ``levels`` — ``[["0.43", "100"], ...]`` best first (asks: rising prices; ``bid_levels``:
+  falling prices).
 
 Limits (every bus payload is untrusted: anyone who can publish on the bus can send it).
 A value outside them is a :class:`~arbees.errors.DecodeError` naming the field:
@@ -473,6 +474,32 @@ def _dec_str_map(key: str, d: dict[str, Any]) -> dict[str, str]:
     return dict(v)
 
 
+def _dec_bid_levels(key: str, d: dict[str, Any]) -> tuple[tuple[Fixed, Fixed], ...]:
+    """Bid levels, best (highest price) first, unique by price, at most the published depth."""
+    v = d.get(key, [])
+    if v is None:
+        return ()
+    if type(v) is not list:
+        raise DecodeError("expected a list of [price, size]", field=key)
+    if len(v) > PUBLISHED_DEPTH:
+        raise DecodeError(f"{len(v)} levels, over the depth of {PUBLISHED_DEPTH}", field=key)
+    levels = []
+    previous = ONE
+    for i, item in enumerate(v):
+        where = f"{key}[{i}]"
+        if type(item) is not list or len(item) != 2:
+            raise DecodeError("expected [price, size]", field=where)
+        price = _check_price(where, _fixed_str(where, item[0]))
+        size = _fixed_str(where, item[1])
+        if size < 0:
+            raise DecodeError("negative size", field=where)
+        if price >= previous:
+            raise DecodeError("levels not sorted by falling price, or repeated", field=where)
+        previous = price
+        levels.append(Level(price, size))
+    return tuple(levels)
+
+
 _MS: Final = 1_000_000
 _NS: Final = 1
 _VENUE_MS: Final = -1_000_000
@@ -497,4 +524,5 @@ KINDS: Final[dict[str, Kind]] = {
     "levels": Kind("levels", _enc_levels, _dec_levels),
     "id_tuple": Kind("id_tuple", _enc_tuple, _dec_id_tuple),
     "str_map": Kind("str_map", _enc_plain, _dec_str_map),
+    "bid_levels": Kind("bid_levels", _enc_levels, _dec_bid_levels),
 }

@@ -78,8 +78,11 @@ __all__ = [
     "SignalLeg",
     "SystemAlert",
     "TeamLeg",
+    "VenueQuote",
     "is_token_id",
+    "latest_quotes_hash",
     "now_ms",
+    "quotes_channel",
 ]
 
 SCHEMA_VERSION: Final = 3
@@ -745,6 +748,77 @@ class ServiceStatus(Message):
     details: dict[str, str] = f("str_map", default=attrs.Factory(dict))
 
 
+def quotes_channel(venue: str) -> str:
+    """The channel of ``venue``'s :class:`VenueQuote` s: ``quotes:<venue>``.
+
+    One channel per venue rather than one for all: a shard subscribes to (and decodes) only
+    the venues it reads, and the ACL can give each venue's monitor its own channel. The
+    international Polymarket keeps the seed's ``polymarket:prices``
+    (:class:`PolymarketPriceUpdate`)."""
+    return f"quotes:{venue}"
+
+
+def latest_quotes_hash(venue: str) -> str:
+    """Redis hash of ``venue``'s latest quotes: field = instrument, value = the latest
+    encoded :class:`VenueQuote` (``quotes:<venue>:latest``)."""
+    return f"quotes:{venue}:latest"
+
+
+@attrs.frozen(slots=True)
+class VenueQuote(Message):
+    """One instrument's book on any venue (top of book and depth), as a monitor publishes
+    it on ``quotes:<venue>`` (:func:`quotes_channel`) for a venue other than the
+    international Polymarket, whose monitor keeps the seed's :class:`PolymarketPriceUpdate`.
+
+    Attributes:
+        venue: the venue id (``"polymarket-us"``), at most 20 characters.
+        instrument: the venue's instrument id (a Polymarket US market slug).
+        bids: bid depth, best (highest price) first, unique by price, at most
+            :data:`PUBLISHED_DEPTH` levels (exact micro-units).
+        asks: ask depth, best (lowest price) first, unique by price, at most
+            :data:`PUBLISHED_DEPTH` levels. For a binary instrument the NO asks are the
+            mirror of ``bids`` (``1 - bid``).
+        timestamp_ms: when the monitor published (epoch ms).
+        venue_ts_ms: the venue's timestamp of the change (``None`` when it sent none).
+        monitor_recv_ns: wall clock when the monitor received the frame.
+        published_ns: wall clock when the monitor published this quote.
+        seq: per-instrument sequence number assigned by the monitor.
+        stream_seq: the monitor's sequence number over all its quotes (1, 2, ...; see
+            :attr:`PolymarketPriceUpdate.stream_seq`): its health heartbeat carries the
+            last one, so a consumer knows when it missed one.
+        stale: the monitor's book cannot be trusted (reconnect, failed audit, ...).
+
+    Decoding refuses a fresh crossed or locked book (best bid at or above the best ask); a
+    ``stale`` quote may be crossed.
+    """
+
+    max_bytes: ClassVar[int] = 16 * 1024
+
+    venue: str = f("id")
+    instrument: str = f("id")
+    timestamp_ms: int = f("ms")
+    bids: tuple[Level, ...] = f("bid_levels", default=())
+    asks: tuple[Level, ...] = f("levels", default=())
+    venue_ts_ms: int | None = f("venue_ms", default=None)
+    monitor_recv_ns: int = f("ns", default=0)
+    published_ns: int = f("ns", default=0)
+    seq: int = f("int", default=0)
+    stream_seq: int = f("int", default=0)
+    stale: bool = f("bool", default=False)
+
+    def _check_decoded(self) -> None:
+        if not self.venue or len(self.venue) > MAX_VENUE_CHARS:
+            raise DecodeError(f"a venue id empty or over {MAX_VENUE_CHARS} chars", field="venue")
+        if not self.instrument:
+            raise DecodeError("an empty instrument id", field="instrument")
+        if not self.stale and self.bids and self.asks and self.bids[0][0] >= self.asks[0][0]:
+            raise DecodeError(
+                f"crossed book: bid {format_fixed(self.bids[0][0])} >= "
+                f"ask {format_fixed(self.asks[0][0])} on a fresh quote",
+                field="bids",
+            )
+
+
 MESSAGE_TYPES: Final[dict[str, type[Message]]] = {
     cls.__name__: cls
     for cls in (
@@ -755,6 +829,7 @@ MESSAGE_TYPES: Final[dict[str, type[Message]]] = {
         ShardHeartbeat,
         ServiceStatus,
         GameState,
+        VenueQuote,
     )
 }
 """Top-level message types by their wire ``type`` tag."""

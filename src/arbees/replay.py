@@ -7,7 +7,8 @@ are merged in time order (receive times; a raw frame without one is timed by the
 own timestamp when it has one, else by the record before it in its file) and played:
 
 * each frame through its venue's own protocol (:data:`REPLAYERS`: the sans-io replayers
-  of :mod:`arbees.kalshi.replay` and :mod:`arbees.polymarket.replay`; one per venue and
+  of :mod:`arbees.kalshi.replay`, :mod:`arbees.polymarket.replay` and
+  :mod:`arbees.polymarket_us.replay`; one per venue and
   recording source, as each live service had its own connections), into the very
   updates the live feed hands out, turned into quotes by the venue's ``quote``;
 * the quotes into one :class:`~arbees.services.shard_engine.ShardEngine` per shard id the
@@ -48,6 +49,7 @@ from arbees.money import Fixed, format_fixed, parse_fixed
 from arbees.paper import PaperLedger
 from arbees.paper.model import PendingFill
 from arbees.polymarket.replay import PolymarketReplayer
+from arbees.polymarket_us.replay import PolymarketUsReplayer
 from arbees.recording import Record, read_records
 from arbees.services.quotes import Quote
 from arbees.services.shard_engine import ShardEngine
@@ -83,6 +85,7 @@ class Replayer(Protocol):
 REPLAYERS: dict[str, Callable[[], Replayer]] = {
     "kalshi": KalshiReplayer,
     "polymarket": PolymarketReplayer,
+    "polymarket-us": PolymarketUsReplayer,
 }
 """Each replayable venue's replayer factory, by venue id."""
 

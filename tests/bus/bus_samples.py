@@ -14,6 +14,7 @@ from arbees.messages import (
     SignalLeg,
     SystemAlert,
     TeamLeg,
+    VenueQuote,
 )
 
 __all__ = ["MARKET", "TOKEN", "every_message", "price_update"]
@@ -104,5 +105,17 @@ def every_message() -> list[Message]:
             period="Q3",
             elapsed="5:18",
             status="InProgress",
+        ),
+        VenueQuote(
+            venue="polymarket-us",
+            instrument="aec-nba-okc-den-2025-01-01",
+            timestamp_ms=1_700_000_000_003,
+            bids=(Level(430_000, 100_000_000), Level(420_000, 5_500_000)),
+            asks=(Level(440_000, 50_000_000),),
+            venue_ts_ms=1_700_000_000_000,
+            monitor_recv_ns=1_700_000_000_001_000_000,
+            published_ns=1_700_000_000_002_000_000,
+            seq=7,
+            stream_seq=12,
         ),
     ]

@@ -73,6 +73,12 @@ APP_ENV_VARS = frozenset(
         "MAX_PRICE_AGE_MS",
         "DISCOVERY_INTERVAL",
         "KALSHI_SERIES",
+        "SHARD_VENUES",
+        "POLYMARKET_US_KEY_ID",
+        "POLYMARKET_US_PRIVATE_KEY_PATH",
+        "POLYMARKET_US_WS_URL",
+        "POLYMARKET_US_REST_URL",
+        "POLYMARKET_US_MAINTENANCE",
     }
 )
 
@@ -93,6 +99,7 @@ SECRET_FILES = (
     "openvpn_user",
     "openvpn_password",
     "wireguard_private_key",
+    "polymarket_us_private_key",
 )
 
 

@@ -342,6 +342,7 @@ def test_each_secret_reaches_only_the_services_that_use_it(compose_json: dict[st
         "redis_shard_password": {"redis", "game_shard"},
         "redis_orchestrator_password": {"redis", "orchestrator"},
         "redis_bot_password": {"redis"},  # and the bot, behind its profile
+        "polymarket_us_private_key": {"game_shard"},
     }
 
 

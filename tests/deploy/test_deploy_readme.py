@@ -20,6 +20,8 @@ from deploy_support import (
 
 README = REPO / "deploy" / "README.md"
 COMPOSE_PREFIX = ["docker", "compose", "-f", "deploy/compose.yaml", "--env-file", "deploy/.env"]
+# The US-only deployment: the same files plus its override (deploy/compose.us-only.yaml).
+US_ONLY_PREFIX = [*COMPOSE_PREFIX[:4], "-f", "deploy/compose.us-only.yaml", *COMPOSE_PREFIX[4:]]
 # The services' CLI: sub-commands and `arbees health --service` values.
 ARBEES_COMMANDS = {"monitor", "shard", "orchestrator", "health", "check-egress"}
 HEALTH_SERVICES = {"monitor", "shard", "orchestrator"}
@@ -65,18 +67,27 @@ def test_guide_has_the_three_start_commands() -> None:
     assert [*COMPOSE_PREFIX, "up", "-d", "--build"] in commands
 
 
+def _after_prefix(command: list[str]) -> list[str]:
+    for prefix in (COMPOSE_PREFIX, US_ONLY_PREFIX):
+        if command[: len(prefix)] == prefix:
+            return command[len(prefix) :]
+    raise AssertionError(f"not the deployment's files: {shlex.join(command)}")
+
+
 def test_every_compose_command_uses_the_same_files() -> None:
     commands = compose_commands()
     assert len(commands) >= 10
     for command in commands:
-        assert command[: len(COMPOSE_PREFIX)] == COMPOSE_PREFIX, shlex.join(command)
+        _after_prefix(command)
+    us_only = [c for c in commands if c[: len(US_ONLY_PREFIX)] == US_ONLY_PREFIX]
+    assert [*US_ONLY_PREFIX, "up", "-d", "--build"] in us_only  # the US-only start
 
 
 def test_every_service_named_exists(compose_json: dict[str, Any]) -> None:
     services = set(compose_json["services"])
     named: set[str] = set()
     for command in compose_commands():
-        rest = command[len(COMPOSE_PREFIX) :]
+        rest = _after_prefix(command)
         verb, args = rest[0], rest[1:]
         for i, arg in enumerate(args):
             if arg == "--scale":

@@ -39,13 +39,17 @@ from arbees.messages import (
     MarketAssignment,
     Message,
     PolymarketPriceUpdate,
+    ServiceStatus,
     ShardHeartbeat,
     SystemAlert,
+    VenueQuote,
+    latest_quotes_hash,
+    quotes_channel,
 )
 from arbees.obs.health import health_key, read_health, status_now
 from arbees.testing.redis_server import free_port
 
-ROLES = ("monitor", "shard", "orchestrator", "bot")
+ROLES = ("monitor", "shard", "orchestrator", "bot", "venue_monitor")
 # Test-only user that reads Redis's log of refused commands (never in the deployment).
 AUDITOR = "acl-auditor"
 AUDITOR_PASSWORD = secrets.token_hex(16)
@@ -239,6 +243,57 @@ async def test_every_role_does_its_services_bus_work(
     assert acl_redis.refusals() == []
 
 
+async def test_the_venue_monitor_and_the_shard_do_their_quote_work(
+    acl_redis: AclRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Polymarket US monitor (MONITOR_VENUE): the shards' games in, VenueQuotes out."""
+    urls = {role: acl_redis.url(role, monkeypatch) for role in ROLES}
+    assignment = _sample(MarketAssignment)
+    assert isinstance(assignment, MarketAssignment)
+    quote = _sample(VenueQuote)
+    assert isinstance(quote, VenueQuote)
+    channel, key = quotes_channel(quote.venue), latest_quotes_hash(quote.venue)
+    acl_redis.refusals(reset=True)
+    async with (
+        open_redis_bus(urls["orchestrator"]) as orch,
+        open_redis_bus(urls["venue_monitor"]) as mon,
+        open_redis_bus(urls["shard"]) as shard,
+        open_redis_bus(urls["bot"]) as bot,
+        mon.subscribe(Channel.MARKET_ASSIGNMENTS) as mon_sub,
+        shard.subscribe(channel, Channel.SERVICE_STATUS) as shard_sub,
+        bot.subscribe(Channel.SYSTEM_ALERTS) as bot_sub,
+    ):
+        await orch.publish_and_hset(
+            Channel.MARKET_ASSIGNMENTS, assignment, GAME_ASSIGNMENTS_HASH, assignment.game_id
+        )
+        assert await _receive(mon_sub, MarketAssignment) == assignment
+        assert await mon.hgetall(GAME_ASSIGNMENTS_HASH) == {assignment.game_id: assignment}
+        await mon.publish_and_hset_many(channel, key, [(quote.instrument, quote)])
+        assert await _receive(shard_sub, VenueQuote) == quote
+        assert await shard.hget(key, quote.instrument) == quote
+        assert await shard.hgetall(key) == {quote.instrument: quote}
+        alert = _sample(SystemAlert)
+        await mon.publish(Channel.SYSTEM_ALERTS, alert)
+        assert await _receive(bot_sub, SystemAlert) == alert
+        status = status_now("monitor", "us-1", True)
+        await mon.set(health_key("monitor", "us-1"), status, ttl_s=10)
+        await mon.publish(Channel.SERVICE_STATUS, status)
+        assert await _receive(shard_sub, ServiceStatus) == status
+        for bus in (orch, mon, shard, bot):
+            assert isinstance(bus, RedisBus)
+            assert bus.stats.publish_failed == 0, "Redis refused a write this role needs"
+    assert acl_redis.refusals() == []
+
+
+def test_without_its_password_file_there_is_no_venue_monitor(tmp_path: Path) -> None:
+    for role in ROLES:
+        if role != "venue_monitor":
+            (tmp_path / f"redis_{role}_password").write_text("x" * 32)
+    text = _generate_acl(tmp_path)
+    assert "user venue_monitor" not in text
+    assert text.count(" on #") == len(ROLES) - 1
+
+
 Denied = Callable[[redis.Redis], object]
 
 # What each role must NOT be able to do (beyond the commands nobody has).
@@ -249,6 +304,7 @@ DENIED: dict[str, list[tuple[str, Denied]]] = {
         ("read assignments", lambda r: r.hgetall(TOKEN_ASSIGNMENTS_HASH)),
         ("read prices", lambda r: r.hget(LATEST_PRICES_HASH, "123")),
         ("read health", lambda r: r.get(health_key("monitor", "i-1"))),
+        ("read quotes", lambda r: r.hget(latest_quotes_hash("polymarket-us"), "t")),
     ],
     "monitor": [
         ("write assignments", lambda r: r.hset(TOKEN_ASSIGNMENTS_HASH, "t", b"forged")),
@@ -258,6 +314,7 @@ DENIED: dict[str, list[tuple[str, Denied]]] = {
         ("write a shard's health", lambda r: r.set(health_key("shard", "s"), b"x")),
         ("delete the prices", lambda r: r.delete(LATEST_PRICES_HASH)),
         ("read game assignments", lambda r: r.hgetall(GAME_ASSIGNMENTS_HASH)),
+        ("publish quotes", lambda r: r.publish(quotes_channel("polymarket-us"), b"forged")),
     ],
     "shard": [
         ("publish prices", lambda r: r.publish(Channel.POLYMARKET_PRICES, b"forged")),
@@ -265,6 +322,19 @@ DENIED: dict[str, list[tuple[str, Denied]]] = {
         ("write assignments", lambda r: r.hset(GAME_ASSIGNMENTS_HASH, "g", b"forged")),
         ("publish assignments", lambda r: r.publish(Channel.MARKET_ASSIGNMENTS, b"forged")),
         ("write the monitor's health", lambda r: r.set(health_key("monitor", "m"), b"x")),
+        ("publish quotes", lambda r: r.publish(quotes_channel("polymarket-us"), b"forged")),
+        ("write quotes", lambda r: r.hset(latest_quotes_hash("polymarket-us"), "t", b"x")),
+    ],
+    "venue_monitor": [
+        ("publish Polymarket prices", lambda r: r.publish(Channel.POLYMARKET_PRICES, b"x")),
+        ("write Polymarket prices", lambda r: r.hset(LATEST_PRICES_HASH, "t", b"forged")),
+        ("read token assignments", lambda r: r.hgetall(TOKEN_ASSIGNMENTS_HASH)),
+        ("write assignments", lambda r: r.hset(GAME_ASSIGNMENTS_HASH, "g", b"forged")),
+        ("publish assignments", lambda r: r.publish(Channel.MARKET_ASSIGNMENTS, b"forged")),
+        ("publish signals", lambda r: r.publish(Channel.SIGNALS, b"forged")),
+        ("publish game states", lambda r: r.publish(Channel.GAME_STATES, b"forged")),
+        ("write a shard's health", lambda r: r.set(health_key("shard", "s"), b"x")),
+        ("delete the quotes", lambda r: r.delete(latest_quotes_hash("polymarket-us"))),
     ],
     "orchestrator": [
         ("publish prices", lambda r: r.publish(Channel.POLYMARKET_PRICES, b"forged")),
@@ -310,7 +380,7 @@ def test_each_role_is_denied_what_its_service_never_does(
     assert [entry["username"] for entry in acl_redis.refusals()] == [role]
 
 
-@pytest.mark.parametrize("role", ["monitor", "shard", "orchestrator"])
+@pytest.mark.parametrize("role", ["monitor", "shard", "orchestrator", "venue_monitor"])
 def test_a_role_cannot_subscribe_to_what_it_does_not_read(acl_redis: AclRedis, role: str) -> None:
     with acl_redis.client(role) as client, client.pubsub() as pubsub:
         pubsub.subscribe(Channel.SIGNALS if role != "shard" else Channel.SHARD_HEARTBEATS)

@@ -7,7 +7,7 @@ through the stored assignment hashes (as the orchestrator would leave them).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -27,7 +27,7 @@ from arbees.polymarket.feed import FeedConfig
 from arbees.services.monitor import PolymarketMonitor
 from arbees.services.shard import GameShard
 from arbees.services.shard_engine import ShardEngine
-from arbees.services.sources import BusPolymarketSource
+from arbees.services.sources import BusPolymarketSource, QuoteSource
 from arbees.testing.fake_gluetun import FakeGluetun
 from arbees.testing.fake_kalshi import FakeKalshi
 from arbees.testing.fake_polymarket import FakePolymarket
@@ -115,6 +115,7 @@ async def open_stack(
     check_interval: float = 0.1,
     assignments: Callable[[], list[MarketAssignment]] = game_assignments,
     books: Callable[[FakeKalshi, FakePolymarket], None] = quiet_books,
+    others: Sequence[QuoteSource] = (),
 ) -> AsyncIterator[Stack]:
     kalshi = FakeKalshi(require_auth=False)
     poly = FakePolymarket()
@@ -151,6 +152,7 @@ async def open_stack(
                 engine,
                 venue_source("kalshi", url=k_urls.ws_url, backoff=FAST, silence_timeout=3.0),
                 poly_source,
+                others=others,
                 heartbeat_interval=0.1,
                 sweep_interval=0.05,
             )

@@ -2,8 +2,11 @@
 
 No network, no Redis needed: fake Kalshi and Polymarket on loopback driven by the market
 simulator, a fake Gluetun, the real orchestrator, monitor and shards on the in-memory bus
-(``--redis-url`` to use Redis). Ends after ``--duration`` seconds of market (or Ctrl-C) with
-a summary; ``--json`` prints only the summary, as JSON, on stdout.
+(``--redis-url`` to use Redis). ``--venues kalshi,polymarket-us``: fake Kalshi and
+Polymarket US, both read directly by the shards, with no fake Gluetun and no monitor
+(the games assigned from the simulator's plan until matching pairs Polymarket US). Ends
+after ``--duration`` seconds of market (or Ctrl-C) with a summary; ``--json`` prints only
+the summary, as JSON, on stdout.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 import trio
 
 from arbees.demo.run import DemoOptions, print_summary, run_demo
+from arbees.demo.system import DEMO_VENUES
 from arbees.errors import ArbeesError
 from arbees.obs.logs import setup_logging
 
@@ -58,6 +62,13 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--record-rotate-mb", type=float, default=0.0, help="rotate the recording (0: never)"
     )
+    p.add_argument(
+        "--venues",
+        default="kalshi,polymarket",
+        help="the venues the shards read: kalshi,polymarket (default: the monitor behind a "
+        "fake Gluetun, the orchestrator) or kalshi,polymarket-us (both read directly by the "
+        "shards: no VPN stand-in, no monitor)",
+    )
     p.add_argument("--json", action="store_true", help="print only the summary, as JSON")
     p.add_argument("--log-level", default="WARNING", help="log level on stderr (default WARNING)")
     p.set_defaults(handler=run)
@@ -67,8 +78,14 @@ def run(args: argparse.Namespace) -> int:
     if args.duration <= 0 or args.games < 1 or args.shards < 1:
         print("arbees demo: --duration, --games and --shards must be positive", file=sys.stderr)
         return 2
+    venues = tuple(v.strip().lower() for v in args.venues.split(",") if v.strip())
+    if venues not in DEMO_VENUES:
+        choices = " or ".join(",".join(v) for v in DEMO_VENUES)
+        print(f"arbees demo: --venues must be {choices}", file=sys.stderr)
+        return 2
     setup_logging(args.log_level, "human")
     options = DemoOptions(
+        venues=venues,
         seed=args.seed,
         games=args.games,
         duration_s=args.duration,

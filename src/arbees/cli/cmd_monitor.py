@@ -18,6 +18,7 @@ from arbees.egress import EgressSettings
 from arbees.errors import ConfigError
 from arbees.obs.metrics import Registry
 from arbees.wiring import MonitorSettings, build_monitor
+from arbees.wiring.settings import MONITOR_VENUES
 
 __all__ = ["add_options", "register", "run", "settings_from_args"]
 
@@ -31,6 +32,7 @@ OPTIONS = (
     "max_tokens",
     "silence_timeout",
     "instance",
+    "venue",
 )
 
 
@@ -104,10 +106,20 @@ def add_options(p: argparse.ArgumentParser) -> None:
         "--instance",
         help="instance id for health (env MONITOR_ID; default: host name)",
     )
+    p.add_argument(
+        "--venue",
+        choices=MONITOR_VENUES,
+        help="the venue streamed (env MONITOR_VENUE; default polymarket). polymarket-us: "
+        "VenueQuotes on quotes:polymarket-us for every shard, its sockets and key held here "
+        "(POLYMARKET_US_*), reached directly: no egress check",
+    )
 
 
 def settings_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> MonitorSettings:
     """The monitor's settings: ``environ``'s variables, overridden by the given options."""
+    venue = getattr(args, "venue", None) or environ.get("MONITOR_VENUE", "").strip().lower()
+    if venue and venue != "polymarket":  # a venue not behind the VPN: no egress check
+        return MonitorSettings.from_env(environ, **given(args, OPTIONS))
     egress = EgressSettings.from_env(environ, url=args.egress_url, interval=args.egress_interval)
     return MonitorSettings.from_env(environ, egress=egress, **given(args, OPTIONS))
 

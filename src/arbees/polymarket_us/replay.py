@@ -5,8 +5,10 @@ the name ends in ``.gz``; :mod:`arbees.recording`), raw text exactly as received
 recording stays useful when the parser changes. :func:`fold_recording` replays frames
 through a :class:`~arbees.polymarket_us.protocol.PolymarketUsProtocol` that adopts every
 market it sees and returns each market's final top of book as exact decimal strings
-(``arbees book FILE --venue polymarket-us``); :func:`record` runs the real feed (signed,
-sharded, reconnecting) and writes every frame it receives (``arbees record polymarket-us``).
+(``arbees book FILE --venue polymarket-us``); :class:`PolymarketUsReplayer` does the same
+frame by frame and hands out the feed's own updates (``arbees replay``, its entry in
+:data:`arbees.replay.REPLAYERS`); :func:`record` runs the real feed (signed, sharded,
+reconnecting) and writes every frame it receives (``arbees record polymarket-us``).
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ import trio
 
 from arbees.money import format_fixed
 from arbees.polymarket_us.auth import PolymarketUsSigner
-from arbees.polymarket_us.feed import PROD_WS_URL, PolymarketUsFeed
-from arbees.polymarket_us.protocol import BookShape, PolymarketUsProtocol
+from arbees.polymarket_us.feed import PROD_WS_URL, PolymarketUsFeed, PolymarketUsUpdate
+from arbees.polymarket_us.protocol import BookChanged, BookShape, PolymarketUsProtocol
 from arbees.recording import open_text, record_line
 from arbees.wsdriver import Message
 
-__all__ = ["TopRow", "fold_recording", "record"]
+__all__ = ["PolymarketUsReplayer", "TopRow", "fold_recording", "record"]
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,47 @@ def fold_recording(frames: Iterable[str | bytes], *, shape: BookShape = "full") 
             s.invalid_frames,
         )
     return rows
+
+
+class PolymarketUsReplayer:
+    """Recorded frames in, the feed's :class:`PolymarketUsUpdate` values out (sans-io).
+
+    Every book change becomes the update the live feed would have offered (the same
+    protocol, the same view depth), timed by the frame's receive time. The recording holds
+    only received frames, so every market it carries data for is adopted (the live feed
+    tracked it by its subscription); heartbeats and acknowledgements change nothing.
+
+    Args:
+        shape: the book shape the live feed read (``"full"``, the default, or ``"delta"``).
+        depth: levels per side in each view (the feed's default).
+    """
+
+    venue = "polymarket-us"
+
+    def __init__(self, *, shape: BookShape = "full", depth: int = 10) -> None:
+        self.protocol = PolymarketUsProtocol(shape=shape, create_on_data=True)
+        self.depth = depth
+
+    def frame(self, text: str, recv_ns: int) -> list[PolymarketUsUpdate]:
+        """Apply one frame; the updates it produced."""
+        books = self.protocol.books
+        out: list[PolymarketUsUpdate] = []
+        for ev in self.protocol.feed(text, recv_ns):
+            if type(ev) is BookChanged:
+                book = books.get(ev.slug)
+                if book is not None:
+                    kind = "stale" if ev.kind == "reconnect" else ev.kind
+                    out.append(
+                        PolymarketUsUpdate(
+                            ev.slug, book.view(self.depth), kind, ev.venue_ts_ms, recv_ns
+                        )
+                    )
+        return out
+
+    def rejected(self) -> int:
+        """Frames or updates the protocol refused."""
+        stats = self.protocol.stats
+        return stats.rejected + stats.invalid_frames
 
 
 async def record(

@@ -18,6 +18,16 @@ It runs inside the VPN's network namespace. Order of operations, and why:
    silently delivering nothing) is published too, with ``stale=True``, so shards stop
    using it until a fresh one follows; the feed passed in may run such an audit inside its
    own ``run``, which keeps that REST traffic inside the egress-verified scope below.
+
+The same service runs for another venue (``venue="polymarket-us"``, ``MONITOR_VENUE``): one
+process holding that venue's sockets for many shards (Polymarket US limits subscriptions per
+key). It then streams every instrument of its venue that the shard (game) assignments name
+(``orchestrator:game_assignments``, then the assignments channel: a game's contracts on its
+venue, each instrument once however many games name it), and publishes each book as a
+venue-neutral :class:`~arbees.messages.VenueQuote` on ``quotes:<venue>`` and in
+``quotes:<venue>:latest``; its health heartbeat names the venue (``details["venue"]``). Its
+``guard`` may be ``None``: a venue not behind the VPN runs with no egress check (the wiring
+decides that per venue). The international Polymarket path is unchanged.
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ from arbees.egress import EgressGuard, EgressState, run_while_verified
 from arbees.errors import ArbeesError, ConfigError
 from arbees.identifiers import is_token_id
 from arbees.messages import (
+    GAME_ASSIGNMENTS_HASH,
     LATEST_PRICES_HASH,
     PUBLISHED_DEPTH,
     TOKEN_ASSIGNMENTS_HASH,
@@ -45,7 +56,10 @@ from arbees.messages import (
     Message,
     PolymarketPriceUpdate,
     ServiceStatus,
+    VenueQuote,
+    latest_quotes_hash,
     now_ms,
+    quotes_channel,
 )
 from arbees.money import ONE
 from arbees.obs.health import run_heartbeat
@@ -53,7 +67,13 @@ from arbees.services._assignments import apply_live, apply_stored
 from arbees.services._rejections import Rejections, shorten
 from arbees.services.interfaces import InstrumentFeed
 
-__all__ = ["MonitorStats", "PolymarketMonitor", "open_polymarket_monitor", "price_update"]
+__all__ = [
+    "MonitorStats",
+    "PolymarketMonitor",
+    "open_polymarket_monitor",
+    "price_update",
+    "venue_quote",
+]
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +150,35 @@ def price_update(
     )
 
 
+def venue_quote(
+    view: BookView,
+    *,
+    venue: str,
+    seq: int,
+    venue_ts_ms: int | None,
+    received_ns: int,
+    depth: int = PUBLISHED_DEPTH,
+    stream_seq: int = 0,
+) -> VenueQuote:
+    """The venue-neutral bus message for one instrument's book on ``venue``."""
+    return VenueQuote(
+        venue=venue,
+        instrument=view.instrument,
+        timestamp_ms=now_ms(),
+        bids=view.bids[:depth],
+        asks=view.asks[:depth],
+        venue_ts_ms=venue_ts_ms,
+        monitor_recv_ns=received_ns,
+        published_ns=time.time_ns(),
+        seq=seq,
+        stream_seq=stream_seq,
+        stale=view.stale,
+    )
+
+
 class PolymarketMonitor:
-    """Streams assigned Polymarket tokens to the bus while egress is verified.
+    """Streams assigned Polymarket tokens to the bus while egress is verified (or, with
+    ``venue``, another venue's instruments, see the module notes).
 
     Args:
         bus: where prices, alerts and health go.
@@ -152,13 +199,17 @@ class PolymarketMonitor:
         companions: services run beside the feed, only while egress is verified (each
             cancelled on a loss and started afresh on recovery), e.g. the sports-state
             :class:`~arbees.services.game_states.GameStateRelay`.
+        venue: the venue id streamed (default ``"polymarket"``: the seed's price updates
+            on ``polymarket:prices``); another id streams the instruments of that venue
+            the shard assignments name, as :class:`~arbees.messages.VenueQuote` s on
+            ``quotes:<venue>``.
     """
 
     def __init__(
         self,
         bus: Bus,
         feed_factory: Callable[[list[str]], InstrumentFeed],
-        guard: EgressGuard,
+        guard: EgressGuard | None,
         *,
         instance: str = "monitor",
         heartbeat_interval: float = 1.0,
@@ -166,11 +217,14 @@ class PolymarketMonitor:
         accepts: Callable[[str], bool] | None = is_token_id,
         max_tokens: int = 2000,
         companions: Sequence[Callable[[], Awaitable[object]]] = (),
+        venue: str = "polymarket",
     ) -> None:
         if not 1 <= depth <= PUBLISHED_DEPTH:
             raise ConfigError(f"depth must be in 1..{PUBLISHED_DEPTH}: {depth}")
         if max_tokens < 1:
             raise ValueError(f"max_tokens must be >= 1: {max_tokens}")
+        if guard is None and venue == "polymarket":
+            raise ConfigError("the Polymarket monitor always checks its egress: give it a guard")
         self.bus = bus
         self.feed_factory = feed_factory
         self.guard = guard
@@ -195,9 +249,19 @@ class PolymarketMonitor:
         self._failed_seen = 0
         self._refused_at_start: list[tuple[str, str]] = []
         self.companions = tuple(companions)
+        self.venue = venue
+        self._games: dict[str, tuple[int, frozenset[str]]] = {}  # game -> epoch, instruments
+        self._holders: dict[str, int] = {}  # instrument -> games naming it
 
     def __repr__(self) -> str:
-        return f"PolymarketMonitor(tokens={len(self.tokens)}, egress={self.guard.verified})"
+        egress = "off" if self.guard is None else self.guard.verified
+        return (
+            f"PolymarketMonitor(venue={self.venue!r}, tokens={len(self.tokens)}, egress={egress})"
+        )
+
+    @property
+    def _verified(self) -> bool:
+        return self.guard is None or self.guard.verified
 
     @property
     def current_feed(self) -> InstrumentFeed | None:
@@ -206,27 +270,37 @@ class PolymarketMonitor:
 
     @property
     def healthy(self) -> bool:
-        return self.guard.verified and self._feed_running
+        return self._verified and self._feed_running
 
     def status(self) -> ServiceStatus:
-        state = self.guard.state
-        reason = "" if self.healthy else (state.reason if not state.verified else "feed starting")
+        if self.guard is None:
+            kind, country = "none", ""
+            reason = "" if self.healthy else "feed starting"
+        else:
+            state = self.guard.state
+            kind, country = state.kind, state.country or ""
+            reason = (
+                "" if self.healthy else (state.reason if not state.verified else "feed starting")
+            )
+        details = {
+            "egress": kind,
+            "country": country,
+            "tokens": str(len(self.tokens)),
+            "published": str(self.stats.published),
+            "stale_published": str(self.stats.stale_published),
+            "rejected": str(self.rejections.total),
+            "stream_id": self.stream_id,
+            "stream_seq": str(self._published_seq),
+        }
+        if self.venue != "polymarket":  # the Polymarket monitor's heartbeat stays as it was
+            details["venue"] = self.venue
         return ServiceStatus(
             service=SERVICE,
             instance=self.instance,
             healthy=self.healthy,
             timestamp_ms=now_ms(),
             reason=reason,
-            details={
-                "egress": state.kind,
-                "country": state.country or "",
-                "tokens": str(len(self.tokens)),
-                "published": str(self.stats.published),
-                "stale_published": str(self.stats.stale_published),
-                "rejected": str(self.rejections.total),
-                "stream_id": self.stream_id,
-                "stream_seq": str(self._published_seq),
-            },
+            details=details,
         )
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -236,14 +310,27 @@ class PolymarketMonitor:
             trio.open_nursery() as nursery,
             self.bus.subscribe(Channel.MARKET_ASSIGNMENTS) as assignments,
         ):
-            await apply_stored(self.bus, TOKEN_ASSIGNMENTS_HASH, self._apply, self._reject)
-            first = await nursery.start(self.guard.run)
-            nursery.start_soon(self._watch_egress, first)
-            nursery.start_soon(apply_live, assignments, "polymarket", self._apply)
+            if self.venue == "polymarket":
+                await apply_stored(self.bus, TOKEN_ASSIGNMENTS_HASH, self._apply, self._reject)
+            else:  # another venue: the instruments the shards' games name
+                await apply_stored(self.bus, GAME_ASSIGNMENTS_HASH, self._apply_game, self._reject)
+            guard = self.guard
+            verified = True
+            if guard is not None:
+                first = await nursery.start(guard.run)
+                nursery.start_soon(self._watch_egress, first)
+                verified = first.verified
+            if self.venue == "polymarket":
+                nursery.start_soon(apply_live, assignments, "polymarket", self._apply)
+            else:
+                nursery.start_soon(apply_live, assignments, "kalshi", self._apply_game)
             nursery.start_soon(self._refresh_after_bus_outage, self.heartbeat_interval)
             for companion in self.companions:
-                nursery.start_soon(run_while_verified, self.guard, companion)
-            if first.verified:
+                if guard is None:
+                    nursery.start_soon(companion)
+                else:
+                    nursery.start_soon(run_while_verified, guard, companion)
+            if verified:
                 await nursery.start(self._feed_while_verified)
             else:
                 nursery.start_soon(self._feed_while_verified)
@@ -285,6 +372,52 @@ class PolymarketMonitor:
         if current is None:
             await self._feed_call("add", [token])
 
+    async def _apply_game(self, assignment: MarketAssignment) -> None:
+        """A shard (game) assignment, for a monitor of a venue other than Polymarket:
+        stream every instrument of this venue its contracts name (each once, however many
+        games name it), stop those no game names any more."""
+        game = assignment.game_id or assignment.market_id
+        current = self._games.get(game)
+        if current is not None and assignment.epoch < current[0]:
+            return
+        self.stats.assignments += 1
+        wanted: frozenset[str] = frozenset()
+        if assignment.action == "assign":
+            wanted = frozenset(c.instrument for c in assignment.contracts if c.venue == self.venue)
+        held = current[1] if current is not None else frozenset()
+        gone = []
+        for instrument in sorted(held - wanted):
+            left = self._holders.get(instrument, 1) - 1
+            if left > 0:
+                self._holders[instrument] = left
+            else:
+                self._holders.pop(instrument, None)
+                if self.tokens.pop(instrument, None) is not None:
+                    gone.append(instrument)
+        if gone:
+            await self._feed_call("remove", gone)
+        kept = set(held & wanted)
+        for instrument in sorted(wanted - held):
+            if instrument in self._holders:
+                self._holders[instrument] += 1
+                kept.add(instrument)
+                continue
+            if self.accepts is not None and not self.accepts(instrument):
+                await self._reject(instrument, f"not an instrument {self.venue} accepts")
+                continue
+            if len(self.tokens) >= self.max_tokens:
+                await self._refuse_over_cap(instrument)
+                continue
+            self._holders[instrument] = 1
+            self.tokens[instrument] = assignment
+            await self._feed_call("add", [instrument])
+            if instrument in self.tokens:  # the feed took it (a refusal is reported)
+                kept.add(instrument)
+        if assignment.action == "assign":
+            self._games[game] = (assignment.epoch, frozenset(kept))
+        else:
+            self._games.pop(game, None)
+
     async def _reject(self, token: str, why: str) -> None:
         self.stats.rejected_assignments += 1
         await self.rejections.reject("ASSIGNMENT_REJECTED", token, why)
@@ -309,6 +442,7 @@ class PolymarketMonitor:
         except ArbeesError as exc:
             for token in tokens:
                 self.tokens.pop(token, None)
+                self._holders.pop(token, None)
                 await self._reject(token, str(exc))
 
     def _new_feed(self) -> InstrumentFeed:
@@ -328,6 +462,7 @@ class PolymarketMonitor:
                 self.feed_factory([token])
             except ArbeesError as exc:
                 self.tokens.pop(token)
+                self._holders.pop(token, None)
                 self._refused_at_start.append((token, str(exc)))
         return self.feed_factory(sorted(self.tokens))
 
@@ -336,6 +471,7 @@ class PolymarketMonitor:
     async def _watch_egress(self, first: EgressState) -> None:
         if not first.verified:
             await self._alert(UNHEALTHY_ALERT, _unhealthy_text(first), severity="critical")
+        assert self.guard is not None  # started only with a guard
         async for state in self.guard.changes():
             if state.verified:
                 log.info("egress verified (%s); resuming Polymarket", state.country)
@@ -370,7 +506,10 @@ class PolymarketMonitor:
                 self._feed = None
                 self._feed_running = False
 
-        await run_while_verified(self.guard, one_verified_period)
+        if self.guard is None:  # a venue with no egress check: one period, for good
+            await one_verified_period()
+        else:
+            await run_while_verified(self.guard, one_verified_period)
 
     async def _publish_updates(self, feed: InstrumentFeed) -> None:
         """Publish every update waiting, as one batch per wake-up.
@@ -409,7 +548,7 @@ class PolymarketMonitor:
                 )
 
     def _take(self, update: Any, batch: dict[str, Any]) -> None:
-        if not self.guard.verified:  # the scope is being cancelled; never leak one
+        if not self._verified:  # the scope is being cancelled; never leak one
             self.stats.withheld += 1
             return
         instrument = update.view.instrument
@@ -423,6 +562,9 @@ class PolymarketMonitor:
 
     async def _publish_batch(self, views: list[tuple[BookView, int | None, int]]) -> None:
         """One bus write for ``views`` (each a token's book, its venue time and receipt)."""
+        if self.venue != "polymarket":
+            await self._publish_quotes(views)
+            return
         items: list[tuple[str, Message]] = []
         seqs = self._seq
         stale = 0
@@ -446,6 +588,39 @@ class PolymarketMonitor:
         self.stats.published += len(items)
         self.stats.stale_published += stale
 
+    async def _publish_quotes(self, views: list[tuple[BookView, int | None, int]]) -> None:
+        """:meth:`_publish_batch` for a venue other than Polymarket: one
+        :class:`~arbees.messages.VenueQuote` per book on ``quotes:<venue>``, numbered per
+        instrument and over the stream, stored in ``quotes:<venue>:latest``."""
+        items: list[tuple[str, Message]] = []
+        seqs = self._seq
+        stale = 0
+        for view, venue_ts_ms, received_ns in views:
+            seq = seqs.get(view.instrument, 0) + 1
+            seqs[view.instrument] = seq
+            self._stream_seq += 1
+            items.append(
+                (
+                    view.instrument,
+                    venue_quote(
+                        view,
+                        venue=self.venue,
+                        seq=seq,
+                        venue_ts_ms=venue_ts_ms,
+                        received_ns=received_ns,
+                        depth=self.depth,
+                        stream_seq=self._stream_seq,
+                    ),
+                )
+            )
+            stale += view.stale
+        last = self._stream_seq
+        channel, key = quotes_channel(self.venue), latest_quotes_hash(self.venue)
+        await self.bus.publish_and_hset_many(channel, key, items)
+        self._published_seq = max(self._published_seq, last)
+        self.stats.published += len(items)
+        self.stats.stale_published += stale
+
     async def _refresh_after_bus_outage(self, interval: float) -> None:
         """Republish every current book once the bus took messages again after losing some.
 
@@ -460,7 +635,7 @@ class PolymarketMonitor:
                 continue
             self._failed_seen = failed
             feed = self._feed
-            if feed is None or not self.guard.verified:
+            if feed is None or not self._verified:
                 continue
             self.stats.refreshes += 1
             log.info("bus lost %d messages: republishing %d books", failed, len(self.tokens))
@@ -484,7 +659,7 @@ def _unhealthy_text(state: EgressState) -> str:
 async def open_polymarket_monitor(
     bus: Bus,
     feed_factory: Callable[[list[str]], InstrumentFeed],
-    guard: EgressGuard,
+    guard: EgressGuard | None,
     **kwargs: Any,
 ) -> AsyncIterator[PolymarketMonitor]:
     """Run a monitor for the duration of the block (entered once it is ready)."""

@@ -17,13 +17,14 @@ from typing import Final
 import attrs
 
 from arbees.book import BookView, Level, mirror_levels
-from arbees.messages import PolymarketPriceUpdate
+from arbees.messages import PolymarketPriceUpdate, VenueQuote
 from arbees.money import ONE
 
 __all__ = [
     "MAX_QUOTE_LEVELS",
     "Quote",
     "checked_quote",
+    "checked_venue_quote",
     "ladder_problem",
     "quote_from_price_update",
     "quote_from_view",
@@ -116,6 +117,31 @@ def checked_quote(update: PolymarketPriceUpdate, bus_recv_ns: int) -> tuple[Quot
     quote = Quote(
         venue="polymarket",
         instrument=update.token_id,
+        yes_asks=yes_asks,
+        no_asks=no_asks,
+        stale=update.stale or problem is not None,
+        received_ns=update.monitor_recv_ns or bus_recv_ns,
+        venue_ts_ms=update.venue_ts_ms,
+        monitor_recv_ns=update.monitor_recv_ns,
+        bus_recv_ns=bus_recv_ns,
+    )
+    return quote, problem
+
+
+def checked_venue_quote(update: VenueQuote, bus_recv_ns: int) -> tuple[Quote, str | None]:
+    """A quote from a monitor's :class:`~arbees.messages.VenueQuote`, and why it was
+    distrusted (or ``None``): the instrument's asks, and its NO asks as the mirror of its
+    bids (a binary instrument, as :func:`quote_from_view` reads a direct feed's view), each
+    cut to ``MAX_QUOTE_LEVELS``; a ladder that is not a book makes the quote stale with no
+    asks, as for :func:`checked_quote`."""
+    yes_asks = update.asks[:MAX_QUOTE_LEVELS]
+    no_asks = mirror_levels(update.bids[:MAX_QUOTE_LEVELS])
+    problem = ladder_problem(yes_asks) or ladder_problem(no_asks)
+    if problem is not None:
+        yes_asks = no_asks = ()
+    quote = Quote(
+        venue=update.venue,
+        instrument=update.instrument,
         yes_asks=yes_asks,
         no_asks=no_asks,
         stale=update.stale or problem is not None,

@@ -20,7 +20,7 @@ venue's rule at the last prices the shard's books showed
 (:meth:`~arbees.services.shard_engine.ShardEngine.last_prices`), ended only by a winner
 known without guessing (else they stay open, said in the paper summary).
 
-Readiness (``task_status.started()``): assignments loaded, both sources running, heartbeats
+Readiness (``task_status.started()``): assignments loaded, every source running, heartbeats
 flowing. Cancellation stops everything.
 
 Isolation: each assignment is judged on its own. One the engine refuses (an unreadable fee,
@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
@@ -101,7 +101,11 @@ class GameShard:
         bus: assignments in, signals/heartbeats out.
         engine: the decision core (carries the shard id and thresholds).
         kalshi: Kalshi quote source (a direct feed).
-        polymarket: Polymarket quote source (bus or direct feed).
+        polymarket: Polymarket quote source (bus or direct feed); ``None``: the shard reads
+            no international Polymarket (a US-only deployment), and an assignment naming it
+            is a counted refusal.
+        others: the quote sources of further venues (e.g. Polymarket US, direct), each
+            under its own venue id.
         on_signal: optional hook called with each signal before it is published.
         paper: optional paper trader: fills each signal on paper (``--paper``) against the
             engine's books at detection; run in the shard's nursery.
@@ -116,8 +120,9 @@ class GameShard:
         bus: Bus,
         engine: ShardEngine,
         kalshi: QuoteSource,
-        polymarket: QuoteSource,
+        polymarket: QuoteSource | None,
         *,
+        others: Sequence[QuoteSource] = (),
         on_signal: Callable[[ArbSignal], None] | None = None,
         paper: PaperTrader | None = None,
         heartbeat_interval: float = 1.0,
@@ -128,10 +133,12 @@ class GameShard:
         self.engine = engine
         self.kalshi = kalshi
         self.polymarket = polymarket
-        self.sources: dict[str, QuoteSource] = {kalshi.venue: kalshi, polymarket.venue: polymarket}
+        every = [kalshi, *([] if polymarket is None else [polymarket]), *others]
+        self.sources: dict[str, QuoteSource] = {source.venue: source for source in every}
         """Quote sources by venue id: an assignment's instruments go to their venue's."""
-        if len(self.sources) != 2:
-            raise ConfigError(f"two quote sources for one venue: {kalshi.venue!r}")
+        if len(self.sources) != len(every):
+            venues = ", ".join(source.venue for source in every)
+            raise ConfigError(f"two quote sources for one venue: {venues[:80]}")
         self.on_signal = on_signal
         self.paper = paper
         self.heartbeat_interval = heartbeat_interval

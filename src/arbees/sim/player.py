@@ -25,6 +25,7 @@ from arbees.sim.games import install_discovery
 from arbees.sim.plan import Plan, Step
 from arbees.testing.fake_kalshi import FakeKalshi
 from arbees.testing.fake_polymarket import FakePolymarket
+from arbees.testing.fake_polymarket_us import FakePolymarketUs
 
 __all__ = ["MarketPlayer"]
 
@@ -48,6 +49,10 @@ class MarketPlayer:
         plan: the timeline.
         kalshi: the fake Kalshi (its ``on_send`` hook is taken).
         poly: the fake Polymarket (its ``on_send`` hook is taken).
+        us: a fake Polymarket US that lists each game as one market (its slug, its long
+            side the away team: token A's book, whose bids mirror into the home team's
+            asks), played alongside Polymarket (``arbees demo --venues
+            kalshi,polymarket-us``).
 
     Attributes:
         applied_ns: wall clock at which each step was applied (0 = not yet).
@@ -57,10 +62,18 @@ class MarketPlayer:
         played: steps applied so far.
     """
 
-    def __init__(self, plan: Plan, kalshi: FakeKalshi, poly: FakePolymarket) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        kalshi: FakeKalshi,
+        poly: FakePolymarket,
+        *,
+        us: FakePolymarketUs | None = None,
+    ) -> None:
         self.plan = plan
         self.kalshi = kalshi
         self.poly = poly
+        self.us = us
         self.applied_ns = [0] * len(plan.steps)
         self.sent_ns: dict[tuple[int, str], int] = {}
         self.books: list[GameBooks] = list(plan.initial)
@@ -155,6 +168,8 @@ class MarketPlayer:
             self.poly.set_book(
                 token, _levels(side.bids), _levels(side.asks), market=game.condition_id
             )
+        if self.us is not None:
+            self.us.set_book(game.slug, bids=_levels(book.bids), offers=_levels(book.asks))
 
     def _watch_for(self, index: int, *instruments: str) -> None:
         for instrument in instruments:

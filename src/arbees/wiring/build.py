@@ -8,7 +8,9 @@ caller starts it the Trio way and keeps the block open while it runs::
         await nursery.start(shard.run)
 
 The CLI, :mod:`arbees.api` and the demo all build through here, so a rule such as the
-Kalshi keepalive period or the egress guard of a Polymarket route exists once. Every
+Kalshi keepalive period or the egress guard of a Polymarket route exists once. Polymarket
+US (a shard's ``SHARD_VENUES``) is built through its registry entry too, and reached
+directly: no VPN route, no egress check. Every
 Polymarket route is :func:`arbees.egress.open_polymarket_route`: the monitor always checks
 its egress, a direct-mode shard and the orchestrator's Gamma discovery check it unless the
 settings carry the explicit opt-out. With a ``registry`` the service's gauges are
@@ -38,6 +40,7 @@ from arbees.polymarket.audit import AuditConfig, AuditStats
 from arbees.polymarket.feed import FeedConfig
 from arbees.polymarket.rest import USER_AGENT, PolymarketRest, RestConfig
 from arbees.polymarket.sports_feed import SportsFeed, SportsFeedConfig
+from arbees.polymarket_us.rest import PolymarketUsRest
 from arbees.recording import Recorder
 from arbees.services.game_states import GameStateRelay
 from arbees.services.interfaces import InstrumentFeed
@@ -45,7 +48,12 @@ from arbees.services.monitor import PolymarketMonitor
 from arbees.services.orchestrator import Orchestrator
 from arbees.services.shard import GameShard
 from arbees.services.shard_engine import ShardEngine
-from arbees.services.sources import BusPolymarketSource, FeedQuoteSource, QuoteSource
+from arbees.services.sources import (
+    BusPolymarketSource,
+    BusVenueSource,
+    FeedQuoteSource,
+    QuoteSource,
+)
 from arbees.settlement import parse_rules
 from arbees.venues import get_venue, instrument_checks
 from arbees.wiring.discovery import open_polymarket_us_rest, venue_game_source
@@ -69,7 +77,13 @@ async def build_monitor(
     registry: Registry | None = None,
     recorder: Recorder | None = None,
 ) -> AsyncIterator[PolymarketMonitor]:
-    """The Polymarket monitor of ``settings`` on ``bus`` (start it with ``monitor.run``)."""
+    """The Polymarket monitor of ``settings`` on ``bus`` (start it with ``monitor.run``);
+    with ``settings.venue="polymarket-us"``, the Polymarket US monitor
+    (:func:`_build_venue_monitor`)."""
+    if settings.venue != "polymarket":
+        async with _build_venue_monitor(settings, bus, registry, recorder) as monitor:
+            yield monitor
+        return
     audit = AuditConfig(interval=settings.audit_interval)
     audit_stats = AuditStats()  # shared by the auditor of every verified period
     # The egress check and the REST audit take the same route (proxy) as the Polymarket
@@ -146,6 +160,47 @@ async def build_monitor(
 
 
 @asynccontextmanager
+async def _build_venue_monitor(
+    settings: MonitorSettings, bus: Bus, registry: Registry | None, recorder: Recorder | None
+) -> AsyncIterator[PolymarketMonitor]:
+    """The monitor of a venue other than Polymarket (``MONITOR_VENUE=polymarket-us``): the
+    venue's feed through its registry entry, reached directly (no VPN route, no egress
+    guard: this venue is not behind the VPN), its books audited over REST when
+    ``POLYMARKET_US_REST_URL`` is set; it publishes ``VenueQuote`` s on ``quotes:<venue>``."""
+    venue = get_venue(settings.venue)
+    options: dict[str, object] = {
+        "url": settings.polymarket_us_ws_url,
+        "signer": settings.polymarket_us_signer,
+        "silence_timeout": settings.silence_timeout,
+        "depth": PUBLISHED_DEPTH,
+    }
+    if not settings.polymarket_us_maintenance:
+        options["maintenance"] = None
+    if settings.reconnect is not None:
+        options["backoff"] = settings.reconnect
+    if recorder is not None:
+        options["on_frame"] = recorder.frame_hook(venue.id, settings.instance)
+    async with open_polymarket_us_rest(settings.polymarket_us_rest_url) as rest:
+
+        def feed_factory(instruments: list[str]) -> InstrumentFeed:
+            return venue.feed(instruments, rest=rest, **options)
+
+        monitor = PolymarketMonitor(
+            bus,
+            feed_factory,
+            None,
+            instance=settings.instance,
+            heartbeat_interval=settings.heartbeat_interval,
+            max_tokens=settings.max_tokens,
+            accepts=venue.accepts,
+            venue=venue.id,
+        )
+        if registry is not None:
+            monitor_gauges(registry, bus, monitor, AuditStats())
+        yield monitor
+
+
+@asynccontextmanager
 async def build_shard(
     settings: ShardSettings,
     bus: Bus,
@@ -183,8 +238,10 @@ async def build_shard(
     if registry is not None:
         on_signal = _both(latency_metrics(registry), on_signal)
     async with contextlib.AsyncExitStack() as stack:
-        polymarket: QuoteSource
-        if settings.polymarket_ws_url is None:
+        polymarket: QuoteSource | None
+        if "polymarket" not in settings.venues:
+            polymarket = None  # a US-only shard: no monitor, no VPN route
+        elif settings.polymarket_ws_url is None:
             polymarket = BusPolymarketSource(bus)
         else:
             route = await stack.enter_async_context(
@@ -205,6 +262,14 @@ async def build_shard(
                 hook = recorder.frame_hook("polymarket", settings.shard_id)
                 config = attrs.evolve(config, on_frame=hook)
             polymarket = venue_source("polymarket", config=config)
+        others: list[QuoteSource] = []
+        if "polymarket-us" in settings.venues and settings.polymarket_us_via_bus:
+            others.append(BusVenueSource(bus, "polymarket-us"))  # its monitor's VenueQuotes
+        elif "polymarket-us" in settings.venues:
+            us_rest = await stack.enter_async_context(
+                open_polymarket_us_rest(settings.polymarket_us_rest_url)
+            )
+            others.append(_polymarket_us_source(settings, us_rest, recorder))
         paper = None
         if settings.paper is not None:
             limits = RiskLimits(
@@ -225,6 +290,7 @@ async def build_shard(
             engine,
             kalshi,
             polymarket,
+            others=others,
             paper=paper,
             on_signal=on_signal,
             heartbeat_interval=settings.heartbeat_interval,
@@ -233,6 +299,25 @@ async def build_shard(
         if registry is not None:
             shard_gauges(registry, bus, shard)
         yield shard
+
+
+def _polymarket_us_source(
+    settings: ShardSettings, rest: PolymarketUsRest | None, recorder: Recorder | None
+) -> FeedQuoteSource:
+    """Polymarket US read directly: its own signed sockets, never the VPN route or the
+    egress check; its books audited over REST when ``rest`` is given."""
+    options: dict[str, object] = {
+        "url": settings.polymarket_us_ws_url,
+        "signer": settings.polymarket_us_signer,
+        "rest": rest,
+    }
+    if not settings.polymarket_us_maintenance:
+        options["maintenance"] = None
+    if settings.reconnect is not None:
+        options["backoff"] = settings.reconnect
+    if recorder is not None:
+        options["on_frame"] = recorder.frame_hook("polymarket-us", settings.shard_id)
+    return venue_source("polymarket-us", **options)
 
 
 def _decision_settings(settings: ShardSettings) -> dict[str, str]:

@@ -40,8 +40,8 @@ def monitor_gauges(
                    read=lambda: audit_stats.matches)  # fmt: skip
     registry.gauge("monitor_published", "price updates published",
                    read=lambda: monitor.stats.published)  # fmt: skip
-    registry.gauge("monitor_egress_verified", "1 while egress is verified",
-                   read=lambda: float(guard.verified))  # fmt: skip
+    registry.gauge("monitor_egress_verified", "1 while egress is verified (or not checked)",
+                   read=lambda: float(guard is None or guard.verified))  # fmt: skip
     registry.gauge("monitor_tokens", "assigned tokens", read=lambda: len(monitor.tokens))
     registry.gauge("monitor_egress_losses", "egress losses",
                    read=lambda: monitor.stats.egress_losses)  # fmt: skip

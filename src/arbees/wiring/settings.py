@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final, TypeVar
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -33,6 +34,8 @@ from arbees.polymarket.feed import DEFAULT_WS_URL as POLYMARKET_WS_URL
 from arbees.polymarket.rest import DEFAULT_CLOB_URL as CLOB_URL
 from arbees.polymarket.rest import DEFAULT_GAMMA_URL as GAMMA_URL
 from arbees.polymarket.sports import SPORTS_WS_URL
+from arbees.polymarket_us.auth import PolymarketUsSigner
+from arbees.polymarket_us.feed import PROD_WS_URL as POLYMARKET_US_WS_URL
 from arbees.services.orchestrator import OrchestratorConfig
 from arbees.settlement import parse_rules
 from arbees.wiring.discovery import DEFAULT_DISCOVERY_DEADLINE, DEFAULT_SERIES
@@ -44,7 +47,10 @@ __all__ = [
     "GAMMA_URL",
     "KALSHI_REST_URL",
     "KALSHI_WS_URL",
+    "MONITOR_VENUES",
+    "POLYMARKET_US_WS_URL",
     "POLYMARKET_WS_URL",
+    "SHARD_VENUES",
     "SPORTS_WS_URL",
     "MonitorSettings",
     "OrchestratorSettings",
@@ -57,6 +63,18 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+SHARD_VENUES: Final = ("kalshi", "polymarket", "polymarket-us")
+"""The venues a shard can read (``SHARD_VENUES``): Kalshi always, each other one at most
+once. Kalshi and Polymarket US are read directly; Polymarket from the monitor over the bus
+or directly behind its egress check."""
+
+_LOOPBACK_HOSTS: Final = ("127.0.0.1", "localhost", "[::1]")
+
+MONITOR_VENUES: Final = ("polymarket", "polymarket-us")
+"""The venues a monitor can stream (``MONITOR_VENUE``): Polymarket (the seed's price updates
+on ``polymarket:prices``, behind the egress guard) or Polymarket US (``VenueQuote`` s on
+``quotes:polymarket-us``, direct: no VPN route, no egress check)."""
 
 # The floor of the Kalshi keepalive period (seconds): see kalshi_keepalive_interval.
 KEEPALIVE_FLOOR: Final = 0.25
@@ -183,9 +201,18 @@ class MonitorSettings:
             (``POLYMARKET_SPORTS_WS_URL``, ``off`` for none); ``None``: no game states.
         sports_silence_timeout: reconnect the sports socket after this long without a
             frame, its pings included (``POLYMARKET_SPORTS_SILENCE_TIMEOUT``).
+        venue: the venue streamed (``MONITOR_VENUE``, one of :data:`MONITOR_VENUES`;
+            default ``polymarket``). ``polymarket-us``: one process holding Polymarket US's
+            sockets for every shard (its subscriptions are limited per key), publishing
+            ``VenueQuote`` s; no egress check (``egress`` unused), no sports socket.
+        polymarket_us_ws_url, polymarket_us_signer, polymarket_us_rest_url,
+            polymarket_us_maintenance: the Polymarket US feed of a ``polymarket-us``
+            monitor, as a shard's (``POLYMARKET_US_WS_URL``, ``POLYMARKET_US_KEY_ID`` +
+            ``POLYMARKET_US_PRIVATE_KEY_PATH``, ``POLYMARKET_US_REST_URL``,
+            ``POLYMARKET_US_MAINTENANCE``).
     """
 
-    egress: EgressSettings
+    egress: EgressSettings | None
     ws_url: str = POLYMARKET_WS_URL
     clob_url: str = CLOB_URL
     audit_interval: float = 5.0
@@ -200,8 +227,20 @@ class MonitorSettings:
     reconnect: Backoff | None = None
     sports_ws_url: str | None = SPORTS_WS_URL
     sports_silence_timeout: float = 15.0
+    venue: str = "polymarket"
+    polymarket_us_ws_url: str = POLYMARKET_US_WS_URL
+    polymarket_us_signer: PolymarketUsSigner | None = None
+    polymarket_us_rest_url: str | None = None
+    polymarket_us_maintenance: bool = True
 
     def __attrs_post_init__(self) -> None:
+        if self.venue not in MONITOR_VENUES:
+            known = ", ".join(MONITOR_VENUES)
+            raise ConfigError(f"unknown monitor venue {self.venue[:30]!r} (known: {known})")
+        if self.venue == "polymarket" and self.egress is None:
+            raise ConfigError("the Polymarket monitor always checks its egress: set EGRESS_*")
+        if self.venue == "polymarket-us":
+            _check_polymarket_us(self.polymarket_us_ws_url, self.polymarket_us_signer)
         _positive("tokens_per_socket", "max_tokens", "silence_timeout", "heartbeat_interval")(self)
         _positive("sports_silence_timeout")(self)
         if self.sports_ws_url is not None and not self.sports_ws_url.startswith(
@@ -215,10 +254,31 @@ class MonitorSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> MonitorSettings:
-        """The monitor's variables (``EGRESS_*`` too, unless ``egress`` is given)."""
+        """The monitor's variables (``EGRESS_*`` too, unless ``egress`` is given or the
+        venue is not Polymarket)."""
         r = _Reader(environ, dict(overrides))
-        egress = r.overrides.pop("egress", None) or EgressSettings.from_env(environ)
+        venue = r.get("venue", "MONITOR_VENUE", _monitor_venue, "polymarket")
+        egress = r.overrides.pop("egress", None)
+        if egress is None and venue == "polymarket":
+            egress = EgressSettings.from_env(environ)
+        if "polymarket_us_signer" in overrides:
+            us_signer = r.overrides.pop("polymarket_us_signer")
+        elif venue == "polymarket-us":
+            us_signer = PolymarketUsSigner.from_env(environ)
+        else:
+            us_signer = None  # its key file is read only by a monitor of that venue
         return cls(
+            venue=venue,
+            polymarket_us_ws_url=r.text(
+                "polymarket_us_ws_url", "POLYMARKET_US_WS_URL", POLYMARKET_US_WS_URL
+            ),
+            polymarket_us_signer=us_signer,
+            polymarket_us_rest_url=r.get(
+                "polymarket_us_rest_url", "POLYMARKET_US_REST_URL", str, None
+            ),
+            polymarket_us_maintenance=r.get(
+                "polymarket_us_maintenance", "POLYMARKET_US_MAINTENANCE", parse_on_off, True
+            ),
             egress=egress,
             ws_url=r.text("ws_url", "POLYMARKET_WS_URL", POLYMARKET_WS_URL),
             clob_url=r.text("clob_url", "POLYMARKET_CLOB_URL", CLOB_URL),
@@ -288,7 +348,8 @@ class PaperSettings:
 
 @attrs.frozen
 class ShardSettings:
-    """A game shard: Kalshi direct, Polymarket from the bus or direct, signals out.
+    """A game shard: Kalshi direct, Polymarket from the bus or direct, Polymarket US
+    direct, signals out.
 
     Attributes:
         shard_id: this shard's id (``SHARD_ID``; default: host name from the env).
@@ -315,6 +376,24 @@ class ShardSettings:
         live_max_quote_age_s: while a game is live (its venues' game state), never use
             one of its quotes older than this (``LIVE_MAX_QUOTE_AGE_S``; capped at
             ``max_quote_age_s``): its prices move with the score.
+        venues: the venues the shard reads (``SHARD_VENUES``, comma-separated; default
+            ``kalshi,polymarket``): ``kalshi`` always, then ``polymarket`` and/or
+            ``polymarket-us``. Without ``polymarket`` the shard needs no monitor, VPN or
+            egress check, and an assignment naming Polymarket is a counted refusal.
+        polymarket_us_ws_url: Polymarket US markets WebSocket, read directly, never
+            through the VPN route or an egress check (``POLYMARKET_US_WS_URL``).
+        polymarket_us_signer: signs its upgrades (``POLYMARKET_US_KEY_ID`` + the Ed25519
+            key file ``POLYMARKET_US_PRIVATE_KEY_PATH``, mode 600); required for any host
+            but loopback (a fake venue). Shown redacted.
+        polymarket_us_rest_url: Polymarket US REST root its books are audited against
+            (``POLYMARKET_US_REST_URL``; ``None``: no audit).
+        polymarket_us_maintenance: sit out the weekly maintenance window (Thursdays
+            02:00-06:00 US-Eastern): books stale, one log line, no reconnect loop
+            (``POLYMARKET_US_MAINTENANCE``, default on).
+        polymarket_us_via_bus: read Polymarket US from its monitor over the bus
+            (``POLYMARKET_US_VIA_REDIS=true``: the ``VenueQuote`` s of a
+            ``MONITOR_VENUE=polymarket-us`` monitor, which holds the venue's sockets and key
+            for every shard); default off: the shard's own signed sockets.
     """
 
     shard_id: str = "local"
@@ -337,8 +416,17 @@ class ShardSettings:
     reconnect: Backoff | None = None
     paper: PaperSettings | None = None
     live_max_quote_age_s: float = 30.0
+    venues: tuple[str, ...] = ("kalshi", "polymarket")
+    polymarket_us_ws_url: str = POLYMARKET_US_WS_URL
+    polymarket_us_signer: PolymarketUsSigner | None = None
+    polymarket_us_rest_url: str | None = None
+    polymarket_us_maintenance: bool = True
+    polymarket_us_via_bus: bool = False
 
     def __attrs_post_init__(self) -> None:
+        _check_venues(self.venues)
+        if "polymarket-us" in self.venues and not self.polymarket_us_via_bus:
+            _check_polymarket_us(self.polymarket_us_ws_url, self.polymarket_us_signer)
         _positive(
             "max_price_age_ms",
             "max_quote_age_s",
@@ -350,7 +438,7 @@ class ShardSettings:
         )(self)
         if self.min_edge < 0:
             raise ConfigError(f"min_edge must be >= 0, got {self.min_edge}")
-        direct = self.polymarket_ws_url is not None
+        direct = self.polymarket_ws_url is not None and "polymarket" in self.venues
         if direct and self.polymarket_egress_check and self.egress is None:
             raise ConfigError(
                 "direct Polymarket is reached only on a verified egress: set the egress "
@@ -368,11 +456,13 @@ class ShardSettings:
         """The shard's variables; ``via_bus`` overrides ``POLYMARKET_VIA_REDIS``."""
         r = _Reader(environ, dict(overrides))
         demo = r.kalshi_env() == "demo"
+        default_venues: tuple[str, ...] = ("kalshi", "polymarket")
+        venues = r.get("venues", "SHARD_VENUES", parse_venues, default_venues)
         via_bus = r.get("via_bus", "POLYMARKET_VIA_REDIS", parse_on_off, True)
         direct_url = r.text("polymarket_ws_url", "POLYMARKET_WS_URL", POLYMARKET_WS_URL)
         check = r.get("polymarket_egress_check", "POLYMARKET_EGRESS_CHECK", parse_on_off, True)
         egress = r.overrides.pop("egress", None)
-        if egress is None and not via_bus and check:
+        if egress is None and not via_bus and check and "polymarket" in venues:
             egress = EgressSettings.from_env(environ)
         if "kalshi_signer" in overrides:
             signer = r.overrides.pop("kalshi_signer")
@@ -382,7 +472,26 @@ class ShardSettings:
             paper = r.overrides.pop("paper")
         else:
             paper = PaperSettings.from_env(environ)
+        us_via_bus = r.get("polymarket_us_via_bus", "POLYMARKET_US_VIA_REDIS", parse_on_off, False)
+        if "polymarket_us_signer" in overrides:
+            us_signer = r.overrides.pop("polymarket_us_signer")
+        elif "polymarket-us" in venues and not us_via_bus:
+            us_signer = PolymarketUsSigner.from_env(environ)
+        else:
+            us_signer = None  # its key file is read only by a shard that reads the venue
         return cls(
+            polymarket_us_via_bus=us_via_bus,
+            venues=venues,
+            polymarket_us_ws_url=r.text(
+                "polymarket_us_ws_url", "POLYMARKET_US_WS_URL", POLYMARKET_US_WS_URL
+            ),
+            polymarket_us_signer=us_signer,
+            polymarket_us_rest_url=r.get(
+                "polymarket_us_rest_url", "POLYMARKET_US_REST_URL", str, None
+            ),
+            polymarket_us_maintenance=r.get(
+                "polymarket_us_maintenance", "POLYMARKET_US_MAINTENANCE", parse_on_off, True
+            ),
             shard_id=r.text("shard_id", "SHARD_ID", socket.gethostname()),
             kalshi_ws_url=r.text(
                 "kalshi_ws_url", "KALSHI_WS_URL", KALSHI_DEMO_WS_URL if demo else KALSHI_WS_URL
@@ -402,6 +511,48 @@ class ShardSettings:
             paper=paper,
             live_max_quote_age_s=r.number("live_max_quote_age_s", "LIVE_MAX_QUOTE_AGE_S", 30.0),
             **r.overrides,
+        )
+
+
+def _monitor_venue(text: str) -> str:
+    venue = text.strip().lower()
+    if venue not in MONITOR_VENUES:
+        raise ValueError(f"expected one of {', '.join(MONITOR_VENUES)}, got {text[:30]!r}")
+    return venue
+
+
+def parse_venues(text: str) -> tuple[str, ...]:
+    """``SHARD_VENUES``: comma-separated venue ids, e.g. ``kalshi,polymarket-us``."""
+    venues = tuple(v.strip().lower() for v in text.split(",") if v.strip())
+    _check_venues(venues)
+    return venues
+
+
+def _check_venues(venues: tuple[str, ...]) -> None:
+    if "kalshi" not in venues:
+        raise ConfigError(f"a shard reads kalshi and more, got {','.join(venues)[:80]!r}")
+    unknown = [v for v in venues if v not in SHARD_VENUES]
+    if unknown:
+        known = ", ".join(SHARD_VENUES)
+        raise ConfigError(f"unknown shard venue {unknown[0][:30]!r} (known: {known})")
+    if len(set(venues)) != len(venues) or len(venues) < 2:
+        raise ConfigError(
+            f"shard venues must be kalshi and at least one other, each once: "
+            f"{','.join(venues)[:80]!r}"
+        )
+
+
+def _check_polymarket_us(url: str, signer: PolymarketUsSigner | None) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss") or not parts.netloc:
+        raise ConfigError(f"polymarket_us_ws_url must be ws(s)://, got {url!r:.60}")
+    host = parts.netloc.rsplit("@", 1)[-1]
+    host = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    if signer is None and host not in _LOOPBACK_HOSTS:
+        raise ConfigError(
+            "Polymarket US market data needs a verified account's API key: set "
+            "POLYMARKET_US_KEY_ID and POLYMARKET_US_PRIVATE_KEY_PATH (or drop polymarket-us "
+            "from SHARD_VENUES)"
         )
 
 
@@ -451,7 +602,7 @@ class OrchestratorSettings:
             ``ORCHESTRATOR_ID``).
         polymarket_us_rest_url: Polymarket US REST gateway (``POLYMARKET_US_REST_URL``,
             e.g. ``https://gateway.polymarket.us``), reached directly; unset: no Polymarket
-            US discovery (its listings are not matched yet).
+            US discovery (its games are not matched).
     """
 
     kalshi_rest_url: str = KALSHI_REST_URL
