@@ -10,15 +10,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from arbees.codec import decode, encode
 from arbees.fees import KalshiFeeModel, MarketFees, PolymarketFeeModel, terms_model
 from arbees.kalshi.models import parse_events
 from arbees.matching.venue_listings import build_catalogue
 from arbees.polymarket.models import parse_gamma_events, parse_gamma_teams
 from arbees.polymarket_us.models import parse_events as parse_us_events
+from arbees.polymarket_us.rest import PolymarketUsRest, RestConfig
 from arbees.services.discovery import discover_games
 from arbees.venues import Listing
-from arbees.venues.polymarket_us import polymarket_us_fee_model
+from arbees.venues.polymarket_us import PolymarketUsListings, polymarket_us_fee_model
 from arbees.wiring.discovery import match_inputs
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "matching"
@@ -168,3 +171,45 @@ def test_a_two_team_game_polymarket_us_also_lists_becomes_one_three_venue_event(
     # the Polymarket tokens the pair game streamed are still the monitor's
     pair_tokens = set(before.games["KXNBAGAME-26OCT20OKCSAS"].tokens)
     assert set(spec.tokens) == pair_tokens
+
+
+async def test_polymarket_us_discovery_over_rest_reaches_the_events(autojump_clock: object) -> None:
+    """The venue's own listings (REST pages decoded once, fee models, refusals) through
+    match_inputs: its games join the slate's events and its refusals the match report."""
+    raw = json.loads((DATA / "leagues" / "polymarket_us_events.json").read_bytes())
+    raw["events"].append({"id": "9", "title": "no slug", "markets": []})
+    content = json.dumps(raw).encode()
+    paths: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        paths.append(request.url.path)
+        return httpx.Response(200, content=content)
+
+    transport = httpx.MockTransport(handler)
+    async with httpx.AsyncClient(transport=transport) as client:
+        rest = PolymarketUsRest(client, RestConfig(base_url="http://pmus", page_size=100))
+        listing = await PolymarketUsListings(rest).fetch()
+    assert paths == ["/v1/events"]
+    leagues = leagues_inputs()
+    listings = {
+        "kalshi": Listing(leagues_kalshi(), (), {}),
+        "polymarket": Listing(leagues_gamma(), (), {}),
+        US: listing,
+    }
+    teams, _ = parse_gamma_teams(body("leagues/gamma_teams.json"))
+    found = discover_games(match_inputs(listings, build_catalogue(teams)))
+    assert set(found.games) == set(discover_games(leagues).games)
+    assert set(found.games[EPL].venue_instruments()) == {"kalshi", "polymarket", US}
+    assert [(r.venue, r.id) for r in found.report.rejections if r.venue == US] == [
+        (US, "events[4]")
+    ]
+
+
+def leagues_kalshi() -> tuple[Any, ...]:
+    events, _ = parse_events(body("leagues/kalshi_events.json"))
+    return tuple(events)
+
+
+def leagues_gamma() -> tuple[Any, ...]:
+    events, _ = parse_gamma_events(body("leagues/gamma_events.json"))
+    return tuple(events)
