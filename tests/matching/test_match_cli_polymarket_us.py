@@ -64,6 +64,8 @@ def test_text_report_counts_per_league_and_type(capsys: pytest.CaptureFixture[st
     assert rows[("MLB", "moneyline")] == ["1", "0", "0"]
     assert rows[("MLB", "total")][0] == "2"  # 8.5 on three venues, 9.5 on two
     assert "polymarket-us: aec-mlb-nyy-bos-2026-09-26-total-8pt5" in out
+    # the one two-sided winner market: its NO is shown paying on the other team
+    assert "MLB:BOS        polymarket-us: aec-mlb-nyy-bos-2026-09-26 (NO)" in out
 
 
 def test_one_venue_alone_exits_2(capsys: pytest.CaptureFixture[str]) -> None:

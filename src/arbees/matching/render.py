@@ -210,9 +210,15 @@ def events_to_text(report: EventReport) -> str:
         lines.append(f"  {m.event_id}  [{' / '.join(m.outcomes)}]  {start}")
         for venue, event in m.venue_events:
             lines.append(f"    {venue}: {event}")
+        yes = {(leg.venue, leg.outcome) for leg in m.legs if leg.side == "yes"}
         for leg in m.legs:
             if leg.side == "yes":
                 lines.append(f"      {leg.outcome:<14} {leg.venue}: {leg.instrument}")
+        for leg in m.legs:
+            # a binary event's venue with one contract: its NO pays on the other outcome
+            other = [o for o in m.outcomes if o != leg.outcome]
+            if leg.side == "no" and len(other) == 1 and (leg.venue, other[0]) not in yes:
+                lines.append(f"      {other[0]:<14} {leg.venue}: {leg.instrument} (NO)")
         for line in m.evidence:
             lines.append(f"    evidence: {line}")
     lines.append("")
