@@ -226,3 +226,17 @@ def test_one_team_contract_covers_a_two_way_game_only(catalogue: TeamCatalogue) 
     found = match_listings([full, lone], catalogue)
     assert found.matches == ()  # soccer: the lone contract's NO also pays on the draw
     assert {u.reason for u in found.unmatched} >= {Reason.INCOMPLETE}
+
+
+def test_a_team_question_mentioning_the_draw_is_still_the_teams(
+    catalogue: TeamCatalogue,
+) -> None:
+    event = _slate_event("aec-epl-mun-mci-2026-12-06")
+    event["markets"][0]["question"] = "Will Manchester United win? A draw resolves No."
+    event["markets"][2]["question"] = "Who wins the derby?"  # Yes/No naming no team
+    games, refused = polymarket_us_listings(us_events({"events": [event]}), catalogue)
+    assert [(u.id, u.reason) for u in refused] == [
+        ("aec-epl-mun-mci-2026-12-06-mci", Reason.MALFORMED)
+    ]
+    kinds = sorted((c.kind.value, c.team.code) for c in games[0].contracts)
+    assert kinds == [("draw", ""), ("team", "mun")]

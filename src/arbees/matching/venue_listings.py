@@ -557,9 +557,9 @@ def _us_contract(
             )
         return ListedContract(market.slug, market.slug, ContractKind.OVER, line=market.line)
     if labels == _YES_NO:
-        if _DRAW_WORDS.search(market.question) and not long.team:
-            return ListedContract(market.slug, market.slug, ContractKind.DRAW)
         said = _WILL_WIN.match(market.question.strip())
+        if said is None and not long.team and _DRAW_WORDS.search(market.question):
+            return ListedContract(market.slug, market.slug, ContractKind.DRAW)
         claim = _us_team((long.team, said["team"] if said is not None else ""), teams)
         if not claim.name:
             raise _Reject(
