@@ -213,3 +213,19 @@ def leagues_kalshi() -> tuple[Any, ...]:
 def leagues_gamma() -> tuple[Any, ...]:
     events, _ = parse_gamma_events(body("leagues/gamma_events.json"))
     return tuple(events)
+
+
+def test_an_event_without_kalshi_is_still_one_runnable_assignment() -> None:
+    inputs = slate_inputs(
+        body("leagues/gamma_teams.json"),
+        {"events": []},
+        body("leagues/gamma_events.json"),
+        body("leagues/polymarket_us_events.json"),
+    )
+    spec = discover_games(inputs).games[EPL]
+    assert set(spec.venue_instruments()) == {"polymarket", US}
+    shard = spec.shard_assignment("s1", action="assign", epoch=1, timestamp_ms=1)
+    assert shard.event_problem() is None
+    assert decode(encode(shard)) == shard
+    monitor = spec.monitor_assignments("s1", action="assign", epoch=1, timestamp_ms=1)
+    assert {m.token_id for m in monitor} == set(spec.venue_instruments()["polymarket"])
