@@ -602,7 +602,7 @@ class OrchestratorSettings:
             ``ORCHESTRATOR_ID``).
         polymarket_us_rest_url: Polymarket US REST gateway (``POLYMARKET_US_REST_URL``,
             e.g. ``https://gateway.polymarket.us``), reached directly; unset: no Polymarket
-            US discovery (its listings are not matched yet).
+            US discovery (its games are not matched).
     """
 
     kalshi_rest_url: str = KALSHI_REST_URL
