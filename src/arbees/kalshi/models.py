@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -19,7 +19,7 @@ import attrs
 from arbees.book import Level
 from arbees.errors import HOSTILE_INPUT_ERRORS, DecodeError, DecodeRejection
 from arbees.kalshi.levels import parse_levels, parse_price_field
-from arbees.money import ONE, Fixed, parse_fixed
+from arbees.money import ONE, Fixed, parse_decimal, parse_fixed
 
 __all__ = [
     "Event",
@@ -113,18 +113,7 @@ def parse_series_list(body: object) -> tuple[list[Series], list[DecodeRejection]
 
 
 def _strike(obj: dict[str, Any], key: str) -> Decimal | None:
-    value = obj.get(key)
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise DecodeError(f"expected a number, got {type(value).__name__}", field=key)
-    try:
-        strike = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    except InvalidOperation:
-        raise DecodeError(f"not a number: {str(value)[:40]!r}", field=key) from None
-    if not strike.is_finite():
-        raise DecodeError("not a finite number", field=key)
-    return strike
+    return parse_decimal(obj.get(key), field=key)
 
 
 @attrs.frozen
