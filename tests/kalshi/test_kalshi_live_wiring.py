@@ -4,11 +4,15 @@ a setting turns it off, the poll interval is configurable and bounded."""
 from __future__ import annotations
 
 import pytest
+import trio
 
+from arbees.bus import open_bus
 from arbees.errors import ConfigError
+from arbees.obs.metrics import Registry
 from arbees.services.discovery import GameSpec
 from arbees.services.orchestrator import Orchestrator
-from arbees.wiring.build import _running_events
+from arbees.testing.fake_kalshi import FakeKalshi
+from arbees.wiring.build import _running_events, build_orchestrator
 from arbees.wiring.settings import OrchestratorSettings
 
 BASE = {"POLYMARKET_EGRESS_CHECK": "off"}
@@ -54,3 +58,31 @@ def test_only_the_games_given_to_a_shard_are_followed() -> None:
     assert _running_events(orchestrator) == ["KXNBAGAME-A"]
     orchestrator.owners["C"] = "s2"
     assert sorted(_running_events(orchestrator)) == ["KXNBAGAME-A", "KXNBAGAME-C"]
+
+
+async def test_the_built_orchestrator_polls_its_running_games_and_exposes_the_counters() -> None:
+    """``build_orchestrator`` runs the feed while its block is open, on the orchestrator's
+    running games and Kalshi client; the fake venue lists no milestone (404), which is
+    counted as such, not as a failure."""
+    fake = FakeKalshi()
+    registry = Registry()
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(fake.serve_rest)
+        settings = OrchestratorSettings(
+            kalshi_rest_url=f"http://127.0.0.1:{port}/trade-api/v2",
+            polymarket_egress_check=False,
+            kalshi_live_interval=1.0,
+        )
+        async with (
+            open_bus("memory://") as bus,
+            build_orchestrator(settings, bus, registry=registry) as orchestrator,
+        ):
+            orchestrator.games = {"A": spec("A")}
+            orchestrator.owners = {"A": "s1"}
+            with trio.fail_after(10):
+                while "arbees_kalshi_live_no_milestone 1.0" not in registry.render():  # noqa: ASYNC110
+                    await trio.sleep(0.05)
+            text = registry.render()
+            assert "arbees_kalshi_live_errors 0.0" in text
+            assert "arbees_kalshi_live_published 0.0" in text
+        nursery.cancel_scope.cancel()

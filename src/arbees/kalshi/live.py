@@ -44,7 +44,14 @@ from arbees.kalshi.models import MAX_LIVE_DATAS, LiveData, Milestone
 from arbees.kalshi.rest import KalshiRest
 from arbees.messages import GameState, now_ms
 
-__all__ = ["KalshiLiveFeed", "LiveDataConfig", "LiveDataStats", "phase_of", "pick_milestone"]
+__all__ = [
+    "KALSHI_LIVE_COUNTERS",
+    "KalshiLiveFeed",
+    "LiveDataConfig",
+    "LiveDataStats",
+    "phase_of",
+    "pick_milestone",
+]
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +126,7 @@ class LiveDataStats:
         unknown_status: live data with a status that maps to no phase.
         reports: game states put on ``updates``.
         over_limit: events left unfollowed beyond ``max_games`` (last round).
+        followed: events whose milestone is known and polled (last round).
     """
 
     polls: int = 0
@@ -131,6 +139,20 @@ class LiveDataStats:
     unknown_status: int = 0
     reports: int = 0
     over_limit: int = 0
+    followed: int = 0
+
+
+KALSHI_LIVE_COUNTERS: dict[str, str] = {
+    "followed": "Kalshi events whose live data is polled",
+    "reports": "game-state changes reported from Kalshi's live data",
+    "errors": "failed Kalshi live-data or milestone requests",
+    "consecutive_failures": "Kalshi live-data rounds failed in a row (backing off)",
+    "rejected": "milestones or live-data entries refused by the decoders",
+    "unknown_status": "live data with an undocumented status (not reported)",
+    "ambiguous": "events with several milestones, none primary (not followed)",
+    "no_milestone": "look-ups that found no milestone for an event",
+}
+"""The counters exposed as ``kalshi_live_*`` gauges (name -> help)."""
 
 
 class KalshiLiveFeed:
@@ -209,6 +231,7 @@ class KalshiLiveFeed:
         by_milestone: dict[str, list[str]] = {}
         for ticker, milestone in self._milestones.items():
             by_milestone.setdefault(milestone, []).append(ticker)
+        self.stats.followed = len(self._milestones)
         ids = sorted(by_milestone)
         for start in range(0, len(ids), MAX_LIVE_DATAS):
             found, rejected = await self.rest.get_live_datas(ids[start : start + MAX_LIVE_DATAS])

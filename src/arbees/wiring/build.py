@@ -33,7 +33,7 @@ import trio
 
 from arbees.bus.base import Bus
 from arbees.egress import open_polymarket_route
-from arbees.kalshi.live import KalshiLiveFeed, LiveDataConfig
+from arbees.kalshi.live import KALSHI_LIVE_COUNTERS, KalshiLiveFeed, LiveDataConfig
 from arbees.kalshi.rest import KalshiRest
 from arbees.messages import PUBLISHED_DEPTH, ArbSignal
 from arbees.money import format_fixed
@@ -62,6 +62,7 @@ from arbees.venues import get_venue, instrument_checks
 from arbees.wiring.discovery import open_polymarket_us_rest, venue_game_source
 from arbees.wiring.metrics import (
     bus_gauges,
+    game_state_gauges,
     latency_metrics,
     monitor_gauges,
     paper_gauges,
@@ -414,6 +415,8 @@ async def build_orchestrator(
         relay = GameStateRelay(
             bus, lambda: KalshiLiveFeed(kalshi, partial(_running_events, orchestrator), config)
         )
+        if registry is not None:
+            game_state_gauges(registry, "kalshi_live", relay, KALSHI_LIVE_COUNTERS)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(relay.run)
             try:
