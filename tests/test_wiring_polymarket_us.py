@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 import arbees.wiring.build as build_module
 from arbees.bus import open_bus
+from arbees.cli import build_parser, cmd_shard
 from arbees.errors import ConfigError
 from arbees.messages import GAME_ASSIGNMENTS_HASH, EventContract, FeeTerms, MarketAssignment
 from arbees.polymarket_us.feed import PolymarketUsFeed
@@ -21,6 +22,7 @@ from arbees.testing.fake_kalshi import FakeKalshi
 from arbees.testing.fake_polymarket_us import FakePolymarketUs
 from arbees.wiring import ShardSettings, build_shard
 from arbees.wsdriver import Backoff
+from tests.services.e2e_support import game_assignments
 
 KEY_ID = "pmus-key-id-0123456789"
 SEED = bytes(range(32))  # a fixed, obviously fake key
@@ -145,6 +147,9 @@ async def test_build_shard_reads_polymarket_us_directly_with_a_signed_socket(
         k_urls = await nursery.start(kalshi.run)
         us_urls = await nursery.start(us.run)
         await bus.hset(GAME_ASSIGNMENTS_HASH, "okc-sas", _event())
+        # a two-team Kalshi x Polymarket game: this shard reads no Polymarket
+        pair = game_assignments("s1")[0]
+        await bus.hset(GAME_ASSIGNMENTS_HASH, pair.game_id, pair)
         environ = {
             "SHARD_ID": "s1",
             "SHARD_VENUES": "kalshi,polymarket-us",
@@ -170,4 +175,22 @@ async def test_build_shard_reads_polymarket_us_directly_with_a_signed_socket(
             assert [level[0] for level in quote.yes_asks][:1] == [580_000]
             assert us.rejected_upgrades == 0  # the signature covered /v1/ws/markets
             assert shard.engine.game_ids() == ["okc-sas"]
+            # ... refused and counted, the other game running
+            assert shard.stats.rejected_assignments == 1
+            kalshi_feed = shard.sources["kalshi"].feed  # type: ignore[attr-defined]
+            assert set(kalshi_feed.protocol.wanted) == {K_MARKET}
         nursery.cancel_scope.cancel()
+
+
+def test_arbees_shard_takes_venues_and_refuses_a_bad_set(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["shard", "--venues", "kalshi,polymarket-us", "--shard-id", "s9"]
+    args = build_parser().parse_args(argv)
+    environ = {"POLYMARKET_US_WS_URL": "ws://127.0.0.1:1/v1/ws/markets"}
+    settings = cmd_shard.settings_from_args(args, environ)
+    assert (settings.shard_id, settings.venues) == ("s9", ("kalshi", "polymarket-us"))
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(["shard", "--venues", "polymarket"])
+    assert info.value.code == 2
+    assert "reads kalshi" in capsys.readouterr().err  # a usage error, not a traceback

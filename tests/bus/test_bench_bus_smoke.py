@@ -13,7 +13,15 @@ from arbees.testing.redis_server import RedisServer
 
 def test_bench_bus_reports_every_figure(redis_server: RedisServer) -> None:
     del redis_server  # only proves redis-server is installed (fails in CI otherwise)
-    args = argparse.Namespace(count=50, warmup=10, throughput_count=500, memory_count=1000)
+    args = argparse.Namespace(
+        count=50,
+        warmup=10,
+        throughput_count=500,
+        memory_count=1000,
+        ab_rate=2000,
+        ab_batch=4,
+        ab_seconds=0.1,
+    )
     result = run_bench(args)
     for key in ("redis_latency_us", "floor_latency_us"):
         assert set(result[key]) == {"p50", "p99", "max"}
@@ -23,6 +31,12 @@ def test_bench_bus_reports_every_figure(redis_server: RedisServer) -> None:
     assert result["memory_received"] == 1000
     assert result["codec_us"]["encode"] > 0
     assert result["codec_us"]["decode"] > 0
+    assert result["codec_us"]["decode_generic"] > 0
+    assert result["codec_us"]["json_floor"] > 0
+    ab = result["publish_ab"]
+    assert ab["sent"] == {"redis_bus": [200, 200], "trio_native": [200, 200]}
+    assert ab["redis_bus_us"] > 0
+    assert ab["trio_native_us"] > 0
     assert result["ratio_p50"] == pytest.approx(
         result["redis_latency_us"]["p50"] / result["floor_latency_us"]["p50"], abs=0.01
     )

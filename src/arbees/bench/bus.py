@@ -12,7 +12,14 @@ on a free loopback port, then:
   the pipelining) to show what batching buys. Received counts are reported, losses
   included;
 * **codec** — µs per ``codec.encode`` and ``codec.decode`` of the same price update (best
-  of 5 runs of 2,000), a fixed share of every latency figure above.
+  of 5 runs of 2,000), a fixed share of every latency figure above; in the same run, the
+  decode of the same update with one extra key (a seed-style publisher's form, which the
+  codec's fast path leaves to its generic path: the A/B of the fast path) and the floor,
+  ``msgspec.json.decode`` of the payload to a dict alone;
+* **publish A/B** — CPU µs per update of the RedisBus batch write (HSET + PUBLISH per
+  update, paced at ``--ab-rate`` in batches of ``--ab-batch``) against a minimal
+  Trio-native writer over ``trio.SocketStream`` on the same Redis, alternating
+  (:mod:`arbees.bench._publish_ab`).
 """
 
 from __future__ import annotations
@@ -25,10 +32,12 @@ import time
 import timeit
 from typing import Any
 
+import msgspec
 import trio
 
 from arbees import codec
 from arbees.bench._bus_floor import sample_message
+from arbees.bench._publish_ab import publish_ab
 from arbees.bus import Bus, MemoryBus
 from arbees.bus.redis import open_redis_bus
 from arbees.testing.redis_server import RedisServer
@@ -50,6 +59,9 @@ def register(sub: Any) -> None:
         "--throughput-count", type=int, default=50_000, help="messages per throughput run"
     )
     p.add_argument("--memory-count", type=int, default=200_000, help="MemoryBus messages")
+    p.add_argument("--ab-rate", type=float, default=4000, help="publish A/B: updates/s")
+    p.add_argument("--ab-batch", type=int, default=8, help="publish A/B: updates per write")
+    p.add_argument("--ab-seconds", type=float, default=2.0, help="publish A/B: seconds per run")
     p.set_defaults(handler=_handler)
 
 
@@ -114,9 +126,15 @@ def _codec_us(number: int = 2000, repeat: int = 5) -> dict[str, float]:
     data = codec.encode(message)
     encode = min(timeit.repeat(lambda: codec.encode(message), number=number, repeat=repeat))
     decode = min(timeit.repeat(lambda: codec.decode(data), number=number, repeat=repeat))
+    extra = data[:-1] + b',"x":0}'
+    generic = min(timeit.repeat(lambda: codec.decode(extra), number=number, repeat=repeat))
+    floor = min(timeit.repeat(lambda: msgspec.json.decode(data), number=number, repeat=repeat))
     return {
         "encode": round(encode / number * 1e6, 2),
         "decode": round(decode / number * 1e6, 2),
+        "decode_generic": round(generic / number * 1e6, 2),
+        "json_floor": round(floor / number * 1e6, 2),
+        "decode_ratio": round(decode / floor, 2),
         "bytes": len(data),
     }
 
@@ -153,6 +171,13 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     with RedisServer() as server:
         floor = _floor(server.port, args.count, args.warmup)
         result = trio.run(_bus_runs, server.url, args)
+        result["publish_ab"] = publish_ab(
+            server.url,
+            server.port,
+            rate=args.ab_rate,
+            batch=args.ab_batch,
+            seconds=args.ab_seconds,
+        )
     result["floor_latency_us"] = floor
     result["codec_us"] = _codec_us()
     redis_lat = result["redis_latency_us"]
@@ -179,7 +204,14 @@ def _handler(args: argparse.Namespace) -> int:
     print(f"  ratio                     p50 {result['ratio_p50']:8}  p99 {result['ratio_p99']:8}")
     c = result["codec_us"]
     print(f"codec, one price update ({c['bytes']} bytes):", end="")
-    print(f" encode {c['encode']} µs, decode {c['decode']} µs")
+    print(f" encode {c['encode']} µs, decode {c['decode']} µs", end="")
+    print(f" (generic path {c['decode_generic']} µs; msgspec to a dict alone {c['json_floor']} µs)")
+    ab = result["publish_ab"]
+    print(
+        f"publish CPU per update ({ab['rate_per_s']:g}/s in batches of {ab['batch']}):"
+        f" RedisBus {ab['redis_bus_us']} µs, Trio-native SocketStream {ab['trio_native_us']} µs"
+        f" (ratio {ab['redis_bus_over_trio_native']})"
+    )
     print("throughput (messages/s, many in flight):")
     print(
         f"  MemoryBus                 {result['memory_throughput_per_s']:>10,}"

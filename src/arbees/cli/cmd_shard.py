@@ -18,7 +18,7 @@ from arbees.errors import ConfigError
 from arbees.obs.metrics import Registry
 from arbees.recording import AssignmentTap
 from arbees.wiring import PaperSettings, ShardSettings, build_shard
-from arbees.wiring.settings import parse_amount, parse_cents, parse_on_off
+from arbees.wiring.settings import parse_amount, parse_cents, parse_on_off, parse_venues
 
 __all__ = ["add_options", "add_paper_options", "register", "run", "settings_from_args"]
 
@@ -34,6 +34,7 @@ OPTIONS = (
     "max_games",
     "min_edge",
     "kalshi_silence_timeout",
+    "venues",
 )
 # Options that override a PaperSettings field: option dest -> field.
 PAPER_OPTIONS = {
@@ -121,7 +122,22 @@ def add_options(p: argparse.ArgumentParser) -> None:
         help="reconnect Kalshi after this long without a frame (env KALSHI_SILENCE_TIMEOUT; "
         "default 30)",
     )
+    p.add_argument(
+        "--venues",
+        type=_venues,
+        help="the venues this shard reads: kalshi and polymarket and/or polymarket-us, e.g. "
+        "kalshi,polymarket-us (Polymarket US directly: no VPN, no egress check; its key from "
+        "POLYMARKET_US_KEY_ID + POLYMARKET_US_PRIVATE_KEY_PATH) (env SHARD_VENUES; default "
+        "kalshi,polymarket)",
+    )
     add_paper_options(p)
+
+
+def _venues(text: str) -> tuple[str, ...]:
+    try:
+        return parse_venues(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_paper_options(p: argparse.ArgumentParser) -> None:
@@ -176,7 +192,9 @@ def settings_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> 
 
 
 def run(args: argparse.Namespace) -> int:
-    secrets_from_env("REDIS_PASSWORD", "KALSHI_API_KEY", "EGRESS_CHECK_API_KEY")
+    secrets_from_env(
+        "REDIS_PASSWORD", "KALSHI_API_KEY", "EGRESS_CHECK_API_KEY", "POLYMARKET_US_KEY_ID"
+    )
     try:
         settings = settings_from_args(args, secret_environ())
     except ConfigError as exc:

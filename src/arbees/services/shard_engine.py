@@ -219,7 +219,6 @@ _SLOTS = MAX_OUTCOMES * 2 * _VENUES  # column entries per event
 _K_YES, _K_NO, _P_YES, _P_NO = (
     contract_index(0, outcome, 0, venue, _VENUES) for venue in (0, 1) for outcome in (0, 1)
 )
-_COMBOS = tuple(Combo)
 
 
 def _best_ask(levels: tuple[Level, ...]) -> int:
@@ -331,6 +330,8 @@ class ShardEngine:
         self._down: set[str] = set()
         self._blocked: set[tuple[str, int]] = set()
         self._open: dict[SignalKey, _Open] = {}
+        self._open_pairs: dict[tuple[str, int], int] = {}
+        """Open signals per pair (``_open`` by its first two key parts), for the scan."""
         self.events: dict[str, EventGame] = {}
         self._event_open: dict[EventKey, _OpenEvent] = {}
         self._serial = 0
@@ -559,21 +560,22 @@ class ShardEngine:
         scan.reset(n)
         asks, k_coef, p_rate = scan.asks, scan.k_coef, scan.p_rate
         always: list[bool] = []
+        append = always.append
         usable = self.usable
-        for e, (game_id, index) in enumerate(pairs):
-            game = self.games[game_id]
-            team = game.teams[index]
-            k = self._quotes.get(("kalshi", team.kalshi_ticker))
-            p = self._quotes.get(("polymarket", team.poly_token))
+        games, quotes, open_pairs = self.games, self._quotes, self._open_pairs
+        for e, pair in enumerate(pairs):
+            game = games[pair[0]]
+            team = game.teams[pair[1]]
+            k = quotes.get(("kalshi", team.kalshi_ticker))
+            p = quotes.get(("polymarket", team.poly_token))
             params = game.kernel_fees
-            fresh = k is not None and p is not None and usable(k, now) and usable(p, now)
-            always.append(
-                params is None
-                or (k is not None and p is not None and not fresh)
-                or any((game_id, index, combo) in self._open for combo in _COMBOS)
-            )
-            if not fresh or params is None or k is None or p is None:
-                continue  # every contract missing: never flagged
+            if k is None or p is None:
+                append(params is None or pair in open_pairs)
+                continue  # a contract missing: never flagged
+            fresh = usable(k, now) and usable(p, now)
+            append(params is None or not fresh or pair in open_pairs)
+            if not fresh or params is None:
+                continue
             base = e * _SLOTS
             asks[base + _K_YES] = _best_ask(k.yes_asks)
             asks[base + _K_NO] = _best_ask(k.no_asks)
@@ -822,6 +824,8 @@ class ShardEngine:
                 self._serial += 1
                 signal_id = f"{self.shard_id}:{game_id}:{team.team}:{combo.label}:{self._serial}"
                 self._open[key] = _Open(signal_id, opp)
+                pair = (game_id, index)
+                self._open_pairs[pair] = self._open_pairs.get(pair, 0) + 1
                 self.stats.opened += 1
                 out.append(self._signal("open", signal_id, game, index, opp, trigger, detect_ns))
             elif self._material(current.opportunity, opp):
@@ -841,6 +845,12 @@ class ShardEngine:
 
     def _close(self, key: SignalKey, *, now_ns: int, trigger: Quote | None) -> ArbSignal:
         current = self._open.pop(key)
+        pair = (key[0], key[1])
+        left = self._open_pairs[pair] - 1
+        if left:
+            self._open_pairs[pair] = left
+        else:
+            del self._open_pairs[pair]
         self.stats.closed += 1
         game = self.games[key[0]]
         return self._signal(

@@ -607,7 +607,7 @@ class OrchestratorSettings:
             ``ORCHESTRATOR_ID``).
         polymarket_us_rest_url: Polymarket US REST gateway (``POLYMARKET_US_REST_URL``,
             e.g. ``https://gateway.polymarket.us``), reached directly; unset: no Polymarket
-            US discovery (its listings are not matched yet).
+            US discovery (its games are not matched).
         kalshi_live_interval: seconds between two polls of Kalshi's live game data for the
             running games (``KALSHI_LIVE_INTERVAL``, default 10, at least 1: one batch
             request per 100 games, on the discovery client's rate limit); ``None``
