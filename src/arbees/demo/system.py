@@ -383,6 +383,7 @@ def demo_service_settings(
         kalshi_rest_url=kalshi_rest_url,
         gamma_url=gamma_url,
         egress=egress,
+        kalshi_live_interval=None,  # the fake Kalshi serves no milestones or live data
         config=OrchestratorConfig(
             discovery_interval=60.0,
             shard_timeout=3.0,

@@ -204,9 +204,15 @@ class GameSpec:
             start_time_ms=self.start_time_ms,
             epoch=epoch,
             timestamp_ms=timestamp_ms,
-            game_keys=(
-                {"polymarket": self.polymarket_event_slug} if self.polymarket_event_slug else {}
-            ),
+            # each venue's key in its game-state reports (Kalshi's live data: the event)
+            game_keys={
+                venue: key
+                for venue, key in (
+                    ("kalshi", self.kalshi_event_ticker),
+                    ("polymarket", self.polymarket_event_slug),
+                )
+                if key
+            },
             outcomes=self.outcomes,
             contracts=self.contracts,
         )
