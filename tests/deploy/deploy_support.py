@@ -79,6 +79,7 @@ APP_ENV_VARS = frozenset(
         "POLYMARKET_US_WS_URL",
         "POLYMARKET_US_REST_URL",
         "POLYMARKET_US_MAINTENANCE",
+        "DISCOVERY_VENUES",
     }
 )
 

@@ -1,5 +1,6 @@
 """The US-only deployment (deploy/compose.us-only.yaml): Kalshi and Polymarket US read
-directly by the shards, with no Gluetun, no monitor and no orchestrator; and the default
+directly by the shards, with no Gluetun and no monitor; its orchestrator discovers Kalshi and
+Polymarket US directly, with no Gamma, no VPN route and no egress check; and the default
 deployment's shards keep reading Kalshi and Polymarket."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import pytest
 from deploy_support import DEPLOY, ComposeRunner
 
 from arbees.errors import ConfigError
-from arbees.wiring import ShardSettings
+from arbees.wiring import OrchestratorSettings, ShardSettings
 
 US_ONLY = DEPLOY / "compose.us-only.yaml"
 
@@ -30,14 +31,14 @@ def test_the_default_shards_read_kalshi_and_polymarket(compose_json: dict[str, A
     )
 
 
-def test_us_only_runs_no_vpn_no_monitor_no_orchestrator(
+def test_us_only_runs_the_orchestrator_and_shards_without_vpn_or_monitor(
     compose: ComposeRunner, test_env_file: Path, us_only_json: dict[str, Any]
 ) -> None:
     out = compose.run("config", "-q", env_file=test_env_file, overrides=(US_ONLY,))
     assert out.returncode == 0, out.stderr
     assert "WARN" not in out.stderr, out.stderr
     services = us_only_json["services"]
-    assert set(services) == {"redis", "game_shard"}
+    assert set(services) == {"redis", "orchestrator", "game_shard"}
     for name, service in services.items():
         assert service.get("network_mode") in (None, ""), name
         assert "vpn" not in (service.get("depends_on") or {}), name
@@ -63,3 +64,30 @@ def test_us_only_shards_read_polymarket_us_directly_with_the_key_secret(
     )
     assert local.venues == ("kalshi", "polymarket-us")
     assert local.egress is None
+
+
+def test_us_only_orchestrator_discovers_kalshi_and_polymarket_us_without_gamma(
+    us_only_json: dict[str, Any], compose_json: dict[str, Any]
+) -> None:
+    orch = us_only_json["services"]["orchestrator"]
+    assert orch.get("network_mode") in (None, "")
+    assert "vpn" not in (orch.get("depends_on") or {})
+    env = orch["environment"]
+    assert env["DISCOVERY_VENUES"] == "kalshi,polymarket-us"
+    assert env["POLYMARKET_US_REST_URL"] == "https://gateway.polymarket.us"
+    # no Polymarket route, no egress check, no Gamma left in its environment
+    left = sorted(k for k in env if k.startswith(("EGRESS_", "POLYMARKET_PROXY", "POLYMARKET_G")))
+    assert left == []
+    # the default deployment's orchestrator still goes through the VPN to Gamma
+    default = compose_json["services"]["orchestrator"]["environment"]
+    assert default["POLYMARKET_PROXY_URL"] == "http://vpn:8888"
+    assert "DISCOVERY_VENUES" not in default
+    # What the container's environment gives the orchestrator: no Gamma, so no egress
+    # settings needed, and the Polymarket US gateway to discover from.
+    plain = {k: v for k, v in env.items() if isinstance(v, str)}
+    # (the Kalshi key is the mounted secret, absent here: discovery runs unsigned)
+    settings = OrchestratorSettings.from_env(plain, kalshi_signer=None)
+    assert settings.discovery_venues == ("kalshi", "polymarket-us")
+    assert not settings.gamma
+    assert settings.egress is None
+    assert settings.polymarket_us_rest_url == "https://gateway.polymarket.us"

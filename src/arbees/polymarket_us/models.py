@@ -81,11 +81,13 @@ class UsOutcome:
         label: the side's description (e.g. a team name).
         long: True for the side the book's bids/offers trade (YES).
         team: the side's team name, when given.
+        team_code: the side's team ``abbreviation``, when given (``""`` otherwise).
     """
 
     label: str
     long: bool
     team: str = ""
+    team_code: str = ""
 
 
 @attrs.frozen
@@ -311,7 +313,10 @@ def _outcomes(value: object) -> tuple[UsOutcome, ...]:
         obj = _obj(side, f"marketSides[{i}]")
         team = obj.get("team")
         team_name = _text(_obj(team, "team"), "name") if team is not None else ""
-        out.append(UsOutcome(_text(obj, "description"), _flag(obj, "long", False), team_name))
+        team_code = _text(_obj(team, "team"), "abbreviation") if team is not None else ""
+        out.append(
+            UsOutcome(_text(obj, "description"), _flag(obj, "long", False), team_name, team_code)
+        )
     return tuple(out)
 
 

@@ -32,7 +32,7 @@ import httpx
 import trio
 
 from arbees.bus.base import Bus
-from arbees.egress import open_polymarket_route
+from arbees.egress import PolymarketRoute, open_polymarket_route
 from arbees.kalshi.live import KALSHI_LIVE_COUNTERS, KalshiLiveFeed, LiveDataConfig
 from arbees.kalshi.rest import KalshiRest
 from arbees.messages import PUBLISHED_DEPTH, ArbSignal
@@ -362,21 +362,16 @@ async def build_orchestrator(
     """The orchestrator of ``settings`` on ``bus`` (start it with ``orchestrator.run``).
 
     Kalshi REST uses its own client on the host network; Gamma is Polymarket, so it goes
-    through the guarded Polymarket route. Unless ``settings.kalshi_live_interval`` is
-    ``None``, Kalshi's live game data for the running games is polled here too
-    (:class:`arbees.kalshi.live.KalshiLiveFeed` under a
+    through the guarded Polymarket route, which is not built at all when
+    ``settings.discovery_venues`` leaves Polymarket out (the US-only deployment). Unless
+    ``settings.kalshi_live_interval`` is ``None``, Kalshi's live game data for the running
+    games is polled here too (:class:`arbees.kalshi.live.KalshiLiveFeed` under a
     :class:`~arbees.services.game_states.GameStateRelay`) while the block is open.
     """
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     async with (
         httpx.AsyncClient(headers=headers, timeout=20.0) as kalshi_client,
-        open_polymarket_route(
-            name="orchestrator-gamma",
-            user_agent=USER_AGENT,
-            proxy=settings.polymarket_proxy,
-            settings=settings.egress,
-            check=settings.polymarket_egress_check,
-        ) as gamma,
+        _gamma_route(settings) as gamma,
         open_polymarket_us_rest(settings.polymarket_us_rest_url) as polymarket_us,
     ):
         kalshi = KalshiRest(
@@ -384,16 +379,17 @@ async def build_orchestrator(
         )
         source = venue_game_source(
             kalshi,
-            gamma.client,
+            None if gamma is None else gamma.client,
             gamma_url=settings.gamma_url,
             series=settings.series,
             leagues=settings.leagues,
             exclude_leagues=settings.exclude_leagues,
             market_types=settings.market_types,
             teams_cache=settings.teams_cache,
-            gamma_gate=gamma.gate,
+            gamma_gate=None if gamma is None else gamma.gate,
             deadline=settings.discovery_deadline,
             polymarket_us=polymarket_us,
+            venues=settings.discovery_venues,
         )
         if registry is not None:
             bus_gauges(registry, bus)
@@ -423,6 +419,23 @@ async def build_orchestrator(
                 yield orchestrator
             finally:
                 nursery.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def _gamma_route(settings: OrchestratorSettings) -> AsyncIterator[PolymarketRoute | None]:
+    """The guarded Polymarket route of Gamma discovery, or ``None`` (no route, no egress
+    check, no client) when ``settings.discovery_venues`` leaves Polymarket out."""
+    if not settings.gamma:
+        yield None
+        return
+    async with open_polymarket_route(
+        name="orchestrator-gamma",
+        user_agent=USER_AGENT,
+        proxy=settings.polymarket_proxy,
+        settings=settings.egress,
+        check=settings.polymarket_egress_check,
+    ) as gamma:
+        yield gamma
 
 
 def _running_events(orchestrator: Orchestrator) -> list[str]:

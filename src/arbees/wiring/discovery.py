@@ -33,6 +33,7 @@ from arbees.matching import Venue
 from arbees.matching.catalogue import TeamCatalogue
 from arbees.matching.events import ListedGame
 from arbees.matching.leagues import gamma_slugs, kalshi_league, kalshi_series_kind
+from arbees.matching.us_catalogue import polymarket_us_catalogue
 from arbees.matching.venue_listings import (
     kalshi_listings,
     polymarket_listings,
@@ -133,6 +134,10 @@ class VenueGameSource:
         deadline: seconds for one whole discovery (every venue).
         teams: the team catalogue (every league and market type is matched with it;
             ``None``: the NBA/NHL team pairs only).
+        us_teams: without ``teams``, build each round's catalogue from the built-in tables
+            and Polymarket US's own team names and codes
+            (:func:`arbees.matching.us_catalogue.polymarket_us_catalogue`): the US-only
+            discovery, which has no Gamma.
     """
 
     def __init__(
@@ -141,12 +146,14 @@ class VenueGameSource:
         *,
         deadline: float = DEFAULT_DISCOVERY_DEADLINE,
         teams: TeamCatalogueSource | None = None,
+        us_teams: bool = False,
     ) -> None:
         if not deadline > 0:
             raise ConfigError(f"discovery deadline must be > 0 s, got {deadline!r}")
         self.listings = dict(listings)
         self.deadline = float(deadline)
         self.teams = teams
+        self.us_teams = us_teams
 
     def __repr__(self) -> str:
         return f"<VenueGameSource {list(self.listings.values())}>"
@@ -171,12 +178,14 @@ class VenueGameSource:
                 len(listing.rejected),
             )
         catalogue = None if self.teams is None else await self.teams.catalogue()
+        if catalogue is None and self.us_teams:
+            catalogue = polymarket_us_catalogue(found.get("polymarket-us", Listing(())).events)
         return match_inputs(found, catalogue)
 
 
 def venue_game_source(
     kalshi: KalshiRest,
-    gamma_client: httpx.AsyncClient,
+    gamma_client: httpx.AsyncClient | None,
     *,
     gamma_url: str,
     series: Sequence[str] = DEFAULT_SERIES,
@@ -189,6 +198,7 @@ def venue_game_source(
     market_types: Sequence[str] = (),
     teams_cache: Path | None = None,
     polymarket_us: PolymarketUsRest | None = None,
+    venues: Sequence[str] | None = None,
 ) -> VenueGameSource:
     """The orchestrator's source: the listings of every registered venue, each built by
     its ``Venue.listings`` with its own options (Kalshi: the REST client and the series;
@@ -198,7 +208,16 @@ def venue_game_source(
     With ``series`` empty, Kalshi's sports series are discovered from the venue (narrowed
     by ``leagues`` / ``exclude_leagues`` / ``market_types``) and Gamma is asked for the
     same leagues' tags. Gamma's team catalogue (cached in ``teams_cache``) lets every
-    league and market type be matched."""
+    league and market type be matched.
+
+    ``venues`` narrows discovery to those venue ids (``None``: every registered venue).
+    Without ``polymarket`` no Gamma listings are built (``gamma_client`` may be ``None``)
+    and the teams come from the built-in tables and Polymarket US's own names and codes."""
+    wanted = tuple(VENUES) if venues is None else tuple(venues)
+    if unknown := sorted(set(wanted) - set(VENUES)):
+        raise ConfigError(f"unknown discovery venue(s) {', '.join(unknown)}")
+    if "polymarket" in wanted and gamma_client is None:
+        raise ConfigError("Polymarket (Gamma) discovery needs Gamma's HTTP client")
     tags = gamma_tags_for(series) if series else tuple(gamma_slugs(leagues, exclude_leagues))
     options: dict[str, dict[str, Any]] = {
         "kalshi": {
@@ -220,14 +239,18 @@ def venue_game_source(
     }
     if unknown := sorted(set(VENUES) - set(options)):
         raise ConfigError(f"no discovery options for venue(s) {', '.join(unknown)}")
-    built = {venue.id: venue.listings(**options[venue.id]) for venue in VENUES.values()}
+    built = {
+        venue.id: venue.listings(**options[venue.id])
+        for venue in VENUES.values()
+        if venue.id in wanted
+    }
     gamma = built.get("polymarket")
     teams = (
         TeamCatalogueSource(gamma.teams, path=teams_cache)
         if isinstance(gamma, GammaListings)
         else None
     )
-    return VenueGameSource(built, deadline=deadline, teams=teams)
+    return VenueGameSource(built, deadline=deadline, teams=teams, us_teams=gamma is None)
 
 
 @asynccontextmanager

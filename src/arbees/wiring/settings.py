@@ -528,18 +528,25 @@ def parse_venues(text: str) -> tuple[str, ...]:
     return venues
 
 
-def _check_venues(venues: tuple[str, ...]) -> None:
+def _check_venues(venues: tuple[str, ...], what: str = "shard") -> None:
     if "kalshi" not in venues:
-        raise ConfigError(f"a shard reads kalshi and more, got {','.join(venues)[:80]!r}")
+        raise ConfigError(f"a {what} reads kalshi and more, got {','.join(venues)[:80]!r}")
     unknown = [v for v in venues if v not in SHARD_VENUES]
     if unknown:
         known = ", ".join(SHARD_VENUES)
-        raise ConfigError(f"unknown shard venue {unknown[0][:30]!r} (known: {known})")
+        raise ConfigError(f"unknown {what} venue {unknown[0][:30]!r} (known: {known})")
     if len(set(venues)) != len(venues) or len(venues) < 2:
         raise ConfigError(
-            f"shard venues must be kalshi and at least one other, each once: "
+            f"{what} venues must be kalshi and at least one other, each once: "
             f"{','.join(venues)[:80]!r}"
         )
+
+
+def _discovery_venues(text: str) -> tuple[str, ...]:
+    """``DISCOVERY_VENUES``: comma-separated venue ids, e.g. ``kalshi,polymarket-us``."""
+    venues = tuple(v.strip().lower() for v in text.split(",") if v.strip())
+    _check_venues(venues, "discovery")
+    return venues
 
 
 def _check_polymarket_us(url: str, signer: PolymarketUsSigner | None) -> None:
@@ -612,6 +619,12 @@ class OrchestratorSettings:
             running games (``KALSHI_LIVE_INTERVAL``, default 10, at least 1: one batch
             request per 100 games, on the discovery client's rate limit); ``None``
             (``KALSHI_LIVE_DATA=off``): not polled.
+        discovery_venues: the venues discovery asks (``DISCOVERY_VENUES``, comma-separated;
+            default every venue: ``kalshi,polymarket,polymarket-us``). Without
+            ``polymarket`` (the US-only deployment: ``kalshi,polymarket-us``) no Gamma
+            client, no Polymarket route, no egress check is built and no ``EGRESS_*`` is
+            read; the teams are then the built-in tables plus Polymarket US's own names
+            and codes (:func:`arbees.matching.venue_listings.polymarket_us_team_rows`).
     """
 
     kalshi_rest_url: str = KALSHI_REST_URL
@@ -631,9 +644,16 @@ class OrchestratorSettings:
     config: OrchestratorConfig = attrs.Factory(OrchestratorConfig)
     polymarket_us_rest_url: str | None = None
     kalshi_live_interval: float | None = attrs.field(default=10.0, validator=_live_interval)
+    discovery_venues: tuple[str, ...] = SHARD_VENUES
 
     def __attrs_post_init__(self) -> None:
         _positive("discovery_deadline")(self)
+        _check_venues(self.discovery_venues, "discovery")
+        if not self.gamma and not self.polymarket_us_rest_url:
+            raise ConfigError(
+                "discovery without Gamma (DISCOVERY_VENUES=kalshi,polymarket-us) needs "
+                "Polymarket US's REST gateway (POLYMARKET_US_REST_URL)"
+            )
         known = {lg.key for lg in LEAGUE_TABLE}
         for name in ("leagues", "exclude_leagues"):
             unknown = sorted(set(getattr(self, name)) - known)
@@ -642,12 +662,17 @@ class OrchestratorSettings:
         bad_types = sorted(set(self.market_types) - {"moneyline", "total", "spread"})
         if bad_types:
             raise ConfigError(f"market_types: unknown {bad_types} (moneyline, total, spread)")
-        if self.polymarket_egress_check and self.egress is None:
+        if self.gamma and self.polymarket_egress_check and self.egress is None:
             raise ConfigError(
                 "Gamma (Polymarket) is reached only on a verified egress: set the egress "
                 "check (EGRESS_CHECK_URL, egress_url) or opt out explicitly "
                 "(POLYMARKET_EGRESS_CHECK=off, polymarket_egress_check=False)"
             )
+
+    @property
+    def gamma(self) -> bool:
+        """International Polymarket (Gamma) is discovered."""
+        return "polymarket" in self.discovery_venues
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> OrchestratorSettings:
@@ -655,9 +680,11 @@ class OrchestratorSettings:
         :class:`OrchestratorConfig` (``start_window_minutes`` for the start window)."""
         r = _Reader(environ, dict(overrides))
         demo = r.kalshi_env() == "demo"
+        every: tuple[str, ...] = SHARD_VENUES
+        venues = r.get("discovery_venues", "DISCOVERY_VENUES", _discovery_venues, every)
         check = r.get("polymarket_egress_check", "POLYMARKET_EGRESS_CHECK", parse_on_off, True)
         egress = r.overrides.pop("egress", None)
-        if egress is None and check:
+        if egress is None and check and "polymarket" in venues:
             egress = EgressSettings.from_env(environ)
         if "kalshi_signer" in overrides:
             signer = r.overrides.pop("kalshi_signer")
@@ -724,6 +751,7 @@ class OrchestratorSettings:
                 "polymarket_us_rest_url", "POLYMARKET_US_REST_URL", str, None
             ),
             kalshi_live_interval=live_interval if live_on else None,
+            discovery_venues=venues,
             **r.overrides,
         )
 
