@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import heapq
 import json
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, Protocol
 
@@ -62,7 +63,7 @@ from arbees.paper.model import PendingFill
 from arbees.polymarket.replay import PolymarketReplayer
 from arbees.polymarket_us.replay import PolymarketUsReplayer
 from arbees.recording import MAX_ENGINE_QUOTES, Record, read_records
-from arbees.services.quotes import Quote, quote_from_json
+from arbees.services.quotes import MAX_QUOTE_LEVELS, Quote, quote_from_json
 from arbees.services.shard_engine import ShardEngine
 from arbees.venues import get_venue, instrument_checks
 
@@ -197,6 +198,16 @@ _DEFAULTS: Final = {
 }
 _DEFAULT_SWEEP_MS: Final = 100
 
+CHECK_VIEWS: Final = 64
+"""Views of each instrument kept from the frames for the cross-check of recorded quotes."""
+
+_View = tuple[tuple[Any, ...], tuple[Any, ...]]
+
+
+def _view(quote: Quote) -> _View:
+    """What the cross-check compares: the ladders as deep as a bus quote carries."""
+    return quote.yes_asks[:MAX_QUOTE_LEVELS], quote.no_asks[:MAX_QUOTE_LEVELS]
+
 
 def _positive_int(text: str) -> int:
     value = int(text)
@@ -282,6 +293,11 @@ class ReplayResult:
         frames: frames played, by venue id.
         assignments: assignment records applied.
         engine_inputs: recorded engine inputs played (the shards replayed exactly).
+        checked: recorded quotes (of the engine inputs) checked against the frames: each
+            side's ladder must be one the venue's frames went through (among the latest
+            :data:`CHECK_VIEWS` views of its instrument played by then).
+        mismatched: ... and those that were not (a protocol disagreeing with the live
+            feed, a frame not recorded, clocks apart).
         rejected: records refused, by reason (an unknown venue, an undecodable assignment,
             frames a venue protocol refused); none of them stops the replay.
         first_ns, last_ns: recorded times of the first and last records.
@@ -293,6 +309,8 @@ class ReplayResult:
     frames: dict[str, int] = attrs.Factory(dict)
     assignments: int = 0
     engine_inputs: int = 0
+    checked: int = 0
+    mismatched: int = 0
     rejected: dict[str, int] = attrs.Factory(dict)
     first_ns: int = 0
     last_ns: int = 0
@@ -305,6 +323,8 @@ class ReplayResult:
             "frames": dict(sorted(self.frames.items())),
             "assignments": self.assignments,
             "engine_inputs": self.engine_inputs,
+            "checked": self.checked,
+            "mismatched": self.mismatched,
             "rejected": dict(sorted(self.rejected.items())),
             "first_ns": self.first_ns,
             "last_ns": self.last_ns,
@@ -428,6 +448,7 @@ class Replay:
         self._sweep_ns = self._sweep_interval_ns()
         self._started = False
         self._driven: set[str] = set()  # shards replayed from their recorded engine inputs
+        self._views: dict[tuple[str, str], deque[_View]] = {}  # the frames' latest books
         self._initial = list(assignments)
         if settings.paper:
             self.result.paper = PaperLedger(
@@ -605,6 +626,13 @@ class Replay:
         frames[venue] = frames.get(venue, 0) + 1
         to_quote = self._quote[venue]
         quotes = [to_quote(update) for update in replayer.frame(record.frame, when_ns)]
+        if self._driven:
+            for quote in quotes:
+                key = (quote.venue, quote.instrument)
+                views = self._views.get(key)
+                if views is None:
+                    views = self._views[key] = deque(maxlen=CHECK_VIEWS)
+                views.append(_view(quote))
         out: list[ArbSignal] = []
         receiver = self.engines.get(record.source)
         for engine in self._framed():
@@ -645,7 +673,9 @@ class Replay:
             batch = fields["quotes"]
             if not isinstance(batch, list) or len(batch) > MAX_ENGINE_QUOTES:
                 raise ValueError("a recorded batch is a list of at most 4096 quotes")
-            return engine.on_quotes([quote_from_json(q) for q in batch])
+            quotes = [quote_from_json(q) for q in batch]
+            self._check(quotes)
+            return engine.on_quotes(quotes)
         if call == "alive":
             venue, when_ns, healthy = fields["venue"], fields["when_ns"], fields["healthy"]
             if not isinstance(venue, str) or type(when_ns) is not int or type(healthy) is not bool:
@@ -665,6 +695,20 @@ class Replay:
         if call == "sweep":
             return engine.sweep()
         raise ValueError(f"unknown engine call {call[:20]!r}")
+
+    def _check(self, quotes: Sequence[Quote]) -> None:
+        """Cross-check recorded quotes against the books the frames went through (only
+        the quotes of instruments whose frames were recorded; a stale one is not)."""
+        for quote in quotes:
+            views = self._views.get((quote.venue, quote.instrument))
+            if views is None or quote.stale:
+                continue
+            self.result.checked += 1
+            # each side on its own: the monitor pairs one token's asks with the other
+            # token's as of its own moment, not necessarily one frame's
+            yes, no = _view(quote)
+            if not any(v[0] == yes for v in views) or not any(v[1] == no for v in views):
+                self.result.mismatched += 1
 
     def _drive(self, shard_id: str, fields: Mapping[str, Any]) -> None:
         """A fresh engine for ``shard_id`` with its recorded thresholds (``fields`` of its

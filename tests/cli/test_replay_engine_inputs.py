@@ -17,10 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import trio
 from tests.fee_terms import pair_terms
 
+from arbees.book import Level
 from arbees.cli import main
 from arbees.codec import encode
 from arbees.messages import ArbSignal, MarketAssignment, TeamLeg
@@ -143,7 +145,7 @@ def live_signals() -> list[ArbSignal]:
 
 def record(path: Path) -> None:
     """A record-everything recording: the frames, the assignment and the engine inputs."""
-    with Recorder(path) as recorder:
+    with Recorder(path, clock=lambda: T0) as recorder:
         recorder.shard_settings(SHARD, {"max_price_age_ms": "1000"})
         recorder.engine(SHARD, "start", T0, {"max_age_ns": str(1000 * MS)})
         recorder.assignment(assignment(), T0)
@@ -175,6 +177,8 @@ def test_a_coalesced_view_and_its_batch_replay_as_the_live_shard_decided(
     assert comparable(exact.signals) == comparable(live)
     assert exact.engine_inputs == 1 + len(calls())
     assert exact.rejected == {}
+    # every recorded quote is a book the frames went through
+    assert (exact.checked, exact.mismatched) == (5, 0)
 
     # the frames show the engine the 0.50 book the live shard never saw
     frames = trio.run(
@@ -227,3 +231,15 @@ def test_a_malformed_engine_input_is_counted_and_the_rest_plays(tmp_path: Path) 
     assert result.rejected == {"engine_input": len(bad)}
     assert comparable(result.signals) == comparable(live_signals())
     assert sum(1 for r in read_records(path) if r.engine is not None) == 2 + len(calls()) + 4
+
+
+def test_a_recorded_quote_no_frame_showed_is_counted_as_a_mismatch(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    record(path)
+    (kalshi_okc, *_) = (q for _, q in live_quotes())
+    forged = quote_json(attrs.evolve(kalshi_okc, yes_asks=(Level(440_000, 100_000_000),)))
+    with Recorder(tmp_path / "more.jsonl") as recorder:
+        recorder.engine(SHARD, "quotes", T0 + 700 * MS, {"quotes": [forged]})
+    inputs = [ReplayInput(str(path)), ReplayInput(str(tmp_path / "more.jsonl"))]
+    result = trio.run(lambda: run_replay(inputs, ReplaySettings()))
+    assert (result.checked, result.mismatched) == (6, 1)
