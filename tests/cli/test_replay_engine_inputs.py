@@ -13,6 +13,7 @@ live decisions exactly. The frames follow the venues' documented shapes as in
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,14 +22,19 @@ import attrs
 import pytest
 import trio
 from tests.fee_terms import pair_terms
+from tests.services.test_shard_engine import SEC, Clock, kq, pq
+from tests.services.test_shard_engine import assignment as shard_assignment
+from tests.services.test_shard_isolation import ScriptedSource
 
 from arbees.book import Level
+from arbees.bus import open_bus
 from arbees.cli import main
 from arbees.codec import encode
-from arbees.messages import ArbSignal, MarketAssignment, TeamLeg
+from arbees.messages import GAME_ASSIGNMENTS_HASH, ArbSignal, MarketAssignment, TeamLeg
 from arbees.recording import Recorder, read_records
 from arbees.replay import REPLAYERS, ReplayInput, ReplaySettings, run_replay, signal_dict
 from arbees.services.quotes import Quote, quote_from_json, quote_json
+from arbees.services.shard import open_game_shard
 from arbees.services.shard_engine import ShardEngine
 from arbees.venues import get_venue, instrument_checks
 
@@ -243,3 +249,59 @@ def test_a_recorded_quote_no_frame_showed_is_counted_as_a_mismatch(tmp_path: Pat
     inputs = [ReplayInput(str(path)), ReplayInput(str(tmp_path / "more.jsonl"))]
     result = trio.run(lambda: run_replay(inputs, ReplaySettings()))
     assert (result.checked, result.mismatched) == (6, 1)
+
+
+async def test_a_recording_shard_records_its_engine_calls_and_replays_exactly(
+    tmp_path: Path,
+) -> None:
+    """A live shard (a game, one whose token the source refuses, two quotes, sweeps) with
+    an engine clock that moves at every read: the shard holds it per call and records it,
+    so the replay's signals are the live ones to the nanosecond."""
+    ticks = [time.time_ns()]
+
+    def moving_clock() -> int:
+        ticks[0] += 1_000
+        return ticks[0]
+
+    eng = ShardEngine("s1", max_age_ns=2 * SEC, clock=moving_clock)
+    kalshi, poly = ScriptedSource("kalshi"), ScriptedSource("polymarket", refuse={"555"})
+    refused = shard_assignment(
+        game_id="g3",
+        market_id="KXNBAGAME-26OCT20MIANYK",
+        teams=(
+            TeamLeg("NBA:MIA", "KXNBAGAME-26OCT20MIANYK-MIA", "555"),
+            TeamLeg("NBA:NYK", "KXNBAGAME-26OCT20MIANYK-NYK", "666"),
+        ),
+    )
+    seen: list[ArbSignal] = []
+    path = tmp_path / "shard.jsonl"
+    with Recorder(path) as recorder:
+        async with open_bus("memory://") as bus:
+            await bus.hset(GAME_ASSIGNMENTS_HASH, "g1", shard_assignment())
+            await bus.hset(GAME_ASSIGNMENTS_HASH, "g3", refused)
+            async with open_game_shard(
+                bus,
+                eng,
+                kalshi,
+                poly,
+                on_signal=seen.append,
+                sweep_interval=0.01,
+                recorder=recorder,
+            ):
+                clock = Clock()
+                clock.now = ticks[0]
+                await kalshi.send(kq(clock, "0.40", "0.62"))
+                await poly.send(pq(clock, "0.52", "0.50"))
+                with trio.fail_after(5):
+                    while not seen:  # noqa: ASYNC110
+                        await trio.sleep(0.01)
+                await trio.sleep(0.05)  # a few sweeps
+    calls_made = [r.engine["call"] for r in read_records(path) if r.engine is not None]
+    assert calls_made[0] == "start"
+    assert {"assign", "drop", "alive", "quotes", "sweep"} <= set(calls_made)
+    assert [s.event for s in seen][:1] == ["open"]
+
+    result = await run_replay([ReplayInput(str(path))], ReplaySettings())
+    assert result.rejected == {}
+    assert comparable(result.signals) == comparable(seen)
+    assert result.engine_inputs == len(calls_made)
