@@ -7,17 +7,22 @@ Prices and sizes are exact micro-units (see :mod:`arbees.money`).
 For a Kalshi market the view is the YES side: ``bids`` are YES bids and ``asks`` are the
 YES asks derived from NO bids (``1 - no_bid`` with that level's size). For a Polymarket
 token the view is that token's own book.
+
+:class:`LevelBook` is the mutable two-sided price -> size book the Polymarket and Polymarket
+US protocols keep (one token, one market); each venue's book class adds its own fields.
 """
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import attrs
 
 from arbees.money import ONE, Fixed
 
-__all__ = ["BookView", "Level", "mirror_levels"]
+__all__ = ["BookView", "Level", "LevelBook", "Top", "mirror_levels", "top_of"]
 
 
 class Level(NamedTuple):
@@ -25,6 +30,22 @@ class Level(NamedTuple):
 
     price: Fixed
     size: Fixed
+
+
+Top = tuple[Fixed | None, Fixed, Fixed | None, Fixed]
+"""Top of book: best bid price, its size, best ask price, its size (``None``/0: no level)."""
+
+
+def top_of(bids: Sequence[Level], asks: Sequence[Level]) -> Top:
+    """The :data:`Top` of levels given best first (a REST book's)."""
+    bid = bids[0] if bids else None
+    ask = asks[0] if asks else None
+    return (
+        bid.price if bid else None,
+        bid.size if bid else 0,
+        ask.price if ask else None,
+        ask.size if ask else 0,
+    )
 
 
 def mirror_levels(levels: tuple[Level, ...]) -> tuple[Level, ...]:
@@ -73,3 +94,101 @@ class BookView:
     @property
     def best_ask(self) -> Level | None:
         return self.asks[0] if self.asks else None
+
+
+class LevelBook:
+    """A mutable L2 book: bids and asks as ``dict[price, size]`` (micro-units), kept exact
+    and cheap to update.
+
+    Maps make a snapshot in any order and an update of a level to a new total O(1) per
+    level. The best bid/ask are kept incrementally (a full rescan only when the best level
+    itself is deleted), so the top of book after an update costs a couple of comparisons,
+    not a sort; depth is built only on request. A book starts stale ("no snapshot yet");
+    only a snapshot (:meth:`replace`) makes it fresh.
+
+    Public attributes (read them freely; mutate only through the methods): ``bids`` /
+    ``asks`` (price -> size), ``best_bid`` / ``best_ask`` (price or ``None``), ``stale``
+    and ``stale_reason``, ``venue_ts_ms``, ``received_ns``.
+    """
+
+    __slots__ = (
+        "asks",
+        "best_ask",
+        "best_bid",
+        "bids",
+        "received_ns",
+        "stale",
+        "stale_reason",
+        "venue_ts_ms",
+    )
+
+    def __init__(self) -> None:
+        self.bids: dict[Fixed, Fixed] = {}
+        self.asks: dict[Fixed, Fixed] = {}
+        self.best_bid: Fixed | None = None
+        self.best_ask: Fixed | None = None
+        self.stale = True
+        self.stale_reason = "no snapshot yet"
+        self.venue_ts_ms: int | None = None
+        self.received_ns = 0
+
+    def replace(self, bids: dict[Fixed, Fixed], asks: dict[Fixed, Fixed]) -> None:
+        """A snapshot (zero sizes already removed): every level replaced; marks fresh."""
+        self.bids = bids
+        self.asks = asks
+        self.best_bid = max(bids) if bids else None
+        self.best_ask = min(asks) if asks else None
+        self.stale = False
+        self.stale_reason = ""
+
+    def set_bid(self, price: Fixed, size: Fixed) -> None:
+        """Set the total size at a bid level (0 deletes it)."""
+        bids = self.bids
+        if size:
+            bids[price] = size
+            best = self.best_bid
+            if best is None or price > best:
+                self.best_bid = price
+        elif bids.pop(price, None) is not None and price == self.best_bid:
+            self.best_bid = max(bids) if bids else None
+
+    def set_ask(self, price: Fixed, size: Fixed) -> None:
+        """Set the total size at an ask level (0 deletes it)."""
+        asks = self.asks
+        if size:
+            asks[price] = size
+            best = self.best_ask
+            if best is None or price < best:
+                self.best_ask = price
+        elif asks.pop(price, None) is not None and price == self.best_ask:
+            self.best_ask = min(asks) if asks else None
+
+    def mark_stale(self, reason: str) -> None:
+        """Distrust the book until the next snapshot (the first reason is kept)."""
+        if not self.stale:
+            self.stale = True
+            self.stale_reason = reason
+
+    def best_levels(self) -> Top:
+        """The :data:`Top` of this book."""
+        bb, ba = self.best_bid, self.best_ask
+        return (
+            bb,
+            self.bids[bb] if bb is not None else 0,
+            ba,
+            self.asks[ba] if ba is not None else 0,
+        )
+
+    @property
+    def crossed(self) -> bool:
+        """True when the best bid is at or above the best ask (an impossible live state)."""
+        bb, ba = self.best_bid, self.best_ask
+        return bb is not None and ba is not None and bb >= ba
+
+    def depth(self, n: int = 10) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
+        """Up to ``n`` levels per side, best first: ``(bids, asks)``."""
+        bids, asks = self.bids, self.asks
+        return (
+            tuple(Level(p, bids[p]) for p in heapq.nlargest(n, bids)),
+            tuple(Level(p, asks[p]) for p in heapq.nsmallest(n, asks)),
+        )

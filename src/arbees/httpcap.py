@@ -9,7 +9,8 @@ The result is an ordinary ``httpx.Response`` whose ``content`` is already read, 
 keep using ``status_code``, ``headers``, ``content`` and ``json()``. A body abandoned
 half-way is closed without leaking httpx's body generators.
 
-Used by the Kalshi and Polymarket REST clients, the Gamma discovery and the egress checker.
+Used by the Kalshi REST client, :mod:`arbees.restjson` (the Polymarket and Polymarket US REST
+clients), the Gamma discovery and the egress checker.
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ __all__ = [
     "from_decimal",
     "from_float",
     "mul",
+    "parse_decimal",
     "parse_fixed",
     "parse_price",
     "to_decimal",
@@ -99,6 +100,27 @@ def parse_price(value: object, *, field: str | None = None) -> Fixed:
         _PRICE_CACHE[value] = result
         return result
     return parse_fixed(value, field=field)
+
+
+def parse_decimal(value: object, *, field: str | None = None) -> Decimal | None:
+    """A venue number that is not money (a strike, a fee rate) as an exact, finite
+    :class:`~decimal.Decimal`; ``None`` (absent) and ``""`` give ``None``.
+
+    Accepts decimal strings, ints, ``Decimal`` and finite floats (read through ``repr``);
+    anything else (booleans, text, NaN, infinities) raises
+    :class:`~arbees.errors.DecodeError` naming ``field``, quoting at most 40 characters.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise DecodeError(f"expected a number, got {type(value).__name__}", field=field)
+    try:
+        d = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation:
+        raise DecodeError(f"not a number: {str(value)[:40]!r}", field=field) from None
+    if not d.is_finite():
+        raise DecodeError(f"not a finite number: {str(value)[:40]!r}", field=field)
+    return d
 
 
 def _from_decimal_exact(d: Decimal, field: str | None) -> Fixed:

@@ -1,5 +1,6 @@
-"""A shard assignment names its game's key in Polymarket's game-state reports: the event
-slug the matcher paired (the sports channel keys its results by it)."""
+"""A shard assignment names its game's key in each venue's game-state reports: the event
+slug the matcher paired (Polymarket's sports channel keys its results by it) and the Kalshi
+event ticker (Kalshi's live-data source reports under it)."""
 
 from __future__ import annotations
 
@@ -34,10 +35,25 @@ def test_discovered_games_carry_their_polymarket_slug_to_the_shard() -> None:
         # kept across an orchestrator restart (rebuilt from the stored assignment)
         assert GameSpec.from_assignment(message, spec.condition_id) == spec
         # and through the bus codec
-        assert MarketAssignment.from_dict(message.to_dict()).game_keys == {"polymarket": slug}
+        keys = {"polymarket": slug, "kalshi": spec.kalshi_event_ticker}
+        assert MarketAssignment.from_dict(message.to_dict()).game_keys == keys
 
 
-def test_a_spec_without_a_slug_names_no_key() -> None:
+def test_a_spec_without_a_slug_names_only_its_kalshi_event() -> None:
     spec = GameSpec(game_id="G", sport="NBA", kalshi_event_ticker="G", condition_id="0x", teams=())
     message = spec.shard_assignment("s1", action="assign", epoch=1, timestamp_ms=1)
-    assert message.game_keys == {}
+    assert message.game_keys == {"kalshi": "G"}
+
+
+def test_every_discovered_game_is_keyed_by_its_kalshi_event() -> None:
+    """Kalshi's live data reports under the event ticker (``arbees.kalshi.live``)."""
+    kalshi, _ = parse_events(json.loads((SLATE / "kalshi_events.json").read_text()))
+    gamma, _ = parse_gamma_events(json.loads((SLATE / "gamma_events.json").read_text()))
+    inputs = MatchInputs(
+        kalshi=tuple(kalshi_games(kalshi)[0]), polymarket=tuple(polymarket_games(gamma)[0])
+    )
+    tickers = {event.event_ticker for event in kalshi}
+    for spec in discover_games(inputs).games.values():
+        message = spec.shard_assignment("s1", action="assign", epoch=1, timestamp_ms=1)
+        assert message.game_keys["kalshi"] == spec.kalshi_event_ticker
+        assert message.game_keys["kalshi"] in tickers

@@ -8,10 +8,13 @@ orchestrator would see, including every item a decoder refused.
 Exit 0 when it ran (rejections are normal), 2 when an input cannot be read or has the
 wrong shape.
 
-With ``--teams`` (a saved Gamma ``/teams`` body), ``--league`` or ``--market-type`` it audits
-every league instead (:func:`arbees.matching.venue_listings.match_venue_events`): winner
-markets (2-way and soccer's 3-way), totals and spreads at a line both venues list, with
-matched / unmatched / ambiguous counts per league and market type and each match's evidence.
+With ``--teams`` (a saved Gamma ``/teams`` body), ``--league``, ``--market-type`` or
+``--polymarket-us`` (a saved Polymarket US ``/v1/events`` body) it audits every league
+instead (:func:`arbees.matching.venue_listings.match_venue_events`): winner markets (2-way
+and soccer's 3-way), totals and spreads at a line two or more venues list, with matched /
+unmatched / ambiguous counts per league and market type and each match's evidence. Each
+venue's file is optional there; any two or three venues together (a game all three list is
+one event with three venues' contracts).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from arbees.matching.render import events_to_json, events_to_text
 from arbees.matching.venue_listings import build_catalogue, match_venue_events
 from arbees.matching.venues import decode_rejections, match_events
 from arbees.polymarket.models import GammaEvent, GammaTeam, parse_gamma_events, parse_gamma_teams
+from arbees.polymarket_us.models import UsEvent
+from arbees.polymarket_us.models import parse_events as parse_us_events
 
 __all__ = ["register"]
 
@@ -40,23 +45,28 @@ __all__ = ["register"]
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "match",
-        help="match Kalshi game events to Polymarket moneylines from saved REST bodies",
+        help="match Kalshi, Polymarket and Polymarket US games from saved REST bodies",
         description="Run the game matcher on a saved Kalshi /events?with_nested_markets=true "
-        "body and a saved Polymarket Gamma /events body; print matches and rejections.",
+        "body, a saved Polymarket Gamma /events body and/or a saved Polymarket US /v1/events "
+        "body (any two venues or all three); print matches and rejections.",
     )
     parser.add_argument(
         "--kalshi",
-        required=True,
         action="append",
         metavar="FILE",
         help="Kalshi /events JSON (repeatable: one body per series or page)",
     )
     parser.add_argument(
         "--polymarket",
-        required=True,
         action="append",
         metavar="FILE",
         help="Polymarket Gamma /events JSON (repeatable)",
+    )
+    parser.add_argument(
+        "--polymarket-us",
+        action="append",
+        metavar="FILE",
+        help="Polymarket US /v1/events JSON (repeatable; implies the every-league audit)",
     )
     parser.add_argument(
         "--start-window-minutes",
@@ -104,13 +114,22 @@ def _run(args: argparse.Namespace) -> int:
     if not args.start_window_minutes >= 0:
         print("arbees match: --start-window-minutes must be >= 0", file=sys.stderr)
         return 2
+    given = [bool(args.kalshi), bool(args.polymarket), bool(args.polymarket_us)]
+    if sum(given) < 2:
+        print(
+            "arbees match: give the bodies of two venues or three "
+            "(--kalshi, --polymarket, --polymarket-us)",
+            file=sys.stderr,
+        )
+        return 2
     try:
-        kalshi = [_load(path, "Kalshi") for path in args.kalshi]
-        poly = [_load(path, "Polymarket") for path in args.polymarket]
+        kalshi = [_load(path, "Kalshi") for path in args.kalshi or ()]
+        poly = [_load(path, "Polymarket") for path in args.polymarket or ()]
+        us = [_load(path, "Polymarket US") for path in args.polymarket_us or ()]
     except _Unreadable:
         return 2
-    if args.teams or args.league or args.market_type:
-        return _run_events(args, kalshi, poly)
+    if args.teams or args.league or args.market_type or not all(given[:2]) or us:
+        return _run_events(args, kalshi, poly, us)
     try:
         kalshi_events, kalshi_rejected = _kalshi_bodies(kalshi)
         gamma_events, gamma_rejected = _gamma_bodies(poly)
@@ -157,7 +176,19 @@ def _gamma_bodies(bodies: list[object]) -> tuple[list[GammaEvent], list[DecodeRe
     return events, rejected
 
 
-def _run_events(args: argparse.Namespace, kalshi: list[object], poly: list[object]) -> int:
+def _us_bodies(bodies: list[object]) -> tuple[list[UsEvent], list[DecodeRejection]]:
+    events: list[UsEvent] = []
+    rejected: list[DecodeRejection] = []
+    for body in bodies:
+        found, refused = parse_us_events(body)
+        events += found
+        rejected += refused
+    return events, rejected
+
+
+def _run_events(
+    args: argparse.Namespace, kalshi: list[object], poly: list[object], us: list[object]
+) -> int:
     teams: list[GammaTeam] = []
     refused: list[Unmatched] = []
     try:
@@ -166,16 +197,19 @@ def _run_events(args: argparse.Namespace, kalshi: list[object], poly: list[objec
             refused += _refused("polymarket", bad_teams)
         kalshi_events, kalshi_rejected = _kalshi_bodies(kalshi)
         gamma_events, gamma_rejected = _gamma_bodies(poly)
+        us_events, us_rejected = _us_bodies(us)
     except _Unreadable:
         return 2
     except DecodeError as exc:
         print(f"arbees match: unexpected input shape: {exc}", file=sys.stderr)
         return 2
     refused += _refused("kalshi", kalshi_rejected) + _refused("polymarket", gamma_rejected)
+    refused += _refused("polymarket-us", us_rejected)
     report = match_venue_events(
         kalshi_events,
         gamma_events,
         build_catalogue(teams),
+        polymarket_us=us_events,
         refused=refused,
         start_window=timedelta(minutes=args.start_window_minutes),
         leagues=tuple(args.league or ()),

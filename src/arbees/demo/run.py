@@ -80,6 +80,9 @@ async def run_demo(
             window_s=(0.6, 1.0) if short else (0.8, 1.4),
             scenario_gap_s=(0.12, 0.3) if short else (0.25, 0.6),
             cooldown_s=0.5 if short else 0.8,
+            # the event games reach the shards through discovery, which a Polymarket
+            # US demo (games assigned from the plan) does not run
+            event_games="polymarket-us" not in options.venues,
         )
     )
     settings = DemoSettings(

@@ -5,7 +5,8 @@
 and ``latency_us`` follow :mod:`arbees.sim.score` (detected = an ``open`` signal for the right
 game, team and combination while the window is open and within the detection budget;
 latency = fake venue's frame send time -> signal publish time). ``hop_us`` is the
-monitor -> subscriber bus hop of the price updates.
+monitor -> subscriber bus hop of the price updates. ``kinds`` splits the windows and the
+wrong signals by kind of game (``moneyline``, ``3-way`` soccer, ``total`` over/under).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def build_summary(
     return {
         "seed": plan.config.seed,
         "games": len(plan.games),
+        "event_games": len(plan.events.events),
         "shards": len(system.shards),
         "bus": "memory" if bus_url.startswith("memory") else "redis",
         "duration_s": round(duration_s, 3),
@@ -46,6 +48,7 @@ def build_summary(
         "detection_budget_ms": budget_ms,
         "latency_us": score.latency_us,
         "hop_us": percentiles(system.hop_us),
+        "kinds": score.kinds,
     }
 
 
@@ -58,7 +61,8 @@ def format_summary(summary: dict[str, Any], score: Score) -> str:
     lat = summary["latency_us"]
     hop = summary["hop_us"]
     lines = [
-        f"arbees demo: {summary['games']} games, {summary['shards']} shards on the "
+        f"arbees demo: {summary['games']} games + {summary.get('event_games', 0)} event games, "
+        f"{summary['shards']} shards on the "
         f"{summary['bus']} bus, {summary['duration_s']:.1f} s, seed {summary['seed']}",
         f"  updates processed  {summary['updates']:>8}   (Polymarket price updates "
         f"{summary['price_updates']})",
@@ -73,6 +77,12 @@ def format_summary(summary: dict[str, Any], score: Score) -> str:
         f"  max {lat['max']:.0f}  (n={lat['count']})",
         f"  bus hop (us)       p50 {hop['p50']:.0f}  p99 {hop['p99']:.0f}  max {hop['max']:.0f}",
     ]
+    for kind, counts in summary.get("kinds", {}).items():
+        lines.append(
+            f"  {kind + ' games':<18} {counts['eligible']:>8} eligible windows: "
+            f"{counts['detected']} detected, {counts['false_signals']} false, "
+            f"{counts['trap_signals']} trap signals ({counts['traps']} traps)"
+        )
     paper = summary.get("paper")
     if paper is not None:
         lines.append(

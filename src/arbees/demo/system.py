@@ -146,13 +146,16 @@ class DemoSystem:
         return [pair_signal(s, self.events) for s in self.signals]
 
     def ready(self) -> bool:
-        """Every game assigned, and every shard's books usable on both venues."""
+        """Every game (and event game) assigned, and every shard's books usable on both
+        venues."""
         if self.events:
             return self._events_ready()
         games = {g.game_id for g in self.plan.games}
+        games.update(e.game_id for e in self.plan.events.events)
         owned: set[str] = set()
         for shard in self.shards:
             owned.update(shard.engine.games)
+            owned.update(shard.engine.events)
         if owned != games:
             return False
         now = time.time_ns()
@@ -163,6 +166,10 @@ class DemoSystem:
                     for key in (("kalshi", team.kalshi_ticker), ("polymarket", team.poly_token)):
                         if not engine.usable(engine._quotes.get(key), now):
                             return False
+            for event in engine.events.values():
+                for key in event.quote_keys():
+                    if not engine.usable(engine._quotes.get(key), now):
+                        return False
         return True
 
     def _events_ready(self) -> bool:
@@ -263,7 +270,8 @@ async def open_demo_system(plan: Plan, settings: DemoSettings) -> AsyncIterator[
             # subscribe them all (tokens added while a socket is mid-connect can miss their
             # snapshot until the next resync; see the report of issue #9).
             with trio.fail_after(settings.ready_timeout_s):
-                while orchestrator.stats.unowned or len(orchestrator.games) < len(plan.games):  # noqa: ASYNC110
+                expected = len(plan.games) + len(plan.events.events)
+                while orchestrator.stats.unowned or len(orchestrator.games) < expected:  # noqa: ASYNC110
                     await trio.sleep(0.05)
             await nursery.start(monitor.run)
             with trio.fail_after(settings.ready_timeout_s):
@@ -375,6 +383,7 @@ def demo_service_settings(
         kalshi_rest_url=kalshi_rest_url,
         gamma_url=gamma_url,
         egress=egress,
+        kalshi_live_interval=None,  # the fake Kalshi serves no milestones or live data
         config=OrchestratorConfig(
             discovery_interval=60.0,
             shard_timeout=3.0,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import os
-import stat
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,6 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from arbees.errors import ConfigError
+from arbees.signing import read_key_file, signed_headers, signing_message
 
 __all__ = [
     "ENV_KEY_ID",
@@ -46,11 +46,6 @@ ENV_PRIVATE_KEY_PATH = "KALSHI_PRIVATE_KEY_PATH"
 ENV_PRIVATE_KEY = "KALSHI_PRIVATE_KEY"
 
 _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
-
-
-def signing_message(timestamp_ms: int | str, method: str, path: str) -> bytes:
-    """The exact bytes Kalshi expects to be signed: ``ts + METHOD + path`` without query."""
-    return f"{timestamp_ms}{method.upper()}{path.split('?', 1)[0]}".encode()
 
 
 def _parse_pem(data: bytes, source: str, password: bytes | None) -> rsa.RSAPrivateKey:
@@ -81,18 +76,8 @@ def load_private_key(
     if (path is None) == (pem is None):
         raise ConfigError("give exactly one of a Kalshi private key path or PEM text")
     if path is not None:
-        p = Path(path)
-        try:
-            st = p.stat()
-            if st.st_mode & 0o077:
-                raise ConfigError(
-                    f"Kalshi private key file {p} is accessible by group/others "
-                    f"(mode {stat.filemode(st.st_mode)}); run: chmod 600 {p}"
-                )
-            data = p.read_bytes()
-        except OSError as exc:
-            raise ConfigError(f"cannot read Kalshi private key file {p}: {exc.strerror}") from None
-        return _parse_pem(data, f"file {p}", password)
+        data = read_key_file(path, "Kalshi private key")
+        return _parse_pem(data, f"file {Path(path)}", password)
     assert pem is not None
     data = pem.encode() if isinstance(pem, str) else pem
     return _parse_pem(data, "PEM text", password)
@@ -175,24 +160,18 @@ def verify_headers(
     max_skew_ms: int = 60_000,
 ) -> bool:
     """Check Kalshi auth headers (used by the fake venue; case-insensitive header names)."""
-    lower = {k.lower(): v for k, v in headers.items()}
-    kid = lower.get(HEADER_KEY.lower())
-    ts = lower.get(HEADER_TIMESTAMP.lower())
-    sig = lower.get(HEADER_SIGNATURE.lower())
-    if not kid or not ts or not sig or not ts.isdigit():
+    signed = signed_headers(
+        headers,
+        (HEADER_KEY, HEADER_TIMESTAMP, HEADER_SIGNATURE),
+        key_id=key_id,
+        now_ms=now_ms,
+        max_skew_ms=max_skew_ms,
+    )
+    if signed is None:
         return False
-    if key_id is not None and kid != key_id:
-        return False
-    now = int(time.time() * 1000) if now_ms is None else now_ms
-    if abs(now - int(ts)) > max_skew_ms:
-        return False
+    ts, sig = signed
     try:
-        public_key.verify(
-            base64.b64decode(sig, validate=True),
-            signing_message(ts, method, path),
-            _PSS,
-            hashes.SHA256(),
-        )
+        public_key.verify(sig, signing_message(ts, method, path), _PSS, hashes.SHA256())
     except (InvalidSignature, ValueError):
         return False
     return True

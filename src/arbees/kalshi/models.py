@@ -1,4 +1,5 @@
-"""Typed Kalshi REST models (series fee model, events, markets, order books).
+"""Typed Kalshi REST models (series fee model, events, markets, order books, milestones
+and their live game data).
 
 Converted from the REST JSON at one place (``from_json`` functions) with exact money: the
 wire keeps prices as ``*_dollars`` strings, we keep micro-unit ints. Response ``status``
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -19,14 +20,18 @@ import attrs
 from arbees.book import Level
 from arbees.errors import HOSTILE_INPUT_ERRORS, DecodeError, DecodeRejection
 from arbees.kalshi.levels import parse_levels, parse_price_field
-from arbees.money import ONE, Fixed, parse_fixed
+from arbees.money import ONE, Fixed, parse_decimal, parse_fixed
 
 __all__ = [
     "Event",
     "KalshiOrderbook",
+    "LiveData",
     "Market",
+    "Milestone",
     "Series",
     "parse_events",
+    "parse_live_datas",
+    "parse_milestones",
     "parse_orderbook",
     "parse_series_list",
     "parse_time",
@@ -113,18 +118,7 @@ def parse_series_list(body: object) -> tuple[list[Series], list[DecodeRejection]
 
 
 def _strike(obj: dict[str, Any], key: str) -> Decimal | None:
-    value = obj.get(key)
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise DecodeError(f"expected a number, got {type(value).__name__}", field=key)
-    try:
-        strike = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    except InvalidOperation:
-        raise DecodeError(f"not a number: {str(value)[:40]!r}", field=key) from None
-    if not strike.is_finite():
-        raise DecodeError("not a finite number", field=key)
-    return strike
+    return parse_decimal(obj.get(key), field=key)
 
 
 @attrs.frozen
@@ -294,3 +288,217 @@ def parse_orderbook(body: dict[str, Any]) -> KalshiOrderbook:
         return tuple(Level(p, levels[p]) for p in sorted(levels, reverse=True))
 
     return KalshiOrderbook(best_first(yes), best_first(no))
+
+
+# --------------------------------------------------------------------------- milestones
+# docs.kalshi.com: "Targets & Milestones" (getting_started/targets_and_milestones), "Get
+# Milestones" (GET /milestones: limit 1..500, cursor, related_event_ticker, category...),
+# "Get Multiple Live Data" (GET /live_data/batch?milestone_ids=...: at most 100 ids ->
+# {"live_datas": [...]}); the live ``details`` fields as described by pond.dflow.net
+# ("Live Data Response Details"), which passes Kalshi's bodies through. tests/data/README
+# names every source.
+
+MAX_MILESTONES_PER_PAGE = 500
+"""The documented maximum ``limit`` of ``GET /milestones``; a page holding more is refused."""
+MAX_EVENT_TICKERS = 1000
+"""Event tickers one milestone may name (a game names a handful; an election a few dozen)."""
+MAX_LIVE_DATAS = 100
+"""The documented maximum of milestone ids per ``GET /live_data/batch``: an answer holding
+more entries than that is refused whole."""
+MAX_DETAIL_CHARS = 64
+"""Longest status or period text kept from a live-data ``details`` object."""
+MAX_POINTS = 100_000
+"""A score above this is refused (no sport scores that much)."""
+
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
+
+
+def _milestone_id(value: object, field: str) -> str:
+    """A milestone id safe to put in a URL path (Kalshi's are UUIDs)."""
+    if not isinstance(value, str) or not value:
+        raise DecodeError("missing or not a string", field=field)
+    if len(value) > 100 or not set(value) <= _ID_CHARS or value.strip(".") == "":
+        raise DecodeError(f"not a milestone id: {value[:40]!r}", field=field)
+    return value
+
+
+def _tickers(obj: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = obj.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise DecodeError("expected a list", field=key)
+    if len(value) > MAX_EVENT_TICKERS:
+        raise DecodeError(f"{len(value)} tickers (> {MAX_EVENT_TICKERS})", field=key)
+    if not all(isinstance(t, str) and 0 < len(t) <= 200 for t in value):
+        raise DecodeError("expected event tickers", field=key)
+    return tuple(value)
+
+
+@attrs.frozen
+class Milestone:
+    """A real-world occurrence (a game) that Kalshi ties events to.
+
+    Attributes:
+        id: the milestone id (the key of its live data).
+        category: ``Sports``, ``Elections``...
+        type: ``basketball_game``, ``football_game``, ``hockey_match``...
+        title: display title.
+        start_date: scheduled start, when given.
+        related_event_tickers: every event tied to the occurrence (a superset of the
+            primary ones, per Kalshi's docs).
+        primary_event_tickers: the occurrence's core events.
+    """
+
+    id: str
+    category: str
+    type: str
+    title: str
+    start_date: datetime | None
+    related_event_tickers: tuple[str, ...]
+    primary_event_tickers: tuple[str, ...] = ()
+
+    @classmethod
+    def from_json(cls, obj: object) -> Milestone:
+        if not isinstance(obj, dict):
+            raise DecodeError(f"milestone is not an object: {type(obj).__name__}")
+        return cls(
+            _milestone_id(obj.get("id"), "id"),
+            _str(obj, "category"),
+            _str(obj, "type"),
+            _str(obj, "title"),
+            parse_time(obj.get("start_date"), "start_date"),
+            _tickers(obj, "related_event_tickers"),
+            _tickers(obj, "primary_event_tickers"),
+        )
+
+
+def parse_milestones(body: object) -> tuple[list[Milestone], list[DecodeRejection]]:
+    """Decode a ``GET /milestones`` page (``{"milestones": [...], "cursor": ...}``).
+
+    A milestone that cannot be decoded is refused alone (named by its id, else its
+    position). Raises :class:`DecodeError` when the body is not a milestones page or holds
+    more than :data:`MAX_MILESTONES_PER_PAGE`.
+    """
+    raw = body.get("milestones") if isinstance(body, dict) else None
+    if raw is None and isinstance(body, dict) and "milestones" in body:
+        raw = []  # an empty page may come as null
+    if not isinstance(raw, list):
+        raise DecodeError("Kalshi body is not {'milestones': [...]}", field="milestones")
+    if len(raw) > MAX_MILESTONES_PER_PAGE:
+        raise DecodeError(
+            f"{len(raw)} milestones in one page (> {MAX_MILESTONES_PER_PAGE})", field="milestones"
+        )
+    found: list[Milestone] = []
+    rejected: list[DecodeRejection] = []
+    for i, item in enumerate(raw):
+        try:
+            found.append(Milestone.from_json(item))
+        except HOSTILE_INPUT_ERRORS as exc:
+            ident = item.get("id") if isinstance(item, dict) else None
+            name = ident[:100] if isinstance(ident, str) and ident else f"milestones[{i}]"
+            rejected.append(DecodeRejection.of(name, exc))
+            log.info("kalshi milestone %s rejected", name)
+    return found, rejected
+
+
+def _detail_text(details: dict[str, Any], key: str) -> str:
+    value = details.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise DecodeError(f"expected a string, got {type(value).__name__}", field=f"details.{key}")
+    text = str(value)
+    if len(text) > MAX_DETAIL_CHARS:
+        raise DecodeError(f"longer than {MAX_DETAIL_CHARS} characters", field=f"details.{key}")
+    return text
+
+
+def _points(details: dict[str, Any], key: str) -> int | None:
+    value = details.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.isdigit() and len(value) <= 6:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DecodeError(f"not a score: {str(value)[:20]!r}", field=f"details.{key}")
+    if not 0 <= value <= MAX_POINTS:
+        raise DecodeError(f"score out of range: {value}", field=f"details.{key}")
+    return value
+
+
+@attrs.frozen
+class LiveData:
+    """A milestone's live data, the fields arbees reads from its ``details``.
+
+    Attributes:
+        milestone_id: the milestone.
+        type: the live data's type (the milestone type, e.g. ``basketball_game``).
+        status: ``details.status`` as sent, lower-cased (documented: ``none`` before the
+            game, ``live``, ``finished``), ``""`` when absent.
+        postponed: ``details.postponed`` (``False`` when absent).
+        home_points: the home side's score, when sent.
+        away_points: the away side's score, when sent.
+        period: the current period as sent (``details.leg``, documented for football),
+            ``""`` when absent.
+    """
+
+    milestone_id: str
+    type: str
+    status: str
+    postponed: bool
+    home_points: int | None
+    away_points: int | None
+    period: str
+
+    @classmethod
+    def from_json(cls, obj: object) -> LiveData:
+        """Decode one entry of a batch (it names its milestone)."""
+        if not isinstance(obj, dict):
+            raise DecodeError(f"live data is not an object: {type(obj).__name__}")
+        ident = _milestone_id(obj.get("milestone_id"), "milestone_id")
+        details = obj.get("details")
+        if not isinstance(details, dict):
+            raise DecodeError("expected an object", field="details")
+        postponed = details.get("postponed", False)
+        if postponed is None:
+            postponed = False
+        if not isinstance(postponed, bool):
+            raise DecodeError("expected a boolean", field="details.postponed")
+        return cls(
+            ident,
+            _str(obj, "type"),
+            _detail_text(details, "status").strip().lower(),
+            postponed,
+            _points(details, "home_points"),
+            _points(details, "away_points"),
+            _detail_text(details, "leg"),
+        )
+
+
+def parse_live_datas(body: object) -> tuple[list[LiveData], list[DecodeRejection]]:
+    """Decode a ``GET /live_data/batch`` body (``{"live_datas": [...]}``): each entry once.
+
+    An entry that cannot be decoded is refused alone; raises :class:`DecodeError` when the
+    body is not a batch or holds more than :data:`MAX_LIVE_DATAS` entries.
+    """
+    raw = body.get("live_datas") if isinstance(body, dict) else None
+    if raw is None and isinstance(body, dict) and "live_datas" in body:
+        raw = []
+    if not isinstance(raw, list):
+        raise DecodeError("Kalshi body is not {'live_datas': [...]}", field="live_datas")
+    if len(raw) > MAX_LIVE_DATAS:
+        raise DecodeError(f"{len(raw)} entries (> {MAX_LIVE_DATAS})", field="live_datas")
+    found: list[LiveData] = []
+    rejected: list[DecodeRejection] = []
+    for i, item in enumerate(raw):
+        try:
+            found.append(LiveData.from_json(item))
+        except HOSTILE_INPUT_ERRORS as exc:
+            ident = item.get("milestone_id") if isinstance(item, dict) else None
+            name = ident[:100] if isinstance(ident, str) and ident else f"live_datas[{i}]"
+            rejected.append(DecodeRejection.of(name, exc))
+            log.info("kalshi live data %s rejected", name)
+    return found, rejected

@@ -1,4 +1,5 @@
-"""Kalshi REST client: market discovery, series fee models and order books.
+"""Kalshi REST client: market discovery, series fee models, order books, milestones and
+their live game data.
 
 The client takes an injected ``httpx.AsyncClient`` (tests pass a ``MockTransport`` or point
 it at the fake venue), signs requests when a :class:`~arbees.kalshi.auth.KalshiSigner` is
@@ -31,11 +32,16 @@ from arbees.errors import (
 from arbees.httpcap import DEFAULT_MAX_BODY, request_capped
 from arbees.kalshi.auth import KalshiSigner
 from arbees.kalshi.models import (
+    MAX_LIVE_DATAS,
     Event,
     KalshiOrderbook,
+    LiveData,
     Market,
+    Milestone,
     Series,
     parse_events,
+    parse_live_datas,
+    parse_milestones,
     parse_orderbook,
     parse_series_list,
 )
@@ -286,6 +292,49 @@ class KalshiRest:
 
     async def get_orderbook(self, ticker: str, *, depth: int | None = None) -> KalshiOrderbook:
         return parse_orderbook(await self._get(f"/markets/{ticker}/orderbook", {"depth": depth}))
+
+    async def get_milestones(
+        self,
+        *,
+        related_event_ticker: str | None = None,
+        category: str | None = None,
+        limit: int = 100,
+        max_pages: int = 10,
+    ) -> tuple[list[Milestone], list[DecodeRejection]]:
+        """``GET /milestones`` (e.g. those tied to one event: ``related_event_ticker``),
+        each decoded once by :func:`~arbees.kalshi.models.parse_milestones`, following
+        ``cursor`` for at most ``max_pages`` pages."""
+        found: list[Milestone] = []
+        rejected: list[DecodeRejection] = []
+        cursor: str | None = None
+        for _ in range(max_pages):
+            body = await self._get(
+                "/milestones",
+                {
+                    "related_event_ticker": related_event_ticker,
+                    "category": category,
+                    "limit": max(1, min(limit, 500)),
+                    "cursor": cursor,
+                },
+            )
+            page, refused = parse_milestones(body)
+            found += page
+            rejected += refused
+            cursor = body.get("cursor") or None
+            if cursor is None:
+                break
+        return found, rejected
+
+    async def get_live_datas(
+        self, milestone_ids: list[str]
+    ) -> tuple[list[LiveData], list[DecodeRejection]]:
+        """``GET /live_data/batch`` for up to :data:`~arbees.kalshi.models.MAX_LIVE_DATAS`
+        milestones (``milestone_ids`` repeated in the query)."""
+        if not 0 < len(milestone_ids) <= MAX_LIVE_DATAS:
+            raise ValueError(f"1..{MAX_LIVE_DATAS} milestone ids, got {len(milestone_ids)}")
+        return parse_live_datas(
+            await self._get("/live_data/batch", {"milestone_ids": list(milestone_ids)})
+        )
 
 
 def _list(body: dict[str, Any], key: str) -> list[dict[str, Any]]:

@@ -15,7 +15,9 @@ Rules (a false pair costs far more than a missed one):
   A group of candidates becomes a match only when it holds at most one listing per venue
   and at least two venues; anything else is ``ambiguous``.
 * Winner markets: a 2-way event (``team``, ``team``) or, in a league with draws, a 3-way
-  event (``team``, ``draw``, ``team``); every venue must list every outcome.
+  event (``team``, ``draw``, ``team``); every venue must list every outcome, except that
+  in a 2-way event one team's contract alone covers both (its NO pays on the other team:
+  Polymarket US lists a game's winner as one two-sided instrument).
 * Totals and spreads: one binary event per line that at least two venues list (total:
   ``over`` / ``under``; spread: the team wins by more than the line, ``cover`` /
   ``no_cover``). Half-point lines only: a whole line can push, and the venues settle a
@@ -442,6 +444,9 @@ def _moneyline(
                     f"a draw market in {first.game.league}, which has no draws",
                 )
             missing = [o for o in outcomes if o not in by_outcome]
+            if not draws and len(missing) == 1 and len(by_outcome) == 1:
+                # one two-sided instrument (Polymarket US): its NO pays on the other team
+                missing = []
             if missing:
                 reason = Reason.OUTCOMES_DIFFER if missing == [DRAW] else Reason.INCOMPLETE
                 raise _Reject(reason, f"no contract for {', '.join(missing)}")
@@ -450,7 +455,8 @@ def _moneyline(
             continue
         ok.append(r)
         for outcome in outcomes:
-            legs.extend(_legs(r.game.venue, by_outcome[outcome], outcome))
+            if outcome in by_outcome:
+                legs.extend(_legs(r.game.venue, by_outcome[outcome], outcome))
     if len({r.game.venue for r in ok}) < 2:
         for r in ok:
             out.append(
@@ -470,7 +476,7 @@ def _moneyline(
         outcomes=outcomes,
         legs=tuple(sorted(legs)),
         venue_events=tuple(sorted((r.game.venue, r.game.event_id) for r in ok)),
-        evidence=(*_evidence(ok), f"outcomes {' / '.join(outcomes)} listed on every venue"),
+        evidence=(*_evidence(ok), f"outcomes {' / '.join(outcomes)} covered on every venue"),
         notes=(POSTPONEMENT_NOTE, TIE_NOTE)
         if lg is not None and lg.rare_ties
         else (POSTPONEMENT_NOTE,),

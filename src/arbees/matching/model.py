@@ -42,6 +42,7 @@ class Venue(StrEnum):
 
     KALSHI = "kalshi"
     POLYMARKET = "polymarket"
+    POLYMARKET_US = "polymarket-us"
 
 
 class Reason(StrEnum):

@@ -210,14 +210,20 @@ def events_to_text(report: EventReport) -> str:
         lines.append(f"  {m.event_id}  [{' / '.join(m.outcomes)}]  {start}")
         for venue, event in m.venue_events:
             lines.append(f"    {venue}: {event}")
+        yes = {(leg.venue, leg.outcome) for leg in m.legs if leg.side == "yes"}
         for leg in m.legs:
             if leg.side == "yes":
                 lines.append(f"      {leg.outcome:<14} {leg.venue}: {leg.instrument}")
+        for leg in m.legs:
+            # a binary event's venue with one contract: its NO pays on the other outcome
+            other = [o for o in m.outcomes if o != leg.outcome]
+            if leg.side == "no" and len(other) == 1 and (leg.venue, other[0]) not in yes:
+                lines.append(f"      {other[0]:<14} {leg.venue}: {leg.instrument} (NO)")
         for line in m.evidence:
             lines.append(f"    evidence: {line}")
     lines.append("")
     lines.append(f"UNMATCHED ({len(report.unmatched)})")
     for u in report.unmatched:
         where = f"{u.league or '?'}/{u.market_type or '?'}"
-        lines.append(f"  {u.venue:<11} {where:<18} {u.reason.value:<16} {u.id}: {u.detail}")
+        lines.append(f"  {u.venue:<13} {where:<18} {u.reason.value:<16} {u.id}: {u.detail}")
     return "\n".join(lines)

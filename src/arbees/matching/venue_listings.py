@@ -20,6 +20,20 @@ market's ``sportsMarketType`` says what it is: a ``moneyline`` market is either 
 with a token per team, or one Yes/No market per outcome (soccer: each team and the draw,
 named by ``groupItemTitle``); ``totals`` has Over/Under tokens at ``line``; ``spreads`` names
 the favourite first with a negative ``line``.
+
+Polymarket US (its ``/v1/events`` decoded by :func:`arbees.polymarket_us.models.parse_events`):
+every market is ONE two-sided instrument keyed by its slug, whose long side is the YES the
+book trades. The league comes from the event slug (``aec-nfl-buf-kc-2026-12-06``: an
+optional venue prefix, the league, the two team codes away first, the date),
+``seriesSlug`` and the markets' ``tournament_name`` (those the league table knows must
+agree); the teams from the slug codes with the markets' ``away_team_name`` /
+``home_team_name`` (the title as a fallback). ``sportsMarketType`` says what a market is:
+a ``moneyline`` market whose long side names a team (``marketSides[].team.name`` or
+``description``) pays when that team wins and its NO when the other does (a two-team
+market is refused in a league with draws: its NO would also pay on a draw the sides do
+not name); a Yes/No moneyline market pays on the team its question names ("Will
+Manchester United win?") or on the draw; ``totals`` has a long ``Over`` side at ``line``.
+Spreads are not converted yet (reported ``not_moneyline``).
 """
 
 from __future__ import annotations
@@ -51,10 +65,12 @@ from arbees.matching.leagues import (
     kalshi_league,
     kalshi_series_kind,
 )
+from arbees.matching.leagues import league as league_of_key
 from arbees.matching.matcher import DEFAULT_START_WINDOW
 from arbees.matching.model import Reason
 from arbees.matching.teams import normalize_name
 from arbees.polymarket.models import GammaEvent, GammaMarket, GammaTeam
+from arbees.polymarket_us.models import UsEvent, UsMarket
 
 __all__ = [
     "build_catalogue",
@@ -62,12 +78,14 @@ __all__ = [
     "kalshi_listings",
     "match_venue_events",
     "polymarket_listings",
+    "polymarket_us_listings",
 ]
 
 log = logging.getLogger(__name__)
 
 KALSHI: Final = "kalshi"
 POLYMARKET: Final = "polymarket"
+POLYMARKET_US: Final = "polymarket-us"
 
 _MONTHS: Final = {
     m: i
@@ -449,22 +467,212 @@ def polymarket_listings(
     return games, refused
 
 
+# ---- Polymarket US --------------------------------------------------------------------
+
+_US_SLUG = re.compile(
+    r"^(?:(?P<prefix>[a-z]{2,5})-)?(?P<league>[a-z0-9]+)-(?P<away>[a-z0-9]+)-(?P<home>[a-z0-9]+)"
+    r"-(?P<date>\d{4}-\d{2}-\d{2})$"
+)
+_US_TYPES: Final = {"moneyline": MarketType.MONEYLINE, "totals": MarketType.TOTAL}
+_US_SHOWN: Final = {**{k: v.value for k, v in _US_TYPES.items()}, "spreads": "spread"}
+_WILL_WIN = re.compile(r"^will\s+(?:the\s+)?(?P<team>.+?)\s+win\b", re.I)
+_DRAW_WORDS = re.compile(r"\b(draw|tie)\b", re.I)
+
+
+def _us_league(event: UsEvent, slug_league: str) -> str:
+    votes: dict[str, str] = {}
+    sources = [("slug", slug_league), ("seriesSlug", event.series_slug.split("-", 1)[0])]
+    sources += [("tournament", m.tournament) for m in event.markets if m.tournament]
+    for what, value in sources:
+        lg = gamma_league(value.strip()) if value.strip() else None
+        if lg is not None:
+            votes[f"{what} {value!r}"] = lg.key
+    if len(set(votes.values())) > 1:
+        detail = ", ".join(f"{src} says {lg}" for src, lg in sorted(votes.items()))
+        raise _Reject(Reason.LEAGUE_MISMATCH, detail)
+    if not votes:
+        raise _Reject(Reason.UNKNOWN_LEAGUE, f"event {event.slug!r}: no league the table knows")
+    return next(iter(votes.values()))
+
+
+def _us_teams(
+    event: UsEvent, codes: tuple[str, str], league: str, catalogue: TeamCatalogue
+) -> tuple[TeamClaim, TeamClaim]:
+    """``(away, home)``: the slug's codes with the markets' team names (or the title's)."""
+    pairs = {(m.away_team.strip(), m.home_team.strip()) for m in event.markets if m.away_team}
+    if len(pairs) > 1:
+        raise _Reject(Reason.TEAM_CONFLICT, f"markets disagree on the teams: {sorted(pairs)}")
+    if pairs:
+        away, home = next(iter(pairs))
+    else:
+        names = re.split(r"\s+(?:vs\.?|@|at)\s+", event.title.strip(), flags=re.IGNORECASE)
+        away, home = (names[0], names[1]) if len(names) == 2 else ("", "")
+
+    def team_of(claim: TeamClaim) -> str | None:
+        found = catalogue.by_code(league, claim.code) if claim.code else None
+        if found is None or found.team is None:
+            found = catalogue.by_name(league, claim.name) if claim.name else None
+        return None if found is None or found.team is None else found.team.id
+
+    # a venue listing home first: the codes say so when the names resolve the other way
+    straight = (TeamClaim(codes[0], away), TeamClaim(codes[1], home))
+    crossed = (TeamClaim(codes[0], home), TeamClaim(codes[1], away))
+    by_code = [team_of(TeamClaim(code=c)) for c in codes]
+    by_name = [team_of(TeamClaim(name=n)) for n in (away, home)]
+    if None not in by_code and by_code == by_name[::-1] and by_code != by_name:
+        return crossed
+    if not all(c.code or c.name for c in straight):
+        raise _Reject(Reason.UNKNOWN_TEAM, f"event {event.slug!r}: no two teams in slug or names")
+    return straight
+
+
+def _us_team(names: Iterable[str], teams: tuple[TeamClaim, TeamClaim]) -> TeamClaim:
+    """The team a side names: one of the event's teams (its code too, ``"Buffalo Bills"``
+    -> ``buf``, so it resolves code first like the event), else the first name alone."""
+    given = [n.strip() for n in names if n.strip()]
+    wanted = {normalize_name(n) for n in given}
+    found = [t for t in teams if t.name and normalize_name(t.name) in wanted]
+    return found[0] if len(found) == 1 else TeamClaim(name=given[0] if given else "")
+
+
+def _us_contract(
+    kind: MarketType, market: UsMarket, draws: bool, teams: tuple[TeamClaim, TeamClaim]
+) -> ListedContract:
+    sides = market.outcomes
+    longs = [s for s in sides if s.long]
+    if len(sides) != 2 or len(longs) != 1:
+        raise _Reject(Reason.MALFORMED, "a game market needs two sides, exactly one of them long")
+    long = longs[0]
+    short = next(s for s in sides if not s.long)
+    labels = (long.label.strip().lower(), short.label.strip().lower())
+    if kind is MarketType.TOTAL:
+        if labels != ("over", "under"):
+            raise _Reject(Reason.MALFORMED, f"a totals market with long/short sides {labels}")
+        if market.line is None or not market.line.is_finite() or market.line <= 0:
+            raise _Reject(Reason.MALFORMED, f"line {market.line} is not a positive number")
+        said = _TOTAL_QUESTION.search(market.question)
+        if said is not None and _number(said["line"]) != market.line:
+            raise _Reject(
+                Reason.MALFORMED, f"question {market.question!r} disagrees with line {market.line}"
+            )
+        return ListedContract(market.slug, market.slug, ContractKind.OVER, line=market.line)
+    if labels == _YES_NO:
+        said = _WILL_WIN.match(market.question.strip())
+        if said is None and not long.team and _DRAW_WORDS.search(market.question):
+            return ListedContract(market.slug, market.slug, ContractKind.DRAW)
+        claim = _us_team((long.team, said["team"] if said is not None else ""), teams)
+        if not claim.name:
+            raise _Reject(
+                Reason.MALFORMED, f"a Yes/No winner market naming no team: {market.question!r}"
+            )
+        return ListedContract(market.slug, market.slug, ContractKind.TEAM, claim)
+    if labels[0].startswith(("draw", "tie")):
+        return ListedContract(market.slug, market.slug, ContractKind.DRAW)
+    if draws and labels[1] not in ("no",):
+        raise _Reject(
+            Reason.OUTCOMES_DIFFER,
+            f"a two-team market ({long.label} / {short.label}) in a league with draws: "
+            "its NO would also pay on a draw",
+        )
+    claim = _us_team((long.team, long.label), teams)
+    return ListedContract(market.slug, market.slug, ContractKind.TEAM, claim)
+
+
+def polymarket_us_listings(
+    events: Iterable[UsEvent], catalogue: TeamCatalogue
+) -> tuple[list[ListedGame], list[Unmatched]]:
+    """Each Polymarket US sports event as one listing per market type it has; one
+    :class:`Unmatched` per event or market that cannot be used."""
+    games: list[ListedGame] = []
+    refused: list[Unmatched] = []
+    for event in events:
+        ident = event.slug
+        m = _US_SLUG.match(event.slug)
+        try:
+            if m is None:
+                raise _Reject(
+                    Reason.UNKNOWN_TEAM,
+                    f"event slug {event.slug!r} is not [prefix-]league-away-home-YYYY-MM-DD",
+                )
+            lg = _us_league(event, m["league"])
+            teams = _us_teams(event, (m["away"], m["home"]), lg, catalogue)
+        except _Reject as rej:
+            refused.append(Unmatched(POLYMARKET_US, ident, "", "", rej.reason, rej.detail))
+            continue
+        league = league_of_key(lg)
+        draws = league is not None and league.draws
+        by_type: dict[MarketType, list[ListedContract]] = defaultdict(list)
+        starts: set[datetime] = set()
+        for market in event.markets:
+            kind = _US_TYPES.get(market.sports_market_type.strip().lower())
+            shown = _US_SHOWN.get(market.sports_market_type.strip().lower(), "")
+            try:
+                if kind is None:
+                    raise _Reject(
+                        Reason.NOT_MONEYLINE,
+                        f"sportsMarketType {market.sports_market_type!r} is not matched"
+                        + (" (Polymarket US spreads are not converted yet)" if shown else ""),
+                    )
+                if market.closed or not market.active:
+                    raise _Reject(Reason.CLOSED, "market is closed or not active")
+                by_type[kind].append(_us_contract(kind, market, draws, teams))
+            except _Reject as rej:
+                refused.append(
+                    Unmatched(POLYMARKET_US, market.slug, lg, shown, rej.reason, rej.detail)
+                )
+                continue
+            if market.start_time is not None:
+                starts.add(market.start_time)
+        if len(starts) > 1:
+            detail = f"markets disagree on gameStartTime: {sorted(s.isoformat() for s in starts)}"
+            refused.append(Unmatched(POLYMARKET_US, ident, lg, "", Reason.BAD_START_TIME, detail))
+            continue
+        start = next(iter(starts)) if starts else event.start_time
+        if start is not None:
+            day = start.astimezone(eastern()).date()
+        elif (slug_day := _slug_day(m["date"])) is not None:
+            day = slug_day
+        else:
+            refused.append(
+                Unmatched(
+                    POLYMARKET_US, ident, lg, "", Reason.NO_DATE, "no start time, no dated slug"
+                )
+            )
+            continue
+        for kind, contracts in sorted(by_type.items()):
+            games.append(
+                ListedGame(
+                    venue=POLYMARKET_US,
+                    event_id=ident,
+                    league=lg,
+                    market_type=kind,
+                    eastern_date=day,
+                    start_time=start,
+                    teams=teams,
+                    contracts=tuple(contracts),
+                )
+            )
+    return games, refused
+
+
 def match_venue_events(
     kalshi: Iterable[Event],
     polymarket: Iterable[GammaEvent],
     catalogue: TeamCatalogue,
     *,
+    polymarket_us: Iterable[UsEvent] = (),
     refused: Iterable[Unmatched] = (),
     start_window: timedelta = DEFAULT_START_WINDOW,
     leagues: Sequence[str] = (),
     market_types: Sequence[str] = (),
 ) -> EventReport:
-    """Convert both venues' typed events and match them; the report holds the converters'
+    """Convert every venue's typed events and match them; the report holds the converters'
     refusals (and ``refused``: the decoders') with the matcher's."""
     k_games, k_refused = kalshi_listings(kalshi, catalogue)
     p_games, p_refused = polymarket_listings(polymarket)
+    u_games, u_refused = polymarket_us_listings(polymarket_us, catalogue)
     report = match_listings(
-        [*k_games, *p_games],
+        [*k_games, *p_games, *u_games],
         catalogue,
         start_window=start_window,
         leagues=leagues,
@@ -472,7 +680,7 @@ def match_venue_events(
     )
     kept = [
         u
-        for u in (*refused, *k_refused, *p_refused)
+        for u in (*refused, *k_refused, *p_refused, *u_refused)
         if (not leagues or not u.league or u.league in leagues)
         and (not market_types or not u.market_type or u.market_type in market_types)
     ]

@@ -42,8 +42,9 @@ import attrs
 import httpx
 import trio
 
+from arbees.book import Top, top_of
 from arbees.errors import ArbeesError, ConfigError, RateLimitedError
-from arbees.money import Fixed, format_fixed
+from arbees.money import format_fixed
 from arbees.obs.throttle import ThrottledLog
 from arbees.polymarket.book import TokenBook
 from arbees.polymarket.feed import FeedConfig, PolymarketFeed
@@ -63,7 +64,6 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH: Final = 50
 
-_Top = tuple[Fixed | None, Fixed, Fixed | None, Fixed]
 _Mark = tuple[int, bool]
 
 
@@ -149,23 +149,7 @@ def _mark(book: TokenBook | None) -> _Mark | None:
     return None if book is None else (book.received_ns, book.stale)
 
 
-def _local_top(book: TokenBook) -> _Top:
-    top = book.top()
-    return (top.bid, top.bid_size, top.ask, top.ask_size)
-
-
-def _rest_top(book: RestBook) -> _Top:
-    bid = book.bids[0] if book.bids else None
-    ask = book.asks[0] if book.asks else None
-    return (
-        bid.price if bid else None,
-        bid.size if bid else 0,
-        ask.price if ask else None,
-        ask.size if ask else 0,
-    )
-
-
-def _show(top: _Top) -> str:
+def _show(top: Top) -> str:
     bid, bid_size, ask, ask_size = top
     b = "-" if bid is None else f"{format_fixed(bid)}x{format_fixed(bid_size)}"
     a = "-" if ask is None else f"{format_fixed(ask)}x{format_fixed(ask_size)}"
@@ -317,7 +301,7 @@ class BookAuditor:
                 stats.older += 1
                 continue
             stats.checked += 1
-            local, remote = _local_top(book), _rest_top(rest)
+            local, remote = book.best_levels(), top_of(rest.bids, rest.asks)
             if local == remote:
                 stats.matches += 1
                 self._suspects.pop(token, None)

@@ -16,12 +16,10 @@ makes it fresh again.
 
 from __future__ import annotations
 
-import heapq
-
 import attrs
 
-from arbees.book import BookView, Level
-from arbees.money import ONE, Fixed
+from arbees.book import BookView, LevelBook, mirror_levels
+from arbees.money import Fixed
 
 __all__ = ["TokenBook", "TopOfBook", "mirror_view"]
 
@@ -47,42 +45,23 @@ class TopOfBook:
     stale: bool
 
 
-class TokenBook:
+class TokenBook(LevelBook):
     """Mutable L2 book of one token. Prices and sizes are micro-unit ints.
 
     Public attributes (read them freely; mutate only through the methods):
     ``token``, ``market``, ``bids``/``asks`` (price -> size maps), ``best_bid``/``best_ask``
     (price or ``None``), ``stale`` and ``stale_reason``, ``tick_size``, ``venue_ts_ms``,
-    ``received_ns``, ``last_trade_price``.
+    ``received_ns``, ``last_trade_price``; the level logic is
+    :class:`~arbees.book.LevelBook`'s.
     """
 
-    __slots__ = (
-        "asks",
-        "best_ask",
-        "best_bid",
-        "bids",
-        "last_trade_price",
-        "market",
-        "received_ns",
-        "stale",
-        "stale_reason",
-        "tick_size",
-        "token",
-        "venue_ts_ms",
-    )
+    __slots__ = ("last_trade_price", "market", "tick_size", "token")
 
     def __init__(self, token: str, market: str = "") -> None:
+        super().__init__()
         self.token = token
         self.market = market
-        self.bids: dict[Fixed, Fixed] = {}
-        self.asks: dict[Fixed, Fixed] = {}
-        self.best_bid: Fixed | None = None
-        self.best_ask: Fixed | None = None
-        self.stale = True
-        self.stale_reason = "no snapshot yet"
         self.tick_size: Fixed | None = None
-        self.venue_ts_ms: int | None = None
-        self.received_ns = 0
         self.last_trade_price: Fixed | None = None
 
     def __repr__(self) -> str:
@@ -92,44 +71,7 @@ class TokenBook:
             f"top={self.best_bid}/{self.best_ask} {state}>"
         )
 
-    # -- mutation -------------------------------------------------------------------------
-
-    def replace(self, bids: dict[Fixed, Fixed], asks: dict[Fixed, Fixed]) -> None:
-        """Full replacement from a snapshot (zero sizes already removed); marks fresh."""
-        self.bids = bids
-        self.asks = asks
-        self.best_bid = max(bids) if bids else None
-        self.best_ask = min(asks) if asks else None
-        self.stale = False
-        self.stale_reason = ""
-
-    def set_bid(self, price: Fixed, size: Fixed) -> None:
-        """Set the total size at a bid level (0 deletes it)."""
-        bids = self.bids
-        if size:
-            bids[price] = size
-            best = self.best_bid
-            if best is None or price > best:
-                self.best_bid = price
-        elif bids.pop(price, None) is not None and price == self.best_bid:
-            self.best_bid = max(bids) if bids else None
-
-    def set_ask(self, price: Fixed, size: Fixed) -> None:
-        """Set the total size at an ask level (0 deletes it)."""
-        asks = self.asks
-        if size:
-            asks[price] = size
-            best = self.best_ask
-            if best is None or price < best:
-                self.best_ask = price
-        elif asks.pop(price, None) is not None and price == self.best_ask:
-            self.best_ask = min(asks) if asks else None
-
-    def mark_stale(self, reason: str) -> None:
-        """Distrust the book until the next snapshot (the first reason is kept)."""
-        if not self.stale:
-            self.stale = True
-            self.stale_reason = reason
+    # -- mutation (replace, set_bid, set_ask, mark_stale: LevelBook's) --------------------
 
     def clear(self, reason: str) -> None:
         """Drop every level and mark stale (e.g. market resolved)."""
@@ -141,30 +83,9 @@ class TokenBook:
 
     # -- queries --------------------------------------------------------------------------
 
-    @property
-    def crossed(self) -> bool:
-        """True when the best bid is at or above the best ask (an impossible live state)."""
-        bb, ba = self.best_bid, self.best_ask
-        return bb is not None and ba is not None and bb >= ba
-
     def top(self) -> TopOfBook:
         """Best bid/ask with their sizes."""
-        bb, ba = self.best_bid, self.best_ask
-        return TopOfBook(
-            bb,
-            self.bids[bb] if bb is not None else 0,
-            ba,
-            self.asks[ba] if ba is not None else 0,
-            self.stale,
-        )
-
-    def depth(self, n: int = 10) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
-        """Up to ``n`` levels per side, best first: ``(bids, asks)``."""
-        bids, asks = self.bids, self.asks
-        return (
-            tuple(Level(p, bids[p]) for p in heapq.nlargest(n, bids)),
-            tuple(Level(p, asks[p]) for p in heapq.nsmallest(n, asks)),
-        )
+        return TopOfBook(*self.best_levels(), self.stale)
 
     def view(self, depth: int = 10) -> BookView:
         """A venue-neutral immutable :class:`~arbees.book.BookView` of this token."""
@@ -191,8 +112,8 @@ def mirror_view(book: TokenBook, other_token: str, depth: int = 10) -> BookView:
     return BookView(
         VENUE,
         other_token,
-        tuple(Level(ONE - lvl.price, lvl.size) for lvl in asks),
-        tuple(Level(ONE - lvl.price, lvl.size) for lvl in bids),
+        mirror_levels(asks),
+        mirror_levels(bids),
         book.stale,
         book.venue_ts_ms,
         book.received_ns,

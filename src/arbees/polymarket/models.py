@@ -20,13 +20,13 @@ import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import attrs
 
 from arbees.book import BookView, Level
 from arbees.errors import HOSTILE_INPUT_ERRORS, DecodeError, DecodeRejection
-from arbees.money import ONE, Fixed, parse_fixed
+from arbees.money import ONE, Fixed, parse_decimal, parse_fixed
 from arbees.polymarket.protocol import is_token_id
 
 __all__ = [
@@ -305,20 +305,6 @@ def _bool(obj: Mapping[str, object], key: str, default: bool = False) -> bool:
     return value
 
 
-def _decimal(value: object, field: str) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise DecodeError(f"expected a number, got {type(value).__name__}", field=field)
-    try:
-        d = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    except InvalidOperation:
-        raise DecodeError(f"not a number: {str(value)[:40]!r}", field=field) from None
-    if not d.is_finite():
-        raise DecodeError(f"not a finite number: {value!r}", field=field)
-    return d
-
-
 def _string_list(value: object, field: str) -> list[str]:
     """A JSON array that Gamma may encode as a string (decode twice)."""
     if isinstance(value, str):
@@ -366,9 +352,9 @@ def _fee_schedule(value: object) -> FeeSchedule | None:
         return None
     if not isinstance(value, Mapping):
         raise DecodeError("expected an object", field="feeSchedule")
-    rate = _decimal(value.get("rate"), "feeSchedule.rate")
-    exponent = _decimal(value.get("exponent", 1), "feeSchedule.exponent")
-    rebate = _decimal(value.get("rebateRate", 0), "feeSchedule.rebateRate")
+    rate = parse_decimal(value.get("rate"), field="feeSchedule.rate")
+    exponent = parse_decimal(value.get("exponent", 1), field="feeSchedule.exponent")
+    rebate = parse_decimal(value.get("rebateRate", 0), field="feeSchedule.rebateRate")
     if rate is None or rate < 0:
         raise DecodeError("missing or negative rate", field="feeSchedule.rate")
     return FeeSchedule(
@@ -411,8 +397,8 @@ def parse_gamma_market(obj: object) -> GammaMarket:
         fees_enabled=_bool(obj, "feesEnabled"),
         fee_type=fee_type if isinstance(fee_type, str) and fee_type else None,
         fee_schedule=_fee_schedule(obj.get("feeSchedule")),
-        tick_size=_decimal(obj.get("orderPriceMinTickSize"), "orderPriceMinTickSize"),
-        min_order_size=_decimal(obj.get("orderMinSize"), "orderMinSize"),
+        tick_size=parse_decimal(obj.get("orderPriceMinTickSize"), field="orderPriceMinTickSize"),
+        min_order_size=parse_decimal(obj.get("orderMinSize"), field="orderMinSize"),
         end_date=parse_datetime(obj.get("endDate"), "endDate"),
         line=_text(obj.get("line"), "line"),
         group_item_title=_str(obj, "groupItemTitle", ""),

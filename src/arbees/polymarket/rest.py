@@ -1,6 +1,7 @@
 """Polymarket REST: CLOB books and Gamma discovery, over an injected ``httpx.AsyncClient``.
 
-One boundary maps HTTP to the project's exceptions: 404 -> :class:`NotFoundError`,
+Every call goes through :func:`arbees.restjson.request_json`, the one boundary from HTTP
+to the project's exceptions: 404 -> :class:`NotFoundError`,
 401/403 -> :class:`AuthError`, 429 and 5xx (and transport errors) are retried with
 full-jitter backoff (honouring a numeric ``Retry-After``, capped) and end in
 :class:`RateLimitedError` / :class:`VenueError` when retries run out. Bodies are decoded
@@ -16,29 +17,18 @@ to it; every body is read with a byte cap (``max_body``, :mod:`arbees.httpcap`).
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from decimal import Decimal
 
 import attrs
 import httpx
-import trio
 
-from arbees import __version__
 from arbees.config import redact_url
-from arbees.errors import (
-    HOSTILE_INPUT_ERRORS,
-    AuthError,
-    DecodeError,
-    NotFoundError,
-    RateLimitedError,
-    VenueError,
-)
+from arbees.errors import DecodeError
 from arbees.gate import ConnectGate
-from arbees.httpcap import DEFAULT_MAX_BODY, request_capped
+from arbees.httpcap import DEFAULT_MAX_BODY
 from arbees.polymarket.models import (
     GammaEvent,
     GammaMarket,
@@ -47,6 +37,7 @@ from arbees.polymarket.models import (
     parse_gamma_market,
     parse_rest_book,
 )
+from arbees.restjson import JSON_HEADERS, USER_AGENT, request_json
 from arbees.wsdriver import Backoff
 
 __all__ = [
@@ -63,7 +54,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CLOB_URL = "https://clob.polymarket.com"
 DEFAULT_GAMMA_URL = "https://gamma-api.polymarket.com"
-USER_AGENT = f"arbees/{__version__} (market-data reader; +https://github.com/arbees)"
 
 
 @attrs.frozen
@@ -112,7 +102,7 @@ async def open_polymarket_http(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An ``httpx.AsyncClient`` with a real User-Agent and an optional proxy."""
     async with httpx.AsyncClient(
-        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        headers=JSON_HEADERS,
         proxy=proxy,
         timeout=request_timeout,
     ) as client:
@@ -211,66 +201,24 @@ class PolymarketRest:
         params: dict[str, str] | None,
         payload: object = None,
     ) -> object:
-        cfg = self.config
-        last = ""
-        rate_limited = False
-        for attempt in range(cfg.retries + 1):
-            if attempt:
-                self.stats.retries += 1
-            self.stats.requests += 1
-            if self.gate is not None:
-                await self.gate.ensure()  # EgressError: no verified egress, no request
-            try:
-                resp = await request_capped(
-                    self.client,
-                    method,
-                    url,
-                    max_bytes=cfg.max_body,
-                    params=params,
-                    json=payload,
-                )
-            except httpx.TransportError as exc:
-                last = f"{type(exc).__name__}: {exc}"
-                await trio.sleep(cfg.backoff.delay(attempt, self._rng))
-                continue
-            status = resp.status_code
-            if status == 429 or status >= 500:
-                rate_limited = status == 429
-                last = f"HTTP {status}"
-                await trio.sleep(self._retry_delay(resp, attempt))
-                continue
-            if status == 404:
-                raise NotFoundError(f"{method} {redact_url(url)}: not found ({_error_text(resp)})")
-            if self.gate is not None:
-                self.gate.refused(status, f"polymarket REST {method} {redact_url(url)}")
-            if status in (401, 403):
-                raise AuthError(f"{method} {redact_url(url)}: HTTP {status}")
-            if status >= 400:
-                raise VenueError(f"{method} {redact_url(url)}: HTTP {status} ({_error_text(resp)})")
-            try:
-                return json.loads(resp.content, parse_float=Decimal)
-            except HOSTILE_INPUT_ERRORS as exc:  # not JSON, nested too deep, huge integer
-                raise DecodeError(
-                    f"{redact_url(url)}: body is not JSON ({type(exc).__name__})"
-                ) from None
-        message = f"{method} {redact_url(url)}: gave up after {cfg.retries + 1} attempts ({last})"
-        if rate_limited:
-            raise RateLimitedError(message)
-        raise VenueError(message)
-
-    def _retry_delay(self, resp: httpx.Response, attempt: int) -> float:
-        header = resp.headers.get("retry-after", "")
-        if header.isdigit():
-            return min(float(header), self.config.max_retry_after)
-        return self.config.backoff.delay(attempt, self._rng)
-
-
-def _error_text(resp: httpx.Response) -> str:
-    try:
-        body = resp.json()
-    except HOSTILE_INPUT_ERRORS:
-        return resp.text[:100]
-    error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, str):
-        return error[:100]
-    return str(body)[:100]
+        gate = self.gate
+        where = redact_url(url)
+        return await request_json(
+            self.client,
+            method,
+            url,
+            config=self.config,
+            stats=self.stats,
+            rng=self._rng,
+            where=where,
+            params=params,
+            payload=payload,
+            # EgressError: no verified egress, no request
+            before_attempt=None if gate is None else gate.ensure,
+            refused=(
+                None
+                if gate is None
+                else lambda status: gate.refused(status, f"polymarket REST {method} {where}")
+            ),
+            detail=True,
+        )

@@ -25,8 +25,8 @@ import attrs
 import httpx
 import trio
 
+from arbees.book import top_of
 from arbees.errors import ArbeesError, ConfigError
-from arbees.money import Fixed
 from arbees.obs.throttle import ThrottledLog
 from arbees.polymarket_us.book import MarketBook
 from arbees.polymarket_us.models import RestBook
@@ -36,7 +36,6 @@ __all__ = ["AuditConfig", "AuditStats", "Auditable", "BookAuditor"]
 
 log = logging.getLogger(__name__)
 
-_Top = tuple[Fixed | None, Fixed, Fixed | None, Fixed]
 _MAX_PER_ROUND: Final = 20
 
 
@@ -96,22 +95,6 @@ class Auditable(Protocol):
     def invalidate(self, slug: str, reason: str) -> None:
         """Distrust a book: stale now, a fresh snapshot to follow."""
         ...
-
-
-def _local_top(book: MarketBook) -> _Top:
-    bb, ba = book.best_bid, book.best_ask
-    return (bb, book.bids[bb] if bb is not None else 0, ba, book.asks[ba] if ba is not None else 0)
-
-
-def _rest_top(book: RestBook) -> _Top:
-    bid = book.bids[0] if book.bids else None
-    ask = book.asks[0] if book.asks else None
-    return (
-        bid.price if bid else None,
-        bid.size if bid else 0,
-        ask.price if ask else None,
-        ask.size if ask else 0,
-    )
 
 
 class BookAuditor:
@@ -194,7 +177,7 @@ class BookAuditor:
         if book is None or book.stale or book.received_ns != mark or stale_answer:
             self.stats.skipped += 1
             return
-        if _local_top(book) == _rest_top(answer):
+        if book.best_levels() == top_of(answer.bids, answer.asks):
             self.stats.matches += 1
             self._suspects.pop(slug, None)
             return

@@ -15,7 +15,8 @@ pages at docs.polymarket.us, and issue 17):
   (:class:`HeaderNames`) rather than assumed.
 
 The private key is read from a FILE only (``POLYMARKET_US_PRIVATE_KEY_PATH``), refused
-when group/others may read or write it, like :mod:`arbees.kalshi.auth`. Accepted contents:
+when group/others may read or write it, like :mod:`arbees.kalshi.auth` (both through
+:mod:`arbees.signing`). Accepted contents:
 the venue's own format (base64 of 64 bytes: the 32-byte seed then the 32-byte public key,
 the two checked against each other), base64 of the bare 32-byte seed, or a PKCS#8 PEM
 Ed25519 key.
@@ -30,7 +31,6 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-import stat
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -41,6 +41,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from arbees.errors import ConfigError
+from arbees.signing import read_key_file, signed_headers, signing_message
 
 __all__ = [
     "ENV_KEY_ID",
@@ -73,11 +74,6 @@ class HeaderNames:
     key: str = "X-PM-Access-Key"
     timestamp: str = "X-PM-Timestamp"
     signature: str = "X-PM-Signature"
-
-
-def signing_message(timestamp_ms: int | str, method: str, path: str) -> bytes:
-    """The exact bytes signed: ``ts + METHOD + path`` (query string dropped)."""
-    return f"{timestamp_ms}{method.upper()}{path.split('?', 1)[0]}".encode()
 
 
 def parse_private_key(data: bytes, source: str) -> ed25519.Ed25519PrivateKey:
@@ -126,20 +122,8 @@ def load_private_key(path: str | os.PathLike[str]) -> ed25519.Ed25519PrivateKey:
     A file with any group/others permission bit (``mode & 0o077``) is refused with a
     :class:`ConfigError` (``chmod 600`` it).
     """
-    p = Path(path)
-    try:
-        st = p.stat()
-        if st.st_mode & 0o077:
-            raise ConfigError(
-                f"Polymarket US private key file {p} is accessible by group/others "
-                f"(mode {stat.filemode(st.st_mode)}); run: chmod 600 {p}"
-            )
-        data = p.read_bytes()
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read Polymarket US private key file {p}: {exc.strerror}"
-        ) from None
-    return parse_private_key(data, f"file {p}")
+    data = read_key_file(path, "Polymarket US private key")
+    return parse_private_key(data, f"file {Path(path)}")
 
 
 class PolymarketUsSigner:
@@ -225,19 +209,18 @@ def verify_headers(
 ) -> bool:
     """Check Polymarket US auth headers (the fake venue's side; names case-insensitive)."""
     names = names or HeaderNames()
-    lower = {k.lower(): v for k, v in headers.items()}
-    kid = lower.get(names.key.lower())
-    ts = lower.get(names.timestamp.lower())
-    sig = lower.get(names.signature.lower())
-    if not kid or not ts or not sig or not ts.isdigit():
+    signed = signed_headers(
+        headers,
+        (names.key, names.timestamp, names.signature),
+        key_id=key_id,
+        now_ms=now_ms,
+        max_skew_ms=max_skew_ms,
+    )
+    if signed is None:
         return False
-    if key_id is not None and kid != key_id:
-        return False
-    now = int(time.time() * 1000) if now_ms is None else now_ms
-    if abs(now - int(ts)) > max_skew_ms:
-        return False
+    ts, sig = signed
     try:
-        public_key.verify(base64.b64decode(sig, validate=True), signing_message(ts, method, path))
-    except (InvalidSignature, ValueError, binascii.Error):
+        public_key.verify(sig, signing_message(ts, method, path))
+    except (InvalidSignature, ValueError):
         return False
     return True

@@ -106,6 +106,7 @@ class UsMarket:
         tick_size: ``orderPriceMinTickSize`` in micro-units, when given.
         outcomes: its sides, in the venue's order.
         fee_schedule: its own fee schedule, when its metadata has one.
+        line: a totals or spreads market's ``line`` (exact), when given.
     """
 
     slug: str
@@ -121,6 +122,7 @@ class UsMarket:
     tick_size: Fixed | None
     outcomes: tuple[UsOutcome, ...]
     fee_schedule: FeeSchedule | None
+    line: Decimal | None = None
 
 
 @attrs.frozen
@@ -284,6 +286,21 @@ def _fee_schedule(value: object) -> FeeSchedule | None:
     raise DecodeError(f"unknown fee schedule type {kind!r:.30}", field="feeSchedule.type")
 
 
+def _line(value: object) -> Decimal | None:
+    """A market's ``line`` as an exact decimal (``None`` when absent)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise DecodeError(f"expected a number, got {type(value).__name__}", field="line")
+    try:
+        line = Decimal(str(value)[:40])
+    except InvalidOperation:
+        line = None
+    if line is None or not line.is_finite():
+        raise DecodeError(f"not a number: {str(value)[:40]!r}", field="line")
+    return line
+
+
 def _outcomes(value: object) -> tuple[UsOutcome, ...]:
     if value is None:
         return ()
@@ -314,6 +331,7 @@ def _market(obj: Mapping[str, object]) -> UsMarket:
         tick_size=None if tick is None else _money(tick, "orderPriceMinTickSize"),
         outcomes=_outcomes(obj.get("marketSides")),
         fee_schedule=_fee_schedule(obj.get("feeSchedule")),
+        line=_line(obj.get("line")),
     )
 
 

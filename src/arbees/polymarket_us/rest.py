@@ -6,40 +6,28 @@ slot (:attr:`RestConfig.rate_per_s`, configurable). Every body is read with a by
 (:mod:`arbees.httpcap`) and decoded once by :mod:`arbees.polymarket_us.models` (JSON
 numbers as ``Decimal``, never a binary float).
 
-One boundary maps HTTP to the project's exceptions: 404 -> :class:`NotFoundError`,
-401/403 -> :class:`AuthError`; 429, 5xx and transport errors are retried with full-jitter
-backoff (honouring a numeric ``Retry-After``, capped) and end in
-:class:`RateLimitedError` / :class:`VenueError`.
+Every call goes through :func:`arbees.restjson.request_json`, the one boundary from HTTP to
+the project's exceptions: 404 -> :class:`NotFoundError`, 401/403 -> :class:`AuthError`;
+429, 5xx and transport errors are retried with full-jitter backoff (honouring a numeric
+``Retry-After``, capped) and end in :class:`RateLimitedError` / :class:`VenueError`.
 
 Polymarket US is reached directly: no egress check, no VPN route, no proxy.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from decimal import Decimal
 from urllib.parse import quote
 
 import attrs
 import httpx
 import trio
 
-from arbees import __version__
-from arbees.errors import (
-    HOSTILE_INPUT_ERRORS,
-    AuthError,
-    ConfigError,
-    DecodeError,
-    DecodeRejection,
-    NotFoundError,
-    RateLimitedError,
-    VenueError,
-)
-from arbees.httpcap import DEFAULT_MAX_BODY, request_capped
+from arbees.errors import ConfigError, DecodeError, DecodeRejection
+from arbees.httpcap import DEFAULT_MAX_BODY
 from arbees.identifiers import is_market_slug
 from arbees.polymarket_us.models import (
     Bbo,
@@ -51,6 +39,7 @@ from arbees.polymarket_us.models import (
     parse_events,
     parse_markets,
 )
+from arbees.restjson import JSON_HEADERS, request_json
 from arbees.wsdriver import Backoff
 
 __all__ = [
@@ -65,7 +54,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_REST_URL = "https://gateway.polymarket.us"
-USER_AGENT = f"arbees/{__version__} (market-data reader; +https://github.com/arbees)"
 
 
 @attrs.frozen
@@ -148,7 +136,7 @@ async def open_polymarket_us_http(
     """An ``httpx.AsyncClient`` with a real User-Agent, direct (no proxy, ``trust_env`` off
     so an ambient ``HTTPS_PROXY`` cannot route it through the VPN)."""
     async with httpx.AsyncClient(
-        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        headers=JSON_HEADERS,
         timeout=request_timeout,
         trust_env=False,
     ) as client:
@@ -210,50 +198,21 @@ class PolymarketUsRest:
         log.warning("polymarket-us REST: %s stopped at max_pages=%d", path, self.config.max_pages)
 
     async def _request(self, path: str, params: dict[str, str] | None) -> object:
-        cfg = self.config
-        url = f"{cfg.base_url}{path}"
-        last = ""
-        rate_limited = False
-        for attempt in range(cfg.retries + 1):
-            if attempt:
-                self.stats.retries += 1
-            if await self.limiter.wait():
-                self.stats.waited += 1
-            self.stats.requests += 1
-            try:
-                resp = await request_capped(
-                    self.client, "GET", url, max_bytes=cfg.max_body, params=params
-                )
-            except httpx.TransportError as exc:
-                last = type(exc).__name__
-                await trio.sleep(cfg.backoff.delay(attempt, self._rng))
-                continue
-            status = resp.status_code
-            if status == 429 or status >= 500:
-                rate_limited = status == 429
-                last = f"HTTP {status}"
-                await trio.sleep(self._retry_delay(resp, attempt))
-                continue
-            if status == 404:
-                raise NotFoundError(f"GET {path}: not found")
-            if status in (401, 403):
-                raise AuthError(f"GET {path}: HTTP {status}")
-            if status >= 400:
-                raise VenueError(f"GET {path}: HTTP {status}")
-            try:
-                return json.loads(resp.content, parse_float=Decimal)
-            except HOSTILE_INPUT_ERRORS as exc:  # not JSON, nested too deep, huge integer
-                raise DecodeError(f"{path}: body is not JSON ({type(exc).__name__})") from None
-        message = f"GET {path}: gave up after {cfg.retries + 1} attempts ({last})"
-        if rate_limited:
-            raise RateLimitedError(message)
-        raise VenueError(message)
+        return await request_json(
+            self.client,
+            "GET",
+            f"{self.config.base_url}{path}",
+            config=self.config,
+            stats=self.stats,
+            rng=self._rng,
+            where=path,
+            params=params,
+            before_attempt=self._wait_for_slot,
+        )
 
-    def _retry_delay(self, resp: httpx.Response, attempt: int) -> float:
-        header = resp.headers.get("retry-after", "")
-        if header.isdigit():
-            return min(float(header), self.config.max_retry_after)
-        return self.config.backoff.delay(attempt, self._rng)
+    async def _wait_for_slot(self) -> None:
+        if await self.limiter.wait():
+            self.stats.waited += 1
 
 
 def _path_slug(slug: str) -> str:

@@ -33,6 +33,7 @@ from arbees.fees import (
     KalshiFeeModel,
     MarketFees,
     PolymarketFeeModel,
+    PolymarketUsFeeModel,
     fee_terms,
 )
 from arbees.matching import (
@@ -203,9 +204,15 @@ class GameSpec:
             start_time_ms=self.start_time_ms,
             epoch=epoch,
             timestamp_ms=timestamp_ms,
-            game_keys=(
-                {"polymarket": self.polymarket_event_slug} if self.polymarket_event_slug else {}
-            ),
+            # each venue's key in its game-state reports (Kalshi's live data: the event)
+            game_keys={
+                venue: key
+                for venue, key in (
+                    ("kalshi", self.kalshi_event_ticker),
+                    ("polymarket", self.polymarket_event_slug),
+                )
+                if key
+            },
             outcomes=self.outcomes,
             contracts=self.contracts,
         )
@@ -304,7 +311,9 @@ class Discovery:
     unavailable: tuple[str, ...] = ()
 
 
-_M = TypeVar("_M", KalshiFeeModel, PolymarketFeeModel)
+_M = TypeVar("_M", KalshiFeeModel, PolymarketFeeModel, PolymarketUsFeeModel)
+_US_DEFAULT: Final = PolymarketUsFeeModel()
+POLYMARKET_US: Final = "polymarket-us"
 
 
 def _market_fees(
@@ -340,11 +349,36 @@ def game_spec(game: MatchedGame, inputs: MatchInputs) -> tuple[GameSpec, bool]:
     return spec, k_defaulted or p_defaulted
 
 
+def _us_fee_terms(event: MatchedEvent, inputs: MatchInputs) -> tuple[FeeTerms, bool] | None:
+    """Polymarket US's fee terms for ``event`` (``None`` without a Polymarket US leg): its
+    markets' one model, or when they differ every schedule at its highest parameters
+    (``schedule="higher"``: a fee is never guessed low); the flag says one was a default."""
+    slugs = sorted({leg.market for leg in event.legs if leg.venue == POLYMARKET_US})
+    if not slugs:
+        return None
+    found = [_market_fees(inputs, POLYMARKET_US, slug, _US_DEFAULT, guessed=True) for slug in slugs]
+    models = {m for m, _ in found}
+    sizes = [m.min_order_size for m in models if m.min_order_size is not None]
+    model = (
+        next(iter(models))
+        if len(models) == 1
+        else PolymarketUsFeeModel(
+            schedule="higher",
+            taker_bps=max(m.taker_bps for m in models),
+            rate=max(m.rate for m in models),
+            min_order_size=max(sizes) if sizes else None,
+        )
+    )
+    return fee_terms(POLYMARKET_US, model), any(d for _, d in found)
+
+
 def event_spec(event: MatchedEvent, inputs: MatchInputs) -> tuple[GameSpec, bool]:
     """The spec of a matched event (3-way winner, total, spread, or a two-team winner of a
     league the team-pair matcher does not cover); the flag says a fee model was a venue's
     default. Its Polymarket markets may publish different schedules: the highest rate is
-    used (a fee is never guessed low)."""
+    used (a fee is never guessed low). A Polymarket US leg brings that venue's terms
+    (:func:`_us_fee_terms`); its slugs stream on the shard's own feed, never through the
+    monitor (no token, no monitor assignment)."""
     venue_events = dict(event.venue_events)
     kalshi_event = venue_events.get("kalshi", event.event_id)
     k_model, k_defaulted = _market_fees(
@@ -364,6 +398,7 @@ def event_spec(event: MatchedEvent, inputs: MatchInputs) -> tuple[GameSpec, bool
     )
     sizes = [m.min_order_size for m, _ in p_models if m.min_order_size is not None]
     start_ms = None if event.start_time is None else int(event.start_time.timestamp() * 1000)
+    us = _us_fee_terms(event, inputs)
     spec = GameSpec(
         game_id=event.event_id,
         sport=event.league,
@@ -375,6 +410,7 @@ def event_spec(event: MatchedEvent, inputs: MatchInputs) -> tuple[GameSpec, bool
             attrs.evolve(
                 fee_terms("polymarket", p_model), min_order_size=max(sizes) if sizes else None
             ),
+            *(() if us is None else (us[0],)),
         ),
         start_time_ms=start_ms,
         outcomes=event.outcomes,
@@ -383,26 +419,41 @@ def event_spec(event: MatchedEvent, inputs: MatchInputs) -> tuple[GameSpec, bool
         ),
         token_markets=tuple(token_markets),
     )
-    return spec, k_defaulted or any(d for _, d in p_models)
+    us_defaulted = us is not None and us[1]
+    return spec, k_defaulted or any(d for _, d in p_models) or us_defaulted
 
 
 def _event_games(
     inputs: MatchInputs, games: dict[str, GameSpec], start_window: timedelta
 ) -> tuple[EventReport | None, int]:
-    """Add the matched events to ``games`` (an event whose instruments a two-team game
-    already streams is left to that game); returns the report and the fee defaults."""
+    """Add the matched events to ``games``: an event whose instruments a two-team game
+    already streams is left to that game, unless the event lists the game on a venue the
+    two-team game lacks (Polymarket US): then the event replaces it, so a game on three
+    venues is one game. Returns the report and the fee defaults."""
     if inputs.catalogue is None or not inputs.listings:
         return None, 0
     report = match_listings(inputs.listings, inputs.catalogue, start_window=start_window)
-    taken = {i for spec in games.values() for ids in spec.venue_instruments().values() for i in ids}
+    owner = {
+        i: game_id
+        for game_id, spec in games.items()
+        for ids in spec.venue_instruments().values()
+        for i in ids
+    }
     defaults = 0
     for event in report.matches:
         spec, defaulted = event_spec(event, inputs)
-        if spec.game_id in games or any(
-            i in taken for ids in spec.venue_instruments().values() for i in ids
-        ):
-            log.debug("event %s is already a two-team game", spec.game_id)
-            continue
+        venues = spec.venue_instruments()
+        pairs = sorted(
+            {owner[i] for ids in venues.values() for i in ids if owner.get(i, "") in games}
+        )
+        if spec.game_id in games or pairs:
+            covered = {v for game_id in pairs for v in games[game_id].venue_instruments()}
+            if not pairs or set(venues) <= covered:
+                log.debug("event %s is already a two-team game", spec.game_id)
+                continue
+            for game_id in pairs:
+                log.info("event %s on %s replaces game %s", spec.game_id, sorted(venues), game_id)
+                del games[game_id]
         defaults += defaulted
         games[spec.game_id] = spec
     return report, defaults

@@ -3,6 +3,8 @@
 * :mod:`arbees.sim.books` — a game's true books and :func:`~arbees.sim.books.truth`;
 * :mod:`arbees.sim.games` — the slate (real teams, venue identifiers, discovery data);
 * :mod:`arbees.sim.plan` — the precomputed timeline: random walk, injected windows, traps;
+* :mod:`arbees.sim.events` — the event games (3-way soccer, an NFL winner, an MLB total at a
+  shared line), listed as the venues list them, with their own windows and traps;
 * :mod:`arbees.sim.player` — plays a plan into :class:`~arbees.testing.fake_kalshi.FakeKalshi`
   and :class:`~arbees.testing.fake_polymarket.FakePolymarket` on trio time;
 * :mod:`arbees.sim.score` — scores published signals against the truth.

@@ -22,6 +22,9 @@ Kinds of scenario (all times in seconds from the start of playback):
 
 The random walk never creates an opportunity: a step whose books would have one is
 skipped, so every window in the truth is an injected one.
+
+With ``event_games`` the plan also carries the event games of :mod:`arbees.sim.events`
+(``Plan.events``: their own steps, windows and traps, on the same clock).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import attrs
 from arbees.arb import Opportunity
 from arbees.money import CENT, ONE, Fixed
 from arbees.sim.books import TICK, GameBooks, KalshiBook, TokenBook, TruthKey, tick_for, truth
+from arbees.sim.events import EventPlan, plan_events
 from arbees.sim.games import SimGame, make_games
 from arbees.sim.quiet import kalshi_book, lower_ask, raise_bid, token_book
 
@@ -67,6 +71,8 @@ class PlanConfig:
         quiet_spans: ``(start, end)`` seconds during which the market is frozen: no walk
             step, and no scenario overlaps them (e.g. the soak's fault phases, during
             which some copies of the books are legitimately out of date).
+        event_games: also list the event games of :mod:`arbees.sim.events` (3-way soccer,
+            an NFL winner, an MLB total) with their own windows and traps.
     """
 
     seed: int = 1
@@ -84,6 +90,7 @@ class PlanConfig:
     stale_after_s: float = 1.4
     stale_every_s: float = 12.0
     quiet_spans: tuple[tuple[float, float], ...] = ()
+    event_games: bool = False
 
 
 @attrs.frozen
@@ -173,6 +180,8 @@ class Plan:
         traps: every trap.
         skipped_walks: random-walk steps dropped because they would have opened an
             opportunity.
+        events: the event games' slate, timeline and truth (empty unless
+            ``config.event_games``).
     """
 
     config: PlanConfig
@@ -182,6 +191,7 @@ class Plan:
     windows: tuple[Window, ...]
     traps: tuple[Trap, ...]
     skipped_walks: int
+    events: EventPlan = attrs.field(factory=EventPlan)
 
 
 def _with(
@@ -550,7 +560,32 @@ class _Planner:
             self.walk(walk_t, held)
             walk_t += walk_dt
         order = sorted(range(len(self.steps)), key=lambda i: (self.steps[i].at, i))
-        return self._finish(order)
+        return attrs.evolve(self._finish(order), events=self._events(stale_slots))
+
+    def _events(self, stale_slots: list[tuple[float, float]]) -> EventPlan:
+        """The event games' plan, its scenarios kept off the stale and quiet phases like
+        the pairs' (its own random stream: the pairs' plan does not change)."""
+        cfg = self.cfg
+        if not cfg.event_games:
+            return EventPlan()
+        rng = random.Random(f"event-starts:{cfg.seed}")
+        reach = max(cfg.window_s[1], cfg.trap_s)
+        starts = []
+        t = cfg.warmup_s + rng.uniform(*cfg.scenario_gap_s)
+        while t < cfg.duration_s:
+            near_stale = any(s <= t + reach + 0.3 and t <= e + 1.0 for s, e in stale_slots)
+            frozen = any(a <= t + reach + 0.1 and t <= b for a, b in cfg.quiet_spans)
+            if not near_stale and not frozen:
+                starts.append(t)
+            t += rng.uniform(*cfg.scenario_gap_s)
+        return plan_events(
+            cfg.seed,
+            cfg.first_day,
+            starts=starts,
+            window_s=cfg.window_s,
+            trap_s=cfg.trap_s,
+            cooldown_s=cfg.cooldown_s,
+        )
 
     def _finish(self, order: list[int]) -> Plan:
         remap = {old: new for new, old in enumerate(order)}

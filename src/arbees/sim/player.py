@@ -21,6 +21,7 @@ import trio
 from arbees.book import Level
 from arbees.money import format_fixed
 from arbees.sim.books import SUB_TICK, GameBooks, KalshiBook, TokenBook
+from arbees.sim.events import EventBooks, EventStep, install_events
 from arbees.sim.games import install_discovery
 from arbees.sim.plan import Plan, Step
 from arbees.testing.fake_kalshi import FakeKalshi
@@ -60,6 +61,8 @@ class MarketPlayer:
             opening step of a window (or trap) that carried that instrument.
         books: every game's current true books.
         played: steps applied so far.
+        event_applied_ns, event_sent_ns, event_books: the same for the event games'
+            steps (:attr:`Plan.events`).
     """
 
     def __init__(
@@ -79,9 +82,16 @@ class MarketPlayer:
         self.books: list[GameBooks] = list(plan.initial)
         self.played = 0
         self.started_ns = 0
-        self._watch: dict[str, list[int]] = {}
+        events = plan.events
+        self.event_applied_ns = [0] * len(events.steps)
+        self.event_sent_ns: dict[tuple[int, str], int] = {}
+        self.event_books: list[EventBooks] = list(events.initial)
+        self._watch: dict[str, list[tuple[bool, int]]] = {}
         self._watched_steps = {w.open_step for w in plan.windows} | {
             t.start_step for t in plan.traps
+        }
+        self._watched_event_steps = {w.open_step for w in events.windows} | {
+            t.start_step for t in events.traps
         }
         kalshi.on_send = self._on_send
         poly.on_send = self._on_send
@@ -98,6 +108,14 @@ class MarketPlayer:
             if game.lopsided:
                 for token in (game.token_a, game.token_b):
                     self.poly.books[token].tick_size = format_fixed(SUB_TICK)
+        events = self.plan.events
+        install_events(events.events, self.kalshi, self.poly)
+        for event, event_books in zip(events.events, events.initial, strict=True):
+            for market, book in zip(event.markets, event_books, strict=True):
+                if isinstance(book, KalshiBook):
+                    self._set_kalshi(market.instrument, book)
+                else:
+                    self._set_token(market.instrument, market.mirror, market.condition_id, book)
 
     # -- playback --------------------------------------------------------------------------
 
@@ -112,11 +130,18 @@ class MarketPlayer:
         self.started_ns = time.time_ns()
         task_status.started()
         limit = self.plan.config.duration_s if until_s is None else until_s
-        for index, step in enumerate(self.plan.steps):
-            if step.at > limit:
+        timeline = sorted(
+            [(step.at, 0, index) for index, step in enumerate(self.plan.steps)]
+            + [(step.at, 1, index) for index, step in enumerate(self.plan.events.steps)]
+        )
+        for at, track, index in timeline:
+            if at > limit:
                 break
-            await trio.sleep_until(start + step.at)
-            self.apply(index, step)
+            await trio.sleep_until(start + at)
+            if track:
+                self.apply_event(index, self.plan.events.steps[index])
+            else:
+                self.apply(index, self.plan.steps[index])
         await trio.sleep_until(start + limit)
 
     def apply(self, index: int, step: Step) -> None:
@@ -133,13 +158,13 @@ class MarketPlayer:
         current = self.books[step.game]
         if step.instrument == "poly" and step.poly is not None:
             if index in self._watched_steps:
-                self._watch_for(index, game.token_a, game.token_b)
+                self._watch_for(False, index, game.token_a, game.token_b)
             self.books[step.game] = GameBooks(current.kalshi_a, current.kalshi_b, step.poly)
             self._set_poly(step.game, step.poly)
         elif step.kalshi is not None:
             ticker = game.kalshi_a if step.instrument == "kalshi_a" else game.kalshi_b
             if index in self._watched_steps:
-                self._watch_for(index, ticker)
+                self._watch_for(False, index, ticker)
             if step.instrument == "kalshi_a":
                 old = current.kalshi_a
                 self.books[step.game] = GameBooks(step.kalshi, current.kalshi_b, current.poly_a)
@@ -147,6 +172,22 @@ class MarketPlayer:
                 old = current.kalshi_b
                 self.books[step.game] = GameBooks(current.kalshi_a, step.kalshi, current.poly_a)
             self._set_kalshi(ticker, step.kalshi, old)
+
+    def apply_event(self, index: int, step: EventStep) -> None:
+        """Put one event game's step on the wire now."""
+        self.event_applied_ns[index] = time.time_ns()
+        market = self.plan.events.events[step.event].markets[step.market]
+        books = list(self.event_books[step.event])
+        old = books[step.market]
+        books[step.market] = step.book
+        self.event_books[step.event] = tuple(books)
+        if index in self._watched_event_steps:
+            self._watch_for(True, index, *filter(None, (market.instrument, market.mirror)))
+        if isinstance(step.book, KalshiBook):
+            assert isinstance(old, KalshiBook)
+            self._set_kalshi(market.instrument, step.book, old)
+        else:
+            self._set_token(market.instrument, market.mirror, market.condition_id, step.book)
 
     # -- wire ------------------------------------------------------------------------------
 
@@ -163,21 +204,23 @@ class MarketPlayer:
 
     def _set_poly(self, game_index: int, book: TokenBook) -> None:
         game = self.plan.games[game_index]
-        mirror = book.mirror()
-        for token, side in ((game.token_a, book), (game.token_b, mirror)):
-            self.poly.set_book(
-                token, _levels(side.bids), _levels(side.asks), market=game.condition_id
-            )
+        self._set_token(game.token_a, game.token_b, game.condition_id, book)
         if self.us is not None:
             self.us.set_book(game.slug, bids=_levels(book.bids), offers=_levels(book.asks))
 
-    def _watch_for(self, index: int, *instruments: str) -> None:
+    def _set_token(self, token: str, mirror_token: str, market: str, book: TokenBook) -> None:
+        """A Polymarket market's books: the first token's, then its mirror's."""
+        for name, side in ((token, book), (mirror_token, book.mirror())):
+            self.poly.set_book(name, _levels(side.bids), _levels(side.asks), market=market)
+
+    def _watch_for(self, event: bool, index: int, *instruments: str) -> None:
         for instrument in instruments:
-            self._watch.setdefault(instrument, []).append(index)
+            self._watch.setdefault(instrument, []).append((event, index))
 
     def _on_send(self, frame: str, when_ns: int) -> None:
         if not self._watch:
             return
         for instrument in [i for i in self._watch if i in frame]:
-            for index in self._watch.pop(instrument):
-                self.sent_ns.setdefault((index, instrument), when_ns)
+            for event, index in self._watch.pop(instrument):
+                sent = self.event_sent_ns if event else self.sent_ns
+                sent.setdefault((index, instrument), when_ns)

@@ -16,6 +16,11 @@ Definitions (they are the demo's and the benchmarks' contract):
   some instant of ``[published - grace, published]`` (the grace covers in-flight data). An
   unjustified signal is a **trap signal** when a trap of its game was active in that
   interval, else a **false signal**. A stale-book signal shows up as one of these.
+
+The event games' windows (:attr:`arbees.sim.plan.Plan.events`) are keyed ``(game, "",
+cover label)`` like the shard's event signals and scored the same way; ``kinds`` splits the
+counts by kind of game: ``moneyline`` (the NBA/NHL pairs and the NFL winner), ``3-way``
+(soccer) and ``total`` (over/under).
 """
 
 from __future__ import annotations
@@ -92,6 +97,8 @@ class Score:
         latency_us: percentiles of the detected windows' latencies.
         profit_matches: detected windows whose signalled profit equals the truth's.
         unjustified: the unjustified signals (for the report).
+        kinds: per kind of game, ``injected``, ``eligible``, ``detected``, ``missed``,
+            ``false_signals``, ``trap_signals`` and ``traps``.
     """
 
     windows: tuple[WindowResult, ...]
@@ -106,6 +113,7 @@ class Score:
     latency_us: dict[str, float]
     profit_matches: int
     unjustified: tuple[ArbSignal, ...]
+    kinds: dict[str, dict[str, int]] = attrs.field(factory=dict)
 
 
 def score_signals(
@@ -119,73 +127,113 @@ def score_signals(
 ) -> Score:
     """Score ``signals`` (all events, any order) against what ``player`` played of ``plan``."""
     applied = player.applied_ns
-    games = {g.game_id: g for g in plan.games}
+    kind_of = {g.game_id: "moneyline" for g in plan.games}
+    kind_of.update({e.game_id: e.kind for e in plan.events.events})
     key_windows: dict[tuple[str, str, str], list[tuple[int, int]]] = {}
     results: list[WindowResult] = []
     opens: dict[tuple[str, str, str], list[ArbSignal]] = {}
     for sig in signals:
         if sig.event == "open":
             opens.setdefault((sig.game_id, sig.team, sig.combo), []).append(sig)
+    # (key, opening step's applied time, closing step's (0: open), sent time of the
+    # opening change by instrument, expected profit) of every window of both tracks
+    spans: list[tuple[tuple[str, str, str], int, int, int, int]] = []
     for window in plan.windows:
-        opened = applied[window.open_step]
+        game = plan.games[window.game]
+        instrument = _opening_instrument(plan, window.open_step, window.team)
+        spans.append(
+            (
+                (game.game_id, game.team_ids[window.team], window.combo),
+                applied[window.open_step],
+                applied[window.close_step] if window.close_step >= 0 else 0,
+                player.sent_ns.get((window.open_step, instrument), 0),
+                window.opportunity.profit,
+            )
+        )
+    events = plan.events
+    for ew in events.windows:
+        step = events.steps[ew.open_step]
+        market = events.events[ew.event].markets[step.market]
+        sent = [
+            player.event_sent_ns.get((ew.open_step, i), 0)
+            for i in (market.instrument, market.mirror)
+            if i
+        ]
+        spans.append(
+            (
+                (events.events[ew.event].game_id, "", ew.label),
+                player.event_applied_ns[ew.open_step],
+                player.event_applied_ns[ew.close_step] if ew.close_step >= 0 else 0,
+                min((s for s in sent if s), default=0),
+                ew.opportunity.profit,
+            )
+        )
+    for key, opened, closed, sent_ns, profit in spans:
         if not opened:
             continue
-        closed = applied[window.close_step] if window.close_step >= 0 else 0
-        game = plan.games[window.game]
-        team = game.team_ids[window.team]
-        key = (game.game_id, team, window.combo)
         key_windows.setdefault(key, []).append((opened, closed or end_ns))
         eligible = (closed or end_ns) - opened > budget_ns
         deadline = min(closed or end_ns, opened + budget_ns)
         hit = next((s for s in opens.get(key, []) if opened <= s.published_ns <= deadline), None)
         latency = None
         if hit is not None:
-            instrument = _opening_instrument(plan, window.open_step, window.team)
-            sent = player.sent_ns.get((window.open_step, instrument), opened)
-            latency = (hit.published_ns - sent) / 1000
+            latency = (hit.published_ns - (sent_ns or opened)) / 1000
         results.append(
             WindowResult(
-                game_id=game.game_id,
-                team=team,
-                combo=window.combo,
+                game_id=key[0],
+                team=key[1],
+                combo=key[2],
                 opened_ns=opened,
                 closed_ns=closed,
                 eligible=eligible,
                 detected=hit is not None,
                 latency_us=latency,
-                expected_profit=window.opportunity.profit,
+                expected_profit=profit,
                 signalled_profit=hit.profit if hit is not None else None,
             )
         )
     traps: dict[str, list[tuple[int, int]]] = {}
-    played_traps = 0
-    for trap in plan.traps:
-        start = applied[trap.start_step]
+    played: list[str] = []
+    trap_spans = [
+        (plan.games[t.game].game_id, applied[t.start_step], applied[t.end_step]) for t in plan.traps
+    ] + [
+        (
+            events.events[t.event].game_id,
+            player.event_applied_ns[t.start_step],
+            player.event_applied_ns[t.end_step],
+        )
+        for t in events.traps
+    ]
+    for game_id, start, end in trap_spans:
         if not start:
             continue
-        played_traps += 1
-        end = applied[trap.end_step] or end_ns
-        traps.setdefault(plan.games[trap.game].game_id, []).append((start, end))
+        played.append(game_id)
+        traps.setdefault(game_id, []).append((start, end or end_ns))
     false = trap_hits = 0
     unjustified: list[ArbSignal] = []
+    wrong: list[tuple[str, str]] = []  # (game id, "false" or "trap")
     for sig in signals:
-        if sig.event == "close" or sig.game_id not in games:
+        if sig.event == "close" or sig.game_id not in kind_of:
             if sig.event != "close":
                 false += 1
                 unjustified.append(sig)
+                wrong.append((sig.game_id, "false"))
             continue
         lo, hi = sig.published_ns - grace_ns, sig.published_ns
-        spans = key_windows.get((sig.game_id, sig.team, sig.combo), [])
-        if any(a <= hi and lo <= b for a, b in spans):
+        windows = key_windows.get((sig.game_id, sig.team, sig.combo), [])
+        if any(a <= hi and lo <= b for a, b in windows):
             continue
         unjustified.append(sig)
         if any(a <= hi and lo <= b for a, b in traps.get(sig.game_id, [])):
             trap_hits += 1
+            wrong.append((sig.game_id, "trap"))
         else:
             false += 1
+            wrong.append((sig.game_id, "false"))
     eligible_windows = [r for r in results if r.eligible]
     detected = [r for r in eligible_windows if r.detected]
     lat = [r.latency_us for r in results if r.latency_us is not None]
+    kinds = _by_kind(kind_of, results, wrong, played)
     return Score(
         windows=tuple(results),
         injected=len(results),
@@ -195,11 +243,38 @@ def score_signals(
         short_detected=sum(1 for r in results if r.detected and not r.eligible),
         false_signals=false,
         trap_signals=trap_hits,
-        traps=played_traps,
+        traps=len(played),
         latency_us=percentiles(lat),
         profit_matches=sum(1 for r in detected if r.signalled_profit == r.expected_profit),
         unjustified=tuple(unjustified),
+        kinds=kinds,
     )
+
+
+def _by_kind(
+    kind_of: dict[str, str],
+    results: Sequence[WindowResult],
+    wrong: Sequence[tuple[str, str]],
+    traps: Sequence[str],
+) -> dict[str, dict[str, int]]:
+    """The scorecard's counts per kind of game (a signal on an unknown game: ``other``)."""
+    fields = (
+        *("injected", "eligible", "detected", "missed"),
+        *("false_signals", "trap_signals", "traps"),
+    )
+    out = {kind: dict.fromkeys(fields, 0) for kind in sorted(set(kind_of.values()))}
+    for r in results:
+        counts = out[kind_of[r.game_id]]
+        counts["injected"] += 1
+        counts["eligible"] += r.eligible
+        counts["detected"] += r.eligible and r.detected
+        counts["missed"] += r.eligible and not r.detected
+    for game_id, what in wrong:
+        counts = out.setdefault(kind_of.get(game_id, "other"), dict.fromkeys(fields, 0))
+        counts["false_signals" if what == "false" else "trap_signals"] += 1
+    for game_id in traps:
+        out[kind_of[game_id]]["traps"] += 1
+    return out
 
 
 def _opening_instrument(plan: Plan, step_index: int, team: int) -> str:

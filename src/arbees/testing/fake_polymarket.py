@@ -51,10 +51,11 @@ from functools import partial
 
 import attrs
 import trio
-from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest, serve_websocket
+from trio_websocket import WebSocketConnection, WebSocketRequest, serve_websocket
 
 from arbees.money import format_fixed, parse_fixed
-from arbees.testing.fake_polymarket_http import serve_http
+from arbees.testing.fake_polymarket_http import page, serve_http
+from arbees.testing.fake_ws import serve_connection
 
 __all__ = ["FakePolymarket", "FakeUrls"]
 
@@ -310,26 +311,16 @@ class FakePolymarket:
         ws = await request.accept()
         send, receive = trio.open_memory_channel[str](math.inf)
         conn = _Conn(ws, send, receive)
-        self.connections.append(conn)
         self.total_connections += 1
-        try:
-            with conn.scope:
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._writer, conn)
-                    nursery.start_soon(self._idle_killer, conn)
-                    try:
-                        while True:
-                            message = await ws.get_message()
-                            self._on_message(conn, str(message))
-                    except ConnectionClosed:
-                        pass
-                    nursery.cancel_scope.cancel()
-        finally:
-            self.connections.remove(conn)
-            send.close()
-            with trio.move_on_after(1) as cleanup:
-                cleanup.shield = True
-                await ws.aclose(1001, "going away")
+        await serve_connection(
+            ws,
+            conn,
+            self.connections,
+            scope=conn.scope,
+            send=send,
+            tasks=(partial(self._writer, conn), partial(self._idle_killer, conn)),
+            on_message=lambda message: self._on_message(conn, str(message)),
+        )
 
     # -- REST -----------------------------------------------------------------------------
 
@@ -361,16 +352,12 @@ class FakePolymarket:
                 return 400, {"error": "Invalid payload"}
             return 200, [self._rest_book(t) for t in wanted if t in self.books]
         if method == "GET" and path == "/teams":
-            offset = int((query.get("offset") or ["0"])[0])
-            limit = int((query.get("limit") or ["20"])[0])
-            return 200, self.teams[offset : offset + limit]
+            return 200, page(self.teams, query)
         if method == "GET" and path in ("/events", "/markets"):
             items = self.events if path == "/events" else self.markets
             closed = (query.get("closed") or ["false"])[0] == "true"
             items = [i for i in items if bool(i.get("closed")) == closed]
-            offset = int((query.get("offset") or ["0"])[0])
-            limit = int((query.get("limit") or ["20"])[0])
-            return 200, items[offset : offset + limit]
+            return 200, page(items, query)
         return 404, {"error": "not found"}
 
     # -- lifecycle ------------------------------------------------------------------------

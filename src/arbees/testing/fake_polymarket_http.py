@@ -14,13 +14,20 @@ from urllib.parse import parse_qs, urlsplit
 import h11
 import trio
 
-__all__ = ["Route", "serve_http"]
+__all__ = ["Route", "page", "serve_http"]
 
 log = logging.getLogger(__name__)
 
 Route = Callable[[str, str, dict[str, list[str]], bytes], tuple[int, object]]
 
 _MAX_BODY = 1 << 20
+
+
+def page(items: list[dict[str, object]], query: dict[str, list[str]]) -> list[dict[str, object]]:
+    """The ``offset``/``limit`` page of ``items`` a listing asks for (limit 20 unless given)."""
+    offset = int((query.get("offset") or ["0"])[0])
+    limit = int((query.get("limit") or ["20"])[0])
+    return items[offset : offset + limit]
 
 
 async def _read_request(

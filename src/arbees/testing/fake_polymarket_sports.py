@@ -29,7 +29,9 @@ from functools import partial
 
 import attrs
 import trio
-from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest, serve_websocket
+from trio_websocket import WebSocketConnection, WebSocketRequest, serve_websocket
+
+from arbees.testing.fake_ws import serve_connection, write_frames
 
 __all__ = ["FakePolymarketSports"]
 
@@ -111,32 +113,23 @@ class FakePolymarketSports:
         ws = await request.accept()
         send, receive = trio.open_memory_channel[str](math.inf)
         conn = _Conn(ws, send)
-        self.connections.append(conn)
         self.total_connections += 1
-        try:
-            with conn.scope:
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._writer, conn, receive)
-                    nursery.start_soon(self._pinger, conn)
-                    try:
-                        while True:
-                            message = await ws.get_message()
-                            if message == "pong":
-                                conn.answered += 1
-                                self.pongs += 1
-                    except ConnectionClosed:
-                        pass
-                    nursery.cancel_scope.cancel()
-        finally:
-            self.connections.remove(conn)
-            send.close()
-            with trio.move_on_after(1) as cleanup:
-                cleanup.shield = True
-                await ws.aclose(1000, "bye")
+        await serve_connection(
+            ws,
+            conn,
+            self.connections,
+            scope=conn.scope,
+            send=send,
+            tasks=(partial(write_frames, ws, receive), partial(self._pinger, conn)),
+            on_message=partial(self._on_message, conn),
+            close_code=1000,
+            close_reason="bye",
+        )
 
-    async def _writer(self, conn: _Conn, receive: trio.MemoryReceiveChannel[str]) -> None:
-        async for frame in receive:
-            await conn.ws.send_message(frame)
+    def _on_message(self, conn: _Conn, message: str | bytes) -> None:
+        if message == "pong":
+            conn.answered += 1
+            self.pongs += 1
 
     async def _pinger(self, conn: _Conn) -> None:
         while True:

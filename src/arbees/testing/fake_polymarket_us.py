@@ -40,12 +40,13 @@ from functools import partial
 import attrs
 import trio
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest, serve_websocket
+from trio_websocket import WebSocketConnection, WebSocketRequest, serve_websocket
 
 from arbees.money import format_fixed, parse_fixed
 from arbees.polymarket_us.auth import WS_MARKETS_PATH, verify_headers
 from arbees.polymarket_us.wire import MAX_MARKETS_PER_SUBSCRIPTION
-from arbees.testing.fake_polymarket_http import serve_http
+from arbees.testing.fake_polymarket_http import page, serve_http
+from arbees.testing.fake_ws import serve_connection, write_frames
 
 __all__ = ["FakePolymarketUs", "FakePolymarketUsUrls"]
 
@@ -238,30 +239,19 @@ class FakePolymarketUs:
         ws = await request.accept()
         send, receive = trio.open_memory_channel[str](math.inf)
         conn = _Conn(ws, send)
-        self.connections.append(conn)
         self.total_connections += 1
-        try:
-            with conn.scope:
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._writer, conn, receive)
-                    if self.heartbeat_interval is not None:
-                        nursery.start_soon(self._heartbeats, conn, self.heartbeat_interval)
-                    try:
-                        while True:
-                            self._on_message(conn, str(await ws.get_message()))
-                    except ConnectionClosed:
-                        pass
-                    nursery.cancel_scope.cancel()
-        finally:
-            self.connections.remove(conn)
-            send.close()
-            with trio.move_on_after(1) as cleanup:
-                cleanup.shield = True
-                await ws.aclose(1001, "going away")
-
-    async def _writer(self, conn: _Conn, receive: trio.MemoryReceiveChannel[str]) -> None:
-        async for frame in receive:
-            await conn.ws.send_message(frame)
+        tasks = [partial(write_frames, ws, receive)]
+        if self.heartbeat_interval is not None:
+            tasks.append(partial(self._heartbeats, conn, self.heartbeat_interval))
+        await serve_connection(
+            ws,
+            conn,
+            self.connections,
+            scope=conn.scope,
+            send=send,
+            tasks=tasks,
+            on_message=lambda message: self._on_message(conn, str(message)),
+        )
 
     async def _heartbeats(self, conn: _Conn, interval: float) -> None:
         while True:
@@ -279,9 +269,7 @@ class FakePolymarketUs:
         if path in ("/v1/events", "/v1/markets"):
             key = path.rsplit("/", 1)[1]
             items = self.events if key == "events" else self.markets
-            offset = int((query.get("offset") or ["0"])[0])
-            limit = int((query.get("limit") or ["20"])[0])
-            return 200, {key: items[offset : offset + limit]}
+            return 200, {key: page(items, query)}
         parts = path.split("/")
         if len(parts) == 5 and parts[:3] == ["", "v1", "markets"] and parts[4] in ("book", "bbo"):
             slug = parts[3]

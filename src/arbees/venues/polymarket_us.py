@@ -75,7 +75,7 @@ class PolymarketUsListings:
 
     Args:
         rest: the REST client (public, rate limited, direct); ``None``: discovery of this
-            venue is off (the default until matching pairs it with the others) and every
+            venue is off (the default: ``POLYMARKET_US_REST_URL`` unset) and every
             fetch is an empty listing.
         params: extra ``/v1/events`` query parameters.
         default_fees: the fee model of a market without a schedule of its own.

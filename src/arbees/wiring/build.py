@@ -25,12 +25,15 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 
 import attrs
 import httpx
+import trio
 
 from arbees.bus.base import Bus
 from arbees.egress import open_polymarket_route
+from arbees.kalshi.live import KALSHI_LIVE_COUNTERS, KalshiLiveFeed, LiveDataConfig
 from arbees.kalshi.rest import KalshiRest
 from arbees.messages import PUBLISHED_DEPTH, ArbSignal
 from arbees.money import format_fixed
@@ -59,6 +62,7 @@ from arbees.venues import get_venue, instrument_checks
 from arbees.wiring.discovery import open_polymarket_us_rest, venue_game_source
 from arbees.wiring.metrics import (
     bus_gauges,
+    game_state_gauges,
     latency_metrics,
     monitor_gauges,
     paper_gauges,
@@ -359,7 +363,10 @@ async def build_orchestrator(
     """The orchestrator of ``settings`` on ``bus`` (start it with ``orchestrator.run``).
 
     Kalshi REST uses its own client on the host network; Gamma is Polymarket, so it goes
-    through the guarded Polymarket route.
+    through the guarded Polymarket route. Unless ``settings.kalshi_live_interval`` is
+    ``None``, Kalshi's live game data for the running games is polled here too
+    (:class:`arbees.kalshi.live.KalshiLiveFeed` under a
+    :class:`~arbees.services.game_states.GameStateRelay`) while the block is open.
     """
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     async with (
@@ -391,10 +398,39 @@ async def build_orchestrator(
         )
         if registry is not None:
             bus_gauges(registry, bus)
-        yield Orchestrator(
+        orchestrator = Orchestrator(
             bus,
             source,
             settings.config,
             registry=registry,
             instrument_checks=instrument_checks(),
         )
+        if settings.kalshi_live_interval is None:
+            yield orchestrator
+            return
+        # Kalshi's live game data for the games being run, polled here: this process
+        # knows every game and holds the one Kalshi client (one rate limit for discovery
+        # and polling, one batch request per 100 games however many shards run them);
+        # Kalshi is reached directly, never behind the VPN.
+        config = LiveDataConfig(interval=settings.kalshi_live_interval)
+        relay = GameStateRelay(
+            bus, lambda: KalshiLiveFeed(kalshi, partial(_running_events, orchestrator), config)
+        )
+        if registry is not None:
+            game_state_gauges(registry, "kalshi_live", relay, KALSHI_LIVE_COUNTERS)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(relay.run)
+            try:
+                yield orchestrator
+            finally:
+                nursery.cancel_scope.cancel()
+
+
+def _running_events(orchestrator: Orchestrator) -> list[str]:
+    """The Kalshi events of the games the orchestrator has given a shard (the key
+    discovery writes in ``game_keys["kalshi"]``)."""
+    return [
+        spec.kalshi_event_ticker
+        for game, spec in orchestrator.games.items()
+        if orchestrator.owners.get(game) is not None
+    ]

@@ -33,7 +33,11 @@ from arbees.matching import Venue
 from arbees.matching.catalogue import TeamCatalogue
 from arbees.matching.events import ListedGame
 from arbees.matching.leagues import gamma_slugs, kalshi_league, kalshi_series_kind
-from arbees.matching.venue_listings import kalshi_listings, polymarket_listings
+from arbees.matching.venue_listings import (
+    kalshi_listings,
+    polymarket_listings,
+    polymarket_us_listings,
+)
 from arbees.matching.venues import (
     decode_rejections,
     kalshi_games,
@@ -66,14 +70,17 @@ def match_inputs(
 ) -> MatchInputs:
     """:class:`MatchInputs` from every venue's listing (by venue id): the matcher's games
     from Kalshi's and Polymarket's, every venue's refusals, every venue's fee models, and
-    with a ``catalogue`` the event matcher's listings of every league and market type."""
+    with a ``catalogue`` the event matcher's listings of every league and market type
+    (Kalshi's, Polymarket's and Polymarket US's)."""
     kalshi = listings.get("kalshi", Listing(()))
     polymarket = listings.get("polymarket", Listing(()))
+    polymarket_us = listings.get("polymarket-us", Listing(()))
     k_games, k_rej = kalshi_games(kalshi.events)
     p_games, p_rej = polymarket_games(polymarket.events)
     rejections = (
         *decode_rejections(Venue.KALSHI, kalshi.rejected),
         *decode_rejections(Venue.POLYMARKET, polymarket.rejected),
+        *decode_rejections(Venue.POLYMARKET_US, polymarket_us.rejected),
         *k_rej,
         *p_rej,
     )
@@ -81,12 +88,15 @@ def match_inputs(
     if catalogue is not None:
         k_list, k_refused = kalshi_listings(kalshi.events, catalogue)
         p_list, p_refused = polymarket_listings(polymarket.events)
-        games = [*k_list, *p_list]
+        u_list, u_refused = polymarket_us_listings(polymarket_us.events, catalogue)
+        games = [*k_list, *p_list, *u_list]
         log.info(
-            "discovery: %d game listings (%d Kalshi and %d Polymarket items refused)",
+            "discovery: %d game listings (%d Kalshi, %d Polymarket and %d Polymarket US "
+            "items refused)",
             len(games),
             len(k_refused),
             len(p_refused),
+            len(u_refused),
         )
     # a Kalshi series that failed this round (refused under "series" by KalshiListings):
     # its games stay as they are rather than being retired until the next round

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from arbees.bus import Bus
 from arbees.messages import ArbSignal
@@ -10,10 +11,18 @@ from arbees.money import to_float
 from arbees.obs.metrics import Registry
 from arbees.paper import PaperLedger
 from arbees.polymarket.audit import AuditStats
+from arbees.services.game_states import GameStateRelay
 from arbees.services.monitor import PolymarketMonitor
 from arbees.services.shard import GameShard
 
-__all__ = ["bus_gauges", "latency_metrics", "monitor_gauges", "paper_gauges", "shard_gauges"]
+__all__ = [
+    "bus_gauges",
+    "game_state_gauges",
+    "latency_metrics",
+    "monitor_gauges",
+    "paper_gauges",
+    "shard_gauges",
+]
 
 
 def bus_gauges(registry: Registry, bus: Bus) -> None:
@@ -135,3 +144,21 @@ def latency_metrics(registry: Registry) -> Callable[[ArbSignal], None]:
             monitor_to_signal.observe((signal.published_ns - signal.monitor_recv_ns) / 1000)
 
     return observe
+
+
+def game_state_gauges(
+    registry: Registry, prefix: str, relay: GameStateRelay, counters: dict[str, str]
+) -> None:
+    """A game-state relay's counters and those of its running feed (``counters``: the
+    feed's counter names to expose, with their help), read at scrape time."""
+    registry.gauge(f"{prefix}_published", "game states published",
+                   read=lambda: relay.stats.published)  # fmt: skip
+    registry.gauge(f"{prefix}_publish_errors", "game states the bus refused",
+                   read=lambda: relay.stats.publish_errors)  # fmt: skip
+    for name, text in counters.items():
+        registry.gauge(f"{prefix}_{name}", text, read=partial(_feed_counter, relay, name))
+
+
+def _feed_counter(relay: GameStateRelay, name: str) -> float:
+    feed = relay.feed
+    return float(feed.counters().get(name, 0)) if feed is not None else 0.0

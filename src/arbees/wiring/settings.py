@@ -578,6 +578,11 @@ def _strings(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(values)
 
 
+def _live_interval(_instance: object, _attribute: object, value: float | None) -> None:
+    if value is not None and not value >= 1:
+        raise ConfigError(f"kalshi_live_interval must be >= 1 s (or off), got {value!r}")
+
+
 @attrs.frozen
 class OrchestratorSettings:
     """The orchestrator: Kalshi REST and Gamma discovery, assignment over the bus.
@@ -602,7 +607,11 @@ class OrchestratorSettings:
             ``ORCHESTRATOR_ID``).
         polymarket_us_rest_url: Polymarket US REST gateway (``POLYMARKET_US_REST_URL``,
             e.g. ``https://gateway.polymarket.us``), reached directly; unset: no Polymarket
-            US discovery (its listings are not matched yet).
+            US discovery (its games are not matched).
+        kalshi_live_interval: seconds between two polls of Kalshi's live game data for the
+            running games (``KALSHI_LIVE_INTERVAL``, default 10, at least 1: one batch
+            request per 100 games, on the discovery client's rate limit); ``None``
+            (``KALSHI_LIVE_DATA=off``): not polled.
     """
 
     kalshi_rest_url: str = KALSHI_REST_URL
@@ -621,6 +630,7 @@ class OrchestratorSettings:
     discovery_deadline: float = DEFAULT_DISCOVERY_DEADLINE
     config: OrchestratorConfig = attrs.Factory(OrchestratorConfig)
     polymarket_us_rest_url: str | None = None
+    kalshi_live_interval: float | None = attrs.field(default=10.0, validator=_live_interval)
 
     def __attrs_post_init__(self) -> None:
         _positive("discovery_deadline")(self)
@@ -690,6 +700,8 @@ class OrchestratorSettings:
         }
         narrowing["market_types"] = tuple(t.lower() for t in narrowing["market_types"])
         cache = r.get("teams_cache", "TEAM_CATALOGUE_CACHE", Path, None)
+        live_on = r.get("kalshi_live_data", "KALSHI_LIVE_DATA", parse_on_off, True)
+        live_interval = r.number("kalshi_live_interval", "KALSHI_LIVE_INTERVAL", 10.0)
         return cls(
             kalshi_rest_url=r.text(
                 "kalshi_rest_url",
@@ -711,6 +723,7 @@ class OrchestratorSettings:
             polymarket_us_rest_url=r.get(
                 "polymarket_us_rest_url", "POLYMARKET_US_REST_URL", str, None
             ),
+            kalshi_live_interval=live_interval if live_on else None,
             **r.overrides,
         )
 
