@@ -75,6 +75,8 @@ class CoalescingSender(Generic[K, P, T]):
                 self._send.send_nowait(item)
             except trio.WouldBlock:
                 pass
+            except trio.BrokenResourceError:
+                return  # the consumer is gone (shutting down): nobody to deliver to
             else:
                 self.stats.sent += 1
                 return
@@ -99,5 +101,8 @@ class CoalescingSender(Generic[K, P, T]):
             item = self._build(key, pending.pop(key))
             if item is None:
                 continue
-            await self._send.send(item)
+            try:
+                await self._send.send(item)
+            except trio.BrokenResourceError:
+                return  # the consumer is gone (shutting down)
             self.stats.sent += 1

@@ -13,7 +13,21 @@ A recording is JSON Lines, one record per line, gzip-compressed when the file na
 * a game-state report as the shard saw it: ``{"recv_ns": ..., "game_state": "<the bus
   payload>"}``;
 * a shard's decision settings: ``{"recv_ns": ..., "shard": {"shard_id": ...,
-  "max_price_age_ms": "2000", ...}}`` (text values), so a replay decides as that shard did.
+  "max_price_age_ms": "2000", ...}}`` (text values), so a replay decides as that shard did;
+* a shard engine's input (:meth:`Recorder.engine`, written by a recording
+  :class:`~arbees.services.shard.GameShard`): ``{"recv_ns": <the engine clock during the
+  call>, "engine": {"shard_id": ..., "call": ..., ...}}``, one per call, in call order, the
+  engine's clock held at ``recv_ns`` for the whole call. ``call`` is ``"start"`` (the
+  engine's thresholds: ``max_age_ns``, ``max_quote_age_ns``, ``live_max_quote_age_ns``,
+  ``max_games``, ``min_edge``, ``max_size`` (``""``: none), ``edge_delta``,
+  ``size_ratio``, as text), ``"quotes"`` (``"quotes"``: the batch handed to ``on_quotes``,
+  each quote ``[venue, instrument, yes_asks, no_asks, stale, received_ns, venue_ts_ms,
+  monitor_recv_ns, bus_recv_ns]`` with ladders ``[[price, size], ...]`` in micro-units,
+  see :func:`arbees.services.quotes.quote_json`), ``"alive"`` (``venue``, ``when_ns``, ``healthy``),
+  ``"assign"`` (``"assignment"``: its bus payload), ``"drop"`` (``game``),
+  ``"game_state"`` (``game``, ``"state"``: the folded state's bus payload) or
+  ``"sweep"``. What the engine decided on, exactly: ``arbees replay`` runs a shard's
+  engine on these (not on the frames) when the recording has them.
 
 Raw text keeps a recording useful when a parser changes, and a replay exercises the very
 code the live feed runs. :func:`read_recording` yields the frames only (``arbees book``);
@@ -34,7 +48,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, Final
 
 import attrs
 import trio
@@ -45,10 +59,12 @@ from arbees.errors import BusError
 from arbees.messages import GAME_ASSIGNMENTS_HASH, Channel, GameState, MarketAssignment
 
 __all__ = [
+    "MAX_ENGINE_QUOTES",
     "AssignmentTap",
     "Record",
     "Recorder",
     "assignment_line",
+    "engine_line",
     "game_state_line",
     "open_text",
     "read_recording",
@@ -61,6 +77,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _PONG = "PONG"
+
+MAX_ENGINE_QUOTES: Final = 4096
+"""Most quotes one recorded batch may hold when read back (a shard's are at most its
+``MAX_BATCH``, 1024); a longer one is refused, not played."""
 
 
 def open_text(path: str | Path, mode: str) -> IO[str]:
@@ -97,6 +117,12 @@ def shard_line(recv_ns: int, shard_id: str, settings: Mapping[str, str]) -> str:
     return json.dumps({"recv_ns": recv_ns, "shard": {**settings, "shard_id": shard_id}}) + "\n"
 
 
+def engine_line(now_ns: int, shard_id: str, call: str, fields: Mapping[str, Any]) -> str:
+    """One engine-input record (with its newline): ``call`` at engine clock ``now_ns``."""
+    engine = {**fields, "shard_id": shard_id, "call": call}
+    return json.dumps({"recv_ns": now_ns, "engine": engine}, separators=(",", ":")) + "\n"
+
+
 @attrs.frozen(slots=True)
 class Record:
     """One record of a recording.
@@ -109,6 +135,8 @@ class Record:
         source: the service whose connection received the frame (``""``: not said).
         shard: a shard's settings (text values, ``shard_id`` included), or ``None``.
         game_state: a game-state report's bus payload, or ``None``.
+        engine: a shard engine's input (``shard_id``, ``call`` and its fields, see the
+            module doc), or ``None``.
     """
 
     recv_ns: int
@@ -118,6 +146,7 @@ class Record:
     source: str = ""
     shard: Mapping[str, str] | None = None
     game_state: str | None = None
+    engine: Mapping[str, Any] | None = None
 
 
 def read_records(path: str | Path) -> Iterator[Record]:
@@ -148,6 +177,14 @@ def read_records(path: str | Path) -> Iterator[Record]:
                         continue
                     if isinstance(rec.get("game_state"), str):
                         yield Record(when, None, game_state=rec["game_state"])
+                        continue
+                    engine = rec.get("engine")
+                    if (
+                        isinstance(engine, dict)
+                        and isinstance(engine.get("shard_id"), str)
+                        and isinstance(engine.get("call"), str)
+                    ):
+                        yield Record(when, None, engine=engine)
                         continue
                     shard = rec.get("shard")
                     if isinstance(shard, dict) and all(isinstance(v, str) for v in shard.values()):
@@ -202,6 +239,7 @@ class Recorder:
         self.frames = 0
         self.assignments = 0
         self.game_states = 0
+        self.engine_inputs = 0
         self.errors = 0
         self.files: list[Path] = []
         self._written = 0
@@ -260,6 +298,12 @@ class Recorder:
     def shard_settings(self, shard_id: str, settings: Mapping[str, str]) -> None:
         """Record a shard's decision settings (``build_shard`` does, with a recorder)."""
         self._write(shard_line(self.clock(), shard_id, settings))
+
+    def engine(self, shard_id: str, call: str, now_ns: int, fields: Mapping[str, Any]) -> None:
+        """Record one call of a shard's engine at engine clock ``now_ns`` (a recording
+        :class:`~arbees.services.shard.GameShard` does, for each call, in order)."""
+        self._write(engine_line(now_ns, shard_id, call, fields))
+        self.engine_inputs += 1
 
     def _write(self, line: str) -> None:
         if self._closed:

@@ -20,6 +20,17 @@ own timestamp when it has one, else by the record before it in its file) and pla
   does: a live game tightens the price age, an ended or postponed one closes for good;
 * each signal, with ``--paper``, into a :class:`~arbees.paper.PaperLedger`.
 
+A shard that recorded its engine's inputs (:mod:`arbees.recording`: the record-everything
+mode of ``arbees record shard`` and the demo's ``--record``) is replayed from those instead,
+exactly: its engine is rebuilt with the recorded thresholds at its ``start`` record and
+given every recorded call (each batch of quotes as the live shard took it, liveness,
+assignments, drops, folded game states, sweeps) at the engine clock that call ran on, so
+it decides what the live shard decided, whatever the load was. The frames are needed for
+the other shards only: under load a live shard does not see every frame's book (its feeds
+and the monitor coalesce to the newest view, it takes the queued quotes as one batch, its
+sweeps run on the wall clock), and replaying every frame would show it books it never saw.
+:attr:`ReplaySettings.frames_only` ignores the engine inputs (every shard from its frames).
+
 Deterministic: the engines', the ledger's and the signals' clock is the recorded receive
 time of the record being played, never the wall clock; each frame of a venue confirms that
 venue live as of its receive time (everything before it has been played) to the shard that
@@ -33,6 +44,7 @@ from __future__ import annotations
 
 import heapq
 import json
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, Protocol
 
@@ -41,7 +53,7 @@ import trio
 
 from arbees._wire import DecodeLimits
 from arbees.codec import decode
-from arbees.errors import DecodeError
+from arbees.errors import ConfigError, DecodeError
 from arbees.gamestate import GameStates
 from arbees.kalshi.replay import KalshiReplayer
 from arbees.messages import ArbSignal, GameState, MarketAssignment
@@ -50,8 +62,8 @@ from arbees.paper import PaperLedger
 from arbees.paper.model import PendingFill
 from arbees.polymarket.replay import PolymarketReplayer
 from arbees.polymarket_us.replay import PolymarketUsReplayer
-from arbees.recording import Record, read_records
-from arbees.services.quotes import Quote
+from arbees.recording import MAX_ENGINE_QUOTES, Record, read_records
+from arbees.services.quotes import MAX_QUOTE_LEVELS, Quote, quote_from_json
 from arbees.services.shard_engine import ShardEngine
 from arbees.venues import get_venue, instrument_checks
 
@@ -163,6 +175,8 @@ class ReplaySettings:
             (default 100; recorded: the shortest of the recorded shards').
         paper: fill every signal on a paper ledger.
         paper_latency_ms: the ledger's simulated latency (recorded time).
+        frames_only: play every shard from its frames, even one whose engine inputs were
+            recorded (which are then skipped).
     """
 
     max_price_age_ms: int | None = None
@@ -172,6 +186,7 @@ class ReplaySettings:
     sweep_interval_ms: int | None = None
     paper: bool = False
     paper_latency_ms: int = 0
+    frames_only: bool = False
 
 
 _DEFAULTS: Final = {
@@ -182,6 +197,16 @@ _DEFAULTS: Final = {
     "sweep_interval_ms": 100,
 }
 _DEFAULT_SWEEP_MS: Final = 100
+
+CHECK_VIEWS: Final = 64
+"""Views of each instrument kept from the frames for the cross-check of recorded quotes."""
+
+_View = tuple[tuple[Any, ...], tuple[Any, ...]]
+
+
+def _view(quote: Quote) -> _View:
+    """What the cross-check compares: the ladders as deep as a bus quote carries."""
+    return quote.yes_asks[:MAX_QUOTE_LEVELS], quote.no_asks[:MAX_QUOTE_LEVELS]
 
 
 def _positive_int(text: str) -> int:
@@ -267,6 +292,12 @@ class ReplayResult:
         paper: the paper ledger (None without ``paper``).
         frames: frames played, by venue id.
         assignments: assignment records applied.
+        engine_inputs: recorded engine inputs played (the shards replayed exactly).
+        checked: recorded quotes (of the engine inputs) checked against the frames: each
+            side's ladder must be one the venue's frames went through (among the latest
+            :data:`CHECK_VIEWS` views of its instrument played by then).
+        mismatched: ... and those that were not (a protocol disagreeing with the live
+            feed, a frame not recorded, clocks apart).
         rejected: records refused, by reason (an unknown venue, an undecodable assignment,
             frames a venue protocol refused); none of them stops the replay.
         first_ns, last_ns: recorded times of the first and last records.
@@ -277,6 +308,9 @@ class ReplayResult:
     paper: PaperLedger | None = None
     frames: dict[str, int] = attrs.Factory(dict)
     assignments: int = 0
+    engine_inputs: int = 0
+    checked: int = 0
+    mismatched: int = 0
     rejected: dict[str, int] = attrs.Factory(dict)
     first_ns: int = 0
     last_ns: int = 0
@@ -288,6 +322,9 @@ class ReplayResult:
             "paper": None if self.paper is None else self.paper.summary(),
             "frames": dict(sorted(self.frames.items())),
             "assignments": self.assignments,
+            "engine_inputs": self.engine_inputs,
+            "checked": self.checked,
+            "mismatched": self.mismatched,
             "rejected": dict(sorted(self.rejected.items())),
             "first_ns": self.first_ns,
             "last_ns": self.last_ns,
@@ -410,6 +447,8 @@ class Replay:
         self._game_keys: dict[tuple[str, str], dict[str, str]] = {}  # (shard, game) -> keys
         self._sweep_ns = self._sweep_interval_ns()
         self._started = False
+        self._driven: set[str] = set()  # shards replayed from their recorded engine inputs
+        self._views: dict[tuple[str, str], deque[_View]] = {}  # the frames' latest books
         self._initial = list(assignments)
         if settings.paper:
             self.result.paper = PaperLedger(
@@ -456,6 +495,12 @@ class Replay:
                 return out
             out.extend(self._game_state(report))
             return out
+        if record.engine is not None:
+            if not self.settings.frames_only:
+                self._now = record.recv_ns or when_ns  # the clock the live call ran on
+                out.extend(self._engine_input(record.engine))
+                self._now = when_ns
+            return out
         if record.frame is None:
             return out
         out.extend(self._frame(record, when_ns))
@@ -482,7 +527,7 @@ class Replay:
             self.engines[assignment.shard_id] = self._engine(assignment.shard_id)
         out: list[ArbSignal] = []
         game = assignment.game_id or assignment.market_id
-        for engine in self.engines.values():
+        for engine in self._framed():
             delta = engine.apply(assignment)
             if delta.rejected:
                 self._reject("assignment_refused")
@@ -509,7 +554,7 @@ class Replay:
                 continue
             state = self._states.state(keys)
             engine = self.engines.get(shard_id)
-            if state is not None and engine is not None:
+            if state is not None and engine is not None and shard_id not in self._driven:
                 out.extend(self._emit(engine, engine.set_game_state(game, state)))
                 self._settle(engine, game, state)
         return out
@@ -562,7 +607,7 @@ class Replay:
                 self._reject("shard_settings")
         self._recorded[shard_id] = values
         engine = self.engines.get(shard_id)
-        if engine is not None:
+        if engine is not None and shard_id not in self._driven:
             self._configure(engine)
         self._sweep_ns = self._sweep_interval_ns()
 
@@ -581,15 +626,127 @@ class Replay:
         frames[venue] = frames.get(venue, 0) + 1
         to_quote = self._quote[venue]
         quotes = [to_quote(update) for update in replayer.frame(record.frame, when_ns)]
+        if self._driven:
+            for quote in quotes:
+                key = (quote.venue, quote.instrument)
+                views = self._views.get(key)
+                if views is None:
+                    views = self._views[key] = deque(maxlen=CHECK_VIEWS)
+                views.append(_view(quote))
         out: list[ArbSignal] = []
         receiver = self.engines.get(record.source)
-        for engine in self.engines.values():
+        for engine in self._framed():
             if quotes:
                 out.extend(self._emit(engine, engine.on_quotes(quotes)))
             if receiver is None or engine is receiver:
                 # Everything this connection sent up to now has been played: it is live.
                 out.extend(self._emit(engine, engine.set_alive(venue, when_ns)))
         return out
+
+    def _framed(self) -> list[ShardEngine]:
+        """The engines played from the frames (not from recorded engine inputs)."""
+        return [e for shard, e in self.engines.items() if shard not in self._driven]
+
+    def _engine_input(self, fields: Mapping[str, Any]) -> list[ArbSignal]:
+        """One recorded call of a shard's engine, made again at its recorded clock."""
+        shard_id, call = fields["shard_id"], fields["call"]
+        try:
+            if call == "start":
+                self._drive(shard_id, fields)
+                self.result.engine_inputs += 1
+                return []
+            if shard_id not in self._driven:  # a later file of a rotated recording
+                self._drive(shard_id, {})
+            engine = self.engines[shard_id]
+            signals = self._engine_call(engine, call, fields)
+        except (ValueError, TypeError, KeyError, DecodeError, ConfigError):
+            self._reject("engine_input")
+            return []
+        self.result.engine_inputs += 1
+        return self._emit(engine, signals)
+
+    def _engine_call(
+        self, engine: ShardEngine, call: str, fields: Mapping[str, Any]
+    ) -> list[ArbSignal]:
+        limits = DecodeLimits(clock_ns=self._clock)
+        if call == "quotes":
+            batch = fields["quotes"]
+            if not isinstance(batch, list) or len(batch) > MAX_ENGINE_QUOTES:
+                raise ValueError("a recorded batch is a list of at most 4096 quotes")
+            quotes = [quote_from_json(q) for q in batch]
+            self._check(quotes)
+            return engine.on_quotes(quotes)
+        if call == "alive":
+            venue, when_ns, healthy = fields["venue"], fields["when_ns"], fields["healthy"]
+            if not isinstance(venue, str) or type(when_ns) is not int or type(healthy) is not bool:
+                raise ValueError("malformed liveness")
+            return engine.set_alive(venue, when_ns, healthy)
+        if call == "assign":
+            assignment = decode(fields["assignment"], MarketAssignment, limits=limits)
+            return list(engine.apply(assignment).signals)
+        if call == "drop":
+            return list(engine.drop(str(fields["game"])).signals)
+        if call == "game_state":
+            game = str(fields["game"])
+            state = decode(fields["state"], GameState, limits=limits)
+            signals = engine.set_game_state(game, state)
+            self._settle(engine, game, state)
+            return signals
+        if call == "sweep":
+            return engine.sweep()
+        raise ValueError(f"unknown engine call {call[:20]!r}")
+
+    def _check(self, quotes: Sequence[Quote]) -> None:
+        """Cross-check recorded quotes against the books the frames went through (only
+        the quotes of instruments whose frames were recorded; a stale one is not)."""
+        for quote in quotes:
+            views = self._views.get((quote.venue, quote.instrument))
+            if views is None or quote.stale:
+                continue
+            self.result.checked += 1
+            # each side on its own: the monitor pairs one token's asks with the other
+            # token's as of its own moment, not necessarily one frame's
+            yes, no = _view(quote)
+            if not any(v[0] == yes for v in views) or not any(v[1] == no for v in views):
+                self.result.mismatched += 1
+
+    def _drive(self, shard_id: str, fields: Mapping[str, Any]) -> None:
+        """A fresh engine for ``shard_id`` with its recorded thresholds (``fields`` of its
+        ``start`` record; missing ones: its settings record's, else the defaults), played
+        from its engine inputs from now on."""
+
+        def given(name: str, default: Any, parse: Callable[[str], Any] = int) -> Any:
+            text = fields.get(name)
+            return default if text is None else parse(text)
+
+        engine = self._engine(shard_id)  # settings record / defaults, the clock, the checks
+        max_size = given("max_size", None, lambda text: int(text) if text else None)
+        rebuilt = ShardEngine(
+            shard_id,
+            max_age_ns=given("max_age_ns", engine.max_age_ns),
+            max_quote_age_ns=given("max_quote_age_ns", engine.max_quote_age_ns),
+            live_max_quote_age_ns=given("live_max_quote_age_ns", None),
+            max_games=given("max_games", engine.max_games),
+            min_edge=given("min_edge", engine.min_edge),
+            max_size=max_size if "max_size" in fields else engine.max_size,
+            edge_delta=given("edge_delta", engine.edge_delta),
+            size_ratio=given("size_ratio", engine.size_ratio, float),
+            clock=self._clock,
+            instrument_checks=engine.instrument_checks,
+        )
+        overrides = self.settings
+        if overrides.max_price_age_ms is not None:
+            rebuilt.max_age_ns = overrides.max_price_age_ms * 1_000_000
+        if overrides.max_quote_age_s is not None:
+            rebuilt.max_quote_age_ns = round(overrides.max_quote_age_s * 1e9)
+        if overrides.min_edge is not None:
+            rebuilt.min_edge = overrides.min_edge
+        if overrides.max_size is not None:
+            rebuilt.max_size = overrides.max_size
+        self.engines[shard_id] = rebuilt
+        self._driven.add(shard_id)
+        for key in [k for k in self._game_keys if k[0] == shard_id]:
+            del self._game_keys[key]
 
     def _advance(self, when_ns: int) -> list[ArbSignal]:
         """Sweeps and paper completions due up to ``when_ns``, at their own times."""
@@ -599,7 +756,7 @@ class Replay:
         while True:
             due_paper = self._pending[0][0] if self._pending else None
             due_sweep = self._next_sweep
-            idle = not any(e.open_signals() for e in self.engines.values())
+            idle = not any(e.open_signals() for e in self._framed())
             if idle and due_sweep <= when_ns:  # nothing to close: skip the idle sweeps
                 skipped = (when_ns - due_sweep) // self._sweep_ns + 1
                 self._next_sweep = due_sweep = due_sweep + skipped * self._sweep_ns
@@ -611,7 +768,7 @@ class Replay:
             if due_sweep > when_ns:
                 return out
             self._now = due_sweep
-            for engine in self.engines.values():
+            for engine in self._framed():
                 out.extend(self._emit(engine, engine.sweep()))
             self._next_sweep = due_sweep + self._sweep_ns
 

@@ -2,11 +2,12 @@
 
 The demo runs the real orchestrator, monitor and shards against the fake venues with
 ``record`` on: every frame the monitor's and the shards' feeds receive (with its receive
-time and the service that received it) and every shard assignment go to one file. The
-replay plays that file through the venues' protocols and one shard engine per shard, on
-the recorded times only, so it decides what the live shards decided: each shard's signals
-in the same order with the same ids, legs, sizes and amounts, and the same output twice
-in a row.
+time and the service that received it), every shard assignment and every input of each
+shard's engine (each batch of quotes as the shard took it, at the engine's clock) go to one
+file. The replay runs one shard engine per shard on those inputs, so it decides what the
+live shards decided however loaded the machine was (coalesced books, batches, late sweeps):
+each shard's signals in the same order with the same ids, legs, sizes and amounts, and the
+same output twice in a row.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ def test_replay_of_a_demo_recording_gives_the_live_signals_twice(
     assert first["frames"]["kalshi"] > 0
     assert first["frames"]["polymarket"] > 0
     assert first["rejected"] == {}
+    assert first["engine_inputs"] > 0  # the shards replayed from their engines' inputs
+    assert first["checked"] > 0  # their quotes cross-checked against the frames' books
     # each shard's signals, in its own order (the bus interleaves the shards), field by field
     assert by_shard([signal_dict(s) for s in live]) == by_shard(first["signals"])
 

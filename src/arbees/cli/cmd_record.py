@@ -10,7 +10,8 @@ Output: JSON Lines ``{"recv_ns": ..., "frame": "<raw text>"}``, gzip when FILE e
 Record everything: ``arbees record shard --out FILE [shard options]`` and ``arbees record
 monitor --out FILE [monitor options]`` run the service exactly as ``arbees shard`` /
 ``arbees monitor`` do and record every frame its feeds receive (venue, receive time,
-service) and, for a shard, every shard assignment on the bus; ``--rotate-mb`` starts a
+service) and, for a shard, every shard assignment on the bus and every input of its engine
+(each batch of quotes as it took them: its replay is exact); ``--rotate-mb`` starts a
 new file (``FILE``, ``FILE.1``, ... before the suffix) after so many megabytes. Replay a
 shard's recording (with its monitor's for Polymarket) with ``arbees replay``.
 """

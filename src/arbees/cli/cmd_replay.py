@@ -15,6 +15,11 @@ them; for recordings without assignments (a venue recording), give them with
 frame's venue is ``--venue`` (once for every file, or once per file in order; ``auto``,
 the default, recognises it from the frame).
 
+A shard that recorded its engine's inputs (``arbees record shard``, ``arbees demo
+--record``) is replayed from them, exactly as it decided live whatever the load; the others
+from their frames. ``--frames`` replays every shard from the frames (the engine inputs
+ignored): what a shard that saw every frame's book would have decided.
+
 Prints each signal as it comes (at its recorded time, UTC), then every signal's window
 (open to close), the paper P&L and what was played; ``--json`` prints one JSON object
 instead. A progress bar goes to stderr on a terminal (``--progress`` forces it).
@@ -69,6 +74,11 @@ def register(sub: Any) -> None:
     )
     pace.add_argument("--max", action="store_true", help="as fast as possible (the default)")
     p.add_argument("--paper", action="store_true", help="fill every signal on a paper ledger")
+    p.add_argument(
+        "--frames",
+        action="store_true",
+        help="replay every shard from the frames, ignoring its recorded engine inputs",
+    )
     p.add_argument(
         "--paper-latency-ms", type=int, default=0, help="paper fill latency (recorded time)"
     )
@@ -141,6 +151,7 @@ def _main(args: argparse.Namespace) -> int:
         sweep_interval_ms=args.sweep_interval_ms,
         paper=args.paper,
         paper_latency_ms=args.paper_latency_ms,
+        frames_only=args.frames,
     )
     assignments: list[MarketAssignment] = []
     try:
@@ -235,7 +246,10 @@ def _print_report(result: ReplayResult, out: TextIO) -> None:
         out.write(f"{result.paper.summary_line()}\n")
     frames = ", ".join(f"{v} {n}" for v, n in sorted(result.frames.items())) or "none"
     span = (result.last_ns - result.first_ns) / 1e9
-    out.write(f"played: frames {frames}; assignments {result.assignments}; {span:.3f}s recorded\n")
+    out.write(
+        f"played: frames {frames}; assignments {result.assignments}; "
+        f"engine inputs {result.engine_inputs}; {span:.3f}s recorded\n"
+    )
     if result.rejected:
         refused = ", ".join(f"{k} {n}" for k, n in sorted(result.rejected.items()))
         out.write(f"refused: {refused}\n")

@@ -12,7 +12,7 @@ is unusable until a sound update arrives, and is never priced from a malformed o
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -21,16 +21,22 @@ from arbees.messages import PolymarketPriceUpdate, VenueQuote
 from arbees.money import ONE
 
 __all__ = [
+    "MAX_JSON_LEVELS",
     "MAX_QUOTE_LEVELS",
     "Quote",
     "checked_quote",
     "checked_venue_quote",
     "ladder_problem",
+    "quote_from_json",
     "quote_from_price_update",
     "quote_from_view",
+    "quote_json",
 ]
 
 MAX_QUOTE_LEVELS: Final = 64
+MAX_JSON_LEVELS: Final = 1000
+"""Most levels :func:`quote_from_json` takes in a ladder (a venue book has at most 999
+prices); a longer one is refused."""
 
 
 @attrs.frozen(slots=True)
@@ -151,3 +157,57 @@ def checked_venue_quote(update: VenueQuote, bus_recv_ns: int) -> tuple[Quote, st
         bus_recv_ns=bus_recv_ns,
     )
     return quote, problem
+
+
+def quote_json(quote: Quote) -> list[Any]:
+    """A quote as a JSON list, every field kept: ``[venue, instrument, yes_asks, no_asks,
+    stale, received_ns, venue_ts_ms, monitor_recv_ns, bus_recv_ns]``, ladders as ``[[price,
+    size], ...]`` in micro-units (a shard's recorded engine inputs, :mod:`arbees.recording`)."""
+    return [
+        quote.venue,
+        quote.instrument,
+        [[level.price, level.size] for level in quote.yes_asks],
+        [[level.price, level.size] for level in quote.no_asks],
+        quote.stale,
+        quote.received_ns,
+        quote.venue_ts_ms,
+        quote.monitor_recv_ns,
+        quote.bus_recv_ns,
+    ]
+
+
+def _int(value: object) -> int:
+    if type(value) is not int:
+        raise ValueError(f"not an integer: {str(value)[:20]!r}")
+    return value
+
+
+def _ladder(value: object) -> tuple[Level, ...]:
+    if not isinstance(value, list) or len(value) > MAX_JSON_LEVELS:
+        raise ValueError("a ladder is a list of at most 1000 levels")
+    out: list[Level] = []
+    for level in value:
+        if not isinstance(level, list) or len(level) != 2:
+            raise ValueError("a level is [price, size]")
+        out.append(Level(_int(level[0]), _int(level[1])))
+    return tuple(out)
+
+
+def quote_from_json(value: object) -> Quote:
+    """The quote :func:`quote_json` wrote; :class:`ValueError` when ``value`` is not one."""
+    if not isinstance(value, list) or len(value) != 9:
+        raise ValueError("a recorded quote is a list of 9 fields")
+    venue, instrument, yes, no, stale, received, venue_ts, monitor, bus = value
+    if not isinstance(venue, str) or not isinstance(instrument, str) or type(stale) is not bool:
+        raise ValueError("a recorded quote's venue, instrument or stale flag is malformed")
+    return Quote(
+        venue=venue,
+        instrument=instrument,
+        yes_asks=_ladder(yes),
+        no_asks=_ladder(no),
+        stale=stale,
+        received_ns=_int(received),
+        venue_ts_ms=None if venue_ts is None else _int(venue_ts),
+        monitor_recv_ns=_int(monitor),
+        bus_recv_ns=_int(bus),
+    )

@@ -20,6 +20,12 @@ venue's rule at the last prices the shard's books showed
 (:meth:`~arbees.services.shard_engine.ShardEngine.last_prices`), ended only by a winner
 known without guessing (else they stay open, said in the paper summary).
 
+Recording (``recorder``, the record-everything mode): every call that feeds the engine —
+each batch of quotes, liveness, assignment, drop, game state and sweep — is recorded in
+order (:meth:`arbees.recording.Recorder.engine`) with the engine's clock, which is held at
+one wall-clock reading for the whole call, so ``arbees replay`` decides exactly what this
+shard decided, whatever the feeds coalesced or batched under load.
+
 Readiness (``task_status.started()``): assignments loaded, every source running, heartbeats
 flowing. Cancellation stops everything.
 
@@ -42,6 +48,7 @@ import attrs
 import trio
 
 from arbees.bus.base import Bus, Subscription
+from arbees.codec import encode
 from arbees.errors import ArbeesError, BusError, ConfigError
 from arbees.gamestate import GameStates
 from arbees.messages import (
@@ -57,9 +64,10 @@ from arbees.messages import (
 from arbees.money import format_fixed
 from arbees.obs.health import run_heartbeat
 from arbees.paper.trader import PaperTrader
+from arbees.recording import Recorder
 from arbees.services._assignments import apply_live, apply_stored
 from arbees.services._rejections import Rejections, shorten
-from arbees.services.quotes import Quote
+from arbees.services.quotes import Quote, quote_json
 from arbees.services.shard_engine import AssignmentDelta, ShardEngine
 from arbees.services.sources import Alive, QuoteSource, SourceItem
 
@@ -113,6 +121,7 @@ class GameShard:
         sweep_interval: seconds between checks that close signals whose books aged out.
         capacity: games this shard is willing to take (0 = no limit), announced to the
             orchestrator.
+        recorder: records the engine's every input (see the module doc); ``None``: not.
     """
 
     def __init__(
@@ -128,6 +137,7 @@ class GameShard:
         heartbeat_interval: float = 1.0,
         sweep_interval: float = 0.1,
         capacity: int = 0,
+        recorder: Recorder | None = None,
     ) -> None:
         self.bus = bus
         self.engine = engine
@@ -152,6 +162,26 @@ class GameShard:
         """The latest report of each (venue, key) (see :mod:`arbees.gamestate`)."""
         self._game_keys: dict[str, dict[str, str]] = {}  # game -> venue -> key
         self._games_by_key: dict[tuple[str, str], set[str]] = {}
+        self.recorder = recorder
+        self._wall = engine.clock
+        self._held: int | None = None  # the engine clock during a recorded call
+        if recorder is not None:
+            engine.clock = self._engine_clock
+
+    def _engine_clock(self) -> int:
+        return self._wall() if self._held is None else self._held
+
+    def _call(self, call: str, fields: Callable[[], dict[str, Any]], run: Callable[[], Any]) -> Any:
+        """``run()`` one engine call; recording, record it first with the clock it runs on
+        (held for the whole call, so its replay reads the very same times)."""
+        if self.recorder is None:
+            return run()
+        now = self._held = self._wall()
+        try:
+            self.recorder.engine(self.shard_id, call, now, fields())
+            return run()
+        finally:
+            self._held = None
 
     @property
     def shard_id(self) -> str:
@@ -187,6 +217,8 @@ class GameShard:
         ):
             if self.paper is not None:
                 await nursery.start(self.paper.run)
+            if self.recorder is not None:
+                self._call("start", self._thresholds, lambda: None)
             await apply_stored(self.bus, GAME_ASSIGNMENTS_HASH, self._apply, self._refused_stored)
             for source in self.sources.values():
                 await nursery.start(partial(source.run, send.clone()))
@@ -214,8 +246,26 @@ class GameShard:
 
     # -- assignments -------------------------------------------------------------------
 
+    def _thresholds(self) -> dict[str, Any]:
+        """The engine's decision thresholds, recorded at the start (text values)."""
+        engine = self.engine
+        return {
+            "max_age_ns": str(engine.max_age_ns),
+            "max_quote_age_ns": str(engine.max_quote_age_ns),
+            "live_max_quote_age_ns": str(engine.live_max_quote_age_ns),
+            "max_games": str(engine.max_games),
+            "min_edge": str(engine.min_edge),
+            "max_size": "" if engine.max_size is None else str(engine.max_size),
+            "edge_delta": str(engine.edge_delta),
+            "size_ratio": repr(float(engine.size_ratio)),
+        }
+
     async def _apply(self, assignment: MarketAssignment) -> None:
-        delta: AssignmentDelta = self.engine.apply(assignment)
+        delta: AssignmentDelta = self._call(
+            "assign",
+            lambda: {"assignment": encode(assignment).decode("utf-8")},
+            lambda: self.engine.apply(assignment),
+        )
         self.stats.assignments += 1
         game = assignment.game_id or assignment.market_id
         if delta.rejected:
@@ -224,7 +274,8 @@ class GameShard:
             await self._watch(delta)
         except ArbeesError as exc:
             # A source refused an instrument of this game: run the others without it.
-            await self._watch(self.engine.drop(game), best_effort=True)
+            dropped = self._call("drop", lambda: {"game": game}, lambda: self.engine.drop(game))
+            await self._watch(dropped, best_effort=True)
             await self._refused(game, AssignmentDelta(rejected=f"source refused it: {exc}"))
         running = game in self.engine.games or game in self.engine.events
         await self._key_game(game, assignment.game_keys if running else {})
@@ -267,7 +318,13 @@ class GameShard:
     async def _game_state(self, game: str, state: GameState) -> None:
         """Give the engine a game's folded state (closing what it halts), then settle the
         paper ledger's positions of the game by it."""
-        await self._publish(self.engine.set_game_state(game, state))
+        await self._publish(
+            self._call(
+                "game_state",
+                lambda: {"game": game, "state": encode(state).decode("utf-8")},
+                lambda: self.engine.set_game_state(game, state),
+            )
+        )
         if self.paper is None or not state.halted:
             return
         engine = self.engine
@@ -326,7 +383,11 @@ class GameShard:
                     if batch:
                         await self._quotes(batch)
                         batch = []
-                    signals = engine.set_alive(item.venue, item.when_ns, item.healthy)
+                    signals = self._call(
+                        "alive",
+                        partial(_alive_fields, item),
+                        partial(engine.set_alive, item.venue, item.when_ns, item.healthy),
+                    )
                     if signals:
                         await self._publish(signals)
                 else:
@@ -344,14 +405,18 @@ class GameShard:
 
     async def _quotes(self, batch: list[Quote]) -> None:
         self.stats.quotes += len(batch)
-        signals = self.engine.on_quotes(batch)
+        signals = self._call(
+            "quotes",
+            lambda: {"quotes": [quote_json(q) for q in batch]},
+            lambda: self.engine.on_quotes(batch),
+        )
         if signals:
             await self._publish(signals)
 
     async def _sweep(self) -> None:
         while True:
             await trio.sleep(self.sweep_interval)
-            signals = self.engine.sweep()
+            signals = self._call("sweep", dict, self.engine.sweep)
             if signals:
                 await self._publish(signals)
 
@@ -395,6 +460,10 @@ class GameShard:
                 started = True
                 task_status.started()
             await trio.sleep(self.heartbeat_interval)
+
+
+def _alive_fields(item: Alive) -> dict[str, Any]:
+    return {"venue": item.venue, "when_ns": item.when_ns, "healthy": item.healthy}
 
 
 @asynccontextmanager

@@ -41,7 +41,7 @@ async def serve_connection(
         with scope:
             async with trio.open_nursery() as nursery:
                 for task in tasks:
-                    nursery.start_soon(task)
+                    nursery.start_soon(_until_closed, task, nursery.cancel_scope)
                 try:
                     while True:
                         on_message(await ws.get_message())
@@ -54,6 +54,16 @@ async def serve_connection(
         with trio.move_on_after(1) as cleanup:
             cleanup.shield = True
             await ws.aclose(close_code, close_reason)
+
+
+async def _until_closed(task: Callable[[], Awaitable[object]], scope: trio.CancelScope) -> None:
+    """Run one of a connection's tasks; the peer gone (a client that dropped the socket
+    while a frame was being sent) ends the connection as the reader's close does, never
+    the fake server."""
+    try:
+        await task()
+    except ConnectionClosed:
+        scope.cancel()
 
 
 async def write_frames(ws: WebSocketConnection, receive: trio.MemoryReceiveChannel[str]) -> None:

@@ -299,6 +299,7 @@ async def build_shard(
             on_signal=on_signal,
             heartbeat_interval=settings.heartbeat_interval,
             sweep_interval=settings.sweep_interval,
+            recorder=recorder,
         )
         if registry is not None:
             shard_gauges(registry, bus, shard)
