@@ -324,7 +324,8 @@ class FeedQuoteSource:
         feed: the running-to-be feed.
         to_quote: converts one feed update into a quote.
         alive_interval: seconds between polls of ``feed.last_message_ns()``, the feed's
-            latest proof of life (e.g. the last message on its ordered socket).
+            latest proof of life (e.g. the last message on its ordered socket), each sent
+            only once every update before it is handed over (see :meth:`_forward`).
     """
 
     def __init__(
@@ -348,17 +349,45 @@ class FeedQuoteSource:
     ) -> None:
         async with trio.open_nursery() as nursery:
             await nursery.start(self.feed.run)
-            nursery.start_soon(self._poll_alive, out)
             task_status.started()
-            async for update in self.feed.updates:
-                await out.send(self.to_quote(update))
+            await self._forward(out)
+            nursery.cancel_scope.cancel()
 
-    async def _poll_alive(self, out: trio.MemorySendChannel[SourceItem]) -> None:
+    async def _forward(self, out: trio.MemorySendChannel[SourceItem]) -> None:
+        """Hand the feed's updates over in order and, at most every ``alive_interval``,
+        an :class:`Alive` with ``feed.last_message_ns()`` — only when no update is waiting.
+
+        ``Alive(when)`` vouches for every frame read up to ``when``. Sent from a separate
+        task it overtook the updates still queued in ``feed.updates`` (a lagging consumer
+        holds hundreds), so the shard took a book those updates had already replaced as
+        confirmed live. Sampled here when the channel is empty, every update the feed made
+        from frames read up to ``when`` is already in ``out``, ahead of the mark; while the
+        consumer lags there is no mark, and quiet books age out as they should.
+        """
+        updates = self.feed.updates
+        next_alive = trio.current_time()
         while True:
-            when = self.feed.last_message_ns()
-            if when:
-                await out.send(Alive(self.venue, when))
-            await trio.sleep(self.alive_interval)
+            try:
+                update = updates.receive_nowait()
+            except trio.EndOfChannel:
+                return
+            except trio.WouldBlock:
+                if trio.current_time() >= next_alive:
+                    next_alive = trio.current_time() + self.alive_interval
+                    when = self.feed.last_message_ns()
+                    if when:
+                        await out.send(Alive(self.venue, when))
+                    continue
+                received = None
+                with trio.move_on_at(next_alive):  # taking an item is never cancelled halfway
+                    try:
+                        received = await updates.receive()
+                    except trio.EndOfChannel:
+                        return
+                if received is None:
+                    continue
+                update = received
+            await out.send(self.to_quote(update))
 
     async def add(self, instruments: Iterable[str]) -> None:
         await self.feed.add(list(instruments))
