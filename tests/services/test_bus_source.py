@@ -126,12 +126,12 @@ async def test_a_restarted_monitor_is_a_new_stream(harness: Harness) -> None:
     assert harness.source.gaps == 1
 
 
-async def test_a_burst_reaches_the_shard_as_one_batch_not_one_wake_up_per_quote() -> None:
-    # The shard takes every queued item per wake-up and runs the kernel once over them: a
-    # source that yielded on every hand-over (``await send``) made each batch one quote long.
+async def burst_batches(count: int) -> list[int]:
+    """Publish ``count`` quotes at once; the sizes of the batches a shard-like consumer
+    (every queued item per wake-up, as the shard takes them) received."""
     bus = MemoryBus()
     source = BusPolymarketSource(bus)
-    tokens = [str(100 + i) for i in range(100)]
+    tokens = [str(100 + i) for i in range(count)]
     await source.add(tokens)
     send, receive = trio.open_memory_channel[SourceItem](1000)
     batches: list[int] = []
@@ -154,6 +154,13 @@ async def test_a_burst_reaches_the_shard_as_one_batch_not_one_wake_up_per_quote(
             await bus.publish(Channel.POLYMARKET_PRICES, update(token, seq))
         await trio.testing.wait_all_tasks_blocked()
         nursery.cancel_scope.cancel()
+    return batches
+
+
+async def test_a_burst_reaches_the_shard_as_one_batch_not_one_wake_up_per_quote() -> None:
+    # The shard takes every queued item per wake-up and runs the kernel once over them: a
+    # source that yielded on every hand-over (``await send``) made each batch one quote long.
+    batches = await burst_batches(100)
     assert sum(batches) == 100
     assert len(batches) <= 3, batches
 
@@ -162,31 +169,7 @@ async def test_a_long_backlog_still_lets_other_tasks_run(monkeypatch: pytest.Mon
     from arbees.services import sources
 
     monkeypatch.setattr(sources, "HAND_OVER_RUN", 10)
-    bus = MemoryBus()
-    source = BusPolymarketSource(bus)
-    tokens = [str(100 + i) for i in range(50)]
-    await source.add(tokens)
-    send, receive = trio.open_memory_channel[SourceItem](1000)
-    batches: list[int] = []
-
-    async def shard() -> None:
-        while True:
-            batch = [await receive.receive()]
-            while True:
-                try:
-                    batch.append(receive.receive_nowait())
-                except trio.WouldBlock:
-                    break
-            batches.append(len(batch))
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(shard)
-        await nursery.start(source.run, send)
-        await trio.testing.wait_all_tasks_blocked()
-        for seq, token in enumerate(tokens, start=1):
-            await bus.publish(Channel.POLYMARKET_PRICES, update(token, seq))
-        await trio.testing.wait_all_tasks_blocked()
-        nursery.cancel_scope.cancel()
+    batches = await burst_batches(50)
     assert sum(batches) == 50
     # every 10 hand-overs the source yields, and the shard (runnable since the first) gets
     # its turn within the next scheduler round: it never waits for the whole backlog
