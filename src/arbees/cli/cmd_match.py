@@ -22,12 +22,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from arbees.errors import DecodeError, DecodeRejection
-from arbees.kalshi.models import Event, parse_events
+from arbees.kalshi.models import parse_events
 from arbees.matching import DEFAULT_START_WINDOW, Venue, report_to_json, report_to_text
 from arbees.matching.events import MarketType, Unmatched
 from arbees.matching.leagues import LEAGUE_TABLE
@@ -35,11 +36,12 @@ from arbees.matching.model import Reason
 from arbees.matching.render import events_to_json, events_to_text
 from arbees.matching.venue_listings import build_catalogue, match_venue_events
 from arbees.matching.venues import decode_rejections, match_events
-from arbees.polymarket.models import GammaEvent, GammaTeam, parse_gamma_events, parse_gamma_teams
-from arbees.polymarket_us.models import UsEvent
+from arbees.polymarket.models import GammaTeam, parse_gamma_events, parse_gamma_teams
 from arbees.polymarket_us.models import parse_events as parse_us_events
 
 __all__ = ["register"]
+
+E = TypeVar("E")
 
 
 def register(sub: Any) -> None:
@@ -131,8 +133,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.teams or args.league or args.market_type or not all(given[:2]) or us:
         return _run_events(args, kalshi, poly, us)
     try:
-        kalshi_events, kalshi_rejected = _kalshi_bodies(kalshi)
-        gamma_events, gamma_rejected = _gamma_bodies(poly)
+        kalshi_events, kalshi_rejected = _decoded(kalshi, parse_events)
+        gamma_events, gamma_rejected = _decoded(poly, parse_gamma_events)
         report = match_events(
             kalshi_events,
             gamma_events,
@@ -156,31 +158,14 @@ def _refused(venue: str, rejected: list[DecodeRejection]) -> list[Unmatched]:
     return [Unmatched(venue, r.item, "", "", Reason.MALFORMED, r.reason) for r in rejected]
 
 
-def _kalshi_bodies(bodies: list[object]) -> tuple[list[Event], list[DecodeRejection]]:
-    events: list[Event] = []
+def _decoded(
+    bodies: list[object], parse: Callable[[object], tuple[list[E], list[DecodeRejection]]]
+) -> tuple[list[E], list[DecodeRejection]]:
+    """Every body decoded by its venue's one decoder: the events and the refusals."""
+    events: list[E] = []
     rejected: list[DecodeRejection] = []
     for body in bodies:
-        found, refused = parse_events(body)
-        events += found
-        rejected += refused
-    return events, rejected
-
-
-def _gamma_bodies(bodies: list[object]) -> tuple[list[GammaEvent], list[DecodeRejection]]:
-    events: list[GammaEvent] = []
-    rejected: list[DecodeRejection] = []
-    for body in bodies:
-        found, refused = parse_gamma_events(body)
-        events += found
-        rejected += refused
-    return events, rejected
-
-
-def _us_bodies(bodies: list[object]) -> tuple[list[UsEvent], list[DecodeRejection]]:
-    events: list[UsEvent] = []
-    rejected: list[DecodeRejection] = []
-    for body in bodies:
-        found, refused = parse_us_events(body)
+        found, refused = parse(body)
         events += found
         rejected += refused
     return events, rejected
@@ -195,9 +180,9 @@ def _run_events(
         if args.teams:
             teams, bad_teams = parse_gamma_teams(_load(args.teams, "Gamma /teams"))
             refused += _refused("polymarket", bad_teams)
-        kalshi_events, kalshi_rejected = _kalshi_bodies(kalshi)
-        gamma_events, gamma_rejected = _gamma_bodies(poly)
-        us_events, us_rejected = _us_bodies(us)
+        kalshi_events, kalshi_rejected = _decoded(kalshi, parse_events)
+        gamma_events, gamma_rejected = _decoded(poly, parse_gamma_events)
+        us_events, us_rejected = _decoded(us, parse_us_events)
     except _Unreadable:
         return 2
     except DecodeError as exc:
