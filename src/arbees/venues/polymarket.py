@@ -304,10 +304,12 @@ class GammaListings:
             todo.extend((key, entry) for entry in entries)
         seen: dict[str, GammaEvent] = {}
         began = trio.current_time()
+        failed = 0
         for done, (key, sport) in enumerate(todo, 1):
             try:
                 await self._series(sport, seen, rejected)
             except (VenueError, DecodeError) as exc:  # this league only; EgressError ends it
+                failed += 1
                 self.stats.failed_leagues += 1
                 log.warning("gamma: league %s (series %s) failed: %s", key, sport.series, exc)
                 reason = f"league {key} (series {sport.series}) not fetched: {exc}"[:300]
@@ -323,6 +325,17 @@ class GammaListings:
                     len(seen),
                     trio.current_time() - began,
                 )
+        log.info(
+            "gamma: round %d: %d sports (%d unmapped), %d fetched (%d failed), %d events; "
+            "%d rate limits waited out so far",
+            self.stats.rounds,
+            len(sports),
+            len(unmapped),
+            len(todo),
+            failed,
+            len(seen),
+            self.stats.rate_limited,
+        )
         return gamma_listing(list(seen.values()), rejected)
 
     async def _series(
