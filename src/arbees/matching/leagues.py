@@ -77,7 +77,8 @@ GAMMA_SLUG_OVERRIDES: Final[Mapping[str, str]] = MappingProxyType(
 )
 """Known disagreements: a league spelling of Gamma's event slugs / ``seriesSlug`` / tags
 that is not the ``/sports`` code, to our league key (college basketball's events are
-``cbb-...`` while ``/sports`` lists ``ncaab``)."""
+``cbb-...`` while ``/sports`` lists ``ncaab``; ``ncaaf`` is kept from the earlier hand-typed
+table, unverified)."""
 
 _BY_KEY: Final[Mapping[str, League]] = MappingProxyType({lg.key: lg for lg in LEAGUE_TABLE})
 _BY_KALSHI: Final[Mapping[str, League]] = MappingProxyType(
