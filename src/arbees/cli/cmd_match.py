@@ -8,7 +8,9 @@ orchestrator would see, including every item a decoder refused.
 Exit 0 when it ran (rejections are normal), 2 when an input cannot be read or has the
 wrong shape.
 
-With ``--teams`` (a saved Gamma ``/teams`` body), ``--league``, ``--market-type`` or
+With ``--teams`` (a saved Gamma ``/teams`` body), ``--sports`` (a saved Gamma ``/sports``
+body: each sport no league of the table maps is reported ``unmapped``), ``--league``,
+``--market-type`` or
 ``--polymarket-us`` (a saved Polymarket US ``/v1/events`` body) it audits every league
 instead (:func:`arbees.matching.venue_listings.match_venue_events`): winner markets (2-way
 and soccer's 3-way), totals and spreads at a line two or more venues list, with matched /
@@ -36,8 +38,14 @@ from arbees.matching.model import Reason
 from arbees.matching.render import events_to_json, events_to_text
 from arbees.matching.venue_listings import build_catalogue, match_venue_events
 from arbees.matching.venues import decode_rejections, match_events
-from arbees.polymarket.models import GammaTeam, parse_gamma_events, parse_gamma_teams
+from arbees.polymarket.models import (
+    GammaTeam,
+    parse_gamma_events,
+    parse_gamma_sports,
+    parse_gamma_teams,
+)
 from arbees.polymarket_us.models import parse_events as parse_us_events
+from arbees.venues.polymarket import unmapped_sports
 
 __all__ = ["register"]
 
@@ -82,6 +90,12 @@ def register(sub: Any) -> None:
         "--teams",
         metavar="FILE",
         help="Polymarket Gamma /teams JSON: audit every league (team catalogue)",
+    )
+    parser.add_argument(
+        "--sports",
+        metavar="FILE",
+        help="Polymarket Gamma /sports JSON: report each sport no league maps as unmapped "
+        "(implies the every-league audit)",
     )
     parser.add_argument(
         "--league",
@@ -130,7 +144,8 @@ def _run(args: argparse.Namespace) -> int:
         us = [_load(path, "Polymarket US") for path in args.polymarket_us or ()]
     except _Unreadable:
         return 2
-    if args.teams or args.league or args.market_type or not all(given[:2]) or us:
+    audit = args.teams or args.sports or args.league or args.market_type
+    if audit or not all(given[:2]) or us:
         return _run_events(args, kalshi, poly, us)
     try:
         kalshi_events, kalshi_rejected = _decoded(kalshi, parse_events)
@@ -180,6 +195,13 @@ def _run_events(
         if args.teams:
             teams, bad_teams = parse_gamma_teams(_load(args.teams, "Gamma /teams"))
             refused += _refused("polymarket", bad_teams)
+        if args.sports:
+            sports, bad_sports = parse_gamma_sports(_load(args.sports, "Gamma /sports"))
+            refused += _refused("polymarket", bad_sports)
+            refused += [
+                Unmatched("polymarket", r.item, "", "", Reason.UNMAPPED, r.reason)
+                for r in unmapped_sports(sports)
+            ]
         kalshi_events, kalshi_rejected = _decoded(kalshi, parse_events)
         gamma_events, gamma_rejected = _decoded(poly, parse_gamma_events)
         us_events, us_rejected = _decoded(us, parse_us_events)

@@ -14,7 +14,8 @@ codes must spell the ticker's code part. A total or spread event's ticker codes 
 where both halves are catalogue codes of the league (exactly one split, else the event is
 refused); each market's YES pays above its ``floor_strike`` (``strike_type="greater"``).
 
-Gamma: the league comes from the slug prefix, ``seriesSlug`` and tags (they must agree);
+Gamma: the league comes from the slug prefix, ``seriesSlug``, tags and the event's
+``sport`` code (they must agree);
 the teams from the slug's codes (``epl-mun-mci-2026-12-06``) and the title ("A vs. B"); each
 market's ``sportsMarketType`` says what it is: a ``moneyline`` market is either one market
 with a token per team, or one Yes/No market per outcome (soccer: each team and the draw,
@@ -292,6 +293,7 @@ def _gamma_league(event: GammaEvent) -> str:
     votes: dict[str, str] = {}
     sources = [("slug", event.slug.split("-", 1)[0]), ("seriesSlug", event.series_slug or "")]
     sources += [("tag", tag.slug) for tag in event.tags]
+    sources.append(("sport", event.sport or ""))
     for what, value in sources:
         lg = gamma_league(value) if value else None
         if lg is not None:

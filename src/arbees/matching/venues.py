@@ -46,7 +46,12 @@ from arbees.matching.model import (
     Rejection,
     Venue,
 )
-from arbees.polymarket.models import TOKEN_COUNT_FIELD, GammaEvent, GammaMarket
+from arbees.polymarket.models import (
+    TOKEN_COUNT_FIELD,
+    UNMAPPED_FIELD,
+    GammaEvent,
+    GammaMarket,
+)
 
 __all__ = [
     "KALSHI_GAME_SERIES",
@@ -78,6 +83,7 @@ _TEXT_LEAGUE = re.compile(r"\b(NBA|NHL)\b")
 _DECODE_REASONS: Final[Mapping[str, Reason]] = {
     "gameStartTime": Reason.BAD_START_TIME,
     TOKEN_COUNT_FIELD: Reason.MISSING_TOKEN,
+    UNMAPPED_FIELD: Reason.UNMAPPED,
 }
 
 
