@@ -260,9 +260,7 @@ def _kalshi_structure(
             rejected += refused
     targets: list[StructuredTarget] = []
     for path in args.kalshi_targets or ():
-        found_targets, refused = parse_structured_targets(
-            _load(path, "Kalshi /structured_targets")
-        )
+        found_targets, refused = parse_structured_targets(_load(path, "Kalshi /structured_targets"))
         targets += found_targets
         rejected += refused
     if not milestones:
