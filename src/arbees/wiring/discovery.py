@@ -32,6 +32,7 @@ from arbees.kalshi.rest import KalshiRest
 from arbees.matching import Venue
 from arbees.matching.catalogue import TeamCatalogue
 from arbees.matching.events import ListedGame
+from arbees.matching.kalshi_structure import KalshiStructure
 from arbees.matching.leagues import gamma_slugs, kalshi_league, kalshi_series_kind
 from arbees.matching.us_catalogue import polymarket_us_catalogue
 from arbees.matching.venue_listings import (
@@ -55,6 +56,7 @@ __all__ = [
     "DEFAULT_SERIES",
     "VenueGameSource",
     "gamma_tags_for",
+    "kalshi_targets_cache",
     "match_inputs",
     "open_polymarket_us_rest",
     "venue_game_source",
@@ -87,7 +89,8 @@ def match_inputs(
     )
     games: list[ListedGame] = []
     if catalogue is not None:
-        k_list, k_refused = kalshi_listings(kalshi.events, catalogue)
+        structure = kalshi.structure if isinstance(kalshi.structure, KalshiStructure) else None
+        k_list, k_refused = kalshi_listings(kalshi.events, catalogue, structure)
         p_list, p_refused = polymarket_listings(polymarket.events)
         u_list, u_refused = polymarket_us_listings(polymarket_us.events, catalogue)
         games = [*k_list, *p_list, *u_list]
@@ -226,6 +229,7 @@ def venue_game_source(
             "leagues": leagues,
             "exclude_leagues": exclude_leagues,
             "market_types": market_types,
+            "targets_cache": kalshi_targets_cache(teams_cache),
         },
         "polymarket": {
             "client": gamma_client,
@@ -251,6 +255,14 @@ def venue_game_source(
         else None
     )
     return VenueGameSource(built, deadline=deadline, teams=teams, us_teams=gamma is None)
+
+
+def kalshi_targets_cache(teams_cache: Path | None) -> Path | None:
+    """Where Kalshi's structured targets are cached: next to the team catalogue's file
+    (``teams.json`` -> ``teams.kalshi-targets.json``), or in memory without one."""
+    if teams_cache is None:
+        return None
+    return teams_cache.with_name(f"{teams_cache.stem}.kalshi-targets.json")
 
 
 @asynccontextmanager
