@@ -92,16 +92,13 @@ class KalshiStructure:
             MappingProxyType({t.id: t for t in targets}),
         )
 
-    def __bool__(self) -> bool:
-        return bool(self.primary or self.related)
-
-    def team_ids(self, event_tickers: Iterable[str] | None = None) -> set[str]:
-        """The target ids the milestones of ``event_tickers`` name (``None``: of all)."""
-        wanted = None if event_tickers is None else set(event_tickers)
+    def team_ids(self, event_tickers: Iterable[str]) -> set[str]:
+        """The target ids the milestones of ``event_tickers`` name."""
+        wanted = set(event_tickers)
         ids: set[str] = set()
         for index in (self.primary, self.related):
             for ticker, found in index.items():
-                if wanted is None or ticker in wanted:
+                if ticker in wanted:
                     for m in found:
                         ids.update(i for i in (m.home_team_id, m.away_team_id) if i)
         return ids
