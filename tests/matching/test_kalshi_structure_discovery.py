@@ -173,6 +173,29 @@ async def test_a_failing_call_degrades_to_names_counted_never_stopping_discovery
     assert college.teams[0].code == "MIAOH"
 
 
+@pytest.mark.parametrize(
+    ("route", "page"),
+    [
+        ("milestones", {"milestones": [{"id": f"m{i}"} for i in range(501)], "cursor": ""}),
+        ("milestones", ["garbage"]),
+        ("structured_targets", {"structured_targets": [{"id": "t", "name": "T"}] * 2001}),
+        ("structured_targets", {"targets": []}),
+    ],
+)
+async def test_a_garbage_or_oversized_page_is_refused_and_counted(route: str, page: Any) -> None:
+    kalshi = Kalshi()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith(f"/{route}"):
+            return httpx.Response(200, text=json.dumps(page))
+        return kalshi(request)
+
+    listings, listing = await fetch(handler)
+    assert listing.structure is None
+    assert listings.structure_failures == 1
+    assert len(listing.events) == 4
+
+
 async def test_a_venue_without_milestones_is_not_a_failure() -> None:
     kalshi = Kalshi()
     kalshi.fail["milestones"] = 404
