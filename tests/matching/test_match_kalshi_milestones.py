@@ -182,14 +182,14 @@ def test_an_event_two_milestones_name_uses_neither(slate: Any) -> None:
 
 def test_markets_that_fit_both_targets_either_way_round_fall_back(slate: Any) -> None:
     catalogue, kalshi, _, structure = slate
-    same = {
-        t.id: attrs.evolve(t, name="Miami", abbreviation="") for t in structure.targets.values()
-    }
+    # both targets are catalogued (Miami (OH), Miami Hurricanes), both markets say "Miami"
+    hurricanes = attrs.evolve(structure.targets[KENT], name="Miami Hurricanes", abbreviation="MIA")
+    two_miamis = attrs.evolve(structure, targets={**structure.targets, KENT: hurricanes})
     event = next(e for e in kalshi if e.event_ticker == "KXNCAAMBGAME-26DEC13MIAOHKENT")
     renamed = attrs.evolve(
         event, markets=tuple(attrs.evolve(m, yes_sub_title="Miami") for m in event.markets)
     )
-    (game,), _ = kalshi_listings([renamed], catalogue, attrs.evolve(structure, targets=same))
+    (game,), _ = kalshi_listings([renamed], catalogue, two_miamis)
     assert game.teams == (TeamClaim("MIAOH", "Miami"), TeamClaim("KENT", "Miami"))
     assert all(not c.team.source for c in game.contracts)
     assert game.sources == (f"kalshi_milestone:{M_COLLEGE}",)  # its start is still used
@@ -231,3 +231,15 @@ def test_the_milestone_start_replaces_the_ticker_start(slate: Any) -> None:
     nfl = next(g for g in games if g.event_id == "KXNFLGAME-26DEC13BUFKC")
     assert nfl.start_time == datetime(2026, 12, 14, 1, 20, tzinfo=UTC)
     assert nfl.sources == (f"kalshi_milestone:{M_NFL}",)
+
+
+def test_targets_the_catalogue_does_not_know_fall_back_to_the_ticker(slate: Any) -> None:
+    catalogue, kalshi, _, structure = slate
+    renamed = {
+        t.id: attrs.evolve(t, name=f"{t.name} FC", abbreviation=f"X{t.abbreviation}")
+        for t in structure.targets.values()
+    }
+    games, _ = kalshi_listings(kalshi, catalogue, attrs.evolve(structure, targets=renamed))
+    nfl = next(g for g in games if g.event_id == "KXNFLGAME-26DEC13BUFKC")
+    assert nfl.teams == (TeamClaim("BUF", "Buffalo"), TeamClaim("KC", "Kansas City"))
+    assert nfl.sources == (f"kalshi_milestone:{M_NFL}",)  # the start is still the milestone's

@@ -20,8 +20,9 @@ away / home teams as structured targets, whose abbreviation and name are resolve
 catalogue instead of the ticker codes and ``yes_sub_title``; a winner market is the
 target its code (the target's abbreviation) or its ``yes_sub_title`` (a prefix of the
 target's name) agrees with, exactly one way round. Without a usable milestone or targets
-(see :meth:`~arbees.matching.kalshi_structure.KalshiStructure.lookup`) the ticker/name path
-above is the fallback, under the same guards.
+(see :meth:`~arbees.matching.kalshi_structure.KalshiStructure.lookup`; targets the
+catalogue does not name as two teams) the ticker/name path above is the fallback, under the
+same guards.
 
 Gamma: the league comes from the slug prefix, ``seriesSlug`` and tags (they must agree);
 the teams from the slug's codes (``epl-mun-mci-2026-12-06``) and the title ("A vs. B"); each
@@ -216,6 +217,17 @@ def _agrees(code: str, name: str, target: StructuredTarget) -> bool:
     return bool(said) and full.startswith(said)
 
 
+def _catalogued(catalogue: TeamCatalogue, league: str, target: StructuredTarget) -> str | None:
+    """The catalogue team a target names (its abbreviation, else its name; the two must
+    not name different teams), or ``None``: then the ticker/name path decides."""
+    by_code = catalogue.by_code(league, target.abbreviation).team if target.abbreviation else None
+    by_name = catalogue.by_name(league, target.name).team
+    if by_code is not None and by_name is not None and by_code.id != by_name.id:
+        return None
+    found = by_code or by_name
+    return None if found is None else found.id
+
+
 def _assign_targets(
     names: dict[str, str], pair: tuple[StructuredTarget, StructuredTarget]
 ) -> dict[str, StructuredTarget] | None:
@@ -266,6 +278,17 @@ def _kalshi_game(
             )
         sources = (f"kalshi_milestone:{look.milestone.id}",)
     pair = None if look.away is None or look.home is None else (look.away, look.home)
+    if pair is not None:
+        known = [_catalogued(catalogue, lg.key, t) for t in pair]
+        if None in known or known[0] == known[1]:
+            log.info(
+                "kalshi %s: the catalogue does not name milestone %s's two targets (%s): "
+                "ticker/name path",
+                event.event_ticker,
+                look.milestone.id if look.milestone is not None else "",
+                ", ".join(f"{t.abbreviation or '-'} {t.name!r}" for t in pair),
+            )
+            pair = None
     contracts: list[ListedContract] = []
     if kind == SeriesKind.GAME:
         names: dict[str, str] = {}
