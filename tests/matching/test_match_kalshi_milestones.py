@@ -25,6 +25,7 @@ from arbees.matching import Reason
 from arbees.matching.events import EventReport, TeamClaim
 from arbees.matching.kalshi_structure import KalshiStructure, target_league
 from arbees.matching.venue_listings import build_catalogue, kalshi_listings, match_venue_events
+from arbees.matching.venues import kalshi_games
 from arbees.polymarket.models import parse_gamma_events, parse_gamma_teams
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "matching" / "milestones"
@@ -243,3 +244,21 @@ def test_targets_the_catalogue_does_not_know_fall_back_to_the_ticker(slate: Any)
     nfl = next(g for g in games if g.event_id == "KXNFLGAME-26DEC13BUFKC")
     assert nfl.teams == (TeamClaim("BUF", "Buffalo"), TeamClaim("KC", "Kansas City"))
     assert nfl.sources == (f"kalshi_milestone:{M_NFL}",)  # the start is still the milestone's
+
+
+def test_the_nba_nhl_pair_matcher_takes_the_milestones_start() -> None:
+    root = DATA.parent.parent
+    events, _ = parse_events(
+        json.loads((root / "matching" / "straightforward" / "kalshi_events.json").read_text())
+    )
+    live = json.loads((root / "kalshi" / "rest" / "live" / "milestones.json").read_text())
+    milestones, _ = parse_milestones(live)
+    (game,), _ = kalshi_games(events, KalshiStructure.of(milestones))
+    assert game.start_time == datetime(2026, 10, 20, 23, 30, tzinfo=UTC)
+    (plain,), _ = kalshi_games(events)
+    assert plain.start_time is None
+    live["milestones"][0]["start_date"] = "2026-10-22T23:30:00Z"
+    moved, _ = parse_milestones(live)
+    games, (refused,) = kalshi_games(events, KalshiStructure.of(moved))
+    assert games == []
+    assert refused.reason_code is Reason.BAD_START_TIME

@@ -78,7 +78,8 @@ def match_inputs(
     kalshi = listings.get("kalshi", Listing(()))
     polymarket = listings.get("polymarket", Listing(()))
     polymarket_us = listings.get("polymarket-us", Listing(()))
-    k_games, k_rej = kalshi_games(kalshi.events)
+    structure = kalshi.structure if isinstance(kalshi.structure, KalshiStructure) else None
+    k_games, k_rej = kalshi_games(kalshi.events, structure)
     p_games, p_rej = polymarket_games(polymarket.events)
     rejections = (
         *decode_rejections(Venue.KALSHI, kalshi.rejected),
@@ -89,7 +90,6 @@ def match_inputs(
     )
     games: list[ListedGame] = []
     if catalogue is not None:
-        structure = kalshi.structure if isinstance(kalshi.structure, KalshiStructure) else None
         k_list, k_refused = kalshi_listings(kalshi.events, catalogue, structure)
         p_list, p_refused = polymarket_listings(polymarket.events)
         u_list, u_refused = polymarket_us_listings(polymarket_us.events, catalogue)
