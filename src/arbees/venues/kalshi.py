@@ -104,7 +104,6 @@ class KalshiListings:
         exclude_leagues: league keys to leave out.
         market_types: ``moneyline`` / ``total`` / ``spread`` to keep (empty: all).
         targets_cache: the file caching Kalshi's structured targets (``None``: memory).
-        milestones: read milestones and targets (``False``: ticker codes and names only).
         clock: wall-clock time (tests).
     """
 
@@ -118,7 +117,6 @@ class KalshiListings:
         exclude_leagues: Sequence[str] = (),
         market_types: Sequence[str] = (),
         targets_cache: Path | None = None,
-        milestones: bool = True,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.rest = rest
@@ -127,7 +125,6 @@ class KalshiListings:
         self.leagues = tuple(leagues)
         self.exclude_leagues = tuple(exclude_leagues)
         self.market_types = tuple(market_types)
-        self.milestones = milestones
         self.targets = TargetCache(rest.get_structured_targets, path=targets_cache)
         self.clock = clock
         self.structure_failures = 0
@@ -189,7 +186,7 @@ class KalshiListings:
                 log.info(
                     "kalshi discovery: %d of %d series, %d events", done, len(chosen), len(events)
                 )
-        structure = await self._structure(events, rejected) if self.milestones else None
+        structure = await self._structure(events, rejected)
         return Listing(tuple(events), tuple(rejected), fees, structure)
 
     async def _structure(
