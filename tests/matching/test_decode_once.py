@@ -133,9 +133,9 @@ async def test_discovery_and_match_see_the_same_typed_events(
     seen: dict[str, list[Any]] = {}
 
     def spy(name: str, convert: Callable[..., Any]) -> Callable[..., Any]:
-        def spied(events: Any) -> Any:
+        def spied(events: Any, *rest: Any) -> Any:
             seen[name] = list(events)
-            return convert(seen[name])
+            return convert(seen[name], *rest)
 
         return spied
 

@@ -17,6 +17,15 @@ and soccer's 3-way), totals and spreads at a line two or more venues list, with 
 unmatched / ambiguous counts per league and market type and each match's evidence. Each
 venue's file is optional there; any two or three venues together (a game all three list is
 one event with three venues' contracts).
+
+Kalshi's own structured data drives that audit first: ``--kalshi-milestones`` (saved
+``GET /milestones`` pages) and ``--kalshi-targets`` (saved ``GET /structured_targets``
+pages) give each Kalshi event its scheduled start and its teams' structured targets
+(:class:`arbees.matching.kalshi_structure.KalshiStructure`); milestones a saved
+``/events?with_milestones=true`` body carries next to its events (its top-level
+``milestones``) are read too. Either implies the every-league audit; without them the
+ticker codes and names decide, as before. A milestone or target a decoder refuses is
+reported like any refused item.
 """
 
 from __future__ import annotations
@@ -30,9 +39,16 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from arbees.errors import DecodeError, DecodeRejection
-from arbees.kalshi.models import parse_events
+from arbees.kalshi.models import (
+    Milestone,
+    StructuredTarget,
+    parse_events,
+    parse_milestones,
+    parse_structured_targets,
+)
 from arbees.matching import DEFAULT_START_WINDOW, Venue, report_to_json, report_to_text
 from arbees.matching.events import MarketType, Unmatched
+from arbees.matching.kalshi_structure import KalshiStructure
 from arbees.matching.leagues import LEAGUE_TABLE
 from arbees.matching.model import Reason
 from arbees.matching.render import events_to_json, events_to_text
@@ -77,6 +93,20 @@ def register(sub: Any) -> None:
         action="append",
         metavar="FILE",
         help="Polymarket US /v1/events JSON (repeatable; implies the every-league audit)",
+    )
+    parser.add_argument(
+        "--kalshi-milestones",
+        action="append",
+        metavar="FILE",
+        help="Kalshi /milestones JSON (repeatable; implies the every-league audit): each "
+        "event's start and team targets",
+    )
+    parser.add_argument(
+        "--kalshi-targets",
+        action="append",
+        metavar="FILE",
+        help="Kalshi /structured_targets JSON (repeatable; implies the every-league audit): "
+        "the teams the milestones name",
     )
     parser.add_argument(
         "--start-window-minutes",
@@ -144,7 +174,8 @@ def _run(args: argparse.Namespace) -> int:
         us = [_load(path, "Polymarket US") for path in args.polymarket_us or ()]
     except _Unreadable:
         return 2
-    audit = args.teams or args.sports or args.league or args.market_type
+    structured = bool(args.kalshi_milestones or args.kalshi_targets)
+    audit = args.teams or args.sports or args.league or args.market_type or structured
     if audit or not all(given[:2]) or us:
         return _run_events(args, kalshi, poly, us)
     try:
@@ -205,6 +236,8 @@ def _run_events(
         kalshi_events, kalshi_rejected = _decoded(kalshi, parse_events)
         gamma_events, gamma_rejected = _decoded(poly, parse_gamma_events)
         us_events, us_rejected = _decoded(us, parse_us_events)
+        structure, structure_rejected = _kalshi_structure(args, kalshi)
+        refused += _refused("kalshi", structure_rejected)
     except _Unreadable:
         return 2
     except DecodeError as exc:
@@ -221,9 +254,37 @@ def _run_events(
         start_window=timedelta(minutes=args.start_window_minutes),
         leagues=tuple(args.league or ()),
         market_types=tuple(args.market_type or ()),
+        kalshi_structure=structure,
     )
     if args.json:
         print(json.dumps(events_to_json(report), indent=2))
     else:
         print(events_to_text(report))
     return 0
+
+
+def _kalshi_structure(
+    args: argparse.Namespace, kalshi: list[object]
+) -> tuple[KalshiStructure | None, list[DecodeRejection]]:
+    """Kalshi's milestones (the files', and those an ``/events`` body carries) and
+    structured targets, or ``None`` when there are none."""
+    milestones: list[Milestone] = []
+    rejected: list[DecodeRejection] = []
+    for path in args.kalshi_milestones or ():
+        found, refused = parse_milestones(_load(path, "Kalshi /milestones"))
+        milestones += found
+        rejected += refused
+    for body in kalshi:
+        carried = body.get("milestones") if isinstance(body, dict) else None
+        if carried:
+            found, refused = parse_milestones({"milestones": carried})
+            milestones += found
+            rejected += refused
+    targets: list[StructuredTarget] = []
+    for path in args.kalshi_targets or ():
+        found_targets, refused = parse_structured_targets(_load(path, "Kalshi /structured_targets"))
+        targets += found_targets
+        rejected += refused
+    if not milestones:
+        return None, rejected
+    return KalshiStructure.of(milestones, targets), rejected

@@ -33,6 +33,7 @@ from arbees.kalshi.rest import KalshiRest
 from arbees.matching import Venue
 from arbees.matching.catalogue import TeamCatalogue
 from arbees.matching.events import ListedGame
+from arbees.matching.kalshi_structure import KalshiStructure
 from arbees.matching.leagues import (
     SeriesKind,
     gamma_league,
@@ -63,6 +64,7 @@ __all__ = [
     "VenueGameSource",
     "gamma_leagues_for",
     "gamma_unavailable",
+    "kalshi_targets_cache",
     "match_inputs",
     "open_polymarket_us_rest",
     "venue_game_source",
@@ -84,7 +86,8 @@ def match_inputs(
     kalshi = listings.get("kalshi", Listing(()))
     polymarket = listings.get("polymarket", Listing(()))
     polymarket_us = listings.get("polymarket-us", Listing(()))
-    k_games, k_rej = kalshi_games(kalshi.events)
+    structure = kalshi.structure if isinstance(kalshi.structure, KalshiStructure) else None
+    k_games, k_rej = kalshi_games(kalshi.events, structure)
     p_games, p_rej = polymarket_games(polymarket.events)
     rejections = (
         *decode_rejections(Venue.KALSHI, kalshi.rejected),
@@ -95,7 +98,7 @@ def match_inputs(
     )
     games: list[ListedGame] = []
     if catalogue is not None:
-        k_list, k_refused = kalshi_listings(kalshi.events, catalogue)
+        k_list, k_refused = kalshi_listings(kalshi.events, catalogue, structure)
         p_list, p_refused = polymarket_listings(polymarket.events)
         u_list, u_refused = polymarket_us_listings(polymarket_us.events, catalogue)
         games = [*k_list, *p_list, *u_list]
@@ -257,6 +260,7 @@ def venue_game_source(
             "leagues": leagues,
             "exclude_leagues": exclude_leagues,
             "market_types": market_types,
+            "targets_cache": kalshi_targets_cache(teams_cache),
         },
         "polymarket": {
             "client": gamma_client,
@@ -282,6 +286,14 @@ def venue_game_source(
         else None
     )
     return VenueGameSource(built, deadline=deadline, teams=teams, us_teams=listings is None)
+
+
+def kalshi_targets_cache(teams_cache: Path | None) -> Path | None:
+    """Where Kalshi's structured targets are cached: next to the team catalogue's file
+    (``teams.json`` -> ``teams.kalshi-targets.json``), or in memory without one."""
+    if teams_cache is None:
+        return None
+    return teams_cache.with_name(f"{teams_cache.stem}.kalshi-targets.json")
 
 
 @asynccontextmanager
