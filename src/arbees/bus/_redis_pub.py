@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from arbees import codec
-from arbees.bus import _resp_publish
+from arbees.bus import _resp_publish, _trio_publish
 from arbees.bus._redis_aio import Outbox, Outgoing, send_batch
 from arbees.bus._resp_conn import ConnParams
 from arbees.bus.base import BusStats
@@ -52,6 +52,8 @@ class PublishSide:
         max_batch: most messages written in one pipeline.
         reader_up: the pub/sub side's "subscribed" event (it is replaced on each loss).
         alert_wait: seconds to wait for the subscriptions before sending the alert.
+        native: run the publisher connection Trio-native (:mod:`arbees.bus._trio_publish`)
+            instead of as an asyncio protocol under trio-asyncio.
     """
 
     def __init__(
@@ -66,6 +68,7 @@ class PublishSide:
         max_batch: int,
         reader_up: Callable[[], trio.Event],
         alert_wait: float,
+        native: bool = True,
     ) -> None:
         self.stats = stats
         self.safe_url = safe_url
@@ -76,6 +79,7 @@ class PublishSide:
         self._max_batch = max_batch
         self._reader_up = reader_up
         self._alert_wait = alert_wait
+        self._native = native
         self.client: Redis | None = None  # set once the bus has connected
         self.params: ConnParams | None = None
         self.flushed = trio.Event()
@@ -136,9 +140,14 @@ class PublishSide:
                 # One crossing for the connection's whole life; it returns once the outbox
                 # is closed (aclose), drained and answered.
                 params = self._params_or_fail()
-                await self._aio(_resp_publish.publish_session)(
-                    params, self._outbox, self._max_batch, self._on_sent
-                )
+                if self._native:
+                    await _trio_publish.publish_session(
+                        params, self._outbox, self._max_batch, self._on_sent
+                    )
+                else:
+                    await self._aio(_resp_publish.publish_session)(
+                        params, self._outbox, self._max_batch, self._on_sent
+                    )
             except _TRANSPORT_ERRORS as exc:
                 failed, self._outbox.in_flight = self._outbox.in_flight, 0
                 self.stats.publish_failed += failed

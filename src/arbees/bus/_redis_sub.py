@@ -25,10 +25,11 @@ from typing import Any
 import trio
 from redis.exceptions import RedisError
 
-from arbees.bus import _resp_pubsub
+from arbees.bus import _resp_pubsub, _trio_pubsub
 from arbees.bus._redis_aio import PubSubEvent
 from arbees.bus._resp_conn import ConnParams
 from arbees.bus._resp_pubsub import PubSubProtocol
+from arbees.bus._trio_pubsub import PubSubStream
 from arbees.bus.base import BusStats, Subscription, deliver_raw
 from arbees.errors import BusError
 
@@ -52,6 +53,8 @@ class PubSubSide:
         backoffs: a fresh iterator of reconnection delays.
         subscribe_timeout: seconds to wait for SUBSCRIBE confirmations.
         command_timeout: seconds an UNSUBSCRIBE may take.
+        native: run the pub/sub connection Trio-native (:mod:`arbees.bus._trio_pubsub`)
+            instead of as an asyncio protocol under trio-asyncio.
     """
 
     def __init__(
@@ -64,6 +67,7 @@ class PubSubSide:
         backoffs: Callable[[], Iterator[float]],
         subscribe_timeout: float,
         command_timeout: float,
+        native: bool = True,
     ) -> None:
         self.stats = stats
         self.safe_url = safe_url
@@ -72,6 +76,7 @@ class PubSubSide:
         self._backoffs = backoffs
         self._subscribe_timeout = subscribe_timeout
         self._command_timeout = command_timeout
+        self._native = native
         self.params: ConnParams | None = None  # set once the bus has connected
         self.closed = False
         self.reader_up = trio.Event()  # set while the pub/sub connection is subscribed
@@ -79,7 +84,7 @@ class PubSubSide:
         self._pending: dict[str, int] = {}
         self._confirmed: dict[str, trio.Event] = {}
         self._control = f"arbees:bus:control:{secrets.token_hex(8)}"
-        self._ps: PubSubProtocol | None = None  # the live pub/sub connection
+        self._ps: PubSubProtocol | PubSubStream | None = None  # the live pub/sub connection
         self._ps_sessions = 0  # pub/sub connections established so far
 
     def __len__(self) -> int:
@@ -107,7 +112,10 @@ class PubSubSide:
             connection = self._ps
             if new and connection is not None:
                 try:
-                    await self._aio(_resp_pubsub.subscribe)(connection, new)
+                    if isinstance(connection, PubSubStream):
+                        await connection.subscribe(new)
+                    else:
+                        await self._aio(_resp_pubsub.subscribe)(connection, new)
                 except _TRANSPORT_ERRORS as exc:
                     # The reader's next connection subscribes every channel in _subs.
                     log.debug("SUBSCRIBE not sent (%s); waiting for the reconnection", exc)
@@ -141,14 +149,17 @@ class PubSubSide:
             return  # the next connection subscribes only the channels still in _subs
         with trio.CancelScope(shield=True), trio.move_on_after(self._command_timeout):
             try:
-                await self._aio(_resp_pubsub.unsubscribe)(connection, channels)
+                if isinstance(connection, PubSubStream):
+                    await connection.unsubscribe(channels)
+                else:
+                    await self._aio(_resp_pubsub.unsubscribe)(connection, channels)
             except _TRANSPORT_ERRORS as exc:
                 log.debug("UNSUBSCRIBE failed (%s); forgetting the channels", type(exc).__name__)
 
     def _channels(self) -> list[str]:
         return [self._control, *self._subs]
 
-    def _on_pubsub(self, connection: PubSubProtocol | None) -> None:
+    def _on_pubsub(self, connection: PubSubProtocol | PubSubStream | None) -> None:
         self._ps = connection
         if connection is not None:
             self._ps_sessions += 1
@@ -179,9 +190,14 @@ class PubSubSide:
             try:
                 # One crossing per connection: the protocol hands each socket read's
                 # messages to dispatch() synchronously, on this thread.
-                await self._aio(_resp_pubsub.pubsub_session)(
-                    self._params_or_fail(), self._channels, self.dispatch, self._on_pubsub
-                )
+                if self._native:
+                    await _trio_pubsub.pubsub_session(
+                        self._params_or_fail(), self._channels, self.dispatch, self._on_pubsub
+                    )
+                else:
+                    await self._aio(_resp_pubsub.pubsub_session)(
+                        self._params_or_fail(), self._channels, self.dispatch, self._on_pubsub
+                    )
                 raise ConnectionError("the pub/sub session ended")
             except _TRANSPORT_ERRORS as exc:
                 if not self._ps_sessions:

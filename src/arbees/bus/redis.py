@@ -95,6 +95,10 @@ class RedisBus(Bus):
         connect_timeout: seconds to wait for a TCP connection.
         command_timeout: seconds to wait for a command's reply.
         subscribe_timeout: seconds to wait for the server to confirm a SUBSCRIBE.
+        trio_native: the hot paths' raw connections run on Trio streams
+            (:mod:`arbees.bus._trio_publish`, :mod:`arbees.bus._trio_pubsub`); False runs
+            them as asyncio protocols under trio-asyncio (kept for the same-run A/B of
+            ``arbees bench bus``).
     """
 
     def __init__(
@@ -107,6 +111,7 @@ class RedisBus(Bus):
         connect_timeout: float = 2.0,
         command_timeout: float = 5.0,
         subscribe_timeout: float = 5.0,
+        trio_native: bool = True,
     ) -> None:
         safe = redact_url(url)
         try:
@@ -143,6 +148,7 @@ class RedisBus(Bus):
             max_batch=max_batch,
             reader_up=lambda: self._pubsub.reader_up,
             alert_wait=2 * backoff[1] + subscribe_timeout,
+            native=trio_native,
         )
         self._pubsub = PubSubSide(
             stats=self.stats,
@@ -152,6 +158,7 @@ class RedisBus(Bus):
             backoffs=self._backoffs,
             subscribe_timeout=subscribe_timeout,
             command_timeout=command_timeout,
+            native=trio_native,
         )
 
     def __repr__(self) -> str:
