@@ -24,6 +24,7 @@ from arbees import codec
 from arbees.bus import _resp_publish, _trio_publish
 from arbees.bus._redis_aio import Outbox, Outgoing, send_batch
 from arbees.bus._resp_conn import ConnParams
+from arbees.bus._trio_conn import NotResp
 from arbees.bus.base import BusStats
 from arbees.errors import BusError
 from arbees.messages import Channel, SystemAlert, now_ms
@@ -149,6 +150,8 @@ class PublishSide:
                         params, self._outbox, self._max_batch, self._on_sent
                     )
             except _TRANSPORT_ERRORS as exc:
+                if isinstance(exc, NotResp):
+                    self.stats.protocol_errors += 1
                 failed, self._outbox.in_flight = self._outbox.in_flight, 0
                 self.stats.publish_failed += failed
                 down, lost = True, failed

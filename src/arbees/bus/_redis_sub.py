@@ -29,6 +29,7 @@ from arbees.bus import _resp_pubsub, _trio_pubsub
 from arbees.bus._redis_aio import PubSubEvent
 from arbees.bus._resp_conn import ConnParams
 from arbees.bus._resp_pubsub import PubSubProtocol
+from arbees.bus._trio_conn import NotResp
 from arbees.bus._trio_pubsub import PubSubStream
 from arbees.bus.base import BusStats, Subscription, deliver_raw
 from arbees.errors import BusError
@@ -200,6 +201,8 @@ class PubSubSide:
                     )
                 raise ConnectionError("the pub/sub session ended")
             except _TRANSPORT_ERRORS as exc:
+                if isinstance(exc, NotResp):
+                    self.stats.protocol_errors += 1
                 if not self._ps_sessions:
                     raise BusError(
                         f"cannot open a pub/sub connection to Redis at {self.safe_url}: "
