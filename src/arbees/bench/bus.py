@@ -16,9 +16,8 @@ on a free loopback port, then:
   decode of the same update with one extra key (a seed-style publisher's form, which the
   codec's fast path leaves to its generic path: the A/B of the fast path) and the floor,
   ``msgspec.json.decode`` of the payload to a dict alone;
-* **hot-path A/B** — the RedisBus's raw connections as asyncio protocols under
-  trio-asyncio (``trio_native=False``) against Trio-native streams (the default), with a
-  bare ``trio.SocketStream`` floor, alternating rounds on the same Redis
+* **hot-path CPU** — the RedisBus (Trio-native raw connections) against a bare
+  ``trio.SocketStream`` floor, alternating rounds on the same Redis
   (:mod:`arbees.bench._publish_ab`): CPU µs per update of the batch write (HSET + PUBLISH
   per update, paced at ``--ab-rate`` in batches of ``--ab-batch``), and CPU µs per
   message of the subscriber (receive + decode, fed at the same rate by a publisher
@@ -197,7 +196,7 @@ def _handler(args: argparse.Namespace) -> int:
     r, f = result["redis_latency_us"], result["floor_latency_us"]
     print(f"publish->receive latency, one in flight, {args.count} messages (µs):")
     print(
-        f"  RedisBus (trio-asyncio)   p50 {r['p50']:8.1f}  p99 {r['p99']:8.1f}  max {r['max']:9.1f}"
+        f"  RedisBus                  p50 {r['p50']:8.1f}  p99 {r['p99']:8.1f}  max {r['max']:9.1f}"
     )
     print(
         f"  floor (asyncio redis-py)  p50 {f['p50']:8.1f}  p99 {f['p99']:8.1f}  max {f['max']:9.1f}"
@@ -214,9 +213,9 @@ def _handler(args: argparse.Namespace) -> int:
         ab = result[name]
         print(
             f"{what} ({ab['rate_per_s']:g}/s in batches of {ab['batch']}):"
-            f" RedisBus asyncio {ab['asyncio_us']} µs, Trio-native {ab['trio_native_us']} µs"
-            f" (ratio {ab['asyncio_over_trio_native']}); raw SocketStream floor"
-            f" {ab['floor_us']} µs (Trio-native / floor {ab['trio_native_over_floor']})"
+            f" RedisBus {ab['redis_bus_us']} µs, raw SocketStream floor {ab['floor_us']} µs"
+            f" (ratio {ab['redis_bus_over_floor']},"
+            f" per round {ab['redis_bus_over_floor_per_round']})"
         )
     print("throughput (messages/s, many in flight):")
     print(

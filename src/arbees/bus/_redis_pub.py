@@ -1,9 +1,9 @@
 """The publishing side of :class:`~arbees.bus.redis.RedisBus` (Trio side).
 
 ``publish`` only encodes and appends to the :class:`~arbees.bus._redis_aio.Outbox`; the
-raw publisher connection (:mod:`arbees.bus._resp_publish`) writes from there in pipelines
-and counts the replies. This object runs that connection's sessions — ONE crossing of the
-trio-asyncio bridge per connection — and the outage protocol: while Redis is unreachable,
+raw publisher connection (:mod:`arbees.bus._trio_publish`, Trio-native) writes from there
+in pipelines and counts the replies. This object runs that connection's sessions and the
+outage protocol: while Redis is unreachable,
 queued messages are discarded and counted, Redis is probed with backoff, and once it
 answers ONE ``BUS_PUBLISH_FAILED`` :class:`~arbees.messages.SystemAlert` reports how many
 messages were lost (sent through redis-py's pipeline, after our own subscriptions are
@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from arbees import codec
-from arbees.bus import _resp_publish, _trio_publish
+from arbees.bus import _trio_publish
 from arbees.bus._redis_aio import Outbox, Outgoing, send_batch
 from arbees.bus._resp_conn import ConnParams
 from arbees.bus._trio_conn import NotResp
@@ -53,8 +53,6 @@ class PublishSide:
         max_batch: most messages written in one pipeline.
         reader_up: the pub/sub side's "subscribed" event (it is replaced on each loss).
         alert_wait: seconds to wait for the subscriptions before sending the alert.
-        native: run the publisher connection Trio-native (:mod:`arbees.bus._trio_publish`)
-            instead of as an asyncio protocol under trio-asyncio.
     """
 
     def __init__(
@@ -69,7 +67,6 @@ class PublishSide:
         max_batch: int,
         reader_up: Callable[[], trio.Event],
         alert_wait: float,
-        native: bool = True,
     ) -> None:
         self.stats = stats
         self.safe_url = safe_url
@@ -80,7 +77,6 @@ class PublishSide:
         self._max_batch = max_batch
         self._reader_up = reader_up
         self._alert_wait = alert_wait
-        self._native = native
         self.client: Redis | None = None  # set once the bus has connected
         self.params: ConnParams | None = None
         self.flushed = trio.Event()
@@ -138,17 +134,12 @@ class PublishSide:
                     backoffs = self._backoffs()
                 continue
             try:
-                # One crossing for the connection's whole life; it returns once the outbox
-                # is closed (aclose), drained and answered.
+                # One session per connection; it returns once the outbox is closed
+                # (aclose), drained and answered.
                 params = self._params_or_fail()
-                if self._native:
-                    await _trio_publish.publish_session(
-                        params, self._outbox, self._max_batch, self._on_sent
-                    )
-                else:
-                    await self._aio(_resp_publish.publish_session)(
-                        params, self._outbox, self._max_batch, self._on_sent
-                    )
+                await _trio_publish.publish_session(
+                    params, self._outbox, self._max_batch, self._on_sent
+                )
             except _TRANSPORT_ERRORS as exc:
                 if isinstance(exc, NotResp):
                     self.stats.protocol_errors += 1

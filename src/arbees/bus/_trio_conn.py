@@ -1,8 +1,9 @@
 """Raw RESP connections for the bus's hot paths, Trio-native: the shared part.
 
 Why: under trio-asyncio every asyncio wake-up costs a whole Trio scheduling round, and
-even the raw ``asyncio.Protocol`` connections (:mod:`arbees.bus._resp_conn`) pay the
-bridge's loop machinery on every write and every read. Here the hot paths speak RESP over
+even raw ``asyncio.Protocol`` connections (what the bus used before, up to commit
+eb0be9d) paid the bridge's loop machinery on every write and every read. Here the hot
+paths speak RESP over
 a plain :class:`trio.SocketStream` (wrapped in a :class:`trio.SSLStream` for
 ``rediss://``), driving the same sans-io :class:`~arbees.bus._resp.RespParser`: no asyncio
 at all between the socket and the bus's queues.
