@@ -19,7 +19,7 @@ from arbees.bus._redis_aio import Outbox, Outgoing, PubSubEvent
 from arbees.bus._resp import RespParser
 from arbees.bus._resp_conn import ConnParams
 from arbees.bus._trio_conn import RespStream, open_stream
-from arbees.bus._trio_publish import publish_session
+from arbees.bus._trio_publish import _Publisher, publish_session
 from arbees.bus._trio_pubsub import PubSubStream
 from arbees.bus.redis import open_redis_bus
 from arbees.testing.redis_server import RedisServer
@@ -257,3 +257,29 @@ async def test_an_idle_pipeline_is_written_by_the_put_itself(redis_server: Redis
             await sent.wait()
         outbox.close()
     assert not outbox.in_flight
+
+
+async def test_the_watchdog_fails_only_replies_overdue_a_whole_period(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, server = trio.testing.memory_stream_pair()
+    outbox = Outbox(10)
+    pub = _Publisher(RespStream(client, 1.0), outbox, 8, lambda s, r, e: None)
+    outbox.waker = pub.wake
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(pub.guarded, pub.write)
+        nursery.start_soon(pub.guarded, pub.read)
+        nursery.start_soon(pub.guarded, partial(pub.watch, 1.0))
+        await trio.sleep(0.95)  # idle for almost a whole period, then one write
+        outbox.put(Outgoing("c", b"x"))
+        await trio.sleep(0.5)  # a check passed while its reply was 0.05 s due: not overdue
+        assert pub.error is None
+        await server.send_all(b":1\r\n")
+        await trio.sleep(3.0)
+        assert pub.error is None
+        assert not outbox.in_flight
+        outbox.put(Outgoing("c", b"y"))  # never answered: failed within two periods
+        await trio.sleep(2.01)
+        assert isinstance(pub.error, TimeoutError)
+        assert str(pub.error) == "no reply from Redis for 1.0 s"
+        nursery.cancel_scope.cancel()

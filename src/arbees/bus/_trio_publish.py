@@ -169,10 +169,13 @@ class _Publisher:
                     self.wake()  # room in the pipeline, or the last reply of a closing outbox
 
     async def watch(self, period: float) -> None:
+        """Fail when writes were unanswered at the start of a whole ``period`` and no
+        reply came during it (a write made just before a check is not yet overdue)."""
         while True:
             seen = self.progress
+            due = self.outbox.in_flight > 0
             await trio.sleep(period)
-            if self.outbox.in_flight and self.progress == seen:
+            if due and self.outbox.in_flight and self.progress == seen:
                 raise TimeoutError(f"no reply from Redis for {period} s")
 
     async def guarded(self, task: Callable[[], Awaitable[None]]) -> None:
