@@ -22,7 +22,10 @@ from arbees.bus._trio_conn import RespStream, open_stream
 from arbees.bus._trio_publish import _Publisher, publish_session
 from arbees.bus._trio_pubsub import PubSubStream
 from arbees.bus.redis import open_redis_bus
+from arbees.messages import PolymarketPriceUpdate
+from arbees.obs.metrics import Registry
 from arbees.testing.redis_server import RedisServer
+from arbees.wiring.metrics import bus_gauges
 
 SECRET = "native-Pa55-k3y-991"
 WAIT = 5.0
@@ -179,9 +182,18 @@ async def test_an_oversized_push_is_counted_and_the_connection_replaced(
             open_redis_bus(url, backoff=(0.01, 0.05)) as bus,
             bus.subscribe("raw:big") as sub,
         ):
+            registry = Registry()
+            bus_gauges(registry, bus)
             with trio.fail_after(WAIT):
                 assert (await sub.receive()).message == price_update(8)
             await until(lambda: bus.stats.protocol_errors >= 2 and bus.stats.reconnects >= 1)
+            exported = [
+                line
+                for line in registry.render().splitlines()
+                if line.startswith("arbees_bus_protocol_errors ")
+            ]
+            assert len(exported) == 1
+            assert float(exported[0].split()[1]) >= 2
         nursery.cancel_scope.cancel()
     assert "bulk string of 67108864 bytes" in caplog.text
 
@@ -283,3 +295,43 @@ async def test_the_watchdog_fails_only_replies_overdue_a_whole_period(
         assert isinstance(pub.error, TimeoutError)
         assert str(pub.error) == "no reply from Redis for 1.0 s"
         nursery.cancel_scope.cancel()
+
+
+# -- Redis killed mid-stream ----------------------------------------------------------------
+
+
+async def test_a_kill_mid_stream_loses_only_counted_messages(private_redis: RedisServer) -> None:
+    """Publishing without pause while Redis is SIGKILLed and restarted: every publish ends
+    up published or counted as failed (plus the one outage alert), the subscription comes
+    back by itself and receives what is published after the restart."""
+    channel = "native:kill"
+    sent = 0
+    async with (
+        open_redis_bus(private_redis.url, backoff=(0.01, 0.05)) as bus,
+        bus.subscribe(channel) as sub,
+    ):
+
+        async def publish(n: int) -> None:
+            nonlocal sent
+            for _ in range(n):
+                await bus.publish_and_hset(channel, price_update(sent), "native:kill:h", "f")
+                sent += 1
+                await trio.sleep(0.001)
+
+        await publish(50)
+        private_redis.stop()  # SIGKILL, mid-stream
+        await publish(50)
+        private_redis.start()  # same port
+        await until(lambda: bus.stats.reconnects >= 2)  # the reader's and the publisher's
+        with trio.fail_after(WAIT):
+            while True:  # the resubscribed reader gets what is published now
+                await publish(1)
+                with trio.move_on_after(0.05):
+                    message = (await sub.receive()).message
+                    while not (isinstance(message, PolymarketPriceUpdate) and message.seq >= 100):
+                        message = (await sub.receive()).message
+                    break
+        alert = 1
+        await until(lambda: bus.stats.published + bus.stats.publish_failed == sent + alert)
+        assert bus.stats.publish_failed >= 1
+        assert bus.stats.protocol_errors == 0
