@@ -61,8 +61,8 @@ def register(sub: Any) -> None:
         "--throughput-count", type=int, default=50_000, help="messages per throughput run"
     )
     p.add_argument("--memory-count", type=int, default=200_000, help="MemoryBus messages")
-    p.add_argument("--ab-rate", type=float, default=4000, help="publish A/B: updates/s")
-    p.add_argument("--ab-batch", type=int, default=8, help="publish A/B: updates per write")
+    p.add_argument("--ab-rate", type=float, default=4000, help="A/B: updates/s")
+    p.add_argument("--ab-batch", type=int, default=8, help="A/B: updates per write")
     p.add_argument("--ab-seconds", type=float, default=2.0, help="A/B: seconds per run")
     p.add_argument("--ab-pairs", type=int, default=2, help="A/B: alternating rounds")
     p.set_defaults(handler=_handler)

@@ -91,7 +91,7 @@ class RedisBus(Bus):
     Args:
         url: ``redis://[user:password@]host:port/db`` or ``rediss://...``.
         publish_queue: bound of the publish queue (drop-oldest, counted).
-        max_batch: most messages sent in one pipeline / taken in one read crossing.
+        max_batch: most messages sent in one pipelined write.
         backoff: (first, longest) delay in seconds between reconnection attempts.
         connect_timeout: seconds to wait for a TCP connection.
         command_timeout: seconds to wait for a command's reply.
