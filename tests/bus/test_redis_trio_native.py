@@ -20,7 +20,7 @@ from arbees.bus._resp import RespParser
 from arbees.bus._resp_conn import ConnParams
 from arbees.bus._trio_conn import RespStream, open_stream
 from arbees.bus._trio_publish import _Publisher, publish_session
-from arbees.bus._trio_pubsub import PubSubStream
+from arbees.bus._trio_pubsub import PubSubStream, pubsub_session
 from arbees.bus.redis import open_redis_bus
 from arbees.messages import PolymarketPriceUpdate
 from arbees.obs.metrics import Registry
@@ -335,3 +335,28 @@ async def test_a_kill_mid_stream_loses_only_counted_messages(private_redis: Redi
         await until(lambda: bus.stats.published + bus.stats.publish_failed == sent + alert)
         assert bus.stats.publish_failed >= 1
         assert bus.stats.protocol_errors == 0
+
+
+async def test_cancelling_the_sessions_closes_their_connections(redis_server: RedisServer) -> None:
+    params = ConnParams("127.0.0.1", redis_server.port)
+    outbox = Outbox(100_000)
+    connected: list[PubSubStream | None] = []
+    with redis.Redis.from_url(redis_server.url) as admin:
+        before = len(admin.client_list())
+        with trio.move_on_after(0.3) as scope:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(publish_session, params, outbox, 64, lambda s, r, e: None)
+                nursery.start_soon(
+                    pubsub_session, params, lambda: ["native:cancel"], lambda b: None,
+                    connected.append,
+                )  # fmt: skip
+                while True:  # publishing when the cancellation lands
+                    outbox.put(Outgoing("native:cancel", codec.encode(price_update(1))))
+                    await trio.sleep(0.001)
+        assert scope.cancelled_caught
+        assert outbox.waker is None
+        assert connected[0] is not None
+        assert connected[-1] is None  # the pub/sub session said it is gone
+        with trio.fail_after(WAIT):
+            while len(admin.client_list()) != before:  # noqa: ASYNC110 - the server's view
+                await trio.sleep(0.01)
