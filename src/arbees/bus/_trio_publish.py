@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 
 
 class _Publisher:
+    """One connection's writer, reader and watchdog, sharing the outbox and the count of
+    replies due (see the module docstring)."""
+
     def __init__(
         self,
         conn: RespStream,
@@ -63,9 +66,9 @@ class _Publisher:
 
     def wake(self) -> None:
         """The outbox's waker (synchronous, called on the caller's task): with nothing in
-        flight on a plain TCP connection the batch is written right here (as the asyncio
-        path does, one scheduling round less of latency and no writer wake-up); otherwise
-        the writer task takes everything waiting on its next round."""
+        flight on a plain TCP connection the batch is written right here (as the replaced
+        asyncio protocol did: one scheduling round less of latency, no writer wake-up);
+        otherwise the writer task takes everything waiting on its next round."""
         outbox = self.outbox
         if (
             self.raw is not None
