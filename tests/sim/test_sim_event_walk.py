@@ -105,3 +105,46 @@ def test_no_walk_without_a_walk_rate_and_the_walk_is_deterministic(plan: Plan) -
     assert not [s for s in still.steps if s.action == "walk"]
     assert still.windows
     assert make_plan(CONFIG).events == plan.events
+
+
+def test_an_event_stale_trap_crosses_only_the_stalled_kalshi_copy(plan: Plan) -> None:
+    events = plan.events
+    stalls = [s.at for s in plan.steps if s.action in ("stall", "resume")]
+    stale = [t for t in events.traps if t.kind == "stale"]
+    assert stale
+    books = [list(b) for b in events.initial]
+    history: list[list[list[KalshiBook | TokenBook]]] = [list(map(list, books))]
+    for step in events.steps:
+        books[step.event][step.market] = step.book
+        history.append([list(b) for b in books])
+    for trap in stale:
+        ev = events.events[trap.event]
+        assert any(a < trap.start and trap.end < b for a, b in itertools.pairwise(stalls))
+        (kalshi_move,) = [
+            i
+            for i, s in enumerate(events.steps)
+            if s.action == "stale" and s.event == trap.event and s.at < trap.start
+        ]
+        move = events.steps[kalshi_move]
+        stall = max(t for t in stalls if t <= move.at)
+        assert ev.markets[move.market].venue == "kalshi"
+        assert move.at - stall < 0.5  # queued on the stalled socket from the start
+        assert trap.start - stall >= plan.config.stale_after_s - 1e-9  # Kalshi copy that old
+        cross = events.steps[trap.start_step]
+        assert ev.markets[cross.market].venue == "polymarket"
+        true = history[trap.start_step + 1][trap.event]
+        assert event_truth(ev, tuple(true)) == {}  # the true books: no cover
+        stale_copy = list(true)
+        stale_copy[move.market] = history[kalshi_move][trap.event][move.market]
+        seen = event_truth(ev, tuple(stale_copy))
+        assert seen  # the stale Kalshi copy: a cover, through that Kalshi market
+        assert all(
+            any(leg.instrument == ev.markets[move.market].instrument for leg in o.legs)
+            for o in seen.values()
+        )
+        assert trap.raw_sum < ONE
+        # Polymarket is back before Kalshi resumes
+        assert (
+            events.steps[trap.end_step].book == history[trap.start_step][trap.event][cross.market]
+        )
+        assert trap.end < max(stalls)

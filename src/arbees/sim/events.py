@@ -22,7 +22,12 @@ same listings. Scenarios:
   keep every cover at or above $1;
 * **depth trap** — a Polymarket contract shows a cheap ask of fewer shares than the market's
   minimum order (5): the cover looks cheap at the top of the book, but any order that can be
-  placed walks into the quiet levels behind it.
+  placed walks into the quiet levels behind it;
+* **stale trap** — during the pairs' stale-book trap (Kalshi stalled, ``stalls``), one
+  Kalshi market's true YES ask rises 4 cents (queued on the stalled socket) and, once the
+  shard's Kalshi copy is older than ``stale_after_s``, a Polymarket contract falls until a
+  cover crosses the *old* Kalshi book only: the true books have no cover, so a signal
+  there would be a signal from a stale book.
 
 Between scenarios the books **random-walk** (``walk_rate``) as the pairs' do: each step
 moves a cent of the event's fair probability from one outcome to another (at most
@@ -368,7 +373,8 @@ class EventStep:
         event: index among the events.
         market: index among the event's markets.
         book: the new book (a Polymarket market: its first token's).
-        action: ``"walk"``, ``"open"``, ``"close"``, ``"trap"``, ``"untrap"``.
+        action: ``"walk"``, ``"open"``, ``"close"``, ``"trap"``, ``"untrap"``, or
+            ``"stale"`` (a stale trap's Kalshi move, queued while Kalshi is stalled).
     """
 
     at: float
@@ -405,10 +411,11 @@ class EventTrap:
 
     Attributes:
         event: index among the events.
-        kind: ``"fees"`` or ``"depth"``.
+        kind: ``"fees"``, ``"depth"`` or ``"stale"``.
         start_step, end_step: the event steps that set it up and removed it.
         start, end: their times (seconds).
-        raw_sum: the cheapest cover's best asks summed (below $1).
+        raw_sum: the cheapest cover's best asks summed (below $1); a stale trap: in the
+            books the shard last got from Kalshi before it stalled.
     """
 
     event: int
@@ -672,6 +679,60 @@ class _EventPlanner:
             self.traps.append(EventTrap(event, kind, start, end, at, end_at, raw))
         return end_at
 
+    def stale_trap(self, stall_at: float, stale_after_s: float, event: int) -> float | None:
+        """Raise one Kalshi market's true YES ask while Kalshi is stalled, then cross its
+        stale copy only with a Polymarket contract; returns the end of the trap."""
+        ev = self.events[event]
+        old = self.books[event]
+        kalshi = [m for m, info in enumerate(ev.markets) if info.venue == "kalshi"]
+        poly = [
+            (m, mirror, side)
+            for m, mirror, _ in ev.contracts
+            if ev.markets[m].venue == "polymarket"
+            for side in ("yes", "no")
+        ]
+        self.rng.shuffle(kalshi)
+        self.rng.shuffle(poly)
+        size = self.rng.randint(20, 200) * ONE
+        for k_market in kalshi:
+            book = old[k_market]
+            assert isinstance(book, KalshiBook)
+            drop = 4 * CENT
+            no_bids = tuple(
+                Level(lvl.price - drop, lvl.size) for lvl in book.no_bids if lvl.price > drop
+            )
+            moved = self._with(event, k_market, KalshiBook(book.yes_bids, no_bids))
+            if event_truth(ev, moved):
+                continue
+            for market, mirror, side in poly:
+                for k in range(1, 40):
+                    cheap = _cheapen(old[market], mirror, side, k, size)
+                    if cheap is None:
+                        break
+                    stale = list(old)
+                    stale[market] = cheap
+                    true = list(moved)
+                    true[market] = cheap
+                    if event_truth(ev, tuple(true)):
+                        break  # past the trap's range: the true books have a cover
+                    seen = event_truth(ev, tuple(stale))
+                    if not seen or max(o.edge_per_contract for o in seen.values()) < CENT:
+                        continue
+                    if not (
+                        self._halfway_ok(event, market, moved, tuple(true))
+                        and self._halfway_ok(event, market, tuple(true), moved)
+                    ):
+                        break
+                    self._emit(stall_at + 0.1, event, k_market, moved, "stale")
+                    cross_at = stall_at + stale_after_s
+                    start = self._emit(cross_at, event, market, tuple(true), "trap")
+                    end_at = cross_at + 0.4
+                    end = self._emit(end_at, event, market, moved, "untrap")
+                    raw = raw_cover_sum(ev, tuple(stale))
+                    self.traps.append(EventTrap(event, "stale", start, end, cross_at, end_at, raw))
+                    return end_at
+        return None
+
     def finish(self) -> EventPlan:
         order = sorted(range(len(self.steps)), key=lambda i: (self.steps[i].at, i))
         remap = {old: new for new, old in enumerate(order)}
@@ -712,10 +773,13 @@ def plan_events(
     duration_s: float = 0.0,
     walk_rate: float = 0.0,
     frozen: Sequence[tuple[float, float]] = (),
+    stalls: Sequence[tuple[float, float]] = (),
+    stale_after_s: float = 0.0,
 ) -> EventPlan:
     """The event games' plan: a scenario at each of ``starts`` (seconds) on a free event;
     until ``duration_s``, ``walk_rate`` walk steps per second and event between them, none
-    during a ``frozen`` span."""
+    during a ``frozen`` span; a stale trap on a free event during each of ``stalls`` (the
+    pairs' Kalshi ``(stall, resume)`` times)."""
     planner = _EventPlanner(seed, day)
     rng = planner.rng
     busy_until = [0.0] * len(planner.events)
@@ -731,7 +795,21 @@ def plan_events(
                 planner.walk(walk_t, planner.walk_rng.choice(free))
             walk_t += walk_dt
 
+    pending = sorted(stalls)
+
+    def stale_traps_until(t: float) -> None:
+        while pending and pending[0][0] <= t:
+            stall_at, resume_at = pending.pop(0)
+            walk_until(stall_at)
+            free = [i for i, until in enumerate(busy_until) if until <= stall_at]
+            rng.shuffle(free)
+            for event in free:
+                if planner.stale_trap(stall_at, stale_after_s, event) is not None:
+                    busy_until[event] = resume_at + cooldown_s
+                    break
+
     for start in starts:
+        stale_traps_until(start)
         walk_until(start)
         free = [i for i, until in enumerate(busy_until) if until <= start]
         if not free:
@@ -746,6 +824,7 @@ def plan_events(
         played[event] += 1
         if end is not None:
             busy_until[event] = end + cooldown_s
+    stale_traps_until(duration_s)
     walk_until(duration_s)
     return planner.finish()
 
