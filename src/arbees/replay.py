@@ -56,7 +56,7 @@ from arbees.codec import decode
 from arbees.errors import ConfigError, DecodeError
 from arbees.gamestate import GameStates
 from arbees.kalshi.replay import KalshiReplayer
-from arbees.messages import ArbSignal, GameState, MarketAssignment
+from arbees.messages import PUBLISHED_DEPTH, ArbSignal, GameState, MarketAssignment
 from arbees.money import Fixed, format_fixed, parse_fixed
 from arbees.paper import PaperLedger
 from arbees.paper.model import PendingFill
@@ -207,6 +207,14 @@ _View = tuple[tuple[Any, ...], tuple[Any, ...]]
 def _view(quote: Quote) -> _View:
     """What the cross-check compares: the ladders as deep as a bus quote carries."""
     return quote.yes_asks[:MAX_QUOTE_LEVELS], quote.no_asks[:MAX_QUOTE_LEVELS]
+
+
+def _went_through(played: tuple[Any, ...], quoted: tuple[Any, ...]) -> bool:
+    """Whether a quoted ladder is the played one: whole (a feed read directly), or its top
+    :data:`PUBLISHED_DEPTH` levels (a book relayed over the bus, which carries no more)."""
+    if played == quoted:
+        return True
+    return len(quoted) == PUBLISHED_DEPTH and played[:PUBLISHED_DEPTH] == quoted
 
 
 def _positive_int(text: str) -> int:
@@ -707,7 +715,9 @@ class Replay:
             # each side on its own: the monitor pairs one token's asks with the other
             # token's as of its own moment, not necessarily one frame's
             yes, no = _view(quote)
-            if not any(v[0] == yes for v in views) or not any(v[1] == no for v in views):
+            if not any(_went_through(v[0], yes) for v in views) or not any(
+                _went_through(v[1], no) for v in views
+            ):
                 self.result.mismatched += 1
 
     def _drive(self, shard_id: str, fields: Mapping[str, Any]) -> None:
