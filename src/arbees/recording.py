@@ -25,9 +25,11 @@ A recording is JSON Lines, one record per line, gzip-compressed when the file na
   monitor_recv_ns, bus_recv_ns]`` with ladders ``[[price, size], ...]`` in micro-units,
   see :func:`arbees.services.quotes.quote_json`), ``"alive"`` (``venue``, ``when_ns``, ``healthy``),
   ``"assign"`` (``"assignment"``: its bus payload), ``"drop"`` (``game``),
-  ``"game_state"`` (``game``, ``"state"``: the folded state's bus payload) or
-  ``"sweep"``. What the engine decided on, exactly: ``arbees replay`` runs a shard's
-  engine on these (not on the frames) when the recording has them.
+  ``"game_state"`` (``game``, ``"state"``: the folded state's bus payload),
+  ``"sweep"`` or ``"lag"`` (``lagging``, ``since_ns``: a process-lag episode began or
+  ended, :meth:`arbees.services.shard_engine.ShardEngine.set_lagging`). What the engine
+  decided on, exactly: ``arbees replay`` runs a shard's engine on these (not on the
+  frames) when the recording has them.
 
 Raw text keeps a recording useful when a parser changes, and a replay exercises the very
 code the live feed runs. :func:`read_recording` yields the frames only (``arbees book``);

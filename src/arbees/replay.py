@@ -694,6 +694,11 @@ class Replay:
             return signals
         if call == "sweep":
             return engine.sweep()
+        if call == "lag":
+            lagging, since_ns = fields["lagging"], fields["since_ns"]
+            if type(lagging) is not bool or type(since_ns) is not int:
+                raise ValueError("malformed lag")
+            return engine.set_lagging(lagging, since_ns)
         raise ValueError(f"unknown engine call {call[:20]!r}")
 
     def _check(self, quotes: Sequence[Quote]) -> None:

@@ -300,6 +300,7 @@ async def build_shard(
             heartbeat_interval=settings.heartbeat_interval,
             sweep_interval=settings.sweep_interval,
             recorder=recorder,
+            lag_threshold=settings.lag_threshold_ms / 1000 if settings.lag_threshold_ms else None,
         )
         if registry is not None:
             shard_gauges(registry, bus, shard)

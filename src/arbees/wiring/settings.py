@@ -394,6 +394,9 @@ class ShardSettings:
             (``POLYMARKET_US_VIA_REDIS=true``: the ``VenueQuote`` s of a
             ``MONITOR_VENUE=polymarket-us`` monitor, which holds the venue's sockets and key
             for every shard); default off: the shard's own signed sockets.
+        lag_threshold_ms: while the shard's scheduler wakes more than this late, it opens no
+            new signal and the books it reads wait for a fresh confirmation
+            (``SHARD_LAG_THRESHOLD_MS``, default 250; 0: no lag guard).
     """
 
     shard_id: str = "local"
@@ -422,9 +425,12 @@ class ShardSettings:
     polymarket_us_rest_url: str | None = None
     polymarket_us_maintenance: bool = True
     polymarket_us_via_bus: bool = False
+    lag_threshold_ms: int = 250
 
     def __attrs_post_init__(self) -> None:
         _check_venues(self.venues)
+        if self.lag_threshold_ms < 0:
+            raise ConfigError(f"lag_threshold_ms must be >= 0, got {self.lag_threshold_ms}")
         if "polymarket-us" in self.venues and not self.polymarket_us_via_bus:
             _check_polymarket_us(self.polymarket_us_ws_url, self.polymarket_us_signer)
         _positive(
@@ -510,6 +516,7 @@ class ShardSettings:
             ),
             paper=paper,
             live_max_quote_age_s=r.number("live_max_quote_age_s", "LIVE_MAX_QUOTE_AGE_S", 30.0),
+            lag_threshold_ms=r.integer("lag_threshold_ms", "SHARD_LAG_THRESHOLD_MS", 250),
             **r.overrides,
         )
 
