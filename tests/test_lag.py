@@ -8,7 +8,10 @@ import pytest
 import trio
 import trio.testing
 
+from arbees.bus import open_bus
+from arbees.errors import ConfigError
 from arbees.lag import SKEW_BUCKET_NS, SKEW_WINDOW_NS, LagGuard, VenueClock
+from arbees.wiring import ShardSettings, build_shard
 
 SEC = 1_000_000_000
 MS = 1_000_000
@@ -84,3 +87,28 @@ async def test_lag_guard_sees_a_late_wake_up(autojump_clock: trio.testing.MockCl
         await trio.sleep(0.2)
         assert [c[0] for c in changes] == [True, False]
         nursery.cancel_scope.cancel()
+
+
+async def test_the_shard_settings_build_its_lag_guard_and_venue_clocks() -> None:
+    settings = ShardSettings.from_env(
+        {"SHARD_LAG_THRESHOLD_MS": "400", "SHARD_VENUE_SEND_TIMES": "Kalshi"}, shard_id="s1"
+    )
+    async with open_bus("memory://") as bus, build_shard(settings, bus) as shard:
+        assert shard.lag_guard is not None
+        assert shard.lag_guard.threshold == 0.4
+        assert set(shard.engine._clocks) == {"kalshi"}
+    defaults = ShardSettings.from_env({}, shard_id="s1")
+    assert (defaults.lag_threshold_ms, defaults.send_time_venues) == (
+        250,
+        ("kalshi", "polymarket"),
+    )
+    off = ShardSettings.from_env(
+        {"SHARD_LAG_THRESHOLD_MS": "0", "SHARD_VENUE_SEND_TIMES": "off"}, shard_id="s1"
+    )
+    async with open_bus("memory://") as bus, build_shard(off, bus) as shard:
+        assert shard.lag_guard is None
+        assert shard.engine._clocks == {}
+    with pytest.raises(ConfigError, match="no send times known of 'polymarket-us'"):
+        ShardSettings(send_time_venues=("kalshi", "polymarket-us"))
+    with pytest.raises(ConfigError, match="lag_threshold_ms must be >= 0"):
+        ShardSettings(lag_threshold_ms=-1)

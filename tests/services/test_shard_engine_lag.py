@@ -164,3 +164,27 @@ def test_closes_still_go_out_while_lagging() -> None:
     signals = eng.on_quote(pq(clock, "0.70", "0.70"))
     assert [s.event for s in signals] == ["close"]
     assert eng.stats.lag_held == 0
+
+
+def test_a_book_marked_stale_does_not_pass_for_a_late_frame() -> None:
+    """A feed marks a book stale with the time of its last change and a fresh receive time
+    (a cross-check failed, a sequence gap): not evidence that the venue's stream is behind."""
+    eng, clock = engine()
+    warm_up(eng, clock, 0)
+    clock.now += SEC
+    eng.on_quote(timed(kq(clock, "0.40", "0.62"), clock.now - 20 * MS))
+    marked = attrs.evolve(timed(pq(clock, "0.52", "0.50"), clock.now - 30 * SEC), stale=True)
+    assert eng.on_quote(marked) == []
+    assert eng.stats.late_quotes == 0
+    clock.now += 10 * MS
+    eng.on_quote(timed(pq(clock, "0.60", "0.60", stale=False), clock.now - 40 * MS))
+    clock.now += 10 * MS
+    # Liveness still counts in full: the stale mark did not set the venue 30 s behind.
+    eng.set_alive("kalshi", clock.now)
+    signals = eng.on_quote(timed(pq(clock, "0.52", "0.50"), clock.now - 20 * MS))
+    assert [s.event for s in signals] == ["open"]
+    clock.now += 1_500 * MS  # both books quiet, both sources confirm
+    eng.set_alive("kalshi", clock.now)
+    eng.set_alive("polymarket", clock.now)
+    clock.now += 1_000 * MS
+    assert eng.sweep() == []  # still confirmed 1 s ago

@@ -632,7 +632,10 @@ class ShardEngine:
                 quote = attrs.evolve(quote, received_ns=now)
             self._quotes[key] = quote
             received = quote.received_ns
-            clock = clocks.get(quote.venue) if quote.venue_ts_ms is not None else None
+            # A stale quote says nothing of when its venue sent anything: a book marked
+            # stale carries the time of its last change, not of the frame that marked it.
+            timed = quote.venue_ts_ms is not None and not quote.stale
+            clock = clocks.get(quote.venue) if timed else None
             if clock is not None:
                 delay = clock.observe(received, quote.venue_ts_ms * 1_000_000)  # type: ignore[operator]
                 behind[quote.venue] = (received, delay)

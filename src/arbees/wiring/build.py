@@ -226,6 +226,7 @@ async def build_shard(
         min_edge=settings.min_edge,
         max_size=settings.max_size,
         instrument_checks=instrument_checks(),
+        send_time_venues=settings.send_time_venues,
     )
     kalshi_options: dict[str, object] = {
         "silence_timeout": settings.kalshi_silence_timeout,
