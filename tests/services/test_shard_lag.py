@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import attrs
+import pytest
 import trio
 import trio.testing
 
@@ -69,3 +71,22 @@ async def test_a_stalled_shard_holds_signals_until_its_books_are_confirmed(
     assert [(s.event, s.signal_id, s.detect_ns) for s in result.signals] == [
         (s.event, s.signal_id, s.detect_ns) for s in signals
     ]
+
+
+async def test_a_late_frame_is_counted_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    clock = Clock()
+    eng = ShardEngine("s1", max_age_ns=2 * SEC)
+    kalshi, poly = ScriptedSource("kalshi"), ScriptedSource("polymarket")
+    async with open_bus("memory://") as bus:
+        await bus.hset(GAME_ASSIGNMENTS_HASH, "g1", assignment())
+        async with open_game_shard(bus, eng, kalshi, poly) as shard:
+            now_ms = time.time_ns() // 1_000_000
+            await poly.send(attrs.evolve(live(pq(clock, "0.60", "0.60")), venue_ts_ms=now_ms))
+            await poly.send(
+                attrs.evolve(live(pq(clock, "0.60", "0.60")), venue_ts_ms=now_ms - 5_000)
+            )
+            with trio.fail_after(5):
+                while shard.stats.quotes < 2:  # noqa: ASYNC110
+                    await trio.sleep(0.01)
+    assert eng.stats.late_quotes == 1
+    assert "1 quote(s) arrived older than the price age limit" in caplog.text

@@ -70,6 +70,7 @@ from arbees.messages import (
 )
 from arbees.money import format_fixed
 from arbees.obs.health import run_heartbeat
+from arbees.obs.throttle import ThrottledLog
 from arbees.paper.trader import PaperTrader
 from arbees.recording import Recorder
 from arbees.services._assignments import apply_live, apply_stored
@@ -179,6 +180,7 @@ class GameShard:
         self._held: int | None = None  # the engine clock during a recorded call
         if recorder is not None:
             engine.clock = self._engine_clock
+        self._late_log = ThrottledLog(log, "late quote", first=5, every=1000)
         self.lag_guard = (
             None
             if lag_threshold is None
@@ -425,11 +427,18 @@ class GameShard:
 
     async def _quotes(self, batch: list[Quote]) -> None:
         self.stats.quotes += len(batch)
+        late = self.engine.stats.late_quotes
         signals = self._call(
             "quotes",
             lambda: {"quotes": [quote_json(q) for q in batch]},
             lambda: self.engine.on_quotes(batch),
         )
+        if self.engine.stats.late_quotes != late:
+            self._late_log(
+                "%d quote(s) arrived older than the price age limit by their venue's send "
+                "time (waited in a buffer, or the venue is slow): not used until confirmed",
+                self.engine.stats.late_quotes - late,
+            )
         if signals:
             await self._publish(signals)
 
