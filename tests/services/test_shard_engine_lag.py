@@ -188,3 +188,17 @@ def test_a_book_marked_stale_does_not_pass_for_a_late_frame() -> None:
     eng.set_alive("polymarket", clock.now)
     clock.now += 1_000 * MS
     assert eng.sweep() == []  # still confirmed 1 s ago
+
+
+def test_a_bus_quote_counts_as_read_when_this_process_read_it() -> None:
+    eng, clock = engine()
+    clock.now += SEC
+    # The monitor read it 300 ms ago; this shard took it off the bus just now.
+    read = attrs.evolve(pq(clock, "0.52", "0.50"), received_ns=clock.now - 300 * MS)
+    assert eng.on_quote(read) == []
+    eng.set_lagging(True, clock.now - 10 * MS)  # the shard was behind from 10 ms ago
+    clock.now += 100 * MS
+    assert eng.set_lagging(False) == []
+    assert eng.on_quote(kq(clock, "0.40", "0.62")) == []  # Polymarket's is suspect
+    clock.now += 10 * MS
+    assert [s.event for s in eng.set_alive("polymarket", clock.now)] == ["open"]

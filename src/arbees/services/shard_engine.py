@@ -532,10 +532,10 @@ class ShardEngine:
         ``since_ns``, or no longer.
 
         While it lags no signal opens or updates (closes still go out), liveness marks are
-        not taken, and every quote stored since ``since_ns`` or during the episode is
-        marked suspect: once the episode is over it is unusable until a quote or a
-        liveness mark of its venue at or after the episode's end confirms it. Then the
-        held pairs are evaluated again.
+        not taken, and every quote this process read since ``since_ns`` (its bus receive
+        time, else its receive time) or during the episode is marked suspect: once the
+        episode is over it is unusable until a quote or a liveness mark of its venue at or
+        after the episode's end confirms it. Then the held pairs are evaluated again.
         """
         if lagging == self._lagging:
             return []
@@ -543,7 +543,9 @@ class ShardEngine:
         if lagging:
             self.stats.lag_episodes += 1
             self._episode.update(
-                key for key, quote in self._quotes.items() if quote.received_ns >= since_ns
+                key
+                for key, quote in self._quotes.items()
+                if (quote.bus_recv_ns or quote.received_ns) >= since_ns
             )
             return []
         now = self.clock()
@@ -556,13 +558,6 @@ class ShardEngine:
     def lagging(self) -> bool:
         """Whether the process is lagging now (see :meth:`set_lagging`)."""
         return self._lagging
-
-    def as_of_ns(self, quote: Quote) -> int:
-        """When ``quote``'s book was last known true: its receive time, or earlier when its
-        venue's send time (on our clock) says it is older (see the module doc)."""
-        if not self._as_of:
-            return quote.received_ns
-        return self._as_of.get((quote.venue, quote.instrument), quote.received_ns)
 
     def _retry_blocked(self) -> list[ArbSignal]:
         """Re-evaluate pairs that were held back by a stale/old side, now that a source
