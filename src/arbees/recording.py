@@ -20,7 +20,8 @@ A recording is JSON Lines, one record per line, gzip-compressed when the file na
   engine's clock held at ``recv_ns`` for the whole call. ``call`` is ``"start"`` (the
   engine's thresholds: ``max_age_ns``, ``max_quote_age_ns``, ``live_max_quote_age_ns``,
   ``max_games``, ``min_edge``, ``max_size`` (``""``: none), ``edge_delta``,
-  ``size_ratio``, as text), ``"quotes"`` (``"quotes"``: the batch handed to ``on_quotes``,
+  ``size_ratio``, ``send_time_venues`` (comma-separated), as text), ``"quotes"``
+  (``"quotes"``: the batch handed to ``on_quotes``,
   each quote ``[venue, instrument, yes_asks, no_asks, stale, received_ns, venue_ts_ms,
   monitor_recv_ns, bus_recv_ns]`` with ladders ``[[price, size], ...]`` in micro-units,
   see :func:`arbees.services.quotes.quote_json`), ``"alive"`` (``venue``, ``when_ns``, ``healthy``),

@@ -14,7 +14,7 @@ import trio.testing
 from arbees.bus import open_bus
 from arbees.messages import GAME_ASSIGNMENTS_HASH, ArbSignal
 from arbees.recording import Recorder, read_records
-from arbees.replay import ReplayInput, ReplaySettings, run_replay
+from arbees.replay import Replay, ReplayInput, ReplaySettings, run_replay
 from arbees.services.shard import open_game_shard
 from arbees.services.shard_engine import ShardEngine
 from arbees.services.sources import Alive
@@ -90,3 +90,19 @@ async def test_a_late_frame_is_counted_and_logged(caplog: pytest.LogCaptureFixtu
                     await trio.sleep(0.01)
     assert eng.stats.late_quotes == 1
     assert "1 quote(s) arrived older than the price age limit" in caplog.text
+
+
+async def test_a_replay_ages_quotes_by_the_venues_the_live_shard_did(tmp_path: Path) -> None:
+    path = tmp_path / "shard.jsonl"
+    eng = ShardEngine("s1", max_age_ns=2 * SEC, send_time_venues=("kalshi",))
+    kalshi, poly = ScriptedSource("kalshi"), ScriptedSource("polymarket")
+    with Recorder(path) as recorder:
+        async with (
+            open_bus("memory://") as bus,
+            open_game_shard(bus, eng, kalshi, poly, recorder=recorder),
+        ):
+            pass
+    replay = Replay(ReplaySettings())
+    for record in read_records(path):
+        replay.play(record.recv_ns, record)
+    assert replay.engines["s1"].send_time_venues == ("kalshi",)

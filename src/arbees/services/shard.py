@@ -280,6 +280,7 @@ class GameShard:
             "max_size": "" if engine.max_size is None else str(engine.max_size),
             "edge_delta": str(engine.edge_delta),
             "size_ratio": repr(float(engine.size_ratio)),
+            "send_time_venues": ",".join(engine.send_time_venues),
         }
 
     async def _apply(self, assignment: MarketAssignment) -> None:

@@ -375,7 +375,8 @@ class ShardEngine:
         self._halted: set[str] = set()  # games ended, postponed or cancelled
         self._live_ids: set[str] = set()  # games live now
         self._live_keys: set[Key] = set()  # the quotes they read
-        self._clocks = {venue: VenueClock() for venue in send_time_venues}
+        self.send_time_venues = tuple(send_time_venues)
+        self._clocks = {venue: VenueClock() for venue in self.send_time_venues}
         self._as_of: dict[Key, int] = {}  # quotes older than received, by their venue time
         self._behind: dict[str, tuple[int, int]] = {}  # venue -> latest timed (recv, delay)
         self._lagging = False
