@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import attrs
 
+from arbees.bus.memory import MemoryBus
+from arbees.obs.metrics import Registry
 from arbees.services.quotes import Quote
+from arbees.services.shard import GameShard
 from arbees.services.shard_engine import ShardEngine
+from arbees.wiring.metrics import shard_gauges
+from tests.cli.test_cli_shard_metrics import gauge
 from tests.services.test_shard_engine import SEC, Clock, assignment, kq, pq
+from tests.services.test_shard_isolation import ScriptedSource
 
 MS = 1_000_000
 
@@ -202,3 +208,22 @@ def test_a_bus_quote_counts_as_read_when_this_process_read_it() -> None:
     assert eng.on_quote(kq(clock, "0.40", "0.62")) == []  # Polymarket's is suspect
     clock.now += 10 * MS
     assert [s.event for s in eng.set_alive("polymarket", clock.now)] == ["open"]
+
+
+def test_the_shard_gauges_show_late_quotes_and_lag() -> None:
+    eng, clock = engine()
+    shard = GameShard(MemoryBus(), eng, ScriptedSource("kalshi"), ScriptedSource("polymarket"))
+    registry = Registry()
+    shard_gauges(registry, shard.bus, shard)
+    warm_up(eng, clock, 0)
+    eng.on_quote(timed(pq(clock, "0.60", "0.60"), clock.now - 3 * SEC))
+    eng.set_lagging(True, clock.now)
+    eng.on_quote(kq(clock, "0.40", "0.62"))
+    eng.on_quote(pq(clock, "0.52", "0.50"))
+    text = registry.render()
+    assert gauge(text, "shard_late_quotes") == 1
+    assert gauge(text, "shard_lagging") == 1
+    assert gauge(text, "shard_lag_episodes") == 1
+    assert gauge(text, "shard_lag_held") == 1
+    eng.set_lagging(False)
+    assert gauge(registry.render(), "shard_lagging") == 0
