@@ -34,6 +34,8 @@ def bus_gauges(registry: Registry, bus: Bus) -> None:
     registry.gauge("bus_dropped", "messages dropped from full subscriber buffers",
                    read=lambda: stats.dropped)  # fmt: skip
     registry.gauge("bus_reconnects", "bus reconnections", read=lambda: stats.reconnects)
+    registry.gauge("bus_protocol_errors", "bus connections dropped: the server sent non-RESP bytes",
+                   read=lambda: stats.protocol_errors)  # fmt: skip
 
 
 def monitor_gauges(
