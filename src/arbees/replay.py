@@ -64,7 +64,7 @@ from arbees.polymarket.replay import PolymarketReplayer
 from arbees.polymarket_us.replay import PolymarketUsReplayer
 from arbees.recording import MAX_ENGINE_QUOTES, Record, read_records
 from arbees.services.quotes import MAX_QUOTE_LEVELS, Quote, quote_from_json
-from arbees.services.shard_engine import ShardEngine
+from arbees.services.shard_engine import SEND_TIME_VENUES, ShardEngine
 from arbees.venues import get_venue, instrument_checks
 
 __all__ = [
@@ -702,6 +702,11 @@ class Replay:
             return signals
         if call == "sweep":
             return engine.sweep()
+        if call == "lag":
+            lagging, since_ns = fields["lagging"], fields["since_ns"]
+            if type(lagging) is not bool or type(since_ns) is not int:
+                raise ValueError("malformed lag")
+            return engine.set_lagging(lagging, since_ns)
         raise ValueError(f"unknown engine call {call[:20]!r}")
 
     def _check(self, quotes: Sequence[Quote]) -> None:
@@ -743,6 +748,11 @@ class Replay:
             size_ratio=given("size_ratio", engine.size_ratio, float),
             clock=self._clock,
             instrument_checks=engine.instrument_checks,
+            send_time_venues=given(
+                "send_time_venues",
+                engine.send_time_venues,
+                lambda text: tuple(v for v in SEND_TIME_VENUES if v in text.split(",")),
+            ),
         )
         overrides = self.settings
         if overrides.max_price_age_ms is not None:

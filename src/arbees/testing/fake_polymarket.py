@@ -196,7 +196,7 @@ class FakePolymarket:
         frame = {
             "market": book.market,
             "price_changes": [entry],
-            "timestamp": str(next(self._ts)),
+            "timestamp": str(_now_ms()),
             "event_type": "price_change",
         }
         self._broadcast(token, json.dumps(frame))
@@ -277,7 +277,7 @@ class FakePolymarket:
         return {
             "market": book.market,
             "asset_id": token,
-            "timestamp": str(next(self._ts)),
+            "timestamp": str(_now_ms()),
             "hash": f"{next(self._ts):x}",
             # LIVE order: bids ascending and asks descending (best price LAST in both).
             "bids": [
@@ -436,3 +436,9 @@ class FakePolymarket:
             port = await nursery.start(serve_http, self._route)
             http = f"http://127.0.0.1:{port}"
             task_status.started(FakeUrls(f"ws://127.0.0.1:{server.port}/ws/market", http, http))
+
+
+def _now_ms() -> int:
+    """The venue's send time of a frame: the wall clock, as the venue stamps its messages
+    (a shard ages a price by it, :class:`arbees.lag.VenueClock`)."""
+    return time.time_ns() // 1_000_000
