@@ -17,21 +17,10 @@ import trio.testing
 
 from arbees.book import BookView
 from arbees.bus.memory import MemoryBus
-from arbees.egress import EgressGuard, EgressPolicy, EgressState
+from arbees.egress import EgressGuard
 from arbees.messages import TOKEN_ASSIGNMENTS_HASH, Channel, MarketAssignment
 from arbees.services.monitor import PolymarketMonitor
-
-A = str(10**70 + 1)
-B = str(10**70 + 2)
-C = str(10**70 + 3)
-CONDITION = "0x" + "cd" * 32
-GB = EgressState(verified=True, country="GB", ip="203.0.113.7", reason="ok", checked_at_ms=1)
-
-
-class Verified:
-    async def check(self, policy: EgressPolicy) -> EgressState:
-        await trio.lowlevel.checkpoint()
-        return GB
+from tests.services.test_monitor_batch import CONDITION, A, B, C, Verified
 
 
 class SlowHandshakeFeed:
