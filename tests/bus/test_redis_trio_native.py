@@ -6,6 +6,7 @@ publisher's direct write when a pipeline is idle."""
 from __future__ import annotations
 
 import traceback
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 import pytest
@@ -151,22 +152,37 @@ def _subscribed(command: list[bytes]) -> bytes:
     )
 
 
-async def _oversized_push_redis(stream: trio.SocketStream) -> None:
-    """Like Redis, except that after SUBSCRIBE it pushes one good message and then, in the
-    same write, a bulk string announced at 64 MiB (over the parser's 8 MiB cap)."""
-    parser = RespParser()
-    while data := await stream.receive_some():
-        for command in parser.feed(data):
-            assert isinstance(command, list)
-            name = command[0].upper()
-            if name == b"PING":
-                await stream.send_all(b"+PONG\r\n")
-            elif name == b"SUBSCRIBE":
-                good = _push(b"raw:big", codec.encode(price_update(8)))
-                bad = b"*3\r\n$7\r\nmessage\r\n$7\r\nraw:big\r\n$67108864\r\n"
-                await stream.send_all(_subscribed(command) + good + bad)
-            else:
-                await stream.send_all(b"+OK\r\n")
+def _scripted_redis(
+    **answers: Callable[[list[bytes]], bytes],
+) -> Callable[[trio.SocketStream], Awaitable[None]]:
+    """A server that answers like Redis (PING: PONG, anything else: OK), except for the
+    commands named in ``answers`` (lower-case name -> the bytes to answer with)."""
+
+    async def serve(stream: trio.SocketStream) -> None:
+        parser = RespParser()
+        while data := await stream.receive_some():
+            for command in parser.feed(data):
+                assert isinstance(command, list)
+                name = command[0].decode().lower()
+                if name in answers:
+                    await stream.send_all(answers[name](command))
+                elif name == "ping":
+                    await stream.send_all(b"+PONG\r\n")
+                else:
+                    await stream.send_all(b"+OK\r\n")
+
+    return serve
+
+
+def _subscribed_then_oversized(command: list[bytes]) -> bytes:
+    """After SUBSCRIBE: one good message and then, in the same write, a bulk string
+    announced at 64 MiB (over the parser's 8 MiB cap)."""
+    good = _push(b"raw:big", codec.encode(price_update(8)))
+    bad = b"*3\r\n$7\r\nmessage\r\n$7\r\nraw:big\r\n$67108864\r\n"
+    return _subscribed(command) + good + bad
+
+
+_oversized_push_redis = _scripted_redis(subscribe=_subscribed_then_oversized)
 
 
 async def test_an_oversized_push_is_counted_and_the_connection_replaced(
@@ -198,21 +214,10 @@ async def test_an_oversized_push_is_counted_and_the_connection_replaced(
     assert "bulk string of 67108864 bytes" in caplog.text
 
 
-async def _garbage_reply_redis(stream: trio.SocketStream) -> None:
-    """Like Redis, except that a PUBLISH is answered with bytes that are not RESP."""
-    parser = RespParser()
-    while data := await stream.receive_some():
-        for command in parser.feed(data):
-            assert isinstance(command, list)
-            name = command[0].upper()
-            if name == b"PING":
-                await stream.send_all(b"+PONG\r\n")
-            elif name == b"SUBSCRIBE":
-                await stream.send_all(_subscribed(command))
-            elif name == b"PUBLISH":
-                await stream.send_all(b"?not resp\r\n")
-            else:
-                await stream.send_all(b"+OK\r\n")
+# A PUBLISH answered with bytes that are not RESP.
+_garbage_reply_redis = _scripted_redis(
+    subscribe=_subscribed, publish=lambda command: b"?not resp\r\n"
+)
 
 
 async def test_garbage_replies_to_the_publisher_are_counted_never_a_crash() -> None:
