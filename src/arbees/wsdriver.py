@@ -10,11 +10,13 @@ of it so the venue code only says *what* to subscribe and *what* a message means
 * connects to ``ws://`` / ``wss://``, optionally through an HTTP ``CONNECT`` proxy
   (``proxy="http://user:pass@host:port"``; credentials are never logged or repr'd);
 * calls ``headers()`` on EVERY connect (Kalshi signs each handshake);
-* raises trio-websocket's internal queue (``message_queue_size``) and reads every message
-  promptly into the owner's ``on_message`` callback; both that queue and the message size
-  are bounded (64 messages of at most 2 MiB by default), so a hostile or broken server
-  pins at most ``message_queue_size * max_message_size`` bytes. A larger message closes the
-  connection (code 1009), which is counted (``oversized``), logged and reconnected;
+* reads the socket itself through a sans-io ``wsproto`` connection (:class:`WsConnection`,
+  no reader task, no message queue): every message one ``receive_some`` completed is handed
+  to the owner's ``on_message`` in order with no checkpoint in between, so a burst the venue
+  wrote at once reaches the feed's consumer as one batch, and a lone message at once. Pings
+  are answered as the read is processed. A message is bounded (2 MiB by default) while it
+  arrives: a larger one closes the connection (code 1009), which is counted (``oversized``),
+  logged and reconnected;
 * optional text heartbeat (``"PING"`` every N s) and protocol ping, always bounded by
   ``trio.fail_after``;
 * optional silence watchdog: no *data* message (decided by ``is_data``, so ``PONG`` does not
@@ -50,19 +52,26 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Final
+from typing import Final, NoReturn, cast
 from urllib.parse import urlsplit
 
 import attrs
 import trio
-from trio_websocket import (
-    ConnectionClosed,
-    ConnectionRejected,
-    HandshakeError,
-    WebSocketConnection,
-    open_websocket_url,
-    wrap_client_stream,
+from trio_websocket import CloseReason, ConnectionClosed, ConnectionRejected, HandshakeError
+from wsproto import ConnectionType, WSConnection
+from wsproto.connection import ConnectionState
+from wsproto.events import (
+    AcceptConnection,
+    BytesMessage,
+    CloseConnection,
+    Ping,
+    Pong,
+    RejectConnection,
+    RejectData,
+    Request,
+    TextMessage,
 )
+from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 from arbees.config import redact_url
 from arbees.errors import AuthError, ConfigError, VenueError
@@ -76,6 +85,7 @@ __all__ = [
     "Reconnect",
     "WsAuthError",
     "WsConfig",
+    "WsConnection",
     "WsDriver",
     "WsRejectedError",
     "WsStats",
@@ -88,7 +98,7 @@ log = logging.getLogger(__name__)
 Message = str | bytes
 HeadersFn = Callable[[], Iterable[tuple[str, str]]]
 OnMessage = Callable[[Message, int], Awaitable[None] | None]
-OnConnect = Callable[[WebSocketConnection], Awaitable[None]]
+OnConnect = Callable[["WsConnection"], Awaitable[None]]
 OnDisconnect = Callable[[str], Awaitable[None] | None]
 
 _MAX_PROXY_RESPONSE: Final = 16 * 1024
@@ -97,8 +107,12 @@ DEFAULT_MAX_MESSAGE_SIZE: Final = 2 * 1024 * 1024
 """Largest message accepted by default (the venues' frames are far smaller; a Polymarket
 initial dump of 500 deep books is the largest seen, well under this)."""
 DEFAULT_MESSAGE_QUEUE_SIZE: Final = 64
-"""Messages trio-websocket may buffer ahead of ``on_message`` (both feeds consume
-synchronously, so the queue rarely holds more than one)."""
+"""Kept for the settings that name it: the driver reads in-line (no queue), so what one
+connection pins is one read (``_RECEIVE_SIZE``) plus one partial message."""
+_RECEIVE_SIZE: Final = 64 * 1024
+_MAX_REJECT_BODY: Final = 64 * 1024
+_ABNORMAL: Final = 1006  # RFC 6455: closed without a close frame
+_WRITE_ERRORS: Final = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 
 
 class Reconnect(Exception):
@@ -161,9 +175,8 @@ class WsConfig:
         headers: called on every connect; returns extra handshake headers ``(name, value)``.
         proxy: optional ``http://[user:pass@]host:port`` CONNECT proxy (redacted in repr).
         ssl_context: for ``wss://``; ``None`` means the default context.
-        message_queue_size: trio-websocket's internal queue: room for bursts, so the reader
-            (and the automatic Pong replies it sends) does not stall behind a slow
-            consumer, yet bounded: it may pin ``message_queue_size * max_message_size``.
+        message_queue_size: no longer used by the driver (it reads in-line, with no
+            queue); checked >= 1 for the settings that still pass it.
         max_message_size: larger messages close the connection (code 1009): counted in
             ``WsStats.oversized``, logged, and reconnected with backoff.
         connect_timeout: bound on TCP + TLS + proxy + handshake.
@@ -333,63 +346,251 @@ async def _open_tunnel(proxy: str, host: str, port: int) -> trio.SocketStream:
     return stream
 
 
+class WsConnection:
+    """One open client WebSocket over a Trio stream, driven by a sans-io ``wsproto`` connection.
+
+    Reading is the driver's: :meth:`receive_batch` makes ONE ``receive_some`` call and
+    returns every message it completed, in order, so a burst the venue wrote at once reaches
+    the feed (and its consumer) as one batch, with no reader task and no queue in between.
+    Pings are answered, a close is answered and raised as ``ConnectionClosed``, and a
+    message over ``max_message_size`` closes the connection with code 1009 (raised the
+    same way) before it is buffered whole. Writes (the owner's frames, heartbeats, pings,
+    pongs) go out one at a time under a FIFO lock.
+
+    Attributes:
+        closed: why the connection closed (``None`` while open).
+    """
+
+    def __init__(
+        self,
+        stream: trio.abc.Stream,
+        proto: WSConnection,
+        *,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        receive_size: int = _RECEIVE_SIZE,
+    ) -> None:
+        self.closed: CloseReason | None = None
+        self._stream = stream
+        self._proto = proto
+        self._max = max_message_size
+        self._receive_size = receive_size
+        self._lock = trio.StrictFIFOLock()
+        self._parts: list[str | bytes] = []
+        self._size = 0
+        self._out = bytearray()
+        self._ready: list[Message] = []
+        self._pongs: dict[bytes, trio.Event] = {}
+        self._ping_id = 0
+
+    async def send_message(self, message: Message) -> None:
+        """Send one text (``str``) or binary (``bytes``) message."""
+        self._check_open()
+        if isinstance(message, str):
+            data = self._proto.send(TextMessage(data=message))
+        else:
+            data = self._proto.send(BytesMessage(data=message))
+        await self._write(data)
+
+    async def ping(self) -> None:
+        """Send a protocol ping and wait for its pong (bound it with ``trio.fail_after``)."""
+        self._check_open()
+        self._ping_id += 1
+        payload = self._ping_id.to_bytes(8, "big")
+        event = self._pongs[payload] = trio.Event()
+        try:
+            await self._write(self._proto.send(Ping(payload=payload)))
+            await event.wait()
+        finally:
+            self._pongs.pop(payload, None)
+
+    async def receive_batch(self) -> list[Message]:
+        """Read the socket once; the messages that read completed (maybe none: a ping, a
+        partial message). Raises ``ConnectionClosed`` when the connection ends."""
+        ready = self._ready
+        if ready:  # delivered with the handshake's last read
+            self._ready = []
+            return ready
+        self._check_open()
+        try:
+            data = await self._stream.receive_some(self._receive_size)
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            self._closed(_ABNORMAL, f"socket error: {exc}")
+        if not data:
+            self._closed(_ABNORMAL, "the server closed the socket without a close frame")
+        self._proto.receive_data(cast(bytes, data))
+        out: list[Message] = []
+        self._process(out)
+        if self._out:
+            await self._flush()
+        if self.closed is not None:
+            raise ConnectionClosed(self.closed)
+        return out
+
+    async def aclose(self, grace: float) -> None:
+        """Send a normal close (bounded by ``grace`` s) and close the stream."""
+        with trio.move_on_after(grace) as scope:
+            scope.shield = True
+            if self.closed is None and self._proto.state is ConnectionState.OPEN:
+                self.closed = CloseReason(1000, "client closing")
+                with contextlib.suppress(*_WRITE_ERRORS, LocalProtocolError):
+                    await self._write(self._proto.send(CloseConnection(code=1000)))
+        await trio.aclose_forcefully(self._stream)
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self.closed is not None:
+            raise ConnectionClosed(self.closed)
+
+    def _closed(self, code: int, reason: str) -> NoReturn:
+        self.closed = CloseReason(code, reason)
+        raise ConnectionClosed(self.closed)
+
+    def _process(self, out: list[Message]) -> None:
+        """Turn the wsproto events queued so far into messages (appended to ``out``)."""
+        proto = self._proto
+        for event in proto.events():
+            kind = type(event)
+            if kind is TextMessage or kind is BytesMessage:
+                assert isinstance(event, TextMessage | BytesMessage)
+                raw = event.data
+                chunk = bytes(raw) if isinstance(raw, bytearray) else raw
+                if not self._parts and event.message_finished:
+                    if len(chunk) > self._max:
+                        self._too_big()
+                        return
+                    out.append(chunk)
+                    continue
+                self._size += len(chunk)
+                if self._size > self._max:
+                    self._too_big()
+                    return
+                self._parts.append(chunk)
+                if event.message_finished:
+                    parts, self._parts, self._size = self._parts, [], 0
+                    if isinstance(chunk, str):
+                        out.append("".join(cast(list[str], parts)))
+                    else:
+                        out.append(b"".join(cast(list[bytes], parts)))
+            elif kind is Ping:
+                assert isinstance(event, Ping)
+                self._out += proto.send(event.response())
+            elif kind is Pong:
+                assert isinstance(event, Pong)
+                waiter = self._pongs.get(bytes(event.payload))
+                if waiter is not None:
+                    waiter.set()
+            elif kind is CloseConnection:
+                assert isinstance(event, CloseConnection)
+                self.closed = CloseReason(event.code, event.reason or None)
+                if proto.state is ConnectionState.REMOTE_CLOSING:
+                    self._out += proto.send(event.response())
+                return
+
+    def _too_big(self) -> None:
+        self.closed = CloseReason(_MESSAGE_TOO_BIG, "message too big")
+        self._parts, self._size = [], 0
+        with contextlib.suppress(LocalProtocolError):
+            self._out += self._proto.send(
+                CloseConnection(code=_MESSAGE_TOO_BIG, reason="message too big")
+            )
+
+    async def _flush(self) -> None:
+        data, self._out = bytes(self._out), bytearray()
+        with contextlib.suppress(*_WRITE_ERRORS):
+            await self._write(data)
+
+    async def _write(self, data: bytes) -> None:
+        async with self._lock:
+            await self._stream.send_all(data)
+
+
+async def _handshake(
+    stream: trio.abc.Stream,
+    host_header: str,
+    resource: str,
+    headers: list[tuple[bytes, bytes]],
+    max_message_size: int,
+) -> WsConnection:
+    """The client opening handshake on ``stream``; raises ``ConnectionRejected`` with the
+    server's status (and at most 64 KiB of its body) or ``HandshakeError``."""
+    proto = WSConnection(ConnectionType.CLIENT)
+    await stream.send_all(
+        proto.send(Request(host=host_header, target=resource, extra_headers=headers))
+    )
+    ws = WsConnection(stream, proto, max_message_size=max_message_size)
+    rejected: RejectConnection | None = None
+    body = bytearray()
+    while True:
+        data = await stream.receive_some(_RECEIVE_SIZE)
+        if not data:
+            if rejected is not None:
+                raise ConnectionRejected(rejected.status_code, tuple(rejected.headers), bytes(body))
+            raise HandshakeError("the server closed the connection during the handshake")
+        try:
+            proto.receive_data(cast(bytes, data))
+            events = proto.events()
+            for event in events:
+                if isinstance(event, AcceptConnection):
+                    ws._process(ws._ready)  # messages sent with the accept
+                    return ws
+                if isinstance(event, RejectConnection):
+                    rejected = event
+                    if not event.has_body:
+                        raise ConnectionRejected(event.status_code, tuple(event.headers), None)
+                elif isinstance(event, RejectData):
+                    if len(body) < _MAX_REJECT_BODY:
+                        body += event.data[: _MAX_REJECT_BODY - len(body)]
+                    if event.body_finished and rejected is not None:
+                        raise ConnectionRejected(
+                            rejected.status_code, tuple(rejected.headers), bytes(body)
+                        )
+        except RemoteProtocolError as exc:
+            raise HandshakeError(f"bad handshake response: {exc}") from exc
+
+
 @asynccontextmanager
 async def _connect(
     config: WsConfig, headers: list[tuple[bytes, bytes]]
-) -> AsyncIterator[WebSocketConnection]:
-    if config.proxy is None:
-        async with open_websocket_url(
-            config.url,
-            config.ssl_context,
-            extra_headers=headers,
-            message_queue_size=config.message_queue_size,
-            max_message_size=config.max_message_size,
-            connect_timeout=config.connect_timeout,
-            disconnect_timeout=config.disconnect_timeout,
-        ) as ws:
-            yield ws
-        return
+) -> AsyncIterator[WsConnection]:
     u = urlsplit(config.url)
     secure = u.scheme == "wss"
     host = u.hostname or ""
     port = u.port or (443 if secure else 80)
     resource = (u.path or "/") + (f"?{u.query}" if u.query else "")
     host_header = host if port in (80, 443) else f"{host}:{port}"
-    with trio.fail_after(config.connect_timeout):
-        tcp = await _open_tunnel(config.proxy, host, port)
-        stream: trio.SocketStream | trio.SSLStream[trio.SocketStream] = tcp
-        if secure:
-            ctx = config.ssl_context or ssl.create_default_context()
-            tls = trio.SSLStream(tcp, ctx, server_hostname=host, https_compatible=True)
-            await tls.do_handshake()
-            stream = tls
-    async with trio.open_nursery() as nursery:
+    stream: trio.SocketStream | trio.SSLStream[trio.SocketStream] | None = None
+    try:
         with trio.fail_after(config.connect_timeout):
-            ws = await wrap_client_stream(
-                nursery,
-                stream,
-                host_header,
-                resource,
-                extra_headers=headers,
-                message_queue_size=config.message_queue_size,
-                max_message_size=config.max_message_size,
-            )
-        try:
-            yield ws
-        finally:
-            with trio.move_on_after(config.disconnect_timeout) as scope:
-                scope.shield = True
-                await ws.aclose()
+            if config.proxy is None:
+                tcp = await trio.open_tcp_stream(host, port)
+            else:
+                tcp = await _open_tunnel(config.proxy, host, port)
+            stream = tcp
+            if secure:
+                ctx = config.ssl_context or ssl.create_default_context()
+                tls = trio.SSLStream(tcp, ctx, server_hostname=host, https_compatible=True)
+                stream = tls
+                await tls.do_handshake()
+            ws = await _handshake(stream, host_header, resource, headers, config.max_message_size)
+    except BaseException:
+        if stream is not None:
             await trio.aclose_forcefully(stream)
+        raise
+    try:
+        yield ws
+    finally:
+        await ws.aclose(config.disconnect_timeout)
 
 
 class WsDriver:
     """A reconnecting WebSocket client; see the module docstring.
 
     ``on_message(message, recv_ns)`` is called for every message in arrival order
-    (``recv_ns`` = ``time.time_ns()`` at receipt); it may be sync (fastest) or async. A slow
-    async callback delays further reads, but never the automatic Pong replies, thanks to
-    ``message_queue_size``.
+    (``recv_ns`` = ``time.time_ns()`` at the read that completed it); it may be sync
+    (fastest: the messages of one read are delivered with no checkpoint in between) or
+    async. A slow callback delays further reads and with them the Pong replies: every feed's
+    is sync and never waits for its consumer.
     """
 
     def __init__(
@@ -407,7 +608,7 @@ class WsDriver:
         self._on_connect = on_connect
         self._on_disconnect = on_disconnect
         self._rng = rng or random.Random()
-        self._ws: WebSocketConnection | None = None
+        self._ws: WsConnection | None = None
         self._session_scope: trio.CancelScope | None = None
         self._reconnect_reason: str | None = None
         self._last_data = 0.0
@@ -543,14 +744,14 @@ class WsDriver:
                 return WsRejectedError(msg, status_code=status)
         return None
 
-    async def _session(self, ws: WebSocketConnection) -> None:
+    async def _session(self, ws: WsConnection) -> None:
         self._last_data = trio.current_time()
         if self._on_connect is not None:
             with trio.fail_after(self.config.connect_timeout):
                 await self._on_connect(ws)
         self._ws = ws
 
-    async def _serve(self, ws: WebSocketConnection) -> None:
+    async def _serve(self, ws: WsConnection) -> None:
         cfg = self.config
         with trio.CancelScope() as scope:
             self._session_scope = scope
@@ -566,29 +767,36 @@ class WsDriver:
                 await self._reader(ws)
                 nursery.cancel_scope.cancel()
 
-    async def _reader(self, ws: WebSocketConnection) -> None:
+    async def _reader(self, ws: WsConnection) -> None:
         is_data = self.config.is_data
         on_message = self._on_message
         stats = self.stats
         while True:
-            message = await ws.get_message()
+            messages = await ws.receive_batch()
+            if not messages:
+                continue
             recv_ns = time.time_ns()
-            stats.messages += 1
+            stats.messages += len(messages)
             stats.last_message_ns = recv_ns
-            if is_data is None or is_data(message):
-                stats.data_messages += 1
+            data = 0
+            for message in messages:
+                if is_data is None or is_data(message):
+                    data += 1
+                # a sync callback (every feed's) runs the whole read with no checkpoint
+                result = on_message(message, recv_ns)
+                if result is not None:
+                    await result
+            if data:
+                stats.data_messages += data
                 self._last_data = trio.current_time()
-            result = on_message(message, recv_ns)
-            if result is not None:
-                await result
 
-    async def _heartbeat(self, ws: WebSocketConnection, text: str) -> None:
+    async def _heartbeat(self, ws: WsConnection, text: str) -> None:
         while True:
             await trio.sleep(self.config.heartbeat_interval)
             await ws.send_message(text)
             self.stats.heartbeats += 1
 
-    async def _pinger(self, ws: WebSocketConnection, interval: float) -> None:
+    async def _pinger(self, ws: WsConnection, interval: float) -> None:
         while True:
             await trio.sleep(interval)
             with trio.fail_after(self.config.ping_timeout):

@@ -44,7 +44,7 @@ from contextlib import asynccontextmanager
 
 import attrs
 import trio
-from trio_websocket import ConnectionClosed, WebSocketConnection
+from trio_websocket import ConnectionClosed
 
 from arbees.book import BookView
 from arbees.coalesce import CoalescingSender
@@ -59,6 +59,7 @@ from arbees.wsdriver import (
     Backoff,
     Message,
     WsConfig,
+    WsConnection,
     WsDriver,
 )
 
@@ -97,7 +98,8 @@ class FeedConfig:
         connect_timeout: bound on connect + subscribe.
         max_message_size: larger WebSocket messages drop the connection (counted in each
             shard driver's ``oversized``, logged, reconnected).
-        message_queue_size: messages a connection may buffer ahead of the parser.
+        message_queue_size: kept for the settings that pass it; the driver reads each
+            socket in-line (no message queue, see :mod:`arbees.wsdriver`).
         gate: asked before every connection (the egress gate of
             :func:`arbees.egress.open_polymarket_route`); ``None``: none.
         on_frame: called with every raw frame and its receive time (recording).
@@ -367,7 +369,7 @@ class PolymarketFeed:
     def _new_driver(self, index: int) -> WsDriver:
         cfg = self.config
 
-        async def on_connect(ws: WebSocketConnection) -> None:
+        async def on_connect(ws: WsConnection) -> None:
             # Subscribe the CURRENT token set, re-read after every await: the driver turns
             # ``connected`` right after this returns, with no checkpoint in between, so a
             # token added while a frame was in flight is sent here, never lost.
