@@ -98,6 +98,7 @@ log = logging.getLogger(__name__)
 Message = str | bytes
 HeadersFn = Callable[[], Iterable[tuple[str, str]]]
 OnMessage = Callable[[Message, int], Awaitable[None] | None]
+OnBatch = Callable[[list[Message], int], None]
 OnConnect = Callable[["WsConnection"], Awaitable[None]]
 OnDisconnect = Callable[[str], Awaitable[None] | None]
 
@@ -586,6 +587,9 @@ async def _connect(
 class WsDriver:
     """A reconnecting WebSocket client; see the module docstring.
 
+    ``on_batch(messages, recv_ns)``, when given, is called instead with all the messages
+    one read completed (sync: a feed that applies a read and hands it on as one batch).
+
     ``on_message(message, recv_ns)`` is called for every message in arrival order
     (``recv_ns`` = ``time.time_ns()`` at the read that completed it); it may be sync
     (fastest: the messages of one read are delivered with no checkpoint in between) or
@@ -597,14 +601,18 @@ class WsDriver:
         self,
         config: WsConfig,
         *,
-        on_message: OnMessage,
+        on_message: OnMessage | None = None,
+        on_batch: OnBatch | None = None,
         on_connect: OnConnect | None = None,
         on_disconnect: OnDisconnect | None = None,
         rng: random.Random | None = None,
     ) -> None:
+        if (on_message is None) == (on_batch is None):
+            raise ConfigError("give a WsDriver exactly one of on_message and on_batch")
         self.config = config
         self.stats = WsStats()
         self._on_message = on_message
+        self._on_batch = on_batch
         self._on_connect = on_connect
         self._on_disconnect = on_disconnect
         self._rng = rng or random.Random()
@@ -770,6 +778,7 @@ class WsDriver:
     async def _reader(self, ws: WsConnection) -> None:
         is_data = self.config.is_data
         on_message = self._on_message
+        on_batch = self._on_batch
         stats = self.stats
         while True:
             messages = await ws.receive_batch()
@@ -778,14 +787,19 @@ class WsDriver:
             recv_ns = time.time_ns()
             stats.messages += len(messages)
             stats.last_message_ns = recv_ns
-            data = 0
-            for message in messages:
-                if is_data is None or is_data(message):
-                    data += 1
-                # a sync callback (every feed's) runs the whole read with no checkpoint
-                result = on_message(message, recv_ns)
-                if result is not None:
-                    await result
+            if is_data is None:
+                data = len(messages)
+            else:
+                data = sum(1 for message in messages if is_data(message))
+            if on_batch is not None:
+                on_batch(messages, recv_ns)
+            else:
+                assert on_message is not None
+                for message in messages:
+                    # a sync callback (every feed's) runs the whole read with no checkpoint
+                    result = on_message(message, recv_ns)
+                    if result is not None:
+                        await result
             if data:
                 stats.data_messages += data
                 self._last_data = trio.current_time()
@@ -815,7 +829,8 @@ class WsDriver:
 async def open_ws_driver(
     config: WsConfig,
     *,
-    on_message: OnMessage,
+    on_message: OnMessage | None = None,
+    on_batch: OnBatch | None = None,
     on_connect: OnConnect | None = None,
     on_disconnect: OnDisconnect | None = None,
     rng: random.Random | None = None,
@@ -824,6 +839,7 @@ async def open_ws_driver(
     driver = WsDriver(
         config,
         on_message=on_message,
+        on_batch=on_batch,
         on_connect=on_connect,
         on_disconnect=on_disconnect,
         rng=rng,

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 import attrs
 import pytest
 import trio
+
 from arbees.polymarket.feed import BookUpdate, FeedConfig, PolymarketFeed
 from arbees.testing.fake_polymarket import FakePolymarket
 from arbees.wsdriver import Backoff, WsConnection

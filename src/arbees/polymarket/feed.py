@@ -398,7 +398,7 @@ class PolymarketFeed:
                 gate=cfg.gate,
                 fatal_statuses=frozenset(),
             ),
-            on_message=self._on_frame,
+            on_batch=self._on_read,
             on_connect=on_connect,
             on_disconnect=on_disconnect,
         )
@@ -469,6 +469,17 @@ class PolymarketFeed:
         for ev in self.protocol.mark_stale(list(tokens), reason, now):
             if isinstance(ev, BookChanged):
                 self._queue(ev.token, "reconnect", ev.venue_ts_ms, now)
+
+    def _on_read(self, messages: list[Message], recv_ns: int) -> None:
+        """Every frame of one socket read: applied to the books, then handed on as one
+        batch (each changed token's view built once, whatever the read did to it)."""
+        sender = self._sender
+        sender.hold()
+        try:
+            for message in messages:
+                self._on_frame(message, recv_ns)
+        finally:
+            sender.flush()
 
     def _on_frame(self, message: Message, recv_ns: int) -> None:
         if self.config.on_frame is not None:
