@@ -348,15 +348,24 @@ async def _open_tunnel(proxy: str, host: str, port: int) -> trio.SocketStream:
 
 
 class WsConnection:
-    """One open client WebSocket over a Trio stream, driven by a sans-io ``wsproto`` connection.
+    """One open client WebSocket over a Trio stream.
+
+    ``wsproto`` (sans-io) does the opening handshake and frames what is sent (masked, as a
+    client must); incoming frames are read here, by a small RFC 6455 frame reader for a
+    server with no extension negotiated (the client offers none): it is the monitor's
+    hottest loop, and ``wsproto``'s general-purpose reader cost more than the rest of a
+    frame's handling (issue 18 profile). Anything outside the protocol (a masked server
+    frame, reserved bits or opcodes, a fragmented or long control frame, a continuation
+    with nothing to continue, text that is not UTF-8) closes the connection with 1002 /
+    1007, raised as ``ConnectionClosed``.
 
     Reading is the driver's: :meth:`receive_batch` makes ONE ``receive_some`` call and
     returns every message it completed, in order, so a burst the venue wrote at once reaches
     the feed (and its consumer) as one batch, with no reader task and no queue in between.
     Pings are answered, a close is answered and raised as ``ConnectionClosed``, and a
     message over ``max_message_size`` closes the connection with code 1009 (raised the
-    same way) before it is buffered whole. Writes (the owner's frames, heartbeats, pings,
-    pongs) go out one at a time under a FIFO lock.
+    same way) as soon as its header announces it, before it is buffered. Writes (the
+    owner's frames, heartbeats, pings, pongs) go out one at a time under a FIFO lock.
 
     Attributes:
         closed: why the connection closed (``None`` while open).
@@ -369,6 +378,7 @@ class WsConnection:
         *,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         receive_size: int = _RECEIVE_SIZE,
+        buffered: bytes = b"",
     ) -> None:
         self.closed: CloseReason | None = None
         self._stream = stream
@@ -376,10 +386,11 @@ class WsConnection:
         self._max = max_message_size
         self._receive_size = receive_size
         self._lock = trio.StrictFIFOLock()
-        self._parts: list[str | bytes] = []
+        self._buf = bytearray(buffered)
+        self._parts: list[bytes] = []
+        self._opcode = 0  # of the fragmented message in progress (0: none)
         self._size = 0
         self._out = bytearray()
-        self._ready: list[Message] = []
         self._pongs: dict[bytes, trio.Event] = {}
         self._ping_id = 0
 
@@ -407,25 +418,21 @@ class WsConnection:
     async def receive_batch(self) -> list[Message]:
         """Read the socket once; the messages that read completed (maybe none: a ping, a
         partial message). Raises ``ConnectionClosed`` when the connection ends."""
-        ready = self._ready
-        if ready:  # delivered with the handshake's last read
-            self._ready = []
-            return ready
         self._check_open()
+        out: list[Message] = []
+        if self._buf:  # bytes that came with the handshake's response
+            self._frames(out)
+            if out or self.closed is not None:
+                return await self._finish(out)
         try:
             data = await self._stream.receive_some(self._receive_size)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             self._closed(_ABNORMAL, f"socket error: {exc}")
         if not data:
             self._closed(_ABNORMAL, "the server closed the socket without a close frame")
-        self._proto.receive_data(cast(bytes, data))
-        out: list[Message] = []
-        self._process(out)
-        if self._out:
-            await self._flush()
-        if self.closed is not None:
-            raise ConnectionClosed(self.closed)
-        return out
+        self._buf += data
+        self._frames(out)
+        return await self._finish(out)
 
     async def aclose(self, grace: float) -> None:
         """Send a normal close (bounded by ``grace`` s) and close the stream."""
@@ -447,59 +454,115 @@ class WsConnection:
         self.closed = CloseReason(code, reason)
         raise ConnectionClosed(self.closed)
 
-    def _process(self, out: list[Message]) -> None:
-        """Turn the wsproto events queued so far into messages (appended to ``out``)."""
-        proto = self._proto
-        for event in proto.events():
-            kind = type(event)
-            if kind is TextMessage or kind is BytesMessage:
-                assert isinstance(event, TextMessage | BytesMessage)
-                raw = event.data
-                chunk = bytes(raw) if isinstance(raw, bytearray) else raw
-                if not self._parts and event.message_finished:
-                    if len(chunk) > self._max:
-                        self._too_big()
-                        return
-                    out.append(chunk)
-                    continue
-                self._size += len(chunk)
-                if self._size > self._max:
-                    self._too_big()
-                    return
-                self._parts.append(chunk)
-                if event.message_finished:
-                    parts, self._parts, self._size = self._parts, [], 0
-                    if isinstance(chunk, str):
-                        out.append("".join(cast(list[str], parts)))
-                    else:
-                        out.append(b"".join(cast(list[bytes], parts)))
-            elif kind is Ping:
-                assert isinstance(event, Ping)
-                self._out += proto.send(event.response())
-            elif kind is Pong:
-                assert isinstance(event, Pong)
-                waiter = self._pongs.get(bytes(event.payload))
+    async def _finish(self, out: list[Message]) -> list[Message]:
+        if self._out:
+            data, self._out = bytes(self._out), bytearray()
+            with contextlib.suppress(*_WRITE_ERRORS):
+                await self._write(data)
+        if self.closed is not None and not out:
+            raise ConnectionClosed(self.closed)
+        return out  # when closed, the messages before the close; the next call raises
+
+    def _frames(self, out: list[Message]) -> None:
+        """Parse every whole frame buffered; complete messages are appended to ``out``."""
+        buf = self._buf
+        end = len(buf)
+        pos = 0
+        while end - pos >= 2:
+            b0 = buf[pos]
+            b1 = buf[pos + 1]
+            length = b1 & 0x7F
+            head = 2
+            if length == 126:
+                if end - pos < 4:
+                    break
+                length = int.from_bytes(buf[pos + 2 : pos + 4], "big")
+                head = 4
+            elif length == 127:
+                if end - pos < 10:
+                    break
+                length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
+                head = 10
+            opcode = b0 & 0x0F
+            if b1 & 0x80 or b0 & 0x70:
+                self._fail(1002, "a masked frame or reserved bits from the server")
+                break
+            if opcode >= 8:
+                if length > 125 or not b0 & 0x80:
+                    self._fail(1002, "a long or fragmented control frame")
+                    break
+            elif self._size + length > self._max:
+                self._too_big()
+                break
+            if end - pos < head + length:
+                break
+            start = pos + head
+            pos = start + length
+            payload = bytes(buf[start:pos])
+            if opcode == 1 or opcode == 2:
+                if self._opcode:
+                    self._fail(1002, "a new message inside a fragmented one")
+                    break
+                if b0 & 0x80:
+                    if not self._message(opcode, payload, out):
+                        break
+                else:
+                    self._opcode, self._parts, self._size = opcode, [payload], length
+            elif opcode == 0:
+                if not self._opcode:
+                    self._fail(1002, "a continuation frame with nothing to continue")
+                    break
+                self._parts.append(payload)
+                self._size += length
+                if b0 & 0x80:
+                    first, parts = self._opcode, self._parts
+                    self._opcode, self._parts, self._size = 0, [], 0
+                    if not self._message(first, b"".join(parts), out):
+                        break
+            elif opcode == 9:
+                self._out += self._proto.send(Pong(payload=payload))
+            elif opcode == 10:
+                waiter = self._pongs.get(payload)
                 if waiter is not None:
                     waiter.set()
-            elif kind is CloseConnection:
-                assert isinstance(event, CloseConnection)
-                self.closed = CloseReason(event.code, event.reason or None)
-                if proto.state is ConnectionState.REMOTE_CLOSING:
-                    self._out += proto.send(event.response())
-                return
+            elif opcode == 8:
+                self._remote_close(payload)
+                break
+            else:
+                self._fail(1002, f"reserved opcode {opcode}")
+                break
+        del buf[:pos]
+
+    def _message(self, opcode: int, payload: bytes, out: list[Message]) -> bool:
+        if opcode == 2:
+            out.append(payload)
+            return True
+        try:
+            out.append(payload.decode())
+        except UnicodeDecodeError:
+            self._fail(1007, "a text message that is not UTF-8")
+            return False
+        return True
+
+    def _remote_close(self, payload: bytes) -> None:
+        if len(payload) >= 2:
+            code = int.from_bytes(payload[:2], "big")
+            reason = payload[2:].decode("utf-8", "replace") or None
+        else:
+            code, reason = 1005, None
+        self.closed = CloseReason(code, reason)
+        reply = code if 1000 <= code < 5000 and code not in (1004, 1005, 1006, 1015) else 1000
+        with contextlib.suppress(LocalProtocolError):
+            self._out += self._proto.send(CloseConnection(code=reply))
+
+    def _fail(self, code: int, reason: str) -> None:
+        self.closed = CloseReason(code, reason)
+        self._parts, self._size, self._opcode = [], 0, 0
+        with contextlib.suppress(LocalProtocolError):
+            self._out += self._proto.send(CloseConnection(code=code, reason=reason))
 
     def _too_big(self) -> None:
-        self.closed = CloseReason(_MESSAGE_TOO_BIG, "message too big")
-        self._parts, self._size = [], 0
-        with contextlib.suppress(LocalProtocolError):
-            self._out += self._proto.send(
-                CloseConnection(code=_MESSAGE_TOO_BIG, reason="message too big")
-            )
-
-    async def _flush(self) -> None:
-        data, self._out = bytes(self._out), bytearray()
-        with contextlib.suppress(*_WRITE_ERRORS):
-            await self._write(data)
+        self._fail(_MESSAGE_TOO_BIG, "message too big")
 
     async def _write(self, data: bytes) -> None:
         async with self._lock:
@@ -514,27 +577,33 @@ async def _handshake(
     max_message_size: int,
 ) -> WsConnection:
     """The client opening handshake on ``stream``; raises ``ConnectionRejected`` with the
-    server's status (and at most 64 KiB of its body) or ``HandshakeError``."""
+    server's status (and at most 64 KiB of its body) or ``HandshakeError``.
+
+    Only the response head goes to ``wsproto``; what follows it in the same read (frames
+    the server sent at once) is handed to the connection's own frame reader."""
     proto = WSConnection(ConnectionType.CLIENT)
     await stream.send_all(
         proto.send(Request(host=host_header, target=resource, extra_headers=headers))
     )
-    ws = WsConnection(stream, proto, max_message_size=max_message_size)
-    rejected: RejectConnection | None = None
-    body = bytearray()
-    while True:
+    received = bytearray()
+    while (split := received.find(b"\r\n\r\n")) < 0:
+        if len(received) > _MAX_REJECT_BODY:
+            raise HandshakeError("the handshake response head is too large")
         data = await stream.receive_some(_RECEIVE_SIZE)
         if not data:
-            if rejected is not None:
-                raise ConnectionRejected(rejected.status_code, tuple(rejected.headers), bytes(body))
             raise HandshakeError("the server closed the connection during the handshake")
-        try:
-            proto.receive_data(cast(bytes, data))
-            events = proto.events()
-            for event in events:
+        received += data
+    head, rest = bytes(received[: split + 4]), bytes(received[split + 4 :])
+    rejected: RejectConnection | None = None
+    body = bytearray()
+    try:
+        proto.receive_data(head)
+        while True:
+            for event in proto.events():
                 if isinstance(event, AcceptConnection):
-                    ws._process(ws._ready)  # messages sent with the accept
-                    return ws
+                    return WsConnection(
+                        stream, proto, max_message_size=max_message_size, buffered=rest
+                    )
                 if isinstance(event, RejectConnection):
                     rejected = event
                     if not event.has_body:
@@ -546,8 +615,17 @@ async def _handshake(
                         raise ConnectionRejected(
                             rejected.status_code, tuple(rejected.headers), bytes(body)
                         )
-        except RemoteProtocolError as exc:
-            raise HandshakeError(f"bad handshake response: {exc}") from exc
+            if rejected is None:
+                raise HandshakeError("no handshake response in the response head")
+            if rest:
+                data, rest = rest, b""
+            else:
+                data = await stream.receive_some(_RECEIVE_SIZE)
+            if not data:
+                raise ConnectionRejected(rejected.status_code, tuple(rejected.headers), bytes(body))
+            proto.receive_data(cast(bytes, data))
+    except RemoteProtocolError as exc:
+        raise HandshakeError(f"bad handshake response: {exc}") from exc
 
 
 @asynccontextmanager
