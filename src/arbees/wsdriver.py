@@ -10,13 +10,14 @@ of it so the venue code only says *what* to subscribe and *what* a message means
 * connects to ``ws://`` / ``wss://``, optionally through an HTTP ``CONNECT`` proxy
   (``proxy="http://user:pass@host:port"``; credentials are never logged or repr'd);
 * calls ``headers()`` on EVERY connect (Kalshi signs each handshake);
-* reads the socket itself through a sans-io ``wsproto`` connection (:class:`WsConnection`,
-  no reader task, no message queue): every message one ``receive_some`` completed is handed
-  to the owner's ``on_message`` in order with no checkpoint in between, so a burst the venue
-  wrote at once reaches the feed's consumer as one batch, and a lone message at once. Pings
-  are answered as the read is processed. A message is bounded (2 MiB by default) while it
-  arrives: a larger one closes the connection (code 1009), which is counted (``oversized``),
-  logged and reconnected;
+* reads the socket itself (:class:`WsConnection`: ``wsproto`` for the handshake and what is
+  sent, its own reader for server frames; no reader task, no message queue): every message
+  one ``receive_some`` completed goes to the owner's ``on_batch`` (or ``on_message``, one by
+  one) with no checkpoint in between, so a burst the venue wrote at once reaches the
+  feed's consumer as one batch, and a lone message at once. Pings are answered as the read
+  is processed. A message is bounded (2 MiB by default): one whose header goes past the
+  cap closes the connection (code 1009), which is counted (``oversized``), logged and
+  reconnected;
 * optional text heartbeat (``"PING"`` every N s) and protocol ping, always bounded by
   ``trio.fail_after``;
 * optional silence watchdog: no *data* message (decided by ``is_data``, so ``PONG`` does not
@@ -79,7 +80,6 @@ from arbees.gate import ConnectGate
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_SIZE",
-    "DEFAULT_MESSAGE_QUEUE_SIZE",
     "Backoff",
     "ProxyError",
     "Reconnect",
@@ -107,9 +107,6 @@ _MESSAGE_TOO_BIG: Final = 1009  # RFC 6455 close code
 DEFAULT_MAX_MESSAGE_SIZE: Final = 2 * 1024 * 1024
 """Largest message accepted by default (the venues' frames are far smaller; a Polymarket
 initial dump of 500 deep books is the largest seen, well under this)."""
-DEFAULT_MESSAGE_QUEUE_SIZE: Final = 64
-"""Kept for the settings that name it: the driver reads in-line (no queue), so what one
-connection pins is one read (``_RECEIVE_SIZE``) plus one partial message."""
 _RECEIVE_SIZE: Final = 64 * 1024
 _MAX_REJECT_BODY: Final = 64 * 1024
 _ABNORMAL: Final = 1006  # RFC 6455: closed without a close frame
@@ -176,8 +173,6 @@ class WsConfig:
         headers: called on every connect; returns extra handshake headers ``(name, value)``.
         proxy: optional ``http://[user:pass@]host:port`` CONNECT proxy (redacted in repr).
         ssl_context: for ``wss://``; ``None`` means the default context.
-        message_queue_size: no longer used by the driver (it reads in-line, with no
-            queue); checked >= 1 for the settings that still pass it.
         max_message_size: larger messages close the connection (code 1009): counted in
             ``WsStats.oversized``, logged, and reconnected with backoff.
         connect_timeout: bound on TCP + TLS + proxy + handshake.
@@ -199,7 +194,6 @@ class WsConfig:
     headers: HeadersFn = _no_headers
     proxy: str | None = attrs.field(default=None, repr=lambda p: "None" if p is None else "***")
     ssl_context: ssl.SSLContext | None = attrs.field(default=None, repr=False)
-    message_queue_size: int = DEFAULT_MESSAGE_QUEUE_SIZE
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
     connect_timeout: float = 10.0
     disconnect_timeout: float = 2.0
@@ -220,8 +214,8 @@ class WsConfig:
             raise ConfigError(f"WebSocket URL must be ws:// or wss://, got {scheme!r}")
         if self.proxy is not None and urlsplit(self.proxy).scheme != "http":
             raise ConfigError("proxy must be an http://host:port CONNECT proxy")
-        if self.max_message_size < 1 or self.message_queue_size < 1:
-            raise ConfigError("max_message_size and message_queue_size must be >= 1")
+        if self.max_message_size < 1:
+            raise ConfigError("max_message_size must be >= 1")
 
 
 @attrs.define

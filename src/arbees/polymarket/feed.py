@@ -55,7 +55,6 @@ from arbees.polymarket.protocol import TEXT_FRAMES, PolymarketProtocol, is_token
 from arbees.polymarket.subscriptions import MAX_ASSETS_PER_SOCKET, Placement, Subscriptions
 from arbees.wsdriver import (
     DEFAULT_MAX_MESSAGE_SIZE,
-    DEFAULT_MESSAGE_QUEUE_SIZE,
     Backoff,
     Message,
     WsConfig,
@@ -98,8 +97,6 @@ class FeedConfig:
         connect_timeout: bound on connect + subscribe.
         max_message_size: larger WebSocket messages drop the connection (counted in each
             shard driver's ``oversized``, logged, reconnected).
-        message_queue_size: kept for the settings that pass it; the driver reads each
-            socket in-line (no message queue, see :mod:`arbees.wsdriver`).
         gate: asked before every connection (the egress gate of
             :func:`arbees.egress.open_polymarket_route`); ``None``: none.
         on_frame: called with every raw frame and its receive time (recording).
@@ -122,7 +119,6 @@ class FeedConfig:
     proxy: str | None = attrs.field(default=None, repr=lambda p: "None" if p is None else "***")
     connect_timeout: float = 10.0
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
-    message_queue_size: int = DEFAULT_MESSAGE_QUEUE_SIZE
     gate: ConnectGate | None = attrs.field(default=None, repr=False)
     on_frame: Callable[[Message, int], None] | None = attrs.field(
         default=None, repr=False, eq=False
@@ -393,7 +389,6 @@ class PolymarketFeed:
                 backoff=cfg.backoff,
                 connect_timeout=cfg.connect_timeout,
                 max_message_size=cfg.max_message_size,
-                message_queue_size=cfg.message_queue_size,
                 name=f"polymarket-ws-{index}",
                 gate=cfg.gate,
                 fatal_statuses=frozenset(),
