@@ -40,7 +40,7 @@ async def test_the_orchestrators_source_has_every_registered_venues_own_listings
     assert isinstance(kalshi, KalshiListings)
     assert kalshi.series == ("KXNHLGAME",)
     assert isinstance(gamma, GammaListings)
-    assert (gamma.url, gamma.tags) == ("http://gamma", ("nhl",))
+    assert (gamma.url, gamma.leagues) == ("http://gamma", ("NHL",))
 
 
 async def test_a_registered_venue_without_discovery_options_is_a_config_error(

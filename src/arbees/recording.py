@@ -20,14 +20,17 @@ A recording is JSON Lines, one record per line, gzip-compressed when the file na
   engine's clock held at ``recv_ns`` for the whole call. ``call`` is ``"start"`` (the
   engine's thresholds: ``max_age_ns``, ``max_quote_age_ns``, ``live_max_quote_age_ns``,
   ``max_games``, ``min_edge``, ``max_size`` (``""``: none), ``edge_delta``,
-  ``size_ratio``, as text), ``"quotes"`` (``"quotes"``: the batch handed to ``on_quotes``,
+  ``size_ratio``, ``send_time_venues`` (comma-separated), as text), ``"quotes"``
+  (``"quotes"``: the batch handed to ``on_quotes``,
   each quote ``[venue, instrument, yes_asks, no_asks, stale, received_ns, venue_ts_ms,
   monitor_recv_ns, bus_recv_ns]`` with ladders ``[[price, size], ...]`` in micro-units,
   see :func:`arbees.services.quotes.quote_json`), ``"alive"`` (``venue``, ``when_ns``, ``healthy``),
   ``"assign"`` (``"assignment"``: its bus payload), ``"drop"`` (``game``),
-  ``"game_state"`` (``game``, ``"state"``: the folded state's bus payload) or
-  ``"sweep"``. What the engine decided on, exactly: ``arbees replay`` runs a shard's
-  engine on these (not on the frames) when the recording has them.
+  ``"game_state"`` (``game``, ``"state"``: the folded state's bus payload),
+  ``"sweep"`` or ``"lag"`` (``lagging``, ``since_ns``: a process-lag episode began or
+  ended, :meth:`arbees.services.shard_engine.ShardEngine.set_lagging`). What the engine
+  decided on, exactly: ``arbees replay`` runs a shard's engine on these (not on the
+  frames) when the recording has them.
 
 Raw text keeps a recording useful when a parser changes, and a replay exercises the very
 code the live feed runs. :func:`read_recording` yields the frames only (``arbees book``);

@@ -56,7 +56,7 @@ from arbees.codec import decode
 from arbees.errors import ConfigError, DecodeError
 from arbees.gamestate import GameStates
 from arbees.kalshi.replay import KalshiReplayer
-from arbees.messages import ArbSignal, GameState, MarketAssignment
+from arbees.messages import PUBLISHED_DEPTH, ArbSignal, GameState, MarketAssignment
 from arbees.money import Fixed, format_fixed, parse_fixed
 from arbees.paper import PaperLedger
 from arbees.paper.model import PendingFill
@@ -64,7 +64,7 @@ from arbees.polymarket.replay import PolymarketReplayer
 from arbees.polymarket_us.replay import PolymarketUsReplayer
 from arbees.recording import MAX_ENGINE_QUOTES, Record, read_records
 from arbees.services.quotes import MAX_QUOTE_LEVELS, Quote, quote_from_json
-from arbees.services.shard_engine import ShardEngine
+from arbees.services.shard_engine import SEND_TIME_VENUES, ShardEngine
 from arbees.venues import get_venue, instrument_checks
 
 __all__ = [
@@ -207,6 +207,14 @@ _View = tuple[tuple[Any, ...], tuple[Any, ...]]
 def _view(quote: Quote) -> _View:
     """What the cross-check compares: the ladders as deep as a bus quote carries."""
     return quote.yes_asks[:MAX_QUOTE_LEVELS], quote.no_asks[:MAX_QUOTE_LEVELS]
+
+
+def _went_through(played: tuple[Any, ...], quoted: tuple[Any, ...]) -> bool:
+    """Whether a quoted ladder is the played one: whole (a feed read directly), or its top
+    :data:`PUBLISHED_DEPTH` levels (a book relayed over the bus, which carries no more)."""
+    if played == quoted:
+        return True
+    return len(quoted) == PUBLISHED_DEPTH and played[:PUBLISHED_DEPTH] == quoted
 
 
 def _positive_int(text: str) -> int:
@@ -694,6 +702,11 @@ class Replay:
             return signals
         if call == "sweep":
             return engine.sweep()
+        if call == "lag":
+            lagging, since_ns = fields["lagging"], fields["since_ns"]
+            if type(lagging) is not bool or type(since_ns) is not int:
+                raise ValueError("malformed lag")
+            return engine.set_lagging(lagging, since_ns)
         raise ValueError(f"unknown engine call {call[:20]!r}")
 
     def _check(self, quotes: Sequence[Quote]) -> None:
@@ -707,7 +720,9 @@ class Replay:
             # each side on its own: the monitor pairs one token's asks with the other
             # token's as of its own moment, not necessarily one frame's
             yes, no = _view(quote)
-            if not any(v[0] == yes for v in views) or not any(v[1] == no for v in views):
+            if not any(_went_through(v[0], yes) for v in views) or not any(
+                _went_through(v[1], no) for v in views
+            ):
                 self.result.mismatched += 1
 
     def _drive(self, shard_id: str, fields: Mapping[str, Any]) -> None:
@@ -733,6 +748,11 @@ class Replay:
             size_ratio=given("size_ratio", engine.size_ratio, float),
             clock=self._clock,
             instrument_checks=engine.instrument_checks,
+            send_time_venues=given(
+                "send_time_venues",
+                engine.send_time_venues,
+                lambda text: tuple(v for v in SEND_TIME_VENUES if v in text.split(",")),
+            ),
         )
         overrides = self.settings
         if overrides.max_price_age_ms is not None:

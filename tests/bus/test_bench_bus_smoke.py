@@ -21,6 +21,7 @@ def test_bench_bus_reports_every_figure(redis_server: RedisServer) -> None:
         ab_rate=2000,
         ab_batch=4,
         ab_seconds=0.1,
+        ab_pairs=2,
     )
     result = run_bench(args)
     for key in ("redis_latency_us", "floor_latency_us"):
@@ -33,10 +34,16 @@ def test_bench_bus_reports_every_figure(redis_server: RedisServer) -> None:
     assert result["codec_us"]["decode"] > 0
     assert result["codec_us"]["decode_generic"] > 0
     assert result["codec_us"]["json_floor"] > 0
-    ab = result["publish_ab"]
-    assert ab["sent"] == {"redis_bus": [200, 200], "trio_native": [200, 200]}
-    assert ab["redis_bus_us"] > 0
-    assert ab["trio_native_us"] > 0
+    for name in ("publish_ab", "subscribe_ab"):
+        ab = result[name]
+        # both sides got every update through (sent, or received and decoded)
+        assert ab["count"] == {"redis_bus": [200, 200], "floor": [200, 200]}
+        assert ab["redis_bus_us"] > 0
+        assert ab["floor_us"] > 0
+        assert ab["redis_bus_over_floor"] == pytest.approx(
+            ab["redis_bus_us"] / ab["floor_us"], abs=0.01
+        )
+        assert len(ab["redis_bus_over_floor_per_round"]) == 2
     assert result["ratio_p50"] == pytest.approx(
         result["redis_latency_us"]["p50"] / result["floor_latency_us"]["p50"], abs=0.01
     )

@@ -64,6 +64,9 @@ def test_replay_of_a_demo_recording_gives_the_live_signals_twice(
     assert first["rejected"] == {}
     assert first["engine_inputs"] > 0  # the shards replayed from their engines' inputs
     assert first["checked"] > 0  # their quotes cross-checked against the frames' books
+    # every one a book the frames went through (a Polymarket book over the bus is its
+    # frames' top PUBLISHED_DEPTH levels: a deeper book is no mismatch)
+    assert first["mismatched"] == 0
     # each shard's signals, in its own order (the bus interleaves the shards), field by field
     assert by_shard([signal_dict(s) for s in live]) == by_shard(first["signals"])
 

@@ -305,3 +305,16 @@ async def test_a_recording_shard_records_its_engine_calls_and_replays_exactly(
     assert result.rejected == {}
     assert comparable(result.signals) == comparable(seen)
     assert result.engine_inputs == len(calls_made)
+
+
+def test_a_bus_quote_is_its_books_top_published_depth_and_nothing_else() -> None:
+    from arbees.messages import PUBLISHED_DEPTH
+    from arbees.replay import _went_through
+
+    book = tuple(Level(400_000 + 10_000 * i, 1_000_000) for i in range(PUBLISHED_DEPTH + 2))
+    assert _went_through(book, book)  # read directly: the whole ladder
+    assert _went_through(book, book[:PUBLISHED_DEPTH])  # relayed over the bus
+    assert not _went_through(book, book[: PUBLISHED_DEPTH - 1])  # no publisher cuts there
+    assert not _went_through(book, book[1 : PUBLISHED_DEPTH + 1])  # not its top
+    moved = (Level(390_000, 1_000_000), *book[1:PUBLISHED_DEPTH])
+    assert not _went_through(book, moved)

@@ -40,3 +40,30 @@ def test_demo_paper_settles_a_postponed_and_a_cancelled_game() -> None:
     settled = [Decimal(p["pnl"]) for p in positions if p["settled"]]
     assert Decimal(paper["realized_pnl"]) == sum(settled)
     assert Decimal(paper["divergence_before_settlement"]) > 0
+    # The event games have fates too: a soccer game postponed, the total cancelled.
+    (event_postponed,) = paper["event_postponed"]
+    (event_cancelled,) = paper["event_cancelled"]
+    assert event_postponed.startswith("EPL:")
+    assert ":total:" in event_cancelled
+    on_soccer = [p for p in positions if p["game_id"] == event_postponed]
+    on_total = [p for p in positions if p["game_id"] == event_cancelled]
+    assert on_soccer
+    assert on_total
+    for p in on_soccer:
+        assert not p["settled"]  # Polymarket keeps its legs open until played
+        assert set(p["scenarios"]) >= {"postponed", "cancelled"}
+        kalshi_legs = "kalshi" in p["combo"]
+        assert (Decimal(p["paid"]) > 0) == kalshi_legs  # Kalshi paid at its last prices
+    for p in on_total:
+        assert p["settled"]
+        assert Decimal(p["paid"]) < Decimal(p["contracts"])
+    reports = {r["game_id"]: r for r in paper["fates"]}
+    assert set(reports) == {postponed, cancelled, event_postponed, event_cancelled}
+    for game_id, report in reports.items():
+        mine = [p for p in positions if p["game_id"] == game_id]
+        assert report["positions"] == len(mine)
+        assert Decimal(report["paid"]) == sum(Decimal(p["paid"]) for p in mine)
+        assert Decimal(report["realized_pnl"]) == sum(
+            Decimal(p["pnl"]) for p in mine if p["settled"]
+        )
+    assert reports[event_cancelled]["settled"] == len(on_total)

@@ -108,16 +108,18 @@ async def test_one_discovery_decodes_each_payload_once(monkeypatch: pytest.Monke
     async with _source(gamma_body) as (source, gamma_fake):
         inputs = await source.discover()
     gamma_pages = [p for _m, p in gamma_fake.requests if p == "/events"]
-    # One JSON parse per Gamma answer, one decode per market in it (the fake ignores the
-    # tag, so each of the two tags pages through all 17 events: 23 markets each time); the
+    # One JSON parse per Gamma answer, one decode per market in it (/sports once, then
+    # NBA's series in three pages of 5 and NHL's in two: the 23 markets once each); the
     # team catalogue's /teams answer (one empty page here) is parsed once too.
     teams_pages = [p for _m, p in gamma_fake.requests if p == "/teams"]
-    assert len(teams_pages) == 1
-    assert len(gamma_pages) == 2 * 4
-    assert len(loads) == len(gamma_pages) + len(teams_pages)
+    sports_pages = [p for _m, p in gamma_fake.requests if p == "/sports"]
+    assert len(teams_pages) == len(sports_pages) == 1
+    assert len(gamma_pages) == 3 + 2
+    assert len(loads) == len(gamma_pages) + len(teams_pages) + len(sports_pages)
     gamma = source.listings["polymarket"]
     assert isinstance(gamma, GammaListings)
-    assert len(gamma_markets) == len(gamma.tags) * 23
+    assert gamma.leagues == ("NBA", "NHL")
+    assert len(gamma_markets) == 23
     # Kalshi: each event and market of the two series decoded once, never re-parsed.
     assert len(kalshi_events) == len(kalshi_body["events"]) == 16
     assert len(kalshi_markets) == 31
@@ -131,9 +133,9 @@ async def test_discovery_and_match_see_the_same_typed_events(
     seen: dict[str, list[Any]] = {}
 
     def spy(name: str, convert: Callable[..., Any]) -> Callable[..., Any]:
-        def spied(events: Any) -> Any:
+        def spied(events: Any, *rest: Any) -> Any:
             seen[name] = list(events)
-            return convert(seen[name])
+            return convert(seen[name], *rest)
 
         return spied
 
@@ -281,7 +283,7 @@ def test_arbees_match_reports_decoder_rejections(
 
 async def test_discovery_reports_refused_gamma_items() -> None:
     _, gamma_body = load("slate")
-    poisoned = [*copy.deepcopy(gamma_body), {"slug": 3}]
+    poisoned = [*copy.deepcopy(gamma_body), {"slug": 3, "seriesSlug": "nba"}]
     _with_second_market(poisoned[0], clobTokenIds=json.dumps([TOKEN_79, GOOD_TOKEN]))
     async with _source(poisoned) as (source, _gamma_fake):
         inputs = await source.discover()
@@ -289,8 +291,9 @@ async def test_discovery_reports_refused_gamma_items() -> None:
     assert len(found.games) == 11  # every valid game still found
     refused = {(r.venue, r.id, r.reason_code) for r in found.report.rejections}
     assert (Venue.POLYMARKET, "0x" + "ab" * 32, Reason.MALFORMED) in refused
-    assert (Venue.POLYMARKET, "events[17]", Reason.MALFORMED) in refused  # counted over pages
-    # the same item seen under both tags is reported once
+    # the NBA series' 12th event, counted over its pages
+    assert (Venue.POLYMARKET, "events[11]", Reason.MALFORMED) in refused
+    # reported once
     assert [r.id for r in found.report.rejections].count("0x" + "ab" * 32) == 1
 
 

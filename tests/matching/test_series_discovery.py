@@ -15,9 +15,9 @@ import pytest
 from arbees.errors import RateLimitedError
 from arbees.kalshi.models import parse_series_list
 from arbees.kalshi.rest import KalshiRest
-from arbees.matching.leagues import gamma_slugs, select_series
+from arbees.matching.leagues import gamma_leagues, select_series
 from arbees.venues.kalshi import KalshiListings
-from arbees.wiring.discovery import gamma_tags_for, venue_game_source
+from arbees.wiring.discovery import gamma_leagues_for, venue_game_source
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "matching" / "leagues"
 SERIES = json.loads((DATA / "kalshi_series.json").read_text(encoding="utf-8"), parse_float=Decimal)
@@ -45,8 +45,9 @@ def test_select_series_by_league_and_market_type() -> None:
     assert select_series(tickers, leagues=["MLB"]) == ["KXMLBGAME", "KXMLBTOTAL"]
     assert select_series(tickers, leagues=["MLB"], market_types=["total"]) == ["KXMLBTOTAL"]
     assert "KXEPLGAME" not in select_series(tickers, exclude_leagues=["EPL"])
-    assert gamma_tags_for(["KXNCAAMBGAME", "KXNFLSPREAD", "KXNFLMVP"]) == ("cbb", "nfl")
-    assert gamma_slugs(["EPL", "NFL"]) == ["epl", "nfl"]
+    assert gamma_leagues_for(["KXNCAAMBGAME", "KXNFLSPREAD", "KXNFLMVP"]) == ("NCAAB", "NFL")
+    assert gamma_leagues(["NFL", "EPL"]) == ["NFL", "EPL"]  # table order
+    assert "EPL" not in gamma_leagues(exclude_leagues=["EPL"])
 
 
 def kalshi_handler(fail: set[str]) -> Any:
@@ -89,7 +90,7 @@ async def test_leagues_narrow_discovery_on_both_venues() -> None:
         )
         listing = await source.listings["kalshi"].fetch()
     assert {e.series_ticker for e in listing.events} == {"KXEPLGAME", "KXMLBGAME", "KXMLBTOTAL"}
-    assert source.listings["polymarket"].tags == ("epl", "mlb")
+    assert source.listings["polymarket"].leagues == ("MLB", "EPL")  # table order
 
 
 async def test_a_rate_limit_stops_the_round() -> None:

@@ -28,7 +28,7 @@ from arbees.testing.fake_gluetun import FakeGluetun
 from arbees.testing.fake_kalshi_rest import API_ROOT, FakeKalshiRest
 from arbees.testing.fake_polymarket import FakePolymarket
 from arbees.testing.redis_server import RedisServer
-from arbees.wiring.discovery import gamma_tags_for, venue_game_source
+from arbees.wiring.discovery import gamma_leagues_for, venue_game_source
 
 SLATE = Path(__file__).parent.parent / "data" / "matching" / "slate"
 
@@ -85,7 +85,9 @@ async def test_venue_source_discovers_the_slate() -> None:
     assert len(found.games) == 11
     assert found.report.rejection_counts()["not_moneyline"] == 6
     gamma_pages = [p for m, p in gamma_fake.requests if p == "/events"]
-    assert len(gamma_pages) >= 2 * 4  # two tags, 17 events in pages of 5
+    # /sports once, then each league's series (NBA's 11 events and NHL's 6, pages of 5)
+    assert [p for m, p in gamma_fake.requests if p == "/sports"] == ["/sports"]
+    assert len(gamma_pages) == 3 + 2
     spec = found.games["KXNBAGAME-26OCT20OKCSAS"]
     assert terms_of(spec, "polymarket").min_order_size == 5 * ONE
     assert {t.team for t in spec.teams} == {"NBA:OKC", "NBA:SAS"}
@@ -124,7 +126,7 @@ async def test_venue_source_failures_are_project_errors() -> None:
             limiter=TokenBucket(1000.0),
         )
         source = venue_game_source(kalshi, gclient, gamma_url=gamma_url)
-        gamma_fake.fail_next(503, path="/events")
+        gamma_fake.fail_next(503, path="/sports")  # no /sports, no series ids: no round
         with pytest.raises(VenueError, match="Gamma"):
             await source.discover()
         kalshi_fake.rate_limit_next(1)
@@ -133,10 +135,10 @@ async def test_venue_source_failures_are_project_errors() -> None:
         await source.discover()  # recovers by itself
 
 
-def test_gamma_tags_follow_the_series() -> None:
+def test_gamma_leagues_follow_the_series() -> None:
     # every league of the league table is matched now (issue 16), MLB included
-    assert gamma_tags_for(["KXNBAGAME", "KXNHLGAME", "KXMLBGAME"]) == ("mlb", "nba", "nhl")
-    assert gamma_tags_for(["KXNBAGAME", "KXNFLMVP", "KXXYZGAME"]) == ("nba",)
+    assert gamma_leagues_for(["KXNBAGAME", "KXNHLGAME", "KXMLBGAME"]) == ("MLB", "NBA", "NHL")
+    assert gamma_leagues_for(["KXNBAGAME", "KXNFLMVP", "KXXYZGAME"]) == ("NBA",)
 
 
 def _args(*argv: str) -> argparse.Namespace:

@@ -131,7 +131,7 @@ def _replay(events: EventPlan) -> list[list[EventBooks]]:
 def test_event_windows_are_the_truth_of_the_books_and_traps_pay_nothing(plan: Plan) -> None:
     events = plan.events
     assert {events.events[w.event].kind for w in events.windows} == {"3-way", "moneyline", "total"}
-    assert {t.kind for t in events.traps} == {"fees", "depth"}
+    assert {t.kind for t in events.traps} == {"fees", "depth", "stale"}
     # a 3-way cover across venues: YES on each of the three outcomes, both venues' legs
     three_way = [w.label for w in events.windows if events.events[w.event].kind == "3-way"]
     assert any(
@@ -161,8 +161,11 @@ def test_event_windows_are_the_truth_of_the_books_and_traps_pay_nothing(plan: Pl
             if w.event == step.event and w.open_step <= i and (w.close_step < 0 or i < w.close_step)
         }
         assert labels == windows
-    # A trap looks cheap at the top of the book (raw sum below $1) but no cover pays.
+    # A trap looks cheap at the top of the book (raw sum below $1) but no cover pays (a
+    # stale trap: in the stale Kalshi copy, see test_sim_event_walk).
     for trap in events.traps:
+        if trap.kind == "stale":
+            continue
         ev = events.events[trap.event]
         books = history[trap.start_step + 1][trap.event]
         assert trap.raw_sum < ONE

@@ -192,6 +192,9 @@ def service_env(**extra: str) -> dict[str, str]:
     """The environment for a service: ours without any venue/bus secret, plus ``extra``."""
     drop = ("REDIS_URL", "REDIS_PASSWORD", "KALSHI_", "EGRESS_", "POLYMARKET_", "PAPER")
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    # The load's fake Polymarket numbers its frames with a counter in `timestamp` (each
+    # toggle's id): not a send time, so the shard ages only Kalshi's quotes by theirs.
+    env["SHARD_VENUE_SEND_TIMES"] = "kalshi"
     env.update(extra)
     return env
 

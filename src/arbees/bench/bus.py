@@ -16,10 +16,12 @@ on a free loopback port, then:
   decode of the same update with one extra key (a seed-style publisher's form, which the
   codec's fast path leaves to its generic path: the A/B of the fast path) and the floor,
   ``msgspec.json.decode`` of the payload to a dict alone;
-* **publish A/B** — CPU µs per update of the RedisBus batch write (HSET + PUBLISH per
-  update, paced at ``--ab-rate`` in batches of ``--ab-batch``) against a minimal
-  Trio-native writer over ``trio.SocketStream`` on the same Redis, alternating
-  (:mod:`arbees.bench._publish_ab`).
+* **hot-path CPU** — the RedisBus (Trio-native raw connections) against a bare
+  ``trio.SocketStream`` floor, alternating rounds on the same Redis
+  (:mod:`arbees.bench._publish_ab`): CPU µs per update of the batch write (HSET + PUBLISH
+  per update, paced at ``--ab-rate`` in batches of ``--ab-batch``), and CPU µs per
+  message of the subscriber (receive + decode, fed at the same rate by a publisher
+  thread whose CPU is not counted).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import trio
 
 from arbees import codec
 from arbees.bench._bus_floor import sample_message
-from arbees.bench._publish_ab import publish_ab
+from arbees.bench._publish_ab import publish_ab, subscribe_ab
 from arbees.bus import Bus, MemoryBus
 from arbees.bus.redis import open_redis_bus
 from arbees.testing.redis_server import RedisServer
@@ -59,9 +61,10 @@ def register(sub: Any) -> None:
         "--throughput-count", type=int, default=50_000, help="messages per throughput run"
     )
     p.add_argument("--memory-count", type=int, default=200_000, help="MemoryBus messages")
-    p.add_argument("--ab-rate", type=float, default=4000, help="publish A/B: updates/s")
-    p.add_argument("--ab-batch", type=int, default=8, help="publish A/B: updates per write")
-    p.add_argument("--ab-seconds", type=float, default=2.0, help="publish A/B: seconds per run")
+    p.add_argument("--ab-rate", type=float, default=4000, help="A/B: updates/s")
+    p.add_argument("--ab-batch", type=int, default=8, help="A/B: updates per write")
+    p.add_argument("--ab-seconds", type=float, default=2.0, help="A/B: seconds per run")
+    p.add_argument("--ab-pairs", type=int, default=2, help="A/B: alternating rounds")
     p.set_defaults(handler=_handler)
 
 
@@ -171,13 +174,10 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     with RedisServer() as server:
         floor = _floor(server.port, args.count, args.warmup)
         result = trio.run(_bus_runs, server.url, args)
-        result["publish_ab"] = publish_ab(
-            server.url,
-            server.port,
-            rate=args.ab_rate,
-            batch=args.ab_batch,
-            seconds=args.ab_seconds,
-        )
+        ab = {"rate": args.ab_rate, "batch": args.ab_batch, "seconds": args.ab_seconds}
+        ab["pairs"] = args.ab_pairs
+        result["publish_ab"] = publish_ab(server.url, server.port, **ab)
+        result["subscribe_ab"] = subscribe_ab(server.url, server.port, **ab)
     result["floor_latency_us"] = floor
     result["codec_us"] = _codec_us()
     redis_lat = result["redis_latency_us"]
@@ -196,7 +196,7 @@ def _handler(args: argparse.Namespace) -> int:
     r, f = result["redis_latency_us"], result["floor_latency_us"]
     print(f"publish->receive latency, one in flight, {args.count} messages (µs):")
     print(
-        f"  RedisBus (trio-asyncio)   p50 {r['p50']:8.1f}  p99 {r['p99']:8.1f}  max {r['max']:9.1f}"
+        f"  RedisBus                  p50 {r['p50']:8.1f}  p99 {r['p99']:8.1f}  max {r['max']:9.1f}"
     )
     print(
         f"  floor (asyncio redis-py)  p50 {f['p50']:8.1f}  p99 {f['p99']:8.1f}  max {f['max']:9.1f}"
@@ -206,12 +206,17 @@ def _handler(args: argparse.Namespace) -> int:
     print(f"codec, one price update ({c['bytes']} bytes):", end="")
     print(f" encode {c['encode']} µs, decode {c['decode']} µs", end="")
     print(f" (generic path {c['decode_generic']} µs; msgspec to a dict alone {c['json_floor']} µs)")
-    ab = result["publish_ab"]
-    print(
-        f"publish CPU per update ({ab['rate_per_s']:g}/s in batches of {ab['batch']}):"
-        f" RedisBus {ab['redis_bus_us']} µs, Trio-native SocketStream {ab['trio_native_us']} µs"
-        f" (ratio {ab['redis_bus_over_trio_native']})"
-    )
+    for name, what in (
+        ("publish_ab", "publish CPU per update"),
+        ("subscribe_ab", "subscribe CPU per message"),
+    ):
+        ab = result[name]
+        print(
+            f"{what} ({ab['rate_per_s']:g}/s in batches of {ab['batch']}):"
+            f" RedisBus {ab['redis_bus_us']} µs, raw SocketStream floor {ab['floor_us']} µs"
+            f" (ratio {ab['redis_bus_over_floor']},"
+            f" per round {ab['redis_bus_over_floor_per_round']})"
+        )
     print("throughput (messages/s, many in flight):")
     print(
         f"  MemoryBus                 {result['memory_throughput_per_s']:>10,}"

@@ -4,8 +4,8 @@
 
 * ``memory://`` — :class:`~arbees.bus.memory.MemoryBus`, in-process;
 * ``redis://`` / ``rediss://`` (with optional ``user:password@``) —
-  :class:`~arbees.bus.redis.RedisBus`, Redis through redis-py's asyncio client bridged
-  into Trio by trio-asyncio.
+  :class:`~arbees.bus.redis.RedisBus`: Trio-native RESP connections for publishing and
+  pub/sub, redis-py's asyncio client (bridged into Trio by trio-asyncio) for key/value.
 
 Delivery is at-most-once on both (see :mod:`arbees.bus.base`).
 

@@ -1,17 +1,18 @@
-"""The asyncio half of :mod:`arbees.bus.redis`: the publish queue and redis-py's pipeline.
+"""The values the halves of :mod:`arbees.bus.redis` share, and redis-py's pipeline.
 
 A crossing of the trio-asyncio bridge (``aio_as_trio``) creates an asyncio task and costs
-~65-150 µs, so the per-message path never crosses:
+~65-150 µs, so the per-message paths never cross (they are Trio-native):
 
-* The Trio side appends encoded messages to an :class:`Outbox` (a deque; a plain
-  in-thread object, since trio-asyncio runs asyncio's callbacks inside the Trio run, on
-  the same thread). Its ``waker`` — set by the raw publisher connection of
-  :mod:`arbees.bus._resp_conn` — schedules ONE asyncio callback that writes everything
-  waiting as one pipeline.
-* Pub/sub pushes come back as :class:`PubSubEvent` batches, one per socket read.
+* ``publish`` appends encoded messages to an :class:`Outbox` (a deque). Its ``waker`` —
+  set by the publisher session of :mod:`arbees.bus._trio_publish` — writes at once when
+  the pipeline is idle, or wakes the writer task, which writes everything waiting as one
+  pipeline.
+* Pub/sub pushes come back as :class:`PubSubEvent` batches, one per socket read
+  (:mod:`arbees.bus._trio_pubsub`).
 
-:func:`send_batch` (redis-py's pipeline, one crossing per call) is kept for rare writes
-such as the outage alert, sent before the raw publisher is reconnected.
+:func:`send_batch` (redis-py's pipeline through the bridge, one crossing per call) is
+kept for rare writes such as the outage alert, sent before the raw publisher is
+reconnected.
 """
 
 from __future__ import annotations

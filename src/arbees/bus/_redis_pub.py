@@ -1,9 +1,9 @@
 """The publishing side of :class:`~arbees.bus.redis.RedisBus` (Trio side).
 
 ``publish`` only encodes and appends to the :class:`~arbees.bus._redis_aio.Outbox`; the
-raw publisher connection (:mod:`arbees.bus._resp_publish`) writes from there in pipelines
-and counts the replies. This object runs that connection's sessions — ONE crossing of the
-trio-asyncio bridge per connection — and the outage protocol: while Redis is unreachable,
+raw publisher connection (:mod:`arbees.bus._trio_publish`, Trio-native) writes from there
+in pipelines and counts the replies. This object runs that connection's sessions and the
+outage protocol: while Redis is unreachable,
 queued messages are discarded and counted, Redis is probed with backoff, and once it
 answers ONE ``BUS_PUBLISH_FAILED`` :class:`~arbees.messages.SystemAlert` reports how many
 messages were lost (sent through redis-py's pipeline, after our own subscriptions are
@@ -21,9 +21,10 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from arbees import codec
-from arbees.bus import _resp_publish
+from arbees.bus import _trio_publish
 from arbees.bus._redis_aio import Outbox, Outgoing, send_batch
 from arbees.bus._resp_conn import ConnParams
+from arbees.bus._trio_conn import NotResp
 from arbees.bus.base import BusStats
 from arbees.errors import BusError
 from arbees.messages import Channel, SystemAlert, now_ms
@@ -133,13 +134,15 @@ class PublishSide:
                     backoffs = self._backoffs()
                 continue
             try:
-                # One crossing for the connection's whole life; it returns once the outbox
-                # is closed (aclose), drained and answered.
+                # One session per connection; it returns once the outbox is closed
+                # (aclose), drained and answered.
                 params = self._params_or_fail()
-                await self._aio(_resp_publish.publish_session)(
+                await _trio_publish.publish_session(
                     params, self._outbox, self._max_batch, self._on_sent
                 )
             except _TRANSPORT_ERRORS as exc:
+                if isinstance(exc, NotResp):
+                    self.stats.protocol_errors += 1
                 failed, self._outbox.in_flight = self._outbox.in_flight, 0
                 self.stats.publish_failed += failed
                 down, lost = True, failed

@@ -5,12 +5,13 @@ channel subscribed first: its confirmation proves the connection works (readines
 start, and after each reconnection). Messages are read, parsed and decoded once, then
 fanned out synchronously to every :class:`~arbees.bus.base.Subscription` on the channel;
 one connection per subscription would read, parse and decode the same message once per
-subscriber, and cost a connection and an asyncio reader task each.
+subscriber, and cost a connection and a reader task each.
 
-The connection itself is :class:`~arbees.bus._resp_pubsub.PubSubProtocol`; a session
-(connect, subscribe everything, read until lost) is ONE crossing of the trio-asyncio
-bridge. When it is lost, the next session subscribes every channel still wanted, so
-nothing is re-subscribed that was given up meanwhile.
+The connection itself is :class:`~arbees.bus._trio_pubsub.PubSubStream`, Trio-native (no
+asyncio, no bridge): a session connects, subscribes everything and hands each socket
+read's messages to :meth:`PubSubSide.dispatch` in one call until the connection is lost.
+The next session subscribes every channel still wanted, so nothing is re-subscribed that
+was given up meanwhile.
 """
 
 from __future__ import annotations
@@ -18,17 +19,16 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import trio
-from redis.exceptions import RedisError
 
-from arbees.bus import _resp_pubsub
+from arbees.bus import _trio_pubsub
 from arbees.bus._redis_aio import PubSubEvent
 from arbees.bus._resp_conn import ConnParams
-from arbees.bus._resp_pubsub import PubSubProtocol
+from arbees.bus._trio_conn import NotResp
+from arbees.bus._trio_pubsub import PubSubStream
 from arbees.bus.base import BusStats, Subscription, deliver_raw
 from arbees.errors import BusError
 
@@ -36,9 +36,8 @@ __all__ = ["PubSubSide"]
 
 log = logging.getLogger(__name__)
 
-_TRANSPORT_ERRORS = (RedisError, OSError)
-
-Aio = Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]
+_TRANSPORT_ERRORS = (OSError,)
+"""What a session raises when Redis is unreachable, refuses or misbehaves."""
 
 
 class PubSubSide:
@@ -47,7 +46,6 @@ class PubSubSide:
     Args:
         stats: the bus's counters.
         safe_url: the redacted URL, for messages.
-        aio: wraps an asyncio coroutine function for a call from Trio (the bus's bridge).
         scrub: removes the password from an error's text.
         backoffs: a fresh iterator of reconnection delays.
         subscribe_timeout: seconds to wait for SUBSCRIBE confirmations.
@@ -59,7 +57,6 @@ class PubSubSide:
         *,
         stats: BusStats,
         safe_url: str,
-        aio: Aio,
         scrub: Callable[[BaseException | str], str],
         backoffs: Callable[[], Iterator[float]],
         subscribe_timeout: float,
@@ -67,7 +64,6 @@ class PubSubSide:
     ) -> None:
         self.stats = stats
         self.safe_url = safe_url
-        self._aio = aio
         self._scrub = scrub
         self._backoffs = backoffs
         self._subscribe_timeout = subscribe_timeout
@@ -79,7 +75,7 @@ class PubSubSide:
         self._pending: dict[str, int] = {}
         self._confirmed: dict[str, trio.Event] = {}
         self._control = f"arbees:bus:control:{secrets.token_hex(8)}"
-        self._ps: PubSubProtocol | None = None  # the live pub/sub connection
+        self._ps: PubSubStream | None = None  # the live pub/sub connection
         self._ps_sessions = 0  # pub/sub connections established so far
 
     def __len__(self) -> int:
@@ -107,7 +103,7 @@ class PubSubSide:
             connection = self._ps
             if new and connection is not None:
                 try:
-                    await self._aio(_resp_pubsub.subscribe)(connection, new)
+                    await connection.subscribe(new)
                 except _TRANSPORT_ERRORS as exc:
                     # The reader's next connection subscribes every channel in _subs.
                     log.debug("SUBSCRIBE not sent (%s); waiting for the reconnection", exc)
@@ -141,14 +137,14 @@ class PubSubSide:
             return  # the next connection subscribes only the channels still in _subs
         with trio.CancelScope(shield=True), trio.move_on_after(self._command_timeout):
             try:
-                await self._aio(_resp_pubsub.unsubscribe)(connection, channels)
+                await connection.unsubscribe(channels)
             except _TRANSPORT_ERRORS as exc:
                 log.debug("UNSUBSCRIBE failed (%s); forgetting the channels", type(exc).__name__)
 
     def _channels(self) -> list[str]:
         return [self._control, *self._subs]
 
-    def _on_pubsub(self, connection: PubSubProtocol | None) -> None:
+    def _on_pubsub(self, connection: PubSubStream | None) -> None:
         self._ps = connection
         if connection is not None:
             self._ps_sessions += 1
@@ -177,13 +173,14 @@ class PubSubSide:
         backoffs = self._backoffs()
         while True:
             try:
-                # One crossing per connection: the protocol hands each socket read's
-                # messages to dispatch() synchronously, on this thread.
-                await self._aio(_resp_pubsub.pubsub_session)(
+                # The session hands each socket read's messages to dispatch() in one call.
+                await _trio_pubsub.pubsub_session(
                     self._params_or_fail(), self._channels, self.dispatch, self._on_pubsub
                 )
                 raise ConnectionError("the pub/sub session ended")
             except _TRANSPORT_ERRORS as exc:
+                if isinstance(exc, NotResp):
+                    self.stats.protocol_errors += 1
                 if not self._ps_sessions:
                     raise BusError(
                         f"cannot open a pub/sub connection to Redis at {self.safe_url}: "

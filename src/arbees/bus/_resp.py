@@ -2,9 +2,9 @@
 
 Why our own: on the bus's hot paths (pipelined PUBLISH, pub/sub pushes) redis-py runs a
 stream reader, a coroutine and a response hook per message, and under trio-asyncio every
-asyncio wake-up is a whole Trio scheduling round. A plain parser fed straight from an
-``asyncio.Protocol.data_received`` callback turns one socket read into one batch of
-values with no wake-ups at all. It knows RESP2 (what a connection speaks unless it sends
+asyncio wake-up is a whole Trio scheduling round. A plain parser fed each read of a Trio
+stream (:mod:`arbees.bus._trio_conn`) turns one socket read into one batch of values with
+no wake-ups at all. It knows RESP2 (what a connection speaks unless it sends
 ``HELLO 3``) plus the RESP3 types a server might still push (``>`` push, ``_`` null,
 ``#`` boolean, ``,`` double, ``(`` big number, ``=`` verbatim string, ``%`` map, ``~`` set).
 

@@ -55,6 +55,9 @@ class BusStats:
             payload as a whole was refused: too big, not JSON, too deep).
         dropped: messages discarded from full subscriber buffers.
         reconnects: transport reconnections.
+        protocol_errors: connections dropped because the server sent bytes that are not
+            RESP or broke a parser limit (oversized bulk, too deep, ...); the values read
+            before the bad bytes were still used, the connection was replaced.
     """
 
     published: int = 0
@@ -64,6 +67,7 @@ class BusStats:
     decode_errors_by_field: dict[str, int] = attrs.Factory(dict)
     dropped: int = 0
     reconnects: int = 0
+    protocol_errors: int = 0
 
 
 def reject_payload(stats: BusStats, source: str, payload: bytes | str, exc: DecodeError) -> None:

@@ -1,24 +1,25 @@
-"""The Redis bus: redis on asyncio, bridged into Trio by trio-asyncio.
+"""The Redis bus: Trio-native RESP on the hot paths, redis-py (asyncio, bridged into Trio
+by trio-asyncio) for the key/value calls.
 
 Why this shape:
 
-* **All bridging lives here** and in this bus's two halves, :mod:`arbees.bus._redis_pub`
-  (publishing) and :mod:`arbees.bus._redis_sub` (subscriptions).
-  The asyncio world is opened by :meth:`RedisBus.run` (``trio_asyncio.open_loop()``) and
-  every call crosses with ``trio_asyncio.aio_as_trio`` bound to that loop explicitly, so
-  any Trio task of the run may use the bus, not only tasks started inside the loop's
-  context.
-* **No bridge crossing, no asyncio wake-up per message.** A crossing costs ~65-150 µs and
-  under trio-asyncio every asyncio wake-up is a whole Trio scheduling round, so the two
-  hot paths speak raw RESP over plain ``asyncio.Protocol`` connections
-  (:mod:`arbees.bus._resp_publish`, :mod:`arbees.bus._resp_pubsub`): ``publish`` encodes
+* **No asyncio on the hot paths.** A bridge crossing costs ~65-150 µs and under
+  trio-asyncio every asyncio wake-up is a whole Trio scheduling round, so publishing and
+  pub/sub speak raw RESP over Trio streams (``trio.SocketStream``, ``trio.SSLStream`` for
+  ``rediss://``) driving the sans-io :class:`~arbees.bus._resp.RespParser`
+  (:mod:`arbees.bus._trio_publish`, :mod:`arbees.bus._trio_pubsub`): ``publish`` encodes
   and appends to an outbox whose waker writes at once when the pipeline is idle and
-  otherwise coalesces everything waiting into one pipelined write; replies are counted
-  as they arrive. ONE pub/sub connection carries every subscription; each socket read's
-  messages are parsed in ``data_received`` and fanned out synchronously on this thread.
-  Each connection's session is one crossing for its whole life. redis-py remains for the
-  key/value calls, the rare outage alert, and parsing the URL (TLS options, ACL user,
-  database), so both kinds of connection reach the same server the same way.
+  otherwise wakes a writer that sends everything waiting as one pipelined write; replies
+  are counted as they arrive. ONE pub/sub connection carries every subscription; each
+  socket read's messages are parsed once and fanned out in one synchronous call. The
+  same-run A/B of ``arbees bench bus`` measured these cheaper in CPU than the asyncio
+  protocols they replaced (docs/architecture.md, "The hot path").
+* **The bridge lives here** and in :mod:`arbees.bus._redis_pub` (the outage alert): the
+  asyncio world is opened by :meth:`RedisBus.run` (``trio_asyncio.open_loop()``) and
+  every key/value call crosses with ``trio_asyncio.aio_as_trio`` bound to that loop
+  explicitly, so any Trio task of the run may use the bus. redis-py also parses the URL
+  (TLS options, ACL user, database), so both kinds of connection reach the same server
+  the same way.
 * **Publishing never fails the caller because Redis is down.** The publish queue is
   bounded (``publish_queue`` items) and drop-oldest: the hot path never waits on Redis,
   and the newest prices win; overflow is counted in ``stats.publish_failed``. While
@@ -90,7 +91,7 @@ class RedisBus(Bus):
     Args:
         url: ``redis://[user:password@]host:port/db`` or ``rediss://...``.
         publish_queue: bound of the publish queue (drop-oldest, counted).
-        max_batch: most messages sent in one pipeline / taken in one read crossing.
+        max_batch: most messages sent in one pipelined write.
         backoff: (first, longest) delay in seconds between reconnection attempts.
         connect_timeout: seconds to wait for a TCP connection.
         command_timeout: seconds to wait for a command's reply.
@@ -147,7 +148,6 @@ class RedisBus(Bus):
         self._pubsub = PubSubSide(
             stats=self.stats,
             safe_url=safe,
-            aio=self._aio,
             scrub=self._scrub,
             backoffs=self._backoffs,
             subscribe_timeout=subscribe_timeout,

@@ -8,13 +8,24 @@ orchestrator would see, including every item a decoder refused.
 Exit 0 when it ran (rejections are normal), 2 when an input cannot be read or has the
 wrong shape.
 
-With ``--teams`` (a saved Gamma ``/teams`` body), ``--league``, ``--market-type`` or
+With ``--teams`` (a saved Gamma ``/teams`` body), ``--sports`` (a saved Gamma ``/sports``
+body: each sport no league of the table maps is reported ``unmapped``), ``--league``,
+``--market-type`` or
 ``--polymarket-us`` (a saved Polymarket US ``/v1/events`` body) it audits every league
 instead (:func:`arbees.matching.venue_listings.match_venue_events`): winner markets (2-way
 and soccer's 3-way), totals and spreads at a line two or more venues list, with matched /
 unmatched / ambiguous counts per league and market type and each match's evidence. Each
 venue's file is optional there; any two or three venues together (a game all three list is
 one event with three venues' contracts).
+
+Kalshi's own structured data drives that audit first: ``--kalshi-milestones`` (saved
+``GET /milestones`` pages) and ``--kalshi-targets`` (saved ``GET /structured_targets``
+pages) give each Kalshi event its scheduled start and its teams' structured targets
+(:class:`arbees.matching.kalshi_structure.KalshiStructure`); milestones a saved
+``/events?with_milestones=true`` body carries next to its events (its top-level
+``milestones``) are read too. Either implies the every-league audit; without them the
+ticker codes and names decide, as before. A milestone or target a decoder refuses is
+reported like any refused item.
 """
 
 from __future__ import annotations
@@ -28,16 +39,29 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from arbees.errors import DecodeError, DecodeRejection
-from arbees.kalshi.models import parse_events
+from arbees.kalshi.models import (
+    Milestone,
+    StructuredTarget,
+    parse_events,
+    parse_milestones,
+    parse_structured_targets,
+)
 from arbees.matching import DEFAULT_START_WINDOW, Venue, report_to_json, report_to_text
 from arbees.matching.events import MarketType, Unmatched
+from arbees.matching.kalshi_structure import KalshiStructure
 from arbees.matching.leagues import LEAGUE_TABLE
 from arbees.matching.model import Reason
 from arbees.matching.render import events_to_json, events_to_text
 from arbees.matching.venue_listings import build_catalogue, match_venue_events
 from arbees.matching.venues import decode_rejections, match_events
-from arbees.polymarket.models import GammaTeam, parse_gamma_events, parse_gamma_teams
+from arbees.polymarket.models import (
+    GammaTeam,
+    parse_gamma_events,
+    parse_gamma_sports,
+    parse_gamma_teams,
+)
 from arbees.polymarket_us.models import parse_events as parse_us_events
+from arbees.venues.polymarket import unmapped_sports
 
 __all__ = ["register"]
 
@@ -71,6 +95,20 @@ def register(sub: Any) -> None:
         help="Polymarket US /v1/events JSON (repeatable; implies the every-league audit)",
     )
     parser.add_argument(
+        "--kalshi-milestones",
+        action="append",
+        metavar="FILE",
+        help="Kalshi /milestones JSON (repeatable; implies the every-league audit): each "
+        "event's start and team targets",
+    )
+    parser.add_argument(
+        "--kalshi-targets",
+        action="append",
+        metavar="FILE",
+        help="Kalshi /structured_targets JSON (repeatable; implies the every-league audit): "
+        "the teams the milestones name",
+    )
+    parser.add_argument(
         "--start-window-minutes",
         type=float,
         default=DEFAULT_START_WINDOW.total_seconds() / 60,
@@ -82,6 +120,12 @@ def register(sub: Any) -> None:
         "--teams",
         metavar="FILE",
         help="Polymarket Gamma /teams JSON: audit every league (team catalogue)",
+    )
+    parser.add_argument(
+        "--sports",
+        metavar="FILE",
+        help="Polymarket Gamma /sports JSON: report each sport no league maps as unmapped "
+        "(implies the every-league audit)",
     )
     parser.add_argument(
         "--league",
@@ -130,7 +174,9 @@ def _run(args: argparse.Namespace) -> int:
         us = [_load(path, "Polymarket US") for path in args.polymarket_us or ()]
     except _Unreadable:
         return 2
-    if args.teams or args.league or args.market_type or not all(given[:2]) or us:
+    structured = bool(args.kalshi_milestones or args.kalshi_targets)
+    audit = args.teams or args.sports or args.league or args.market_type or structured
+    if audit or not all(given[:2]) or us:
         return _run_events(args, kalshi, poly, us)
     try:
         kalshi_events, kalshi_rejected = _decoded(kalshi, parse_events)
@@ -180,9 +226,18 @@ def _run_events(
         if args.teams:
             teams, bad_teams = parse_gamma_teams(_load(args.teams, "Gamma /teams"))
             refused += _refused("polymarket", bad_teams)
+        if args.sports:
+            sports, bad_sports = parse_gamma_sports(_load(args.sports, "Gamma /sports"))
+            refused += _refused("polymarket", bad_sports)
+            refused += [
+                Unmatched("polymarket", r.item, "", "", Reason.UNMAPPED, r.reason)
+                for r in unmapped_sports(sports)
+            ]
         kalshi_events, kalshi_rejected = _decoded(kalshi, parse_events)
         gamma_events, gamma_rejected = _decoded(poly, parse_gamma_events)
         us_events, us_rejected = _decoded(us, parse_us_events)
+        structure, structure_rejected = _kalshi_structure(args, kalshi)
+        refused += _refused("kalshi", structure_rejected)
     except _Unreadable:
         return 2
     except DecodeError as exc:
@@ -199,9 +254,37 @@ def _run_events(
         start_window=timedelta(minutes=args.start_window_minutes),
         leagues=tuple(args.league or ()),
         market_types=tuple(args.market_type or ()),
+        kalshi_structure=structure,
     )
     if args.json:
         print(json.dumps(events_to_json(report), indent=2))
     else:
         print(events_to_text(report))
     return 0
+
+
+def _kalshi_structure(
+    args: argparse.Namespace, kalshi: list[object]
+) -> tuple[KalshiStructure | None, list[DecodeRejection]]:
+    """Kalshi's milestones (the files', and those an ``/events`` body carries) and
+    structured targets, or ``None`` when there are none."""
+    milestones: list[Milestone] = []
+    rejected: list[DecodeRejection] = []
+    for path in args.kalshi_milestones or ():
+        found, refused = parse_milestones(_load(path, "Kalshi /milestones"))
+        milestones += found
+        rejected += refused
+    for body in kalshi:
+        carried = body.get("milestones") if isinstance(body, dict) else None
+        if carried:
+            found, refused = parse_milestones({"milestones": carried})
+            milestones += found
+            rejected += refused
+    targets: list[StructuredTarget] = []
+    for path in args.kalshi_targets or ():
+        found_targets, refused = parse_structured_targets(_load(path, "Kalshi /structured_targets"))
+        targets += found_targets
+        rejected += refused
+    if not milestones:
+        return None, rejected
+    return KalshiStructure.of(milestones, targets), rejected

@@ -1,8 +1,9 @@
 """``arbees record <venue> ...``: write a venue's raw WebSocket frames to a file.
 
-Per-venue sub-commands: ``polymarket`` lives here; a venue package may contribute its
-own by providing ``register_record(venue_subparsers)`` in ``arbees.<venue>.record``
-(imported lazily, so a missing venue never breaks the CLI).
+Per-venue sub-commands: ``polymarket`` (its sockets open only on a fresh verified egress of
+the route), ``kalshi`` and ``polymarket-us`` (reached directly; each needs its venue's API
+key from the environment). The recording itself is the venue package's ``replay.record``;
+this module is only the command line: arguments, credentials, one run-and-report tail.
 
 Output: JSON Lines ``{"recv_ns": ..., "frame": "<raw text>"}``, gzip when FILE ends in
 ``.gz``; replay it with ``arbees book FILE --venue <venue>`` or ``arbees replay``.
@@ -23,7 +24,8 @@ import importlib
 import logging
 import os
 import sys
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, TypeVar
 
 import trio
 
@@ -31,7 +33,7 @@ from arbees.recording import Recorder
 
 __all__ = ["open_recorder", "record_max_bytes", "register"]
 
-_OTHER_VENUES = ("kalshi", "polymarket_us")
+S = TypeVar("S")
 
 
 def register(sub: Any) -> None:
@@ -44,18 +46,10 @@ def register(sub: Any) -> None:
     venues = parser.add_subparsers(dest="venue", metavar="VENUE")
     venues.required = True
     _register_polymarket(venues)
+    _register_kalshi(venues)
+    _register_polymarket_us(venues)
     _register_service(venues, "shard")
     _register_service(venues, "monitor")
-    for venue in _OTHER_VENUES:
-        name = f"arbees.{venue}.record"
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name not in (name, f"arbees.{venue}"):
-                raise
-            _register_missing(venues, venue)
-        else:
-            module.register_record(venues)
 
 
 def _register_service(venues: Any, name: str) -> None:
@@ -105,16 +99,6 @@ def open_recorder(args: argparse.Namespace, service: str) -> Recorder | Literal[
         return False
 
 
-def _register_missing(venues: Any, venue: str) -> None:
-    p = venues.add_parser(venue, help=f"record {venue} (not available in this build)")
-    p.set_defaults(handler=lambda args: _missing(venue))
-
-
-def _missing(venue: str) -> int:
-    print(f"recording {venue} is not available (arbees.{venue}.record is missing)", file=sys.stderr)
-    return 2
-
-
 def _register_polymarket(venues: Any) -> None:
     from arbees.polymarket.feed import DEFAULT_WS_URL
 
@@ -159,7 +143,6 @@ def _record_polymarket(args: argparse.Namespace) -> int:
     except ArbeesError as exc:
         print(f"arbees record polymarket: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     secrets_from_env("EGRESS_CHECK_API_KEY")
 
     async def main() -> int:
@@ -176,10 +159,132 @@ def _record_polymarket(args: argparse.Namespace) -> int:
                 gate=route.gate,
             )
 
+    return _run_recording(main, args.out)
+
+
+def _register_kalshi(venues: Any) -> None:
+    from arbees.kalshi.feed import DEMO_WS_URL, PROD_WS_URL
+
+    p: argparse.ArgumentParser = venues.add_parser(
+        "kalshi", help="record the Kalshi orderbook_delta + ticker channels for some markets"
+    )
+    p.add_argument(
+        "--tickers", required=True, action="append", help="market tickers, comma-separated"
+    )
+    p.add_argument("--out", required=True, help="output file (.jsonl or .jsonl.gz)")
+    p.add_argument("--url", default=PROD_WS_URL, help=f"WebSocket URL (demo: {DEMO_WS_URL})")
+    p.add_argument("--duration", type=float, default=None, help="seconds (default: until Ctrl-C)")
+    p.set_defaults(handler=_record_kalshi)
+
+
+def _record_kalshi(args: argparse.Namespace) -> int:
+    """The key comes from ``KALSHI_API_KEY`` plus ``KALSHI_PRIVATE_KEY_PATH`` (a chmod-600
+    PEM file) or ``KALSHI_PRIVATE_KEY`` (PEM text)."""
+    from arbees.kalshi.auth import ENV_KEY_ID, ENV_PRIVATE_KEY_PATH, KalshiSigner
+    from arbees.kalshi.replay import record
+
+    tickers = _split_ids(args.tickers)
+    if not tickers:
+        print("no tickers given", file=sys.stderr)
+        return 2
+    signer = _signer(
+        KalshiSigner.from_env,
+        venue="Kalshi",
+        missing=f"Kalshi requires an API key: set {ENV_KEY_ID} and {ENV_PRIVATE_KEY_PATH}",
+    )
+    if signer is None:
+        return 2
+
+    async def main() -> int:
+        return await record(tickers, args.out, signer=signer, url=args.url, duration=args.duration)
+
+    return _run_recording(main, args.out)
+
+
+def _register_polymarket_us(venues: Any) -> None:
+    from arbees.polymarket_us.feed import PROD_WS_URL
+
+    p: argparse.ArgumentParser = venues.add_parser(
+        "polymarket-us", help="record the Polymarket US markets WebSocket for some markets"
+    )
+    p.add_argument("--slugs", required=True, action="append", help="market slugs, comma-separated")
+    p.add_argument("--out", required=True, help="output file (.jsonl or .jsonl.gz)")
+    p.add_argument("--url", default=PROD_WS_URL, help="markets WebSocket URL")
+    p.add_argument("--duration", type=float, default=None, help="seconds (default: until Ctrl-C)")
+    p.add_argument(
+        "--shape",
+        choices=("full", "delta"),
+        default="full",
+        help="book messages: each a full book (default) or snapshot then deltas",
+    )
+    p.add_argument("--debounce", action="store_true", help="ask the venue for debounced updates")
+    p.set_defaults(handler=_record_polymarket_us)
+
+
+def _record_polymarket_us(args: argparse.Namespace) -> int:
+    """The key comes from ``POLYMARKET_US_KEY_ID`` plus ``POLYMARKET_US_PRIVATE_KEY_PATH`` (a
+    chmod-600 file): the markets WebSocket needs a verified account's key. Reached directly:
+    no proxy, no egress check."""
+    from arbees.identifiers import is_market_slug
+    from arbees.polymarket_us.auth import ENV_KEY_ID, ENV_PRIVATE_KEY_PATH, PolymarketUsSigner
+    from arbees.polymarket_us.replay import record
+
+    slugs = _split_ids(args.slugs)
+    bad = [s for s in slugs if not is_market_slug(s)]
+    if bad or not slugs:
+        print(f"not Polymarket US market slugs: {bad[:3]}", file=sys.stderr)
+        return 2
+    signer = _signer(
+        PolymarketUsSigner.from_env,
+        venue="Polymarket US",
+        missing="the Polymarket US markets WebSocket needs an API key: set "
+        f"{ENV_KEY_ID} and {ENV_PRIVATE_KEY_PATH}",
+    )
+    if signer is None:
+        return 2
+
+    async def main() -> int:
+        return await record(
+            slugs,
+            args.out,
+            signer=signer,
+            url=args.url,
+            duration=args.duration,
+            shape=args.shape,
+            debounce=args.debounce,
+        )
+
+    return _run_recording(main, args.out)
+
+
+def _split_ids(groups: list[str]) -> list[str]:
+    """Repeatable comma-separated ids, stripped, each once, sorted."""
+    return sorted({item.strip() for group in groups for item in group.split(",") if item.strip()})
+
+
+def _signer(from_env: Callable[[Any], S | None], *, venue: str, missing: str) -> S | None:
+    """A venue's signer from the environment; None (said on stderr) when absent or bad."""
+    from arbees.errors import ArbeesError
+
+    try:
+        signer = from_env(os.environ)
+    except ArbeesError as exc:
+        print(f"bad {venue} credentials: {exc}", file=sys.stderr)
+        return None
+    if signer is None:
+        print(missing, file=sys.stderr)
+    return signer
+
+
+def _run_recording(main: Callable[[], Awaitable[int]], out: str) -> int:
+    """Run a recording to its end and report it: 0 with the frame count, 1 on a failure."""
+    from arbees.errors import ArbeesError
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
         n = trio.run(main)
     except ArbeesError as exc:
         print(f"record failed: {exc}", file=sys.stderr)
         return 1
-    print(f"wrote {n} frames to {args.out}")
+    print(f"wrote {n} frames to {out}")
     return 0

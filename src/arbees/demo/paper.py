@@ -7,6 +7,11 @@ winner's contracts; a postponement pays the Kalshi legs at their last traded pri
 simulator's final books) and leaves the Polymarket legs open until played; a cancellation
 pays Kalshi at its last price and Polymarket 50-50. The summary then reports realized P&L
 and the settlement-divergence exposure of what stays open, apart.
+
+The event games are settled the same way by :func:`~arbees.sim.fates.event_fates` (a
+soccer game postponed: every Kalshi leg, the tie's too, at its own last price; the total
+cancelled); ``fates`` reports, per postponed or cancelled game, what its positions were
+paid and what they made.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from arbees.money import Fixed, format_fixed
 from arbees.paper import PaperLedger
 from arbees.services.shard import GameShard
 from arbees.settlement import Ruling
-from arbees.sim.fates import Fate, game_fates, kalshi_last_price
+from arbees.sim.books import KalshiBook
+from arbees.sim.fates import Fate, event_fates, game_fates, kalshi_last_price
 from arbees.sim.plan import Plan
 from arbees.sim.player import MarketPlayer
 
@@ -27,21 +33,46 @@ __all__ = ["settle_paper"]
 def _ruling(fate: Fate, plan: Plan, player: MarketPlayer) -> Ruling:
     if fate.scenario == "result":
         return Ruling.result(fate.winner)
-    game = next(g for g in plan.games if g.game_id == fate.game_id)
-    books = player.books[game.index]
+    game = next((g for g in plan.games if g.game_id == fate.game_id), None)
+    if game is not None:
+        books = player.books[game.index]
+        prices = {
+            ("kalshi", game.kalshi_a): kalshi_last_price(books.kalshi_a),
+            ("kalshi", game.kalshi_b): kalshi_last_price(books.kalshi_b),
+        }
+        return Ruling(fate.scenario, prices=prices)
+    event = next(e for e in plan.events.events if e.game_id == fate.game_id)
     prices = {
-        ("kalshi", game.kalshi_a): kalshi_last_price(books.kalshi_a),
-        ("kalshi", game.kalshi_b): kalshi_last_price(books.kalshi_b),
+        ("kalshi", market.instrument): kalshi_last_price(book)
+        for market, book in zip(event.markets, player.event_books[event.index], strict=True)
+        if isinstance(book, KalshiBook)
     }
     return Ruling(fate.scenario, prices=prices)
+
+
+def _fate_report(fate: Fate, ledgers: list[PaperLedger]) -> dict[str, Any]:
+    """What a postponed or cancelled game's positions were paid and made."""
+    positions = [
+        p for ledger in ledgers for key, p in ledger.positions.items() if key[0] == fate.game_id
+    ]
+    return {
+        "game_id": fate.game_id,
+        "scenario": fate.scenario,
+        "positions": len(positions),
+        "settled": sum(1 for p in positions if p.settled),
+        "paid": format_fixed(sum(p.paid for p in positions)),
+        "spent": format_fixed(sum(p.spent for p in positions)),
+        "realized_pnl": format_fixed(sum(p.pnl for p in positions if p.settled)),
+    }
 
 
 def settle_paper(plan: Plan, player: MarketPlayer, shards: list[GameShard]) -> dict[str, Any]:
     """Settle every shard's ledger by the games' fates; the JSON-ready paper summary."""
     ledgers: list[PaperLedger] = [s.paper.ledger for s in shards if s.paper is not None]
     fates = game_fates(plan)
+    events = event_fates(plan)
     before = sum(ledger.divergence_exposure() for ledger in ledgers)
-    for fate in fates:
+    for fate in (*fates, *events):
         ruling = _ruling(fate, plan, player)
         for ledger in ledgers:
             if any(key[0] == fate.game_id for key in ledger.positions):
@@ -54,6 +85,9 @@ def settle_paper(plan: Plan, player: MarketPlayer, shards: list[GameShard]) -> d
     return {
         "postponed": [f.game_id for f in fates if f.scenario == "postponed"],
         "cancelled": [f.game_id for f in fates if f.scenario == "cancelled"],
+        "event_postponed": [f.game_id for f in events if f.scenario == "postponed"],
+        "event_cancelled": [f.game_id for f in events if f.scenario == "cancelled"],
+        "fates": [_fate_report(f, ledgers) for f in (*fates, *events) if f.scenario != "result"],
         "positions": len(positions),
         "settled": len(positions) - len(open_),
         "open": len(open_),

@@ -1,5 +1,5 @@
-"""Typed Kalshi REST models (series fee model, events, markets, order books, milestones
-and their live game data).
+"""Typed Kalshi REST models (series fee model, events, markets, order books, milestones,
+their live game data and the structured targets they name).
 
 Converted from the REST JSON at one place (``from_json`` functions) with exact money: the
 wire keeps prices as ``*_dollars`` strings, we keep micro-unit ints. Response ``status``
@@ -29,11 +29,13 @@ __all__ = [
     "Market",
     "Milestone",
     "Series",
+    "StructuredTarget",
     "parse_events",
     "parse_live_datas",
     "parse_milestones",
     "parse_orderbook",
     "parse_series_list",
+    "parse_structured_targets",
     "parse_time",
 ]
 
@@ -335,6 +337,23 @@ def _tickers(obj: dict[str, Any], key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _details(obj: dict[str, Any]) -> dict[str, Any]:
+    details = obj.get("details")
+    if details is None:
+        return {}
+    if not isinstance(details, dict):
+        raise DecodeError("expected an object", field="details")
+    return details
+
+
+def _target_ref(details: dict[str, Any], key: str) -> str:
+    """A structured target id named in ``details`` (``""`` when absent)."""
+    value = details.get(key)
+    if value is None or value == "":
+        return ""
+    return _milestone_id(value, f"details.{key}")
+
+
 @attrs.frozen
 class Milestone:
     """A real-world occurrence (a game) that Kalshi ties events to.
@@ -348,6 +367,9 @@ class Milestone:
         related_event_tickers: every event tied to the occurrence (a superset of the
             primary ones, per Kalshi's docs).
         primary_event_tickers: the occurrence's core events.
+        home_team_id: ``details.home_team_id``, the home team's structured target id
+            (``""`` when not given).
+        away_team_id: ``details.away_team_id``, likewise.
     """
 
     id: str
@@ -357,11 +379,14 @@ class Milestone:
     start_date: datetime | None
     related_event_tickers: tuple[str, ...]
     primary_event_tickers: tuple[str, ...] = ()
+    home_team_id: str = ""
+    away_team_id: str = ""
 
     @classmethod
     def from_json(cls, obj: object) -> Milestone:
         if not isinstance(obj, dict):
             raise DecodeError(f"milestone is not an object: {type(obj).__name__}")
+        details = _details(obj)
         return cls(
             _milestone_id(obj.get("id"), "id"),
             _str(obj, "category"),
@@ -370,6 +395,8 @@ class Milestone:
             parse_time(obj.get("start_date"), "start_date"),
             _tickers(obj, "related_event_tickers"),
             _tickers(obj, "primary_event_tickers"),
+            _target_ref(details, "home_team_id"),
+            _target_ref(details, "away_team_id"),
         )
 
 
@@ -501,4 +528,99 @@ def parse_live_datas(body: object) -> tuple[list[LiveData], list[DecodeRejection
             name = ident[:100] if isinstance(ident, str) and ident else f"live_datas[{i}]"
             rejected.append(DecodeRejection.of(name, exc))
             log.info("kalshi live data %s rejected", name)
+    return found, rejected
+
+
+# --------------------------------------------------------------------------- targets
+# docs.kalshi.com: "Targets & Milestones" (a structured target is a real-world entity: id,
+# name, type, details, source_id(s)), "Get Structured Targets" (GET /structured_targets:
+# ids repeated, type, competition, page_size 1..2000, cursor -> {"structured_targets":
+# [...], "cursor"}); the kalshi-typescript SDK's StructuredTarget model. ``details`` is
+# free-form per type; arbees reads ``league`` and ``abbreviation`` (the ``competition``
+# filter matches ``details.league``, per the reference).
+
+MAX_TARGETS_PER_PAGE = 2000
+"""The documented maximum ``page_size`` of ``GET /structured_targets``; a page holding more
+is refused whole."""
+MAX_TARGET_TEXT = 200
+"""Longest name, type, league or abbreviation kept from a structured target."""
+
+
+def _short(obj: dict[str, Any], key: str, field: str) -> str:
+    value = obj.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise DecodeError(f"expected a string, got {type(value).__name__}", field=field)
+    if len(value) > MAX_TARGET_TEXT:
+        raise DecodeError(f"longer than {MAX_TARGET_TEXT} characters", field=field)
+    return value.strip()
+
+
+@attrs.frozen
+class StructuredTarget:
+    """A real-world entity (a team) that milestones and markets name by id.
+
+    Attributes:
+        id: the target id (a milestone's ``details.home_team_id`` names it).
+        name: display name (``"Miami (OH) RedHawks"``).
+        type: the target type as sent (``basketball_team``, ``soccer_team``...).
+        league: ``details.league`` as sent (``"NBA"``, ``"Serie A"``), ``""`` when absent.
+        abbreviation: ``details.abbreviation`` as sent, ``""`` when absent.
+    """
+
+    id: str
+    name: str
+    type: str
+    league: str = ""
+    abbreviation: str = ""
+
+    @classmethod
+    def from_json(cls, obj: object) -> StructuredTarget:
+        if not isinstance(obj, dict):
+            raise DecodeError(f"structured target is not an object: {type(obj).__name__}")
+        details = _details(obj)
+        name = _short(obj, "name", "name")
+        if not name:
+            raise DecodeError("missing", field="name")
+        return cls(
+            _milestone_id(obj.get("id"), "id"),
+            name,
+            _short(obj, "type", "type"),
+            _short(details, "league", "details.league"),
+            _short(details, "abbreviation", "details.abbreviation"),
+        )
+
+
+def parse_structured_targets(
+    body: object,
+) -> tuple[list[StructuredTarget], list[DecodeRejection]]:
+    """Decode a ``GET /structured_targets`` page (``{"structured_targets": [...], "cursor"}``).
+
+    A target that cannot be decoded is refused alone (named by its id, else its position).
+    Raises :class:`DecodeError` when the body is not such a page or holds more than
+    :data:`MAX_TARGETS_PER_PAGE` targets.
+    """
+    raw = body.get("structured_targets") if isinstance(body, dict) else None
+    if raw is None and isinstance(body, dict) and "structured_targets" in body:
+        raw = []
+    if not isinstance(raw, list):
+        raise DecodeError(
+            "Kalshi body is not {'structured_targets': [...]}", field="structured_targets"
+        )
+    if len(raw) > MAX_TARGETS_PER_PAGE:
+        raise DecodeError(
+            f"{len(raw)} structured targets in one page (> {MAX_TARGETS_PER_PAGE})",
+            field="structured_targets",
+        )
+    found: list[StructuredTarget] = []
+    rejected: list[DecodeRejection] = []
+    for i, item in enumerate(raw):
+        try:
+            found.append(StructuredTarget.from_json(item))
+        except HOSTILE_INPUT_ERRORS as exc:
+            ident = item.get("id") if isinstance(item, dict) else None
+            name = ident[:100] if isinstance(ident, str) and ident else f"structured_targets[{i}]"
+            rejected.append(DecodeRejection.of(name, exc))
+            log.info("kalshi structured target %s rejected", name)
     return found, rejected

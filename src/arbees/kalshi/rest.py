@@ -1,5 +1,5 @@
-"""Kalshi REST client: market discovery, series fee models, order books, milestones and
-their live game data.
+"""Kalshi REST client: market discovery, series fee models, order books, milestones, their
+live game data and the structured targets (teams) they name.
 
 The client takes an injected ``httpx.AsyncClient`` (tests pass a ``MockTransport`` or point
 it at the fake venue), signs requests when a :class:`~arbees.kalshi.auth.KalshiSigner` is
@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -33,17 +34,20 @@ from arbees.httpcap import DEFAULT_MAX_BODY, request_capped
 from arbees.kalshi.auth import KalshiSigner
 from arbees.kalshi.models import (
     MAX_LIVE_DATAS,
+    MAX_TARGETS_PER_PAGE,
     Event,
     KalshiOrderbook,
     LiveData,
     Market,
     Milestone,
     Series,
+    StructuredTarget,
     parse_events,
     parse_live_datas,
     parse_milestones,
     parse_orderbook,
     parse_series_list,
+    parse_structured_targets,
 )
 
 __all__ = [
@@ -60,6 +64,9 @@ log = logging.getLogger(__name__)
 PROD_REST_URL: Final = "https://external-api.kalshi.com/trade-api/v2"
 DEMO_REST_URL: Final = "https://external-api.demo.kalshi.co/trade-api/v2"
 TIER_READS_PER_SECOND: Final = {"basic": 20.0, "advanced": 30.0, "premier": 100.0, "prime": 400.0}
+TARGET_IDS_PER_REQUEST: Final = 100
+"""Structured target ids asked for in one ``GET /structured_targets`` (each repeated as
+``ids=``: 100 UUIDs keep the URL near 4 kB)."""
 
 
 class TokenBucket:
@@ -298,12 +305,21 @@ class KalshiRest:
         *,
         related_event_ticker: str | None = None,
         category: str | None = None,
+        minimum_start_date: datetime | None = None,
         limit: int = 100,
         max_pages: int = 10,
     ) -> tuple[list[Milestone], list[DecodeRejection]]:
-        """``GET /milestones`` (e.g. those tied to one event: ``related_event_ticker``),
-        each decoded once by :func:`~arbees.kalshi.models.parse_milestones`, following
-        ``cursor`` for at most ``max_pages`` pages."""
+        """``GET /milestones`` (e.g. those tied to one event: ``related_event_ticker``, or a
+        slate: ``category="Sports"`` starting from ``minimum_start_date``, sent as RFC 3339
+        UTC), each decoded once by :func:`~arbees.kalshi.models.parse_milestones`,
+        following ``cursor`` for at most ``max_pages`` pages."""
+        if minimum_start_date is not None and minimum_start_date.utcoffset() is None:
+            raise ValueError("minimum_start_date must be timezone-aware")
+        since = (
+            None
+            if minimum_start_date is None
+            else minimum_start_date.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        )
         found: list[Milestone] = []
         rejected: list[DecodeRejection] = []
         cursor: str | None = None
@@ -313,6 +329,7 @@ class KalshiRest:
                 {
                     "related_event_ticker": related_event_ticker,
                     "category": category,
+                    "minimum_start_date": since,
                     "limit": max(1, min(limit, 500)),
                     "cursor": cursor,
                 },
@@ -323,6 +340,41 @@ class KalshiRest:
             cursor = body.get("cursor") or None
             if cursor is None:
                 break
+        return found, rejected
+
+    async def get_structured_targets(
+        self,
+        ids: Sequence[str],
+        *,
+        page_size: int = 500,
+        max_pages: int = 10,
+    ) -> tuple[list[StructuredTarget], list[DecodeRejection]]:
+        """The structured targets ``ids`` name (``GET /structured_targets?ids=..``, at most
+        :data:`TARGET_IDS_PER_REQUEST` ids per request, each answer decoded once by
+        :func:`~arbees.kalshi.models.parse_structured_targets`, following ``cursor`` for at
+        most ``max_pages`` pages per request). An id Kalshi does not know is simply
+        absent from the answer."""
+        wanted = sorted(set(ids))
+        found: list[StructuredTarget] = []
+        rejected: list[DecodeRejection] = []
+        for start in range(0, len(wanted), TARGET_IDS_PER_REQUEST):
+            chunk = wanted[start : start + TARGET_IDS_PER_REQUEST]
+            cursor: str | None = None
+            for _ in range(max_pages):
+                body = await self._get(
+                    "/structured_targets",
+                    {
+                        "ids": chunk,
+                        "page_size": max(1, min(page_size, MAX_TARGETS_PER_PAGE)),
+                        "cursor": cursor,
+                    },
+                )
+                page, refused = parse_structured_targets(body)
+                found += page
+                rejected += refused
+                cursor = body.get("cursor") or None
+                if cursor is None:
+                    break
         return found, rejected
 
     async def get_live_datas(

@@ -97,10 +97,14 @@ class TeamClaim:
     Attributes:
         code: a structured code (Kalshi ticker code, Gamma slug abbreviation).
         name: a display name (Kalshi ``yes_sub_title``, a Gamma outcome label).
+        source: the venue identifier the code and name came from, when they are not the
+            listing's own text (``"kalshi_target:<id>"``: a Kalshi structured target's
+            abbreviation and name), for the evidence.
     """
 
     code: str = ""
     name: str = ""
+    source: str = ""
 
 
 @attrs.frozen
@@ -137,6 +141,8 @@ class ListedGame:
         teams: the two teams as the venue lists them.
         contracts: the contracts of this market type.
         game_ref: the venue's own game id when it has one (Gamma ``gameId``), for reports.
+        sources: the venue identifiers the date and start came from, when they are not the
+            listing's own (``"kalshi_milestone:<id>"``), for the evidence.
     """
 
     venue: str
@@ -148,6 +154,7 @@ class ListedGame:
     teams: tuple[TeamClaim, TeamClaim]
     contracts: tuple[ListedContract, ...]
     game_ref: str = ""
+    sources: tuple[str, ...] = ()
 
 
 @attrs.frozen(order=True)
@@ -370,7 +377,7 @@ def _evidence(group: list[_Resolved]) -> list[str]:
     for r in group:
         g = r.game
         parts = [
-            f"{t.id} by {how} ({c.code or c.name!r})"
+            f"{t.id} by {how} ({c.code or c.name!r})" + (f" of {c.source}" if c.source else "")
             for t, how, c in zip(r.teams, r.how, g.teams, strict=True)
         ]
         ref = f", game id {g.game_ref}" if g.game_ref else ""
@@ -379,6 +386,8 @@ def _evidence(group: list[_Resolved]) -> list[str]:
             if g.start_time is None
             else f", start {g.start_time.astimezone(UTC):%Y-%m-%dT%H:%MZ}"
         )
+        if g.sources:
+            start += f" from {', '.join(g.sources)}"
         lines.append(
             f"{g.venue} {g.event_id}: {'; '.join(parts)}{ref}; date {g.eastern_date}{start}"
         )

@@ -2,11 +2,15 @@
 
 Kalshi names a league inside its series tickers (``KX`` + league code + ``GAME`` /
 ``TOTAL`` / ``SPREAD``: ``KXNFLGAME``, ``KXMLBTOTAL``, ``KXNCAAMBGAME``); Gamma by its sport
-slug (``nfl``, ``cbb``, ``sea``), which its event slugs, ``seriesSlug`` and tags carry. The
-two spell some leagues differently (college basketball is ``NCAAMB`` on Kalshi and ``cbb``
-on Gamma), so this checked-in table says which names are one league; a name it does not
-know is reported (``unknown_league``), never guessed. ``draws`` marks the leagues whose
-games can end level (soccer): their winner markets are 3-way (home / draw / away).
+code, the ``sport`` of its ``/sports`` entries (``nfl``, ``ncaab``, ``sea``), which its event
+slugs, ``seriesSlug`` and tags carry too. Gamma's series ids, tags and the list of sports
+come from ``/sports`` at run time (:class:`arbees.venues.polymarket.GammaListings`); this
+checked-in table only says which of our leagues each sport code is, plus the overrides
+where a Gamma event spells its league differently from ``/sports``
+(:data:`GAMMA_SLUG_OVERRIDES`: college basketball's events say ``cbb``). A name it does not
+know is reported (``unknown_league``; a ``/sports`` entry: ``unmapped``), never guessed.
+``draws`` marks the leagues whose games can end level (soccer): their winner markets are
+3-way (home / draw / away).
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ from typing import Final
 import attrs
 
 __all__ = [
+    "GAMMA_SLUG_OVERRIDES",
     "LEAGUE_TABLE",
     "League",
     "SeriesKind",
     "gamma_league",
-    "gamma_slugs",
+    "gamma_leagues",
     "kalshi_league",
     "kalshi_series_kind",
     "league",
@@ -38,7 +43,7 @@ class League:
     Attributes:
         key: canonical key (``"NFL"``, ``"NCAAB"``, ``"EPL"``).
         kalshi: league codes in Kalshi series tickers (``"NCAAMB"``).
-        gamma: Gamma sport slugs (``"cbb"``).
+        gamma: Gamma sport codes, as ``/sports`` lists them (``"ncaab"``).
         draws: a game can end level, so the winner market is 3-way.
         rare_ties: a 2-way game can still end tied (NFL regular season): neither team's
             contract pays then, and the venues settle it differently (noted on matches).
@@ -53,9 +58,9 @@ class League:
 
 LEAGUE_TABLE: Final = (
     League("NFL", ("NFL",), ("nfl",), rare_ties=True),
-    League("NCAAF", ("NCAAF",), ("cfb", "ncaaf")),
+    League("NCAAF", ("NCAAF",), ("cfb",)),
     League("NBA", ("NBA",), ("nba",)),
-    League("NCAAB", ("NCAAMB",), ("cbb", "ncaab")),
+    League("NCAAB", ("NCAAMB",), ("ncaab",)),
     League("NHL", ("NHL",), ("nhl",)),
     League("MLB", ("MLB",), ("mlb",)),
     League("EPL", ("EPL",), ("epl",), draws=True),
@@ -67,12 +72,23 @@ LEAGUE_TABLE: Final = (
     League("MLS", ("MLS",), ("mls",), draws=True),
 )
 
+GAMMA_SLUG_OVERRIDES: Final[Mapping[str, str]] = MappingProxyType(
+    {"cbb": "NCAAB", "ncaaf": "NCAAF"}
+)
+"""Known disagreements: a league spelling of Gamma's event slugs / ``seriesSlug`` / tags
+that is not the ``/sports`` code, to our league key (college basketball's events are
+``cbb-...`` while ``/sports`` lists ``ncaab``; ``ncaaf`` is kept from the earlier hand-typed
+table, unverified)."""
+
 _BY_KEY: Final[Mapping[str, League]] = MappingProxyType({lg.key: lg for lg in LEAGUE_TABLE})
 _BY_KALSHI: Final[Mapping[str, League]] = MappingProxyType(
     {code: lg for lg in LEAGUE_TABLE for code in lg.kalshi}
 )
 _BY_GAMMA: Final[Mapping[str, League]] = MappingProxyType(
-    {slug: lg for lg in LEAGUE_TABLE for slug in lg.gamma}
+    {
+        **{slug: _BY_KEY[key] for slug, key in GAMMA_SLUG_OVERRIDES.items()},
+        **{code: lg for lg in LEAGUE_TABLE for code in lg.gamma},
+    }
 )
 
 
@@ -106,7 +122,8 @@ def kalshi_league(code: str) -> League | None:
 
 
 def gamma_league(slug: str) -> League | None:
-    """The league of a Gamma sport slug (``cbb`` -> NCAAB)."""
+    """The league of a Gamma sport code (``ncaab`` -> NCAAB) or of a slug spelling the
+    overrides know (``cbb`` -> NCAAB)."""
     return _BY_GAMMA.get(slug.lower())
 
 
@@ -141,12 +158,12 @@ def select_series(
     return sorted(chosen)
 
 
-def gamma_slugs(leagues: Iterable[str] = (), exclude_leagues: Iterable[str] = ()) -> list[str]:
-    """The Gamma sport slugs (tags) of ``leagues`` (empty: every league) minus
-    ``exclude_leagues``, sorted."""
+def gamma_leagues(leagues: Iterable[str] = (), exclude_leagues: Iterable[str] = ()) -> list[str]:
+    """The keys of the leagues to discover on Gamma: ``leagues`` (empty: every league of
+    the table) minus ``exclude_leagues``, in table order."""
     include, exclude = set(leagues), set(exclude_leagues)
-    return sorted(
-        lg.gamma[0]
+    return [
+        lg.key
         for lg in LEAGUE_TABLE
         if (not include or lg.key in include) and lg.key not in exclude
-    )
+    ]

@@ -95,6 +95,9 @@ class Reason(StrEnum):
     """The venues' winner markets have different outcomes (a draw on one venue only)."""
     INCOMPLETE = "incomplete"
     """A venue's winner market lacks an outcome (a team or the draw) or lists one twice."""
+    UNMAPPED = "unmapped"
+    """A venue's league or sport (a Gamma ``/sports`` entry) that the league table does not
+    map to one of our leagues, or one of our leagues the venue's list does not name."""
 
 
 @attrs.frozen(order=True)

@@ -13,8 +13,19 @@ event has one market per team (``-MUN``, ``-MCI``) and, where draws exist, ``-TI
 codes must spell the ticker's code part. A total or spread event's ticker codes are split
 where both halves are catalogue codes of the league (exactly one split, else the event is
 refused); each market's YES pays above its ``floor_strike`` (``strike_type="greater"``).
+Kalshi's own structured data comes first when given
+(:class:`~arbees.matching.kalshi_structure.KalshiStructure`): the event's milestone gives
+its scheduled start (``start_date``, whose US-Eastern date must be the ticker's) and its
+away / home teams as structured targets, whose abbreviation and name are resolved in the
+catalogue instead of the ticker codes and ``yes_sub_title``; a winner market is the
+target its code (the target's abbreviation) or its ``yes_sub_title`` (a prefix of the
+target's name) agrees with, exactly one way round. Without a usable milestone or targets
+(see :meth:`~arbees.matching.kalshi_structure.KalshiStructure.lookup`; targets the
+catalogue does not name as two teams) the ticker/name path above is the fallback, under the
+same guards.
 
-Gamma: the league comes from the slug prefix, ``seriesSlug`` and tags (they must agree);
+Gamma: the league comes from the slug prefix, ``seriesSlug``, tags and the event's
+``sport`` code (they must agree);
 the teams from the slug's codes (``epl-mun-mci-2026-12-06``) and the title ("A vs. B"); each
 market's ``sportsMarketType`` says what it is: a ``moneyline`` market is either one market
 with a token per team, or one Yes/No market per outcome (soccer: each team and the draw,
@@ -46,7 +57,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Final
 
-from arbees.kalshi.models import Event, Market
+from arbees.kalshi.models import Event, Market, StructuredTarget
 from arbees.matching.catalogue import CatalogueRow, TeamCatalogue, builtin_rows
 from arbees.matching.eastern import eastern
 from arbees.matching.events import (
@@ -59,6 +70,7 @@ from arbees.matching.events import (
     Unmatched,
     match_listings,
 )
+from arbees.matching.kalshi_structure import KalshiStructure, MilestoneLookup
 from arbees.matching.leagues import (
     SeriesKind,
     gamma_league,
@@ -192,7 +204,46 @@ def _over_line(market: Market) -> Decimal:
     return market.floor_strike
 
 
-def _kalshi_game(event: Event, catalogue: TeamCatalogue) -> ListedGame:
+def _target_claim(target: StructuredTarget) -> TeamClaim:
+    return TeamClaim(target.abbreviation, target.name, f"kalshi_target:{target.id}")
+
+
+def _agrees(code: str, name: str, target: StructuredTarget) -> bool:
+    """A market's code or ``yes_sub_title`` says it is ``target``: the code is the target's
+    abbreviation, or the sub-title is (a prefix of) its name ("Miami" of "Miami (OH)
+    RedHawks", "Manchester U" of "Manchester United")."""
+    if target.abbreviation and code.upper() == target.abbreviation.strip().upper():
+        return True
+    said, full = normalize_name(name), normalize_name(target.name)
+    return bool(said) and full.startswith(said)
+
+
+def _catalogued(catalogue: TeamCatalogue, league: str, target: StructuredTarget) -> str | None:
+    """The catalogue team a target names (its abbreviation, else its name; the two must
+    not name different teams), or ``None``: then the ticker/name path decides."""
+    by_code = catalogue.by_code(league, target.abbreviation).team if target.abbreviation else None
+    by_name = catalogue.by_name(league, target.name).team
+    if by_code is not None and by_name is not None and by_code.id != by_name.id:
+        return None
+    found = by_code or by_name
+    return None if found is None else found.id
+
+
+def _assign_targets(
+    names: dict[str, str], pair: tuple[StructuredTarget, StructuredTarget]
+) -> dict[str, StructuredTarget] | None:
+    """Each team market's target (by its code), when exactly one way round agrees."""
+    codes = list(names)
+    if len(codes) != 2:
+        return None
+    ways = [dict(zip(codes, way, strict=True)) for way in (pair, pair[::-1])]
+    fits = [w for w in ways if all(_agrees(c, names[c], t) for c, t in w.items())]
+    return fits[0] if len(fits) == 1 else None
+
+
+def _kalshi_game(
+    event: Event, catalogue: TeamCatalogue, structure: KalshiStructure | None = None
+) -> ListedGame:
     series = event.series_ticker or event.event_ticker.split("-")[0]
     parsed = kalshi_series_kind(series)
     if parsed is None:
@@ -211,17 +262,45 @@ def _kalshi_game(event: Event, catalogue: TeamCatalogue) -> ListedGame:
     closed = sorted({m.status for m in event.markets} & _CLOSED)
     if closed:
         raise _Reject(Reason.CLOSED, f"market status {', '.join(closed)}")
+    look = (
+        MilestoneLookup(None) if structure is None else structure.lookup(event.event_ticker, lg.key)
+    )
+    if look.note:
+        log.debug("kalshi %s: %s: ticker/name path", event.event_ticker, look.note)
+    sources: tuple[str, ...] = ()
+    begins = None if start is None else datetime.combine(day, start, tzinfo=eastern())
+    if look.milestone is not None and look.milestone.start_date is not None:
+        begins = look.milestone.start_date
+        if begins.astimezone(eastern()).date() != day:
+            raise _Reject(
+                Reason.BAD_START_TIME,
+                f"milestone {look.milestone.id} starts {begins.isoformat()}, not on the "
+                f"ticker's date {day}",
+            )
+        sources = (f"kalshi_milestone:{look.milestone.id}",)
+    pair = None if look.away is None or look.home is None else (look.away, look.home)
+    if pair is not None:
+        known = [_catalogued(catalogue, lg.key, t) for t in pair]
+        if None in known or known[0] == known[1]:
+            log.info(
+                "kalshi %s: the catalogue does not name milestone %s's two targets (%s): "
+                "ticker/name path",
+                event.event_ticker,
+                look.milestone.id if look.milestone is not None else "",
+                ", ".join(f"{t.abbreviation or '-'} {t.name!r}" for t in pair),
+            )
+            pair = None
     contracts: list[ListedContract] = []
     if kind == SeriesKind.GAME:
         names: dict[str, str] = {}
+        tickers: dict[str, str] = {}
         for market in event.markets:
             suffix = _suffix(event.event_ticker, market)
             if suffix == _TIE:
                 contracts.append(ListedContract(market.ticker, market.ticker, ContractKind.DRAW))
                 continue
             names[suffix] = market.yes_sub_title
-            claim = TeamClaim(suffix, market.yes_sub_title)
-            contracts.append(ListedContract(market.ticker, market.ticker, ContractKind.TEAM, claim))
+            tickers[suffix] = market.ticker
         order = [(a, b) for a in names for b in names if a != b and a + b == codes]
         if len(order) != 1:
             raise _Reject(
@@ -229,11 +308,43 @@ def _kalshi_game(event: Event, catalogue: TeamCatalogue) -> ListedGame:
                 f"market codes {sorted(names)} do not spell ticker codes {codes!r}",
             )
         away, home = order[0]
-        teams = (TeamClaim(away, names[away]), TeamClaim(home, names[home]))
+        assigned = None if pair is None else _assign_targets(names, pair)
+        if pair is not None and assigned is None:
+            log.info(
+                "kalshi %s: the markets do not tell which of milestone %s's targets is "
+                "which: ticker/name path",
+                event.event_ticker,
+                look.milestone.id if look.milestone is not None else "",
+            )
+        claims = {
+            code: (
+                _target_claim(assigned[code])
+                if assigned is not None
+                else TeamClaim(code, names[code])
+            )
+            for code in names
+        }
+        for code in names:
+            contracts.append(
+                ListedContract(tickers[code], tickers[code], ContractKind.TEAM, claims[code])
+            )
+        if assigned is not None and pair is not None:
+            teams = (_target_claim(pair[0]), _target_claim(pair[1]))
+        else:
+            teams = (claims[away], claims[home])
         market_type = MarketType.MONEYLINE
     else:
-        away, home = _split_codes(catalogue, lg.key, codes)
-        teams = (TeamClaim(away), TeamClaim(home))
+        targets: tuple[StructuredTarget, ...] = ()
+        if pair is not None:
+            targets = pair
+            teams = (_target_claim(pair[0]), _target_claim(pair[1]))
+            try:
+                away, home = _split_codes(catalogue, lg.key, codes)
+            except _Reject:
+                away = home = ""
+        else:
+            away, home = _split_codes(catalogue, lg.key, codes)
+            teams = (TeamClaim(away), TeamClaim(home))
         for market in event.markets:
             line = _over_line(market)
             suffix = _suffix(event.event_ticker, market)
@@ -249,11 +360,15 @@ def _kalshi_game(event: Event, catalogue: TeamCatalogue) -> ListedGame:
                 )
                 continue
             m = _SPREAD_SUFFIX.match(suffix)
-            if m is None or m["code"] not in (away, home):
+            owners = [t for t in targets if m is not None and _agrees(m["code"], "", t)]
+            if len(owners) == 1:
+                claim = _target_claim(owners[0])
+            elif m is None or m["code"] not in (away, home):
                 raise _Reject(
                     Reason.BAD_TICKER, f"spread market {market.ticker!r} names no team of {codes!r}"
                 )
-            claim = TeamClaim(m["code"])
+            else:
+                claim = TeamClaim(m["code"])
             contracts.append(
                 ListedContract(market.ticker, market.ticker, ContractKind.TEAM, claim, line)
             )
@@ -264,22 +379,26 @@ def _kalshi_game(event: Event, catalogue: TeamCatalogue) -> ListedGame:
         league=lg.key,
         market_type=market_type,
         eastern_date=day,
-        start_time=None if start is None else datetime.combine(day, start, tzinfo=eastern()),
+        start_time=begins,
         teams=teams,
         contracts=tuple(contracts),
+        sources=sources,
     )
 
 
 def kalshi_listings(
-    events: Iterable[Event], catalogue: TeamCatalogue
+    events: Iterable[Event],
+    catalogue: TeamCatalogue,
+    structure: KalshiStructure | None = None,
 ) -> tuple[list[ListedGame], list[Unmatched]]:
     """Every Kalshi game / total / spread event as a listing; one :class:`Unmatched` per
-    event that cannot be one."""
+    event that cannot be one. With ``structure`` (Kalshi's milestones and structured
+    targets), an event's start and teams come from its milestone first."""
     games: list[ListedGame] = []
     refused: list[Unmatched] = []
     for event in events:
         try:
-            games.append(_kalshi_game(event, catalogue))
+            games.append(_kalshi_game(event, catalogue, structure))
         except _Reject as rej:
             refused.append(Unmatched(KALSHI, event.event_ticker, "", "", rej.reason, rej.detail))
     return games, refused
@@ -292,6 +411,7 @@ def _gamma_league(event: GammaEvent) -> str:
     votes: dict[str, str] = {}
     sources = [("slug", event.slug.split("-", 1)[0]), ("seriesSlug", event.series_slug or "")]
     sources += [("tag", tag.slug) for tag in event.tags]
+    sources.append(("sport", event.sport or ""))
     for what, value in sources:
         lg = gamma_league(value) if value else None
         if lg is not None:
@@ -665,10 +785,12 @@ def match_venue_events(
     start_window: timedelta = DEFAULT_START_WINDOW,
     leagues: Sequence[str] = (),
     market_types: Sequence[str] = (),
+    kalshi_structure: KalshiStructure | None = None,
 ) -> EventReport:
     """Convert every venue's typed events and match them; the report holds the converters'
-    refusals (and ``refused``: the decoders') with the matcher's."""
-    k_games, k_refused = kalshi_listings(kalshi, catalogue)
+    refusals (and ``refused``: the decoders') with the matcher's. ``kalshi_structure``:
+    Kalshi's milestones and structured targets, read before the ticker codes and names."""
+    k_games, k_refused = kalshi_listings(kalshi, catalogue, kalshi_structure)
     p_games, p_refused = polymarket_listings(polymarket)
     u_games, u_refused = polymarket_us_listings(polymarket_us, catalogue)
     report = match_listings(

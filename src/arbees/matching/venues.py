@@ -34,6 +34,7 @@ from typing import Final
 from arbees.errors import DecodeError, DecodeRejection
 from arbees.kalshi.models import Event, Market
 from arbees.matching.eastern import eastern
+from arbees.matching.kalshi_structure import KalshiStructure
 from arbees.matching.matcher import DEFAULT_START_WINDOW, match_games
 from arbees.matching.model import (
     KalshiGame,
@@ -46,7 +47,12 @@ from arbees.matching.model import (
     Rejection,
     Venue,
 )
-from arbees.polymarket.models import TOKEN_COUNT_FIELD, GammaEvent, GammaMarket
+from arbees.polymarket.models import (
+    TOKEN_COUNT_FIELD,
+    UNMAPPED_FIELD,
+    GammaEvent,
+    GammaMarket,
+)
 
 __all__ = [
     "KALSHI_GAME_SERIES",
@@ -78,6 +84,7 @@ _TEXT_LEAGUE = re.compile(r"\b(NBA|NHL)\b")
 _DECODE_REASONS: Final[Mapping[str, Reason]] = {
     "gameStartTime": Reason.BAD_START_TIME,
     TOKEN_COUNT_FIELD: Reason.MISSING_TOKEN,
+    UNMAPPED_FIELD: Reason.UNMAPPED,
 }
 
 
@@ -138,7 +145,7 @@ def _team_market(event_ticker: str, market: Market) -> KalshiTeamMarket:
     )
 
 
-def _kalshi_game(event: Event) -> KalshiGame:
+def _kalshi_game(event: Event, structure: KalshiStructure | None = None) -> KalshiGame:
     event_ticker = event.event_ticker
     if not event_ticker:
         raise _Reject(Reason.MALFORMED, "event_ticker is empty")
@@ -176,6 +183,16 @@ def _kalshi_game(event: Event) -> KalshiGame:
     if closed:
         raise _Reject(Reason.CLOSED, f"market status {', '.join(closed)}")
     start_time = None if start is None else datetime.combine(day, start, tzinfo=eastern())
+    milestone = None if structure is None else structure.lookup(event_ticker, league).milestone
+    if milestone is not None and milestone.start_date is not None:
+        # the milestone's scheduled start (the teams stay the NBA/NHL table's)
+        start_time = milestone.start_date
+        if start_time.astimezone(eastern()).date() != day:
+            raise _Reject(
+                Reason.BAD_START_TIME,
+                f"milestone {milestone.id} starts {start_time.isoformat()}, not on the "
+                f"ticker's date {day}",
+            )
     return KalshiGame(
         event_ticker=event_ticker,
         series_ticker=series,
@@ -188,13 +205,16 @@ def _kalshi_game(event: Event) -> KalshiGame:
     )
 
 
-def kalshi_games(events: Iterable[Event]) -> tuple[list[KalshiGame], list[Rejection]]:
-    """The NBA/NHL game events among ``events``, and one :class:`Rejection` per other event."""
+def kalshi_games(
+    events: Iterable[Event], structure: KalshiStructure | None = None
+) -> tuple[list[KalshiGame], list[Rejection]]:
+    """The NBA/NHL game events among ``events``, and one :class:`Rejection` per other event;
+    with ``structure``, a game's start is its Kalshi milestone's."""
     games: list[KalshiGame] = []
     rejections: list[Rejection] = []
     for event in events:
         try:
-            games.append(_kalshi_game(event))
+            games.append(_kalshi_game(event, structure))
         except _Reject as rej:
             ident = event.event_ticker
             rejections.append(Rejection(Venue.KALSHI, ident, rej.reason, rej.detail))

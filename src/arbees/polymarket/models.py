@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -31,9 +32,11 @@ from arbees.polymarket.protocol import is_token_id
 
 __all__ = [
     "TOKEN_COUNT_FIELD",
+    "UNMAPPED_FIELD",
     "FeeSchedule",
     "GammaEvent",
     "GammaMarket",
+    "GammaSport",
     "GammaTag",
     "GammaTeam",
     "Geoblock",
@@ -44,6 +47,7 @@ __all__ = [
     "parse_gamma_event",
     "parse_gamma_events",
     "parse_gamma_market",
+    "parse_gamma_sports",
     "parse_gamma_teams",
     "parse_geoblock",
     "parse_midpoint",
@@ -57,6 +61,10 @@ _MAX_TS_DIGITS = 16  # epoch milliseconds, as on the WebSocket
 
 TOKEN_COUNT_FIELD = "clobTokenIds.length"
 """The field a market is refused under when its token ids do not pair with its outcomes."""
+
+UNMAPPED_FIELD = "unmapped"
+"""The field a ``/sports`` entry no league maps (or a league no entry names) is refused
+under by discovery (reported ``unmapped``)."""
 
 
 @attrs.frozen
@@ -177,6 +185,8 @@ class GammaEvent:
         tags: the event's tags, in venue order.
         series_slug: ``seriesSlug`` when given (``"nba"``...).
         game_id: ``gameId`` (the sports data provider's game id) as text, when given.
+        sport: the Gamma sport code of the event (its ``sport`` object's ``sport``, lower
+            case), when given.
     """
 
     id: str
@@ -188,6 +198,7 @@ class GammaEvent:
     tags: tuple[GammaTag, ...] = ()
     series_slug: str | None = None
     game_id: str | None = None
+    sport: str | None = None
 
 
 @attrs.frozen
@@ -242,6 +253,101 @@ def parse_gamma_teams(body: object) -> tuple[list[GammaTeam], list[DecodeRejecti
         except HOSTILE_INPUT_ERRORS as exc:
             rejected.append(_refuse(DecodeRejection.of(ident, exc), "team"))
     return teams, rejected
+
+
+MAX_GAMMA_SPORTS = 1000
+"""Entries of one ``/sports`` body decoded at most (about 150 in public 2026 samples); the
+rest are refused as one item."""
+
+_SPORT_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_ID_DIGITS = re.compile(r"^[0-9]{1,20}$")
+_MAX_SPORT_TAGS = 64
+
+
+@attrs.frozen
+class GammaSport:
+    """One entry of Gamma's ``/sports`` (a league or competition Polymarket lists games of).
+
+    Attributes:
+        sport: the sport code, lower case (``"epl"``, ``"nba"``, ``"ncaab"``).
+        series: the id of the Gamma series its games belong to (``/events?series_id=``).
+        tags: the tag ids it lists (``"1,82,306,100639,100350"``), in venue order.
+        ordering: ``"home"`` or ``"away"`` (which team its titles name first), ``""`` when
+            absent.
+        id: the entry's id as text, ``""`` when absent.
+    """
+
+    sport: str
+    series: str
+    tags: tuple[str, ...] = ()
+    ordering: str = ""
+    id: str = ""
+
+
+def _id_text(obj: Mapping[str, object], key: str) -> str:
+    """An id Gamma sends as a number or as decimal text -> text (``""`` when absent)."""
+    value = obj.get(key)
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise DecodeError(f"expected an id, got {type(value).__name__}", field=key)
+    text = str(value).strip()
+    if not _ID_DIGITS.match(text):
+        raise DecodeError(f"not a decimal id: {text[:40]!r}", field=key)
+    return text
+
+
+def _sport(obj: object) -> GammaSport:
+    if not isinstance(obj, Mapping):
+        raise DecodeError("sport entry is not an object")
+    code = _str(obj, "sport", "").strip().lower()
+    if not _SPORT_CODE.match(code):
+        raise DecodeError(f"not a sport code: {code[:40]!r}", field="sport")
+    series = _id_text(obj, "series")
+    if not series:
+        raise DecodeError("no series id", field="series")
+    raw_tags = [t.strip() for t in _str(obj, "tags", "").split(",") if t.strip()]
+    if len(raw_tags) > _MAX_SPORT_TAGS or not all(_ID_DIGITS.match(t) for t in raw_tags):
+        raise DecodeError("tags is not a short list of decimal ids", field="tags")
+    ordering = _str(obj, "ordering", "").strip().lower()
+    if ordering not in ("", "home", "away"):
+        raise DecodeError(f"ordering {ordering[:20]!r} is neither home nor away", field="ordering")
+    return GammaSport(code, series, tuple(raw_tags), ordering, _id_text(obj, "id"))
+
+
+def parse_gamma_sports(body: object) -> tuple[list[GammaSport], list[DecodeRejection]]:
+    """Decode a Gamma ``/sports`` body (a list of sport entries): each entry once.
+
+    An entry that is not an object, has no sport code or series id, or a field of the wrong
+    type is refused alone (named ``sport:<code>``, else by its position), as is a second
+    entry with a sport code already seen. At most :data:`MAX_GAMMA_SPORTS` entries are read;
+    the rest are refused as one item. Raises :class:`DecodeError` only when the body is not
+    a list.
+    """
+    if not isinstance(body, list):
+        raise DecodeError("Gamma /sports body is not a list", field="sports")
+    sports: list[GammaSport] = []
+    rejected: list[DecodeRejection] = []
+    seen: set[str] = set()
+    for i, obj in enumerate(body[:MAX_GAMMA_SPORTS]):
+        raw = obj.get("sport") if isinstance(obj, Mapping) else None
+        ident = f"sport:{raw[:32]}" if isinstance(raw, str) and raw.strip() else f"sports[{i}]"
+        try:
+            entry = _sport(obj)
+            if entry.sport in seen:
+                raise DecodeError("a second entry for this sport code", field="sport")
+        except HOSTILE_INPUT_ERRORS as exc:
+            rejected.append(_refuse(DecodeRejection.of(ident, exc), "sport"))
+            continue
+        seen.add(entry.sport)
+        sports.append(entry)
+    if len(body) > MAX_GAMMA_SPORTS:
+        extra = len(body) - MAX_GAMMA_SPORTS
+        reason = f"{extra} entries over the limit of {MAX_GAMMA_SPORTS}"
+        rejected.append(
+            _refuse(DecodeRejection(f"sports[{MAX_GAMMA_SPORTS}:]", reason, "sports"), "sport")
+        )
+    return sports, rejected
 
 
 @attrs.frozen
@@ -450,7 +556,19 @@ def _event(obj: Mapping[str, object], markets: tuple[GammaMarket, ...]) -> Gamma
         tags=_tags(obj.get("tags")),
         series_slug=series_slug or None,
         game_id=_text(obj.get("gameId"), "gameId") or None,
+        sport=_event_sport(obj.get("sport")),
     )
+
+
+def _event_sport(value: object) -> str | None:
+    """An event's ``sport`` (an object with a ``sport`` code, or the code itself)."""
+    if isinstance(value, Mapping):
+        value = value.get("sport")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _SPORT_CODE.match(value.strip().lower()):
+        raise DecodeError("not a sport code", field="sport")
+    return value.strip().lower()
 
 
 def _raw_markets(obj: Mapping[str, object]) -> list[object]:

@@ -95,6 +95,8 @@ class MonitorStats:
         feed_starts: times the feed was (re)started after egress was verified.
         egress_losses: verified -> unverified transitions.
         refreshes: full republishes after the bus lost messages.
+        caught_up: instruments assigned while a feed was connecting, handed to it once it
+            had started (each would otherwise wait for the next reconnect).
     """
 
     published: int = 0
@@ -106,6 +108,7 @@ class MonitorStats:
     feed_starts: int = 0
     egress_losses: int = 0
     refreshes: int = 0
+    caught_up: int = 0
 
 
 def price_update(
@@ -443,6 +446,16 @@ class PolymarketMonitor:
                 self._holders.pop(token, None)
                 await self._reject(token, str(exc))
 
+    async def _catch_up(self, built: frozenset[str]) -> None:
+        """Tell a feed just started (built for ``built``) what the assignments changed
+        while it was connecting."""
+        now = frozenset(self.tokens)
+        if gone := sorted(built - now):
+            await self._feed_call("remove", gone)
+        if added := sorted(now - built):
+            self.stats.caught_up += len(added)
+            await self._feed_call("add", added)
+
     def _new_feed(self) -> InstrumentFeed:
         """A feed for the current tokens; tokens the feed refuses are dropped first.
 
@@ -489,6 +502,7 @@ class PolymarketMonitor:
         async def one_verified_period() -> None:
             try:
                 feed = self._new_feed()
+                built = frozenset(self.tokens)
                 while self._refused_at_start:
                     await self._reject(*self._refused_at_start.pop(0))
                 self.stats.feed_starts += 1
@@ -496,6 +510,10 @@ class PolymarketMonitor:
                     await nursery.start(feed.run)
                     self._feed = feed
                     self._feed_running = True
+                    # Assignments applied while the feed was connecting found no feed to
+                    # tell: hand it the difference now, or those instruments would stay
+                    # unsubscribed until the next reconnect.
+                    await self._catch_up(built)
                     if not started[0]:
                         started[0] = True
                         task_status.started()

@@ -26,6 +26,12 @@ order (:meth:`arbees.recording.Recorder.engine`) with the engine's clock, which 
 one wall-clock reading for the whole call, so ``arbees replay`` decides exactly what this
 shard decided, whatever the feeds coalesced or batched under load.
 
+Process lag (``lag_threshold``): a :class:`~arbees.lag.LagGuard` measures how late the
+shard's scheduler wakes; while it is later than the threshold the engine opens no signal
+and the books read meanwhile wait for a fresh confirmation
+(:meth:`~arbees.services.shard_engine.ShardEngine.set_lagging`, recorded as an engine
+call).
+
 Readiness (``task_status.started()``): assignments loaded, every source running, heartbeats
 flowing. Cancellation stops everything.
 
@@ -51,6 +57,7 @@ from arbees.bus.base import Bus, Subscription
 from arbees.codec import encode
 from arbees.errors import ArbeesError, BusError, ConfigError
 from arbees.gamestate import GameStates
+from arbees.lag import LagGuard
 from arbees.messages import (
     GAME_ASSIGNMENTS_HASH,
     ArbSignal,
@@ -63,6 +70,7 @@ from arbees.messages import (
 )
 from arbees.money import format_fixed
 from arbees.obs.health import run_heartbeat
+from arbees.obs.throttle import ThrottledLog
 from arbees.paper.trader import PaperTrader
 from arbees.recording import Recorder
 from arbees.services._assignments import apply_live, apply_stored
@@ -122,6 +130,9 @@ class GameShard:
         capacity: games this shard is willing to take (0 = no limit), announced to the
             orchestrator.
         recorder: records the engine's every input (see the module doc); ``None``: not.
+        lag_threshold: seconds the scheduler may wake late before the shard holds new
+            signals (see the module doc); ``None``: no lag guard.
+        lag_interval: seconds between the lag guard's wake-ups.
     """
 
     def __init__(
@@ -138,6 +149,8 @@ class GameShard:
         sweep_interval: float = 0.1,
         capacity: int = 0,
         recorder: Recorder | None = None,
+        lag_threshold: float | None = None,
+        lag_interval: float = 0.05,
     ) -> None:
         self.bus = bus
         self.engine = engine
@@ -167,6 +180,12 @@ class GameShard:
         self._held: int | None = None  # the engine clock during a recorded call
         if recorder is not None:
             engine.clock = self._engine_clock
+        self._late_log = ThrottledLog(log, "late quote", first=5, every=1000)
+        self.lag_guard = (
+            None
+            if lag_threshold is None
+            else LagGuard(self._on_lag, interval=lag_interval, threshold=lag_threshold)
+        )
 
     def _engine_clock(self) -> int:
         return self._wall() if self._held is None else self._held
@@ -204,6 +223,7 @@ class GameShard:
                 "rejected": str(self.stats.rejected_assignments),
                 "game_states": str(self.stats.game_states),
                 "halted": str(self.engine.stats.halted),
+                "lagging": str(self.engine.lagging).lower(),
                 **({"paper_pnl": format_fixed(self.paper.ledger.pnl())} if self.paper else {}),
             },
         )
@@ -223,6 +243,8 @@ class GameShard:
             for source in self.sources.values():
                 await nursery.start(partial(source.run, send.clone()))
             send.close()
+            if self.lag_guard is not None:
+                await nursery.start(self.lag_guard.run)
             nursery.start_soon(apply_live, assignments, "kalshi", self._apply)
             nursery.start_soon(self._read_game_states, game_states)
             nursery.start_soon(self._process, receive)
@@ -258,6 +280,7 @@ class GameShard:
             "max_size": "" if engine.max_size is None else str(engine.max_size),
             "edge_delta": str(engine.edge_delta),
             "size_ratio": repr(float(engine.size_ratio)),
+            "send_time_venues": ",".join(engine.send_time_venues),
         }
 
     async def _apply(self, assignment: MarketAssignment) -> None:
@@ -405,10 +428,30 @@ class GameShard:
 
     async def _quotes(self, batch: list[Quote]) -> None:
         self.stats.quotes += len(batch)
+        late = self.engine.stats.late_quotes
         signals = self._call(
             "quotes",
             lambda: {"quotes": [quote_json(q) for q in batch]},
             lambda: self.engine.on_quotes(batch),
+        )
+        if self.engine.stats.late_quotes != late:
+            self._late_log(
+                "%d quote(s) arrived older than the price age limit by their venue's send "
+                "time (waited in a buffer, or the venue is slow): not used until confirmed",
+                self.engine.stats.late_quotes - late,
+            )
+        if signals:
+            await self._publish(signals)
+
+    async def _on_lag(self, lagging: bool, lag_s: float) -> None:
+        """The lag guard's episode began (dated back to the wake-up before the late one)
+        or ended: tell the engine, publish what it re-evaluated."""
+        assert self.lag_guard is not None
+        since = self._wall() - round((lag_s + self.lag_guard.interval) * 1e9)
+        signals = self._call(
+            "lag",
+            lambda: {"lagging": lagging, "since_ns": since},
+            partial(self.engine.set_lagging, lagging, since),
         )
         if signals:
             await self._publish(signals)

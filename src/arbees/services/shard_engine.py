@@ -23,6 +23,14 @@ Correctness rules, enforced here so every transport gets them:
   confirms), never produces a signal — and closes any open one. Times from the future
   (a forged or badly clocked heartbeat or quote) count as *now*, never later, so no message
   can keep a price fresh beyond these bounds;
+* a quote is as old as the later of its receive time and, where its venue stamps messages
+  with their send time (``send_time_venues``), that time put on our clock by the venue's
+  measured offset (:class:`arbees.lag.VenueClock`): a frame that waited in a buffer is
+  not fresh because it was read just now. A liveness mark is moved back by how far behind
+  the venue's latest timed quote arrived (it vouches for what was read, which is that far
+  behind). While the process itself lags (:meth:`ShardEngine.set_lagging`), no signal
+  opens or updates, liveness marks are not taken, and every book touched meanwhile is
+  unusable until its source confirms it after the episode;
 * each assignment is judged on its own: one with unusable fee terms (``"abc"``,
   ``"NaN"``, ``"1e999999"``, a negative rate, an absurd multiplier or exponent), or a
   contract on a venue it carries no fee terms for, is refused and the game is not run — a
@@ -70,6 +78,7 @@ from arbees.book import Level
 from arbees.errors import ArbeesError, ConfigError
 from arbees.identifiers import INSTRUMENT_CHECKS, InstrumentChecks
 from arbees.kernel import MAX_OUTCOMES, EventBatch, contract_index, prefilter_edge
+from arbees.lag import VenueClock
 from arbees.messages import (
     MAX_LIST_ITEMS,
     ArbSignal,
@@ -167,6 +176,11 @@ class ShardEngineStats:
         kernel_flagged: scanned pairs and event games the kernel flagged for the exact
             depth walk.
         halted: games stopped because they ended, were postponed or cancelled.
+        late_quotes: quotes whose venue timestamp made them older than ``max_age_ns``
+            when they arrived (they waited in a buffer, or the venue was slow).
+        lag_episodes: process-lag episodes (:meth:`ShardEngine.set_lagging`).
+        lag_held: signals not opened or updated because the process was lagging.
+        lag_ignored_alive: liveness marks not taken because the process was lagging.
     """
 
     quotes: int = 0
@@ -183,6 +197,17 @@ class ShardEngineStats:
     kernel_scanned: int = 0
     kernel_flagged: int = 0
     halted: int = 0
+    late_quotes: int = 0
+    lag_episodes: int = 0
+    lag_held: int = 0
+    lag_ignored_alive: int = 0
+
+
+SEND_TIME_VENUES = ("kalshi", "polymarket")
+"""Venues whose quotes' ``venue_ts_ms`` is the time the venue sent the change: Kalshi's
+``ts_ms`` of a delta, Polymarket's ``timestamp`` of a ``book`` / ``price_change``. Not
+Polymarket US: its ``transact_time`` is the market's last transaction, which a full book
+of a quiet market carries from long ago."""
 
 
 @attrs.define
@@ -293,6 +318,8 @@ class ShardEngine:
             refuses is rejected.
         live_max_quote_age_ns: while a game is live, its quotes are usable only while
             younger than this (at most ``max_quote_age_ns``); ``None``: no tighter limit.
+        send_time_venues: venues whose quotes' venue timestamps are send times, aged by
+            them too (see the module doc and :data:`SEND_TIME_VENUES`).
     """
 
     def __init__(
@@ -309,6 +336,7 @@ class ShardEngine:
         clock: Callable[[], int] = time.time_ns,
         instrument_checks: InstrumentChecks = INSTRUMENT_CHECKS,
         live_max_quote_age_ns: int | None = None,
+        send_time_venues: Iterable[str] = SEND_TIME_VENUES,
     ) -> None:
         self.shard_id = shard_id
         self.instrument_checks = instrument_checks
@@ -347,6 +375,13 @@ class ShardEngine:
         self._halted: set[str] = set()  # games ended, postponed or cancelled
         self._live_ids: set[str] = set()  # games live now
         self._live_keys: set[Key] = set()  # the quotes they read
+        self.send_time_venues = tuple(send_time_venues)
+        self._clocks = {venue: VenueClock() for venue in self.send_time_venues}
+        self._as_of: dict[Key, int] = {}  # quotes older than received, by their venue time
+        self._behind: dict[str, tuple[int, int]] = {}  # venue -> latest timed (recv, delay)
+        self._lagging = False
+        self._episode: set[Key] = set()  # quotes stored while the process lagged
+        self._suspect: dict[Key, int] = {}  # ... usable once confirmed at or after this
 
     # -- assignments ---------------------------------------------------------------
 
@@ -449,6 +484,9 @@ class ShardEngine:
             if not watchers and key in self._watch:
                 self._watch.pop(key, None)
                 self._quotes.pop(key, None)
+                self._as_of.pop(key, None)
+                self._suspect.pop(key, None)
+                self._episode.discard(key)
                 remove.setdefault(key[0], []).append(key[1])
         return AssignmentDelta(
             remove={venue: tuple(instruments) for venue, instruments in remove.items()},
@@ -462,20 +500,65 @@ class ShardEngine:
 
         ``healthy=False`` (e.g. the monitor lost its egress) makes every quote of that venue
         unusable until a healthy confirmation arrives; open signals are closed at once.
-        A confirmation from the future counts as now (it cannot vouch for later).
+        A confirmation from the future counts as now (it cannot vouch for later). One
+        that comes while the latest timed quote of the venue arrived late (within
+        ``max_age_ns`` of it) vouches only for that much earlier: the source read up to
+        ``when_ns`` what the venue had sent that long before. While the process lags
+        (:meth:`set_lagging`) a healthy confirmation is not taken (counted).
         """
         if not healthy:
             was_down = venue in self._down
             self._down.add(venue)
             return [] if was_down else self.sweep()
         self._down.discard(venue)
+        if self._lagging:
+            self.stats.lag_ignored_alive += 1
+            return []
         now = self.clock()
         if when_ns > now:
             self.stats.future_clamped += 1
             when_ns = now
+        behind = self._behind.get(venue)
+        if behind is not None and behind[1] and when_ns - behind[0] <= self.max_age_ns:
+            when_ns -= behind[1]
         if when_ns > self._alive.get(venue, 0):
             self._alive[venue] = when_ns
+        if self._suspect:
+            for key in [k for k, at in self._suspect.items() if k[0] == venue and at <= when_ns]:
+                del self._suspect[key]
         return self._retry_blocked()
+
+    def set_lagging(self, lagging: bool, since_ns: int = 0) -> list[ArbSignal]:
+        """The process lags (its scheduler wakes late, :class:`arbees.lag.LagGuard`) since
+        ``since_ns``, or no longer.
+
+        While it lags no signal opens or updates (closes still go out), liveness marks are
+        not taken, and every quote this process read since ``since_ns`` (its bus receive
+        time, else its receive time) or during the episode is marked suspect: once the
+        episode is over it is unusable until a quote or a liveness mark of its venue at or
+        after the episode's end confirms it. Then the held pairs are evaluated again.
+        """
+        if lagging == self._lagging:
+            return []
+        self._lagging = lagging
+        if lagging:
+            self.stats.lag_episodes += 1
+            self._episode.update(
+                key
+                for key, quote in self._quotes.items()
+                if (quote.bus_recv_ns or quote.received_ns) >= since_ns
+            )
+            return []
+        now = self.clock()
+        for key in self._episode:
+            self._suspect[key] = now
+        self._episode.clear()
+        return self._retry_blocked()
+
+    @property
+    def lagging(self) -> bool:
+        """Whether the process is lagging now (see :meth:`set_lagging`)."""
+        return self._lagging
 
     def _retry_blocked(self) -> list[ArbSignal]:
         """Re-evaluate pairs that were held back by a stale/old side, now that a source
@@ -506,15 +589,22 @@ class ShardEngine:
     def usable(self, quote: Quote | None, now_ns: int) -> bool:
         if quote is None or quote.stale or quote.venue in self._down:
             return False
-        if now_ns - quote.received_ns > self.max_quote_age_ns:
+        as_of = quote.received_ns
+        if self._as_of:
+            as_of = self._as_of.get((quote.venue, quote.instrument), as_of)
+        if now_ns - as_of > self.max_quote_age_ns:
             return False
         if (
             self._live_keys
-            and now_ns - quote.received_ns > self.live_max_quote_age_ns
+            and now_ns - as_of > self.live_max_quote_age_ns
             and (quote.venue, quote.instrument) in self._live_keys
         ):
             return False
-        confirmed = max(quote.received_ns, self._alive.get(quote.venue, 0))
+        confirmed = max(as_of, self._alive.get(quote.venue, 0))
+        if self._suspect:
+            bound = self._suspect.get((quote.venue, quote.instrument))
+            if bound is not None and confirmed < bound:
+                return False
         return now_ns - confirmed <= self.max_age_ns
 
     def on_quote(self, quote: Quote) -> list[ArbSignal]:
@@ -526,6 +616,7 @@ class ShardEngine:
         and walk depth only where it flags (see the module doc)."""
         now = self.clock()
         touched: dict[tuple[str, int], Quote] = {}  # pair -> its latest quote (the trigger)
+        clocks, as_of, behind, suspect = self._clocks, self._as_of, self._behind, self._suspect
         for quote in quotes:
             self.stats.quotes += 1
             key = (quote.venue, quote.instrument)
@@ -536,6 +627,27 @@ class ShardEngine:
                 self.stats.future_clamped += 1
                 quote = attrs.evolve(quote, received_ns=now)
             self._quotes[key] = quote
+            received = quote.received_ns
+            # A stale quote says nothing of when its venue sent anything: a book marked
+            # stale carries the time of its last change, not of the frame that marked it.
+            timed = quote.venue_ts_ms is not None and not quote.stale
+            clock = clocks.get(quote.venue) if timed else None
+            if clock is not None:
+                delay = clock.observe(received, quote.venue_ts_ms * 1_000_000)  # type: ignore[operator]
+                behind[quote.venue] = (received, delay)
+                if delay > 0:
+                    received -= delay
+                    as_of[key] = received
+                    if now - received > self.max_age_ns:
+                        self.stats.late_quotes += 1
+                elif as_of:
+                    as_of.pop(key, None)
+            elif as_of:
+                as_of.pop(key, None)
+            if self._lagging:
+                self._episode.add(key)
+            elif suspect and suspect.get(key, received) <= received:
+                suspect.pop(key, None)
             for pair in watchers:
                 touched[pair] = quote
         if not touched:
@@ -693,6 +805,11 @@ class ShardEngine:
         for label, opp in found.items():
             key = (game_id, label)
             current = self._event_open.get(key)
+            if self._lagging:
+                if current is None or self._material(current.opportunity, opp):
+                    self.stats.lag_held += 1
+                    self._blocked.add((game_id, EVENT))
+                continue
             if current is None:
                 self._serial += 1
                 signal_id = f"{self.shard_id}:{game_id}:event:{self._serial}"
@@ -820,6 +937,11 @@ class ShardEngine:
                     out.append(self._close(key, now_ns=detect_ns, trigger=trigger))
                 continue
             opp = found[combo]
+            if self._lagging:
+                if current is None or self._material(current.opportunity, opp):
+                    self.stats.lag_held += 1
+                    self._blocked.add((game_id, index))
+                continue
             if current is None:
                 self._serial += 1
                 signal_id = f"{self.shard_id}:{game_id}:{team.team}:{combo.label}:{self._serial}"

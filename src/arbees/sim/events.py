@@ -22,20 +22,40 @@ same listings. Scenarios:
   keep every cover at or above $1;
 * **depth trap** — a Polymarket contract shows a cheap ask of fewer shares than the market's
   minimum order (5): the cover looks cheap at the top of the book, but any order that can be
-  placed walks into the quiet levels behind it.
+  placed walks into the quiet levels behind it;
+* **stale trap** — during the pairs' stale-book trap (Kalshi stalled, ``stalls``), one
+  Kalshi market's true YES ask rises 4 cents (queued on the stalled socket) and, once the
+  shard's Kalshi copy is older than ``stale_after_s``, a Polymarket contract falls until a
+  cover crosses the *old* Kalshi book only: the true books have no cover, so a signal
+  there would be a signal from a stale book.
+
+Between scenarios the books **random-walk** (``walk_rate``) as the pairs' do: each step
+moves a cent of the event's fair probability from one outcome to another (at most
+:data:`WALK_REACH` from where each started) and regenerates one market's book quiet around
+its outcome's new probability; each venue's markets follow in their own steps, so the
+venues' books move independently around the shared fair price. A walk step never
+creates a cover: not in the books after it, and not in any mix the shard may hold of the
+event's other markets as they were during the last :data:`IN_FLIGHT_S` seconds (each
+venue's data is in flight separately), so the truth stays the books' own and any
+signal outside a window is a false one. A scenario's opening move is held to the same
+rule: a mix with recently walked books may show no cover the opened books lack. No walk
+touches an event during its scenario and cooldown, nor during a ``frozen`` span (the
+pairs' stale-book traps, when Kalshi is stalled, and their quiet spans).
 
 Every book change touches one market; a Polymarket market whose two tokens are both
 contracts (the NFL winner) reaches the shard one token at a time, so every move is checked
 in that half-applied state too: it may show no cover the books before or after it lack.
-The event books do not walk otherwise. Deterministic: its own ``random.Random`` derived
-from the seed, so the team-pair plan is the same with or without events.
+Deterministic: its own ``random.Random`` derived from the seed (the walk another), so the
+team-pair plan is the same with or without events.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
@@ -110,6 +130,11 @@ _CLUBS: Final = {
     ),
 }
 _SERIES: Final = {"3-way": "KXEPLGAME", "moneyline": "KXNFLGAME", "total": "KXMLBTOTAL"}
+WALK_REACH: Final = 3 * CENT
+"""How far the walk takes a market's fair probability from its starting one."""
+IN_FLIGHT_S: Final = 0.5
+"""How long a book change may take to reach the shard, for the walk's mixes (the demo's
+scoring grace)."""
 TOTAL_LINE: Final = "8.5"
 """The total both venues list."""
 KALSHI_ONLY_LINE: Final = "9.5"
@@ -348,7 +373,8 @@ class EventStep:
         event: index among the events.
         market: index among the event's markets.
         book: the new book (a Polymarket market: its first token's).
-        action: ``"open"``, ``"close"``, ``"trap"``, ``"untrap"``.
+        action: ``"walk"``, ``"open"``, ``"close"``, ``"trap"``, ``"untrap"``, or
+            ``"stale"`` (a stale trap's Kalshi move, queued while Kalshi is stalled).
     """
 
     at: float
@@ -385,10 +411,11 @@ class EventTrap:
 
     Attributes:
         event: index among the events.
-        kind: ``"fees"`` or ``"depth"``.
+        kind: ``"fees"``, ``"depth"`` or ``"stale"``.
         start_step, end_step: the event steps that set it up and removed it.
         start, end: their times (seconds).
-        raw_sum: the cheapest cover's best asks summed (below $1).
+        raw_sum: the cheapest cover's best asks summed (below $1); a stale trap: in the
+            books the shard last got from Kalshi before it stalled.
     """
 
     event: int
@@ -410,6 +437,7 @@ class EventPlan:
         steps: book changes in time order.
         windows: every cover interval of the true books.
         traps: every trap.
+        skipped_walks: walk steps dropped because every try would have shown a cover.
     """
 
     events: tuple[SimEvent, ...] = ()
@@ -417,6 +445,22 @@ class EventPlan:
     steps: tuple[EventStep, ...] = ()
     windows: tuple[EventWindow, ...] = ()
     traps: tuple[EventTrap, ...] = ()
+    skipped_walks: int = 0
+
+
+def _three_yes(opp: EventOpportunity) -> bool:
+    """A cover buying YES on three outcomes, on both venues."""
+    yes = [leg for leg in opp.legs if leg.side == "yes"]
+    return len(yes) == len(opp.legs) == 3 and len({leg.venue for leg in yes}) == 2
+
+
+def _fair(event: SimEvent) -> dict[str, Fixed]:
+    """Each outcome's fair probability, from the event's markets (they sum to $1)."""
+    fair = {o: event.probs[m] for m, mirror, o in event.contracts if not mirror}
+    missing = [o for o in event.outcomes if o not in fair]
+    for outcome in missing:  # the total's "under": no contract of its own
+        fair[outcome] = ONE - sum(fair.values())
+    return fair
 
 
 def _quiet_books(event: SimEvent, rng: random.Random) -> EventBooks:
@@ -476,6 +520,14 @@ class _EventPlanner:
         self.open: dict[tuple[int, str], tuple[int, float, EventOpportunity]] = {}
         self.windows: list[EventWindow] = []
         self.traps: list[EventTrap] = []
+        self.walk_rng = random.Random(f"event-walk:{seed}")
+        self.fair = [_fair(e) for e in self.events]
+        self.start_fair = [dict(f) for f in self.fair]
+        # per event and market: (time, book) of every book it had, oldest first
+        self.history: list[list[list[tuple[float, KalshiBook | TokenBook]]]] = [
+            [[(0.0, book)] for book in books] for books in self.books
+        ]
+        self.skipped_walks = 0
 
     def _with(self, event: int, market: int, book: KalshiBook | TokenBook) -> EventBooks:
         books = list(self.books[event])
@@ -491,8 +543,66 @@ class _EventPlanner:
         halfway = event_truth(ev, after, lagging=before)
         return halfway.keys() <= event_truth(ev, before).keys() | event_truth(ev, after).keys()
 
+    def _mixes(self, at: float, event: int, market: int, books: EventBooks) -> Iterator[EventBooks]:
+        """``books`` with every other market as the shard may still hold it at ``at``: its
+        book at ``at - IN_FLIGHT_S`` or any book it got since."""
+        options: list[list[KalshiBook | TokenBook]] = []
+        for m, history in enumerate(self.history[event]):
+            if m == market:
+                options.append([books[m]])
+                continue
+            recent = [b for t, b in history if t > at - IN_FLIGHT_S]
+            older = [b for t, b in history if t <= at - IN_FLIGHT_S]
+            options.append((older[-1:] + recent) or [books[m]])
+        for mix in itertools.product(*options):
+            if mix != books:
+                yield mix
+
+    def _mixes_ok(self, at: float, event: int, market: int, books: EventBooks) -> bool:
+        """No mix of ``books`` with the other markets' recent books shows a cover
+        ``books`` lack."""
+        ev = self.events[event]
+        allowed = event_truth(ev, books).keys()
+        return all(
+            event_truth(ev, mix).keys() <= allowed for mix in self._mixes(at, event, market, books)
+        )
+
+    def walk(self, at: float, event: int) -> None:
+        """A cent of ``event``'s fair probability moved between two outcomes, and one
+        market's book regenerated quiet around its outcome's probability."""
+        rng = self.walk_rng
+        ev = self.events[event]
+        fair, start = self.fair[event], self.start_fair[event]
+        market = rng.randrange(len(ev.markets))
+        outcome = next(o for m, mirror, o in ev.contracts if m == market and not mirror)
+        other = rng.choice([o for o in ev.outcomes if o != outcome])
+        step = rng.choice((-1, 1)) * CENT
+        moved = {outcome: fair[outcome] + step, other: fair[other] - step}
+        if all(
+            abs(p - start[o]) <= WALK_REACH and 3 * CENT <= p <= ONE - 3 * CENT
+            for o, p in moved.items()
+        ):
+            fair.update(moved)
+        p = fair[outcome]
+        old = self.books[event]
+        for _ in range(3):
+            kind = ev.markets[market].venue
+            book = kalshi_book(p, rng) if kind == "kalshi" else token_book(p, rng)
+            new = self._with(event, market, book)
+            if (
+                raw_cover_sum(ev, new) >= ONE + 2 * CENT
+                and not event_truth(ev, new)
+                and self._halfway_ok(event, market, old, new)
+                and self._halfway_ok(event, market, new, old)
+                and self._mixes_ok(at, event, market, new)
+            ):
+                self._emit(at, event, market, new, "walk")
+                return
+        self.skipped_walks += 1
+
     def _emit(self, at: float, event: int, market: int, books: EventBooks, action: str) -> int:
         self.steps.append(EventStep(at, event, market, books[market], action))
+        self.history[event][market].append((at, books[market]))
         index = len(self.steps) - 1
         self.books[event] = books
         now = event_truth(self.events[event], books)
@@ -505,8 +615,11 @@ class _EventPlanner:
         self.truth[event] = now
         return index
 
-    def _move(self, event: int, kind: str, edge: Fixed) -> tuple[int, EventBooks, Fixed] | None:
-        """One contract made cheaper until the books show a ``kind`` scenario."""
+    def _move(
+        self, at: float, event: int, kind: str, edge: Fixed, *, three_yes: bool = False
+    ) -> tuple[int, EventBooks, Fixed] | None:
+        """One contract made cheaper until the books show a ``kind`` scenario (with
+        ``three_yes``: a window that has a cover of YES on every outcome across venues)."""
         ev = self.events[event]
         old = self.books[event]
         choices = [
@@ -530,11 +643,14 @@ class _EventPlanner:
                 found = event_truth(ev, new)
                 if kind == "window":
                     ok = bool(found) and max(o.edge_per_contract for o in found.values()) >= edge
+                    ok = ok and (not three_yes or any(map(_three_yes, found.values())))
                 else:
                     ok = raw < ONE and not found
                 if ok:
-                    if self._halfway_ok(event, market, old, new) and self._halfway_ok(
-                        event, market, new, old
+                    if (
+                        self._halfway_ok(event, market, old, new)
+                        and self._halfway_ok(event, market, new, old)
+                        and self._mixes_ok(at, event, market, new)
                     ):
                         return market, new, raw
                     break
@@ -544,7 +660,14 @@ class _EventPlanner:
 
     def scenario(self, at: float, event: int, kind: str, length: float) -> float | None:
         edge = self.rng.randint(1, 3) * CENT
-        moved = self._move(event, kind, edge)
+        ev = self.events[event]
+        # a soccer game's first window: a cover YES on home, draw and away across venues
+        # (with walked books a two-leg cover of one outcome is often cheaper)
+        first = not any(w.event == event for w in self.windows) and not any(
+            e == event for e, _ in self.open
+        )
+        three_yes = kind == "window" and ev.kind == "3-way" and first
+        moved = self._move(at, event, kind, edge, three_yes=three_yes)
         if moved is None:
             return None
         market, books, raw = moved
@@ -555,6 +678,60 @@ class _EventPlanner:
         if kind != "window":
             self.traps.append(EventTrap(event, kind, start, end, at, end_at, raw))
         return end_at
+
+    def stale_trap(self, stall_at: float, stale_after_s: float, event: int) -> float | None:
+        """Raise one Kalshi market's true YES ask while Kalshi is stalled, then cross its
+        stale copy only with a Polymarket contract; returns the end of the trap."""
+        ev = self.events[event]
+        old = self.books[event]
+        kalshi = [m for m, info in enumerate(ev.markets) if info.venue == "kalshi"]
+        poly = [
+            (m, mirror, side)
+            for m, mirror, _ in ev.contracts
+            if ev.markets[m].venue == "polymarket"
+            for side in ("yes", "no")
+        ]
+        self.rng.shuffle(kalshi)
+        self.rng.shuffle(poly)
+        size = self.rng.randint(20, 200) * ONE
+        for k_market in kalshi:
+            book = old[k_market]
+            assert isinstance(book, KalshiBook)
+            drop = 4 * CENT
+            no_bids = tuple(
+                Level(lvl.price - drop, lvl.size) for lvl in book.no_bids if lvl.price > drop
+            )
+            moved = self._with(event, k_market, KalshiBook(book.yes_bids, no_bids))
+            if event_truth(ev, moved):
+                continue
+            for market, mirror, side in poly:
+                for k in range(1, 40):
+                    cheap = _cheapen(old[market], mirror, side, k, size)
+                    if cheap is None:
+                        break
+                    stale = list(old)
+                    stale[market] = cheap
+                    true = list(moved)
+                    true[market] = cheap
+                    if event_truth(ev, tuple(true)):
+                        break  # past the trap's range: the true books have a cover
+                    seen = event_truth(ev, tuple(stale))
+                    if not seen or max(o.edge_per_contract for o in seen.values()) < CENT:
+                        continue
+                    if not (
+                        self._halfway_ok(event, market, moved, tuple(true))
+                        and self._halfway_ok(event, market, tuple(true), moved)
+                    ):
+                        break
+                    self._emit(stall_at + 0.1, event, k_market, moved, "stale")
+                    cross_at = stall_at + stale_after_s
+                    start = self._emit(cross_at, event, market, tuple(true), "trap")
+                    end_at = cross_at + 0.4
+                    end = self._emit(end_at, event, market, moved, "untrap")
+                    raw = raw_cover_sum(ev, tuple(stale))
+                    self.traps.append(EventTrap(event, "stale", start, end, cross_at, end_at, raw))
+                    return end_at
+        return None
 
     def finish(self) -> EventPlan:
         order = sorted(range(len(self.steps)), key=lambda i: (self.steps[i].at, i))
@@ -577,6 +754,7 @@ class _EventPlanner:
             tuple(self.steps[i] for i in order),
             tuple(windows),
             tuple(traps),
+            self.skipped_walks,
         )
 
 
@@ -592,13 +770,47 @@ def plan_events(
     window_s: tuple[float, float],
     trap_s: float,
     cooldown_s: float,
+    duration_s: float = 0.0,
+    walk_rate: float = 0.0,
+    frozen: Sequence[tuple[float, float]] = (),
+    stalls: Sequence[tuple[float, float]] = (),
+    stale_after_s: float = 0.0,
 ) -> EventPlan:
-    """The event games' plan: a scenario at each of ``starts`` (seconds) on a free event."""
+    """The event games' plan: a scenario at each of ``starts`` (seconds) on a free event;
+    until ``duration_s``, ``walk_rate`` walk steps per second and event between them, none
+    during a ``frozen`` span; a stale trap on a free event during each of ``stalls`` (the
+    pairs' Kalshi ``(stall, resume)`` times)."""
     planner = _EventPlanner(seed, day)
     rng = planner.rng
     busy_until = [0.0] * len(planner.events)
     played = [0] * len(planner.events)
+    walk_dt = 1.0 / (walk_rate * len(planner.events)) if walk_rate > 0 else math.inf
+    walk_t = walk_dt
+
+    def walk_until(t: float) -> None:
+        nonlocal walk_t
+        while walk_t < t:
+            free = [i for i, until in enumerate(busy_until) if until <= walk_t]
+            if free and not any(a <= walk_t <= b for a, b in frozen):
+                planner.walk(walk_t, planner.walk_rng.choice(free))
+            walk_t += walk_dt
+
+    pending = sorted(stalls)
+
+    def stale_traps_until(t: float) -> None:
+        while pending and pending[0][0] <= t:
+            stall_at, resume_at = pending.pop(0)
+            walk_until(stall_at)
+            free = [i for i, until in enumerate(busy_until) if until <= stall_at]
+            rng.shuffle(free)
+            for event in free:
+                if planner.stale_trap(stall_at, stale_after_s, event) is not None:
+                    busy_until[event] = resume_at + cooldown_s
+                    break
+
     for start in starts:
+        stale_traps_until(start)
+        walk_until(start)
         free = [i for i, until in enumerate(busy_until) if until <= start]
         if not free:
             continue
@@ -612,6 +824,8 @@ def plan_events(
         played[event] += 1
         if end is not None:
             busy_until[event] = end + cooldown_s
+    stale_traps_until(duration_s)
+    walk_until(duration_s)
     return planner.finish()
 
 

@@ -585,6 +585,14 @@ class _Planner:
             window_s=cfg.window_s,
             trap_s=cfg.trap_s,
             cooldown_s=cfg.cooldown_s,
+            duration_s=cfg.duration_s,
+            # each event walks about as often as a pair's game, at most 3 steps a second
+            walk_rate=min(3.0, cfg.walk_rate / max(cfg.games, 1)),
+            # Kalshi is stalled around a stale trap; a quiet span is frozen
+            frozen=[(s - 0.5, e + 1.0) for s, e in [*stale_slots, *self.stalls]]
+            + list(cfg.quiet_spans),
+            stalls=[s for s in self.stalls if s[1] <= cfg.duration_s],
+            stale_after_s=cfg.stale_after_s,
         )
 
     def _finish(self, order: list[int]) -> Plan:

@@ -25,8 +25,13 @@ while sockets are stalled), as the live venue does when a socket has silently st
 ``on_send(frame, time_ns)`` is called for each data frame sent (latency measurements).
 
 REST (same port): ``GET /book``, ``POST /books`` (CLOB) and ``GET /events``, ``GET /markets``,
-``GET /teams``
+``GET /teams``, ``GET /sports``
 (Gamma, ``limit``/``offset`` pagination, JSON arrays encoded as strings as live).
+``/sports`` serves :attr:`FakePolymarket.sports` (:data:`DEFAULT_SPORTS`: the leagues of the
+league table with their public series ids, plus sports no league maps); ``/events?series_id=``
+serves the events of that series: an event's ``series`` ids when it lists them, else (the
+fake's shortcut for hand-built events) the events whose sport, ``seriesSlug`` or slug prefix
+is the same league as the series' sport code.
 :meth:`FakePolymarket.fail_next` makes the next requests answer 429/5xx.
 
 Example::
@@ -53,15 +58,50 @@ import attrs
 import trio
 from trio_websocket import WebSocketConnection, WebSocketRequest, serve_websocket
 
+from arbees.matching.leagues import gamma_league
 from arbees.money import format_fixed, parse_fixed
 from arbees.testing.fake_polymarket_http import page, serve_http
 from arbees.testing.fake_ws import serve_connection
 
-__all__ = ["FakePolymarket", "FakeUrls"]
+__all__ = ["DEFAULT_SPORTS", "FakePolymarket", "FakeUrls"]
 
 log = logging.getLogger(__name__)
 
 Levels = Iterable[tuple[str, str]]
+
+# (sport code, series id, ordering, resolution): series ids as public code quoted them from
+# GET /sports on 2026-02-10 (mlb's was not among them: invented); see tests/data/README
+_SPORTS = (
+    ("nfl", "10187", "away", "https://www.nfl.com/"),
+    ("epl", "10188", "home", "https://www.premierleague.com/"),
+    ("mls", "10189", "home", "https://www.mlssoccer.com/"),
+    ("lal", "10193", "home", "https://www.laliga.com/"),
+    ("bun", "10194", "home", "https://www.bundesliga.com/"),
+    ("fl1", "10195", "home", "https://ligue1.com/"),
+    ("sea", "10203", "home", "https://www.legaseriea.it/"),
+    ("ucl", "10204", "home", "https://www.uefa.com/uefachampionsleague/"),
+    ("cfb", "10210", "away", "https://www.ncaa.com/"),
+    ("nba", "10345", "away", "https://www.nba.com/"),
+    ("nhl", "10346", "away", "https://www.nhl.com/"),
+    ("ncaab", "39", "away", "https://www.ncaa.com/"),
+    ("mlb", "3", "away", "https://www.mlb.com/"),
+    ("atp", "10365", "home", "https://www.atptour.com/"),
+    ("cs2", "10310", "home", "https://www.hltv.org/"),
+)
+DEFAULT_SPORTS: tuple[dict[str, object], ...] = tuple(
+    {
+        "id": i,
+        "sport": code,
+        "image": f"https://example.invalid/sports/{code}.png",
+        "resolution": resolution,
+        "ordering": ordering,
+        "tags": "1,100639",
+        "series": series,
+        "createdAt": "2025-11-05T17:04:00.000000Z",
+    }
+    for i, (code, series, ordering, resolution) in enumerate(_SPORTS, 1)
+)
+"""The fake's ``/sports`` body: every league of the league table and two sports none maps."""
 
 
 @attrs.frozen
@@ -108,11 +148,13 @@ class FakePolymarket:
         self.markets: list[dict[str, object]] = []
         self.events: list[dict[str, object]] = []
         self.teams: list[dict[str, object]] = []
+        self.sports: list[dict[str, object]] = [dict(s) for s in DEFAULT_SPORTS]
         self.connections: list[_Conn] = []
         self.stalled = False
         self.accept_delay = 0.0
         self.on_send: Callable[[str, int], None] | None = None
         self.requests: list[tuple[str, str]] = []
+        self.series_asked: list[str] = []  # each /events?series_id= in order
         self.total_connections = 0
         self._failures: list[tuple[int, str | None]] = []
         self._ts = itertools.count(1_760_000_000_000)
@@ -154,7 +196,7 @@ class FakePolymarket:
         frame = {
             "market": book.market,
             "price_changes": [entry],
-            "timestamp": str(next(self._ts)),
+            "timestamp": str(_now_ms()),
             "event_type": "price_change",
         }
         self._broadcast(token, json.dumps(frame))
@@ -235,7 +277,7 @@ class FakePolymarket:
         return {
             "market": book.market,
             "asset_id": token,
-            "timestamp": str(next(self._ts)),
+            "timestamp": str(_now_ms()),
             "hash": f"{next(self._ts):x}",
             # LIVE order: bids ascending and asks descending (best price LAST in both).
             "bids": [
@@ -353,12 +395,33 @@ class FakePolymarket:
             return 200, [self._rest_book(t) for t in wanted if t in self.books]
         if method == "GET" and path == "/teams":
             return 200, page(self.teams, query)
+        if method == "GET" and path == "/sports":
+            return 200, self.sports
         if method == "GET" and path in ("/events", "/markets"):
             items = self.events if path == "/events" else self.markets
             closed = (query.get("closed") or ["false"])[0] == "true"
             items = [i for i in items if bool(i.get("closed")) == closed]
+            if path == "/events" and (series := (query.get("series_id") or [""])[0]):
+                self.series_asked.append(series)
+                items = [i for i in items if self._in_series(i, series)]
             return 200, page(items, query)
         return 404, {"error": "not found"}
+
+    def _in_series(self, event: dict[str, object], series: str) -> bool:
+        listed = event.get("series")
+        if isinstance(listed, list):
+            return any(isinstance(s, dict) and str(s.get("id")) == series for s in listed)
+        code = next((s.get("sport") for s in self.sports if str(s.get("series")) == series), None)
+        league = gamma_league(code) if isinstance(code, str) else None
+        sport = event.get("sport")
+        names = [
+            sport.get("sport") if isinstance(sport, dict) else sport,
+            event.get("seriesSlug"),
+            str(event.get("slug", "")).split("-", 1)[0],
+        ]
+        return league is not None and any(
+            isinstance(n, str) and n and gamma_league(n) == league for n in names
+        )
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -373,3 +436,9 @@ class FakePolymarket:
             port = await nursery.start(serve_http, self._route)
             http = f"http://127.0.0.1:{port}"
             task_status.started(FakeUrls(f"ws://127.0.0.1:{server.port}/ws/market", http, http))
+
+
+def _now_ms() -> int:
+    """The venue's send time of a frame: the wall clock, as the venue stamps its messages
+    (a shard ages a price by it, :class:`arbees.lag.VenueClock`)."""
+    return time.time_ns() // 1_000_000

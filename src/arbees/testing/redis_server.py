@@ -23,6 +23,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class _PortTaken(Exception):
+    """redis-server exited because another process holds its port."""
+
+
 class RedisServer:
     """A throw-away redis-server bound to 127.0.0.1 with persistence off.
 
@@ -36,9 +40,11 @@ class RedisServer:
         if binary is None:
             raise RedisUnavailable("redis-server is not installed (apt-get install redis-server)")
         self.binary = binary
+        self._own_port = port is None
         self.port = port or free_port()
         self.password = password
         self._dir = tempfile.mkdtemp(prefix="arbees-redis-")
+        self._first_start = True
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -51,6 +57,21 @@ class RedisServer:
         return self.proc.pid if self.proc else None
 
     def start(self, timeout: float = 10.0) -> None:
+        """Start and wait until it answers. A port this object chose itself may have been
+        taken by another process in between (concurrent test runs): then a new one is
+        chosen, a few times; a port given by the caller, or the one a restart reuses, is
+        never changed."""
+        for _attempt in range(4):
+            try:
+                self._start(timeout)
+                return
+            except _PortTaken:
+                if not (self._own_port and self._first_start):
+                    raise RuntimeError(f"redis-server could not bind port {self.port}") from None
+                self.port = free_port()
+        raise RuntimeError("redis-server found no free port")
+
+    def _start(self, timeout: float) -> None:
         args = [
             self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
             "--save", "", "--appendonly", "no", "--dir", self._dir,
@@ -62,23 +83,43 @@ class RedisServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self.proc.returncode}")
+                code = self.proc.returncode
+                self.proc = None
+                if self._port_in_use():
+                    raise _PortTaken
+                raise RuntimeError(f"redis-server exited with {code}")
             if self._ping():
+                self._first_start = False
                 return
             time.sleep(0.02)
         self.stop()
         raise RuntimeError(f"redis-server did not answer on port {self.port}")
 
+    def _port_in_use(self) -> bool:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", self.port))
+            except OSError:
+                return True
+            return False
+
     def _ping(self) -> bool:
+        """True once OUR process answers on the port (its ``INFO server`` names our pid):
+        another process's server on a port we lost must never pass for ours."""
+        assert self.proc is not None
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
-                cmd = b"PING\r\n"
+                cmd = b"INFO server\r\n"
                 if self.password:
-                    pw = self.password.encode()
-                    cmd = b"AUTH %s\r\nPING\r\n" % pw
+                    cmd = b"AUTH %s\r\n" % self.password.encode() + cmd
                 s.sendall(cmd)
-                data = s.recv(64)
-                return b"PONG" in data or (self.password is not None and b"+OK" in data)
+                data = b""
+                while b"process_id:" not in data or not data.endswith(b"\r\n\r\n"):
+                    chunk = s.recv(65536)
+                    if not chunk or len(data) > 1 << 20:
+                        break
+                    data += chunk
+                return f"process_id:{self.proc.pid}\r\n".encode() in data
         except OSError:
             return False
 

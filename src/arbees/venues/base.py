@@ -33,11 +33,15 @@ class Listing:
         fees: each market's fee model from the venue's metadata (``Venue.fee_model``), by
             the market id its assignments name (Kalshi event ticker, Polymarket condition
             id).
+        structure: the venue's own structured data matching reads first, when it has some
+            (Kalshi: a :class:`~arbees.matching.kalshi_structure.KalshiStructure` of its
+            milestones and structured targets), else ``None``.
     """
 
     events: tuple[Any, ...]
     rejected: tuple[DecodeRejection, ...] = ()
     fees: Mapping[str, MarketFees] = attrs.field(factory=dict)
+    structure: Any = None
 
 
 class Listings(Protocol):

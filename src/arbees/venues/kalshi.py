@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Final
 
-from arbees.errors import ArbeesError, ConfigError, DecodeRejection, RateLimitedError
+from arbees.errors import (
+    ArbeesError,
+    ConfigError,
+    DecodeRejection,
+    NotFoundError,
+    RateLimitedError,
+)
 from arbees.fees import KalshiFeeModel, MarketFees
 from arbees.identifiers import is_kalshi_ticker
 from arbees.kalshi.auth import KalshiSigner
 from arbees.kalshi.feed import PROD_WS_URL, KalshiBookUpdate, KalshiFeed
 from arbees.kalshi.models import Event, Series
 from arbees.kalshi.rest import KalshiRest
+from arbees.kalshi.targets import TargetCache
+from arbees.matching.kalshi_structure import KalshiStructure
 from arbees.matching.leagues import select_series
 from arbees.money import format_fixed
 from arbees.services.quotes import Quote
@@ -25,6 +35,11 @@ log = logging.getLogger(__name__)
 
 _PROGRESS_AFTER: Final = 5.0
 """Seconds of discovery after which progress is logged."""
+MILESTONES_LOOKBACK: Final = timedelta(hours=12)
+"""The slate's milestones are those starting after now minus this (a game under way, or
+listed under a start a few hours past, still has its milestone)."""
+MAX_MILESTONE_PAGES: Final = 20
+"""Pages of 500 sports milestones one discovery round reads at most."""
 
 
 def kalshi_feed(
@@ -73,6 +88,14 @@ class KalshiListings:
     limit that outlasts the client's retries stops the whole round (the venue asks us to
     slow down; the orchestrator keeps its games and retries next round).
 
+    Once per round it also reads the slate's sports milestones (``GET /milestones``,
+    category ``Sports``, starting after now minus :data:`MILESTONES_LOOKBACK`) and the
+    structured targets (teams) those naming a fetched event name, through ``targets``
+    (cached on disk with an expiry): :attr:`Listing.structure`, which matching reads before
+    the ticker codes and names. A failing milestone or target call (any error, a rate
+    limit included) costs only that: the round's events are matched by ticker and name
+    (counted in :attr:`structure_failures`, logged).
+
     Args:
         rest: the Kalshi REST client.
         series: series tickers (``KXNBAGAME``...); empty: discovered by category.
@@ -80,6 +103,8 @@ class KalshiListings:
         leagues: league keys to keep (empty: all).
         exclude_leagues: league keys to leave out.
         market_types: ``moneyline`` / ``total`` / ``spread`` to keep (empty: all).
+        targets_cache: the file caching Kalshi's structured targets (``None``: memory).
+        clock: wall-clock time (tests).
     """
 
     def __init__(
@@ -91,6 +116,8 @@ class KalshiListings:
         leagues: Sequence[str] = (),
         exclude_leagues: Sequence[str] = (),
         market_types: Sequence[str] = (),
+        targets_cache: Path | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.rest = rest
         self.series = tuple(series)
@@ -98,6 +125,10 @@ class KalshiListings:
         self.leagues = tuple(leagues)
         self.exclude_leagues = tuple(exclude_leagues)
         self.market_types = tuple(market_types)
+        self.targets = TargetCache(rest.get_structured_targets, path=targets_cache)
+        self.clock = clock
+        self.structure_failures = 0
+        """Rounds whose milestones or targets could not be read (matched by names)."""
 
     def __repr__(self) -> str:
         shown = ",".join(self.series) or f"category={self.category}"
@@ -155,7 +186,52 @@ class KalshiListings:
                 log.info(
                     "kalshi discovery: %d of %d series, %d events", done, len(chosen), len(events)
                 )
-        return Listing(tuple(events), tuple(rejected), fees)
+        structure = await self._structure(events, rejected)
+        return Listing(tuple(events), tuple(rejected), fees, structure)
+
+    async def _structure(
+        self, events: list[Event], rejected: list[DecodeRejection]
+    ) -> KalshiStructure | None:
+        """The milestones naming ``events`` and their teams' targets; ``None`` when a call
+        fails (counted, logged: the ticker/name path matches this round)."""
+        if not events:
+            return None
+        tickers = {e.event_ticker for e in events}
+        try:
+            found, refused = await self.rest.get_milestones(
+                category="Sports",
+                minimum_start_date=self.clock() - MILESTONES_LOOKBACK,
+                limit=500,
+                max_pages=MAX_MILESTONE_PAGES,
+            )
+            mine = [
+                m
+                for m in found
+                if tickers.intersection(m.primary_event_tickers)
+                or tickers.intersection(m.related_event_tickers)
+            ]
+            structure = KalshiStructure.of(mine)
+            targets, bad_targets = await self.targets.get(structure.team_ids(tickers))
+        except NotFoundError:
+            log.info("kalshi: no milestones or targets here (HTTP 404): ticker codes and names")
+            return None  # a venue (or fake) without them, as the live-data poller reads it
+        except ArbeesError as exc:
+            self.structure_failures += 1
+            log.warning(
+                "kalshi milestones/targets unavailable (%s): this round matches by ticker "
+                "codes and names (%d rounds so far)",
+                exc,
+                self.structure_failures,
+            )
+            return None
+        rejected.extend((*refused, *bad_targets))
+        log.info(
+            "kalshi: %d of %d sports milestones name a listed event, %d team targets",
+            len(mine),
+            len(found),
+            len(targets),
+        )
+        return KalshiStructure.of(mine, targets)
 
 
 KALSHI = Venue(

@@ -10,20 +10,33 @@ from typing import Final
 
 import attrs
 import httpx
+import trio
 
-from arbees.errors import ConfigError, DecodeError, DecodeRejection, EgressError, VenueError
+from arbees.errors import (
+    ConfigError,
+    DecodeError,
+    DecodeRejection,
+    EgressError,
+    RateLimitedError,
+    VenueError,
+)
 from arbees.fees import POLYMARKET_SPORTS_RATE, MarketFees, PolymarketFeeModel
 from arbees.gate import ConnectGate
 from arbees.httpcap import DEFAULT_MAX_BODY, request_capped
 from arbees.identifiers import is_token_id
+from arbees.matching.leagues import gamma_league, gamma_leagues
+from arbees.matching.leagues import league as league_of_key
 from arbees.money import Fixed, parse_fixed
 from arbees.polymarket.audit import AuditConfig, AuditedFeed, AuditStats
 from arbees.polymarket.feed import BookUpdate, FeedConfig, PolymarketFeed
 from arbees.polymarket.models import (
+    UNMAPPED_FIELD,
     GammaEvent,
     GammaMarket,
+    GammaSport,
     GammaTeam,
     parse_gamma_events,
+    parse_gamma_sports,
     parse_gamma_teams,
 )
 from arbees.polymarket.rest import PolymarketRest
@@ -33,10 +46,12 @@ from arbees.venues.base import Listing, Venue
 __all__ = [
     "POLYMARKET",
     "GammaListings",
+    "GammaStats",
     "gamma_listing",
     "polymarket_fee_model",
     "polymarket_feed",
     "polymarket_quote",
+    "unmapped_sports",
 ]
 
 log = logging.getLogger(__name__)
@@ -140,9 +155,63 @@ def _with(event: GammaEvent, markets: list[GammaMarket]) -> GammaEvent:
     return attrs.evolve(event, markets=tuple(markets))
 
 
+@attrs.define
+class GammaStats:
+    """What Gamma discovery saw, over every round (see :class:`GammaListings`).
+
+    Attributes:
+        rounds: discovery rounds fetched.
+        sports: ``/sports`` entries decoded in the last round.
+        unmapped: ``/sports`` entries of the last round whose sport code the league table
+            does not map (reported as ``unmapped`` rejections).
+        failed_leagues: leagues whose events could not be fetched, over every round.
+        rate_limited: HTTP 429 answers waited out, over every round.
+    """
+
+    rounds: int = 0
+    sports: int = 0
+    unmapped: int = 0
+    failed_leagues: int = 0
+    rate_limited: int = 0
+
+
+LEAGUE_FAILED_FIELD: Final = "series"
+"""The field a league whose events could not be fetched this round is refused under."""
+PROGRESS_AFTER: Final = 3.0
+"""Seconds into a round after which each league fetched is logged (progress)."""
+_RATE_LIMIT_RETRIES: Final = 3
+_MAX_RETRY_AFTER: Final = 10.0
+
+
+def unmapped_sports(sports: Iterable[GammaSport]) -> list[DecodeRejection]:
+    """One rejection per ``/sports`` entry whose sport code the league table does not map:
+    reported (counted, logged, ``unmapped`` in ``arbees match``), never silently ignored."""
+    return [
+        DecodeRejection(
+            f"sport:{s.sport}",
+            f"unmapped: Gamma sport {s.sport!r} (series {s.series}) is no league of the table",
+            UNMAPPED_FIELD,
+        )
+        for s in sports
+        if gamma_league(s.sport) is None
+    ]
+
+
 class GammaListings:
-    """Open Polymarket events from Gamma ``/events``, per league tag, each page decoded once
-    by :func:`~arbees.polymarket.models.parse_gamma_events` as it arrives.
+    """Open Polymarket games from Gamma: ``/sports`` says which sports exist and each one's
+    series id; each wanted league's events are then read by ``/events?series_id=`` (every
+    page decoded once by :func:`~arbees.polymarket.models.parse_gamma_events` as it
+    arrives).
+
+    The league table (:mod:`arbees.matching.leagues`) maps each sport code to our league;
+    a ``/sports`` entry it does not map is reported (:func:`unmapped_sports`), as is a
+    wanted league no entry names. A league whose pages fail (HTTP error, a body that is not
+    a list of events) is refused for this round under ``series`` and the others go on;
+    ``/sports`` itself failing fails the round. A 429 is waited out (``Retry-After``,
+    capped) a few times before the request fails. The events are kept as Gamma sent them
+    (``arbees match`` on the saved bodies sees the same typed events): an event's league is
+    still checked from its own slug, ``seriesSlug``, tags and ``sport``. After
+    :data:`PROGRESS_AFTER` seconds each league fetched is logged.
 
     Gamma is Polymarket: with a ``gate`` (the egress gate of
     :func:`arbees.egress.open_polymarket_route`) no request leaves without a fresh verified
@@ -152,7 +221,7 @@ class GammaListings:
     Args:
         client: an ``httpx.AsyncClient`` for Gamma (owned by the caller).
         url: Gamma base URL.
-        tags: Gamma tag slugs (``nba``...); none: every open event.
+        leagues: our league keys to discover (``NBA``...); none: every league of the table.
         page_size: Gamma ``limit`` per page.
         gate: asked before every request (``None``: none, tests only).
         max_body: bytes per answer.
@@ -163,28 +232,29 @@ class GammaListings:
         client: httpx.AsyncClient,
         *,
         url: str,
-        tags: Sequence[str] = (),
+        leagues: Sequence[str] = (),
         page_size: int = 100,
         gate: ConnectGate | None = None,
         max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
         self.client = client
         self.url = url.rstrip("/")
-        self.tags = tuple(tags)
+        self.leagues = tuple(leagues)
         self.page_size = page_size
         self.gate = gate
         self.max_body = max_body
+        self.stats = GammaStats()
 
     def __repr__(self) -> str:
-        return f"<GammaListings {self.url} tags={','.join(self.tags)}>"
+        return f"<GammaListings {self.url} leagues={','.join(self.leagues) or 'all'}>"
 
     async def fetch(self) -> Listing:
         gate = self.gate
         if gate is None:
-            return await self._pages()
+            return await self._round()
         await gate.ensure()  # fail this round now rather than wait for egress
         async with gate.connection():
-            return await self._pages()
+            return await self._round()
         # only reached when the gate cancelled the block: egress was lost mid-round
         raise EgressError("Gamma discovery stopped: egress was lost during the round")
 
@@ -212,40 +282,111 @@ class GammaListings:
                 break
         return teams, rejected
 
-    async def _pages(self) -> Listing:
+    async def _round(self) -> Listing:
+        self.stats.rounds += 1
+        sports, rejected_sports = parse_gamma_sports(await self._get("/sports", {}, field="sports"))
+        unmapped = unmapped_sports(sports)
+        self.stats.sports, self.stats.unmapped = len(sports), len(unmapped)
+        if unmapped:
+            log.info(
+                "gamma: %d /sports entries map to no league: %s",
+                len(unmapped),
+                ", ".join(s.sport for s in sports if gamma_league(s.sport) is None)[:500],
+            )
+        rejected: dict[DecodeRejection, None] = dict.fromkeys([*rejected_sports, *unmapped])
+        wanted = [key for key in gamma_leagues(self.leagues) if league_of_key(key) is not None]
+        todo: list[tuple[str, GammaSport]] = []
+        for key in wanted:
+            entries = [s for s in sports if (lg := gamma_league(s.sport)) and lg.key == key]
+            if not entries:
+                reason = f"no Gamma /sports entry for league {key}"
+                rejected[DecodeRejection(f"league:{key}", reason, UNMAPPED_FIELD)] = None
+            todo.extend((key, entry) for entry in entries)
         seen: dict[str, GammaEvent] = {}
-        rejected: dict[DecodeRejection, None] = {}  # a page seen under two tags refuses twice
-        for tag in self.tags or ("",):
-            for page in range(_MAX_GAMMA_PAGES):
-                params = {
-                    "closed": "false",
-                    "limit": str(self.page_size),
-                    "offset": str(page * self.page_size),
-                }
-                if tag:
-                    params["tag_slug"] = tag
-                body = await self._get("/events", params)
-                events, refused = parse_gamma_events(body, first_index=page * self.page_size)
-                for event in events:
-                    seen.setdefault(event.id or f"slug:{event.slug}", event)
-                rejected.update(dict.fromkeys(refused))
-                if len(body) < self.page_size:
-                    break
-            else:
-                log.warning("gamma: stopped after %d pages of tag %r", _MAX_GAMMA_PAGES, tag)
+        began = trio.current_time()
+        failed = 0
+        for done, (key, sport) in enumerate(todo, 1):
+            try:
+                await self._series(sport, seen, rejected)
+            except (VenueError, DecodeError) as exc:  # this league only; EgressError ends it
+                failed += 1
+                self.stats.failed_leagues += 1
+                log.warning("gamma: league %s (series %s) failed: %s", key, sport.series, exc)
+                reason = f"league {key} (series {sport.series}) not fetched: {exc}"[:300]
+                rejected[DecodeRejection(f"sport:{sport.sport}", reason, LEAGUE_FAILED_FIELD)] = (
+                    None
+                )
+            if trio.current_time() - began > PROGRESS_AFTER:
+                log.info(
+                    "gamma discovery: %d/%d sports fetched (%s), %d events so far, %.0f s",
+                    done,
+                    len(todo),
+                    sport.sport,
+                    len(seen),
+                    trio.current_time() - began,
+                )
+        log.info(
+            "gamma: round %d: %d sports (%d unmapped), %d fetched (%d failed), %d events; "
+            "%d rate limits waited out so far",
+            self.stats.rounds,
+            len(sports),
+            len(unmapped),
+            len(todo),
+            failed,
+            len(seen),
+            self.stats.rate_limited,
+        )
         return gamma_listing(list(seen.values()), rejected)
+
+    async def _series(
+        self,
+        sport: GammaSport,
+        seen: dict[str, GammaEvent],
+        rejected: dict[DecodeRejection, None],
+    ) -> None:
+        found: dict[str, GammaEvent] = {}
+        refusals: list[DecodeRejection] = []
+        for page in range(_MAX_GAMMA_PAGES):
+            params = {
+                "series_id": sport.series,
+                "closed": "false",
+                "limit": str(self.page_size),
+                "offset": str(page * self.page_size),
+            }
+            body = await self._get("/events", params)
+            events, refused = parse_gamma_events(body, first_index=page * self.page_size)
+            for event in events:
+                found.setdefault(event.id or f"slug:{event.slug}", event)
+            refusals.extend(refused)
+            if len(body) < self.page_size:
+                break
+        else:
+            log.warning(
+                "gamma: stopped after %d pages of series %s", _MAX_GAMMA_PAGES, sport.series
+            )
+        # a league that failed half-way keeps nothing of this round: all or none
+        for ident, event in found.items():
+            seen.setdefault(ident, event)
+        rejected.update(dict.fromkeys(refusals))
 
     async def _get(
         self, path: str, params: dict[str, str], *, field: str = "events"
     ) -> list[object]:
-        if self.gate is not None:
-            await self.gate.ensure()
-        try:
-            resp = await request_capped(
-                self.client, "GET", self.url + path, max_bytes=self.max_body, params=params
-            )
-        except httpx.HTTPError as exc:
-            raise VenueError(f"Gamma GET {path} failed: {type(exc).__name__}") from exc
+        for attempt in range(_RATE_LIMIT_RETRIES + 1):
+            if self.gate is not None:
+                await self.gate.ensure()
+            try:
+                resp = await request_capped(
+                    self.client, "GET", self.url + path, max_bytes=self.max_body, params=params
+                )
+            except httpx.HTTPError as exc:
+                raise VenueError(f"Gamma GET {path} failed: {type(exc).__name__}") from exc
+            if resp.status_code != 429:
+                break
+            self.stats.rate_limited += 1
+            if attempt == _RATE_LIMIT_RETRIES:
+                raise RateLimitedError(f"Gamma GET {path}: HTTP 429 after {attempt} retries")
+            await trio.sleep(_retry_after(resp.headers.get("retry-after"), attempt))
         if resp.status_code != 200 and self.gate is not None:
             self.gate.refused(resp.status_code, f"Gamma GET {path}")
         if resp.status_code != 200:
@@ -257,6 +398,17 @@ class GammaListings:
         if not isinstance(body, list):
             raise DecodeError(f"Gamma GET {path}: expected an array", field=field)
         return body
+
+
+def _retry_after(header: str | None, attempt: int) -> float:
+    """Seconds to wait after a 429: a numeric ``Retry-After`` (capped), else 1, 2, 4 s."""
+    try:
+        value = float(header) if header is not None else None
+    except ValueError:
+        value = None
+    if value is None or not value >= 0:
+        value = float(2**attempt)
+    return min(value, _MAX_RETRY_AFTER)
 
 
 POLYMARKET = Venue(

@@ -226,6 +226,7 @@ async def build_shard(
         min_edge=settings.min_edge,
         max_size=settings.max_size,
         instrument_checks=instrument_checks(),
+        send_time_venues=settings.send_time_venues,
     )
     kalshi_options: dict[str, object] = {
         "silence_timeout": settings.kalshi_silence_timeout,
@@ -300,6 +301,7 @@ async def build_shard(
             heartbeat_interval=settings.heartbeat_interval,
             sweep_interval=settings.sweep_interval,
             recorder=recorder,
+            lag_threshold=settings.lag_threshold_ms / 1000 if settings.lag_threshold_ms else None,
         )
         if registry is not None:
             shard_gauges(registry, bus, shard)

@@ -3,7 +3,8 @@
 The orchestrator (L3) must not know the venues; this is where they meet it. Every venue of
 the registry brings its own discovery (``Venue.listings``): Kalshi's
 :class:`~arbees.venues.kalshi.KalshiListings` (series over REST), Polymarket's
-:class:`~arbees.venues.polymarket.GammaListings` (Gamma tags, behind the egress gate). Each
+:class:`~arbees.venues.polymarket.GammaListings` (Gamma ``/sports`` series, behind the egress
+gate). Each
 fetches and decodes its venue's bodies once, into typed events with each market's fee
 model from the venue's own metadata (``Venue.fee_model``). :func:`match_inputs` hands the
 typed events to :mod:`arbees.matching.venues` (the same functions ``arbees match`` uses:
@@ -17,7 +18,7 @@ venue that answers slowly (or never) costs one failed round
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Final
@@ -25,14 +26,21 @@ from typing import Any, Final
 import httpx
 import trio
 
-from arbees.errors import ConfigError, VenueError
+from arbees.errors import ConfigError, DecodeRejection, VenueError
 from arbees.gate import ConnectGate
 from arbees.httpcap import DEFAULT_MAX_BODY
 from arbees.kalshi.rest import KalshiRest
 from arbees.matching import Venue
 from arbees.matching.catalogue import TeamCatalogue
 from arbees.matching.events import ListedGame
-from arbees.matching.leagues import gamma_slugs, kalshi_league, kalshi_series_kind
+from arbees.matching.kalshi_structure import KalshiStructure
+from arbees.matching.leagues import (
+    SeriesKind,
+    gamma_league,
+    gamma_leagues,
+    kalshi_league,
+    kalshi_series_kind,
+)
 from arbees.matching.us_catalogue import polymarket_us_catalogue
 from arbees.matching.venue_listings import (
     kalshi_listings,
@@ -47,14 +55,16 @@ from arbees.matching.venues import (
 from arbees.polymarket_us.rest import PolymarketUsRest, RestConfig, open_polymarket_us_http
 from arbees.services.discovery import MatchInputs
 from arbees.venues import VENUES, Listing, Listings
-from arbees.venues.polymarket import GammaListings
+from arbees.venues.polymarket import LEAGUE_FAILED_FIELD, GammaListings
 from arbees.wiring.team_catalogue import TeamCatalogueSource
 
 __all__ = [
     "DEFAULT_DISCOVERY_DEADLINE",
     "DEFAULT_SERIES",
     "VenueGameSource",
-    "gamma_tags_for",
+    "gamma_leagues_for",
+    "gamma_unavailable",
+    "kalshi_targets_cache",
     "match_inputs",
     "open_polymarket_us_rest",
     "venue_game_source",
@@ -76,7 +86,8 @@ def match_inputs(
     kalshi = listings.get("kalshi", Listing(()))
     polymarket = listings.get("polymarket", Listing(()))
     polymarket_us = listings.get("polymarket-us", Listing(()))
-    k_games, k_rej = kalshi_games(kalshi.events)
+    structure = kalshi.structure if isinstance(kalshi.structure, KalshiStructure) else None
+    k_games, k_rej = kalshi_games(kalshi.events, structure)
     p_games, p_rej = polymarket_games(polymarket.events)
     rejections = (
         *decode_rejections(Venue.KALSHI, kalshi.rejected),
@@ -87,7 +98,7 @@ def match_inputs(
     )
     games: list[ListedGame] = []
     if catalogue is not None:
-        k_list, k_refused = kalshi_listings(kalshi.events, catalogue)
+        k_list, k_refused = kalshi_listings(kalshi.events, catalogue, structure)
         p_list, p_refused = polymarket_listings(polymarket.events)
         u_list, u_refused = polymarket_us_listings(polymarket_us.events, catalogue)
         games = [*k_list, *p_list, *u_list]
@@ -99,9 +110,17 @@ def match_inputs(
             len(p_refused),
             len(u_refused),
         )
-    # a Kalshi series that failed this round (refused under "series" by KalshiListings):
-    # its games stay as they are rather than being retired until the next round
-    unavailable = tuple(sorted(f"{r.item}-" for r in kalshi.rejected if r.field == "series"))
+    # a Kalshi series that failed this round (refused under "series" by KalshiListings), or
+    # a league whose Gamma series failed (GammaListings): its games stay as they are rather
+    # than being retired until the next round
+    unavailable = tuple(
+        sorted(
+            {
+                *(f"{r.item}-" for r in kalshi.rejected if r.field == "series"),
+                *gamma_unavailable(polymarket.rejected),
+            }
+        )
+    )
     return MatchInputs(
         kalshi=tuple(k_games),
         polymarket=tuple(p_games),
@@ -113,16 +132,31 @@ def match_inputs(
     )
 
 
-def gamma_tags_for(series: Sequence[str]) -> tuple[str, ...]:
-    """Gamma tag slugs of the leagues of the Kalshi series (``KXNBAGAME`` -> ``nba``,
-    ``KXNCAAMBGAME`` -> ``cbb``)."""
-    slugs = set()
+def gamma_unavailable(rejected: Iterable[DecodeRejection]) -> list[str]:
+    """The Kalshi event-ticker prefixes (``"KXNBAGAME-"``...) of every league whose Gamma
+    series failed this round (refused under ``series`` by
+    :class:`~arbees.venues.polymarket.GammaListings`): their games are kept, not retired."""
+    prefixes: set[str] = set()
+    for r in rejected:
+        league = None
+        if r.field == LEAGUE_FAILED_FIELD and r.item.startswith("sport:"):
+            league = gamma_league(r.item.removeprefix("sport:"))
+        if league is not None:
+            kinds = (SeriesKind.GAME, SeriesKind.TOTAL, SeriesKind.SPREAD)
+            prefixes.update(f"KX{code}{kind}-" for code in league.kalshi for kind in kinds)
+    return sorted(prefixes)
+
+
+def gamma_leagues_for(series: Sequence[str]) -> tuple[str, ...]:
+    """The leagues (keys) of the Kalshi series, which Gamma discovery asks ``/sports`` for
+    (``KXNBAGAME`` -> ``NBA``, ``KXNCAAMBGAME`` -> ``NCAAB``), sorted."""
+    keys = set()
     for ticker in series:
         parsed = kalshi_series_kind(ticker)
         league = None if parsed is None else kalshi_league(parsed[0])
         if league is not None:
-            slugs.add(league.gamma[0])
-    return tuple(sorted(slugs))
+            keys.add(league.key)
+    return tuple(sorted(keys))
 
 
 class VenueGameSource:
@@ -202,13 +236,13 @@ def venue_game_source(
 ) -> VenueGameSource:
     """The orchestrator's source: the listings of every registered venue, each built by
     its ``Venue.listings`` with its own options (Kalshi: the REST client and the series;
-    Polymarket: Gamma's client, URL, the series' league tags, the egress gate; Polymarket
+    Polymarket: Gamma's client, URL, the series' leagues, the egress gate; Polymarket
     US: its REST client, direct, or ``None`` for no Polymarket US discovery).
 
     With ``series`` empty, Kalshi's sports series are discovered from the venue (narrowed
     by ``leagues`` / ``exclude_leagues`` / ``market_types``) and Gamma is asked for the
-    same leagues' tags. Gamma's team catalogue (cached in ``teams_cache``) lets every
-    league and market type be matched.
+    same leagues' series (found in its ``/sports``). Gamma's team catalogue (cached in
+    ``teams_cache``) lets every league and market type be matched.
 
     ``venues`` narrows discovery to those venue ids (``None``: every registered venue).
     Without ``polymarket`` no Gamma listings are built (``gamma_client`` may be ``None``)
@@ -218,7 +252,7 @@ def venue_game_source(
         raise ConfigError(f"unknown discovery venue(s) {', '.join(unknown)}")
     if "polymarket" in wanted and gamma_client is None:
         raise ConfigError("Polymarket (Gamma) discovery needs Gamma's HTTP client")
-    tags = gamma_tags_for(series) if series else tuple(gamma_slugs(leagues, exclude_leagues))
+    gamma = gamma_leagues_for(series) if series else tuple(gamma_leagues(leagues, exclude_leagues))
     options: dict[str, dict[str, Any]] = {
         "kalshi": {
             "rest": kalshi,
@@ -226,11 +260,12 @@ def venue_game_source(
             "leagues": leagues,
             "exclude_leagues": exclude_leagues,
             "market_types": market_types,
+            "targets_cache": kalshi_targets_cache(teams_cache),
         },
         "polymarket": {
             "client": gamma_client,
             "url": gamma_url,
-            "tags": tags,
+            "leagues": gamma,
             "page_size": page_size,
             "gate": gamma_gate,
             "max_body": max_body,
@@ -244,13 +279,21 @@ def venue_game_source(
         for venue in VENUES.values()
         if venue.id in wanted
     }
-    gamma = built.get("polymarket")
+    listings = built.get("polymarket")
     teams = (
-        TeamCatalogueSource(gamma.teams, path=teams_cache)
-        if isinstance(gamma, GammaListings)
+        TeamCatalogueSource(listings.teams, path=teams_cache)
+        if isinstance(listings, GammaListings)
         else None
     )
-    return VenueGameSource(built, deadline=deadline, teams=teams, us_teams=gamma is None)
+    return VenueGameSource(built, deadline=deadline, teams=teams, us_teams=listings is None)
+
+
+def kalshi_targets_cache(teams_cache: Path | None) -> Path | None:
+    """Where Kalshi's structured targets are cached: next to the team catalogue's file
+    (``teams.json`` -> ``teams.kalshi-targets.json``), or in memory without one."""
+    if teams_cache is None:
+        return None
+    return teams_cache.with_name(f"{teams_cache.stem}.kalshi-targets.json")
 
 
 @asynccontextmanager

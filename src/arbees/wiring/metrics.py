@@ -34,6 +34,8 @@ def bus_gauges(registry: Registry, bus: Bus) -> None:
     registry.gauge("bus_dropped", "messages dropped from full subscriber buffers",
                    read=lambda: stats.dropped)  # fmt: skip
     registry.gauge("bus_reconnects", "bus reconnections", read=lambda: stats.reconnects)
+    registry.gauge("bus_protocol_errors", "bus connections dropped: the server sent non-RESP bytes",
+                   read=lambda: stats.protocol_errors)  # fmt: skip
 
 
 def monitor_gauges(
@@ -108,6 +110,14 @@ def shard_gauges(registry: Registry, bus: Bus, shard: GameShard) -> None:
                    read=lambda: stats.kernel_scanned)  # fmt: skip
     registry.gauge("shard_kernel_flagged", "scanned pairs and games flagged for the exact walk",
                    read=lambda: stats.kernel_flagged)  # fmt: skip
+    registry.gauge("shard_late_quotes", "quotes their venue's send time made too old on arrival",
+                   read=lambda: stats.late_quotes)  # fmt: skip
+    registry.gauge("shard_lagging", "1 while the process lags (no new signal)",
+                   read=lambda: int(engine.lagging))  # fmt: skip
+    registry.gauge("shard_lag_episodes", "process-lag episodes",
+                   read=lambda: stats.lag_episodes)  # fmt: skip
+    registry.gauge("shard_lag_held", "signals held back while the process lagged",
+                   read=lambda: stats.lag_held)  # fmt: skip
 
 
 def paper_gauges(registry: Registry, ledger: PaperLedger) -> None:

@@ -37,6 +37,7 @@ from arbees.polymarket.sports import SPORTS_WS_URL
 from arbees.polymarket_us.auth import PolymarketUsSigner
 from arbees.polymarket_us.feed import PROD_WS_URL as POLYMARKET_US_WS_URL
 from arbees.services.orchestrator import OrchestratorConfig
+from arbees.services.shard_engine import SEND_TIME_VENUES
 from arbees.settlement import parse_rules
 from arbees.wiring.discovery import DEFAULT_DISCOVERY_DEADLINE, DEFAULT_SERIES
 from arbees.wsdriver import Backoff
@@ -394,6 +395,14 @@ class ShardSettings:
             (``POLYMARKET_US_VIA_REDIS=true``: the ``VenueQuote`` s of a
             ``MONITOR_VENUE=polymarket-us`` monitor, which holds the venue's sockets and key
             for every shard); default off: the shard's own signed sockets.
+        lag_threshold_ms: while the shard's scheduler wakes more than this late, it opens no
+            new signal and the books it reads wait for a fresh confirmation
+            (``SHARD_LAG_THRESHOLD_MS``, default 250; 0: no lag guard).
+        send_time_venues: the venues whose message timestamps are send times, by which
+            the shard ages their quotes too (``SHARD_VENUE_SEND_TIMES``, comma-separated,
+            default ``kalshi,polymarket``; ``off``: receive times only; Polymarket US is
+            refused: its ``transact_time`` is the last trade, see
+            :data:`arbees.services.shard_engine.SEND_TIME_VENUES`).
     """
 
     shard_id: str = "local"
@@ -422,9 +431,19 @@ class ShardSettings:
     polymarket_us_rest_url: str | None = None
     polymarket_us_maintenance: bool = True
     polymarket_us_via_bus: bool = False
+    lag_threshold_ms: int = 250
+    send_time_venues: tuple[str, ...] = SEND_TIME_VENUES
 
     def __attrs_post_init__(self) -> None:
         _check_venues(self.venues)
+        if self.lag_threshold_ms < 0:
+            raise ConfigError(f"lag_threshold_ms must be >= 0, got {self.lag_threshold_ms}")
+        unknown = set(self.send_time_venues) - set(SEND_TIME_VENUES)
+        if unknown:
+            raise ConfigError(
+                f"no send times known of {sorted(unknown)[0][:30]!r} "
+                f"(SHARD_VENUE_SEND_TIMES takes {','.join(SEND_TIME_VENUES)})"
+            )
         if "polymarket-us" in self.venues and not self.polymarket_us_via_bus:
             _check_polymarket_us(self.polymarket_us_ws_url, self.polymarket_us_signer)
         _positive(
@@ -510,6 +529,10 @@ class ShardSettings:
             ),
             paper=paper,
             live_max_quote_age_s=r.number("live_max_quote_age_s", "LIVE_MAX_QUOTE_AGE_S", 30.0),
+            lag_threshold_ms=r.integer("lag_threshold_ms", "SHARD_LAG_THRESHOLD_MS", 250),
+            send_time_venues=r.get(
+                "send_time_venues", "SHARD_VENUE_SEND_TIMES", _venue_list, SEND_TIME_VENUES
+            ),
             **r.overrides,
         )
 
@@ -519,6 +542,13 @@ def _monitor_venue(text: str) -> str:
     if venue not in MONITOR_VENUES:
         raise ValueError(f"expected one of {', '.join(MONITOR_VENUES)}, got {text[:30]!r}")
     return venue
+
+
+def _venue_list(text: str) -> tuple[str, ...]:
+    """A comma-separated list of venue ids; ``off``: none."""
+    if text.strip().lower() == "off":
+        return ()
+    return tuple(v.strip().lower() for v in text.split(",") if v.strip())
 
 
 def parse_venues(text: str) -> tuple[str, ...]:
