@@ -79,3 +79,31 @@ async def test_cancelled_while_the_consumer_lags_and_resumes_with_the_queue_inta
         nursery.start_soon(sender.run)
         assert await receive.receive() == ("b", 2)
         nursery.cancel_scope.cancel()
+
+
+async def test_a_held_read_builds_each_key_once_and_hands_it_over_at_flush() -> None:
+    send, receive = trio.open_memory_channel[tuple[str, int]](2)
+    built: list[tuple[str, int]] = []
+
+    def build(key: str, value: int) -> tuple[str, int]:
+        built.append((key, value))
+        return (key, value)
+
+    sender = CoalescingSender(send, build)
+    sender.hold()
+    for key, value in [("a", 1), ("b", 1), ("a", 2), ("c", 1), ("a", 3)]:
+        sender.offer(key, value)
+    with pytest.raises(trio.WouldBlock):
+        receive.receive_nowait()  # nothing goes out while held
+    assert built == []
+    sender.flush()
+    # first-change order, newest value, each built once; c waits for room (channel of 2)
+    assert [receive.receive_nowait(), receive.receive_nowait()] == [("a", 3), ("b", 1)]
+    assert built == [("a", 3), ("b", 1)]
+    assert (sender.stats.sent, sender.stats.coalesced, len(sender)) == (2, 2, 1)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(sender.run)
+        assert await receive.receive() == ("c", 1)
+        nursery.cancel_scope.cancel()
+    sender.offer("d", 1)  # not held any more: straight out
+    assert receive.receive_nowait() == ("d", 1)

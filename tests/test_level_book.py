@@ -57,3 +57,16 @@ def test_the_venue_books_keep_their_own_state() -> None:
     token.replace({500_000: 4}, {})
     assert token.top().bid_size == 4
     assert token.view().market == "0xabc"
+
+
+def test_depth_is_the_best_levels_in_order_for_shallow_and_deep_sides() -> None:
+    rng = random.Random(11)
+    for levels in (0, 1, 5, 30, 127, 128, 400):  # either side of the sort/select switch
+        bids = {rng.randrange(1, 500_000): rng.randrange(1, 50) for _ in range(levels)}
+        asks = {rng.randrange(500_001, 1_000_000): rng.randrange(1, 50) for _ in range(levels)}
+        book = LevelBook()
+        book.replace(bids, asks)
+        for n in (1, 5, 10):
+            got_bids, got_asks = book.depth(n)
+            assert got_bids == tuple(Level(p, bids[p]) for p in sorted(bids, reverse=True)[:n])
+            assert got_asks == tuple(Level(p, asks[p]) for p in sorted(asks)[:n])

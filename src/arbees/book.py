@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 import attrs
 
@@ -94,6 +94,10 @@ class BookView:
     @property
     def best_ask(self) -> Level | None:
         return self.asks[0] if self.asks else None
+
+
+_SORT_BELOW: Final = 128
+"""Sides shallower than this are sorted whole to take their best levels (see ``depth``)."""
 
 
 class LevelBook:
@@ -186,9 +190,17 @@ class LevelBook:
         return bb is not None and ba is not None and bb >= ba
 
     def depth(self, n: int = 10) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
-        """Up to ``n`` levels per side, best first: ``(bids, asks)``."""
+        """Up to ``n`` levels per side, best first: ``(bids, asks)``.
+
+        A side of up to ``_SORT_BELOW`` levels is sorted whole (C ``sorted`` beats
+        ``heapq``'s selection there: 1.0 vs 3.7 µs at 30 levels, the monitor builds one
+        view per changed book); a deeper one is selected with ``heapq``."""
         bids, asks = self.bids, self.asks
+        top_bids = (
+            sorted(bids, reverse=True)[:n] if len(bids) < _SORT_BELOW else heapq.nlargest(n, bids)
+        )
+        top_asks = sorted(asks)[:n] if len(asks) < _SORT_BELOW else heapq.nsmallest(n, asks)
         return (
-            tuple(Level(p, bids[p]) for p in heapq.nlargest(n, bids)),
-            tuple(Level(p, asks[p]) for p in heapq.nsmallest(n, asks)),
+            tuple([Level(p, bids[p]) for p in top_bids]),
+            tuple([Level(p, asks[p]) for p in top_asks]),
         )

@@ -12,6 +12,10 @@ state of every book, a stale one in particular. :class:`CoalescingSender` gives 
   room. What is sent is built at send time (``build(key, value)``), so a feed can queue a
   cheap marker and render the book's current view only once it goes out; ``build`` returning
   ``None`` drops the entry (the instrument was removed meanwhile).
+- :meth:`~CoalescingSender.hold` / :meth:`~CoalescingSender.flush` bracket one socket read:
+  offers in between are only queued (newest per key), and ``flush`` builds each queued key
+  once and hands as many as fit to the channel at once, so a read that changed a book
+  five times builds and delivers its view once.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ class CoalescingSender(Generic[K, P, T]):
         self._build = build
         self._pending: dict[K, P] = {}
         self._wakeup = trio.Event()
+        self._held = False
 
     def __len__(self) -> int:
         """Values queued (not yet in the channel)."""
@@ -67,7 +72,7 @@ class CoalescingSender(Generic[K, P, T]):
     def offer(self, key: K, value: P) -> None:
         """Queue ``value`` under ``key`` (never blocks); see the module docstring."""
         pending = self._pending
-        if not pending:
+        if not pending and not self._held:
             item = self._build(key, value)
             if item is None:
                 return
@@ -84,6 +89,37 @@ class CoalescingSender(Generic[K, P, T]):
             self.stats.coalesced += 1
         pending[key] = value  # an existing key keeps its place
         self._wakeup.set()
+
+    def hold(self) -> None:
+        """Queue every offer until :meth:`flush` (one socket read's changes)."""
+        self._held = True
+
+    def flush(self) -> None:
+        """End :meth:`hold`: build and hand over what is queued, in first-change order, as
+        far as the channel has room (never blocks); :meth:`run` delivers the rest."""
+        self._held = False
+        pending = self._pending
+        send = self._send
+        while pending:
+            room = send.statistics()
+            if room.current_buffer_used >= room.max_buffer_size and not room.tasks_waiting_receive:
+                break  # full: build nothing that cannot go out now
+            key = next(iter(pending))
+            item = self._build(key, pending[key])
+            if item is None:
+                del pending[key]
+                continue
+            try:
+                send.send_nowait(item)
+            except trio.WouldBlock:
+                break
+            except trio.BrokenResourceError:
+                pending.clear()
+                return  # the consumer is gone (shutting down)
+            del pending[key]
+            self.stats.sent += 1
+        if pending:
+            self._wakeup.set()
 
     def discard(self, key: K) -> None:
         """Forget a queued value (its instrument is no longer tracked)."""

@@ -10,11 +10,14 @@ of it so the venue code only says *what* to subscribe and *what* a message means
 * connects to ``ws://`` / ``wss://``, optionally through an HTTP ``CONNECT`` proxy
   (``proxy="http://user:pass@host:port"``; credentials are never logged or repr'd);
 * calls ``headers()`` on EVERY connect (Kalshi signs each handshake);
-* raises trio-websocket's internal queue (``message_queue_size``) and reads every message
-  promptly into the owner's ``on_message`` callback; both that queue and the message size
-  are bounded (64 messages of at most 2 MiB by default), so a hostile or broken server
-  pins at most ``message_queue_size * max_message_size`` bytes. A larger message closes the
-  connection (code 1009), which is counted (``oversized``), logged and reconnected;
+* reads the socket itself (:class:`WsConnection`: ``wsproto`` for the handshake and what is
+  sent, its own reader for server frames; no reader task, no message queue): every message
+  one ``receive_some`` completed goes to the owner's ``on_batch`` (or ``on_message``, one by
+  one) with no checkpoint in between, so a burst the venue wrote at once reaches the
+  feed's consumer as one batch, and a lone message at once. Pings are answered as the read
+  is processed. A message is bounded (2 MiB by default): one whose header goes past the
+  cap closes the connection (code 1009), which is counted (``oversized``), logged and
+  reconnected;
 * optional text heartbeat (``"PING"`` every N s) and protocol ping, always bounded by
   ``trio.fail_after``;
 * optional silence watchdog: no *data* message (decided by ``is_data``, so ``PONG`` does not
@@ -50,19 +53,26 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Final
+from typing import Final, NoReturn, cast
 from urllib.parse import urlsplit
 
 import attrs
 import trio
-from trio_websocket import (
-    ConnectionClosed,
-    ConnectionRejected,
-    HandshakeError,
-    WebSocketConnection,
-    open_websocket_url,
-    wrap_client_stream,
+from trio_websocket import CloseReason, ConnectionClosed, ConnectionRejected, HandshakeError
+from wsproto import ConnectionType, WSConnection
+from wsproto.connection import ConnectionState
+from wsproto.events import (
+    AcceptConnection,
+    BytesMessage,
+    CloseConnection,
+    Ping,
+    Pong,
+    RejectConnection,
+    RejectData,
+    Request,
+    TextMessage,
 )
+from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 from arbees.config import redact_url
 from arbees.errors import AuthError, ConfigError, VenueError
@@ -70,12 +80,12 @@ from arbees.gate import ConnectGate
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_SIZE",
-    "DEFAULT_MESSAGE_QUEUE_SIZE",
     "Backoff",
     "ProxyError",
     "Reconnect",
     "WsAuthError",
     "WsConfig",
+    "WsConnection",
     "WsDriver",
     "WsRejectedError",
     "WsStats",
@@ -88,7 +98,8 @@ log = logging.getLogger(__name__)
 Message = str | bytes
 HeadersFn = Callable[[], Iterable[tuple[str, str]]]
 OnMessage = Callable[[Message, int], Awaitable[None] | None]
-OnConnect = Callable[[WebSocketConnection], Awaitable[None]]
+OnBatch = Callable[[list[Message], int], None]
+OnConnect = Callable[["WsConnection"], Awaitable[None]]
 OnDisconnect = Callable[[str], Awaitable[None] | None]
 
 _MAX_PROXY_RESPONSE: Final = 16 * 1024
@@ -96,9 +107,10 @@ _MESSAGE_TOO_BIG: Final = 1009  # RFC 6455 close code
 DEFAULT_MAX_MESSAGE_SIZE: Final = 2 * 1024 * 1024
 """Largest message accepted by default (the venues' frames are far smaller; a Polymarket
 initial dump of 500 deep books is the largest seen, well under this)."""
-DEFAULT_MESSAGE_QUEUE_SIZE: Final = 64
-"""Messages trio-websocket may buffer ahead of ``on_message`` (both feeds consume
-synchronously, so the queue rarely holds more than one)."""
+_RECEIVE_SIZE: Final = 64 * 1024
+_MAX_REJECT_BODY: Final = 64 * 1024
+_ABNORMAL: Final = 1006  # RFC 6455: closed without a close frame
+_WRITE_ERRORS: Final = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 
 
 class Reconnect(Exception):
@@ -161,9 +173,6 @@ class WsConfig:
         headers: called on every connect; returns extra handshake headers ``(name, value)``.
         proxy: optional ``http://[user:pass@]host:port`` CONNECT proxy (redacted in repr).
         ssl_context: for ``wss://``; ``None`` means the default context.
-        message_queue_size: trio-websocket's internal queue: room for bursts, so the reader
-            (and the automatic Pong replies it sends) does not stall behind a slow
-            consumer, yet bounded: it may pin ``message_queue_size * max_message_size``.
         max_message_size: larger messages close the connection (code 1009): counted in
             ``WsStats.oversized``, logged, and reconnected with backoff.
         connect_timeout: bound on TCP + TLS + proxy + handshake.
@@ -185,7 +194,6 @@ class WsConfig:
     headers: HeadersFn = _no_headers
     proxy: str | None = attrs.field(default=None, repr=lambda p: "None" if p is None else "***")
     ssl_context: ssl.SSLContext | None = attrs.field(default=None, repr=False)
-    message_queue_size: int = DEFAULT_MESSAGE_QUEUE_SIZE
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
     connect_timeout: float = 10.0
     disconnect_timeout: float = 2.0
@@ -206,8 +214,8 @@ class WsConfig:
             raise ConfigError(f"WebSocket URL must be ws:// or wss://, got {scheme!r}")
         if self.proxy is not None and urlsplit(self.proxy).scheme != "http":
             raise ConfigError("proxy must be an http://host:port CONNECT proxy")
-        if self.max_message_size < 1 or self.message_queue_size < 1:
-            raise ConfigError("max_message_size and message_queue_size must be >= 1")
+        if self.max_message_size < 1:
+            raise ConfigError("max_message_size must be >= 1")
 
 
 @attrs.define
@@ -333,81 +341,354 @@ async def _open_tunnel(proxy: str, host: str, port: int) -> trio.SocketStream:
     return stream
 
 
+class WsConnection:
+    """One open client WebSocket over a Trio stream.
+
+    ``wsproto`` (sans-io) does the opening handshake and frames what is sent (masked, as a
+    client must); incoming frames are read here, by a small RFC 6455 frame reader for a
+    server with no extension negotiated (the client offers none): it is the monitor's
+    hottest loop, and ``wsproto``'s general-purpose reader cost more than the rest of a
+    frame's handling (issue 18 profile). Anything outside the protocol (a masked server
+    frame, reserved bits or opcodes, a fragmented or long control frame, a continuation
+    with nothing to continue, text that is not UTF-8) closes the connection with 1002 /
+    1007, raised as ``ConnectionClosed``.
+
+    Reading is the driver's: :meth:`receive_batch` makes ONE ``receive_some`` call and
+    returns every message it completed, in order, so a burst the venue wrote at once reaches
+    the feed (and its consumer) as one batch, with no reader task and no queue in between.
+    Pings are answered, a close is answered and raised as ``ConnectionClosed``, and a
+    message over ``max_message_size`` closes the connection with code 1009 (raised the
+    same way) as soon as its header announces it, before it is buffered. Writes (the
+    owner's frames, heartbeats, pings, pongs) go out one at a time under a FIFO lock.
+
+    Attributes:
+        closed: why the connection closed (``None`` while open).
+    """
+
+    def __init__(
+        self,
+        stream: trio.abc.Stream,
+        proto: WSConnection,
+        *,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        receive_size: int = _RECEIVE_SIZE,
+        buffered: bytes = b"",
+    ) -> None:
+        self.closed: CloseReason | None = None
+        self._stream = stream
+        self._proto = proto
+        self._max = max_message_size
+        self._receive_size = receive_size
+        self._lock = trio.StrictFIFOLock()
+        self._buf = bytearray(buffered)
+        self._parts: list[bytes] = []
+        self._opcode = 0  # of the fragmented message in progress (0: none)
+        self._size = 0
+        self._out = bytearray()
+        self._pongs: dict[bytes, trio.Event] = {}
+        self._ping_id = 0
+
+    async def send_message(self, message: Message) -> None:
+        """Send one text (``str``) or binary (``bytes``) message."""
+        self._check_open()
+        if isinstance(message, str):
+            data = self._proto.send(TextMessage(data=message))
+        else:
+            data = self._proto.send(BytesMessage(data=message))
+        await self._write(data)
+
+    async def ping(self) -> None:
+        """Send a protocol ping and wait for its pong (bound it with ``trio.fail_after``)."""
+        self._check_open()
+        self._ping_id += 1
+        payload = self._ping_id.to_bytes(8, "big")
+        event = self._pongs[payload] = trio.Event()
+        try:
+            await self._write(self._proto.send(Ping(payload=payload)))
+            await event.wait()
+        finally:
+            self._pongs.pop(payload, None)
+
+    async def receive_batch(self) -> list[Message]:
+        """Read the socket once; the messages that read completed (maybe none: a ping, a
+        partial message). Raises ``ConnectionClosed`` when the connection ends."""
+        self._check_open()
+        out: list[Message] = []
+        if self._buf:  # bytes that came with the handshake's response
+            self._frames(out)
+            if out or self.closed is not None:
+                return await self._finish(out)
+        try:
+            data = await self._stream.receive_some(self._receive_size)
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            self._closed(_ABNORMAL, f"socket error: {exc}")
+        if not data:
+            self._closed(_ABNORMAL, "the server closed the socket without a close frame")
+        self._buf += data
+        self._frames(out)
+        return await self._finish(out)
+
+    async def aclose(self, grace: float) -> None:
+        """Send a normal close (bounded by ``grace`` s) and close the stream."""
+        with trio.move_on_after(grace) as scope:
+            scope.shield = True
+            if self.closed is None and self._proto.state is ConnectionState.OPEN:
+                self.closed = CloseReason(1000, "client closing")
+                with contextlib.suppress(*_WRITE_ERRORS, LocalProtocolError):
+                    await self._write(self._proto.send(CloseConnection(code=1000)))
+        await trio.aclose_forcefully(self._stream)
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self.closed is not None:
+            raise ConnectionClosed(self.closed)
+
+    def _closed(self, code: int, reason: str) -> NoReturn:
+        self.closed = CloseReason(code, reason)
+        raise ConnectionClosed(self.closed)
+
+    async def _finish(self, out: list[Message]) -> list[Message]:
+        if self._out:
+            data, self._out = bytes(self._out), bytearray()
+            with contextlib.suppress(*_WRITE_ERRORS):
+                await self._write(data)
+        if self.closed is not None and not out:
+            raise ConnectionClosed(self.closed)
+        return out  # when closed, the messages before the close; the next call raises
+
+    def _frames(self, out: list[Message]) -> None:
+        """Parse every whole frame buffered; complete messages are appended to ``out``."""
+        buf = self._buf
+        end = len(buf)
+        pos = 0
+        while end - pos >= 2:
+            b0 = buf[pos]
+            b1 = buf[pos + 1]
+            length = b1 & 0x7F
+            head = 2
+            if length == 126:
+                if end - pos < 4:
+                    break
+                length = int.from_bytes(buf[pos + 2 : pos + 4], "big")
+                head = 4
+            elif length == 127:
+                if end - pos < 10:
+                    break
+                length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
+                head = 10
+            opcode = b0 & 0x0F
+            if b1 & 0x80 or b0 & 0x70:
+                self._fail(1002, "a masked frame or reserved bits from the server")
+                break
+            if opcode >= 8:
+                if length > 125 or not b0 & 0x80:
+                    self._fail(1002, "a long or fragmented control frame")
+                    break
+            elif self._size + length > self._max:
+                self._too_big()
+                break
+            if end - pos < head + length:
+                break
+            start = pos + head
+            pos = start + length
+            payload = bytes(buf[start:pos])
+            if opcode == 1 or opcode == 2:
+                if self._opcode:
+                    self._fail(1002, "a new message inside a fragmented one")
+                    break
+                if b0 & 0x80:
+                    if not self._message(opcode, payload, out):
+                        break
+                else:
+                    self._opcode, self._parts, self._size = opcode, [payload], length
+            elif opcode == 0:
+                if not self._opcode:
+                    self._fail(1002, "a continuation frame with nothing to continue")
+                    break
+                self._parts.append(payload)
+                self._size += length
+                if b0 & 0x80:
+                    first, parts = self._opcode, self._parts
+                    self._opcode, self._parts, self._size = 0, [], 0
+                    if not self._message(first, b"".join(parts), out):
+                        break
+            elif opcode == 9:
+                self._out += self._proto.send(Pong(payload=payload))
+            elif opcode == 10:
+                waiter = self._pongs.get(payload)
+                if waiter is not None:
+                    waiter.set()
+            elif opcode == 8:
+                self._remote_close(payload)
+                break
+            else:
+                self._fail(1002, f"reserved opcode {opcode}")
+                break
+        del buf[:pos]
+
+    def _message(self, opcode: int, payload: bytes, out: list[Message]) -> bool:
+        if opcode == 2:
+            out.append(payload)
+            return True
+        try:
+            out.append(payload.decode())
+        except UnicodeDecodeError:
+            self._fail(1007, "a text message that is not UTF-8")
+            return False
+        return True
+
+    def _remote_close(self, payload: bytes) -> None:
+        if len(payload) >= 2:
+            code = int.from_bytes(payload[:2], "big")
+            reason = payload[2:].decode("utf-8", "replace") or None
+        else:
+            code, reason = 1005, None
+        self.closed = CloseReason(code, reason)
+        reply = code if 1000 <= code < 5000 and code not in (1004, 1005, 1006, 1015) else 1000
+        with contextlib.suppress(LocalProtocolError):
+            self._out += self._proto.send(CloseConnection(code=reply))
+
+    def _fail(self, code: int, reason: str) -> None:
+        self.closed = CloseReason(code, reason)
+        self._parts, self._size, self._opcode = [], 0, 0
+        with contextlib.suppress(LocalProtocolError):
+            self._out += self._proto.send(CloseConnection(code=code, reason=reason))
+
+    def _too_big(self) -> None:
+        self._fail(_MESSAGE_TOO_BIG, "message too big")
+
+    async def _write(self, data: bytes) -> None:
+        async with self._lock:
+            await self._stream.send_all(data)
+
+
+async def _handshake(
+    stream: trio.abc.Stream,
+    host_header: str,
+    resource: str,
+    headers: list[tuple[bytes, bytes]],
+    max_message_size: int,
+) -> WsConnection:
+    """The client opening handshake on ``stream``; raises ``ConnectionRejected`` with the
+    server's status (and at most 64 KiB of its body) or ``HandshakeError``.
+
+    Only the response head goes to ``wsproto``; what follows it in the same read (frames
+    the server sent at once) is handed to the connection's own frame reader."""
+    proto = WSConnection(ConnectionType.CLIENT)
+    await stream.send_all(
+        proto.send(Request(host=host_header, target=resource, extra_headers=headers))
+    )
+    received = bytearray()
+    while (split := received.find(b"\r\n\r\n")) < 0:
+        if len(received) > _MAX_REJECT_BODY:
+            raise HandshakeError("the handshake response head is too large")
+        data = await stream.receive_some(_RECEIVE_SIZE)
+        if not data:
+            raise HandshakeError("the server closed the connection during the handshake")
+        received += data
+    head, rest = bytes(received[: split + 4]), bytes(received[split + 4 :])
+    rejected: RejectConnection | None = None
+    body = bytearray()
+    try:
+        proto.receive_data(head)
+        while True:
+            for event in proto.events():
+                if isinstance(event, AcceptConnection):
+                    return WsConnection(
+                        stream, proto, max_message_size=max_message_size, buffered=rest
+                    )
+                if isinstance(event, RejectConnection):
+                    rejected = event
+                    if not event.has_body:
+                        raise ConnectionRejected(event.status_code, tuple(event.headers), None)
+                elif isinstance(event, RejectData):
+                    if len(body) < _MAX_REJECT_BODY:
+                        body += event.data[: _MAX_REJECT_BODY - len(body)]
+                    if event.body_finished and rejected is not None:
+                        raise ConnectionRejected(
+                            rejected.status_code, tuple(rejected.headers), bytes(body)
+                        )
+            if rejected is None:
+                raise HandshakeError("no handshake response in the response head")
+            if rest:
+                data, rest = rest, b""
+            else:
+                data = await stream.receive_some(_RECEIVE_SIZE)
+            if not data:
+                raise ConnectionRejected(rejected.status_code, tuple(rejected.headers), bytes(body))
+            proto.receive_data(cast(bytes, data))
+    except RemoteProtocolError as exc:
+        raise HandshakeError(f"bad handshake response: {exc}") from exc
+
+
 @asynccontextmanager
 async def _connect(
     config: WsConfig, headers: list[tuple[bytes, bytes]]
-) -> AsyncIterator[WebSocketConnection]:
-    if config.proxy is None:
-        async with open_websocket_url(
-            config.url,
-            config.ssl_context,
-            extra_headers=headers,
-            message_queue_size=config.message_queue_size,
-            max_message_size=config.max_message_size,
-            connect_timeout=config.connect_timeout,
-            disconnect_timeout=config.disconnect_timeout,
-        ) as ws:
-            yield ws
-        return
+) -> AsyncIterator[WsConnection]:
     u = urlsplit(config.url)
     secure = u.scheme == "wss"
     host = u.hostname or ""
     port = u.port or (443 if secure else 80)
     resource = (u.path or "/") + (f"?{u.query}" if u.query else "")
     host_header = host if port in (80, 443) else f"{host}:{port}"
-    with trio.fail_after(config.connect_timeout):
-        tcp = await _open_tunnel(config.proxy, host, port)
-        stream: trio.SocketStream | trio.SSLStream[trio.SocketStream] = tcp
-        if secure:
-            ctx = config.ssl_context or ssl.create_default_context()
-            tls = trio.SSLStream(tcp, ctx, server_hostname=host, https_compatible=True)
-            await tls.do_handshake()
-            stream = tls
-    async with trio.open_nursery() as nursery:
+    stream: trio.SocketStream | trio.SSLStream[trio.SocketStream] | None = None
+    try:
         with trio.fail_after(config.connect_timeout):
-            ws = await wrap_client_stream(
-                nursery,
-                stream,
-                host_header,
-                resource,
-                extra_headers=headers,
-                message_queue_size=config.message_queue_size,
-                max_message_size=config.max_message_size,
-            )
-        try:
-            yield ws
-        finally:
-            with trio.move_on_after(config.disconnect_timeout) as scope:
-                scope.shield = True
-                await ws.aclose()
+            if config.proxy is None:
+                tcp = await trio.open_tcp_stream(host, port)
+            else:
+                tcp = await _open_tunnel(config.proxy, host, port)
+            stream = tcp
+            if secure:
+                ctx = config.ssl_context or ssl.create_default_context()
+                tls = trio.SSLStream(tcp, ctx, server_hostname=host, https_compatible=True)
+                stream = tls
+                await tls.do_handshake()
+            ws = await _handshake(stream, host_header, resource, headers, config.max_message_size)
+    except BaseException:
+        if stream is not None:
             await trio.aclose_forcefully(stream)
+        raise
+    try:
+        yield ws
+    finally:
+        await ws.aclose(config.disconnect_timeout)
 
 
 class WsDriver:
     """A reconnecting WebSocket client; see the module docstring.
 
+    ``on_batch(messages, recv_ns)``, when given, is called instead with all the messages
+    one read completed (sync: a feed that applies a read and hands it on as one batch).
+
     ``on_message(message, recv_ns)`` is called for every message in arrival order
-    (``recv_ns`` = ``time.time_ns()`` at receipt); it may be sync (fastest) or async. A slow
-    async callback delays further reads, but never the automatic Pong replies, thanks to
-    ``message_queue_size``.
+    (``recv_ns`` = ``time.time_ns()`` at the read that completed it); it may be sync
+    (fastest: the messages of one read are delivered with no checkpoint in between) or
+    async. A slow callback delays further reads and with them the Pong replies: every feed's
+    is sync and never waits for its consumer.
     """
 
     def __init__(
         self,
         config: WsConfig,
         *,
-        on_message: OnMessage,
+        on_message: OnMessage | None = None,
+        on_batch: OnBatch | None = None,
         on_connect: OnConnect | None = None,
         on_disconnect: OnDisconnect | None = None,
         rng: random.Random | None = None,
     ) -> None:
+        if (on_message is None) == (on_batch is None):
+            raise ConfigError("give a WsDriver exactly one of on_message and on_batch")
         self.config = config
         self.stats = WsStats()
         self._on_message = on_message
+        self._on_batch = on_batch
         self._on_connect = on_connect
         self._on_disconnect = on_disconnect
         self._rng = rng or random.Random()
-        self._ws: WebSocketConnection | None = None
+        self._ws: WsConnection | None = None
         self._session_scope: trio.CancelScope | None = None
         self._reconnect_reason: str | None = None
         self._last_data = 0.0
@@ -543,14 +824,14 @@ class WsDriver:
                 return WsRejectedError(msg, status_code=status)
         return None
 
-    async def _session(self, ws: WebSocketConnection) -> None:
+    async def _session(self, ws: WsConnection) -> None:
         self._last_data = trio.current_time()
         if self._on_connect is not None:
             with trio.fail_after(self.config.connect_timeout):
                 await self._on_connect(ws)
         self._ws = ws
 
-    async def _serve(self, ws: WebSocketConnection) -> None:
+    async def _serve(self, ws: WsConnection) -> None:
         cfg = self.config
         with trio.CancelScope() as scope:
             self._session_scope = scope
@@ -566,29 +847,42 @@ class WsDriver:
                 await self._reader(ws)
                 nursery.cancel_scope.cancel()
 
-    async def _reader(self, ws: WebSocketConnection) -> None:
+    async def _reader(self, ws: WsConnection) -> None:
         is_data = self.config.is_data
         on_message = self._on_message
+        on_batch = self._on_batch
         stats = self.stats
         while True:
-            message = await ws.get_message()
+            messages = await ws.receive_batch()
+            if not messages:
+                continue
             recv_ns = time.time_ns()
-            stats.messages += 1
+            stats.messages += len(messages)
             stats.last_message_ns = recv_ns
-            if is_data is None or is_data(message):
-                stats.data_messages += 1
+            if is_data is None:
+                data = len(messages)
+            else:
+                data = sum(1 for message in messages if is_data(message))
+            if on_batch is not None:
+                on_batch(messages, recv_ns)
+            else:
+                assert on_message is not None
+                for message in messages:
+                    # a sync callback (every feed's) runs the whole read with no checkpoint
+                    result = on_message(message, recv_ns)
+                    if result is not None:
+                        await result
+            if data:
+                stats.data_messages += data
                 self._last_data = trio.current_time()
-            result = on_message(message, recv_ns)
-            if result is not None:
-                await result
 
-    async def _heartbeat(self, ws: WebSocketConnection, text: str) -> None:
+    async def _heartbeat(self, ws: WsConnection, text: str) -> None:
         while True:
             await trio.sleep(self.config.heartbeat_interval)
             await ws.send_message(text)
             self.stats.heartbeats += 1
 
-    async def _pinger(self, ws: WebSocketConnection, interval: float) -> None:
+    async def _pinger(self, ws: WsConnection, interval: float) -> None:
         while True:
             await trio.sleep(interval)
             with trio.fail_after(self.config.ping_timeout):
@@ -607,7 +901,8 @@ class WsDriver:
 async def open_ws_driver(
     config: WsConfig,
     *,
-    on_message: OnMessage,
+    on_message: OnMessage | None = None,
+    on_batch: OnBatch | None = None,
     on_connect: OnConnect | None = None,
     on_disconnect: OnDisconnect | None = None,
     rng: random.Random | None = None,
@@ -616,6 +911,7 @@ async def open_ws_driver(
     driver = WsDriver(
         config,
         on_message=on_message,
+        on_batch=on_batch,
         on_connect=on_connect,
         on_disconnect=on_disconnect,
         rng=rng,

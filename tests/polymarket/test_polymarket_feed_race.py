@@ -4,7 +4,7 @@ The race: a shard's ``on_connect`` builds its subscribe frame, then awaits the s
 assigned to that shard during the await saw ``driver.connected`` still false (so
 ``add_tokens`` left it to the connection) yet was not in the frame, and it never got a
 snapshot until some unrelated reconnect. The subscribe send is parked deterministically
-(wrapping ``WebSocketConnection.send_message``) so the test does not depend on timing.
+(wrapping ``WsConnection.send_message``) so the test does not depend on timing.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from contextlib import asynccontextmanager
 import attrs
 import pytest
 import trio
-from trio_websocket import WebSocketConnection
 
 from arbees.polymarket.feed import BookUpdate, FeedConfig, PolymarketFeed
 from arbees.testing.fake_polymarket import FakePolymarket
-from arbees.wsdriver import Backoff
+from arbees.wsdriver import Backoff, WsConnection
 
 FAST = Backoff(base=0.01, cap=0.05, healthy_after=5.0)
 
@@ -55,16 +54,16 @@ class ParkedSubscribe:
     release: trio.Event = attrs.Factory(trio.Event)
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        original = WebSocketConnection.send_message
+        original = WsConnection.send_message
 
-        async def send_message(ws: WebSocketConnection, message: str | bytes) -> None:
+        async def send_message(ws: WsConnection, message: str | bytes) -> None:
             initial = isinstance(message, str) and '"type":"market"' in message
             if initial and not self.parked.is_set():
                 self.parked.set()
                 await self.release.wait()
             await original(ws, message)
 
-        monkeypatch.setattr(WebSocketConnection, "send_message", send_message)
+        monkeypatch.setattr(WsConnection, "send_message", send_message)
 
 
 def books(fake: FakePolymarket, *tokens: str) -> None:

@@ -330,14 +330,14 @@ def test_config_validates_urls() -> None:
 def test_message_limits_are_bounded_by_default_and_configurable() -> None:
     cfg = WsConfig("ws://127.0.0.1:1/ws")
     assert cfg.max_message_size <= 2 * 1024 * 1024
-    # the worst case a server can make the client buffer ahead of the parser
-    assert cfg.max_message_size * cfg.message_queue_size <= 128 * 1024 * 1024
+    # no message queue: what a server can make the client buffer is one read plus one
+    # message under the cap (tests/polymarket/test_ws_frames.py refuses a larger one from
+    # its header)
     with pytest.raises(ConfigError):
         WsConfig("ws://127.0.0.1:1/ws", max_message_size=0)
-    feed = PolymarketFeed(["1"], FeedConfig(max_message_size=4096, message_queue_size=8))
+    feed = PolymarketFeed(["1"], FeedConfig(max_message_size=4096))
     (driver,) = feed.drivers  # built with the feed, connected by its run
     assert driver.config.max_message_size == 4096
-    assert driver.config.message_queue_size == 8
     kalshi = KalshiFeed((), signer=None, max_message_size=8192)
     assert kalshi.driver.config.max_message_size == 8192
 

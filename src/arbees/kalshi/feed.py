@@ -28,7 +28,6 @@ from urllib.parse import urlsplit
 
 import attrs
 import trio
-from trio_websocket import WebSocketConnection
 
 from arbees.book import BookView
 from arbees.coalesce import CoalescingSender
@@ -37,7 +36,14 @@ from arbees.kalshi.auth import KalshiSigner
 from arbees.kalshi.book import DEFAULT_DEPTH
 from arbees.kalshi.events import BookChanged, BooksStale, KalshiEvent
 from arbees.kalshi.protocol import KalshiProtocol
-from arbees.wsdriver import DEFAULT_MAX_MESSAGE_SIZE, Backoff, Message, WsConfig, WsDriver
+from arbees.wsdriver import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    Backoff,
+    Message,
+    WsConfig,
+    WsConnection,
+    WsDriver,
+)
 
 __all__ = [
     "DEMO_WS_URL",
@@ -257,7 +263,7 @@ class KalshiFeed:
             return []
         return list(self._signer.headers("GET", self._path).items())
 
-    async def _on_connect(self, ws: WebSocketConnection) -> None:
+    async def _on_connect(self, ws: WsConnection) -> None:
         self._last_message = trio.current_time()
         self._silence_flagged = False
         self._publish(self.protocol.connection_made())

@@ -44,7 +44,7 @@ from contextlib import asynccontextmanager
 
 import attrs
 import trio
-from trio_websocket import ConnectionClosed, WebSocketConnection
+from trio_websocket import ConnectionClosed
 
 from arbees.book import BookView
 from arbees.coalesce import CoalescingSender
@@ -55,10 +55,10 @@ from arbees.polymarket.protocol import TEXT_FRAMES, PolymarketProtocol, is_token
 from arbees.polymarket.subscriptions import MAX_ASSETS_PER_SOCKET, Placement, Subscriptions
 from arbees.wsdriver import (
     DEFAULT_MAX_MESSAGE_SIZE,
-    DEFAULT_MESSAGE_QUEUE_SIZE,
     Backoff,
     Message,
     WsConfig,
+    WsConnection,
     WsDriver,
 )
 
@@ -97,7 +97,6 @@ class FeedConfig:
         connect_timeout: bound on connect + subscribe.
         max_message_size: larger WebSocket messages drop the connection (counted in each
             shard driver's ``oversized``, logged, reconnected).
-        message_queue_size: messages a connection may buffer ahead of the parser.
         gate: asked before every connection (the egress gate of
             :func:`arbees.egress.open_polymarket_route`); ``None``: none.
         on_frame: called with every raw frame and its receive time (recording).
@@ -120,7 +119,6 @@ class FeedConfig:
     proxy: str | None = attrs.field(default=None, repr=lambda p: "None" if p is None else "***")
     connect_timeout: float = 10.0
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
-    message_queue_size: int = DEFAULT_MESSAGE_QUEUE_SIZE
     gate: ConnectGate | None = attrs.field(default=None, repr=False)
     on_frame: Callable[[Message, int], None] | None = attrs.field(
         default=None, repr=False, eq=False
@@ -367,7 +365,7 @@ class PolymarketFeed:
     def _new_driver(self, index: int) -> WsDriver:
         cfg = self.config
 
-        async def on_connect(ws: WebSocketConnection) -> None:
+        async def on_connect(ws: WsConnection) -> None:
             # Subscribe the CURRENT token set, re-read after every await: the driver turns
             # ``connected`` right after this returns, with no checkpoint in between, so a
             # token added while a frame was in flight is sent here, never lost.
@@ -391,12 +389,11 @@ class PolymarketFeed:
                 backoff=cfg.backoff,
                 connect_timeout=cfg.connect_timeout,
                 max_message_size=cfg.max_message_size,
-                message_queue_size=cfg.message_queue_size,
                 name=f"polymarket-ws-{index}",
                 gate=cfg.gate,
                 fatal_statuses=frozenset(),
             ),
-            on_message=self._on_frame,
+            on_batch=self._on_read,
             on_connect=on_connect,
             on_disconnect=on_disconnect,
         )
@@ -467,6 +464,17 @@ class PolymarketFeed:
         for ev in self.protocol.mark_stale(list(tokens), reason, now):
             if isinstance(ev, BookChanged):
                 self._queue(ev.token, "reconnect", ev.venue_ts_ms, now)
+
+    def _on_read(self, messages: list[Message], recv_ns: int) -> None:
+        """Every frame of one socket read: applied to the books, then handed on as one
+        batch (each changed token's view built once, whatever the read did to it)."""
+        sender = self._sender
+        sender.hold()
+        try:
+            for message in messages:
+                self._on_frame(message, recv_ns)
+        finally:
+            sender.flush()
 
     def _on_frame(self, message: Message, recv_ns: int) -> None:
         if self.config.on_frame is not None:

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import attrs
 import trio
-from trio_websocket import WebSocketConnection
 
 from arbees.gate import ConnectGate
 from arbees.money import format_fixed
@@ -32,7 +31,7 @@ from arbees.polymarket.protocol import TEXT_FRAMES, PolymarketProtocol
 from arbees.polymarket.subscriptions import MAX_ASSETS_PER_SOCKET
 from arbees.polymarket.wire import subscribe_frame
 from arbees.recording import open_text, read_recording, record_line
-from arbees.wsdriver import Backoff, Message, WsConfig, WsDriver
+from arbees.wsdriver import Backoff, Message, WsConfig, WsConnection, WsDriver
 
 __all__ = [
     "PolymarketReplayer",
@@ -154,8 +153,8 @@ async def record(
             f.write(record_line(recv_ns, text))
             written += 1
 
-        def subscriber(chunk: list[str]) -> Callable[[WebSocketConnection], Awaitable[None]]:
-            async def on_connect(ws: WebSocketConnection) -> None:
+        def subscriber(chunk: list[str]) -> Callable[[WsConnection], Awaitable[None]]:
+            async def on_connect(ws: WsConnection) -> None:
                 await ws.send_message(subscribe_frame(chunk))
 
             return on_connect

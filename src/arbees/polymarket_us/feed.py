@@ -34,7 +34,6 @@ from urllib.parse import urlsplit
 
 import attrs
 import trio
-from trio_websocket import WebSocketConnection
 
 from arbees.book import BookView
 from arbees.coalesce import CoalescingSender
@@ -52,7 +51,14 @@ from arbees.polymarket_us.protocol import (
     Subscriptions,
 )
 from arbees.polymarket_us.rest import PolymarketUsRest
-from arbees.wsdriver import DEFAULT_MAX_MESSAGE_SIZE, Backoff, Message, WsConfig, WsDriver
+from arbees.wsdriver import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    Backoff,
+    Message,
+    WsConfig,
+    WsConnection,
+    WsDriver,
+)
 
 __all__ = [
     "PROD_WS_URL",
@@ -307,7 +313,7 @@ class PolymarketUsFeed:
             return []
         return list(self._signer.headers("GET", self._path).items())
 
-    async def _on_connect(self, index: int, ws: WebSocketConnection) -> None:
+    async def _on_connect(self, index: int, ws: WsConnection) -> None:
         plan = self.subscriptions.connected(index)
         self._stale(plan.snapshot, "reconnect: awaiting snapshot")
         for frame in plan.frames:

@@ -79,8 +79,6 @@ log = logging.getLogger(__name__)
 
 SERVICE = "monitor"
 UNHEALTHY_ALERT = "POLYMARKET_MONITOR_UNHEALTHY"
-# Scheduler rounds one batch may gather over (bounds a batch's delay under a flood).
-_MAX_BATCH_ROUNDS = 16
 
 
 @attrs.define
@@ -532,34 +530,22 @@ class PolymarketMonitor:
     async def _publish_updates(self, feed: InstrumentFeed) -> None:
         """Publish every update waiting, as one batch per wake-up.
 
-        Each wake-up takes the update that woke it and every one queued behind it, round
-        after scheduler round while rounds bring more (what the socket reads delivered),
-        coalesces them per token (newest wins, first-change order) and writes the batch to
-        the bus at once (Redis: one pipelined write). Under light load a batch is the one
-        update: it goes out after one scheduler round, with no timer and no wait for more.
+        The feed's driver hands every frame of one socket read to the feed with no
+        checkpoint in between (:mod:`arbees.wsdriver`), so when this task wakes the whole
+        read's updates are already queued: it takes them all, coalesces them per token
+        (newest wins, first-change order) and writes the batch to the bus at once (Redis:
+        one pipelined write). A lone update goes out at once: no timer, no extra round.
         """
         receive = feed.updates
         async for first in receive:
             batch: dict[str, Any] = {}
             self._take(first, batch)
-            # The frames of one socket read reach this channel one scheduler round apart
-            # (trio-websocket hands them over one at a time): keep taking while a round
-            # brings more, so a read's changes leave together. A lone update costs one
-            # round (no timer, no wait for more).
-            rounds = 0
             while True:
-                taken = 0
-                while True:
-                    try:
-                        update = receive.receive_nowait()
-                    except (trio.WouldBlock, trio.EndOfChannel):
-                        break
-                    self._take(update, batch)
-                    taken += 1
-                if (rounds and not taken) or rounds == _MAX_BATCH_ROUNDS:
+                try:
+                    update = receive.receive_nowait()
+                except (trio.WouldBlock, trio.EndOfChannel):
                     break
-                rounds += 1
-                await trio.lowlevel.checkpoint()
+                self._take(update, batch)
             if batch:
                 await self._publish_batch(
                     [(u.view, u.venue_ts_ms, u.received_ns) for u in batch.values()]
