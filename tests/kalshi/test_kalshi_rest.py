@@ -173,3 +173,51 @@ async def test_token_bucket_paces_reads(autojump_clock: trio.testing.MockClock) 
     assert 1.9 <= trio.current_time() - start <= 2.1  # 20 saved up, then 20/s
     with pytest.raises(ValueError, match="tier"):
         TokenBucket.for_tier("platinum")
+
+
+async def _listing(route: str, cursors: list[object]) -> tuple[int, list[str | None]]:
+    """Pages ``iter_event_pages``/``iter_markets`` yields when Kalshi sends ``cursors``,
+    and the cursors it asked with."""
+    asked: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.params.get("cursor"))
+        cursor = cursors[len(asked) - 1] if len(asked) <= len(cursors) else "more"
+        return httpx.Response(
+            200, json={route: [{}] if route == "events" else [], "cursor": cursor}
+        )
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        rest = KalshiRest(client, base_url="https://k.test/trade-api/v2", limiter=TokenBucket(1e6))
+        if route == "events":
+            got = len([page async for page in rest.iter_event_pages()])
+        else:
+            got = len(asked) if [m async for m in rest.iter_markets()] == [] else -1
+    return got, asked
+
+
+@pytest.mark.parametrize(
+    ("cursors", "pages"),
+    [
+        (["a", "b", ""], 3),  # the normal end: an empty cursor
+        (["a", "b", "a", "b"], 3),  # a cursor already followed: the listing ends there
+        (["a", 7, "c"], 2),  # a cursor that is not a string
+    ],
+)
+@pytest.mark.parametrize("route", ["events", "markets"])
+async def test_event_and_market_listings_end_on_a_bad_or_repeated_cursor(
+    route: str, cursors: list[object], pages: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    got, asked = await _listing(route, cursors)
+    assert got == pages
+    assert asked == [None, *cursors[: pages - 1]]
+    assert ("repeated cursor" in caplog.text) is (pages < len(cursors))
+
+
+async def test_a_listing_that_never_ends_stops_at_the_page_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("arbees.kalshi.rest.MAX_PAGES", 4)
+    got, asked = await _listing("markets", [f"c{i}" for i in range(10)])
+    assert got == 4
+    assert asked == [None, "c0", "c1", "c2"]

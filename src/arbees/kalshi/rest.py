@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -64,6 +65,8 @@ log = logging.getLogger(__name__)
 PROD_REST_URL: Final = "https://external-api.kalshi.com/trade-api/v2"
 DEMO_REST_URL: Final = "https://external-api.demo.kalshi.co/trade-api/v2"
 TIER_READS_PER_SECOND: Final = {"basic": 20.0, "advanced": 30.0, "premier": 100.0, "prime": 400.0}
+MAX_PAGES: Final = 1_000
+"""Pages one cursor-paged listing follows at most (events at 200 a page: 200,000)."""
 TARGET_IDS_PER_REQUEST: Final = 100
 """Structured target ids asked for in one ``GET /structured_targets`` (each repeated as
 ``ids=``: 100 UUIDs keep the URL near 4 kB)."""
@@ -188,6 +191,29 @@ class KalshiRest:
             f"Kalshi GET {route}: still HTTP 429 after {self.max_retries} retries"
         )
 
+    async def _pages(
+        self, route: str, params: dict[str, Any], *, max_pages: int | None = None
+    ) -> AsyncGenerator[dict[str, Any]]:
+        """Each page's body of the cursor-paged ``route``: follows ``cursor`` until it comes
+        back empty, for at most ``max_pages`` (default :data:`MAX_PAGES`) pages. A cursor
+        that is not a string or repeats one already followed (a venue bug would otherwise
+        page forever) ends the listing, logged, as does the page bound."""
+        followed: set[str] = set()
+        cursor: str | None = None
+        max_pages = MAX_PAGES if max_pages is None else max_pages
+        for _ in range(max_pages):
+            body = await self._get(route, {**params, "cursor": cursor})
+            yield body
+            next_cursor = body.get("cursor") or None
+            if next_cursor is None:
+                return
+            if not isinstance(next_cursor, str) or next_cursor in followed:
+                log.warning("kalshi: GET %s sent a bad or repeated cursor; listing ends", route)
+                return
+            followed.add(next_cursor)
+            cursor = next_cursor
+        log.warning("kalshi: GET %s still paging after %d pages; listing ends", route, max_pages)
+
     async def get_series(self, ticker: str) -> Series:
         body = await self._get(f"/series/{ticker}")
         series = body.get("series")
@@ -234,26 +260,19 @@ class KalshiRest:
     ) -> AsyncIterator[tuple[list[Event], list[DecodeRejection]]]:
         """Each page of events, decoded once by :func:`~arbees.kalshi.models.parse_events`:
         ``(events, rejected)``, following ``cursor`` until it comes back empty."""
-        cursor: str | None = None
         seen = 0
-        while True:
-            body = await self._get(
-                "/events",
-                {
-                    "series_ticker": series_ticker,
-                    "status": status,
-                    "with_nested_markets": "true" if with_nested_markets else None,
-                    "limit": min(limit, 200),
-                    "cursor": cursor,
-                },
-            )
-            if body.get("events") is not None:
-                events, rejected = parse_events(body, first_index=seen)
-                seen += len(body["events"])
-                yield events, rejected
-            cursor = body.get("cursor") or None
-            if cursor is None:
-                return
+        params = {
+            "series_ticker": series_ticker,
+            "status": status,
+            "with_nested_markets": "true" if with_nested_markets else None,
+            "limit": min(limit, 200),
+        }
+        async with aclosing(self._pages("/events", params)) as pages:
+            async for body in pages:
+                if body.get("events") is not None:
+                    events, rejected = parse_events(body, first_index=seen)
+                    seen += len(body["events"])
+                    yield events, rejected
 
     async def get_events(self, **filters: Any) -> list[Event]:
         return [e async for e in self.iter_events(**filters)]
@@ -268,24 +287,17 @@ class KalshiRest:
         limit: int = 1000,
     ) -> AsyncIterator[Market]:
         """All matching markets (``status`` takes the FILTER values: open, closed, ...)."""
-        cursor: str | None = None
-        while True:
-            body = await self._get(
-                "/markets",
-                {
-                    "series_ticker": series_ticker,
-                    "event_ticker": event_ticker,
-                    "status": status,
-                    "tickers": ",".join(tickers) if tickers else None,
-                    "limit": min(limit, 1000),
-                    "cursor": cursor,
-                },
-            )
-            for raw in _list(body, "markets"):
-                yield Market.from_json(raw)
-            cursor = body.get("cursor") or None
-            if cursor is None:
-                return
+        params = {
+            "series_ticker": series_ticker,
+            "event_ticker": event_ticker,
+            "status": status,
+            "tickers": ",".join(tickers) if tickers else None,
+            "limit": min(limit, 1000),
+        }
+        async with aclosing(self._pages("/markets", params)) as pages:
+            async for body in pages:
+                for raw in _list(body, "markets"):
+                    yield Market.from_json(raw)
 
     async def get_markets(self, **filters: Any) -> list[Market]:
         return [m async for m in self.iter_markets(**filters)]
@@ -322,24 +334,17 @@ class KalshiRest:
         )
         found: list[Milestone] = []
         rejected: list[DecodeRejection] = []
-        cursor: str | None = None
-        for _ in range(max_pages):
-            body = await self._get(
-                "/milestones",
-                {
-                    "related_event_ticker": related_event_ticker,
-                    "category": category,
-                    "minimum_start_date": since,
-                    "limit": max(1, min(limit, 500)),
-                    "cursor": cursor,
-                },
-            )
-            page, refused = parse_milestones(body)
-            found += page
-            rejected += refused
-            cursor = body.get("cursor") or None
-            if cursor is None:
-                break
+        params = {
+            "related_event_ticker": related_event_ticker,
+            "category": category,
+            "minimum_start_date": since,
+            "limit": max(1, min(limit, 500)),
+        }
+        async with aclosing(self._pages("/milestones", params, max_pages=max_pages)) as pages:
+            async for body in pages:
+                page, refused = parse_milestones(body)
+                found += page
+                rejected += refused
         return found, rejected
 
     async def get_structured_targets(
@@ -359,22 +364,17 @@ class KalshiRest:
         rejected: list[DecodeRejection] = []
         for start in range(0, len(wanted), TARGET_IDS_PER_REQUEST):
             chunk = wanted[start : start + TARGET_IDS_PER_REQUEST]
-            cursor: str | None = None
-            for _ in range(max_pages):
-                body = await self._get(
-                    "/structured_targets",
-                    {
-                        "ids": chunk,
-                        "page_size": max(1, min(page_size, MAX_TARGETS_PER_PAGE)),
-                        "cursor": cursor,
-                    },
-                )
-                page, refused = parse_structured_targets(body)
-                found += page
-                rejected += refused
-                cursor = body.get("cursor") or None
-                if cursor is None:
-                    break
+            params = {
+                "ids": chunk,
+                "page_size": max(1, min(page_size, MAX_TARGETS_PER_PAGE)),
+            }
+            async with aclosing(
+                self._pages("/structured_targets", params, max_pages=max_pages)
+            ) as pages:
+                async for body in pages:
+                    page, refused = parse_structured_targets(body)
+                    found += page
+                    rejected += refused
         return found, rejected
 
     async def get_live_datas(
