@@ -16,6 +16,7 @@ from arbees.bus._resp import (
     RespParser,
     encode_command,
 )
+from arbees.bus._trio_publish import _hset, _publish
 
 # A RESP value and its bytes, built together (RESP2 types plus RESP3 pushes and nulls).
 scalars = st.one_of(
@@ -305,3 +306,16 @@ def test_values_before_the_bad_bytes_of_a_read_travel_with_the_error() -> None:
     with pytest.raises(ProtocolError) as caught:
         RespParser().feed(b":1\r\n$2\r\nok\r\n?bad\r\n")
     assert caught.value.values == [1, b"ok"]
+
+
+@given(
+    key=st.text(max_size=40),
+    field=st.text(max_size=40),
+    channel=st.text(max_size=40),
+    payload=st.binary(max_size=300),
+)
+def test_the_publishers_own_encoders_write_what_encode_command_writes(
+    key: str, field: str, channel: str, payload: bytes
+) -> None:
+    assert _hset(key, field, payload) == encode_command(b"HSET", key, field, payload)
+    assert _publish(channel, payload) == encode_command(b"PUBLISH", channel, payload)

@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable
 import trio
 
 from arbees.bus._redis_aio import Outbox
-from arbees.bus._resp import RespError, encode_command
+from arbees.bus._resp import RespError
 from arbees.bus._resp_conn import ConnParams
 from arbees.bus._trio_conn import RespStream, open_stream
 
@@ -100,7 +100,7 @@ class _Publisher:
         for item in batch:
             replies = 0
             if item.key is not None and item.field is not None:
-                chunks.append(encode_command(b"HSET", item.key, item.field, item.payload))
+                chunks.append(_hset(item.key, item.field, item.payload))
                 replies += 1
             if item.channel is not None:
                 chunks.append(_publish(item.channel, item.payload))
@@ -216,6 +216,21 @@ async def publish_session(
         await conn.aclose()
     if pub.error is not None:
         raise pub.error
+
+
+def _hset(key: str, field: str, payload: bytes) -> bytes:
+    """``encode_command(b"HSET", key, field, payload)`` in one formatting step (the monitor
+    writes one per update)."""
+    raw_key = key.encode()
+    raw_field = field.encode()
+    return b"*4\r\n$4\r\nHSET\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n" % (
+        len(raw_key),
+        raw_key,
+        len(raw_field),
+        raw_field,
+        len(payload),
+        payload,
+    )
 
 
 def _publish(channel: str, payload: bytes) -> bytes:
