@@ -14,7 +14,6 @@ import arbees.demo.system as demo_system
 import arbees.egress as egress
 import arbees.wiring.build as build_module
 from arbees.demo.run import DemoOptions, run_demo
-from arbees.errors import ConfigError
 
 US = ("kalshi", "polymarket-us")
 
@@ -82,8 +81,3 @@ def test_the_cli_takes_venues_and_refuses_an_unknown_set() -> None:
     assert summary["shards"] == 1
     assert summary["updates"] > 0
     assert summary["false_signals"] == 0
-
-
-async def test_paper_with_polymarket_us_is_refused_not_half_settled() -> None:
-    with pytest.raises(ConfigError, match="--paper"):
-        await run_demo(DemoOptions(duration_s=1, venues=US, paper=True, refresh_s=0))

@@ -8,6 +8,12 @@ simulator's final books) and leaves the Polymarket legs open until played; a can
 pays Kalshi at its last price and Polymarket 50-50. The summary then reports realized P&L
 and the settlement-divergence exposure of what stays open, apart.
 
+With Polymarket US (``--venues kalshi,polymarket-us``) each simulated game runs as two
+binary event games, one per team (:mod:`arbees.demo.us`): both are settled by the game's
+fate, each through :meth:`~arbees.demo.us.EventKey.ruling` (a result is the team's
+outcome or the other one; a postponement or cancellation is the game's, Polymarket US's
+legs following its own rules in :data:`arbees.settlement.DEFAULT_RULES`).
+
 The event games are settled the same way by :func:`~arbees.sim.fates.event_fates` (a
 soccer game postponed: every Kalshi leg, the tie's too, at its own last price; the total
 cancelled); ``fates`` reports, per postponed or cancelled game, what its positions were
@@ -16,8 +22,10 @@ paid and what they made.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from arbees.demo.us import EventKey
 from arbees.money import Fixed, format_fixed
 from arbees.paper import PaperLedger
 from arbees.services.shard import GameShard
@@ -50,11 +58,10 @@ def _ruling(fate: Fate, plan: Plan, player: MarketPlayer) -> Ruling:
     return Ruling(fate.scenario, prices=prices)
 
 
-def _fate_report(fate: Fate, ledgers: list[PaperLedger]) -> dict[str, Any]:
-    """What a postponed or cancelled game's positions were paid and made."""
-    positions = [
-        p for ledger in ledgers for key, p in ledger.positions.items() if key[0] == fate.game_id
-    ]
+def _fate_report(fate: Fate, ids: tuple[str, ...], ledgers: list[PaperLedger]) -> dict[str, Any]:
+    """What a postponed or cancelled game's positions (on any of its game ``ids``) were
+    paid and made."""
+    positions = [p for ledger in ledgers for key, p in ledger.positions.items() if key[0] in ids]
     return {
         "game_id": fate.game_id,
         "scenario": fate.scenario,
@@ -66,17 +73,36 @@ def _fate_report(fate: Fate, ledgers: list[PaperLedger]) -> dict[str, Any]:
     }
 
 
-def settle_paper(plan: Plan, player: MarketPlayer, shards: list[GameShard]) -> dict[str, Any]:
-    """Settle every shard's ledger by the games' fates; the JSON-ready paper summary."""
+def _settled_as(fate: Fate, ruling: Ruling, events: Mapping[str, EventKey]) -> dict[str, Ruling]:
+    """The ruling of every game id the ledgers hold ``fate``'s game under: the game's own
+    id, or with Polymarket US its two event games'."""
+    split = {event_id: key.ruling(ruling) for event_id, key in events.items()
+             if key.game_id == fate.game_id}  # fmt: skip
+    return split or {fate.game_id: ruling}
+
+
+def settle_paper(
+    plan: Plan,
+    player: MarketPlayer,
+    shards: list[GameShard],
+    events: Mapping[str, EventKey] | None = None,
+) -> dict[str, Any]:
+    """Settle every shard's ledger by the games' fates; the JSON-ready paper summary.
+
+    ``events``: what each event game stands for when the games run as event games
+    (:attr:`arbees.demo.system.DemoSystem.events`, Polymarket US)."""
     ledgers: list[PaperLedger] = [s.paper.ledger for s in shards if s.paper is not None]
     fates = game_fates(plan)
-    events = event_fates(plan)
+    event_games = event_fates(plan)
     before = sum(ledger.divergence_exposure() for ledger in ledgers)
-    for fate in (*fates, *events):
-        ruling = _ruling(fate, plan, player)
-        for ledger in ledgers:
-            if any(key[0] == fate.game_id for key in ledger.positions):
-                ledger.settle_game(fate.game_id, ruling)
+    ids: dict[str, tuple[str, ...]] = {}
+    for fate in (*fates, *event_games):
+        rulings = _settled_as(fate, _ruling(fate, plan, player), events or {})
+        ids[fate.game_id] = tuple(rulings)
+        for game_id, ruling in rulings.items():
+            for ledger in ledgers:
+                if any(key[0] == game_id for key in ledger.positions):
+                    ledger.settle_game(game_id, ruling)
     realized: Fixed = sum(ledger.realized_pnl() for ledger in ledgers)
     positions = [p for ledger in ledgers for p in ledger.positions.values()]
     open_ = [p for p in positions if not p.settled]
@@ -85,9 +111,13 @@ def settle_paper(plan: Plan, player: MarketPlayer, shards: list[GameShard]) -> d
     return {
         "postponed": [f.game_id for f in fates if f.scenario == "postponed"],
         "cancelled": [f.game_id for f in fates if f.scenario == "cancelled"],
-        "event_postponed": [f.game_id for f in events if f.scenario == "postponed"],
-        "event_cancelled": [f.game_id for f in events if f.scenario == "cancelled"],
-        "fates": [_fate_report(f, ledgers) for f in (*fates, *events) if f.scenario != "result"],
+        "event_postponed": [f.game_id for f in event_games if f.scenario == "postponed"],
+        "event_cancelled": [f.game_id for f in event_games if f.scenario == "cancelled"],
+        "fates": [
+            _fate_report(f, ids[f.game_id], ledgers)
+            for f in (*fates, *event_games)
+            if f.scenario != "result"
+        ],
         "positions": len(positions),
         "settled": len(positions) - len(open_),
         "open": len(open_),

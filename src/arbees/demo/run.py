@@ -19,7 +19,6 @@ from arbees.demo.paper import settle_paper
 from arbees.demo.summary import build_summary, format_summary
 from arbees.demo.system import DemoSettings, open_demo_system
 from arbees.demo.view import show
-from arbees.errors import ConfigError
 from arbees.sim.plan import PlanConfig, make_plan
 from arbees.sim.score import Score, score_signals
 
@@ -66,10 +65,6 @@ async def run_demo(
     options: DemoOptions, *, out: TextIO | None = None, tty: bool = False
 ) -> tuple[dict[str, Any], Score]:
     """Run the whole demo; returns ``(summary dict, score)``."""
-    if options.paper and "polymarket-us" in options.venues:
-        # The demo settles each simulated game by its fate under the game's id; with
-        # Polymarket US each game runs as two event games (one per team), not mapped yet.
-        raise ConfigError("--paper is not available with polymarket-us in the demo yet")
     short = options.duration_s < 10  # short runs: denser, shorter scenarios
     plan = make_plan(
         PlanConfig(
@@ -117,7 +112,7 @@ async def run_demo(
             system, score, duration_s=elapsed, budget_ms=options.budget_ms, bus_url=options.bus_url
         )
         if options.paper:
-            summary["paper"] = settle_paper(plan, system.player, system.shards)
+            summary["paper"] = settle_paper(plan, system.player, system.shards, system.events)
     return summary, score
 
 

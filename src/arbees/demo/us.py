@@ -1,14 +1,15 @@
 """``arbees demo --venues kalshi,polymarket-us``: the simulator's games on Kalshi and
 Polymarket US, read directly by the shards, with no VPN stand-in at all.
 
-Why the demo assigns the games itself here: matching does not pair Polymarket US yet, so
-the orchestrator cannot; the simulator knows which markets are the same game. Each game is
-assigned as two binary event games (``arbees.services.event_game``), one per team, so the
-shard's covers are exactly the simulator's pairs for that team: the team's Kalshi market
-(YES: the team wins; NO: it does not) and the game's one Polymarket US market (its long
-side: the away team wins). :func:`pair_signal` names each signal the way the simulator's
-truth does (game, team, the seed's combination), so :mod:`arbees.sim.score` scores it
-unchanged.
+Why the demo assigns the games itself here: it runs no orchestrator (the deployed US-only
+topology's pairs Polymarket US by matching); the simulator knows which markets are the
+same game. Each game is assigned as two binary event games
+(``arbees.services.event_game``), one per team, so the shard's covers are exactly the
+simulator's pairs for that team: the team's Kalshi market (YES: the team wins; NO: it
+does not) and the game's one Polymarket US market (its long side: the away team wins).
+With ``--paper`` both settle by the game's fate (:meth:`EventKey.ruling`).
+:func:`pair_signal` names each signal the way the simulator's truth does (game, team, the
+seed's combination), so :mod:`arbees.sim.score` scores it unchanged.
 
 Fees: the simulated Polymarket US market charges what the simulator's truth charges for
 its Polymarket side (:data:`arbees.sim.books.DEFAULT_FEES`: rate 0.05, 5 contracts at
@@ -26,6 +27,7 @@ import attrs
 from arbees.arb.model import Combo
 from arbees.fees import fee_terms
 from arbees.messages import ArbSignal, EventContract, MarketAssignment
+from arbees.settlement import Ruling
 from arbees.sim.books import DEFAULT_FEES
 from arbees.sim.games import SimGame
 
@@ -50,6 +52,15 @@ class EventKey:
     team: int
     team_id: str
     instruments: tuple[tuple[str, str], ...]
+
+    def ruling(self, game: Ruling) -> Ruling:
+        """What the simulated game's ``game`` ruling is for this event game: a result is
+        this team's outcome when the team won and the other outcome (``"other"``: the
+        Kalshi NO, this team's side of the US market's other side) when it did not; a
+        postponement or cancellation is the game's own, with its last prices."""
+        if game.scenario != "result":
+            return game
+        return Ruling.result(self.team_id if game.winner == self.team_id else _OTHER)
 
 
 def event_assignments(
