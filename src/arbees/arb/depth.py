@@ -330,6 +330,9 @@ def find_opportunities(
     ladders = _ladders(books, fees, counters)
     found = []
     for combo in COMBOS:
+        a, b = (ladders[leg].prices for leg in combo.legs)
+        if not a or not b or a[0] + b[0] + min_edge >= ONE:
+            continue  # exact, as in _hopeless: this combination cannot beat min_edge
         opp = _size(combo, ladders, fees, min_edge, max_size, step, counters)
         if opp is not None:
             found.append(opp)
