@@ -204,6 +204,12 @@ class KalshiFeeModel:
         """Raw fees (:meth:`raw`) count units of ``10 ** -raw_exp`` dollars."""
         return _KALSHI_RAW_EXP
 
+    @property
+    def rounding(self) -> tuple[Fixed, Fixed]:
+        """``(down, up)``: the most micro-units :meth:`round_raw` can take from / add to a
+        raw fee (rounded up to the cent)."""
+        return 0, CENT
+
     def fee(self, price: Fixed, count: Fixed) -> Fixed:
         """Fee of one order of ``count`` contracts at ``price`` (micro-units)."""
         _check_price(price, count)
@@ -285,6 +291,12 @@ class PolymarketFeeModel:
     def raw_exp(self) -> int:
         """Raw fees (:meth:`raw`) count units of ``10 ** -raw_exp`` dollars."""
         return 12 + 12 * self.exponent
+
+    @property
+    def rounding(self) -> tuple[Fixed, Fixed]:
+        """``(down, up)``: the most micro-units :meth:`round_raw` can take from / add to a
+        raw fee (half-up to 1e-5 dollars: 5 micro-units either way)."""
+        return 5, 5
 
     def fee(self, price: Fixed, shares: Fixed) -> Fixed:
         """Fee of one order of ``shares`` at ``price`` (micro-units, a multiple of 10)."""
@@ -390,6 +402,12 @@ class PolymarketUsFeeModel:
     def raw_exp(self) -> int:
         """Raw fees (:meth:`raw`) count units of ``10 ** -raw_exp`` dollars."""
         return _PMUS_RAW_EXP
+
+    @property
+    def rounding(self) -> tuple[Fixed, Fixed]:
+        """``(down, up)``: the most micro-units :meth:`round_raw` can take from / add to a
+        raw fee (rounded up to ``round_to``)."""
+        return 0, self.round_to
 
     def raw(self, price: Fixed, count: Fixed) -> int:
         """Unrounded fee of one fill: the larger of the schedules in force, at its price."""

@@ -10,7 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from arbees.errors import ConfigError, DecodeError, KernelError
-from arbees.fees import KalshiFeeModel, PolymarketFeeModel, kalshi_fee, polymarket_fee
+from arbees.fees import (
+    KalshiFeeModel,
+    PolymarketFeeModel,
+    PolymarketUsFeeModel,
+    kalshi_fee,
+    polymarket_fee,
+)
 from arbees.money import CENT, ONE
 
 prices = st.integers(0, ONE)
@@ -142,3 +148,32 @@ def test_unit_fee_cache_matches_fee() -> None:
     for price in (1, 10_000, 333_333, 500_000, 999_999):
         assert k.unit_fee(price) == k.fee(price, ONE) == k.unit_fee(price)
         assert p.unit_fee(price) == p.fee(price, ONE)
+
+
+@given(
+    st.sampled_from(
+        [
+            KalshiFeeModel(),
+            KalshiFeeModel(multiplier=Decimal("0.5")),
+            PolymarketFeeModel(Decimal("0.05")),
+            PolymarketFeeModel(Decimal("0.02"), exponent=2),
+            PolymarketUsFeeModel(),
+            PolymarketUsFeeModel(round_to=50_000),
+            PolymarketUsFeeModel(schedule="notional", round_to=1),
+        ]
+    ),
+    st.lists(st.tuples(st.integers(1, ONE - 1), st.integers(1, 10_000 * ONE)), max_size=4),
+)
+def test_a_models_rounding_bounds_what_round_raw_does_to_any_order(
+    model: KalshiFeeModel | PolymarketFeeModel | PolymarketUsFeeModel,
+    fills: list[tuple[int, int]],
+) -> None:
+    # The size search (arbees.arb.depth) only evaluates sizes within these bounds of the
+    # unrounded optimum: a bound too small would make it miss the exact one.
+    raw = sum(model.raw(price, size) for price, size in fills)
+    exact = Fraction(raw, 10 ** (model.raw_exp - 6))  # micro-units
+    down, up = model.rounding
+    charged = model.round_raw(raw)
+    assert exact - down <= charged <= exact + up
+    if not down:
+        assert charged < exact + up  # rounding up lands below the next unit

@@ -17,12 +17,13 @@ margin, and depth walking stops at the level where that marginal profit turns ne
 
 How it stays exact and fast: without rounding, profit is piecewise linear in ``s`` (linear
 between level boundaries). Rounding moves the true profit by less than a slack of, per leg,
-one Kalshi cent round-up, one Polymarket half-up rounding and one notional round-up. So the
-exact optimum can only lie where the unrounded profit is within that slack of its maximum;
-those sizes are found per linear segment and every one of them is evaluated exactly. When
-that window holds more than ``MAX_EVAL`` sizes (an almost flat edge), an evenly spread
-subset plus the window's ends is evaluated and the result is within the slack of optimal;
-:attr:`ArbStats.truncated_searches` counts those cases.
+one notional round-up and the most its fee model's rounding can move a fee either way
+(``rounding``: a Kalshi cent up, 5 micro-units either way on Polymarket, Polymarket US's
+``round_to`` up). So the exact optimum can only lie where the unrounded profit is within
+that slack of its maximum; those sizes are found per linear segment and every one of them
+is evaluated exactly. When that window holds more than ``MAX_EVAL`` sizes (an almost flat
+edge), an evenly spread subset plus the window's ends is evaluated and the result is within
+the slack of optimal; :attr:`ArbStats.truncated_searches` counts those cases.
 """
 
 from __future__ import annotations
@@ -46,7 +47,6 @@ log = logging.getLogger(__name__)
 
 MAX_EVAL: Final = 4096
 """Most sizes evaluated exactly per combination."""
-_LEG_SLACK: Final = 1 + 10_000 + 5  # micro-units per leg: notional, Kalshi cent, Polymarket 5dp
 _SLACK_BASE: Final = 100  # micro-units, generous
 
 
@@ -222,7 +222,8 @@ def search_size(
     exp = max(*(ladder.model.raw_exp for ladder in ladders), 12)
     sc_s: int = 10 ** (exp - 6)
     sc_n: int = 10 ** (exp - 12)
-    slack = len(ladders) * _LEG_SLACK + _SLACK_BASE
+    # per leg: the notional's round-up (under a micro-unit) and its fee model's rounding
+    slack = _SLACK_BASE + sum(1 + sum(ladder.model.rounding) for ladder in ladders)
     # bound methods and scales looked up once: these closures run per candidate size
     legs = [
         (ladder.fill, ladder.model.round_raw, 10 ** (exp - ladder.model.raw_exp))
