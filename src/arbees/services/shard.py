@@ -219,6 +219,7 @@ class GameShard:
             details={
                 "games": str(self.engine.game_count()),
                 "signals": str(self.stats.signals),
+                "quotes": str(self.stats.quotes),
                 "open": str(len(self.engine.open_signals())),
                 "rejected": str(self.stats.rejected_assignments),
                 "game_states": str(self.stats.game_states),
