@@ -241,6 +241,8 @@ def fees_for(assignment: MarketAssignment) -> dict[str, VenueTerms]:
 _VENUES = 2  # 0 Kalshi, 1 Polymarket
 _PAIR_LEGS = 2  # contracts in a partition of a binary event
 _SLOTS = MAX_OUTCOMES * 2 * _VENUES  # column entries per event
+_COMBOS = tuple(Combo)
+"""Every combination, in bit order (built once: :meth:`ShardEngine._evaluate` walks it)."""
 _K_YES, _K_NO, _P_YES, _P_NO = (
     contract_index(0, outcome, 0, venue, _VENUES) for venue in (0, 1) for outcome in (0, 1)
 )
@@ -927,9 +929,11 @@ class ShardEngine:
         elif k is not None and p is not None:
             self.stats.suppressed_stale += 1
             self._blocked.add((game_id, index))
+        if not found and (game_id, index) not in self._open_pairs:
+            return []  # nothing found, nothing open to close: no signal either way
         detect_ns = self.clock()
         out: list[ArbSignal] = []
-        for combo in Combo:
+        for combo in _COMBOS:
             key = (game_id, index, combo)
             current = self._open.get(key)
             if combo not in found:
