@@ -78,7 +78,8 @@ async def harness() -> AsyncIterator[Harness]:
 
     async def drain() -> None:
         async for item in receive:
-            h.items.append(item)
+            # a batch (one bus read's quotes) counts as its quotes, in order
+            h.items.extend(item) if isinstance(item, tuple) else h.items.append(item)
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(drain)
@@ -144,7 +145,7 @@ async def burst_batches(count: int) -> list[int]:
                     batch.append(receive.receive_nowait())
                 except trio.WouldBlock:
                     break
-            batches.append(len(batch))
+            batches.append(sum(len(i) if isinstance(i, tuple) else 1 for i in batch))
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(shard)

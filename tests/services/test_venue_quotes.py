@@ -206,7 +206,8 @@ class SourceHarness:
             async def drain(receive: trio.MemoryReceiveChannel[SourceItem] = receive,
                             items: list[SourceItem] = items) -> None:  # fmt: skip
                 async for item in receive:
-                    items.append(item)
+                    # a batch (one bus read's quotes) counts as its quotes, in order
+                    items.extend(item) if isinstance(item, tuple) else items.append(item)
 
             nursery.start_soon(drain)
             await nursery.start(source.run, send)

@@ -51,6 +51,21 @@ class DropOldestQueue(Generic[T]):
         await trio.lowlevel.checkpoint_if_cancelled()
         return self._items.popleft()
 
+    async def get_batch(self, limit: int) -> list[T]:
+        """Every item queued (at most ``limit``, oldest first), waiting for the first: one
+        wake-up for everything a producer queued meanwhile (e.g. one socket read's
+        messages). Raises :class:`trio.EndOfChannel` once closed and drained."""
+        while not self._items:
+            if self._closed:
+                raise trio.EndOfChannel
+            await self._lot.park()
+        await trio.lowlevel.checkpoint_if_cancelled()
+        items = self._items
+        if len(items) <= limit:
+            self._items = deque()
+            return list(items)
+        return [items.popleft() for _ in range(limit)]
+
     def get_nowait(self) -> T:
         if not self._items:
             raise trio.WouldBlock

@@ -132,6 +132,18 @@ class Subscription:
         except trio.EndOfChannel:
             raise BusClosedError("subscription closed") from None
 
+    async def receive_batch(self, limit: int = 4096) -> list[Envelope]:
+        """Every envelope queued (at most ``limit``, oldest first), waiting for the first.
+
+        A transport delivers each socket read's messages at once, so a consumer woken
+        once takes the whole read as one batch (no await per message). Raises
+        :class:`BusClosedError` once the bus closed and nothing is left.
+        """
+        try:
+            return await self._queue.get_batch(limit)
+        except trio.EndOfChannel:
+            raise BusClosedError("subscription closed") from None
+
     # An iterator object, not an async generator: a loop that breaks out of ``async for``
     # leaves no generator behind for the garbage collector to finalise (Python warns about
     # that, at a moment that depends on the collector, and pytest makes it an error).

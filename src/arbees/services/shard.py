@@ -85,7 +85,9 @@ log = logging.getLogger(__name__)
 
 SERVICE = "shard"
 MAX_BATCH = 1024
-"""Most quotes the engine takes in one batch (bounds the latency of the first one)."""
+"""Quotes after which the engine takes a batch without waiting for more queued items
+(bounds the latency of the first one; a source's batch is never split, so one may hold up
+to this plus :data:`~arbees.services.sources.HAND_OVER_RUN`)."""
 
 
 @attrs.define
@@ -397,8 +399,8 @@ class GameShard:
     async def _process(self, receive: trio.MemoryReceiveChannel[SourceItem]) -> None:
         """Feed the engine in batches: each wake-up takes the item that woke it plus every
         item already queued (no waiting for more), so the engine scans the touched pairs
-        once per batch. Liveness items keep their place: the quotes before one are
-        processed first."""
+        once per batch. A source's batch (a bus read's quotes) joins it whole. Liveness
+        items keep their place: the quotes before one are processed first."""
         engine = self.engine
         batch: list[Quote] = []
         async for item in receive:
@@ -415,7 +417,10 @@ class GameShard:
                     if signals:
                         await self._publish(signals)
                 else:
-                    batch.append(item)
+                    if isinstance(item, tuple):  # a source's batch (a bus read's quotes)
+                        batch.extend(item)
+                    else:
+                        batch.append(item)
                     if len(batch) >= MAX_BATCH:
                         await self._quotes(batch)
                         batch = []

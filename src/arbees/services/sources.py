@@ -16,8 +16,8 @@ from typing import Any, Protocol
 import attrs
 import trio
 
-from arbees.bus.base import Bus
-from arbees.errors import BusError
+from arbees.bus.base import Bus, Envelope
+from arbees.errors import BusClosedError, BusError
 from arbees.messages import (
     LATEST_PRICES_HASH,
     Channel,
@@ -37,6 +37,7 @@ __all__ = [
     "BusPolymarketSource",
     "BusVenueSource",
     "FeedQuoteSource",
+    "QuoteBatch",
     "QuoteSource",
     "SourceItem",
 ]
@@ -64,7 +65,10 @@ class Alive:
     healthy: bool = True
 
 
-SourceItem = Quote | Alive
+QuoteBatch = tuple[Quote, ...]
+"""Quotes a source handed over at once, in order (a bus source: one socket read's)."""
+
+SourceItem = Quote | Alive | QuoteBatch
 
 
 class QuoteSource(Protocol):
@@ -142,38 +146,64 @@ class BusPolymarketSource:
         async with self.bus.subscribe(self.channel, Channel.SERVICE_STATUS, buffer=65_536) as sub:
             await self._seed(self.tokens)
             task_status.started()
-            async for envelope in sub:
-                message = envelope.message
-                if self._reload_pending:
-                    await self._reload()
-                if isinstance(message, self.update_type):
-                    seq = message.stream_seq  # type: ignore[attr-defined]
-                    if seq:
-                        if self._last_seq is not None and seq != self._last_seq + 1:
-                            await self._resync(f"update {seq} after {self._last_seq}")
-                        self._last_seq = seq
-                    if self._instrument(message) in self.tokens:
-                        self.received += 1
-                        await self._hand_over(out, self._quote(message, envelope.received_ns))
-                elif isinstance(message, ServiceStatus) and message.service == "monitor":
-                    if self.monitor_instance and message.instance != self.monitor_instance:
-                        continue
-                    if message.details.get("venue", "polymarket") != self.venue:
-                        continue  # another venue's monitor: its own stream and health
-                    if message.timestamp_ms * 1_000_000 > (
-                        envelope.received_ns + self.max_skew_ms * 1_000_000
-                    ):
-                        self.future_heartbeats += 1
-                        if self.future_heartbeats == 1 or self.future_heartbeats % 1000 == 0:
-                            log.warning(
-                                "refusing a monitor heartbeat from the future (%d so far)",
-                                self.future_heartbeats,
-                            )
-                        continue
-                    await self._check_stream(message)
-                    await self._hand_over(
-                        out, Alive(self.venue, message.timestamp_ms * 1_000_000, message.healthy)
-                    )
+            while True:
+                try:
+                    envelopes = await sub.receive_batch(HAND_OVER_RUN)
+                except BusClosedError:
+                    return
+                await self._take(out, envelopes)
+
+    async def _take(
+        self, out: trio.MemorySendChannel[SourceItem], envelopes: list[Envelope]
+    ) -> None:
+        """One wake-up's envelopes (a socket read's messages): their quotes go to the
+        shard as ONE item, so it stores them and runs its kernel once over the batch.
+        Order is kept: the quotes before a heartbeat, a gap's stale marks or a reload are
+        handed over before it."""
+        pending: list[Quote] = []
+        for envelope in envelopes:
+            message = envelope.message
+            if self._reload_pending:
+                await self._flush(out, pending)
+                await self._reload()
+            if isinstance(message, self.update_type):
+                seq = message.stream_seq  # type: ignore[attr-defined]
+                if seq:
+                    if self._last_seq is not None and seq != self._last_seq + 1:
+                        await self._flush(out, pending)
+                        await self._resync(f"update {seq} after {self._last_seq}")
+                    self._last_seq = seq
+                if self._instrument(message) in self.tokens:
+                    self.received += 1
+                    pending.append(self._quote(message, envelope.received_ns))
+            elif isinstance(message, ServiceStatus) and message.service == "monitor":
+                if self.monitor_instance and message.instance != self.monitor_instance:
+                    continue
+                if message.details.get("venue", "polymarket") != self.venue:
+                    continue  # another venue's monitor: its own stream and health
+                if message.timestamp_ms * 1_000_000 > (
+                    envelope.received_ns + self.max_skew_ms * 1_000_000
+                ):
+                    self.future_heartbeats += 1
+                    if self.future_heartbeats == 1 or self.future_heartbeats % 1000 == 0:
+                        log.warning(
+                            "refusing a monitor heartbeat from the future (%d so far)",
+                            self.future_heartbeats,
+                        )
+                    continue
+                await self._flush(out, pending)
+                await self._check_stream(message)
+                await self._hand_over(
+                    out, Alive(self.venue, message.timestamp_ms * 1_000_000, message.healthy)
+                )
+        await self._flush(out, pending)
+
+    async def _flush(self, out: trio.MemorySendChannel[SourceItem], pending: list[Quote]) -> None:
+        """Hand the quotes taken so far over as one item (and forget them)."""
+        if pending:
+            item: SourceItem = pending[0] if len(pending) == 1 else tuple(pending)
+            pending.clear()
+            await self._hand_over(out, item)
 
     async def _hand_over(self, out: trio.MemorySendChannel[SourceItem], item: SourceItem) -> None:
         """Pass ``item`` to the shard without a scheduler round per item.
@@ -191,7 +221,7 @@ class BusPolymarketSource:
             self._run = 0
             await out.send(item)
             return
-        self._run += 1
+        self._run += len(item) if isinstance(item, tuple) else 1
         if self._run >= HAND_OVER_RUN:
             self._run = 0
             await trio.lowlevel.checkpoint()
