@@ -253,6 +253,22 @@ class Bus(abc.ABC):
             await self.publish_and_hset(channel, message, key, field)
 
     @abc.abstractmethod
+    def publish_and_hset_raw_nowait(
+        self, channel: str, key: str, items: Sequence[tuple[str, bytes]]
+    ) -> None:
+        """Queue encoded payloads without waiting: each ``(field, payload)`` stored under
+        ``field`` of hash ``key`` and published on ``channel``, in order, as one write.
+
+        The monitor's path, called on a feed's reader task once per socket read (no task
+        and no channel in between, so it never blocks and never checkpoints). Payloads
+        are :func:`arbees.codec.encode` output; a transport that passes objects decodes
+        them as a subscriber would, so a bad one is counted and logged like any received
+        garbage. Never raises because the transport is down (a full queue drops its
+        oldest, counted in ``stats.publish_failed``); raises
+        :class:`~arbees.errors.BusClosedError` on a closed bus.
+        """
+
+    @abc.abstractmethod
     async def aclose(self) -> None:
         """Close the bus; live subscriptions end."""
 

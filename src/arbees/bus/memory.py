@@ -9,12 +9,13 @@ same as on Redis.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import trio
 
-from arbees.bus.base import Bus, BusStats, Envelope, Subscription, deliver_raw
+from arbees import codec
+from arbees.bus.base import Bus, BusStats, Envelope, Subscription, deliver_raw, reject_payload
 from arbees.errors import DecodeError
 from arbees.messages import Message
 
@@ -73,6 +74,34 @@ class MemoryBus(Bus):
         if not subs:
             return
         deliver_raw(subs, channel, payload, time.time_ns(), self.stats)
+
+    def publish_and_hset_raw_nowait(
+        self, channel: str, key: str, items: Sequence[tuple[str, bytes]]
+    ) -> None:
+        """Each payload decoded once, as a transport's subscriber would: stored and
+        delivered when valid, counted and logged on every subscriber (and not stored)
+        when not."""
+        self._check_open(self._closed)
+        now = time.time_ns()
+        table = self._hashes.setdefault(key, {})
+        subs = self._subs.get(channel)
+        for field, payload in items:
+            self.stats.published += 1
+            try:
+                message = codec.decode(payload)
+            except DecodeError as exc:
+                if not subs:  # nobody to tell: counted once, for the hash it missed
+                    reject_payload(self.stats, f"{key} {field}", payload, exc)
+                for sub in subs or ():
+                    self.stats.received += 1
+                    sub._reject(channel, payload, exc)
+                continue
+            table[field] = message
+            if subs:
+                envelope = Envelope(channel, message, now)
+                for sub in subs:
+                    self.stats.received += 1
+                    sub._deliver(envelope)
 
     @asynccontextmanager
     async def subscribe(self, *channels: str, buffer: int = 4096) -> AsyncIterator[Subscription]:

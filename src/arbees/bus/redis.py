@@ -295,6 +295,14 @@ class RedisBus(Bus):
         self._pub.enqueue_many([Outgoing(channel, encode(m), key, f) for f, m in items])
         await trio.lowlevel.cancel_shielded_checkpoint()
 
+    def publish_and_hset_raw_nowait(
+        self, channel: str, key: str, items: Sequence[tuple[str, bytes]]
+    ) -> None:
+        """The batch queued for one pipelined write, on the caller's task: on a quiet
+        connection it is written right here (see :mod:`arbees.bus._trio_publish`)."""
+        self._check_open(self._closed)
+        self._pub.enqueue_many([Outgoing(channel, payload, key, f) for f, payload in items])
+
     def _params_or_fail(self) -> ConnParams:
         if self._params is None:
             raise BusError("the Redis bus is not running")
