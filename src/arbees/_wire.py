@@ -307,6 +307,36 @@ def _fixed_str(key: str, v: Any) -> Fixed:
     return _parse(key, v)
 
 
+_LEVEL_WIRE: dict[Level, msgspec.Raw] = {}
+_MIRROR_WIRE: dict[Level, msgspec.Raw] = {}
+
+
+def wire_level(level: Level) -> msgspec.Raw:
+    """``["<price>","<size>"]`` of a level, pre-rendered through a bounded cache (what
+    ``levels`` encodes for it)."""
+    raw = _LEVEL_WIRE.get(level)
+    if raw is None:
+        price, size = level
+        raw = msgspec.Raw(b'["%s","%s"]' % (_fmt(price).encode(), _fmt(size).encode()))
+        if len(_LEVEL_WIRE) >= _CACHE_MAX:
+            _LEVEL_WIRE.clear()
+        _LEVEL_WIRE[level] = raw
+    return raw
+
+
+def wire_mirror_level(level: Level) -> msgspec.Raw:
+    """:func:`wire_level` of the complementary outcome's level (``p -> 1 - p``, same
+    size): a bid of one token as an ask of the other."""
+    raw = _MIRROR_WIRE.get(level)
+    if raw is None:
+        price, size = level
+        raw = msgspec.Raw(b'["%s","%s"]' % (_fmt(ONE - price).encode(), _fmt(size).encode()))
+        if len(_MIRROR_WIRE) >= _CACHE_MAX:
+            _MIRROR_WIRE.clear()
+        _MIRROR_WIRE[level] = raw
+    return raw
+
+
 def _enc_price(key: str, value: Fixed | None, out: dict[str, Any]) -> None:
     if value is None:
         out[key] = None

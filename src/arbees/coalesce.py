@@ -16,11 +16,16 @@ state of every book, a stale one in particular. :class:`CoalescingSender` gives 
   offers in between are only queued (newest per key), and ``flush`` builds each queued key
   once and hands as many as fit to the channel at once, so a read that changed a book
   five times builds and delivers its view once.
+- :meth:`~CoalescingSender.set_sink` replaces the channel with a synchronous consumer (the
+  monitor's bus writer): each read's values are built once and handed over as ONE list on
+  the reader's own task, with no channel and no consumer task in between. The sink must
+  never block (the monitor's queues onto the bus's outbox). Values offered outside a
+  :meth:`~CoalescingSender.hold` go to it at once, one per call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
 import attrs
@@ -31,6 +36,7 @@ __all__ = ["CoalesceStats", "CoalescingSender"]
 K = TypeVar("K", bound=Hashable)
 P = TypeVar("P")
 T = TypeVar("T")
+M = TypeVar("M")
 
 
 @attrs.define
@@ -64,14 +70,40 @@ class CoalescingSender(Generic[K, P, T]):
         self._pending: dict[K, P] = {}
         self._wakeup = trio.Event()
         self._held = False
+        self._sink: Callable[[list[T]], None] | None = None
 
     def __len__(self) -> int:
         """Values queued (not yet in the channel)."""
         return len(self._pending)
 
+    def set_sink(self, sink: Callable[[list[T]], None] | None) -> None:
+        """Hand values to ``sink`` (synchronously, on the offering task) instead of the
+        channel; ``None`` goes back to the channel. Whatever is queued when a sink is set
+        goes to it at once, so nothing queued is stranded. Values already in the channel
+        stay there: the consumer drains them before it sets the sink."""
+        self._sink = sink
+        if sink is not None and self._pending and not self._held:
+            self._to_sink(sink)
+
+    def _to_sink(self, sink: Callable[[list[T]], None]) -> None:
+        build = self._build
+        pending = self._pending
+        items = [item for key, value in pending.items() if (item := build(key, value)) is not None]
+        pending.clear()
+        if items:
+            self.stats.sent += len(items)
+            sink(items)
+
     def offer(self, key: K, value: P) -> None:
         """Queue ``value`` under ``key`` (never blocks); see the module docstring."""
         pending = self._pending
+        sink = self._sink
+        if sink is not None and not self._held:
+            item = self._build(key, value)
+            if item is not None:
+                self.stats.sent += 1
+                sink([item])
+            return
         if not pending and not self._held:
             item = self._build(key, value)
             if item is None:
@@ -90,6 +122,19 @@ class CoalescingSender(Generic[K, P, T]):
         pending[key] = value  # an existing key keeps its place
         self._wakeup.set()
 
+    def read(
+        self, messages: Sequence[M], received_ns: int, handle: Callable[[M, int], None]
+    ) -> None:
+        """``handle(message, received_ns)`` for each message of one socket read, in order,
+        between :meth:`hold` and :meth:`flush`: the read's changes go out as one batch, each
+        key's newest once (every feed's ``on_batch``)."""
+        self.hold()
+        try:
+            for message in messages:
+                handle(message, received_ns)
+        finally:
+            self.flush()
+
     def hold(self) -> None:
         """Queue every offer until :meth:`flush` (one socket read's changes)."""
         self._held = True
@@ -99,6 +144,10 @@ class CoalescingSender(Generic[K, P, T]):
         far as the channel has room (never blocks); :meth:`run` delivers the rest."""
         self._held = False
         pending = self._pending
+        if self._sink is not None:
+            if pending:
+                self._to_sink(self._sink)
+            return
         send = self._send
         while pending:
             room = send.statistics()
@@ -129,7 +178,7 @@ class CoalescingSender(Generic[K, P, T]):
         """Deliver queued values as the consumer makes room, until cancelled."""
         pending = self._pending
         while True:
-            if not pending:
+            if not pending or self._sink is not None:  # a sink takes its values at once
                 self._wakeup = trio.Event()
                 await self._wakeup.wait()
                 continue

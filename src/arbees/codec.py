@@ -66,8 +66,11 @@ from arbees._wire import (
     _parse,
     _wire_money_float,
     _wire_price,
+    json_float,
+    wire_level,
+    wire_mirror_level,
 )
-from arbees.book import Level
+from arbees.book import BookView, Level
 from arbees.errors import ArbeesError, DecodeError
 from arbees.fees import terms_model
 from arbees.messages import (
@@ -80,7 +83,7 @@ from arbees.messages import (
     PolymarketPriceUpdate,
     is_token_id,
 )
-from arbees.money import ONE, Fixed
+from arbees.money import ONE, Fixed, to_float
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -91,6 +94,7 @@ __all__ = [
     "DecodeLimits",
     "decode",
     "encode",
+    "encode_price_view",
 ]
 
 SCHEMA_KEY: Final = "schema"
@@ -119,7 +123,7 @@ def encode(message: Message) -> bytes:
 def _encode_price_update(m: PolymarketPriceUpdate) -> bytes:
     """:func:`encode` of the hot message, its 21 fields written straight into the payload
     (the monitor encodes one per update): the same bytes as the table-driven
-    ``_wire_into``, which ``tests/test_codec_encode_fast.py`` checks on generated messages."""
+    ``_wire_into``, which ``tests/bus/test_codec_encode_fast.py`` checks on generated messages."""
     fmt = _fmt
     price = _wire_price
     out: dict[str, Any] = {
@@ -152,6 +156,58 @@ def _encode_price_update(m: PolymarketPriceUpdate) -> bytes:
     v = m.tick_size
     out["tick_size"] = None if v is None else fmt(v)
     out["stream_seq"] = m.stream_seq
+    return _dumps(out)
+
+
+def encode_price_view(
+    view: BookView,
+    *,
+    seq: int,
+    venue_ts_ms: int | None,
+    received_ns: int,
+    published_ns: int,
+    depth: int = PUBLISHED_DEPTH,
+    stream_seq: int = 0,
+) -> bytes:
+    """``encode(price_update(view, ...))`` without building the message: the monitor
+    encodes one per changed token, straight from its book's view (the same bytes, which
+    ``tests/bus/test_codec_encode_fast.py`` checks on generated books; see
+    :func:`arbees.services.monitor.price_update` for the fields)."""
+    bids = view.bids
+    asks = view.asks
+    bid = bids[0] if bids else None
+    ask = asks[0] if asks else None
+    price = _wire_price
+    fmt = _fmt
+    out: dict[str, Any] = {
+        SCHEMA_KEY: SCHEMA_VERSION,
+        KIND_KEY: "PolymarketPriceUpdate",
+        "market_id": view.market,
+        "token_id": view.instrument,
+    }
+    price("yes_bid", bid[0] if bid else None, out)
+    price("yes_ask", ask[0] if ask else None, out)
+    price("no_bid", ONE - ask[0] if ask else None, out)
+    price("no_ask", ONE - bid[0] if bid else None, out)
+    bid_size = fmt(bid[1]) if bid else None
+    ask_size = fmt(ask[1]) if ask else None
+    liquidity = (bid[1] if bid else 0) + (ask[1] if ask else 0)
+    out["liquidity"] = json_float(to_float(liquidity))
+    out["liquidity_exact"] = fmt(liquidity)
+    out["timestamp_ms"] = published_ns // 1_000_000
+    out["yes_bid_size"] = bid_size
+    out["yes_ask_size"] = ask_size
+    out["no_bid_size"] = ask_size
+    out["no_ask_size"] = bid_size
+    out["yes_asks"] = [wire_level(lvl) for lvl in asks[:depth]]
+    out["no_asks"] = [wire_mirror_level(lvl) for lvl in bids[:depth]]
+    out["venue_ts_ms"] = venue_ts_ms
+    out["monitor_recv_ns"] = received_ns
+    out["published_ns"] = published_ns
+    out["seq"] = seq
+    out["stale"] = view.stale
+    out["tick_size"] = None
+    out["stream_seq"] = stream_seq
     return _dumps(out)
 
 

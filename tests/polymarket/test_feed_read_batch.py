@@ -22,7 +22,6 @@ from arbees.messages import (
     LATEST_PRICES_HASH,
     TOKEN_ASSIGNMENTS_HASH,
     MarketAssignment,
-    Message,
     PolymarketPriceUpdate,
 )
 from arbees.polymarket.feed import FeedConfig, PolymarketFeed
@@ -156,11 +155,11 @@ class RecordingBus(MemoryBus):
         super().__init__()
         self.batches: list[list[str]] = []
 
-    async def publish_and_hset_many(
-        self, channel: str, key: str, items: Sequence[tuple[str, Message]]
+    def publish_and_hset_raw_nowait(
+        self, channel: str, key: str, items: Sequence[tuple[str, bytes]]
     ) -> None:
         self.batches.append([field for field, _ in items])
-        await super().publish_and_hset_many(channel, key, items)
+        super().publish_and_hset_raw_nowait(channel, key, items)
 
 
 async def wait_batches(bus: RecordingBus, count: int) -> None:

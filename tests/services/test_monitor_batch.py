@@ -6,7 +6,7 @@ single update still goes out at once, alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -20,7 +20,6 @@ from arbees.messages import (
     TOKEN_ASSIGNMENTS_HASH,
     Channel,
     MarketAssignment,
-    Message,
     PolymarketPriceUpdate,
 )
 from arbees.services.monitor import PolymarketMonitor
@@ -45,11 +44,11 @@ class RecordingBus(MemoryBus):
         super().__init__()
         self.batches: list[list[str]] = []
 
-    async def publish_and_hset_many(
-        self, channel: str, key: str, items: Sequence[tuple[str, Message]]
+    def publish_and_hset_raw_nowait(
+        self, channel: str, key: str, items: Sequence[tuple[str, bytes]]
     ) -> None:
         self.batches.append([field for field, _ in items])
-        await super().publish_and_hset_many(channel, key, items)
+        super().publish_and_hset_raw_nowait(channel, key, items)
 
 
 @attrs.frozen
@@ -80,6 +79,7 @@ class ScriptedFeed:
     def __init__(self, queued: list[Update]) -> None:
         self._send, self.updates = trio.open_memory_channel[Any](100)
         self.queued = queued
+        self.sink: Callable[[list[Any]], None] | None = None
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         for u in self.queued:
@@ -88,7 +88,14 @@ class ScriptedFeed:
         await trio.sleep_forever()
 
     def push(self, u: Update) -> None:
-        self._send.send_nowait(u)
+        """One socket read's update: to the sink when one is set, as a real feed does."""
+        if self.sink is not None:
+            self.sink([u])
+        else:
+            self._send.send_nowait(u)
+
+    def set_sink(self, sink: Callable[[list[Any]], None] | None) -> None:
+        self.sink = sink
 
     async def add(self, instruments: Iterable[str]) -> None:
         await trio.lowlevel.checkpoint()

@@ -9,7 +9,7 @@ came.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import trio
@@ -30,6 +30,7 @@ class SlowHandshakeFeed:
         self.subscribed = set(tokens)
         self.connected = trio.Event()
         self._send, self.updates = trio.open_memory_channel[Any](10)
+        self.sink: Callable[[list[Any]], None] | None = None
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         await self.connected.wait()
@@ -43,6 +44,9 @@ class SlowHandshakeFeed:
     async def remove(self, instruments: Iterable[str]) -> None:
         await trio.lowlevel.checkpoint()
         self.subscribed.difference_update(instruments)
+
+    def set_sink(self, sink: Callable[[list[Any]], None] | None) -> None:
+        self.sink = sink
 
     def current_view(self, instrument: str) -> BookView | None:
         return None

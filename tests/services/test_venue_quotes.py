@@ -9,7 +9,7 @@ mirror of the bids) and keeps the Polymarket source's completeness rules, per ve
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
@@ -65,6 +65,7 @@ class Feed:
 
     def __init__(self, slugs: list[str], log: list[tuple[str, list[str]]]) -> None:
         self._send, self.updates = trio.open_memory_channel[Any](100)
+        self.sink: Callable[[list[Any]], None] | None = None
         self.log = log
         log.append(("start", list(slugs)))
 
@@ -73,7 +74,15 @@ class Feed:
         await trio.sleep_forever()
 
     def push(self, v: BookView) -> None:
-        self._send.send_nowait(Update(v, v.venue_ts_ms, v.received_ns))
+        """One socket read's update: to the sink when one is set, as a real feed does."""
+        update = Update(v, v.venue_ts_ms, v.received_ns)
+        if self.sink is not None:
+            self.sink([update])
+        else:
+            self._send.send_nowait(update)
+
+    def set_sink(self, sink: Callable[[list[Any]], None] | None) -> None:
+        self.sink = sink
 
     async def add(self, instruments: Iterable[str]) -> None:
         self.log.append(("add", list(instruments)))

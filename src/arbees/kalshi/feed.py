@@ -184,7 +184,7 @@ class KalshiFeed:
                 max_message_size=max_message_size,
                 name="kalshi",
             ),
-            on_message=self._on_message,
+            on_batch=self._on_read,
             on_connect=self._on_connect,
             on_disconnect=self._on_disconnect,
         )
@@ -227,6 +227,12 @@ class KalshiFeed:
     def view(self, ticker: str) -> BookView:
         """The current YES view of ``ticker`` (``KeyError`` if not tracked)."""
         return self.protocol.books[ticker].yes_view(depth=self.depth)
+
+    def set_sink(self, sink: Callable[[list[KalshiBookUpdate]], None] | None) -> None:
+        """Hand each socket read's updates to ``sink`` on the reader's task instead of
+        :attr:`updates` (``None``: back to the channel); see
+        :meth:`arbees.coalesce.CoalescingSender.set_sink`."""
+        self._sender.set_sink(sink)
 
     def current_view(self, instrument: str) -> BookView | None:
         """The current YES view of a market, ``None`` when it is not tracked."""
@@ -273,6 +279,11 @@ class KalshiFeed:
 
     def _on_disconnect(self, reason: str) -> None:
         self._publish(self.protocol.connection_lost())
+
+    def _on_read(self, messages: list[Message], received_ns: int) -> None:
+        """One socket read's messages in order, its updates handed on as one batch
+        (each ticker's newest once)."""
+        self._sender.read(messages, received_ns, self._on_message)
 
     def _on_message(self, message: Message, received_ns: int) -> None:
         self._last_message = trio.current_time()

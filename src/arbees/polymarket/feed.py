@@ -227,6 +227,12 @@ class PolymarketFeed:
         """The current view of a subscribed token."""
         return self.protocol.books[token].view(self.config.depth)
 
+    def set_sink(self, sink: Callable[[list[BookUpdate]], None] | None) -> None:
+        """Hand each socket read's updates to ``sink`` on the reader's task instead of
+        :attr:`updates` (``None``: back to the channel); see
+        :meth:`arbees.coalesce.CoalescingSender.set_sink`."""
+        self._sender.set_sink(sink)
+
     def current_view(self, instrument: str) -> BookView | None:
         """The current view of a subscribed token, ``None`` when it is not tracked."""
         book = self.protocol.books.get(instrument)
@@ -468,13 +474,7 @@ class PolymarketFeed:
     def _on_read(self, messages: list[Message], recv_ns: int) -> None:
         """Every frame of one socket read: applied to the books, then handed on as one
         batch (each changed token's view built once, whatever the read did to it)."""
-        sender = self._sender
-        sender.hold()
-        try:
-            for message in messages:
-                self._on_frame(message, recv_ns)
-        finally:
-            sender.flush()
+        self._sender.read(messages, recv_ns, self._on_frame)
 
     def _on_frame(self, message: Message, recv_ns: int) -> None:
         if self.config.on_frame is not None:

@@ -231,6 +231,12 @@ class PolymarketUsFeed:
                 raise AuthError(_AUTH_MESSAGE) from group
             raise
 
+    def set_sink(self, sink: Callable[[list[PolymarketUsUpdate]], None] | None) -> None:
+        """Hand each socket read's updates to ``sink`` on the reader's task instead of
+        :attr:`updates` (``None``: back to the channel); see
+        :meth:`arbees.coalesce.CoalescingSender.set_sink`."""
+        self._sender.set_sink(sink)
+
     def current_view(self, instrument: str) -> BookView | None:
         """The current view of a market, ``None`` when it is not tracked."""
         book = self.protocol.books.get(instrument)
@@ -301,7 +307,7 @@ class PolymarketUsFeed:
                 max_message_size=self._max_message_size,
                 name=f"polymarket-us[{index}]",
             ),
-            on_message=self._on_message,
+            on_batch=self._on_read,
             on_connect=lambda ws: self._on_connect(index, ws),
             on_disconnect=lambda reason: self._on_disconnect(index, reason),
         )
@@ -322,6 +328,11 @@ class PolymarketUsFeed:
 
     def _on_disconnect(self, index: int, reason: str) -> None:
         self._stale(self.subscriptions.markets(index), f"socket lost: {reason[:60]}")
+
+    def _on_read(self, messages: list[Message], received_ns: int) -> None:
+        """One socket read's messages in order, its updates handed on as one batch
+        (each market's newest once)."""
+        self._sender.read(messages, received_ns, self._on_message)
 
     def _on_message(self, message: Message, received_ns: int) -> None:
         if self._on_frame is not None:

@@ -5,7 +5,7 @@ The CLI (layer L4) passes venue feeds that satisfy these protocols; tests pass f
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 import trio
@@ -34,7 +34,8 @@ class InstrumentFeed(Protocol):
     Every venue's feed offers exactly this surface (see ``arbees.venues``), so services
     never ask which venue a feed belongs to. ``run`` reports readiness through
     ``task_status``; ``updates`` yields the book changes (:class:`FeedUpdate` values, each
-    instrument's newest, coalesced for a slow consumer).
+    instrument's newest, coalesced for a slow consumer), unless a sink is set
+    (:meth:`set_sink`).
     """
 
     updates: trio.MemoryReceiveChannel[Any]
@@ -42,6 +43,13 @@ class InstrumentFeed(Protocol):
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None: ...
 
     async def add(self, instruments: Iterable[str]) -> None: ...
+
+    def set_sink(self, sink: Callable[[list[Any]], None] | None) -> None:
+        """Hand each socket read's updates (a list of :class:`FeedUpdate`, each
+        instrument's newest once) to ``sink``, synchronously on the feed's reader task,
+        instead of ``updates``; ``None`` goes back to the channel. The sink must never
+        block. Updates already in ``updates`` stay there (drain them first)."""
+        ...
 
     async def remove(self, instruments: Iterable[str]) -> None: ...
 

@@ -13,7 +13,9 @@ It runs inside the VPN's network namespace. Order of operations, and why:
    poisoned stored record cannot put the monitor in a crash loop.
 3. Every book change becomes a :class:`~arbees.messages.PolymarketPriceUpdate` published on
    ``polymarket:prices`` and stored in ``polymarket:latest_prices`` (one pipeline on Redis).
-   The feed coalesces per token under load, so the newest price always wins. A book the
+   The feed hands each socket read's changed books, each token's newest once, straight to
+   the monitor on the feed's reader task (its sink), which queues them on the bus as one
+   write: no channel and no task in between, so a lone update goes out at once. A book the
    feed distrusts (reconnect, failed cross-check, or a REST audit that caught a socket
    silently delivering nothing) is published too, with ``stale=True``, so shards stop
    using it until a fresh one follows; the feed passed in may run such an audit inside its
@@ -41,6 +43,7 @@ from typing import Any
 import attrs
 import trio
 
+from arbees import codec
 from arbees.book import BookView, mirror_levels
 from arbees.bus.base import Bus
 from arbees.egress import EgressGuard, EgressState, run_while_verified
@@ -53,7 +56,6 @@ from arbees.messages import (
     TOKEN_ASSIGNMENTS_HASH,
     Channel,
     MarketAssignment,
-    Message,
     PolymarketPriceUpdate,
     ServiceStatus,
     VenueQuote,
@@ -119,12 +121,16 @@ def price_update(
     received_ns: int,
     depth: int = PUBLISHED_DEPTH,
     stream_seq: int = 0,
+    published_ns: int | None = None,
 ) -> PolymarketPriceUpdate:
     """The bus message for one token's book.
 
     ``no_*`` is the complementary outcome, whose Polymarket book is the mirror of this one
     (``no_ask = 1 - yes_bid``). ``liquidity`` is the size at the best bid plus the best ask.
+    ``published_ns`` (default: now) also gives ``timestamp_ms``. The monitor itself writes
+    the same bytes with :func:`arbees.codec.encode_price_view`, without this object.
     """
+    now = time.time_ns() if published_ns is None else published_ns
     bid = view.best_bid
     ask = view.best_ask
     return PolymarketPriceUpdate(
@@ -135,7 +141,7 @@ def price_update(
         no_bid=ONE - ask.price if ask else None,
         no_ask=ONE - bid.price if bid else None,
         liquidity=(bid.size if bid else 0) + (ask.size if ask else 0),
-        timestamp_ms=now_ms(),
+        timestamp_ms=now // 1_000_000,
         yes_bid_size=bid.size if bid else None,
         yes_ask_size=ask.size if ask else None,
         no_bid_size=ask.size if ask else None,
@@ -144,7 +150,7 @@ def price_update(
         no_asks=mirror_levels(view.bids[:depth]),
         venue_ts_ms=venue_ts_ms,
         monitor_recv_ns=received_ns,
-        published_ns=time.time_ns(),
+        published_ns=now,
         seq=seq,
         stale=view.stale,
         stream_seq=stream_seq,
@@ -528,28 +534,38 @@ class PolymarketMonitor:
             await run_while_verified(self.guard, one_verified_period)
 
     async def _publish_updates(self, feed: InstrumentFeed) -> None:
-        """Publish every update waiting, as one batch per wake-up.
+        """Publish each socket read's updates as it happens, on the feed's reader task.
 
-        The feed's driver hands every frame of one socket read to the feed with no
-        checkpoint in between (:mod:`arbees.wsdriver`), so when this task wakes the whole
-        read's updates are already queued: it takes them all, coalesces them per token
-        (newest wins, first-change order) and writes the batch to the bus at once (Redis:
-        one pipelined write). A lone update goes out at once: no timer, no extra round.
+        The feed's driver hands every frame of one read to the feed with no checkpoint in
+        between (:mod:`arbees.wsdriver`); the feed applies them to its books and hands the
+        read's changed views, each token's newest once, to :meth:`_on_read_updates`,
+        which encodes them and queues them on the bus as ONE write (Redis: one pipelined
+        write, sent right there when the connection is idle). No channel and no task
+        between the socket and the bus's outbox: a lone update goes out at once.
+        Updates the feed queued before the sink was set go first, as one batch.
         """
         receive = feed.updates
-        async for first in receive:
-            batch: dict[str, Any] = {}
-            self._take(first, batch)
-            while True:
-                try:
-                    update = receive.receive_nowait()
-                except (trio.WouldBlock, trio.EndOfChannel):
-                    break
-                self._take(update, batch)
-            if batch:
-                await self._publish_batch(
-                    [(u.view, u.venue_ts_ms, u.received_ns) for u in batch.values()]
-                )
+        batch: dict[str, Any] = {}
+        while True:
+            try:
+                self._take(receive.receive_nowait(), batch)
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+        if batch:
+            self._queue_batch([(u.view, u.venue_ts_ms, u.received_ns) for u in batch.values()])
+        feed.set_sink(self._on_read_updates)
+        try:
+            await trio.sleep_forever()
+        finally:
+            feed.set_sink(None)
+
+    def _on_read_updates(self, updates: list[Any]) -> None:
+        """The feed's sink: one read's updates (each instrument once) onto the bus."""
+        batch: dict[str, Any] = {}
+        for update in updates:
+            self._take(update, batch)
+        if batch:
+            self._queue_batch([(u.view, u.venue_ts_ms, u.received_ns) for u in batch.values()])
 
     def _take(self, update: Any, batch: dict[str, Any]) -> None:
         if not self._verified:  # the scope is being cancelled; never leak one
@@ -562,50 +578,41 @@ class PolymarketMonitor:
     async def _publish_view(
         self, view: BookView, venue_ts_ms: int | None, received_ns: int
     ) -> None:
-        await self._publish_batch([(view, venue_ts_ms, received_ns)])
+        """:meth:`_queue_batch` of one book from a task (the refresh after a bus outage),
+        with a checkpoint on each side like any bus call."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        self._queue_batch([(view, venue_ts_ms, received_ns)])
+        await trio.lowlevel.cancel_shielded_checkpoint()
 
-    async def _publish_batch(self, views: list[tuple[BookView, int | None, int]]) -> None:
-        """One bus write for ``views`` (each a token's book, its venue time and receipt)."""
-        if self.venue != "polymarket":
-            await self._publish_quotes(views)
-            return
-        items: list[tuple[str, Message]] = []
+    def _queue_batch(self, views: list[tuple[BookView, int | None, int]]) -> None:
+        """One bus write for ``views`` (each a book, its venue time and receipt), never
+        blocking: Polymarket books as :class:`PolymarketPriceUpdate` payloads on
+        ``polymarket:prices`` / ``polymarket:latest_prices`` (numbered per market), any
+        other venue's as :class:`~arbees.messages.VenueQuote` on ``quotes:<venue>`` /
+        ``quotes:<venue>:latest`` (numbered per instrument); all numbered over the stream.
+        """
+        polymarket = self.venue == "polymarket"
+        items: list[tuple[str, bytes]] = []
         seqs = self._seq
         stale = 0
+        now = time.time_ns()
         for view, venue_ts_ms, received_ns in views:
-            seq = seqs.get(view.market, 0) + 1
-            seqs[view.market] = seq
+            key = view.market if polymarket else view.instrument
+            seq = seqs.get(key, 0) + 1
+            seqs[key] = seq
             self._stream_seq += 1
-            message = price_update(
-                view,
-                seq=seq,
-                venue_ts_ms=venue_ts_ms,
-                received_ns=received_ns,
-                depth=self.depth,
-                stream_seq=self._stream_seq,
-            )
-            items.append((view.instrument, message))
-            stale += view.stale
-        last = self._stream_seq  # this batch's last number (a refresh may follow meanwhile)
-        await self.bus.publish_and_hset_many(Channel.POLYMARKET_PRICES, LATEST_PRICES_HASH, items)
-        self._published_seq = max(self._published_seq, last)
-        self.stats.published += len(items)
-        self.stats.stale_published += stale
-
-    async def _publish_quotes(self, views: list[tuple[BookView, int | None, int]]) -> None:
-        """:meth:`_publish_batch` for a venue other than Polymarket: one
-        :class:`~arbees.messages.VenueQuote` per book on ``quotes:<venue>``, numbered per
-        instrument and over the stream, stored in ``quotes:<venue>:latest``."""
-        items: list[tuple[str, Message]] = []
-        seqs = self._seq
-        stale = 0
-        for view, venue_ts_ms, received_ns in views:
-            seq = seqs.get(view.instrument, 0) + 1
-            seqs[view.instrument] = seq
-            self._stream_seq += 1
-            items.append(
-                (
-                    view.instrument,
+            if polymarket:
+                payload = codec.encode_price_view(
+                    view,
+                    seq=seq,
+                    venue_ts_ms=venue_ts_ms,
+                    received_ns=received_ns,
+                    published_ns=now,
+                    depth=self.depth,
+                    stream_seq=self._stream_seq,
+                )
+            else:
+                payload = codec.encode(
                     venue_quote(
                         view,
                         venue=self.venue,
@@ -614,14 +621,17 @@ class PolymarketMonitor:
                         received_ns=received_ns,
                         depth=self.depth,
                         stream_seq=self._stream_seq,
-                    ),
+                    )
                 )
-            )
+            items.append((view.instrument, payload))
             stale += view.stale
-        last = self._stream_seq
-        channel, key = quotes_channel(self.venue), latest_quotes_hash(self.venue)
-        await self.bus.publish_and_hset_many(channel, key, items)
-        self._published_seq = max(self._published_seq, last)
+        channel: str
+        if polymarket:
+            channel, key = Channel.POLYMARKET_PRICES, LATEST_PRICES_HASH
+        else:
+            channel, key = quotes_channel(self.venue), latest_quotes_hash(self.venue)
+        self.bus.publish_and_hset_raw_nowait(channel, key, items)
+        self._published_seq = max(self._published_seq, self._stream_seq)
         self.stats.published += len(items)
         self.stats.stale_published += stale
 
