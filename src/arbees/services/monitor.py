@@ -545,14 +545,13 @@ class PolymarketMonitor:
         Updates the feed queued before the sink was set go first, as one batch.
         """
         receive = feed.updates
-        batch: dict[str, Any] = {}
+        queued: list[Any] = []
         while True:
             try:
-                self._take(receive.receive_nowait(), batch)
+                queued.append(receive.receive_nowait())
             except (trio.WouldBlock, trio.EndOfChannel):
                 break
-        if batch:
-            self._queue_batch([(u.view, u.venue_ts_ms, u.received_ns) for u in batch.values()])
+        self._on_read_updates(queued)
         feed.set_sink(self._on_read_updates)
         try:
             await trio.sleep_forever()
@@ -560,7 +559,8 @@ class PolymarketMonitor:
             feed.set_sink(None)
 
     def _on_read_updates(self, updates: list[Any]) -> None:
-        """The feed's sink: one read's updates (each instrument once) onto the bus."""
+        """The feed's sink: one read's updates onto the bus as one write (newest per
+        instrument, first-change order)."""
         batch: dict[str, Any] = {}
         for update in updates:
             self._take(update, batch)
@@ -597,9 +597,9 @@ class PolymarketMonitor:
         stale = 0
         now = time.time_ns()
         for view, venue_ts_ms, received_ns in views:
-            key = view.market if polymarket else view.instrument
-            seq = seqs.get(key, 0) + 1
-            seqs[key] = seq
+            numbered = view.market if polymarket else view.instrument
+            seq = seqs.get(numbered, 0) + 1
+            seqs[numbered] = seq
             self._stream_seq += 1
             if polymarket:
                 payload = codec.encode_price_view(
