@@ -1,6 +1,7 @@
-"""The shard's hot-path shortcut found by ``arbees bench e2e``: ``find_opportunities``
-returns at once when every combination's best asks already reach $1 — and must return
-exactly what the full search returns."""
+"""The shard's hot-path shortcuts found by ``arbees bench e2e``: ``find_opportunities``
+returns at once when every combination's best asks already reach $1, and otherwise builds
+only the ladders of the combinations within reach — and must return exactly what the full
+search (every ladder built) returns."""
 
 from __future__ import annotations
 
@@ -33,13 +34,45 @@ def test_shortcut_agrees_with_the_full_search(
     books = PairAsks(ky, kn, py, pn)
     fast = find_opportunities(books, DEFAULT_FEES, min_edge=min_edge)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(depth_module, "_hopeless", lambda books, min_edge: False)
+        mp.setattr(depth_module, "_best_asks", lambda books: None)  # the full path
         full = find_opportunities(books, DEFAULT_FEES, min_edge=min_edge)
     assert fast == full
 
 
 def test_shortcut_leaves_invalid_levels_to_the_full_path() -> None:
     bad = (Level(0, ONE),)  # price 0 is invalid: counted by the ladders, never skipped
-    assert depth_module._hopeless(PairAsks(bad, (), (), ()), 0) is False
+    assert depth_module._best_asks(PairAsks(bad, (), (), ())) is None
     quiet = PairAsks((Level(60 * CENT, ONE),), (Level(45 * CENT, ONE),), (), ())
-    assert depth_module._hopeless(quiet, 0) is True
+    assert depth_module._best_asks(quiet) == {
+        ("kalshi", "yes"): 60 * CENT,
+        ("kalshi", "no"): 45 * CENT,
+        ("polymarket", "yes"): None,
+        ("polymarket", "no"): None,
+    }
+
+
+def test_only_the_ladders_of_a_combination_within_reach_are_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[tuple[str, str]] = []
+    real = depth_module.Ladder
+
+    def counting(venue: str, outcome: str, *args: object) -> depth_module.Ladder:
+        built.append((venue, outcome))
+        return real(venue, outcome, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(depth_module, "Ladder", counting)
+    # Kalshi YES 0.40 + Polymarket NO 0.50 is within reach; nothing else is.
+    books = PairAsks(
+        (Level(40 * CENT, 10 * ONE),),
+        (Level(70 * CENT, 10 * ONE),),
+        (Level(60 * CENT, 10 * ONE),),
+        (Level(50 * CENT, 10 * ONE),),
+    )
+    found = find_opportunities(books, DEFAULT_FEES)
+    assert len(found) == 1
+    assert sorted(built) == [("kalshi", "yes"), ("polymarket", "no")]
+    quiet = PairAsks((Level(60 * CENT, ONE),), (Level(45 * CENT, ONE),), (), ())
+    built.clear()
+    assert find_opportunities(quiet, DEFAULT_FEES) == ()
+    assert built == []

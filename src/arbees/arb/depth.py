@@ -326,27 +326,37 @@ def find_opportunities(
     """
     check_args(min_edge, max_size, step)
     counters = stats if counters is None else counters
-    if _hopeless(books, min_edge):
-        return ()
-    ladders = _ladders(books, fees, counters)
+    best = _best_asks(books)
+    ladders: dict[tuple[str, str], Ladder] = {}
+    if best is None:  # an invalid level: every ladder built, so each one is counted
+        ladders = _ladders(books, fees, counters)
+        best = {
+            leg: (ladder.prices[0] if ladder.prices else None) for leg, ladder in ladders.items()
+        }
     found = []
     for combo in COMBOS:
-        a, b = (ladders[leg].prices for leg in combo.legs)
-        if not a or not b or a[0] + b[0] + min_edge >= ONE:
-            continue  # exact, as in _hopeless: this combination cannot beat min_edge
+        a, b = (best[leg] for leg in combo.legs)
+        if a is None or b is None or a + b + min_edge >= ONE:
+            continue  # exact (see _best_asks): this combination cannot beat min_edge
+        for leg in combo.legs:  # only the legs of a combination within reach are built
+            if leg not in ladders:
+                model: FeeModel = fees.kalshi if leg[0] == "kalshi" else fees.poly
+                ladders[leg] = Ladder(*leg, books.leg(*leg), model, counters)
         opp = _size(combo, ladders, fees, min_edge, max_size, step, counters)
         if opp is not None:
             found.append(opp)
     return tuple(found)
 
 
-def _hopeless(books: PairAsks, min_edge: int) -> bool:
-    """True when no combination can beat ``min_edge``: for each, the two legs' best asks
-    plus ``min_edge`` reach $1. Exact, not a heuristic — a contract costs at least the best
-    asks, deeper levels cost more and fees are never negative, so the search would find
-    nothing. Most evaluations of a quiet market end here (the shard re-evaluates a pair on
-    every quote), without building the ladders. Books with an invalid level take the full
-    path, so those levels are counted and logged as always."""
+def _best_asks(books: PairAsks) -> dict[tuple[str, str], int | None] | None:
+    """Each leg's best ask (``None``: an empty leg), or ``None`` when a level is invalid.
+
+    A combination whose two best asks plus ``min_edge`` reach $1 cannot beat it — exact,
+    not a heuristic: a contract costs at least the best asks, deeper levels cost more and
+    fees are never negative — so its ladders are never built. Most evaluations of a quiet
+    market end here (the shard re-evaluates a pair on every quote), and a pair with an
+    open signal builds the two ladders of what it holds, not all four. Books with an
+    invalid level take the full path, so those levels are counted and logged as always."""
     best: dict[tuple[str, str], int | None] = {}
     for combo in COMBOS:
         for leg in combo.legs:
@@ -356,15 +366,11 @@ def _hopeless(books: PairAsks, min_edge: int) -> bool:
             for lvl in books.leg(*leg):
                 price, size = lvl
                 if not (type(price) is int and type(size) is int and 0 < price < ONE and size > 0):
-                    return False
+                    return None
                 if low is None or price < low:
                     low = price
             best[leg] = low
-    for combo in COMBOS:
-        a, b = (best[leg] for leg in combo.legs)
-        if a is not None and b is not None and a + b + min_edge < ONE:
-            return False
-    return True
+    return best
 
 
 def check_args(min_edge: object, max_size: object, step: object) -> None:
