@@ -37,7 +37,7 @@ from arbees.paper import RiskLimits as Limits
 from arbees.services.quotes import Quote
 from arbees.services.shard import open_game_shard
 from arbees.services.shard_engine import ShardEngine
-from arbees.services.sources import Alive, SourceItem
+from arbees.services.sources import Alive, ItemSink
 from arbees.settlement import DEFAULT_RULES, Payoff
 from arbees.wiring import PaperSettings, ShardSettings, build_shard
 
@@ -140,16 +140,16 @@ class ScriptedSource:
 
     def __init__(self, venue: str) -> None:
         self.venue = venue
-        self.out: trio.MemorySendChannel[SourceItem] | None = None
+        self.out: ItemSink | None = None
 
     async def run(
         self,
-        out: trio.MemorySendChannel[SourceItem],
+        out: ItemSink,
         *,
         task_status: Any = trio.TASK_STATUS_IGNORED,
     ) -> None:
         self.out = out
-        await out.send(Alive(self.venue, time.time_ns()))
+        out(Alive(self.venue, time.time_ns()))
         task_status.started()
         await trio.sleep_forever()
 
@@ -161,7 +161,8 @@ class ScriptedSource:
 
     async def send(self, quote: Quote) -> None:
         assert self.out is not None
-        await self.out.send(quote)
+        self.out(quote)
+        await trio.lowlevel.checkpoint()
 
 
 async def test_shard_with_paper_fills_each_signal_it_publishes() -> None:

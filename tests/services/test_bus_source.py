@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
 import trio
 
+from arbees import codec
 from arbees.book import Level
 from arbees.bus import MemoryBus
 from arbees.messages import (
@@ -83,7 +85,7 @@ async def harness() -> AsyncIterator[Harness]:
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(drain)
-        await nursery.start(source.run, send)
+        await nursery.start(source.run, send.send_nowait)
         yield h
         nursery.cancel_scope.cancel()
 
@@ -127,15 +129,24 @@ async def test_a_restarted_monitor_is_a_new_stream(harness: Harness) -> None:
     assert harness.source.gaps == 1
 
 
-async def burst_batches(count: int) -> list[int]:
-    """Publish ``count`` quotes at once; the sizes of the batches a shard-like consumer
-    (every queued item per wake-up, as the shard takes them) received."""
+async def burst_batches(
+    count: int, *, queued: bool = False, order: list[str] | None = None
+) -> list[int]:
+    """Publish ``count`` quotes in one transport read; the sizes of the batches a
+    shard-like consumer (every item handed over per wake-up) received. ``queued``: the
+    source's task is busy when they arrive, so they wait in the subscription and the task
+    takes them (the path of a reload or a read that arrived meanwhile)."""
     bus = MemoryBus()
     source = BusPolymarketSource(bus)
     tokens = [str(100 + i) for i in range(count)]
     await source.add(tokens)
     send, receive = trio.open_memory_channel[SourceItem](1000)
     batches: list[int] = []
+    handed: list[SourceItem] = []
+
+    def out(item: SourceItem) -> None:
+        handed.append(item)
+        send.send_nowait(item)
 
     async def shard() -> None:
         while True:
@@ -146,33 +157,93 @@ async def burst_batches(count: int) -> list[int]:
                 except trio.WouldBlock:
                     break
             batches.append(sum(len(i) if isinstance(i, tuple) else 1 for i in batch))
+            for item in batch:
+                for quote in item if isinstance(item, tuple) else (item,):
+                    if order is not None and isinstance(quote, Quote):
+                        order.append(quote.instrument)
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(shard)
-        await nursery.start(source.run, send)
+        await nursery.start(source.run, out)
         await trio.testing.wait_all_tasks_blocked()
-        for seq, token in enumerate(tokens, start=1):
-            await bus.publish(Channel.POLYMARKET_PRICES, update(token, seq))
+        if queued:
+            source._busy = True  # as while its task waits for a reload
+            for seq, token in enumerate(tokens, start=1):
+                bus.publish_nowait(Channel.POLYMARKET_PRICES, update(token, seq))
+        else:
+            payloads = [(t, codec.encode(update(t, seq))) for seq, t in enumerate(tokens, 1)]
+            bus.publish_and_hset_raw_nowait(Channel.POLYMARKET_PRICES, LATEST_PRICES_HASH, payloads)
+            # taken inline, on the publisher's own call: already handed over, as one item
+            assert len(handed) == 1
         await trio.testing.wait_all_tasks_blocked()
         nursery.cancel_scope.cancel()
     return batches
 
 
-async def test_a_burst_reaches_the_shard_as_one_batch_not_one_wake_up_per_quote() -> None:
-    # The shard takes every queued item per wake-up and runs the kernel once over them: a
-    # source that yielded on every hand-over (``await send``) made each batch one quote long.
-    batches = await burst_batches(100)
+async def test_a_read_reaches_the_shard_inline_as_one_batch() -> None:
+    # A source that handed each quote over on its own made each engine call one quote long;
+    # one read's quotes are one item, handed over on the read's own task.
+    assert await burst_batches(100) == [100]
+
+
+async def test_a_read_that_arrives_while_the_source_is_busy_waits_in_order() -> None:
+    order: list[str] = []
+    batches = await burst_batches(100, queued=True, order=order)
     assert sum(batches) == 100
-    assert len(batches) <= 3, batches
+    assert order == [str(100 + i) for i in range(100)]
 
 
 async def test_a_long_backlog_still_lets_other_tasks_run(monkeypatch: pytest.MonkeyPatch) -> None:
     from arbees.services import sources
 
     monkeypatch.setattr(sources, "HAND_OVER_RUN", 10)
-    batches = await burst_batches(50)
+    batches = await burst_batches(50, queued=True)
     assert sum(batches) == 50
-    # every 10 hand-overs the source yields, and the shard (runnable since the first) gets
-    # its turn within the next scheduler round: it never waits for the whole backlog
+    # the task takes at most 10 per wake-up and yields after each, and the shard (runnable
+    # since the first) gets its turn within the next scheduler round
     assert len(batches) >= 3, batches
     assert max(batches) <= 20, batches
+
+
+async def test_a_read_the_inline_path_cannot_take_marks_every_quote_stale_then_reloads(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A failure on the bus reader's own task (here: converting one update raises) must
+    # neither stop the reader nor leave a book looking current without its update.
+    bus = MemoryBus()
+    source = BusPolymarketSource(bus, reload_interval=0)
+    await source.add(TOKENS)
+    send, receive = trio.open_memory_channel[SourceItem](1000)
+    checked = source._checked
+    failures = [1]
+
+    def flaky(message: object, received_ns: int) -> tuple[Quote, str | None]:
+        if getattr(message, "stream_seq", 0) == 2 and failures:
+            failures.pop()
+            raise RuntimeError("a bug on the way")
+        return checked(message, received_ns)
+
+    source._checked = flaky  # type: ignore[method-assign]
+    h = Harness(bus, source)
+
+    async def drain() -> None:
+        async for item in receive:
+            h.items.extend(item) if isinstance(item, tuple) else h.items.append(item)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(drain)
+        await nursery.start(source.run, send.send_nowait)
+        await h.publish(update("111", 1))
+        h.clear()
+        with caplog.at_level(logging.ERROR, logger="arbees.services.sources"):
+            await h.publish(update("222", 2, ask=470_000))
+        assert source.read_errors == 1
+        assert "could not take a read" in caplog.text
+        assert sorted(q.instrument for q in h.quotes() if q.stale) == list(TOKENS)
+        h.clear()
+        await h.publish(update("111", 3))  # the next read: the reload runs first
+        assert source.reloads == 1
+        fresh = {q.instrument: q for q in h.quotes() if not q.stale}
+        assert fresh["222"].yes_asks[0].price == 470_000  # the failed read's price, reloaded
+        assert [q.instrument for q in h.quotes()][-1] == "111"  # then the read itself
+        nursery.cancel_scope.cancel()

@@ -61,7 +61,7 @@ async def harness() -> AsyncIterator[Harness]:
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(drain)
-        await nursery.start(source.run, send)
+        await nursery.start(source.run, send.send_nowait)
         yield h
         nursery.cancel_scope.cancel()
 

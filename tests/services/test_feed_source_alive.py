@@ -63,15 +63,16 @@ async def test_alive_comes_after_every_update_read_before_it() -> None:
     source = FeedQuoteSource("kalshi", feed, _quote, alive_interval=0.25)
     send, receive = trio.open_memory_channel[SourceItem](1000)
     async with trio.open_nursery() as nursery:
-        await nursery.start(source.run, send)
+        await nursery.start(source.run, send.send_nowait)
         await trio.testing.wait_all_tasks_blocked()
         nursery.cancel_scope.cancel()
-    items = []
+    items: list[Quote | Alive] = []  # a batch (what the feed had queued) flattened
     while True:
         try:
-            items.append(receive.receive_nowait())
+            item = receive.receive_nowait()
         except trio.WouldBlock:
             break
+        items.extend(item if isinstance(item, tuple) else (item,))
     quotes = [i for i in items if isinstance(i, Quote)]
     assert [q.instrument for q in quotes] == [f"T{n}" for n in range(1, 11)]
     marks = [n for n, i in enumerate(items) if isinstance(i, Alive)]

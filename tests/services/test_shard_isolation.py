@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -31,7 +31,7 @@ from arbees.messages import (
 from arbees.services.quotes import Quote
 from arbees.services.shard import GameShard, open_game_shard
 from arbees.services.shard_engine import ShardEngine, fees_for
-from arbees.services.sources import Alive, SourceItem
+from arbees.services.sources import Alive, ItemSink, SourceItem
 from tests.services.test_shard_engine import SEC, Clock, assignment, engine, kq, pq
 
 HOUR = 3600 * SEC
@@ -172,16 +172,16 @@ class ScriptedSource:
         self.venue = venue
         self.refuse = set(refuse)
         self.added: set[str] = set()
-        self.out: trio.MemorySendChannel[SourceItem] | None = None
+        self.out: ItemSink | None = None
 
     async def run(
         self,
-        out: trio.MemorySendChannel[SourceItem],
+        out: ItemSink,
         *,
         task_status: Any = trio.TASK_STATUS_IGNORED,
     ) -> None:
         self.out = out
-        await out.send(Alive(self.venue, time.time_ns()))
+        out(Alive(self.venue, time.time_ns()))
         task_status.started()
         await trio.sleep_forever()
 
@@ -197,7 +197,8 @@ class ScriptedSource:
 
     async def send(self, quote: Quote) -> None:
         assert self.out is not None
-        await self.out.send(quote)
+        self.out(quote)
+        await trio.lowlevel.checkpoint()
 
 
 def live(q: Quote) -> Quote:
@@ -299,25 +300,46 @@ async def test_shard_game_cap_alerts_once_and_keeps_the_running_game() -> None:
             assert poly.added == {"111", "222"}
 
 
-async def test_shard_feeds_the_engine_in_batches_keeping_liveness_in_order() -> None:
+async def test_shard_takes_each_source_batch_in_one_engine_call_keeping_liveness_in_order() -> None:
     clock = Clock()
     eng = ShardEngine("s1", max_age_ns=2 * SEC)
     eng.apply(assignment())
-    send, receive = trio.open_memory_channel[SourceItem](100)
     items: list[SourceItem] = [
-        live(kq(clock, "0.47", "0.60")),
-        live(pq(clock, "0.60", "0.52")),
+        (live(kq(clock, "0.47", "0.60")), live(pq(clock, "0.60", "0.52"))),
         Alive("kalshi", time.time_ns(), healthy=False),  # everything after is unusable
-        live(kq(clock, "0.40", "0.62")),
-        live(pq(clock, "0.52", "0.50")),
+        (live(kq(clock, "0.40", "0.62")), live(pq(clock, "0.52", "0.50"))),
     ]
-    for item in items:
-        send.send_nowait(item)
-    send.close()
     async with open_bus("memory://") as bus:
         shard = GameShard(bus, eng, ScriptedSource("kalshi"), ScriptedSource("polymarket"))
-        await shard._process(receive)
+        for item in items:
+            shard._take(item)
     assert shard.stats.quotes == eng.stats.quotes == 4
     assert eng.stats.kernel_batches == 2  # the quotes before the liveness item, then after
     assert eng.stats.kernel_scanned == 2
     assert eng.stats.opened == 0  # the arbitrage came after Kalshi went unhealthy
+
+
+async def test_an_item_longer_than_an_engine_batch_is_taken_in_order_in_bounded_calls() -> None:
+    # A reload of every token arrives as one item; one engine call (and one recorded
+    # batch) takes at most MAX_BATCH quotes of it, in order, the newest winning.
+    from arbees.services import shard as shard_module
+
+    clock = Clock()
+    eng = ShardEngine("s1", max_age_ns=2 * SEC)
+    eng.apply(assignment())
+    calls: list[int] = []
+    on_quotes = eng.on_quotes
+
+    def counting(quotes: Sequence[Quote]) -> list[ArbSignal]:
+        calls.append(len(quotes))
+        return on_quotes(quotes)
+
+    eng.on_quotes = counting  # type: ignore[method-assign]
+    item = tuple(live(pq(clock, "0.60", "0.52")) for _ in range(2 * shard_module.MAX_BATCH))
+    item += (live(pq(clock, "0.55", "0.50")),)
+    async with open_bus("memory://") as bus:
+        shard = GameShard(bus, eng, ScriptedSource("kalshi"), ScriptedSource("polymarket"))
+        shard._take(item)
+    assert calls == [shard_module.MAX_BATCH, shard_module.MAX_BATCH, 1]
+    assert shard.stats.quotes == len(item)
+    assert eng._quotes["polymarket", item[-1].instrument] == item[-1]

@@ -61,7 +61,7 @@ async def test_a_stalled_shard_holds_signals_until_its_books_are_confirmed(
                 assert shard.lag_guard.stats.episodes == 1
                 for source in (kalshi, poly):
                     assert source.out is not None
-                    await source.out.send(Alive(source.venue, time.time_ns()))
+                    source.out(Alive(source.venue, time.time_ns()))
                 await trio.testing.wait_all_tasks_blocked()
                 assert [s.event for s in signals] == ["open"]
     calls = [r.engine["call"] for r in read_records(path) if r.engine is not None]

@@ -1,10 +1,11 @@
 """One bus read is one batch, end to end in the shard.
 
 The Redis bus hands each socket read's messages to the subscriptions at once; the
-Polymarket bus source takes every queued message in one wake-up and hands their quotes to
-the shard as ONE item, so the engine stores them and runs its kernel once over the pairs
-they touched. These tests deliver a read's payloads exactly as the bus's fan-out does
-(``deliver_raw`` per message, with no await between) and check what the engine made of them.
+Polymarket bus source takes them on the reader's own call (its subscription's sink) and
+hands their quotes to the shard as ONE item, so the engine stores them and runs its
+kernel once over the pairs they touched. These tests deliver a read's payloads exactly
+as the bus's fan-out does (``deliver_raw`` per message, with no await between, then the
+end of the read) and check what the engine made of them.
 """
 
 from __future__ import annotations
@@ -61,11 +62,14 @@ class Rig:
 
     async def read(self, payloads: Sequence[bytes]) -> None:
         """Deliver ``payloads`` as one socket read: the bus's fan-out, message by message,
-        without yielding; then let the shard take them."""
+        without yielding, then the end of the read (the subscriptions' sinks take it);
+        then let every task settle."""
         subs = self.bus._subs[Channel.POLYMARKET_PRICES]
         now = time.time_ns()
         for payload in payloads:
             deliver_raw(subs, Channel.POLYMARKET_PRICES, payload, now, self.bus.stats)
+        for sub in subs:
+            sub._end_read()
         await trio.testing.wait_all_tasks_blocked()
 
 

@@ -219,7 +219,7 @@ class SourceHarness:
                     items.extend(item) if isinstance(item, tuple) else items.append(item)
 
             nursery.start_soon(drain)
-            await nursery.start(source.run, send)
+            await nursery.start(source.run, send.send_nowait)
 
     async def publish(self, message: Any) -> None:
         if isinstance(message, VenueQuote):

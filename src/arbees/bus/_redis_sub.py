@@ -198,8 +198,10 @@ class PubSubSide:
 
     def dispatch(self, batch: list[PubSubEvent]) -> None:
         """Fan out one socket read's pushes (called synchronously by the protocol): each
-        message is decoded once, then appended to every subscriber's queue."""
+        message is decoded once, then appended to every subscriber's queue (or, for a
+        subscription with a sink, offered to it once the whole read is delivered)."""
         received_ns = time.time_ns()
+        touched: list[list[Subscription]] = []
         for kind, raw_channel, data in batch:
             channel = raw_channel.decode(errors="replace") if raw_channel else ""
             if kind == "message":
@@ -207,6 +209,8 @@ class PubSubSide:
                 if not subs or self.closed:
                     continue
                 deliver_raw(subs, channel, data, received_ns, self.stats)
+                if not touched or touched[-1] is not subs:
+                    touched.append(subs)
             elif kind == "subscribe":
                 if channel == self._control:
                     self.reader_up.set()  # re-subscribed after a reconnect (or first time)
@@ -216,3 +220,6 @@ class PubSubSide:
                     event = self._confirmed.get(channel)
                     if pending == 1 and event is not None:
                         event.set()
+        for subs in touched:  # the read is complete: offer it to the subscriptions' sinks
+            for sub in subs:
+                sub._end_read()

@@ -58,6 +58,10 @@ class MemoryBus(Bus):
             await trio.lowlevel.checkpoint()
         else:
             await trio.lowlevel.checkpoint_if_cancelled()
+        self.publish_nowait(channel, message)
+
+    def publish_nowait(self, channel: str, message: Message) -> None:
+        self._check_open(self._closed)
         self.stats.published += 1
         subs = self._subs.get(channel)
         if subs:
@@ -65,6 +69,7 @@ class MemoryBus(Bus):
             for sub in subs:
                 self.stats.received += 1
                 sub._deliver(envelope)
+            _end_reads(subs)
 
     async def publish_raw(self, channel: str, payload: bytes) -> None:
         self._check_open(self._closed)
@@ -74,6 +79,7 @@ class MemoryBus(Bus):
         if not subs:
             return
         deliver_raw(subs, channel, payload, time.time_ns(), self.stats)
+        _end_reads(subs)
 
     def publish_and_hset_raw_nowait(
         self, channel: str, key: str, items: Sequence[tuple[str, bytes]]
@@ -102,6 +108,8 @@ class MemoryBus(Bus):
                 for sub in subs:
                     self.stats.received += 1
                     sub._deliver(envelope)
+        if subs:
+            _end_reads(subs)  # the batch is one "read"
 
     @asynccontextmanager
     async def subscribe(self, *channels: str, buffer: int = 4096) -> AsyncIterator[Subscription]:
@@ -168,3 +176,9 @@ class MemoryBus(Bus):
                 sub._close()
         self._subs.clear()
         await trio.lowlevel.checkpoint()
+
+
+def _end_reads(subs: list[Subscription]) -> None:
+    """One publish call is one transport read: offer it to the subscriptions' sinks."""
+    for sub in list(subs):  # a sink may subscribe or leave
+        sub._end_read()

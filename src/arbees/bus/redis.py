@@ -270,6 +270,10 @@ class RedisBus(Bus):
         # the enqueue, and the pump gets to run right away after it.
         await trio.lowlevel.cancel_shielded_checkpoint()
 
+    def publish_nowait(self, channel: str, message: Message) -> None:
+        self._check_open(self._closed)
+        self._pub.enqueue(Outgoing(channel, codec.encode(message)))
+
     async def publish_raw(self, channel: str, payload: bytes) -> None:
         self._check_open(self._closed)
         await trio.lowlevel.checkpoint_if_cancelled()

@@ -85,9 +85,9 @@ log = logging.getLogger(__name__)
 
 SERVICE = "shard"
 MAX_BATCH = 1024
-"""Quotes after which the engine takes a batch without waiting for more queued items
-(bounds the latency of the first one; a source's batch is never split, so one may hold up
-to this plus :data:`~arbees.services.sources.HAND_OVER_RUN`)."""
+"""Most quotes one engine call takes: a longer item (a reload of every token) is taken in
+calls of this many, in order (a recorded batch stays readable, see
+:data:`arbees.recording.MAX_ENGINE_QUOTES`)."""
 
 
 @attrs.define
@@ -232,7 +232,6 @@ class GameShard:
         )
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        send, receive = trio.open_memory_channel[SourceItem](65_536)
         async with (
             trio.open_nursery() as nursery,
             self.bus.subscribe(Channel.MARKET_ASSIGNMENTS) as assignments,
@@ -244,13 +243,11 @@ class GameShard:
                 self._call("start", self._thresholds, lambda: None)
             await apply_stored(self.bus, GAME_ASSIGNMENTS_HASH, self._apply, self._refused_stored)
             for source in self.sources.values():
-                await nursery.start(partial(source.run, send.clone()))
-            send.close()
+                await nursery.start(partial(source.run, self._take))
             if self.lag_guard is not None:
                 await nursery.start(self.lag_guard.run)
             nursery.start_soon(apply_live, assignments, "kalshi", self._apply)
             nursery.start_soon(self._read_game_states, game_states)
-            nursery.start_soon(self._process, receive)
             nursery.start_soon(self._sweep)
             await nursery.start(self._announce)
             await nursery.start(
@@ -396,46 +393,35 @@ class GameShard:
 
     # -- quotes and signals ------------------------------------------------------------
 
-    async def _process(self, receive: trio.MemoryReceiveChannel[SourceItem]) -> None:
-        """Feed the engine in batches: each wake-up takes the item that woke it plus every
-        item already queued (no waiting for more), so the engine scans the touched pairs
-        once per batch. A source's batch (a bus read's quotes) joins it whole. Liveness
-        items keep their place: the quotes before one are processed first."""
+    def _take(self, item: SourceItem) -> None:
+        """A source's item, taken on the source's own task (for the bus source, the Redis
+        reader's, in the socket read that brought it): no channel and no task switch
+        between a read and the engine. A source's batch (a read's quotes) is one engine
+        call, so the kernel scans the touched pairs once; a source's items keep their
+        order, so the quotes before an :class:`Alive` are stored before it. The signals
+        go out at once, without waiting (:meth:`_publish_now`)."""
         engine = self.engine
-        batch: list[Quote] = []
-        async for item in receive:
-            while True:
-                if isinstance(item, Alive):
-                    if batch:
-                        await self._quotes(batch)
-                        batch = []
-                    signals = self._call(
-                        "alive",
-                        partial(_alive_fields, item),
-                        partial(engine.set_alive, item.venue, item.when_ns, item.healthy),
-                    )
-                    if signals:
-                        await self._publish(signals)
-                else:
-                    if isinstance(item, tuple):  # a source's batch (a bus read's quotes)
-                        batch.extend(item)
-                    else:
-                        batch.append(item)
-                    if len(batch) >= MAX_BATCH:
-                        await self._quotes(batch)
-                        batch = []
-                try:
-                    item = receive.receive_nowait()
-                except (trio.WouldBlock, trio.EndOfChannel):
-                    break
-            if batch:
-                await self._quotes(batch)
-                batch = []
+        if isinstance(item, Alive):
+            signals = self._call(
+                "alive",
+                partial(_alive_fields, item),
+                partial(engine.set_alive, item.venue, item.when_ns, item.healthy),
+            )
+        elif not isinstance(item, tuple):
+            signals = self._quotes((item,))
+        elif len(item) <= MAX_BATCH:
+            signals = self._quotes(item)
+        else:
+            signals = []
+            for start in range(0, len(item), MAX_BATCH):
+                signals.extend(self._quotes(item[start : start + MAX_BATCH]))
+        if signals:
+            self._publish_now(signals)
 
-    async def _quotes(self, batch: list[Quote]) -> None:
+    def _quotes(self, batch: Sequence[Quote]) -> list[ArbSignal]:
         self.stats.quotes += len(batch)
         late = self.engine.stats.late_quotes
-        signals = self._call(
+        signals: list[ArbSignal] = self._call(
             "quotes",
             lambda: {"quotes": [quote_json(q) for q in batch]},
             lambda: self.engine.on_quotes(batch),
@@ -446,8 +432,7 @@ class GameShard:
                 "time (waited in a buffer, or the venue is slow): not used until confirmed",
                 self.engine.stats.late_quotes - late,
             )
-        if signals:
-            await self._publish(signals)
+        return signals
 
     async def _on_lag(self, lagging: bool, lag_s: float) -> None:
         """The lag guard's episode began (dated back to the wake-up before the late one)
@@ -470,13 +455,19 @@ class GameShard:
                 await self._publish(signals)
 
     async def _publish(self, signals: Any) -> None:
+        self._publish_now(signals)
+        await trio.lowlevel.checkpoint()
+
+    def _publish_now(self, signals: Any) -> None:
+        """Stamp, paper-fill and publish each signal, queued for the bus without waiting
+        (:meth:`~arbees.bus.base.Bus.publish_nowait`)."""
         for signal in signals:
             signal = attrs.evolve(signal, published_ns=time.time_ns())
             if self.paper is not None:
                 self.paper.submit(signal)
             if self.on_signal is not None:
                 self.on_signal(signal)
-            await self.bus.publish(Channel.SIGNALS, signal)
+            self.bus.publish_nowait(Channel.SIGNALS, signal)
             self.stats.signals += 1
             log.info(
                 "%s %s %s %s profit=%s size=%s",

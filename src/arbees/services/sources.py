@@ -1,9 +1,12 @@
 """Where a shard's quotes come from: the bus (via the monitor) or a venue feed directly.
 
-A source pushes :class:`~arbees.services.quotes.Quote` values and :class:`Alive` marks into
-the shard's channel. ``Alive(venue, ns)`` says "everything this source sent up to ``ns`` is
-complete" — e.g. a healthy heartbeat from the monitor, or an answer on an ordered venue
-socket — and is what lets a quiet but correct book stay usable beyond ``MAX_PRICE_AGE_MS``.
+A source hands :class:`~arbees.services.quotes.Quote` values (one at a time or a read's
+worth as a :data:`QuoteBatch`) and :class:`Alive` marks to the shard by calling its
+:data:`ItemSink` — a plain function the shard runs inline, so an item reaches the engine
+on the task that read it, with no channel and no task switch in between. ``Alive(venue,
+ns)`` says "everything this source sent up to ``ns`` is complete" — e.g. a healthy
+heartbeat from the monitor, or an answer on an ordered venue socket — and is what lets a
+quiet but correct book stay usable beyond ``MAX_PRICE_AGE_MS``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any, Protocol
 import attrs
 import trio
 
-from arbees.bus.base import Bus, Envelope
+from arbees.bus.base import Bus, Envelope, Subscription
 from arbees.errors import BusClosedError, BusError
 from arbees.messages import (
     LATEST_PRICES_HASH,
@@ -37,6 +40,7 @@ __all__ = [
     "BusPolymarketSource",
     "BusVenueSource",
     "FeedQuoteSource",
+    "ItemSink",
     "QuoteBatch",
     "QuoteSource",
     "SourceItem",
@@ -70,15 +74,17 @@ QuoteBatch = tuple[Quote, ...]
 
 SourceItem = Quote | Alive | QuoteBatch
 
+ItemSink = Callable[[SourceItem], None]
+"""Where a source hands its items, in order (the shard's inline handler; a test may pass
+a memory channel's ``send_nowait``). It never blocks."""
+
 
 class QuoteSource(Protocol):
     """What a shard reads quotes from."""
 
     venue: str
 
-    async def run(
-        self, out: trio.MemorySendChannel[SourceItem], *, task_status: Any = ...
-    ) -> None: ...
+    async def run(self, out: ItemSink, *, task_status: Any = ...) -> None: ...
 
     async def add(self, instruments: Iterable[str]) -> None: ...
 
@@ -129,145 +135,209 @@ class BusPolymarketSource:
         self._reload_pending = False
         self._last_reload = float("-inf")
         self.tokens: set[str] = set()
-        self._out: trio.MemorySendChannel[SourceItem] | None = None
+        self._out: ItemSink | None = None
         self.received = 0
-        self._run = 0
         self.gaps = 0
+        self.read_errors = 0
+        """Reads the inline path failed on (logged; every quote marked stale, reloaded)."""
         self._stream_id: str | None = None
         self._last_seq: int | None = None
+        self._busy = False  # run()'s task is taking envelopes: the inline path waits
 
     async def run(
-        self,
-        out: trio.MemorySendChannel[SourceItem],
-        *,
-        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+        self, out: ItemSink, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
+        """Seed, then take every read: inline on the bus reader's task (the subscription's
+        sink, :meth:`_on_read`) and, for what needs I/O or arrives while this task is
+        busy, here."""
         self._out = out
         async with self.bus.subscribe(self.channel, Channel.SERVICE_STATUS, buffer=65_536) as sub:
             await self._seed(self.tokens)
             task_status.started()
+            self._inline(sub)
             while True:
                 try:
                     envelopes = await sub.receive_batch(HAND_OVER_RUN)
                 except BusClosedError:
                     return
                 await self._take(out, envelopes)
+                await trio.lowlevel.checkpoint()  # a long backlog never holds the scheduler
 
-    async def _take(
-        self, out: trio.MemorySendChannel[SourceItem], envelopes: list[Envelope]
-    ) -> None:
-        """One wake-up's envelopes (a socket read's messages): their quotes go to the
-        shard as ONE item, so it stores them and runs its kernel once over the batch.
-        Order is kept: the quotes before a heartbeat, a gap's stale marks or a reload are
-        handed over before it."""
+    def _inline(self, sub: Subscription) -> None:
+        """Take reads on the reader's task from now on (what was queued meanwhile stays
+        first: the subscription offers nothing inline while anything is queued)."""
+        sub.set_sink(self._on_read)
+
+    def _on_read(self, envelopes: list[Envelope]) -> int:
+        """The subscription's sink: one read's envelopes taken on the bus reader's task,
+        up to the first that needs I/O (a gap or a lost stream to resync, a reload due);
+        that one and the rest are queued for :meth:`run`'s task, in order. Nothing is
+        taken while that task is busy. A failure here must not stop the bus reader nor
+        leave a book looking current: it is counted, logged, every quote is marked stale
+        and a reload follows."""
+        out = self._out
+        if self._busy or out is None:
+            return 0
+        try:
+            return self._take_now(out, envelopes, 0)
+        except Exception:
+            self.read_errors += 1
+            if self.read_errors == 1 or self.read_errors % 1000 == 0:
+                log.exception(
+                    "could not take a read of %d %s messages (%d so far): marking every "
+                    "quote stale",
+                    len(envelopes),
+                    self.venue,
+                    self.read_errors,
+                )
+            self._mark_stale("a read could not be taken")
+            return len(envelopes)
+
+    async def _take(self, out: ItemSink, envelopes: list[Envelope]) -> None:
+        """A batch taken by the task: the inline rules (:meth:`_take_now`), with the I/O
+        they stop for done here in between."""
+        self._busy = True
+        try:
+            done = 0
+            while True:
+                done += self._take_now(out, envelopes, done)
+                if done == len(envelopes):
+                    return
+                await self._resolve(envelopes[done])
+        finally:
+            self._busy = False
+
+    def _take_now(self, out: ItemSink, envelopes: list[Envelope], start: int) -> int:
+        """Take ``envelopes[start:]`` without I/O; returns how many were taken, stopping
+        before the first that needs I/O (see :meth:`_resolve`).
+
+        The quotes of consecutive updates go to the shard as ONE item, so it stores them
+        and runs its kernel once over the batch. Order is kept: the quotes before a
+        heartbeat are handed over before its :class:`Alive`."""
         pending: list[Quote] = []
-        for envelope in envelopes:
+        i = start
+        n = len(envelopes)
+        while i < n:
+            if self._reload_pending and self._reload_due():
+                break
+            envelope = envelopes[i]
             message = envelope.message
-            if self._reload_pending:
-                await self._flush(out, pending)
-                await self._reload()
             if isinstance(message, self.update_type):
                 seq = message.stream_seq  # type: ignore[attr-defined]
                 if seq:
                     if self._last_seq is not None and seq != self._last_seq + 1:
-                        await self._flush(out, pending)
-                        await self._resync(f"update {seq} after {self._last_seq}")
+                        break  # updates were lost: resync first
                     self._last_seq = seq
                 if self._instrument(message) in self.tokens:
                     self.received += 1
                     pending.append(self._quote(message, envelope.received_ns))
-            elif isinstance(message, ServiceStatus) and message.service == "monitor":
-                if self.monitor_instance and message.instance != self.monitor_instance:
-                    continue
-                if message.details.get("venue", "polymarket") != self.venue:
-                    continue  # another venue's monitor: its own stream and health
-                if message.timestamp_ms * 1_000_000 > (
-                    envelope.received_ns + self.max_skew_ms * 1_000_000
-                ):
-                    self.future_heartbeats += 1
-                    if self.future_heartbeats == 1 or self.future_heartbeats % 1000 == 0:
-                        log.warning(
-                            "refusing a monitor heartbeat from the future (%d so far)",
-                            self.future_heartbeats,
-                        )
-                    continue
-                await self._flush(out, pending)
-                await self._check_stream(message)
-                await self._hand_over(
-                    out, Alive(self.venue, message.timestamp_ms * 1_000_000, message.healthy)
-                )
-        await self._flush(out, pending)
+            elif isinstance(message, ServiceStatus) and self._vouches(message, envelope):
+                if self._stream_problem(message) is not None:
+                    break  # the heartbeat says updates were lost: resync first
+                self._flush(out, pending)
+                self._note_stream(message)
+                out(Alive(self.venue, message.timestamp_ms * 1_000_000, message.healthy))
+            i += 1
+        self._flush(out, pending)
+        return i - start
 
-    async def _flush(self, out: trio.MemorySendChannel[SourceItem], pending: list[Quote]) -> None:
+    async def _resolve(self, envelope: Envelope) -> None:
+        """The I/O :meth:`_take_now` stopped before ``envelope`` for; it is then taken
+        again (a gap's update continues the numbering, a heartbeat vouches)."""
+        if self._reload_pending and self._reload_due():
+            await self._reload()
+            return
+        message = envelope.message
+        if isinstance(message, self.update_type):
+            why = f"update {message.stream_seq} after {self._last_seq}"  # type: ignore[attr-defined]
+            self._last_seq = None
+            await self._resync(why)
+            return
+        assert isinstance(message, ServiceStatus)
+        await self._resync(self._stream_problem(message) or "the stream restarted")
+        self._note_stream(message)
+
+    def _vouches(self, status: ServiceStatus, envelope: Envelope) -> bool:
+        """Whether ``status`` is a heartbeat of this venue's monitor (the one configured,
+        if any) that may vouch for the stream: one timed beyond ``max_skew_ms`` after its
+        arrival is refused and counted — it cannot vouch for the future."""
+        if status.service != "monitor":
+            return False
+        if self.monitor_instance and status.instance != self.monitor_instance:
+            return False
+        if status.details.get("venue", "polymarket") != self.venue:
+            return False  # another venue's monitor: its own stream and health
+        if status.timestamp_ms * 1_000_000 > envelope.received_ns + self.max_skew_ms * 1_000_000:
+            self.future_heartbeats += 1
+            if self.future_heartbeats == 1 or self.future_heartbeats % 1000 == 0:
+                log.warning(
+                    "refusing a monitor heartbeat from the future (%d so far)",
+                    self.future_heartbeats,
+                )
+            return False
+        return True
+
+    def _flush(self, out: ItemSink, pending: list[Quote]) -> None:
         """Hand the quotes taken so far over as one item (and forget them)."""
         if pending:
-            item: SourceItem = pending[0] if len(pending) == 1 else tuple(pending)
+            out(pending[0] if len(pending) == 1 else tuple(pending))
             pending.clear()
-            await self._hand_over(out, item)
 
-    async def _hand_over(self, out: trio.MemorySendChannel[SourceItem], item: SourceItem) -> None:
-        """Pass ``item`` to the shard without a scheduler round per item.
-
-        ``await out.send`` always yields, so the shard's task woke once per quote and its
-        batches were one quote long (measured: 11-13 us per item against 1.0-1.6 us this
-        way). What the subscription already holds is handed over without yielding, up to
-        :data:`HAND_OVER_RUN` items, so the shard takes a burst as one batch and runs the
-        kernel once over it; a full channel still waits (back-pressure), and the run limit
-        keeps a long backlog from holding the scheduler.
-        """
+    def _stream_problem(self, status: ServiceStatus) -> str | None:
+        """Why ``status`` shows updates were lost (``None``: it does not)."""
+        stream_id = status.details.get("stream_id")
         try:
-            out.send_nowait(item)
-        except trio.WouldBlock:
-            self._run = 0
-            await out.send(item)
-            return
-        self._run += len(item) if isinstance(item, tuple) else 1
-        if self._run >= HAND_OVER_RUN:
-            self._run = 0
-            await trio.lowlevel.checkpoint()
+            published = int(status.details.get("stream_seq", "0"))
+        except ValueError:
+            return None
+        if stream_id is None:
+            return None  # a monitor that does not number its stream
+        if self._stream_id is not None and stream_id != self._stream_id:
+            return "the monitor restarted"
+        if self._last_seq is not None and published > self._last_seq:
+            # The heartbeat went out after update `published`: anything above what arrived
+            # was lost on the way.
+            return f"heartbeat at {published}, received up to {self._last_seq}"
+        return None
 
-    async def add(self, instruments: Iterable[str]) -> None:
-        new = [t for t in instruments if t not in self.tokens]
-        self.tokens.update(new)
-        if self._out is not None:
-            await self._seed(new)
-
-    async def remove(self, instruments: Iterable[str]) -> None:
-        self.tokens.difference_update(instruments)
-        await trio.lowlevel.checkpoint()
-
-    async def _check_stream(self, status: ServiceStatus) -> None:
+    def _note_stream(self, status: ServiceStatus) -> None:
+        """Follow the stream ``status`` describes (its id, the last number published)."""
         stream_id = status.details.get("stream_id")
         try:
             published = int(status.details.get("stream_seq", "0"))
         except ValueError:
             return
         if stream_id is None:
-            return  # a monitor that does not number its stream
-        if self._stream_id is not None and stream_id != self._stream_id:
-            await self._resync("the monitor restarted")
-        elif self._last_seq is not None and published > self._last_seq:
-            # The heartbeat went out after update `published`: anything above what arrived
-            # was lost on the way.
-            await self._resync(f"heartbeat at {published}, received up to {self._last_seq}")
+            return
         self._stream_id = stream_id
         if self._last_seq is None or published > self._last_seq:
             self._last_seq = published
 
-    async def _resync(self, why: str) -> None:
+    def _mark_stale(self, why: str) -> None:
+        """Updates were lost: every quote is marked stale at once (no I/O), a reload is
+        asked for."""
         out = self._out
         if out is None:
             return
         self.gaps += 1
         log.warning("%s stream from the monitor lost updates (%s): reloading", self.venue, why)
         now = time.time_ns()
-        for token in sorted(self.tokens):
-            await out.send(Quote(self.venue, token, (), (), True, now))
+        stale = tuple(Quote(self.venue, t, (), (), True, now) for t in sorted(self.tokens))
+        if stale:
+            out(stale[0] if len(stale) == 1 else stale)
         self._reload_pending = True
+
+    async def _resync(self, why: str) -> None:
+        if self._out is None:
+            return
+        self._mark_stale(why)
         await self._reload()
 
+    def _reload_due(self) -> bool:
+        return trio.current_time() - self._last_reload >= self.reload_interval
+
     async def _reload(self) -> None:
-        if trio.current_time() - self._last_reload < self.reload_interval:
+        if not self._reload_due():
             return  # the next message after the interval reloads
         self._reload_pending = False
         self._last_reload = trio.current_time()
@@ -289,9 +359,12 @@ class BusPolymarketSource:
         except BusError as exc:
             log.warning("could not seed %d tokens from the latest-price hash: %s", len(wanted), exc)
             return
-        for token, message in found.items():
-            if isinstance(message, self.update_type) and self._instrument(message) == token:
-                await out.send(self._quote(message, now))
+        seeded = [
+            self._quote(message, now)
+            for token, message in found.items()
+            if isinstance(message, self.update_type) and self._instrument(message) == token
+        ]
+        self._flush(out, seeded)
 
     def _instrument(self, message: Any) -> str:
         """The instrument an update of :attr:`update_type` is about."""
@@ -313,6 +386,16 @@ class BusPolymarketSource:
                     self.rejected_updates,
                 )
         return quote
+
+    async def add(self, instruments: Iterable[str]) -> None:
+        new = [t for t in instruments if t not in self.tokens]
+        self.tokens.update(new)
+        if self._out is not None:
+            await self._seed(new)
+
+    async def remove(self, instruments: Iterable[str]) -> None:
+        self.tokens.difference_update(instruments)
+        await trio.lowlevel.checkpoint()
 
 
 class BusVenueSource(BusPolymarketSource):
@@ -373,7 +456,7 @@ class FeedQuoteSource:
 
     async def run(
         self,
-        out: trio.MemorySendChannel[SourceItem],
+        out: ItemSink,
         *,
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
@@ -383,7 +466,7 @@ class FeedQuoteSource:
             await self._forward(out)
             nursery.cancel_scope.cancel()
 
-    async def _forward(self, out: trio.MemorySendChannel[SourceItem]) -> None:
+    async def _forward(self, out: ItemSink) -> None:
         """Hand the feed's updates over in order and, at most every ``alive_interval``,
         an :class:`Alive` with ``feed.last_message_ns()`` — only when no update is waiting.
 
@@ -406,7 +489,7 @@ class FeedQuoteSource:
                     next_alive = trio.current_time() + self.alive_interval
                     when = self.feed.last_message_ns()
                     if when:
-                        await out.send(Alive(self.venue, when))
+                        out(Alive(self.venue, when))
                     continue
                 received = None
                 with trio.move_on_at(next_alive):  # taking an item is never cancelled halfway
@@ -417,7 +500,15 @@ class FeedQuoteSource:
                 if received is None:
                     continue
                 update = received
-            await out.send(self.to_quote(update))
+            # Everything the feed queued meanwhile goes over with it, as one batch.
+            batch = [self.to_quote(update)]
+            while len(batch) < HAND_OVER_RUN:
+                try:
+                    batch.append(self.to_quote(updates.receive_nowait()))
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+            out(batch[0] if len(batch) == 1 else tuple(batch))
+            await trio.lowlevel.checkpoint()  # a busy feed never holds the scheduler
 
     async def add(self, instruments: Iterable[str]) -> None:
         await self.feed.add(list(instruments))
