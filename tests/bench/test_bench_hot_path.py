@@ -76,3 +76,56 @@ def test_only_the_ladders_of_a_combination_within_reach_are_built(
     built.clear()
     assert find_opportunities(quiet, DEFAULT_FEES) == ()
     assert built == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    _levels,
+    _levels,
+    _levels,
+    _levels,
+    st.lists(st.tuples(st.integers(0, 3), _levels), max_size=5),
+    st.sampled_from([0, CENT // 2, 2 * CENT]),
+)
+def test_a_pairs_memo_agrees_with_walking_again(
+    ky: tuple[Level, ...], kn: tuple[Level, ...], py: tuple[Level, ...], pn: tuple[Level, ...],
+    changes: list[tuple[int, tuple[Level, ...]]], min_edge: int,
+) -> None:  # fmt: skip
+    # One pair touched again and again, one leg at a time (as the shard re-evaluates a pair
+    # with an open signal): what the memo gives is exactly a fresh walk.
+    legs = [ky, kn, py, pn]
+    memo: depth_module.WalkMemo = {}
+    for change in [None, *changes]:
+        if change is not None:
+            legs[change[0]] = change[1]
+        books = PairAsks(*legs)
+        remembered = find_opportunities(books, DEFAULT_FEES, min_edge=min_edge, memo=memo)
+        assert remembered == find_opportunities(books, DEFAULT_FEES, min_edge=min_edge)
+
+
+def test_a_touch_of_a_leg_the_held_combination_does_not_use_walks_nothing_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    walks: list[object] = []
+    size = depth_module._size
+
+    def counting(combo: object, *args: object) -> object:
+        walks.append(combo)
+        return size(combo, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(depth_module, "_size", counting)
+    kalshi_yes = (Level(40 * CENT, 10 * ONE),)
+    poly_no = (Level(50 * CENT, 10 * ONE),)
+    memo: depth_module.WalkMemo = {}
+    for poly_yes_size in (10, 20, 30):  # the Polymarket YES side changes, out of reach
+        books = PairAsks(
+            kalshi_yes,
+            (Level(70 * CENT, 10 * ONE),),
+            (Level(60 * CENT, poly_yes_size * ONE),),
+            poly_no,
+        )
+        assert len(find_opportunities(books, DEFAULT_FEES, memo=memo)) == 1
+    assert len(walks) == 1  # walked once, then remembered
+    books = PairAsks(kalshi_yes, (), (), (Level(50 * CENT, 5 * ONE),))  # its own leg changed
+    assert find_opportunities(books, DEFAULT_FEES, memo=memo)[0].size == 5 * ONE
+    assert len(walks) == 2

@@ -41,7 +41,7 @@ from arbees.errors import KernelError
 from arbees.fees import FeeModel
 from arbees.money import ONE, Fixed, ceil_div
 
-__all__ = ["MAX_EVAL", "ArbStats", "find_opportunities", "size_combo", "stats"]
+__all__ = ["MAX_EVAL", "ArbStats", "WalkMemo", "find_opportunities", "size_combo", "stats"]
 
 log = logging.getLogger(__name__)
 
@@ -306,6 +306,7 @@ def find_opportunities(
     max_size: Fixed | None = None,
     step: Fixed = ONE,
     counters: ArbStats | None = None,
+    memo: WalkMemo | None = None,
 ) -> tuple[Opportunity, ...]:
     """Every combination that is profitable beyond ``min_edge`` per contract, best sized.
 
@@ -317,6 +318,12 @@ def find_opportunities(
         max_size: cap on the contracts per leg (micro-units), e.g. a risk limit.
         step: size granularity (micro-units; default whole contracts).
         counters: where to count rejected levels (default: module :data:`stats`).
+        memo: a caller's cache of this pair's last walks (one dict per pair, kept by the
+            caller; empty to start). A combination whose two legs' levels, fees and
+            arguments equal those of its last walk gets that walk's result without
+            walking again — exact, since the result is a function of exactly those. The
+            shard keeps one per pair with an open signal: a touch of a leg the signal does
+            not use no longer walks its depth again.
 
     Returns:
         One :class:`~arbees.arb.model.Opportunity` per profitable combination, in bit order;
@@ -333,6 +340,8 @@ def find_opportunities(
         best = {
             leg: (ladder.prices[0] if ladder.prices else None) for leg, ladder in ladders.items()
         }
+    elif memo is not None:
+        return _find_memo(books, fees, best, min_edge, max_size, step, counters, memo)
     found = []
     for combo in COMBOS:
         a, b = (best[leg] for leg in combo.legs)
@@ -343,6 +352,52 @@ def find_opportunities(
                 model: FeeModel = fees.kalshi if leg[0] == "kalshi" else fees.poly
                 ladders[leg] = Ladder(*leg, books.leg(*leg), model, counters)
         opp = _size(combo, ladders, fees, min_edge, max_size, step, counters)
+        if opp is not None:
+            found.append(opp)
+    return tuple(found)
+
+
+WalkMemo = dict[Combo, tuple[tuple[object, ...], Opportunity | None]]
+"""A pair's last walk per combination: what it depended on, and what it found."""
+
+
+def _find_memo(
+    books: PairAsks,
+    fees: PairFees,
+    best: dict[tuple[str, str], int | None],
+    min_edge: int,
+    max_size: int | None,
+    step: int,
+    counters: ArbStats,
+    memo: WalkMemo,
+) -> tuple[Opportunity, ...]:
+    """:func:`find_opportunities` on valid books, a combination walked again only when
+    something its result depends on changed."""
+    ladders: dict[tuple[str, str], Ladder] = {}
+    found = []
+    for combo in COMBOS:
+        a, b = (best[leg] for leg in combo.legs)
+        if a is None or b is None or a + b + min_edge >= ONE:
+            memo.pop(combo, None)
+            continue  # exact (see _best_asks): this combination cannot beat min_edge
+        key = (
+            books.leg(*combo.legs[0]),
+            books.leg(*combo.legs[1]),
+            fees,
+            min_edge,
+            max_size,
+            step,
+        )
+        last = memo.get(combo)
+        if last is not None and last[0] == key:
+            opp = last[1]
+        else:
+            for leg in combo.legs:
+                if leg not in ladders:
+                    model: FeeModel = fees.kalshi if leg[0] == "kalshi" else fees.poly
+                    ladders[leg] = Ladder(*leg, books.leg(*leg), model, counters)
+            opp = _size(combo, ladders, fees, min_edge, max_size, step, counters)
+            memo[combo] = (key, opp)
         if opp is not None:
             found.append(opp)
     return tuple(found)

@@ -74,6 +74,7 @@ from arbees.arb import (
     event_opportunities,
     find_opportunities,
 )
+from arbees.arb.depth import WalkMemo
 from arbees.book import Level
 from arbees.errors import ArbeesError, ConfigError
 from arbees.identifiers import INSTRUMENT_CHECKS, InstrumentChecks
@@ -362,6 +363,10 @@ class ShardEngine:
         self._open: dict[SignalKey, _Open] = {}
         self._open_pairs: dict[tuple[str, int], int] = {}
         """Open signals per pair (``_open`` by its first two key parts), for the scan."""
+        self._walks: dict[tuple[str, int], WalkMemo] = {}
+        """The last exact walks of each pair with an open signal (see
+        :func:`~arbees.arb.find_opportunities`'s ``memo``): such a pair is evaluated on
+        every touch, and a touch of a leg its signal does not use walks nothing again."""
         self.events: dict[str, EventGame] = {}
         self._event_open: dict[EventKey, _OpenEvent] = {}
         self._serial = 0
@@ -920,8 +925,10 @@ class ShardEngine:
             pass  # ended, postponed or cancelled: whatever the books say
         elif k is not None and p is not None and self.usable(k, now) and self.usable(p, now):
             books = PairAsks(k.yes_asks, k.no_asks, p.yes_asks, p.no_asks)
+            pair = (game_id, index)
+            memo = self._walks.setdefault(pair, {}) if pair in self._open_pairs else None
             for opp in find_opportunities(
-                books, game.fees, min_edge=self.min_edge, max_size=self.max_size
+                books, game.fees, min_edge=self.min_edge, max_size=self.max_size, memo=memo
             ):
                 if opp.combo is Combo.POLY_ONLY and index != 0:
                     continue
@@ -977,6 +984,7 @@ class ShardEngine:
             self._open_pairs[pair] = left
         else:
             del self._open_pairs[pair]
+            self._walks.pop(pair, None)
         self.stats.closed += 1
         game = self.games[key[0]]
         return self._signal(
