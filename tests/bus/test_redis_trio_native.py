@@ -365,3 +365,46 @@ async def test_cancelling_the_sessions_closes_their_connections(redis_server: Re
         with trio.fail_after(WAIT):
             while len(admin.client_list()) != before:  # noqa: ASYNC110 - the server's view
                 await trio.sleep(0.01)
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+async def test_a_reply_over_many_full_reads_arrives_whole(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A read that fills the buffer is followed by another without waiting (the reply goes
+    # on); one that does not fill it waits for the socket first, so no read ever fails.
+    from arbees.bus import _trio_conn
+
+    big = bytes(range(256)) * 1200  # 300 kB: several full 64 kB reads in a row
+    conn = await open_stream(ConnParams("127.0.0.1", redis_server.port, 3))
+    try:
+        assert conn.raw is not None  # plain TCP: the direct read path
+        assert await conn.command("SET", "big-reply", big) == "OK"
+        recv = conn.raw.recv
+        failed: list[int] = []
+        reads: list[int] = []
+
+        class Counting:
+            def recv(self, n: int) -> bytes:
+                try:
+                    data = recv(n)
+                except BlockingIOError:
+                    failed.append(n)
+                    raise
+                reads.append(len(data))
+                return data
+
+            def close(self) -> None:
+                pass
+
+        conn.raw = Counting()  # type: ignore[assignment]
+        monkeypatch.setattr(_trio_conn, "_RUN", 2)  # yields between full reads as well
+        for _ in range(3):
+            assert await conn.command("GET", "big-reply") == big
+        assert failed == []  # never a read of a drained socket
+        assert sum(reads) >= 3 * len(big)  # every byte through the direct path
+        assert reads.count(65_536) >= 3 * 4  # full reads, each followed by another
+    finally:
+        await conn.aclose()

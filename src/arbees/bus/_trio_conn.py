@@ -33,6 +33,7 @@ __all__ = ["RespStream", "open_stream", "transport_error"]
 log = logging.getLogger(__name__)
 
 _READ = 65_536
+_RUN = 16  # reads in a row without a wait after which receive() yields
 
 
 def transport_error(exc: BaseException) -> OSError:
@@ -71,6 +72,11 @@ class RespStream:
         self.command_timeout = command_timeout
         self._send_lock = trio.StrictFIFOLock()
         self._ready: list[object] = []  # parsed values not yet taken by command()
+        # receive() through `raw`: the socket Trio waits on (the stream's own), whether
+        # the last read drained it, reads in a row without a wait
+        self._socket = stream.socket if isinstance(stream, trio.SocketStream) else None
+        self._drained = True
+        self._run = 0
 
     def __repr__(self) -> str:
         return f"RespStream({type(self.stream).__name__})"
@@ -89,13 +95,53 @@ class RespStream:
             await self.send(data)
 
     async def receive(self) -> bytes | bytearray:
-        """The next bytes read; :class:`ConnectionError` when Redis closed the connection."""
-        try:
-            data = await self.stream.receive_some(_READ)
-        except STREAM_ERRORS as exc:
-            raise transport_error(exc) from None
+        """The next bytes read; :class:`ConnectionError` when Redis closed the connection.
+
+        On plain TCP the bytes are read through :attr:`raw`, after waiting for the socket
+        to be readable when the last read drained it: one scheduling round per read.
+        ``SocketStream.receive_some`` took two and a failed ``recv`` — it tries the read
+        first (``EAGAIN`` on a drained socket), waits, reads, then yields once more after
+        the successful read (``bench shard``: the reader's share of the shard's CPU, most
+        of it per read). A read that fills the buffer is followed by another without
+        waiting; every call checks for cancellation and every ``_RUN``-th read in a row
+        without a wait yields, so a flood never holds the scheduler."""
+        raw, sock = self.raw, self._socket
+        if raw is None or sock is None:
+            try:
+                data = await self.stream.receive_some(_READ)
+            except STREAM_ERRORS as exc:
+                raise transport_error(exc) from None
+            if not data:
+                raise ConnectionError("Redis closed the connection")
+            return data
+        if self._drained:
+            self._run = 0
+            try:
+                await trio.lowlevel.wait_readable(sock)
+            except STREAM_ERRORS as exc:
+                raise transport_error(exc) from None
+        else:
+            self._run += 1
+            if self._run >= _RUN:
+                self._run = 0
+                await trio.lowlevel.checkpoint()
+            else:
+                await trio.lowlevel.checkpoint_if_cancelled()
+        while True:
+            try:
+                data = raw.recv(_READ)
+            except BlockingIOError:  # woken without data (spurious): wait again
+                try:
+                    await trio.lowlevel.wait_readable(sock)
+                except STREAM_ERRORS as exc:
+                    raise transport_error(exc) from None
+                continue
+            except OSError as exc:
+                raise transport_error(exc) from None
+            break
         if not data:
             raise ConnectionError("Redis closed the connection")
+        self._drained = len(data) < _READ
         return data
 
     def feed(self, data: bytes | bytearray) -> list[object]:
