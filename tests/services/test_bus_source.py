@@ -247,3 +247,25 @@ async def test_a_read_the_inline_path_cannot_take_marks_every_quote_stale_then_r
         assert fresh["222"].yes_asks[0].price == 470_000  # the failed read's price, reloaded
         assert [q.instrument for q in h.quotes()][-1] == "111"  # then the read itself
         nursery.cancel_scope.cancel()
+
+
+async def test_the_shard_gauges_count_a_failed_read_and_the_bus_a_failed_sink() -> None:
+    from arbees.obs.metrics import Registry
+    from arbees.services.shard import GameShard
+    from arbees.services.shard_engine import ShardEngine
+    from arbees.wiring.metrics import shard_gauges
+    from tests.cli.test_cli_shard_metrics import gauge
+    from tests.services.test_shard_isolation import ScriptedSource
+
+    bus = MemoryBus()
+    source = BusPolymarketSource(bus)
+    shard = GameShard(bus, ShardEngine("s1"), ScriptedSource("kalshi"), source)
+    registry = Registry()
+    shard_gauges(registry, bus, shard)
+    source.read_errors = 2
+    assert gauge(registry.render(), "shard_source_read_errors") == 2
+    async with bus.subscribe("c") as sub:
+        sub.set_sink(lambda envelopes: 1 // 0)
+        bus.publish_nowait("c", status("m-1", 0))
+    assert sub.sink_errors == 1
+    assert gauge(registry.render(), "bus_sink_errors") == 1

@@ -66,6 +66,8 @@ class BusStats:
         protocol_errors: connections dropped because the server sent bytes that are not
             RESP or broke a parser limit (oversized bulk, too deep, ...); the values read
             before the bad bytes were still used, the connection was replaced.
+        sink_errors: transport reads a subscription's sink raised on (logged; see
+            :meth:`Subscription.set_sink`).
     """
 
     published: int = 0
@@ -76,6 +78,7 @@ class BusStats:
     dropped: int = 0
     reconnects: int = 0
     protocol_errors: int = 0
+    sink_errors: int = 0
 
 
 def reject_payload(stats: BusStats, source: str, payload: bytes | str, exc: DecodeError) -> None:
@@ -162,6 +165,7 @@ class Subscription:
                 taken = sink(read)
             except Exception:
                 self.sink_errors += 1
+                self._stats.sink_errors += 1
                 log.exception("a subscription's sink failed; %d envelopes lost", len(read))
                 return
         queue = self._queue

@@ -36,6 +36,8 @@ def bus_gauges(registry: Registry, bus: Bus) -> None:
     registry.gauge("bus_reconnects", "bus reconnections", read=lambda: stats.reconnects)
     registry.gauge("bus_protocol_errors", "bus connections dropped: the server sent non-RESP bytes",
                    read=lambda: stats.protocol_errors)  # fmt: skip
+    registry.gauge("bus_sink_errors", "reads a subscription's inline consumer failed on (logged)",
+                   read=lambda: stats.sink_errors)  # fmt: skip
 
 
 def monitor_gauges(
@@ -118,6 +120,21 @@ def shard_gauges(registry: Registry, bus: Bus, shard: GameShard) -> None:
                    read=lambda: stats.lag_episodes)  # fmt: skip
     registry.gauge("shard_lag_held", "signals held back while the process lagged",
                    read=lambda: stats.lag_held)  # fmt: skip
+
+    def of_sources(name: str) -> Callable[[], float]:
+        def value() -> float:
+            return sum(getattr(s, name, 0) for s in shard.sources.values())
+
+        return value
+
+    registry.gauge("shard_source_gaps", "bus streams found incomplete (quotes marked stale)",
+                   read=of_sources("gaps"))  # fmt: skip
+    registry.gauge("shard_source_reloads", "latest-price reloads after a gap",
+                   read=of_sources("reloads"))  # fmt: skip
+    registry.gauge("shard_source_read_errors", "bus reads a source failed on (stale, reloaded)",
+                   read=of_sources("read_errors"))  # fmt: skip
+    registry.gauge("shard_source_rejected", "malformed updates distrusted (marked stale)",
+                   read=of_sources("rejected_updates"))  # fmt: skip
 
 
 def paper_gauges(registry: Registry, ledger: PaperLedger) -> None:
