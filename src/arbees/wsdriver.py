@@ -539,13 +539,27 @@ class WsConnection:
         return True
 
     def _remote_close(self, payload: bytes) -> None:
+        """The server's close frame: its code and reason, or — a one-byte payload, a code
+        no endpoint may send (RFC 6455 7.4: under 1000, 1004-1006, 1015, 1016-2999, 5000
+        and up), a reason that is not UTF-8 — a protocol error of our own (1002 / 1007),
+        never a made-up code handed to the caller."""
+        if len(payload) == 1:
+            self._fail(1002, "a close frame with a one-byte payload")
+            return
         if len(payload) >= 2:
             code = int.from_bytes(payload[:2], "big")
-            reason = payload[2:].decode("utf-8", "replace") or None
+            if not (1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999):
+                self._fail(1002, f"an invalid close code {code}")
+                return
+            try:
+                reason = payload[2:].decode() or None
+            except UnicodeDecodeError:
+                self._fail(1007, "a close reason that is not UTF-8")
+                return
         else:
             code, reason = 1005, None
         self.closed = CloseReason(code, reason)
-        reply = code if 1000 <= code < 5000 and code not in (1004, 1005, 1006, 1015) else 1000
+        reply = code if code != 1005 else 1000
         with contextlib.suppress(LocalProtocolError):
             self._out += self._proto.send(CloseConnection(code=reply))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -145,3 +146,24 @@ def test_a_ping_is_answered_with_its_payload() -> None:
     got, _ = trio.run(read_all, stream, 1000)
     assert got == ["yes"]
     assert stream.client_pings_answered() == [b"are you there"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        (b"\x00\x00", 1002),  # code 0: found by the property test above
+        (b"\x03\xec", 1002),  # 1004: reserved
+        (b"\x03\xed", 1002),  # 1005: never sent on the wire
+        (b"\x07\xd0", 1002),  # 2000: reserved for the protocol
+        (b"\x13\x88", 1002),  # 5000: out of range
+        (b"\x03", 1002),  # a one-byte payload
+        (b"\x03\xe8\xff", 1007),  # 1000 with a reason that is not UTF-8
+        (b"\x03\xe8bye", 1000),
+        (b"\x0f\xa0", 4000),  # an application's own code
+        (b"", 1005),  # no code at all
+    ],
+)
+def test_a_close_frame_gives_its_code_or_a_protocol_error(payload: bytes, code: int) -> None:
+    got, closed = trio.run(read_all, ScriptedStream([bytes([0x88, len(payload)]) + payload]), 100)
+    assert got == []
+    assert closed == code
