@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 import trio
@@ -70,12 +71,10 @@ class Harness:
         self.items.clear()
 
 
-@pytest.fixture
-async def harness() -> AsyncIterator[Harness]:
-    bus = MemoryBus()
-    source = BusPolymarketSource(bus)
-    await source.add(TOKENS)
-    send, receive = trio.open_memory_channel[SourceItem](1000)
+@asynccontextmanager
+async def running(bus: MemoryBus, source: BusPolymarketSource) -> AsyncIterator[Harness]:
+    """``source`` running on ``bus``, what it hands over collected in the harness."""
+    send, receive = trio.open_memory_channel[SourceItem](100_000)
     h = Harness(bus, source)
 
     async def drain() -> None:
@@ -88,6 +87,15 @@ async def harness() -> AsyncIterator[Harness]:
         await nursery.start(source.run, send.send_nowait)
         yield h
         nursery.cancel_scope.cancel()
+
+
+@pytest.fixture
+async def harness() -> AsyncIterator[Harness]:
+    bus = MemoryBus()
+    source = BusPolymarketSource(bus)
+    await source.add(TOKENS)
+    async with running(bus, source) as h:
+        yield h
 
 
 async def test_a_complete_stream_passes_quotes_through(harness: Harness) -> None:
@@ -213,7 +221,6 @@ async def test_a_read_the_inline_path_cannot_take_marks_every_quote_stale_then_r
     bus = MemoryBus()
     source = BusPolymarketSource(bus, reload_interval=0)
     await source.add(TOKENS)
-    send, receive = trio.open_memory_channel[SourceItem](1000)
     checked = source._checked
     failures = [1]
 
@@ -224,15 +231,7 @@ async def test_a_read_the_inline_path_cannot_take_marks_every_quote_stale_then_r
         return checked(message, received_ns)
 
     source._checked = flaky  # type: ignore[method-assign]
-    h = Harness(bus, source)
-
-    async def drain() -> None:
-        async for item in receive:
-            h.items.extend(item) if isinstance(item, tuple) else h.items.append(item)
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(drain)
-        await nursery.start(source.run, send.send_nowait)
+    async with running(bus, source) as h:
         await h.publish(update("111", 1))
         h.clear()
         with caplog.at_level(logging.ERROR, logger="arbees.services.sources"):
@@ -246,7 +245,6 @@ async def test_a_read_the_inline_path_cannot_take_marks_every_quote_stale_then_r
         fresh = {q.instrument: q for q in h.quotes() if not q.stale}
         assert fresh["222"].yes_asks[0].price == 470_000  # the failed read's price, reloaded
         assert [q.instrument for q in h.quotes()][-1] == "111"  # then the read itself
-        nursery.cancel_scope.cancel()
 
 
 async def test_the_shard_gauges_count_a_failed_read_and_the_bus_a_failed_sink() -> None:

@@ -7,7 +7,6 @@ from typing import Any
 
 import attrs
 import pytest
-import trio
 
 from arbees.book import Level
 from arbees.bus import MemoryBus
@@ -21,8 +20,8 @@ from arbees.messages import (
 )
 from arbees.money import ONE
 from arbees.services.quotes import MAX_QUOTE_LEVELS
-from arbees.services.sources import Alive, BusPolymarketSource, SourceItem
-from tests.services.test_bus_source import Harness, status, update
+from arbees.services.sources import Alive, BusPolymarketSource
+from tests.services.test_bus_source import Harness, running, status, update
 
 MANY = tuple(str(1000 + i) for i in range(50))
 
@@ -51,19 +50,8 @@ async def harness() -> AsyncIterator[Harness]:
     # A reload interval no test can reach: exactly the reloads the first message allows.
     source = BusPolymarketSource(bus, reload_interval=3600.0)
     await source.add(MANY)
-    send, receive = trio.open_memory_channel[SourceItem](100_000)
-    h = Harness(bus, source)
-
-    async def drain() -> None:
-        async for item in receive:
-            # a batch (one bus read's quotes) counts as its quotes, in order
-            h.items.extend(item) if isinstance(item, tuple) else h.items.append(item)
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(drain)
-        await nursery.start(source.run, send.send_nowait)
+    async with running(bus, source) as h:
         yield h
-        nursery.cancel_scope.cancel()
 
 
 def reads(h: Harness) -> dict[str, int]:
