@@ -132,6 +132,38 @@ def test_proc_sample_reads_cpu_and_memory_of_a_live_process() -> None:
     assert proc_sample(2**22 + 12345) is None
 
 
+def test_proc_sample_sees_a_few_milliseconds_of_cpu_not_whole_ticks() -> None:
+    # The relay floor's short phase in the end-to-end test costs a few ms: clock ticks
+    # (10 ms) read it as 0.0; the scheduler's own time does not.
+    import subprocess
+    import sys
+
+    spin = (
+        "import sys, time\n"
+        "sys.stdin.readline()\n"
+        "end = time.thread_time() + 0.003\n"
+        "while time.thread_time() < end: pass\n"
+        "print('done', flush=True)\n"
+        "sys.stdin.readline()\n"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", spin], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as child:
+        assert child.stdin is not None
+        assert child.stdout is not None
+        try:
+            before = proc_sample(child.pid)
+            child.stdin.write("go\n")
+            child.stdin.flush()
+            assert child.stdout.readline() == "done\n"
+            after = proc_sample(child.pid)
+        finally:
+            child.kill()
+    assert before is not None
+    assert after is not None
+    assert 0.003 <= after.cpu_s - before.cpu_s < 0.5
+
+
 def test_faults_cover_every_kind_and_avoid_the_plans_kalshi_stalls() -> None:
     config = PlanConfig(seed=3, games=6, duration_s=34.0, walk_rate=20.0, stale_after_s=2.6,
                         stale_every_s=30.0)  # fmt: skip

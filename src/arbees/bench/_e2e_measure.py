@@ -155,7 +155,7 @@ def cpu_figures(
         wall = max(a.at - b.at, 1e-9)
         cpu = a.cpu_s - b.cpu_s
         out[name] = {
-            "cpu_s": round(cpu, 2),
+            "cpu_s": round(cpu, 4),
             "cpu_pct": round(100 * cpu / wall, 1),
             "rss_mb": round(a.rss_kb / 1024, 1),
             "peak_rss_mb": round(a.hwm_kb / 1024, 1),
