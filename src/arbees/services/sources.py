@@ -49,7 +49,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 HAND_OVER_RUN = 256
-"""Items a bus source hands the shard without yielding, at most, before it lets others run."""
+"""Most items a source's own task takes in one go before it lets others run: the envelopes
+a bus source's task takes per wake-up (what needed I/O, or arrived while it was busy; the
+common case is taken on the bus reader's task, see :meth:`BusPolymarketSource._on_read`),
+and the feed updates :class:`FeedQuoteSource` hands over as one batch."""
 
 _SINGLE_GETS = 4  # up to this many tokens are seeded with HGET each, more with one HGETALL
 
