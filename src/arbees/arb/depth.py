@@ -340,18 +340,29 @@ def find_opportunities(
         best = {
             leg: (ladder.prices[0] if ladder.prices else None) for leg, ladder in ladders.items()
         }
-    elif memo is not None:
-        return _find_memo(books, fees, best, min_edge, max_size, step, counters, memo)
+        memo = None  # each call counts and logs its bad levels: nothing is remembered
     found = []
     for combo in COMBOS:
         a, b = (best[leg] for leg in combo.legs)
         if a is None or b is None or a + b + min_edge >= ONE:
+            if memo is not None:
+                memo.pop(combo, None)
             continue  # exact (see _best_asks): this combination cannot beat min_edge
+        if memo is not None:
+            legs = combo.legs
+            key = (books.leg(*legs[0]), books.leg(*legs[1]), fees, min_edge, max_size, step)
+            last = memo.get(combo)
+            if last is not None and last[0] == key:  # nothing it depends on changed
+                if last[1] is not None:
+                    found.append(last[1])
+                continue
         for leg in combo.legs:  # only the legs of a combination within reach are built
             if leg not in ladders:
                 model: FeeModel = fees.kalshi if leg[0] == "kalshi" else fees.poly
                 ladders[leg] = Ladder(*leg, books.leg(*leg), model, counters)
         opp = _size(combo, ladders, fees, min_edge, max_size, step, counters)
+        if memo is not None:
+            memo[combo] = (key, opp)
         if opp is not None:
             found.append(opp)
     return tuple(found)
@@ -359,48 +370,6 @@ def find_opportunities(
 
 WalkMemo = dict[Combo, tuple[tuple[object, ...], Opportunity | None]]
 """A pair's last walk per combination: what it depended on, and what it found."""
-
-
-def _find_memo(
-    books: PairAsks,
-    fees: PairFees,
-    best: dict[tuple[str, str], int | None],
-    min_edge: int,
-    max_size: int | None,
-    step: int,
-    counters: ArbStats,
-    memo: WalkMemo,
-) -> tuple[Opportunity, ...]:
-    """:func:`find_opportunities` on valid books, a combination walked again only when
-    something its result depends on changed."""
-    ladders: dict[tuple[str, str], Ladder] = {}
-    found = []
-    for combo in COMBOS:
-        a, b = (best[leg] for leg in combo.legs)
-        if a is None or b is None or a + b + min_edge >= ONE:
-            memo.pop(combo, None)
-            continue  # exact (see _best_asks): this combination cannot beat min_edge
-        key = (
-            books.leg(*combo.legs[0]),
-            books.leg(*combo.legs[1]),
-            fees,
-            min_edge,
-            max_size,
-            step,
-        )
-        last = memo.get(combo)
-        if last is not None and last[0] == key:
-            opp = last[1]
-        else:
-            for leg in combo.legs:
-                if leg not in ladders:
-                    model: FeeModel = fees.kalshi if leg[0] == "kalshi" else fees.poly
-                    ladders[leg] = Ladder(*leg, books.leg(*leg), model, counters)
-            opp = _size(combo, ladders, fees, min_edge, max_size, step, counters)
-            memo[combo] = (key, opp)
-        if opp is not None:
-            found.append(opp)
-    return tuple(found)
 
 
 def _best_asks(books: PairAsks) -> dict[tuple[str, str], int | None] | None:
