@@ -286,15 +286,23 @@ class BusPolymarketSource:
             out(pending[0] if len(pending) == 1 else tuple(pending))
             pending.clear()
 
-    def _stream_problem(self, status: ServiceStatus) -> str | None:
-        """Why ``status`` shows updates were lost (``None``: it does not)."""
+    @staticmethod
+    def _stream_of(status: ServiceStatus) -> tuple[str, int] | None:
+        """The stream a heartbeat describes: its id and the last number published
+        (``None``: a monitor that does not number its stream, or an unreadable number)."""
         stream_id = status.details.get("stream_id")
         try:
             published = int(status.details.get("stream_seq", "0"))
         except ValueError:
             return None
-        if stream_id is None:
-            return None  # a monitor that does not number its stream
+        return None if stream_id is None else (stream_id, published)
+
+    def _stream_problem(self, status: ServiceStatus) -> str | None:
+        """Why ``status`` shows updates were lost (``None``: it does not)."""
+        stream = self._stream_of(status)
+        if stream is None:
+            return None
+        stream_id, published = stream
         if self._stream_id is not None and stream_id != self._stream_id:
             return "the monitor restarted"
         if self._last_seq is not None and published > self._last_seq:
@@ -305,13 +313,10 @@ class BusPolymarketSource:
 
     def _note_stream(self, status: ServiceStatus) -> None:
         """Follow the stream ``status`` describes (its id, the last number published)."""
-        stream_id = status.details.get("stream_id")
-        try:
-            published = int(status.details.get("stream_seq", "0"))
-        except ValueError:
+        stream = self._stream_of(status)
+        if stream is None:
             return
-        if stream_id is None:
-            return
+        stream_id, published = stream
         self._stream_id = stream_id
         if self._last_seq is None or published > self._last_seq:
             self._last_seq = published
