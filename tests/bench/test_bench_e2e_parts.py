@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Any
 
 import attrs
 from tests.fee_terms import pair_fields
@@ -211,6 +212,7 @@ def test_bench_e2e_runs_end_to_end_and_reports_the_contract() -> None:
     assert result["lost"]["signals_lost"] == 0, result["lost"]
     assert "max_throughput_per_s" in result
     assert result["ramp"]
+    assert result["lost"]["updates_not_published"] == 0, result["lost"]
     assert set(result["processes"]) == {"monitor", "shard", "redis", "bench"}
     assert result["cpu_us_per_update"]["monitor"] > 0
     assert result["cpu_us_per_update"]["shard"] > 0
@@ -223,3 +225,37 @@ def test_bench_e2e_runs_end_to_end_and_reports_the_contract() -> None:
     assert relay["cpu_us_per_update"]["relay"] > 0
     assert relay["monitor_vs_relay"] > 0
     assert result["events"]["venue_writes_to_closed"] == 0
+
+
+def _step(sent: int, published: int, merged: int, **over: Any) -> dict[str, Any]:
+    step: dict[str, Any] = {
+        "rate": 5_000.0,
+        "achieved_rate": 5_000,
+        "updates_sent": sent,
+        "monitor_published": published,
+        "monitor_coalesced": merged,
+        "signals_lost": 0,
+        "tick_to_signal_us": {"p99": 2_000.0},
+        "growing_lag": False,
+    }
+    return step | over
+
+
+def test_a_ramp_step_holds_when_every_update_is_published_or_merged_in_its_read() -> None:
+    from arbees.bench.e2e import step_problems
+
+    # the 5,000/s step of session 9: 29 of 19,993 updates merged into a newer one of their
+    # token from the same socket read: accounted for, the step holds
+    assert step_problems(_step(19_993, 19_964, 29)) == []
+    # the same step with those 29 neither published nor merged: lost, it does not hold
+    (problem,) = step_problems(_step(19_993, 19_964, 0))
+    assert "29 update(s) neither published nor merged" in problem
+    assert step_problems(_step(10_000, 9_000, 989))  # 11 lost in 10,000: over 0.1 %
+    assert step_problems(_step(10_000, 9_000, 990)) == []  # 10: 99.9 % accounted for
+    # falling behind is caught by the lag and the p99, whatever was merged
+    assert step_problems(_step(10_000, 5_000, 5_000, growing_lag=True)) == [
+        "lag grew during the step"
+    ]
+    assert step_problems(_step(10_000, 10_000, 0, tick_to_signal_us={"p99": 100_001.0}))
+    assert step_problems(_step(10_000, 10_000, 0, signals_lost=1)) == ["1 signal(s) lost"]
+    assert "driver-limited" in step_problems(_step(10_000, 10_000, 0, achieved_rate=4_800))[0]

@@ -172,3 +172,51 @@ async def test_the_wired_monitor_feed_builds_views_at_the_published_depth() -> N
     async with build_monitor(settings, MemoryBus()) as monitor:
         feed: Any = monitor.feed_factory([A])
         assert feed.config.depth == PUBLISHED_DEPTH == monitor.depth
+
+
+class SwitchableEgress:
+    """A checker whose answer the test sets."""
+
+    def __init__(self) -> None:
+        self.state = GB
+
+    async def check(self, policy: EgressPolicy) -> EgressState:
+        await trio.lowlevel.checkpoint()
+        return self.state
+
+
+class CoalescingFeed(ScriptedFeed):
+    def __init__(self, coalesced: int) -> None:
+        super().__init__([])
+        self.coalesced = coalesced
+
+    def counters(self) -> dict[str, int]:
+        return {**super().counters(), "coalesced": self.coalesced}
+
+
+async def test_the_heartbeat_counts_merged_changes_over_every_feed_of_the_monitors_life() -> None:
+    """``published`` + ``coalesced`` account for every change the venue sent (the bench's
+    ramp relies on it): a feed's own count ends with its egress period, the monitor's not."""
+    bus = MemoryBus()
+    await bus.hset(TOKEN_ASSIGNMENTS_HASH, A, assignment(A))
+    egress = SwitchableEgress()
+    guard = EgressGuard(egress, interval=60, name="t")
+    feeds = [CoalescingFeed(3), CoalescingFeed(4)]
+    monitor = PolymarketMonitor(bus, lambda tokens: feeds.pop(0), guard)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(monitor.run)
+        await trio.testing.wait_all_tasks_blocked()
+        assert monitor.coalesced() == 3
+        assert monitor.status().details["coalesced"] == "3"
+        egress.state = attrs.evolve(GB, verified=False, kind="forbidden_country", reason="lost")
+        await guard.check_now()
+        await trio.testing.wait_all_tasks_blocked()
+        assert monitor.current_feed is None
+        assert monitor.coalesced() == 3  # the ended feed's merges are kept
+        egress.state = GB
+        await guard.check_now()
+        await trio.testing.wait_all_tasks_blocked()
+        assert not feeds  # a second feed started
+        assert monitor.coalesced() == 7
+        assert monitor.status().details["coalesced"] == "7"
+        nursery.cancel_scope.cancel()

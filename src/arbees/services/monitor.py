@@ -99,6 +99,9 @@ class MonitorStats:
         refreshes: full republishes after the bus lost messages.
         caught_up: instruments assigned while a feed was connecting, handed to it once it
             had started (each would otherwise wait for the next reconnect).
+        coalesced_ended_feeds: changes that the feeds of ended egress periods merged into
+            a newer change of the same instrument (``PolymarketMonitor.coalesced`` adds the
+            current feed's).
     """
 
     published: int = 0
@@ -111,6 +114,7 @@ class MonitorStats:
     egress_losses: int = 0
     refreshes: int = 0
     caught_up: int = 0
+    coalesced_ended_feeds: int = 0
 
 
 def price_update(
@@ -279,6 +283,14 @@ class PolymarketMonitor:
     def healthy(self) -> bool:
         return self._verified and self._feed_running
 
+    def coalesced(self) -> int:
+        """Changes merged into a newer change of the same instrument before publishing,
+        over the monitor's life (every feed's ``counters()["coalesced"]``): with
+        ``published`` it accounts for every change the venue sent."""
+        feed = self._feed
+        now = feed.counters()["coalesced"] if feed is not None else 0
+        return self.stats.coalesced_ended_feeds + now
+
     def status(self) -> ServiceStatus:
         if self.guard is None:
             kind, country = "none", ""
@@ -294,6 +306,7 @@ class PolymarketMonitor:
             "country": country,
             "tokens": str(len(self.tokens)),
             "published": str(self.stats.published),
+            "coalesced": str(self.coalesced()),
             "stale_published": str(self.stats.stale_published),
             "rejected": str(self.rejections.total),
             "stream_id": self.stream_id,
@@ -506,6 +519,7 @@ class PolymarketMonitor:
         started = [False]
 
         async def one_verified_period() -> None:
+            feed: InstrumentFeed | None = None
             try:
                 feed = self._new_feed()
                 built = frozenset(self.tokens)
@@ -525,6 +539,8 @@ class PolymarketMonitor:
                         task_status.started()
                     await self._publish_updates(feed)
             finally:
+                if feed is not None:
+                    self.stats.coalesced_ended_feeds += feed.counters()["coalesced"]
                 self._feed = None
                 self._feed_running = False
 
