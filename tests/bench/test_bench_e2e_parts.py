@@ -217,6 +217,12 @@ def test_bench_e2e_runs_end_to_end_and_reports_the_contract() -> None:
     assert result["cpu_us_per_update"]["monitor"] > 0
     assert result["cpu_us_per_update"]["shard"] > 0
     assert result["monitor_cpu_us_per_published"] > 0
+    # the bench's own share: the load loop and the venues' writers, by a Trio instrument
+    assert result["bench_tasks"]["driver_pct"] > 0
+    assert "arbees.bench._e2e_load.LoadPolymarket._writer" in result["bench_tasks"]["tasks_pct"]
+    from arbees.bench.e2e import _format
+
+    assert "offering the load" in _format(result)  # the human report renders every part
     relay = result["relay"]
     # the relay floor read the same frames and wrote them to Redis, once per update at most
     assert relay["updates_sent"] > 0
@@ -259,3 +265,42 @@ def test_a_ramp_step_holds_when_every_update_is_published_or_merged_in_its_read(
     assert step_problems(_step(10_000, 10_000, 0, tick_to_signal_us={"p99": 100_001.0}))
     assert step_problems(_step(10_000, 10_000, 0, signals_lost=1)) == ["1 signal(s) lost"]
     assert "driver-limited" in step_problems(_step(10_000, 10_000, 0, achieved_rate=4_800))[0]
+
+
+def test_the_task_clock_charges_each_task_its_own_cpu_and_not_the_idle_wait() -> None:
+    import time
+
+    import trio
+
+    from arbees.bench._e2e_measure import DRIVER_TASKS, TaskClock, task_cpu
+
+    clock = TaskClock()
+
+    async def spin() -> None:  # ~60 ms of CPU in 3 steps
+        for _ in range(3):
+            end = time.thread_time() + 0.02
+            while time.thread_time() < end:
+                pass
+            await trio.lowlevel.checkpoint()
+
+    async def idle() -> None:
+        await trio.sleep(0.15)
+
+    async def main() -> None:
+        trio.lowlevel.add_instrument(clock)
+        before = clock.snapshot()
+        started = time.monotonic()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(spin)
+            nursery.start_soon(idle)
+        figures = task_cpu(before, clock.snapshot(), time.monotonic() - started)
+        spin_ns = clock.cpu_ns[f"{__name__}.{spin.__qualname__}"]
+        idle_ns = clock.cpu_ns[f"{__name__}.{idle.__qualname__}"]
+        assert 55_000_000 <= spin_ns < 150_000_000
+        assert idle_ns < 10_000_000  # 150 ms asleep is not CPU
+        assert figures["driver_pct"] == 0.0  # none of these is a driver task
+        assert figures["other_pct"] > 0
+        assert f"{__name__}.{spin.__qualname__}" in figures["tasks_pct"]
+
+    trio.run(main)
+    assert "arbees.bench._e2e_load.LoadPolymarket._writer" in DRIVER_TASKS

@@ -14,14 +14,21 @@ Definitions (the report's contract):
   update (a proxy: another process on the same machine).
 * a toggle is **lost** when no matching signal arrived; a signal matching no toggle is
   **unexpected**.
+* **driver CPU**: the bench process's own CPU spent offering the load — its load loop
+  (the main task while :meth:`~arbees.bench._e2e_load.LoadDriver.run` runs) and the fake
+  venues' writer tasks — by :class:`TaskClock`, over the same window as the services'
+  CPU, as a share of one core. Everything else the bench process does (its subscribers
+  decoding every update, the fake venues' readers) is reported beside it, not in it.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
+import trio
 
 from arbees.bench._e2e_load import Toggle
 from arbees.bench._e2e_procs import ProcSample
@@ -32,7 +39,72 @@ from arbees.sim.score import percentiles
 Stamped = PolymarketPriceUpdate | PriceStamp
 """What the bench's price subscriber hands on: a full update, or its :class:`PriceStamp`."""
 
-__all__ = ["PriceLog", "ToggleResult", "cpu_figures", "growing", "match_toggles", "percentiles"]
+__all__ = [
+    "DRIVER_TASKS",
+    "PriceLog",
+    "TaskClock",
+    "ToggleResult",
+    "cpu_figures",
+    "growing",
+    "match_toggles",
+    "percentiles",
+]
+
+DRIVER_TASKS = (
+    "arbees.bench.e2e._main",  # the load loop runs in the bench's main task
+    "arbees.bench._e2e_load.LoadPolymarket._writer",
+    "arbees.testing.fake_kalshi.FakeKalshi._writer",
+)
+"""The tasks that offer the load (see **driver CPU** above)."""
+
+
+class TaskClock(trio.abc.Instrument):
+    """A Trio instrument: the thread CPU time of every task step, summed per task name.
+
+    ``time.thread_time_ns`` around each step (the bench's tasks all run on Trio's thread),
+    so a task's figure is its own CPU, system calls included, and never another task's or
+    the idle wait in ``epoll``. :meth:`snapshot` copies the sums; two snapshots' difference
+    is what each task cost in between.
+
+    Attributes:
+        cpu_ns: CPU nanoseconds per task name (``trio.lowlevel.Task.name``).
+    """
+
+    def __init__(self) -> None:
+        self.cpu_ns: dict[str, int] = {}
+        self._start = 0
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        self._start = time.thread_time_ns()
+
+    def after_task_step(self, task: trio.lowlevel.Task) -> None:
+        spent = time.thread_time_ns() - self._start
+        self.cpu_ns[task.name] = self.cpu_ns.get(task.name, 0) + spent
+
+    def snapshot(self) -> dict[str, int]:
+        return dict(self.cpu_ns)
+
+
+def task_cpu(
+    before: dict[str, int], after: dict[str, int], seconds: float, top: int = 8
+) -> dict[str, Any]:
+    """The bench process's CPU between two :meth:`TaskClock.snapshot`s, as shares of one
+    core over ``seconds``: ``driver_pct`` (the :data:`DRIVER_TASKS`), ``other_pct`` (every
+    other task) and the ``top`` costliest tasks by name."""
+    spent = {name: ns - before.get(name, 0) for name, ns in after.items()}
+    spent = {name: ns for name, ns in spent.items() if ns > 0}
+    wall_ns = max(seconds, 1e-9) * 1e9
+
+    def pct(ns: float) -> float:
+        return round(100 * ns / wall_ns, 1)
+
+    driver = sum(ns for name, ns in spent.items() if name in DRIVER_TASKS)
+    costliest = sorted(spent.items(), key=lambda kv: kv[1], reverse=True)[:top]
+    return {
+        "driver_pct": pct(driver),
+        "other_pct": pct(sum(spent.values()) - driver),
+        "tasks_pct": {name: pct(ns) for name, ns in costliest},
+    }
 
 
 @attrs.define

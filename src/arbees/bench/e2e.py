@@ -11,8 +11,9 @@ Phases, all in one run:
    (:mod:`arbees.bench._bus_floor` in a fresh interpreter);
 2. **main** — ``--rate`` Polymarket updates/s over ``--tokens`` tokens (plus Kalshi updates,
    a tenth of that) for ``--duration`` s: tick-to-signal, monitor lag, bus hops, loss, CPU
-   and peak RSS of every process, CPU µs per update of the monitor and the shard
-   (definitions in :mod:`arbees.bench._e2e_measure`);
+   and peak RSS of every process, CPU µs per update of the monitor and the shard, and the
+   bench process's own CPU by task, the load driver's share apart (``bench_tasks``;
+   definitions in :mod:`arbees.bench._e2e_measure`);
 2b. **relay** — the relay floor (:mod:`arbees.bench._relay_floor`) joins the monitor on
    the same fake venue and the same Redis for the same rate: the least a Python monitor
    can cost per update here; ``monitor_vs_relay`` is the monitor's CPU per update over the
@@ -51,7 +52,15 @@ from arbees.bench._e2e_load import (
     make_games,
     make_tokens,
 )
-from arbees.bench._e2e_measure import PriceLog, cpu_figures, growing, match_toggles, percentiles
+from arbees.bench._e2e_measure import (
+    PriceLog,
+    TaskClock,
+    cpu_figures,
+    growing,
+    match_toggles,
+    percentiles,
+    task_cpu,
+)
 from arbees.bench._e2e_procs import (
     ServiceGroup,
     ServiceProc,
@@ -160,6 +169,7 @@ class _Run:
         self.api_key = secrets.token_hex(16)
         install_books(self.games, self.kalshi, self.poly)
         self.driver = LoadDriver(self.poly, self.kalshi, self.games, toggle_every=args.toggle_every)
+        self.clock = TaskClock()  # the bench process's CPU by task (see _e2e_measure)
         self.services: dict[str, ServiceProc] = {}
 
     def check(self) -> None:
@@ -292,15 +302,20 @@ class _Run:
         conns0 = self.poly.total_connections
         closed0 = self.poly.closed_while_sending
         health0 = len(tap.health_log)
-        s0, m0 = self.samples(), machine_busy()
+        s0, m0, t0, w0 = self.samples(), machine_busy(), self.clock.snapshot(), time.monotonic()
         achieved = await self.driver.run(rate, duration, name)
-        s1, m1 = self.samples(), machine_busy()
+        s1, m1, t1, w1 = self.samples(), machine_busy(), self.clock.snapshot(), time.monotonic()
         self.driver.close_all(name)
         after_pub, after_merged = await self.settle(tap)
         self.check()
         tap.on_price = None
         sent = self.driver.sent - sent0
         processes = cpu_figures(s0, s1)
+        bench_tasks = task_cpu(t0, t1, w1 - w0)
+        if (whole := processes.get("bench", {}).get("cpu_pct")) is not None:
+            # the rest of the process: Trio's scheduler and epoll between task steps
+            rest = whole - bench_tasks["driver_pct"] - bench_tasks["other_pct"]
+            bench_tasks["between_steps_pct"] = round(rest, 1)
         result = match_toggles(
             self.driver.phase_toggles(name),
             [g.game_id for g in self.games],
@@ -326,6 +341,8 @@ class _Run:
             "bus_hop_tap_us": percentiles(log.hop_us),
             "growing_lag": growing(result.latency_us),
             "processes": processes,
+            # the bench process's CPU by task: what offering the load cost, and the rest
+            "bench_tasks": bench_tasks,
             # CPU of a process over the load, per Polymarket update the venue sent
             "cpu_us_per_update": {
                 name: round(1e6 * p["cpu_s"] / sent, 1) if p["cpu_s"] is not None and sent else None
@@ -398,6 +415,7 @@ class _Run:
             step["problems"] = problems
             step.pop("processes")
             step.pop("events")
+            step["driver_pct"] = step.pop("bench_tasks")["driver_pct"]
             steps.append(step)
             if problems:
                 why = f"{rate:g}/s: " + "; ".join(problems)
@@ -464,6 +482,7 @@ async def _main(
 ) -> dict[str, Any]:
     run = _Run(args, server, group)
     out: dict[str, Any] = {}
+    trio.lowlevel.add_instrument(run.clock)
     with trio.fail_after(args.timeout):
         async with open_bus(server.url) as bus, trio.open_nursery() as nursery:
             started = time.monotonic()
@@ -525,6 +544,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             "unexpected_signals": main["unexpected_signals"],
         },
         "processes": main["processes"],
+        "bench_tasks": main["bench_tasks"],
         "cpu_us_per_update": main["cpu_us_per_update"],
         "monitor_cpu_us_per_published": main["monitor_cpu_us_per_published"],
         "events": main["events"],
@@ -597,6 +617,16 @@ def _format(r: dict[str, Any]) -> str:
             f"  {r['cpu_us_per_update'].get(name)} µs/update"
         )
     lines.append(f"  monitor per update it published: {r['monitor_cpu_us_per_published']} µs")
+    bt = r["bench_tasks"]
+    lines.append(
+        f"  bench process by task: offering the load (load loop, fake venues' writers) "
+        f"{bt['driver_pct']} % of a core, its other tasks {bt['other_pct']} %, between task "
+        f"steps {bt.get('between_steps_pct')} % (costliest tasks: "
+        + ", ".join(
+            f"{'.'.join(name.rsplit('.', 2)[-2:])} {pct} %" for name, pct in bt["tasks_pct"].items()
+        )
+        + ")"
+    )
     ev = r["events"]
     lines.append(
         f"events: venue connections opened {ev['venue_connections']}, writes to a closed "

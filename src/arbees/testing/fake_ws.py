@@ -13,6 +13,7 @@ error) and closes the socket with ``close_code`` (shielded, at most a second).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from typing import TypeVar
 
 import trio
@@ -41,7 +42,10 @@ async def serve_connection(
         with scope:
             async with trio.open_nursery() as nursery:
                 for task in tasks:
-                    nursery.start_soon(_until_closed, task, nursery.cancel_scope)
+                    # named after the task it runs (what a Trio instrument reports)
+                    nursery.start_soon(
+                        _until_closed, task, nursery.cancel_scope, name=_name_of(task)
+                    )
                 try:
                     while True:
                         on_message(await ws.get_message())
@@ -54,6 +58,11 @@ async def serve_connection(
         with trio.move_on_after(1) as cleanup:
             cleanup.shield = True
             await ws.aclose(close_code, close_reason)
+
+
+def _name_of(task: Callable[[], Awaitable[object]]) -> str:
+    fn = task.func if isinstance(task, partial) else task
+    return f"{fn.__module__}.{fn.__qualname__}"
 
 
 async def _until_closed(task: Callable[[], Awaitable[object]], scope: trio.CancelScope) -> None:
