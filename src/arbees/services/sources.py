@@ -52,7 +52,8 @@ HAND_OVER_RUN = 256
 """Most items a source's own task takes in one go before it lets others run: the envelopes
 a bus source's task takes per wake-up (what needed I/O, or arrived while it was busy; the
 common case is taken on the bus reader's task, see :meth:`BusPolymarketSource._on_read`),
-and the feed updates :class:`FeedQuoteSource` hands over as one batch."""
+and the updates :class:`FeedQuoteSource` hands over as one batch from a feed's channel
+(what it queued before the source became its sink)."""
 
 _SINGLE_GETS = 4  # up to this many tokens are seeded with HGET each, more with one HGETALL
 
@@ -440,13 +441,18 @@ class BusVenueSource(BusPolymarketSource):
 class FeedQuoteSource:
     """Quotes straight from a venue feed (Kalshi always; Polymarket on rollback).
 
+    Each socket read's updates reach the shard on the feed's own reader task: the source
+    is the feed's sink (:meth:`InstrumentFeed.set_sink`), converts the read's updates to
+    quotes and hands them over as one item, so there is no channel and no task switch
+    between a read and the engine (as for the bus source).
+
     Args:
         venue: the venue's id (``"kalshi"``, ``"polymarket"``).
         feed: the running-to-be feed.
         to_quote: converts one feed update into a quote.
         alive_interval: seconds between polls of ``feed.last_message_ns()``, the feed's
-            latest proof of life (e.g. the last message on its ordered socket), each sent
-            only once every update before it is handed over (see :meth:`_forward`).
+            latest proof of life (e.g. the last message on its ordered socket), each
+            handed over as an :class:`Alive` (see :meth:`_vouch`).
     """
 
     def __init__(
@@ -469,54 +475,60 @@ class FeedQuoteSource:
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         async with trio.open_nursery() as nursery:
-            await nursery.start(self.feed.run)
-            task_status.started()
-            await self._forward(out)
-            nursery.cancel_scope.cancel()
-
-    async def _forward(self, out: ItemSink) -> None:
-        """Hand the feed's updates over in order and, at most every ``alive_interval``,
-        an :class:`Alive` with ``feed.last_message_ns()`` — only when no update is waiting.
-
-        ``Alive(when)`` vouches for every frame read up to ``when``. Sent from a separate
-        task it overtook the updates still queued in ``feed.updates`` (a lagging consumer
-        holds hundreds), so the shard took a book those updates had already replaced as
-        confirmed live. Sampled here when the channel is empty, every update the feed made
-        from frames read up to ``when`` is already in ``out``, ahead of the mark; while the
-        consumer lags there is no mark, and quiet books age out as they should.
-        """
-        updates = self.feed.updates
-        next_alive = trio.current_time()
-        while True:
+            await nursery.start(self._run_feed, nursery.cancel_scope)
+            # What the feed queued in its channel before it had a sink goes first, in
+            # order; from the sink on, each read is handed over as the feed reads it.
+            self._take_queued(out)
+            self.feed.set_sink(lambda updates: self._take(out, updates))
             try:
-                update = updates.receive_nowait()
-            except trio.EndOfChannel:
-                return
-            except trio.WouldBlock:
-                if trio.current_time() >= next_alive:
-                    next_alive = trio.current_time() + self.alive_interval
-                    when = self.feed.last_message_ns()
-                    if when:
-                        out(Alive(self.venue, when))
-                    continue
-                received = None
-                with trio.move_on_at(next_alive):  # taking an item is never cancelled halfway
-                    try:
-                        received = await updates.receive()
-                    except trio.EndOfChannel:
-                        return
-                if received is None:
-                    continue
-                update = received
-            # Everything the feed queued meanwhile goes over with it, as one batch.
-            batch = [self.to_quote(update)]
+                task_status.started()
+                await self._vouch(out)
+            finally:
+                self.feed.set_sink(None)
+
+    async def _run_feed(
+        self, scope: trio.CancelScope, *, task_status: trio.TaskStatus[None]
+    ) -> None:
+        """The feed; when it ends by itself, so does the source."""
+        await self.feed.run(task_status=task_status)
+        scope.cancel()
+
+    def _take_queued(self, out: ItemSink) -> None:
+        updates = self.feed.updates
+        while True:
+            batch: list[Any] = []
             while len(batch) < HAND_OVER_RUN:
                 try:
-                    batch.append(self.to_quote(updates.receive_nowait()))
+                    batch.append(updates.receive_nowait())
                 except (trio.WouldBlock, trio.EndOfChannel):
                     break
-            out(batch[0] if len(batch) == 1 else tuple(batch))
-            await trio.lowlevel.checkpoint()  # a busy feed never holds the scheduler
+            if not batch:
+                return
+            self._take(out, batch)
+
+    def _take(self, out: ItemSink, updates: list[Any]) -> None:
+        """One read's updates (each instrument's newest once) as one item."""
+        to_quote = self.to_quote
+        if len(updates) == 1:
+            out(to_quote(updates[0]))
+        elif updates:
+            out(tuple([to_quote(update) for update in updates]))
+
+    async def _vouch(self, out: ItemSink) -> None:
+        """Every ``alive_interval``, an :class:`Alive` with ``feed.last_message_ns()``.
+
+        ``Alive(when)`` vouches for every frame read up to ``when``. With the source as
+        the feed's sink, every update the feed made from those frames was handed over on
+        the reader's task before the read ended, so it is already in ``out``, ahead of the
+        mark. (From a task of its own, reading a channel, it once overtook updates still
+        queued behind a lagging consumer, and the shard took a book those updates had
+        already replaced as confirmed live.)
+        """
+        while True:
+            when = self.feed.last_message_ns()
+            if when:
+                out(Alive(self.venue, when))
+            await trio.sleep(self.alive_interval)
 
     async def add(self, instruments: Iterable[str]) -> None:
         await self.feed.add(list(instruments))
