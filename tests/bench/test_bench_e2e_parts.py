@@ -201,7 +201,7 @@ def test_bench_e2e_runs_end_to_end_and_reports_the_contract() -> None:
 
     args = argparse.Namespace(
         json=True, rate=100.0, tokens=20, duration=1.5, toggle_every=5, ramp_step=1.0,
-        max_rate=100.0, no_ramp=False, big_tokens=0, floor_count=200, timeout=0.0, warmup=0.3,
+        max_rate=100.0, no_ramp=False, big_tokens=2_100, floor_count=200, timeout=0.0, warmup=0.3,
         relay_duration=1.0, services_src="",
     )  # fmt: skip
     result = run_bench(args)
@@ -220,6 +220,12 @@ def test_bench_e2e_runs_end_to_end_and_reports_the_contract() -> None:
     # the bench's own share: the load loop and the venues' writers, by a Trio instrument
     assert result["bench_tasks"]["driver_pct"] > 0
     assert "arbees.bench._e2e_load.LoadPolymarket._writer" in result["bench_tasks"]["tasks_pct"]
+    # the big phase streams EVERY token: over the monitor's default cap of 2,000 it once
+    # streamed 2,000, refused the rest, and its count of updates read as all ready
+    big = result["big"]
+    assert big["tokens"] == big["tokens_streamed"] == big["monitor_tokens"] == 2_100
+    assert big["sockets"] == 9  # 250 tokens per socket
+    assert big["monitor_rss_mb"] > 0
     from arbees.bench.e2e import _format
 
     assert "offering the load" in _format(result)  # the human report renders every part

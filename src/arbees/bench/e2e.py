@@ -23,8 +23,9 @@ Phases, all in one run:
    lost, p99 over 100 ms or lag growing within the step: :func:`step_problems`); the last
    rate that held is ``max_throughput_per_s``. A step the bench process itself cannot
    offer ends the ramp and is reported as driver-limited;
-4. **10k tokens** — a fresh monitor subscribed to 10,000 tokens (40 sockets of 250) under a
-   light load: its RSS.
+4. **10k tokens** — a fresh monitor subscribed to 10,000 tokens (40 sockets of 250; its
+   ``MONITOR_MAX_TOKENS`` raised to match), ready once a book of EVERY token has been
+   published, then under a light load: its RSS.
 
 Every process it starts is stopped (SIGINT, then SIGKILL) on success, failure or Ctrl-C,
 and the whole run is bounded by ``--timeout``.
@@ -445,8 +446,19 @@ class _Run:
                 ),
             )
         tokens = have + extra
+        wanted = set(tokens)
+        streamed: set[str] = set()  # tokens the new monitor published a book of
+
+        def seen(stamp: Any, received_ns: int) -> None:
+            if stamp.token_id in wanted:
+                streamed.add(stamp.token_id)
+
+        tap.on_price = seen  # the main monitor is stopped: every update is the new one's
         conns0 = self.poly.total_connections
-        env = self.service_env()
+        # its cap (MONITOR_MAX_TOKENS, 2,000 by default) raised to the whole set: at the
+        # default it streamed 2,000 tokens and refused the rest, and a count of updates
+        # published (reconnects republish) once read as "every token ready"
+        env = self.service_env() | {"MONITOR_MAX_TOKENS": str(len(tokens))}
         monitor = self.services["monitor"] = self.group.start(
             "monitor-10k",
             monitor_argv(
@@ -454,13 +466,17 @@ class _Run:
             ),
             env,
         )
-        waited = await wait_until(
-            lambda: tap.detail("monitor", MONITOR_10K, "published") >= len(tokens),
-            180,
-            f"snapshots of {len(tokens)} tokens",
-            check=self.check,
-            poll=0.2,
-        )
+        try:
+            waited = await wait_until(
+                lambda: len(streamed) == len(tokens),
+                240,
+                f"a book of each of {len(tokens)} tokens from one monitor",
+                check=self.check,
+                poll=0.2,
+            )
+        finally:
+            tap.on_price = None
+        open_sockets = len(self.poly.connections)
         driver = LoadDriver(self.poly, self.kalshi, [], tokens=tokens, kalshi_ratio=0)
         achieved = await driver.run(1000, 5.0, "big")
         await trio.sleep(1.5)
@@ -468,7 +484,11 @@ class _Run:
         sample = monitor.sample()
         return {
             "tokens": len(tokens),
-            "sockets": self.poly.total_connections - conns0,
+            "tokens_streamed": len(streamed),
+            "monitor_tokens": tap.detail("monitor", MONITOR_10K, "tokens"),
+            "monitor_rejected": tap.detail("monitor", MONITOR_10K, "rejected"),
+            "sockets": open_sockets,
+            "venue_connections": self.poly.total_connections - conns0,
             "ready_s": round(waited, 1),
             "load_rate": round(achieved),
             "monitor_published": tap.detail("monitor", MONITOR_10K, "published"),
@@ -509,6 +529,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     if not args.timeout:
         args.timeout = args.duration + 240 + (0 if args.no_ramp else 13 * (args.ramp_step + 4))
         args.timeout += args.relay_duration + 30 if args.relay_duration > 0 else 0
+        args.timeout += 300 if args.big_tokens > 0 else 0
     with (
         RedisServer() as server,
         ServiceGroup() as group,
@@ -654,7 +675,9 @@ def _format(r: dict[str, Any]) -> str:
     if "big" in r:
         b = r["big"]
         lines.append(
-            f"monitor with {b['tokens']} tokens on {b['sockets']} sockets: RSS "
+            f"monitor with {b['tokens']} tokens ({b['tokens_streamed']} streamed, its heartbeat "
+            f"{b['monitor_tokens']}) on {b['sockets']} sockets ({b['venue_connections']} "
+            f"connections made): RSS "
             f"{b['monitor_rss_mb']} MB (peak {b['monitor_peak_rss_mb']} MB), ready in "
             f"{b['ready_s']} s"
         )
