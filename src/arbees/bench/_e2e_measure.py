@@ -48,6 +48,7 @@ __all__ = [
     "growing",
     "match_toggles",
     "percentiles",
+    "task_cpu",
 ]
 
 DRIVER_TASKS = (
