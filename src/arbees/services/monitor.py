@@ -65,7 +65,6 @@ from arbees.messages import (
 )
 from arbees.money import ONE
 from arbees.obs.health import run_heartbeat
-from arbees.obs.memory import MemoryKeeper
 from arbees.services._assignments import apply_live, apply_stored
 from arbees.services._rejections import Rejections, shorten
 from arbees.services.interfaces import InstrumentFeed
@@ -264,9 +263,6 @@ class PolymarketMonitor:
         self.venue = venue
         self._games: dict[str, tuple[int, frozenset[str]]] = {}  # game -> epoch, instruments
         self._holders: dict[str, int] = {}  # instrument -> games naming it
-        # a burst of books (every socket's snapshots, a resync) leaves tens of MB free
-        # inside the process: handed back once it grew (see arbees.obs.memory)
-        self.memory = MemoryKeeper()
 
     def __repr__(self) -> str:
         egress = "off" if self.guard is None else self.guard.verified
@@ -349,7 +345,6 @@ class PolymarketMonitor:
             else:
                 nursery.start_soon(apply_live, assignments, "kalshi", self._apply_game)
             nursery.start_soon(self._refresh_after_bus_outage, self.heartbeat_interval)
-            nursery.start_soon(self.memory.run)
             for companion in self.companions:
                 if guard is None:
                     nursery.start_soon(companion)

@@ -67,8 +67,6 @@ def monitor_gauges(
                    read=lambda: monitor.stats.rejected_assignments)  # fmt: skip
     registry.gauge("monitor_refused_cap", "tokens refused at MONITOR_MAX_TOKENS",
                    read=lambda: monitor.stats.refused_cap)  # fmt: skip
-    registry.gauge("monitor_memory_releases", "free memory handed back after a burst",
-                   read=lambda: monitor.memory.releases)  # fmt: skip
     _feed_gauges(registry, monitor)
 
 
