@@ -61,3 +61,18 @@ def test_bench_shard_runs_and_accounts_for_every_update() -> None:
     stages = result["stages_us"]
     assert {"decode", "to_quote", "floor_msgspec_decode", "engine_batch_1"} <= set(stages)
     assert all(v > 0 for v in stages.values())
+
+
+def test_engine_stage_is_measured_under_the_runs_toggles() -> None:
+    """The engine stage reads the load the run sends: with toggles its measured window
+    opens and closes signals (about half the games open on average), without it reads quiet
+    books and signals nothing."""
+    from arbees.bench.shard import stages
+
+    games = make_games(10)
+    toggled = stages(games, 4, toggle_every=10, number=200)
+    quiet = stages(games, 4, toggle_every=0, number=200)
+    # a whole cycle is 2 x 10 games x 10 updates: the measured half toggles each game once
+    assert toggled["engine_signals"] >= 10
+    assert quiet["engine_signals"] == 0
+    assert {"engine_batch_1", "engine_batch_4"} <= set(toggled)

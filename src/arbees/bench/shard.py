@@ -29,7 +29,8 @@ Measured in the same run:
   same payloads: ``codec.decode``, the message to a quote
   (:func:`~arbees.services.quotes.checked_quote`), and the engine
   (:meth:`~arbees.services.shard_engine.ShardEngine.on_quotes`) per quote in batches of
-  ``--per-write`` and of one, beside the floor's ``msgspec.json.decode``;
+  ``--per-write`` and of one, under the run's toggles (about half the games with an open
+  signal, as in the run), beside the floor's ``msgspec.json.decode``;
 * **context** — the shard's idle CPU (its timers: sweep, lag guard, heartbeats), and the
   CPU of Redis and of this process (the driver) over the load.
 
@@ -468,10 +469,17 @@ def _kalshi_quotes(games: list[BenchGame], now: int) -> list[Quote]:
     return out
 
 
-def stages(games: list[BenchGame], per_write: int, number: int = 2_000) -> dict[str, float]:
+def stages(
+    games: list[BenchGame], per_write: int, toggle_every: int = 20, number: int = 2_000
+) -> dict[str, float]:
     """µs per update of each step of the shard's path on the bench's own payloads (best of
-    3 runs of ``number``)."""
-    load = ShardLoad(games, 0)
+    3 runs of ``number``).
+
+    The engine is measured as the run loads it: under the same toggles, over the second
+    half of one whole open/close cycle of every game (:func:`_engine_us`), so about half
+    the games hold an open signal, as on average in the run (with no toggles it reads
+    quiet books only, and measured that way it cost a third of what it costs here)."""
+    load = ShardLoad(games, toggle_every)
     now = time.time_ns()
     payloads = [load.next_payload(now) for _ in range(number)]
     updates = [codec.decode(p) for p in payloads]
@@ -485,18 +493,39 @@ def stages(games: list[BenchGame], per_write: int, number: int = 2_000) -> dict[
         "decode": best(lambda: [codec.decode(p) for p in payloads]),
         "to_quote": best(lambda: [checked_quote(u, now) for u in updates]),  # type: ignore[arg-type]
     }
-    engine = ShardEngine(SHARD, max_games=max(1000, len(games)))
-    for game in games:
-        engine.apply(assignments_for(game, SHARD)[0])
+    cycle = 2 * len(games) * toggle_every if toggle_every else 2 * number
+    load = ShardLoad(games, toggle_every)
+    cycle_updates = [codec.decode(load.next_payload(now)) for _ in range(max(cycle, 2 * number))]
     for size in sorted({1, max(1, per_write)}):
+        out[f"engine_batch_{size}"], signals = _engine_us(games, cycle_updates, size)
+    out["engine_signals"] = signals
+    return out
+
+
+def _engine_us(games: list[BenchGame], updates: list[Any], size: int) -> tuple[float, int]:
+    """µs per quote of :meth:`ShardEngine.on_quotes` in batches of ``size`` over the second
+    half of ``updates``, after the first half (best of 3, each on a fresh engine; the
+    quotes are stamped just before each run, so none is too old to use), and the
+    signals of that half."""
+    half = len(updates) // 2
+    runs = []
+    signals = 0
+    for _ in range(3):
+        engine = ShardEngine(SHARD, max_games=max(1000, len(games)))
+        for game in games:
+            engine.apply(assignments_for(game, SHARD)[0])
         engine.on_quotes(_kalshi_quotes(games, time.time_ns()))
         stamp = time.time_ns()
-        quotes = [checked_quote(u, stamp)[0] for u in updates]  # type: ignore[arg-type]
+        quotes = [checked_quote(u, stamp)[0] for u in updates]
         batches = [quotes[i : i + size] for i in range(0, len(quotes), size)]
-        out[f"engine_batch_{size}"] = best(
-            lambda bs=batches, on_quotes=engine.on_quotes: [on_quotes(b) for b in bs]
-        )
-    return out
+        first = half // size
+        for batch in batches[:first]:
+            engine.on_quotes(batch)
+        measured = batches[first:]
+        start = time.perf_counter()
+        signals = sum(len(engine.on_quotes(batch)) for batch in measured)
+        runs.append((time.perf_counter() - start) / sum(map(len, measured)))
+    return round(min(runs) * 1e6, 2), signals
 
 
 def run_bench(args: argparse.Namespace) -> dict[str, Any]:
@@ -504,7 +533,8 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     with RedisServer() as server, ServiceGroup() as group, stop_on_sigterm(group.stop_all):
         result = trio.run(_Run(args, server, group).main)
     if not args.no_stages:
-        result["stages_us"] = stages(make_games(max(1, args.tokens // 2)), args.per_write)
+        games = make_games(max(1, args.tokens // 2))
+        result["stages_us"] = stages(games, args.per_write, args.toggle_every)
     return result
 
 
