@@ -142,7 +142,13 @@ class Backoff:
     """Full-jitter exponential backoff (AWS architecture blog, "Exponential Backoff And Jitter").
 
     The n-th consecutive failure waits ``uniform(0, min(cap, base * 2**n))`` seconds; a
-    connection that stayed up for ``healthy_after`` seconds resets n to 0.
+    connection that stayed up for ``healthy_after`` seconds resets n to 0, and so does one
+    that delivered data and then fell silent (the silence watchdog ended it): the venue
+    answered and served, its market went quiet or its feed stalled, and the watchdog's
+    own timeout already spaces those reconnects. Counting them as failures stacked the
+    delay up to ``cap`` on a quiet market, so the next real drop waited up to ``cap``
+    seconds to reconnect. A connection that delivers nothing before its silence still
+    counts, as does any that ends some other way before ``healthy_after``.
 
     Attributes:
         base: first ceiling in seconds.
@@ -233,6 +239,9 @@ class WsStats:
         watchdog_fires: reconnects caused by silence.
         oversized: connections closed because a message exceeded ``max_message_size``.
         last_delay: the last backoff delay slept, in seconds.
+        backoff_step: the failure count the last drawn backoff delay used (its ceiling
+            is ``min(cap, base * 2**backoff_step)``; 0 after a healthy connection; a
+            requested reconnect draws none).
         last_reason: why the last connection ended (or failed).
         last_message_ns: wall clock of the last message received (any kind): on an
             ordered socket, proof that everything sent before it has arrived.
@@ -248,6 +257,7 @@ class WsStats:
     watchdog_fires: int = 0
     oversized: int = 0
     last_delay: float = 0.0
+    backoff_step: int = 0
     last_reason: str = ""
     last_message_ns: int = 0
 
@@ -741,6 +751,8 @@ class WsDriver:
         while True:
             self._reconnect_reason = None
             connected_at: float | None = None
+            data_at_connect = 0
+            silenced = False
             reason = ""
             try:
                 # the gate is entered first: the handshake headers are made after any wait
@@ -749,6 +761,7 @@ class WsDriver:
                     _connect(cfg, self._headers()) as ws,
                 ):
                     connected_at = trio.current_time()
+                    data_at_connect = self.stats.data_messages
                     self.stats.connects += 1
                     if self.stats.connects > 1:
                         self.stats.reconnects += 1
@@ -768,6 +781,7 @@ class WsDriver:
                 if not all(isinstance(e, _TRANSIENT) for e in _leaves(exc)):
                     raise
                 reason = "; ".join(_describe(e) for e in _leaves(exc))
+                silenced = any(isinstance(e, _Silence) for e in _leaves(exc))
                 if any(_too_big(e) for e in _leaves(exc)):
                     self.stats.oversized += 1
                     log.warning(
@@ -791,7 +805,8 @@ class WsDriver:
             else:
                 self.stats.disconnects += 1
                 log.warning("%s: disconnected: %s", cfg.name, reason)
-                if trio.current_time() - connected_at >= cfg.backoff.healthy_after:
+                served = silenced and self.stats.data_messages > data_at_connect
+                if served or trio.current_time() - connected_at >= cfg.backoff.healthy_after:
                     attempt = 0
                 if self._on_disconnect is not None:
                     await _maybe_await(self._on_disconnect(reason))
@@ -799,6 +814,7 @@ class WsDriver:
                 delay = 0.0
             else:
                 delay = cfg.backoff.delay(attempt, self._rng)
+                self.stats.backoff_step = attempt
                 attempt += 1
             self.stats.last_delay = delay
             await trio.sleep(delay)

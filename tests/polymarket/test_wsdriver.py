@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import random
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -105,6 +106,47 @@ async def test_watchdog_fires_on_silence_but_pong_does_not_count() -> None:
     assert driver.stats.data_messages == 0
     assert driver.stats.messages >= 3  # the PONGs were read
     assert "silence" in driver.stats.last_reason
+
+
+async def _silence_reconnects(send_first: bool) -> WsDriver:
+    """A venue that accepts, optionally sends one data message, then stays open and
+    silent: the driver's watchdog ends every session; returns after four of them."""
+
+    async def handler(request: WebSocketRequest) -> None:
+        ws = await request.accept()
+        if send_first:
+            await ws.send_message("snapshot")
+        with contextlib.suppress(ConnectionClosed):
+            await ws.get_message()  # never comes: silent until the client leaves
+
+    slow_to_forgive = Backoff(base=0.005, cap=0.04, healthy_after=60.0)
+    async with trio.open_nursery() as nursery:
+        url = await _serve(nursery, handler)
+        cfg = WsConfig(url, backoff=slow_to_forgive, silence_timeout=0.1, name="t")
+        driver = WsDriver(cfg, on_message=lambda m, ns: None)
+        nursery.start_soon(driver.run)
+        # the fifth connect: four sessions ended and four delays drawn
+        await _wait_for(lambda: driver.stats.connects >= 5)
+        nursery.cancel_scope.cancel()
+    assert driver.stats.watchdog_fires >= 4
+    return driver
+
+
+async def test_a_session_that_served_data_then_fell_silent_does_not_stack_the_backoff() -> None:
+    # A quiet market: each connection gets its snapshot, then nothing. Those reconnects
+    # are the watchdog's, spaced by its own timeout; counted as failures they stacked the
+    # delay to the cap, and the next real drop waited that long.
+    driver = await _silence_reconnects(send_first=True)
+    assert driver.stats.data_messages >= 4
+    assert driver.stats.backoff_step == 0
+    assert driver.stats.last_delay <= 0.005
+
+
+async def test_a_session_silent_from_the_start_still_backs_off() -> None:
+    # Accepted but never served: that is a failing venue, and the delay still grows.
+    driver = await _silence_reconnects(send_first=False)
+    assert driver.stats.data_messages == 0
+    assert driver.stats.backoff_step >= 3
 
 
 async def test_headers_reevaluated_on_every_connect() -> None:
