@@ -478,7 +478,9 @@ def stages(
     The engine is measured as the run loads it: under the same toggles, over the second
     half of one whole open/close cycle of every game (:func:`_engine_us`), so about half
     the games hold an open signal, as on average in the run (with no toggles it reads
-    quiet books only, and measured that way it cost a third of what it costs here)."""
+    quiet books only: 4.4 against 9.3 µs per quote in batches of 4 over 500 tokens).
+    ``engine_signals`` counts the signals of the measured window (batches of
+    ``per_write``)."""
     load = ShardLoad(games, toggle_every)
     now = time.time_ns()
     payloads = [load.next_payload(now) for _ in range(number)]
