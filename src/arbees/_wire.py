@@ -166,7 +166,9 @@ class Kind:
         self.clock = clock
 
 
-_CACHE_MAX: Final = 65_536
+_CACHE_MAX: Final = 8_192
+"""Entries per conversion cache (each cleared when full): sized to the live set, not to
+history (``docs/architecture.md``, "Not yet (issue 18)", the conversion caches)."""
 _PARSED: dict[str, Fixed] = {}
 _FORMATTED: dict[int, str] = {}
 _PRICE_WIRE: dict[int, tuple[msgspec.Raw, str]] = {}

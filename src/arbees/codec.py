@@ -55,6 +55,7 @@ from typing import Any, Final, TypeVar, overload
 import msgspec
 
 from arbees._wire import (
+    _CACHE_MAX,
     _PARSED,
     DEFAULT_LIMITS,
     INT64_MAX,
@@ -523,6 +524,6 @@ def _levels(items: list[tuple[str, str]] | None) -> tuple[Level, ...]:
     return tuple(levels)
 
 
-_LEVELS_MAX: Final = 65_536
+_LEVELS_MAX: Final = _CACHE_MAX
 _LEVELS: dict[tuple[str, str], Level] = {}
 """Valid levels by their two strings (a market repeats its prices and sizes), bounded."""

@@ -56,7 +56,7 @@ CENT: Final = SCALE // 100
 
 _FIXED_RE: Final = re.compile(r"([+-]?)(\d{0,15})(?:\.(\d{0,6})0*)?")
 _PRICE_CACHE: dict[str, int] = {}
-_PRICE_CACHE_MAX: Final = 65_536
+_PRICE_CACHE_MAX: Final = 8_192  # prices: a venue uses a few hundred
 
 
 def parse_fixed(value: object, *, field: str | None = None) -> Fixed:

@@ -16,7 +16,7 @@ __all__ = ["COUNTS", "PRICES", "remember", "ticker_update", "trade_event"]
 
 PRICES: dict[object, int] = {}
 COUNTS: dict[object, int] = {}
-_CACHE_MAX = 65_536
+_CACHE_MAX = 8_192  # as arbees._wire._CACHE_MAX: the live set, not history
 
 
 def remember(price_key: object, price: int, count_key: object, count: int) -> None:
