@@ -56,6 +56,7 @@ import msgspec
 from arbees.book import Level
 from arbees.errors import DecodeError
 from arbees.identifiers import is_token_id  # one definition: discovery, feed, codec
+from arbees.money import CONVERSION_CACHE_MAX as _CACHE_MAX
 from arbees.money import ONE, Fixed, format_fixed, from_float, parse_fixed, to_float
 
 __all__ = [
@@ -166,9 +167,6 @@ class Kind:
         self.clock = clock
 
 
-_CACHE_MAX: Final = 8_192
-"""Entries per conversion cache (each cleared when full): sized to the live set, not to
-history (``docs/architecture.md``, "Not yet (issue 18)", the conversion caches)."""
 _PARSED: dict[str, Fixed] = {}
 _FORMATTED: dict[int, str] = {}
 _PRICE_WIRE: dict[int, tuple[msgspec.Raw, str]] = {}

@@ -55,7 +55,6 @@ from typing import Any, Final, TypeVar, overload
 import msgspec
 
 from arbees._wire import (
-    _CACHE_MAX,
     _PARSED,
     DEFAULT_LIMITS,
     INT64_MAX,
@@ -84,6 +83,7 @@ from arbees.messages import (
     PolymarketPriceUpdate,
     is_token_id,
 )
+from arbees.money import CONVERSION_CACHE_MAX as _CACHE_MAX
 from arbees.money import ONE, Fixed, to_float
 
 __all__ = [
@@ -514,7 +514,7 @@ def _levels(items: list[tuple[str, str]] | None) -> tuple[Level, ...]:
             level = Level(_exact(item[0]), _exact(item[1]))
             if not 0 < level.price < ONE or level.size < 0:
                 raise _NotFast
-            if len(cache) >= _LEVELS_MAX:
+            if len(cache) >= _CACHE_MAX:
                 cache.clear()
             cache[item] = level
         if level.price <= previous:
@@ -524,6 +524,5 @@ def _levels(items: list[tuple[str, str]] | None) -> tuple[Level, ...]:
     return tuple(levels)
 
 
-_LEVELS_MAX: Final = _CACHE_MAX
 _LEVELS: dict[tuple[str, str], Level] = {}
 """Valid levels by their two strings (a market repeats its prices and sizes), bounded."""

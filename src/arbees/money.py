@@ -56,7 +56,10 @@ CENT: Final = SCALE // 100
 
 _FIXED_RE: Final = re.compile(r"([+-]?)(\d{0,15})(?:\.(\d{0,6})0*)?")
 _PRICE_CACHE: dict[str, int] = {}
-_PRICE_CACHE_MAX: Final = 8_192  # prices: a venue uses a few hundred
+CONVERSION_CACHE_MAX: Final = 8_192
+"""Entries per conversion cache (this module's prices, the codec's decimals and levels,
+Kalshi's prices and counts; each cleared when full): sized to the live set, not to
+history (``docs/architecture.md``, "Not yet (issue 18)", the conversion caches)."""
 
 
 def parse_fixed(value: object, *, field: str | None = None) -> Fixed:
@@ -95,7 +98,7 @@ def parse_price(value: object, *, field: str | None = None) -> Fixed:
         if cached is not None:
             return cached
         result = parse_fixed(value, field=field)
-        if len(_PRICE_CACHE) >= _PRICE_CACHE_MAX:
+        if len(_PRICE_CACHE) >= CONVERSION_CACHE_MAX:
             _PRICE_CACHE.clear()
         _PRICE_CACHE[value] = result
         return result

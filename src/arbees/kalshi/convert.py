@@ -11,12 +11,12 @@ from __future__ import annotations
 from arbees.kalshi.events import TickerUpdate, Trade
 from arbees.kalshi.levels import parse_count, parse_price_field
 from arbees.kalshi.wire import TickerMsg, TradeMsg
+from arbees.money import CONVERSION_CACHE_MAX as _CACHE_MAX
 
 __all__ = ["COUNTS", "PRICES", "remember", "ticker_update", "trade_event"]
 
 PRICES: dict[object, int] = {}
 COUNTS: dict[object, int] = {}
-_CACHE_MAX = 8_192  # as arbees._wire._CACHE_MAX: the live set, not history
 
 
 def remember(price_key: object, price: int, count_key: object, count: int) -> None:
