@@ -483,8 +483,10 @@ def stages(
     ``per_write``)."""
     load = ShardLoad(games, toggle_every)
     now = time.time_ns()
-    payloads = [load.next_payload(now) for _ in range(number)]
-    updates = [codec.decode(p) for p in payloads]
+    cycle = 2 * len(games) * toggle_every if toggle_every else 2 * number
+    cycle_payloads = [load.next_payload(now) for _ in range(max(cycle, 2 * number))]
+    cycle_updates = [codec.decode(p) for p in cycle_payloads]
+    payloads, updates = cycle_payloads[:number], cycle_updates[:number]
 
     def best(fn: Any) -> float:
         return round(min(timeit.repeat(fn, number=1, repeat=3)) / number * 1e6, 2)
@@ -495,9 +497,6 @@ def stages(
         "decode": best(lambda: [codec.decode(p) for p in payloads]),
         "to_quote": best(lambda: [checked_quote(u, now) for u in updates]),  # type: ignore[arg-type]
     }
-    cycle = 2 * len(games) * toggle_every if toggle_every else 2 * number
-    load = ShardLoad(games, toggle_every)
-    cycle_updates = [codec.decode(load.next_payload(now)) for _ in range(max(cycle, 2 * number))]
     for size in sorted({1, max(1, per_write)}):
         out[f"engine_batch_{size}"], signals = _engine_us(games, cycle_updates, size)
     out["engine_signals"] = signals
