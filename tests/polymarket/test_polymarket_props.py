@@ -175,9 +175,13 @@ bad_values = st.one_of(
         ]
     ),
     # negative / malformed sizes, prices outside (0, 1), too precise, NaN and infinities
-    st.sampled_from(["-1", "-0.000001", "1e3", "NaN", "inf", "", " 5", "5.0000001"]).map(
-        lambda s: _with(size=s)
-    ),
+    # (and sizes over arbees.book.MAX_BOOK_SIZE, up to the most parse_fixed spells)
+    st.sampled_from(
+        [
+            *("-1", "-0.000001", "1e3", "NaN", "inf", "", " 5", "5.0000001"),
+            *("1000000000000.000001", "999999999999999"),
+        ]
+    ).map(lambda s: _with(size=s)),
     st.sampled_from(["0", "1", "1.5", "-0.2", "0.0000001", "NaN", "Infinity", "", "0x1"]).map(
         lambda p: _with(price=p)
     ),

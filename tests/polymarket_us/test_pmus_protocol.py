@@ -111,6 +111,8 @@ def test_after_reconnect_a_book_is_stale_until_its_snapshot() -> None:
         _frame(bids=[("abc", "1")]),
         _frame(bids=[("0.1234567", "1")]),
         _frame(offers=[("0.5", "-1")]),
+        _frame(offers=[("0.5", "1000000000000.000001")]),  # over arbees.book.MAX_BOOK_SIZE
+        _frame(bids=[("0.40", "999999999999999")]),  # the most parse_fixed spells
         _frame(offers=[("0.5", "1"), ("0.5", "2")]),
         _frame(bids=[("0.40", "1")] * 1001),
         json.dumps({"market_data": {"market_slug": SLUG, "bids": 5}}),

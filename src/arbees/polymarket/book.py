@@ -66,8 +66,9 @@ class TokenBook(LevelBook):
 
     def __repr__(self) -> str:
         state = f"stale: {self.stale_reason}" if self.stale else "fresh"
+        bids, asks = self.level_counts()
         return (
-            f"<TokenBook {self.token[:12]}… bids={len(self.bids)} asks={len(self.asks)} "
+            f"<TokenBook {self.token[:12]}… bids={bids} asks={asks} "
             f"top={self.best_bid}/{self.best_ask} {state}>"
         )
 
@@ -75,10 +76,7 @@ class TokenBook(LevelBook):
 
     def clear(self, reason: str) -> None:
         """Drop every level and mark stale (e.g. market resolved)."""
-        self.bids = {}
-        self.asks = {}
-        self.best_bid = None
-        self.best_ask = None
+        self.clear_levels()
         self.mark_stale(reason)
 
     # -- queries --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from arbees.book import MAX_BOOK_SIZE
 from arbees.errors import DecodeError
 from arbees.identifiers import is_token_id
 from arbees.money import ONE, Fixed, parse_fixed
@@ -58,7 +59,8 @@ def level_price(text: str, field: str) -> Fixed:
 
 
 def size(text: str, field: str) -> Fixed:
-    """A size: exact and >= 0. Cached (round sizes repeat a lot)."""
+    """A size: exact, >= 0 and at most :data:`~arbees.book.MAX_BOOK_SIZE`. Cached (round
+    sizes repeat a lot)."""
     s = sizes.get(text)
     if s is not None:
         return s
@@ -68,6 +70,8 @@ def size(text: str, field: str) -> Fixed:
         raise BadValue(str(exc)) from None
     if s < 0:
         raise BadValue(f"{field}: negative size {text[:20]!r}")
+    if s > MAX_BOOK_SIZE:
+        raise BadValue(f"{field}: size over {MAX_BOOK_SIZE // ONE} {text[:20]!r}")
     if len(sizes) >= CACHE_MAX:
         sizes.clear()
     sizes[text] = s

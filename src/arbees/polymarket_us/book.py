@@ -43,8 +43,9 @@ class MarketBook(LevelBook):
 
     def __repr__(self) -> str:
         state = f"stale: {self.stale_reason}" if self.stale else "fresh"
+        bids, asks = self.level_counts()
         return (
-            f"<MarketBook {self.slug[:40]} bids={len(self.bids)} asks={len(self.asks)} "
+            f"<MarketBook {self.slug[:40]} bids={bids} asks={asks} "
             f"top={self.best_bid}/{self.best_ask} {state}>"
         )
 

@@ -39,6 +39,7 @@ from typing import Final, Literal
 import attrs
 import msgspec
 
+from arbees.book import MAX_BOOK_SIZE
 from arbees.errors import HOSTILE_INPUT_ERRORS, ConfigError, DecodeError
 from arbees.identifiers import is_market_slug
 from arbees.money import ONE, Fixed, parse_fixed
@@ -186,8 +187,8 @@ def _levels(levels: list[WsLevel] | None, field: str, limit: int) -> list[tuple[
         if not 0 < price < ONE:
             raise _BadValue(f"{field}.px: outside (0, 1): {price / ONE}")
         size = _fixed(lvl.qty, f"{field}.qty")
-        if size < 0:
-            raise _BadValue(f"{field}.qty: negative")
+        if not 0 <= size <= MAX_BOOK_SIZE:
+            raise _BadValue(f"{field}.qty: negative or over {MAX_BOOK_SIZE // ONE}")
         if price in seen:
             raise _BadValue(f"{field}: price {price / ONE} listed twice")
         seen.add(price)

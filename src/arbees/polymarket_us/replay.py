@@ -63,14 +63,14 @@ def fold_recording(frames: Iterable[str | bytes], *, shape: BookShape = "full") 
     rows = []
     for slug in sorted(proto.books):
         book = proto.books[slug]
-        bb, ba = book.best_bid, book.best_ask
+        bb, bid_size, ba, ask_size = book.best_levels()
         rows.append(
             TopRow(
                 slug,
                 format_fixed(bb) if bb is not None else "",
-                format_fixed(book.bids[bb]) if bb is not None else "",
+                format_fixed(bid_size) if bb is not None else "",
                 format_fixed(ba) if ba is not None else "",
-                format_fixed(book.asks[ba]) if ba is not None else "",
+                format_fixed(ask_size) if ba is not None else "",
                 book.stale,
             )
         )
