@@ -290,7 +290,7 @@ class PolymarketProtocol:
         if book is None:
             book = self.books[token] = TokenBook(token, ev.market)
         book.replace(bids, asks)
-        if ev.market:
+        if ev.market and ev.market != book.market:  # (the same id: keep the string held)
             book.market = ev.market
         if tick is not None:
             book.tick_size = tick
