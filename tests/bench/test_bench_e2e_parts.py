@@ -8,6 +8,7 @@ import os
 from typing import Any
 
 import attrs
+import pytest
 from tests.fee_terms import pair_fields
 
 from arbees.bench._e2e_load import Toggle, make_games
@@ -23,7 +24,7 @@ from arbees.bench._e2e_stack import ReceivedSignal, assignments_for
 from arbees.bench.soak import canary_stale
 from arbees.book import Level
 from arbees.messages import ArbSignal
-from arbees.money import parse_fixed
+from arbees.money import ONE, parse_fixed
 from arbees.sim.books import GameBooks, KalshiBook, TokenBook, truth
 from arbees.sim.plan import PlanConfig, make_plan
 
@@ -196,13 +197,32 @@ def test_canary_signals_are_stale_only_outside_their_open_spans() -> None:
     assert canary_stale([*ok, stale, closing], truth_changes, grace) == [stale]
 
 
+def test_the_big_phase_books_are_deep_varied_and_the_same_every_run() -> None:
+    from arbees.bench._e2e_load import VARIED_SIZES, deep_book
+
+    bids, asks = deep_book(7, 16)
+    assert (len(bids), len(asks)) == (16, 16)
+    assert bids == deep_book(7, 16)[0]  # seeded by the token's index
+    assert bids != deep_book(8, 16)[0]
+    prices = [parse_fixed(p) for p, _ in bids + asks]
+    sizes = [parse_fixed(s) for _, s in bids + asks]
+    assert max(prices[:16]) == parse_fixed("0.40")
+    assert min(prices[16:]) == parse_fixed("0.60")
+    assert len(set(prices)) == 32  # a cent apart, never crossed
+    assert len(set(sizes)) > 28
+    assert all(10 * ONE <= s <= 50_000 * ONE for s in sizes)
+    assert len(set(VARIED_SIZES)) == 4096
+    with pytest.raises(ValueError, match="levels"):
+        deep_book(0, 41)
+
+
 def test_bench_e2e_runs_end_to_end_and_reports_the_contract() -> None:
     from arbees.bench.e2e import run_bench
 
     args = argparse.Namespace(
         json=True, rate=100.0, tokens=20, duration=1.5, toggle_every=5, ramp_step=1.0,
-        max_rate=100.0, no_ramp=False, big_tokens=2_100, floor_count=200, timeout=0.0, warmup=0.3,
-        relay_duration=1.0, services_src="",
+        max_rate=100.0, no_ramp=False, big_tokens=2_100, big_levels=16, floor_count=200,
+        timeout=0.0, warmup=0.3, relay_duration=1.0, services_src="",
     )  # fmt: skip
     result = run_bench(args)
     for key in ("tick_to_signal_us", "floor_us"):
@@ -225,6 +245,7 @@ def test_bench_e2e_runs_end_to_end_and_reports_the_contract() -> None:
     big = result["big"]
     assert big["tokens"] == big["tokens_streamed"] == big["monitor_tokens"] == 2_100
     assert big["sockets"] == 9  # 250 tokens per socket
+    assert big["levels"] == 16
     assert big["monitor_rss_mb"] > 0
     from arbees.bench.e2e import _format
 

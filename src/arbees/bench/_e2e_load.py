@@ -24,6 +24,7 @@ without any signal. **Kalshi** background updates change the size of a 0.36/0.54
 from __future__ import annotations
 
 import itertools
+import random
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -41,9 +42,11 @@ from arbees.testing.fake_kalshi import FakeKalshi
 from arbees.testing.fake_polymarket import FakePolymarket
 
 __all__ = [
+    "VARIED_SIZES",
     "LoadDriver",
     "LoadPolymarket",
     "Toggle",
+    "deep_book",
     "install_books",
     "install_token_books",
     "make_games",
@@ -56,6 +59,11 @@ _BG_PRICE = parse_fixed("0.62")
 _BG_SIZES = (parse_fixed("100"), parse_fixed("150"))
 _POLY_BIDS = [("0.40", "100"), ("0.39", "100"), ("0.38", "100")]
 _POLY_ASKS = [("0.60", "100"), ("0.61", "100"), ("0.62", "100")]
+_CENT = parse_fixed("0.01")
+VARIED_SIZES = tuple(parse_fixed(f"{100 + k * 37 % 9_000}.{k % 100:02d}") for k in range(4096))
+"""Background sizes of a varied market (``LoadDriver(sizes=...)``): 4,096 distinct ones, so
+the monitor's conversion caches fill as a real market fills them."""
+Levels = list[tuple[str, str]]
 
 
 class LoadPolymarket(FakePolymarket):
@@ -209,11 +217,34 @@ def install_books(games: Sequence[BenchGame], kalshi: FakeKalshi, poly: FakePoly
             )
 
 
-def install_token_books(tokens: Sequence[str], poly: FakePolymarket) -> None:
-    """Quiet books for monitor-only tokens."""
+def install_token_books(tokens: Sequence[str], poly: FakePolymarket, levels: int = 3) -> None:
+    """Quiet books for monitor-only tokens: the games' three levels a side, or ``levels``
+    a side shaped like real books (:func:`deep_book`)."""
     for i, token in enumerate(tokens):
-        poly.set_book(token, _POLY_BIDS, _POLY_ASKS, market="0x" + f"{10**6 + i:064x}",
-                      broadcast=False)  # fmt: skip
+        bids, asks = (_POLY_BIDS, _POLY_ASKS) if levels == 3 else deep_book(i, levels)
+        poly.set_book(token, bids, asks, market="0x" + f"{10**6 + i:064x}", broadcast=False)
+
+
+def deep_book(index: int, levels: int) -> tuple[Levels, Levels]:
+    """Bids from 0.40 and asks from 0.60, ``levels`` a side a cent apart, each of its own
+    size (two decimals, 10 to 50,000 shares; seeded by ``index``, so every run installs the
+    same books).
+
+    Why: Polymarket's NBA moneyline books carry 13 to 19 levels a side of sizes from 10 to
+    over 400,000 shares with cents (public ``GET /book`` answers of October 2025); three
+    levels of one size per token, as the games' books have, understate what a monitor of
+    many tokens holds.
+    """
+    if not 1 <= levels <= 40:
+        raise ValueError(f"levels must be in 1..40: {levels}")
+    rng = random.Random(index)
+
+    def size() -> str:
+        return f"{rng.randint(1_000, 5_000_000) / 100:.2f}"
+
+    bids = [(format_fixed(parse_fixed("0.40") - k * _CENT), size()) for k in range(levels)]
+    asks = [(format_fixed(parse_fixed("0.60") + k * _CENT), size()) for k in range(levels)]
+    return bids, asks
 
 
 @attrs.define
@@ -247,6 +278,8 @@ class LoadDriver:
         tokens: tokens for background updates (default: every game's tokens).
         toggle_every: one update in this many is a toggle (0: none).
         kalshi_ratio: Kalshi updates per Polymarket update.
+        sizes: the sizes background updates cycle through (default: two, the same for
+            every token).
     """
 
     def __init__(
@@ -258,8 +291,10 @@ class LoadDriver:
         tokens: Sequence[str] | None = None,
         toggle_every: int = 20,
         kalshi_ratio: float = 0.1,
+        sizes: Sequence[int] = _BG_SIZES,
     ) -> None:
         self.poly = poly
+        self.sizes = tuple(sizes)
         self.kalshi = kalshi
         self.games = list(games)
         self.tokens = (
@@ -303,7 +338,8 @@ class LoadDriver:
     def background(self) -> None:
         n = next(self._bg)
         token = self.tokens[n % len(self.tokens)]
-        size = _BG_SIZES[(n // len(self.tokens)) % 2]
+        count = len(self.tokens)  # each pass over the tokens moves every one to its next size
+        size = self.sizes[(n // count + n % count) % len(self.sizes)]
         self.poly.push_level(token, "SELL", _BG_PRICE, size)
         self.sent += 1
 

@@ -46,6 +46,7 @@ from typing import Any
 import trio
 
 from arbees.bench._e2e_load import (
+    VARIED_SIZES,
     LoadDriver,
     LoadPolymarket,
     install_books,
@@ -143,6 +144,10 @@ def register(sub: Any) -> None:
                    help="seconds of the relay-floor phase (10; 0 skips it)")  # fmt: skip
     p.add_argument("--big-tokens", type=int, default=10_000,
                    help="tokens of the RSS phase (10000; 0 skips it)")  # fmt: skip
+    p.add_argument("--big-levels", type=int, default=16,
+                   help="levels a side of the RSS phase's books, each of its own size, its "
+                   "load of 4,096 sizes (16, as real moneyline books; 3: the games' books "
+                   "and two sizes)")  # fmt: skip
     p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds (2)")
     p.add_argument("--floor-count", type=int, default=2000, help="floor samples (2000)")
     p.add_argument("--timeout", type=float, default=0.0,
@@ -430,7 +435,8 @@ class _Run:
             self.group.stop(self.services.pop(name))
         have = [t.poly_token for g in self.games for t in g.teams]
         extra = make_tokens(0, max(0, self.args.big_tokens - len(have)))
-        install_token_books(extra, self.poly)
+        levels = self.args.big_levels
+        install_token_books(extra, self.poly, levels)
         for i, token in enumerate(extra):
             await bus.hset(
                 TOKEN_ASSIGNMENTS_HASH,
@@ -478,12 +484,15 @@ class _Run:
             tap.on_price = None
         open_sockets = len(self.poly.connections)
         driver = LoadDriver(self.poly, self.kalshi, [], tokens=tokens, kalshi_ratio=0)
+        if levels != 3:
+            driver.sizes = VARIED_SIZES
         achieved = await driver.run(1000, 5.0, "big")
         await trio.sleep(1.5)
         self.check()
         sample = monitor.sample()
         return {
             "tokens": len(tokens),
+            "levels": levels,
             "tokens_streamed": len(streamed),
             "monitor_tokens": tap.detail("monitor", MONITOR_10K, "tokens"),
             "monitor_rejected": tap.detail("monitor", MONITOR_10K, "rejected"),
@@ -675,7 +684,8 @@ def _format(r: dict[str, Any]) -> str:
     if "big" in r:
         b = r["big"]
         lines.append(
-            f"monitor with {b['tokens']} tokens ({b['tokens_streamed']} streamed, its heartbeat "
+            f"monitor with {b['tokens']} tokens of {b['levels']} levels a side "
+            f"({b['tokens_streamed']} streamed, its heartbeat "
             f"{b['monitor_tokens']}) on {b['sockets']} sockets ({b['venue_connections']} "
             f"connections made): RSS "
             f"{b['monitor_rss_mb']} MB (peak {b['monitor_peak_rss_mb']} MB), ready in "
