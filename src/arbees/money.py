@@ -58,8 +58,9 @@ _FIXED_RE: Final = re.compile(r"([+-]?)(\d{0,15})(?:\.(\d{0,6})0*)?")
 _PRICE_CACHE: dict[str, int] = {}
 CONVERSION_CACHE_MAX: Final = 8_192
 """Entries per conversion cache (this module's prices, the codec's decimals and levels,
-Kalshi's prices and counts; each cleared when full): sized to the live set, not to
-history (``docs/architecture.md``, "Not yet (issue 18)", the conversion caches)."""
+Kalshi's prices and counts, Polymarket's level prices and sizes; each cleared when full):
+sized to the live set, not to history (``docs/architecture.md``, "Not yet (issue 18)", the
+conversion caches)."""
 
 
 def parse_fixed(value: object, *, field: str | None = None) -> Fixed:

@@ -6,6 +6,7 @@ import tracemalloc
 
 from arbees import _wire, codec
 from arbees.book import Level
+from arbees.money import CONVERSION_CACHE_MAX
 
 NAMES = ("level wire", "mirror wire", "parsed", "formatted", "decoded levels")
 
@@ -32,3 +33,30 @@ def test_level_caches_stay_bounded_in_entries_and_memory() -> None:
             cache.clear()
     assert all(n <= _wire._CACHE_MAX for n in sizes.values()), sizes
     assert retained < 12_000_000, f"{retained / 1e6:.1f} MB retained"
+
+
+def test_the_polymarket_protocols_caches_hold_the_live_set() -> None:
+    # Every level of a monitor's books passes through the protocol's size cache (text ->
+    # micro-units). At its old cap of 65,536 it held about 8 MB in `bench e2e`'s monitor of
+    # 10,000 books of 16 levels a side (the dict, each text and each int); capped like the
+    # codec's caches it stays near 1 MB.
+    from arbees.polymarket import values
+
+    values.sizes.clear()
+    values.level_prices.clear()
+    tracemalloc.start()
+    try:
+        for i in range(3 * 65_536):
+            assert (
+                values.size(f"{10 + i}.{i % 100:02d}", "size")
+                == (10 + i) * 1_000_000 + (i % 100) * 10_000
+            )
+            values.level_price(f"0.{1 + i % 998:03d}", "price")
+        retained, _peak = tracemalloc.get_traced_memory()
+        held = (len(values.sizes), len(values.level_prices))
+    finally:
+        tracemalloc.stop()
+        values.sizes.clear()
+        values.level_prices.clear()
+    assert retained < 3_000_000, f"{retained / 1e6:.1f} MB retained"
+    assert max(held) <= values.CACHE_MAX == CONVERSION_CACHE_MAX, held

@@ -13,7 +13,7 @@ from typing import Final
 from arbees.book import MAX_BOOK_SIZE
 from arbees.errors import DecodeError
 from arbees.identifiers import is_token_id
-from arbees.money import ONE, Fixed, parse_fixed
+from arbees.money import CONVERSION_CACHE_MAX, ONE, Fixed, parse_fixed
 
 __all__ = [
     "CACHE_MAX",
@@ -31,7 +31,9 @@ __all__ = [
 ]
 
 TEXT_FRAMES: Final = frozenset({"PONG", "NO NEW ASSETS", "PING"})
-CACHE_MAX: Final = 65_536
+CACHE_MAX: Final = CONVERSION_CACHE_MAX
+"""Entries per cache of this module (level prices, sizes): the codec's bound, one for every
+conversion cache (a size cache of 65,536 held about 8 MB in a monitor of 10,000 deep books)."""
 
 level_prices: dict[str, Fixed] = {}
 sizes: dict[str, Fixed] = {}
