@@ -47,3 +47,25 @@ def test_main_parses_a_command_and_its_options(capsys: pytest.CaptureFixture[str
         main(["nosuch"])
     assert stop.value.code == 2
     assert "invalid choice: 'nosuch'" in capsys.readouterr().err
+
+
+_SIGNING_PROBE = """
+import sys
+from arbees.cli import build_parser
+build_parser("monitor")
+import arbees.cli.cmd_monitor, arbees.wiring.build, arbees.services.monitor
+import arbees.polymarket.feed, arbees.kalshi.feed, arbees.polymarket_us.feed
+from arbees.kalshi.auth import KalshiSigner
+from arbees.polymarket_us.auth import PolymarketUsSigner
+assert KalshiSigner.from_env({}) is None and PolymarketUsSigner.from_env({}) is None
+print("cryptography" in sys.modules)
+"""
+
+
+def test_a_service_that_signs_nothing_does_not_load_cryptography() -> None:
+    # A Polymarket monitor holds no venue key: every venue's code is importable without
+    # `cryptography` (7.5 MB of RSS in such a process), which loads with the first key.
+    out = subprocess.run(
+        [sys.executable, "-c", _SIGNING_PROBE], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"

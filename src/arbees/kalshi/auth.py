@@ -8,6 +8,9 @@ connect and request — a signer is a small object holding the key, never a cach
 Secrets stay inside: the signer's ``repr``/``str`` shows neither the key id nor the key, and
 every error raised here names the *source* of a bad key (a path or an environment variable
 name), never its content.
+
+``cryptography`` is imported on first use (a key parsed, a signature made or checked): a
+service that signs nothing, such as a Polymarket monitor, does not load it (7.5 MB of RSS).
 """
 
 from __future__ import annotations
@@ -16,14 +19,15 @@ import base64
 import os
 import time
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
-
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from typing import TYPE_CHECKING, Any
 
 from arbees.errors import ConfigError
 from arbees.signing import read_key_file, signed_headers, signing_message
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 __all__ = [
     "ENV_KEY_ID",
@@ -45,10 +49,21 @@ ENV_KEY_ID = "KALSHI_API_KEY"
 ENV_PRIVATE_KEY_PATH = "KALSHI_PRIVATE_KEY_PATH"
 ENV_PRIVATE_KEY = "KALSHI_PRIVATE_KEY"
 
-_PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+
+@cache
+def _pss() -> tuple[Any, Any]:
+    """Kalshi's padding (PSS, MGF1-SHA-256, salt 32) and hash (SHA-256)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    return padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256()
 
 
 def _parse_pem(data: bytes, source: str, password: bytes | None) -> rsa.RSAPrivateKey:
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     try:
         key = serialization.load_pem_private_key(data, password=password)
     except (ValueError, TypeError, UnsupportedAlgorithm):
@@ -125,7 +140,7 @@ class KalshiSigner:
 
     def sign(self, timestamp_ms: int, method: str, path: str) -> str:
         """Base64 RSA-PSS(SHA-256, MGF1-SHA-256, salt 32) signature of the signing message."""
-        sig = self.__key.sign(signing_message(timestamp_ms, method, path), _PSS, hashes.SHA256())
+        sig = self.__key.sign(signing_message(timestamp_ms, method, path), *_pss())
         return base64.b64encode(sig).decode("ascii")
 
     def headers(self, method: str, path: str, *, timestamp_ms: int | None = None) -> dict[str, str]:
@@ -139,6 +154,8 @@ class KalshiSigner:
 
     def public_key_pem(self) -> bytes:
         """The public half (safe to share), e.g. for a fake server that verifies us."""
+        from cryptography.hazmat.primitives import serialization
+
         return self.__key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
@@ -170,8 +187,10 @@ def verify_headers(
     if signed is None:
         return False
     ts, sig = signed
+    from cryptography.exceptions import InvalidSignature
+
     try:
-        public_key.verify(sig, signing_message(ts, method, path), _PSS, hashes.SHA256())
+        public_key.verify(sig, signing_message(ts, method, path), *_pss())
     except (InvalidSignature, ValueError):
         return False
     return True

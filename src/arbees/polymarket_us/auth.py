@@ -23,7 +23,8 @@ Ed25519 key.
 
 Secrets stay inside: the signer's ``repr``/``str`` shows neither the key id nor the key,
 and every error raised here names the *source* of a bad key (a path or an environment
-variable name), never its content.
+variable name), never its content. ``cryptography`` is imported on first use, as in
+:mod:`arbees.kalshi.auth`.
 """
 
 from __future__ import annotations
@@ -34,14 +35,15 @@ import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from arbees.errors import ConfigError
 from arbees.signing import read_key_file, signed_headers, signing_message
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
 
 __all__ = [
     "ENV_KEY_ID",
@@ -81,6 +83,10 @@ def parse_private_key(data: bytes, source: str) -> ed25519.Ed25519PrivateKey:
 
     Raises :class:`ConfigError` naming ``source`` only, never the content.
     """
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
     text = data.strip()
     if text.startswith(b"-----BEGIN"):
         try:
@@ -219,6 +225,8 @@ def verify_headers(
     if signed is None:
         return False
     ts, sig = signed
+    from cryptography.exceptions import InvalidSignature
+
     try:
         public_key.verify(sig, signing_message(ts, method, path))
     except (InvalidSignature, ValueError):
