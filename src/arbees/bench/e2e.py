@@ -24,8 +24,10 @@ Phases, all in one run:
    rate that held is ``max_throughput_per_s``. A step the bench process itself cannot
    offer ends the ramp and is reported as driver-limited;
 4. **10k tokens** — a fresh monitor subscribed to 10,000 tokens (40 sockets of 250; its
-   ``MONITOR_MAX_TOKENS`` raised to match), ready once a book of EVERY token has been
-   published, then under a light load: its RSS.
+   ``MONITOR_MAX_TOKENS`` raised to match), its books shaped like real ones
+   (``--big-levels`` a side, every level of its own size, see
+   :func:`~arbees.bench._e2e_load.deep_book`), ready once a book of EVERY token has been
+   published, then under a light load of varied sizes: its RSS.
 
 Every process it starts is stopped (SIGINT, then SIGKILL) on success, failure or Ctrl-C,
 and the whole run is bounded by ``--timeout``.
