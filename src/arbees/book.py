@@ -111,6 +111,29 @@ def _levels(prices: Sequence[Fixed], sizes: Sequence[Fixed]) -> tuple[Level, ...
     return tuple([_TUPLE_NEW(Level, pair) for pair in zip(prices, sizes, strict=True)])
 
 
+def _set_level(prices: array[int], sizes: array[int], price: Fixed, size: Fixed) -> bool:
+    """Set one side's total at ``price`` (0 deletes the level); True when a level came or
+    went (the side's best may have moved), False when only a size changed or nothing did.
+    A value the arrays cannot hold raises before the side changes."""
+    i = bisect_left(prices, price)
+    if i < len(prices) and prices[i] == price:
+        if size:
+            sizes[i] = size
+            return False
+        del prices[i]
+        del sizes[i]
+        return True
+    if not size:
+        return False
+    prices.insert(i, price)
+    try:
+        sizes.insert(i, size)
+    except (OverflowError, TypeError):
+        del prices[i]  # the two arrays stay paired
+        raise
+    return True
+
+
 class LevelBook:
     """A mutable L2 book: each side as two parallel ``array('q')`` of prices and sizes
     (micro-units) in ascending price order, kept exact and compact.
@@ -189,44 +212,14 @@ class LevelBook:
     def set_bid(self, price: Fixed, size: Fixed) -> None:
         """Set the total size at a bid level (0 deletes it)."""
         prices = self._bid_prices
-        i = bisect_left(prices, price)
-        if i < len(prices) and prices[i] == price:
-            if size:
-                self._bid_sizes[i] = size
-                return
-            del prices[i]
-            del self._bid_sizes[i]
-        elif size:
-            prices.insert(i, price)  # the size first would leave the sides unpaired
-            try:
-                self._bid_sizes.insert(i, size)
-            except (OverflowError, TypeError):
-                del prices[i]
-                raise
-        else:
-            return
-        self.best_bid = prices[-1] if prices else None
+        if _set_level(prices, self._bid_sizes, price, size):
+            self.best_bid = prices[-1] if prices else None
 
     def set_ask(self, price: Fixed, size: Fixed) -> None:
         """Set the total size at an ask level (0 deletes it)."""
         prices = self._ask_prices
-        i = bisect_left(prices, price)
-        if i < len(prices) and prices[i] == price:
-            if size:
-                self._ask_sizes[i] = size
-                return
-            del prices[i]
-            del self._ask_sizes[i]
-        elif size:
-            prices.insert(i, price)
-            try:
-                self._ask_sizes.insert(i, size)
-            except (OverflowError, TypeError):
-                del prices[i]
-                raise
-        else:
-            return
-        self.best_ask = prices[0] if prices else None
+        if _set_level(prices, self._ask_sizes, price, size):
+            self.best_ask = prices[0] if prices else None
 
     def clear_levels(self) -> None:
         """Drop every level (the caller marks the book stale)."""
