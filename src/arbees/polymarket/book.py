@@ -1,12 +1,11 @@
 """One Polymarket token's L2 order book, kept exact and cheap to update.
 
-Levels live in two ``dict[price, size]`` maps (micro-units), because the venue sends
-``book`` snapshots in an order we must not trust (live: bids ascending, asks descending) and
-``price_change`` entries as *new totals per level*. A map makes both O(1) per level and
-order-agnostic. The best bid/ask are maintained incrementally (a full rescan happens only
-when the best level itself is deleted), so the top of book after every update costs a
-couple of comparisons, not a sort. Depth and :class:`~arbees.book.BookView` are built only
-on request.
+Levels live in :class:`~arbees.book.LevelBook`'s sorted arrays (micro-units): the venue
+sends ``book`` snapshots in an order we must not trust (live: bids ascending, asks
+descending), which a snapshot sorts once, and ``price_change`` entries as *new totals per
+level*, each a binary search. The best bid is the last bid and the best ask the first ask,
+so the top of book after every update costs nothing more. Depth and
+:class:`~arbees.book.BookView` are built only on request.
 
 A book carries a ``stale`` flag with a reason: it starts stale (no snapshot yet), and goes
 stale on reconnect, on ``tick_size_change``, on a failed best bid/ask cross-check, on a
@@ -49,7 +48,7 @@ class TokenBook(LevelBook):
     """Mutable L2 book of one token. Prices and sizes are micro-unit ints.
 
     Public attributes (read them freely; mutate only through the methods):
-    ``token``, ``market``, ``bids``/``asks`` (price -> size maps), ``best_bid``/``best_ask``
+    ``token``, ``market``, ``bids``/``asks`` (price -> size copies), ``best_bid``/``best_ask``
     (price or ``None``), ``stale`` and ``stale_reason``, ``tick_size``, ``venue_ts_ms``,
     ``received_ns``, ``last_trade_price``; the level logic is
     :class:`~arbees.book.LevelBook`'s.

@@ -4,9 +4,9 @@ A Polymarket US market is one two-sided instrument keyed by its slug: bids and o
 its "long" (YES) side; the other side is the mirror (a bid at p is an offer of the other
 side at 1 - p).
 
-Levels live in ``dict[price, size]`` maps in micro-units, so sub-cent ticks (0.5¢ =
-``5_000``, 0.25¢ = ``2_500``) and partial-contract sizes (0.01 = ``10_000``) are exact and
-neither the order levels arrive in nor their count changes the cost of an update much.
+Levels live in :class:`~arbees.book.LevelBook`'s sorted arrays in micro-units, so sub-cent
+ticks (0.5¢ = ``5_000``, 0.25¢ = ``2_500``) and partial-contract sizes (0.01 = ``10_000``)
+are exact, and the order levels arrive in does not matter.
 
 A book starts stale ("no snapshot yet") and goes stale on reconnect, on a rejected update
 or a crossed book; only a snapshot (every message in the full-replacement shape, the first
@@ -29,9 +29,9 @@ class MarketBook(LevelBook):
     """Mutable L2 book of one market (prices and sizes are micro-unit ints).
 
     Public attributes (read freely, mutate through the methods): ``slug``, ``bids`` /
-    ``asks`` (price -> size), ``best_bid`` / ``best_ask``, ``stale`` and ``stale_reason``,
-    ``awaiting_snapshot`` (the next message is a snapshot, delta shape), ``venue_ts_ms``,
-    ``received_ns``; the level logic is :class:`~arbees.book.LevelBook`'s.
+    ``asks`` (price -> size copies), ``best_bid`` / ``best_ask``, ``stale`` and
+    ``stale_reason``, ``awaiting_snapshot`` (the next message is a snapshot, delta shape),
+    ``venue_ts_ms``, ``received_ns``; the level logic is :class:`~arbees.book.LevelBook`'s.
     """
 
     __slots__ = ("awaiting_snapshot", "slug")
