@@ -21,13 +21,14 @@ import time
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from arbees.errors import ConfigError
 from arbees.signing import read_key_file, signed_headers, signing_message
 
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 __all__ = [
     "ENV_KEY_ID",
@@ -51,8 +52,8 @@ ENV_PRIVATE_KEY = "KALSHI_PRIVATE_KEY"
 
 
 @cache
-def _pss() -> tuple[Any, Any]:
-    """Kalshi's padding (PSS, MGF1-SHA-256, salt 32) and hash (SHA-256)."""
+def _pss() -> tuple[padding.PSS, hashes.SHA256]:
+    """Kalshi's padding (PSS, MGF1-SHA-256, salt 32) and hash (SHA-256), built once."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
 
