@@ -198,7 +198,13 @@ def test_canary_signals_are_stale_only_outside_their_open_spans() -> None:
 
 
 def test_the_big_phase_books_are_deep_varied_and_the_same_every_run() -> None:
-    from arbees.bench._e2e_load import VARIED_SIZES, deep_book
+    from arbees.bench._e2e_load import (
+        GAME_LEVELS,
+        VARIED_SIZES,
+        LoadPolymarket,
+        deep_book,
+        install_token_books,
+    )
 
     bids, asks = deep_book(7, 16)
     assert (len(bids), len(asks)) == (16, 16)
@@ -214,6 +220,12 @@ def test_the_big_phase_books_are_deep_varied_and_the_same_every_run() -> None:
     assert len(set(VARIED_SIZES)) == 4096
     with pytest.raises(ValueError, match="levels"):
         deep_book(0, 41)
+    # the phase's load cycles through the sizes the books were installed for
+    poly = LoadPolymarket()
+    assert install_token_books(["1" * 40], poly, 16) == VARIED_SIZES
+    assert len(poly.books["1" * 40].asks) == 16
+    assert len(install_token_books(["2" * 40], poly, GAME_LEVELS)) == 2
+    assert len(poly.books["2" * 40].asks) == GAME_LEVELS == 3
 
 
 def test_bench_e2e_runs_end_to_end_and_reports_the_contract() -> None:

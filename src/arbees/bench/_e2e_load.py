@@ -27,7 +27,7 @@ import itertools
 import random
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import attrs
 import trio
@@ -42,6 +42,7 @@ from arbees.testing.fake_kalshi import FakeKalshi
 from arbees.testing.fake_polymarket import FakePolymarket
 
 __all__ = [
+    "GAME_LEVELS",
     "VARIED_SIZES",
     "LoadDriver",
     "LoadPolymarket",
@@ -59,6 +60,8 @@ _BG_PRICE = parse_fixed("0.62")
 _BG_SIZES = (parse_fixed("100"), parse_fixed("150"))
 _POLY_BIDS = [("0.40", "100"), ("0.39", "100"), ("0.38", "100")]
 _POLY_ASKS = [("0.60", "100"), ("0.61", "100"), ("0.62", "100")]
+GAME_LEVELS: Final = len(_POLY_ASKS)
+"""Levels a side of the games' Polymarket books."""
 _CENT = parse_fixed("0.01")
 VARIED_SIZES = tuple(parse_fixed(f"{100 + k * 37 % 9_000}.{k % 100:02d}") for k in range(4096))
 """Background sizes of a varied market (``LoadDriver(sizes=...)``): 4,096 distinct ones, so
@@ -217,12 +220,18 @@ def install_books(games: Sequence[BenchGame], kalshi: FakeKalshi, poly: FakePoly
             )
 
 
-def install_token_books(tokens: Sequence[str], poly: FakePolymarket, levels: int = 3) -> None:
-    """Quiet books for monitor-only tokens: the games' three levels a side, or ``levels``
-    a side shaped like real books (:func:`deep_book`)."""
+def install_token_books(
+    tokens: Sequence[str], poly: FakePolymarket, levels: int = GAME_LEVELS
+) -> tuple[int, ...]:
+    """Quiet books for monitor-only tokens: the games' :data:`GAME_LEVELS` levels a side, or
+    ``levels`` a side shaped like real books (:func:`deep_book`). Returns the sizes a load
+    of them cycles through (``LoadDriver(sizes=...)``): the games' two, or
+    :data:`VARIED_SIZES` for real-shaped books."""
+    game_books = levels == GAME_LEVELS
     for i, token in enumerate(tokens):
-        bids, asks = (_POLY_BIDS, _POLY_ASKS) if levels == 3 else deep_book(i, levels)
+        bids, asks = (_POLY_BIDS, _POLY_ASKS) if game_books else deep_book(i, levels)
         poly.set_book(token, bids, asks, market="0x" + f"{10**6 + i:064x}", broadcast=False)
+    return _BG_SIZES if game_books else VARIED_SIZES
 
 
 def deep_book(index: int, levels: int) -> tuple[Levels, Levels]:

@@ -48,7 +48,6 @@ from typing import Any
 import trio
 
 from arbees.bench._e2e_load import (
-    VARIED_SIZES,
     LoadDriver,
     LoadPolymarket,
     install_books,
@@ -438,7 +437,7 @@ class _Run:
         have = [t.poly_token for g in self.games for t in g.teams]
         extra = make_tokens(0, max(0, self.args.big_tokens - len(have)))
         levels = self.args.big_levels
-        install_token_books(extra, self.poly, levels)
+        sizes = install_token_books(extra, self.poly, levels)
         for i, token in enumerate(extra):
             await bus.hset(
                 TOKEN_ASSIGNMENTS_HASH,
@@ -485,9 +484,7 @@ class _Run:
         finally:
             tap.on_price = None
         open_sockets = len(self.poly.connections)
-        driver = LoadDriver(self.poly, self.kalshi, [], tokens=tokens, kalshi_ratio=0)
-        if levels != 3:
-            driver.sizes = VARIED_SIZES
+        driver = LoadDriver(self.poly, self.kalshi, [], tokens=tokens, kalshi_ratio=0, sizes=sizes)
         achieved = await driver.run(1000, 5.0, "big")
         await trio.sleep(1.5)
         self.check()
