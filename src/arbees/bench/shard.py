@@ -52,7 +52,8 @@ import msgspec
 import trio
 
 from arbees import codec
-from arbees.bench._e2e_load import make_games
+from arbees.bench._e2e_load import _BG_PRICE as _BG_ASK
+from arbees.bench._e2e_load import _BG_SIZES, make_games
 from arbees.bench._e2e_procs import (
     ServiceGroup,
     ServiceProc,
@@ -95,8 +96,6 @@ _P = parse_fixed
 _TOGGLE_BID = Level(_P("0.55"), _P("100"))
 _BIDS = tuple(Level(_P(p), _P("100")) for p in ("0.40", "0.39", "0.38"))
 _ASKS = tuple(Level(_P(p), _P("100")) for p in ("0.60", "0.61"))
-_BG_ASK = _P("0.62")
-_BG_SIZES = (_P("100"), _P("150"))
 _KALSHI_A = {"yes": [("0.38", 100), ("0.37", 100), ("0.36", 100)],
              "no": [("0.58", 100), ("0.57", 100), ("0.56", 100)]}  # fmt: skip
 _KALSHI_B = {"yes": [("0.56", 100), ("0.55", 100), ("0.54", 100)],
