@@ -233,7 +233,8 @@ def test_bench_e2e_runs_end_to_end_and_reports_the_contract() -> None:
 
     args = argparse.Namespace(
         json=True, rate=100.0, tokens=20, duration=1.5, toggle_every=5, ramp_step=1.0,
-        max_rate=100.0, no_ramp=False, big_tokens=2_100, big_levels=16, floor_count=200,
+        max_rate=100.0, no_ramp=False, big_tokens=2_100, big_levels=16, big_duration=1.0,
+        floor_count=200,
         timeout=0.0, warmup=0.3, relay_duration=1.0, services_src="",
     )  # fmt: skip
     result = run_bench(args)
@@ -258,6 +259,8 @@ def test_bench_e2e_runs_end_to_end_and_reports_the_contract() -> None:
     assert big["tokens"] == big["tokens_streamed"] == big["monitor_tokens"] == 2_100
     assert big["sockets"] == 9  # 250 tokens per socket
     assert big["levels"] == 16
+    assert big["load_s"] == 1.0
+    assert 0 < big["monitor_rss_mb_ready"] <= big["monitor_peak_rss_mb"]
     assert big["monitor_rss_mb"] > 0
     from arbees.bench.e2e import _format
 

@@ -27,7 +27,8 @@ Phases, all in one run:
    ``MONITOR_MAX_TOKENS`` raised to match), its books shaped like real ones
    (``--big-levels`` a side, every level of its own size, see
    :func:`~arbees.bench._e2e_load.deep_book`), ready once a book of EVERY token has been
-   published, then under a light load of varied sizes: its RSS.
+   published, then under a light load of varied sizes for ``--big-duration`` s: its RSS
+   when ready and after the load.
 
 Every process it starts is stopped (SIGINT, then SIGKILL) on success, failure or Ctrl-C,
 and the whole run is bounded by ``--timeout``.
@@ -149,6 +150,9 @@ def register(sub: Any) -> None:
                    help="levels a side of the RSS phase's books, each of its own size, its "
                    "load of 4,096 sizes (16, as real moneyline books; 3: the games' books "
                    "and two sizes)")  # fmt: skip
+    p.add_argument("--big-duration", type=float, default=5.0,
+                   help="seconds of the RSS phase's load at 1,000 updates/s once every "
+                   "book was published (5; longer shows whether RSS levels off)")  # fmt: skip
     p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds (2)")
     p.add_argument("--floor-count", type=int, default=2000, help="floor samples (2000)")
     p.add_argument("--timeout", type=float, default=0.0,
@@ -484,8 +488,9 @@ class _Run:
         finally:
             tap.on_price = None
         open_sockets = len(self.poly.connections)
+        ready = monitor.sample()
         driver = LoadDriver(self.poly, self.kalshi, [], tokens=tokens, kalshi_ratio=0, sizes=sizes)
-        achieved = await driver.run(1000, 5.0, "big")
+        achieved = await driver.run(1000, self.args.big_duration, "big")
         await trio.sleep(1.5)
         self.check()
         sample = monitor.sample()
@@ -499,7 +504,9 @@ class _Run:
             "venue_connections": self.poly.total_connections - conns0,
             "ready_s": round(waited, 1),
             "load_rate": round(achieved),
+            "load_s": self.args.big_duration,
             "monitor_published": tap.detail("monitor", MONITOR_10K, "published"),
+            "monitor_rss_mb_ready": round(ready.rss_kb / 1024, 1) if ready else None,
             "monitor_rss_mb": round(sample.rss_kb / 1024, 1) if sample else None,
             "monitor_peak_rss_mb": round(sample.hwm_kb / 1024, 1) if sample else None,
         }
@@ -537,7 +544,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     if not args.timeout:
         args.timeout = args.duration + 240 + (0 if args.no_ramp else 13 * (args.ramp_step + 4))
         args.timeout += args.relay_duration + 30 if args.relay_duration > 0 else 0
-        args.timeout += 300 if args.big_tokens > 0 else 0
+        args.timeout += 300 + args.big_duration if args.big_tokens > 0 else 0
     with (
         RedisServer() as server,
         ServiceGroup() as group,
@@ -686,9 +693,9 @@ def _format(r: dict[str, Any]) -> str:
             f"monitor with {b['tokens']} tokens of {b['levels']} levels a side "
             f"({b['tokens_streamed']} streamed, its heartbeat "
             f"{b['monitor_tokens']}) on {b['sockets']} sockets ({b['venue_connections']} "
-            f"connections made): RSS "
-            f"{b['monitor_rss_mb']} MB (peak {b['monitor_peak_rss_mb']} MB), ready in "
-            f"{b['ready_s']} s"
+            f"connections made): RSS {b['monitor_rss_mb_ready']} MB when ready, "
+            f"{b['monitor_rss_mb']} MB after {b['load_s']:g} s of load (peak "
+            f"{b['monitor_peak_rss_mb']} MB), ready in {b['ready_s']} s"
         )
     lines.append(f"service logs: {r['log_dir']}")
     return "\n".join(lines)
