@@ -38,6 +38,7 @@ import msgspec
 import trio
 
 from arbees import codec
+from arbees.bench._args import count, positive, positive_count
 from arbees.bench._bus_floor import sample_message
 from arbees.bench._publish_ab import publish_ab, subscribe_ab
 from arbees.bus import Bus, MemoryBus
@@ -55,16 +56,23 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--count", type=int, default=5000, help="latency samples (default 5000)")
-    p.add_argument("--warmup", type=int, default=500, help="latency warm-up messages")
     p.add_argument(
-        "--throughput-count", type=int, default=50_000, help="messages per throughput run"
+        "--count", type=positive_count, default=5000, help="latency samples (default 5000)"
     )
-    p.add_argument("--memory-count", type=int, default=200_000, help="MemoryBus messages")
-    p.add_argument("--ab-rate", type=float, default=4000, help="A/B: updates/s")
-    p.add_argument("--ab-batch", type=int, default=8, help="A/B: updates per write")
-    p.add_argument("--ab-seconds", type=float, default=2.0, help="A/B: seconds per run")
-    p.add_argument("--ab-pairs", type=int, default=2, help="A/B: alternating rounds")
+    p.add_argument("--warmup", type=count, default=500, help="latency warm-up messages")
+    p.add_argument(
+        "--throughput-count",
+        type=positive_count,
+        default=50_000,
+        help="messages per throughput run",
+    )
+    p.add_argument(
+        "--memory-count", type=positive_count, default=200_000, help="MemoryBus messages"
+    )
+    p.add_argument("--ab-rate", type=positive, default=4000, help="A/B: updates/s")
+    p.add_argument("--ab-batch", type=positive_count, default=8, help="A/B: updates per write")
+    p.add_argument("--ab-seconds", type=positive, default=2.0, help="A/B: seconds per run")
+    p.add_argument("--ab-pairs", type=positive_count, default=2, help="A/B: alternating rounds")
     p.set_defaults(handler=_handler)
 
 

@@ -48,6 +48,7 @@ from typing import Any
 
 import trio
 
+from arbees.bench._args import at_least_zero, count, in_range, positive, positive_count
 from arbees.bench._e2e_load import (
     LoadDriver,
     LoadPolymarket,
@@ -134,28 +135,28 @@ def register(sub: Any) -> None:
         help="run the monitor and the shard from this source directory (another checkout's "
         "src/, e.g. an A/B of two versions on the same machine)",
     )
-    p.add_argument("--rate", type=float, default=2000.0, help="Polymarket updates/s (2000)")
-    p.add_argument("--tokens", type=int, default=500, help="Polymarket tokens (500)")
-    p.add_argument("--duration", type=float, default=20.0, help="main phase seconds (20)")
-    p.add_argument("--toggle-every", type=int, default=20,
+    p.add_argument("--rate", type=positive, default=2000.0, help="Polymarket updates/s (2000)")
+    p.add_argument("--tokens", type=positive_count, default=500, help="Polymarket tokens (500)")
+    p.add_argument("--duration", type=positive, default=20.0, help="main phase seconds (20)")
+    p.add_argument("--toggle-every", type=count, default=20,
                    help="one update in N is an arbitrage toggle (20)")  # fmt: skip
-    p.add_argument("--ramp-step", type=float, default=4.0, help="seconds per ramp step (4)")
-    p.add_argument("--max-rate", type=float, default=40_000.0, help="highest ramp rate")
+    p.add_argument("--ramp-step", type=positive, default=4.0, help="seconds per ramp step (4)")
+    p.add_argument("--max-rate", type=positive, default=40_000.0, help="highest ramp rate")
     p.add_argument("--no-ramp", action="store_true", help="skip the throughput ramp")
-    p.add_argument("--relay-duration", type=float, default=10.0,
+    p.add_argument("--relay-duration", type=at_least_zero, default=10.0,
                    help="seconds of the relay-floor phase (10; 0 skips it)")  # fmt: skip
-    p.add_argument("--big-tokens", type=int, default=10_000,
+    p.add_argument("--big-tokens", type=count, default=10_000,
                    help="tokens of the RSS phase (10000; 0 skips it)")  # fmt: skip
-    p.add_argument("--big-levels", type=int, default=16,
+    p.add_argument("--big-levels", type=in_range(1, 40), default=16,
                    help="levels a side of the RSS phase's books, each of its own size, its "
                    "load of 4,096 sizes (16, as real moneyline books; 3: the games' books "
                    "and two sizes)")  # fmt: skip
-    p.add_argument("--big-duration", type=float, default=5.0,
+    p.add_argument("--big-duration", type=at_least_zero, default=5.0,
                    help="seconds of the RSS phase's load at 1,000 updates/s once every "
                    "book was published (5; longer shows whether RSS levels off)")  # fmt: skip
-    p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds (2)")
-    p.add_argument("--floor-count", type=int, default=2000, help="floor samples (2000)")
-    p.add_argument("--timeout", type=float, default=0.0,
+    p.add_argument("--warmup", type=at_least_zero, default=2.0, help="warm-up seconds (2)")
+    p.add_argument("--floor-count", type=positive_count, default=2000, help="floor samples (2000)")
+    p.add_argument("--timeout", type=at_least_zero, default=0.0,
                    help="bound on the whole run in seconds (default: derived)")  # fmt: skip
     p.set_defaults(handler=_handler)
 

@@ -44,6 +44,7 @@ import attrs
 
 from arbees import kernel
 from arbees.arb import PairFees, check_top
+from arbees.bench._args import positive_count
 from arbees.book import Level
 from arbees.fees import KalshiFeeModel, PolymarketFeeModel
 from arbees.messages import FeeTerms, MarketAssignment, TeamLeg
@@ -67,11 +68,15 @@ def register(sub: Any) -> None:
         default="1000,100000,1000000",
         help="comma-separated market counts (default: %(default)s)",
     )
-    p.add_argument("--repeat", type=int, default=7, help="timed repeats, best kept")
-    p.add_argument("--python-subset", type=int, default=20_000, help="markets timed in Python")
+    p.add_argument("--repeat", type=positive_count, default=7, help="timed repeats, best kept")
+    p.add_argument(
+        "--python-subset", type=positive_count, default=20_000, help="markets timed in Python"
+    )
     p.add_argument("--all-isas", action="store_true", help="also time the other native backends")
-    p.add_argument("--shard-games", type=int, default=500, help="games of the shard figure")
-    p.add_argument("--shard-batch", type=int, default=32, help="quotes per shard batch")
+    p.add_argument(
+        "--shard-games", type=positive_count, default=500, help="games of the shard figure"
+    )
+    p.add_argument("--shard-batch", type=positive_count, default=32, help="quotes per shard batch")
     p.set_defaults(handler=_handler)
 
 

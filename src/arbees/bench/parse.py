@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from arbees.bench._args import positive_count
 from arbees.money import ONE, format_fixed
 
 __all__ = ["register", "run_polymarket_bench"]
@@ -44,8 +45,12 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--venue", choices=("polymarket", "kalshi"), default="polymarket")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--frames", type=int, default=20_000, help="price_change frames per round")
-    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds (best is kept)")
+    p.add_argument(
+        "--frames", type=positive_count, default=20_000, help="price_change frames per round"
+    )
+    p.add_argument(
+        "--rounds", type=positive_count, default=5, help="interleaved rounds (best is kept)"
+    )
     p.set_defaults(handler=_main)
 
 

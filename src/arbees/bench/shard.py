@@ -52,6 +52,7 @@ import msgspec
 import trio
 
 from arbees import codec
+from arbees.bench._args import at_least_zero, count, positive, positive_count
 from arbees.bench._e2e_load import _BG_PRICE as _BG_ASK
 from arbees.bench._e2e_load import _BG_SIZES, make_games
 from arbees.bench._e2e_procs import (
@@ -121,13 +122,13 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--rate", type=float, default=2000.0, help="Polymarket updates/s (2000)")
-    p.add_argument("--per-write", type=int, default=4,
+    p.add_argument("--rate", type=positive, default=2000.0, help="Polymarket updates/s (2000)")
+    p.add_argument("--per-write", type=positive_count, default=4,
                    help="updates per pipelined Redis write, as one monitor batch (4)")  # fmt: skip
-    p.add_argument("--tokens", type=int, default=500, help="Polymarket tokens (500)")
-    p.add_argument("--duration", type=float, default=20.0, help="measured seconds (20)")
-    p.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds (3)")
-    p.add_argument("--toggle-every", type=int, default=20,
+    p.add_argument("--tokens", type=positive_count, default=500, help="Polymarket tokens (500)")
+    p.add_argument("--duration", type=positive, default=20.0, help="measured seconds (20)")
+    p.add_argument("--warmup", type=at_least_zero, default=3.0, help="warm-up seconds (3)")
+    p.add_argument("--toggle-every", type=count, default=20,
                    help="one update in N opens or closes an arbitrage (20)")  # fmt: skip
     p.add_argument("--services-src", default="", metavar="DIR",
                    help="run the shard from this source directory (another checkout's src/, "

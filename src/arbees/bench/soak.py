@@ -34,6 +34,7 @@ from typing import Any
 
 import trio
 
+from arbees.bench._args import positive, positive_count
 from arbees.bench._e2e_procs import ServiceGroup, interrupted, stop_on_sigterm
 from arbees.bench._e2e_soak_plan import FAULT_KINDS
 from arbees.bench._e2e_soak_run import SoakOptions, SoakRecord, memory_growth, soak_main
@@ -52,10 +53,10 @@ def register(sub: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--duration", type=float, default=300.0, help="market seconds (300)")
+    p.add_argument("--duration", type=positive, default=300.0, help="market seconds (300)")
     p.add_argument("--seed", type=int, default=1, help="market seed (1)")
-    p.add_argument("--games", type=int, default=8, help="simulated games (8)")
-    p.add_argument("--fault-gap", type=float, default=8.0,
+    p.add_argument("--games", type=positive_count, default=8, help="simulated games (8)")
+    p.add_argument("--fault-gap", type=positive, default=8.0,
                    help="seconds of live market between two faults (8)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_handler)
