@@ -37,12 +37,13 @@ from wsproto.utilities import LocalProtocolError
 
 from arbees.bench._e2e_stack import BenchGame
 from arbees.messages import TeamLeg
-from arbees.money import format_fixed, parse_fixed
+from arbees.money import CENT, format_fixed, parse_fixed
 from arbees.testing.fake_kalshi import FakeKalshi
 from arbees.testing.fake_polymarket import FakePolymarket
 
 __all__ = [
     "GAME_LEVELS",
+    "MAX_BOOK_LEVELS",
     "VARIED_SIZES",
     "LoadDriver",
     "LoadPolymarket",
@@ -62,7 +63,8 @@ _POLY_BIDS = [("0.40", "100"), ("0.39", "100"), ("0.38", "100")]
 _POLY_ASKS = [("0.60", "100"), ("0.61", "100"), ("0.62", "100")]
 GAME_LEVELS: Final = len(_POLY_ASKS)
 """Levels a side of the games' Polymarket books."""
-_CENT = parse_fixed("0.01")
+MAX_BOOK_LEVELS: Final = 40
+"""The most levels a side :func:`deep_book` builds (``bench e2e --big-levels``)."""
 VARIED_SIZES = tuple(parse_fixed(f"{100 + k * 37 % 9_000}.{k % 100:02d}") for k in range(4096))
 """Background sizes of a varied market (``LoadDriver(sizes=...)``): 4,096 distinct ones, so
 the monitor's conversion caches fill as a real market fills them."""
@@ -244,15 +246,15 @@ def deep_book(index: int, levels: int) -> tuple[Levels, Levels]:
     levels of one size per token, as the games' books have, understate what a monitor of
     many tokens holds.
     """
-    if not 1 <= levels <= 40:
-        raise ValueError(f"levels must be in 1..40: {levels}")
+    if not 1 <= levels <= MAX_BOOK_LEVELS:
+        raise ValueError(f"levels must be in 1..{MAX_BOOK_LEVELS}: {levels}")
     rng = random.Random(index)
 
     def size() -> str:
         return f"{rng.randint(1_000, 5_000_000) / 100:.2f}"
 
-    bids = [(format_fixed(parse_fixed("0.40") - k * _CENT), size()) for k in range(levels)]
-    asks = [(format_fixed(parse_fixed("0.60") + k * _CENT), size()) for k in range(levels)]
+    bids = [(format_fixed(parse_fixed("0.40") - k * CENT), size()) for k in range(levels)]
+    asks = [(format_fixed(parse_fixed("0.60") + k * CENT), size()) for k in range(levels)]
     return bids, asks
 
 

@@ -50,6 +50,7 @@ import trio
 
 from arbees.bench._args import at_least_zero, count, in_range, positive, positive_count
 from arbees.bench._e2e_load import (
+    MAX_BOOK_LEVELS,
     LoadDriver,
     LoadPolymarket,
     install_books,
@@ -147,7 +148,7 @@ def register(sub: Any) -> None:
                    help="seconds of the relay-floor phase (10; 0 skips it)")  # fmt: skip
     p.add_argument("--big-tokens", type=count, default=10_000,
                    help="tokens of the RSS phase (10000; 0 skips it)")  # fmt: skip
-    p.add_argument("--big-levels", type=in_range(1, 40), default=16,
+    p.add_argument("--big-levels", type=in_range(1, MAX_BOOK_LEVELS), default=16,
                    help="levels a side of the RSS phase's books, each of its own size, its "
                    "load of 4,096 sizes (16, as real moneyline books; 3: the games' books "
                    "and two sizes)")  # fmt: skip
