@@ -296,10 +296,14 @@ class Message:
                     continue  # a missing field with a default takes the default
                 raise
             if choices:
-                if value not in choices:
-                    raise DecodeError(f"{value!r:.40} is not one of {choices}", field=name)
-                value = choices[choices.index(value)]  # the constant: one string, not one
-                # per message (10,000 assignments held 1.1 MB of "polymarket"s and "assign"s)
+                # The constant, not the decoded copy: one string, not one per message
+                # (10,000 assignments held 1.1 MB of "polymarket"s and "assign"s).
+                try:
+                    value = choices[choices.index(value)]
+                except ValueError:
+                    raise DecodeError(
+                        f"{value!r:.40} is not one of {choices}", field=name
+                    ) from None
             if clock and value is not None:
                 latest = horizons[0] if clock > 0 else horizons[1]
                 if value * abs(clock) > latest:
